@@ -1,0 +1,63 @@
+//! Request and response shapes of the HTTP API shared by server and clients.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Id;
+use crate::model::{Role, Site};
+
+/// Version of the API and sync protocol; a client speaking another one is told to update.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Header in which clients announce the protocol version they speak.
+pub const PROTOCOL_HEADER: &str = "x-patrol-protocol";
+
+/// Every error the API returns: `{ "error": "<code>", "message": "<human text>" }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    pub message: String,
+    /// The offending field, for invalid input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub login: String,
+    pub password: String,
+    /// The app installation or browser the tokens are bound to.
+    pub device_id: Id,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+    pub device_id: Id,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogoutRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub person_id: Id,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+}
+
+/// What the signed-in person may see: their roles and sites.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Me {
+    pub person_id: Id,
+    pub org_id: Id,
+    pub login: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub sites: Vec<Site>,
+}

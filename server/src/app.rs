@@ -1,0 +1,221 @@
+//! Application state and the router. Every route is declared once in `routes()`,
+//! which builds both the router and the OpenAPI document.
+
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use axum::{Json, Router};
+use patrol_protocol::api::{PROTOCOL_HEADER, PROTOCOL_VERSION};
+
+use crate::api::{admin, health};
+use crate::auth::{self, tokens::Keys};
+use crate::clock::Clock;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+use crate::store::{Store, people};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub settings: Arc<Settings>,
+    pub keys: Arc<RwLock<Keys>>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// Migrates, makes sure a signing key exists, and loads the keys.
+    pub fn new(store: Store, settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, String> {
+        store.migrate_blocking().map_err(|e| format!("migration failed: {e}"))?;
+        let now = clock.now_ms();
+        let stored = store
+            .tx_blocking(true, |c| {
+                if people::signing_keys(c)?.is_empty() {
+                    people::insert_signing_key(c, &uuid::Uuid::now_v7().simple().to_string(), &Keys::new_seed_hex(), now)?;
+                }
+                people::signing_keys(c)
+            })
+            .map_err(|e| format!("cannot load signing keys: {e}"))?;
+        let keys = Keys::from_stored(&stored)?;
+        Ok(AppState {
+            store,
+            settings: Arc::new(settings),
+            keys: Arc::new(RwLock::new(keys)),
+            clock,
+            metrics: Arc::new(Metrics::default()),
+        })
+    }
+
+    pub async fn reload_keys(&self) -> Result<(), ApiError> {
+        let stored = self.store.read(people::signing_keys).await?;
+        let keys = Keys::from_stored(&stored).map_err(ApiError::Internal)?;
+        *self.keys.write().expect("keys lock") = keys;
+        Ok(())
+    }
+}
+
+/// Who may call a route, as documented; the handlers enforce it through the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Public,
+    SignedIn,
+    Administrator,
+}
+
+pub struct ApiRoute {
+    pub method: Method,
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub tag: &'static str,
+    pub audience: Audience,
+    pub handler: MethodRouter<AppState>,
+}
+
+fn route(method: Method, path: &'static str, tag: &'static str, audience: Audience, summary: &'static str, handler: MethodRouter<AppState>) -> ApiRoute {
+    ApiRoute { method, path, summary, tag, audience, handler }
+}
+
+/// Every route of the server.
+pub fn routes() -> Vec<ApiRoute> {
+    use Audience::*;
+    use Method as M;
+    vec![
+        route(M::GET, "/healthz", "operations", Public, "Liveness: the process answers", get(health::healthz)),
+        route(M::GET, "/readyz", "operations", Public, "Readiness: the database answers", get(health::readyz)),
+        route(M::GET, "/metrics", "operations", Public, "Prometheus metrics", get(health::metrics)),
+        route(M::GET, "/api/v1/openapi.json", "operations", Public, "This document", get(openapi)),
+        route(M::POST, "/api/v1/auth/login", "auth", Public, "Sign in: access token and refresh token bound to a device", post(auth::login)),
+        route(M::POST, "/api/v1/auth/refresh", "auth", Public, "Rotate a refresh token; a reused one revokes its family", post(auth::refresh)),
+        route(M::POST, "/api/v1/auth/logout", "auth", Public, "End the login a refresh token belongs to", post(auth::logout)),
+        route(M::GET, "/api/v1/me", "people", SignedIn, "The signed-in person, roles and visible sites", get(admin::me)),
+        route(M::GET, "/api/v1/sites", "sites", SignedIn, "Sites the caller may see", get(admin::list_sites)),
+        route(M::POST, "/api/v1/sites", "sites", Administrator, "Create a site", post(admin::create_site)),
+        route(M::GET, "/api/v1/sites/{site_id}", "sites", SignedIn, "One site", get(admin::get_site)),
+        route(M::GET, "/api/v1/sites/{site_id}/departments", "sites", SignedIn, "Departments of a site", get(admin::list_departments)),
+        route(M::POST, "/api/v1/sites/{site_id}/departments", "sites", Administrator, "Create a department", post(admin::create_department)),
+        route(M::GET, "/api/v1/sites/{site_id}/checkpoints", "sites", SignedIn, "Checkpoints of a site with checklists", get(admin::list_checkpoints)),
+        route(M::POST, "/api/v1/sites/{site_id}/checkpoints", "sites", Administrator, "Create a checkpoint", post(admin::create_checkpoint)),
+        route(M::GET, "/api/v1/sites/{site_id}/routes", "sites", SignedIn, "Routes of a site", get(admin::list_routes)),
+        route(M::POST, "/api/v1/sites/{site_id}/routes", "sites", Administrator, "Create a route", post(admin::create_route)),
+        route(M::GET, "/api/v1/sites/{site_id}/schedules", "sites", SignedIn, "Schedules of a site's routes", get(admin::list_schedules)),
+        route(M::POST, "/api/v1/sites/{site_id}/schedules", "sites", Administrator, "Create a schedule", post(admin::create_schedule)),
+        route(M::GET, "/api/v1/people", "people", SignedIn, "People and roles (administrators and supervisors)", get(admin::list_people)),
+        route(M::POST, "/api/v1/people", "people", Administrator, "Create a person with roles", post(admin::create_person)),
+        route(M::POST, "/api/v1/people/{person_id}/roles", "people", Administrator, "Give a person a role", post(admin::add_role)),
+    ]
+}
+
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.settings.max_body_bytes;
+    let mut router = Router::new();
+    for r in routes() {
+        router = router.route(r.path, r.handler);
+    }
+    router
+        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Counts requests for `/metrics`, refuses clients of another protocol version, and
+/// turns axum's plain-text rejections (bad JSON, body too large) into JSON errors.
+async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let path = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let method = req.method().clone();
+    let wrong_version = req
+        .headers()
+        .get(PROTOCOL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() != PROTOCOL_VERSION.to_string());
+    let response = if wrong_version {
+        ApiError::UpgradeRequired(format!(
+            "this server speaks protocol {PROTOCOL_VERSION}; please update the app / 请更新应用"
+        ))
+        .into_response()
+    } else {
+        jsonify_rejection(next.run(req).await).await
+    };
+    state.metrics.observe(method.as_str(), &path, response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn jsonify_rejection(response: Response) -> Response {
+    let is_text = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    let status = response.status();
+    if !is_text || !(status.is_client_error()) {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 64 * 1024).await.unwrap_or_default();
+    let message = String::from_utf8_lossy(&body).into_owned();
+    let error = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(message),
+        StatusCode::UNPROCESSABLE_ENTITY => ApiError::invalid("body", message),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::BadRequest("method not allowed here".into()),
+        _ => ApiError::BadRequest(message),
+    };
+    let mut r = error.into_response();
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        *r.status_mut() = status;
+    }
+    r
+}
+
+/// The OpenAPI 3.1 document, generated from `routes()`.
+pub fn openapi_document() -> serde_json::Value {
+    use serde_json::{Map, json};
+    let mut paths = Map::new();
+    for r in routes() {
+        let params: Vec<_> = r
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}))
+            .collect();
+        let mut op = json!({
+            "summary": r.summary,
+            "tags": [r.tag],
+            "operationId": format!("{}_{}", r.method.as_str().to_lowercase(), r.path.trim_start_matches('/').replace(['/', '{', '}', '.'], "_")),
+            "parameters": params,
+            "responses": {
+                "200": {"description": "success"},
+                "4XX": {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            }
+        });
+        if r.audience != Audience::Public {
+            op["security"] = json!([{"bearer": []}]);
+        }
+        if r.audience == Audience::Administrator {
+            op["description"] = json!("Administrators only; others get 403.");
+        }
+        let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
+        entry[r.method.as_str().to_lowercase()] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Patrol API", "version": env!("CARGO_PKG_VERSION"), "description": format!("Protocol version {PROTOCOL_VERSION}")},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "schemas": {"Error": {"type": "object", "required": ["error", "message"], "properties": {
+                "error": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}
+        }
+    })
+}
+
+async fn openapi() -> impl IntoResponse {
+    let mut r = Json(openapi_document()).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    r
+}

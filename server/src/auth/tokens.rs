@@ -1,0 +1,151 @@
+//! Access tokens: JWTs signed with Ed25519 (`EdDSA`, the only algorithm accepted),
+//! carrying a key id so keys can rotate. Keys live in the database, so every server
+//! instance signs and verifies alike.
+
+use std::collections::HashMap;
+
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use patrol_protocol::Id;
+use serde::{Deserialize, Serialize};
+
+pub const ISSUER: &str = "patrol";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    /// The person.
+    pub sub: Id,
+    /// The device the login was made on.
+    pub dev: Id,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+pub struct Keys {
+    signing_kid: String,
+    signing: EncodingKey,
+    verifying: HashMap<String, DecodingKey>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum TokenError {
+    #[error("the access token is not valid")]
+    Invalid,
+    #[error("the access token has expired")]
+    Expired,
+    #[error("the access token was signed by an unknown key")]
+    UnknownKey,
+}
+
+impl Keys {
+    /// Builds the key set from stored `(kid, seed hex)` pairs; the first one signs.
+    pub fn from_stored(stored: &[(String, String)]) -> Result<Keys, String> {
+        let mut verifying = HashMap::new();
+        let mut signing = None;
+        for (kid, seed_hex) in stored {
+            let seed: [u8; 32] = hex::decode(seed_hex)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| format!("signing key {kid} is not a 32-byte hex seed"))?;
+            let key = SigningKey::from_bytes(&seed);
+            let der = key.to_pkcs8_der().map_err(|e| e.to_string())?;
+            verifying.insert(kid.clone(), DecodingKey::from_ed_der(key.verifying_key().as_bytes()));
+            if signing.is_none() {
+                signing = Some((kid.clone(), EncodingKey::from_ed_der(der.as_bytes())));
+            }
+        }
+        let (signing_kid, signing) = signing.ok_or("no signing key in the database")?;
+        Ok(Keys { signing_kid, signing, verifying })
+    }
+
+    /// A fresh random seed, hex, for a new key.
+    pub fn new_seed_hex() -> String {
+        use rand::RngCore;
+        let mut seed = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut seed);
+        hex::encode(seed)
+    }
+
+    pub fn sign(&self, claims: &Claims) -> String {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.signing_kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.signing).expect("Ed25519 signing cannot fail")
+    }
+
+    /// Verifies signature, algorithm, issuer and expiry against `now_ms`.
+    pub fn verify(&self, token: &str, now_ms: i64) -> Result<Claims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(TokenError::Invalid);
+        }
+        let key = header.kid.as_ref().and_then(|k| self.verifying.get(k)).ok_or(TokenError::UnknownKey)?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.algorithms = vec![Algorithm::EdDSA];
+        validation.set_issuer(&[ISSUER]);
+        // Expiry is checked below against the server's clock, which tests control.
+        validation.validate_exp = false;
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|_| TokenError::Invalid)?;
+        if data.claims.exp * 1000 <= now_ms {
+            return Err(TokenError::Expired);
+        }
+        Ok(data.claims)
+    }
+
+    /// The raw Ed25519 public key of the signing key (what an attacker could know).
+    pub fn public_key_bytes(&self) -> Vec<u8> {
+        let _ = &self.signing;
+        self.verifying.get(&self.signing_kid).map(|k| k.as_bytes().to_vec()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+
+    fn keys() -> Keys {
+        Keys::from_stored(&[("k1".into(), Keys::new_seed_hex())]).unwrap()
+    }
+
+    fn claims(exp: i64) -> Claims {
+        Claims { iss: ISSUER.into(), sub: Id::now_v7(), dev: Id::now_v7(), iat: 0, exp }
+    }
+
+    #[test]
+    fn a_signed_token_verifies_until_it_expires() {
+        let k = keys();
+        let t = k.sign(&claims(1000));
+        assert!(k.verify(&t, 999_000).is_ok());
+        assert_eq!(k.verify(&t, 1_000_000).unwrap_err(), TokenError::Expired);
+    }
+
+    #[test]
+    fn a_token_signed_by_another_key_with_the_same_kid_is_refused() {
+        let t = keys().sign(&claims(i64::MAX / 2000));
+        assert_eq!(keys().verify(&t, 0).unwrap_err(), TokenError::Invalid);
+    }
+
+    #[test]
+    fn alg_none_is_refused() {
+        let k = keys();
+        let header = B64.encode(br#"{"alg":"none","typ":"JWT","kid":"k1"}"#);
+        let body = B64.encode(serde_json::to_vec(&claims(i64::MAX / 2000)).unwrap());
+        for token in [format!("{header}.{body}."), format!("{header}.{body}")] {
+            assert!(k.verify(&token, 0).is_err(), "{token}");
+        }
+    }
+
+    #[test]
+    fn hs256_signed_with_the_public_key_is_refused() {
+        let k = keys();
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("k1".into());
+        let forged =
+            jsonwebtoken::encode(&header, &claims(i64::MAX / 2000), &EncodingKey::from_secret(&k.public_key_bytes())).unwrap();
+        assert_eq!(k.verify(&forged, 0).unwrap_err(), TokenError::Invalid);
+    }
+}

@@ -1,0 +1,15 @@
+//! Patrol's server: receives what phones record, numbers and routes notices, and
+//! serves department heads, supervisors and administrators.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod demo;
+pub mod error;
+pub mod metrics;
+pub mod policy;
+pub mod settings;
+pub mod store;
+
+pub use app::{AppState, router};

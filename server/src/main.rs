@@ -1,0 +1,184 @@
+//! `patrol-server`: serve, migrate, add users, or run the demo.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use patrol_protocol::{DepartmentKind, Id, Organisation, Person, Role, RoleAssignment};
+use patrol_server::auth::password;
+use patrol_server::clock::{Clock, SystemClock};
+use patrol_server::settings::Settings;
+use patrol_server::store::{Store, people, reference};
+use patrol_server::{AppState, demo, router};
+
+#[derive(Parser)]
+#[command(name = "patrol-server", version, about = "Patrol server / 巡检服务端")]
+struct Cli {
+    /// Settings file (TOML); `PATROL_*` environment variables override it.
+    #[arg(long, global = true, env = "PATROL_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database and serve.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage people.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Load the demo organisation into an empty database, print its logins, and serve.
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a person (the first administrator, typically). Prints a generated password
+    /// unless `--password-stdin` is given.
+    Add {
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        name: String,
+        /// administrator, org_supervisor, site_supervisor, department_head or patrol_staff
+        #[arg(long, default_value = "administrator")]
+        role: String,
+        /// Site code, for site roles.
+        #[arg(long)]
+        site: Option<String>,
+        /// Department kind (e.g. engineering), for department heads.
+        #[arg(long)]
+        department: Option<String>,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Name of the organisation to create if the database has none.
+        #[arg(long, default_value = "物业服务中心")]
+        org_name: String,
+    },
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
+        .init();
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    let settings = Settings::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
+    let open = |s: &Settings| Store::open(&s.effective_database_url(), s.database_pool_size).map_err(|e| e.to_string());
+    match cli.command {
+        Command::Migrate => {
+            let ran = open(&settings)?.migrate_blocking().map_err(|e| e.to_string())?;
+            println!("{ran} migration(s) applied");
+            Ok(())
+        }
+        Command::Serve => serve(open(&settings)?, settings, None),
+        Command::Demo => {
+            let store = open(&settings)?;
+            store.migrate_blocking().map_err(|e| e.to_string())?;
+            let logins = demo::ensure_demo(&store, &settings.data_dir, SystemClock.now_ms())?;
+            serve(store, settings, Some(logins))
+        }
+        Command::User { command: UserCommand::Add { login, name, role, site, department, password_stdin, org_name } } => {
+            let store = open(&settings)?;
+            store.migrate_blocking().map_err(|e| e.to_string())?;
+            let (pw, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).map_err(|e| e.to_string())?;
+                (line.trim_end_matches(['\r', '\n']).to_string(), false)
+            } else {
+                (password::generate(), true)
+            };
+            if pw.chars().count() < password::MIN_LEN {
+                return Err("the password needs at least 8 characters".into());
+            }
+            let hash = password::hash(&pw);
+            let now = SystemClock.now_ms();
+            store
+                .tx_blocking(true, |c| {
+                    let org = match reference::first_organisation(c)? {
+                        Some(o) => o,
+                        None => {
+                            let o = Organisation { id: Id::now_v7(), name: org_name.clone() };
+                            reference::insert_organisation(c, &o, now)?;
+                            o
+                        }
+                    };
+                    let site_id = match &site {
+                        Some(code) => Some(
+                            reference::list_sites(c, org.id)?
+                                .into_iter()
+                                .find(|s| &s.code == code)
+                                .ok_or_else(|| patrol_server::store::DbError::Backend(format!("no site with code {code}")))?
+                                .id,
+                        ),
+                        None => None,
+                    };
+                    let need_site = || patrol_server::store::DbError::Backend(format!("role {role} needs --site"));
+                    let role = match role.as_str() {
+                        "administrator" => Role::Administrator,
+                        "org_supervisor" => Role::OrgSupervisor,
+                        "site_supervisor" => Role::SiteSupervisor { site_id: site_id.ok_or_else(need_site)? },
+                        "patrol_staff" => Role::PatrolStaff { site_id: site_id.ok_or_else(need_site)? },
+                        "department_head" => {
+                            let site_id = site_id.ok_or_else(need_site)?;
+                            let kind = department.as_deref().and_then(DepartmentKind::parse).ok_or_else(|| {
+                                patrol_server::store::DbError::Backend("department_head needs --department KIND".into())
+                            })?;
+                            let dept = reference::list_departments(c, site_id)?
+                                .into_iter()
+                                .find(|d| d.kind == kind)
+                                .ok_or_else(|| patrol_server::store::DbError::Backend("no such department at that site".into()))?;
+                            Role::DepartmentHead { site_id, department_id: dept.id }
+                        }
+                        other => return Err(patrol_server::store::DbError::Backend(format!("unknown role {other}"))),
+                    };
+                    let person = Person { id: Id::now_v7(), org_id: org.id, login: login.clone(), display_name: name.clone(), active: true };
+                    people::insert_person(c, &person, &hash, now)?;
+                    people::insert_role(c, &RoleAssignment { person_id: person.id, role }, now)
+                })
+                .map_err(|e| e.to_string())?;
+            if generated {
+                println!("added {login}; password: {pw}");
+            } else {
+                println!("added {login}");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn serve(store: Store, settings: Settings, demo_logins: Option<Vec<demo::DemoLogin>>) -> Result<(), String> {
+    let listen = settings.listen;
+    tracing::info!(?settings, database = store.kind(), "starting");
+    let state = AppState::new(store, settings, Arc::new(SystemClock))?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        println!("Patrol is listening on http://{addr}/");
+        if let Some(logins) = demo_logins {
+            demo::print_logins(&logins, addr);
+        }
+        axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(|e| e.to_string())
+    })
+}

@@ -1,0 +1,104 @@
+//! The one place that decides who may see and do what, from role, site and
+//! department. Handlers ask here; they never test roles themselves.
+
+use patrol_protocol::{Id, Person, Role, Site};
+
+use crate::error::{ApiError, ApiResult};
+
+/// The signed-in person making a request, with every role they hold.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub person: Person,
+    pub roles: Vec<Role>,
+    pub device_id: Id,
+}
+
+/// What is being asked for.
+#[derive(Debug, Clone, Copy)]
+pub enum Access<'a> {
+    /// Set up or change the organisation's reference data, people and roles.
+    Administer,
+    /// Read a site's reference data (departments, checkpoints, routes, schedules).
+    ReadSite(&'a Site),
+    /// Read the organisation's people and their roles.
+    ReadPeople,
+}
+
+impl Actor {
+    pub fn is_admin(&self) -> bool {
+        self.roles.contains(&Role::Administrator)
+    }
+
+    /// Sees every site of the organisation.
+    pub fn is_org_wide(&self) -> bool {
+        self.roles.iter().any(|r| matches!(r, Role::Administrator | Role::OrgSupervisor))
+    }
+
+    pub fn is_supervisor_of(&self, site_id: Id) -> bool {
+        self.roles.iter().any(|r| match r {
+            Role::OrgSupervisor => true,
+            Role::SiteSupervisor { site_id: s } => *s == site_id,
+            _ => false,
+        })
+    }
+
+    /// Departments this person heads at `site_id`.
+    pub fn headed_departments(&self, site_id: Id) -> Vec<Id> {
+        self.roles
+            .iter()
+            .filter_map(|r| match r {
+                Role::DepartmentHead { site_id: s, department_id } if *s == site_id => Some(*department_id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn may(&self, access: Access<'_>) -> bool {
+        match access {
+            Access::Administer => self.is_admin(),
+            Access::ReadSite(site) => {
+                site.org_id == self.person.org_id
+                    && (self.is_org_wide() || self.roles.iter().any(|r| r.site_id() == Some(site.id)))
+            }
+            Access::ReadPeople => {
+                self.is_org_wide() || self.roles.iter().any(|r| matches!(r, Role::SiteSupervisor { .. }))
+            }
+        }
+    }
+
+    pub fn require(&self, access: Access<'_>) -> ApiResult<()> {
+        if self.may(access) { Ok(()) } else { Err(ApiError::forbidden()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(org: Id) -> Site {
+        Site { id: Id::now_v7(), org_id: org, code: "A".into(), name_zh: "甲".into(), name_en: "A".into(), utc_offset_minutes: 480 }
+    }
+
+    fn actor(org: Id, roles: Vec<Role>) -> Actor {
+        let person = Person { id: Id::now_v7(), org_id: org, login: "x".into(), display_name: "x".into(), active: true };
+        Actor { person, roles, device_id: Id::nil() }
+    }
+
+    #[test]
+    fn a_head_of_cleaning_at_site_a_reads_site_a_only() {
+        let org = Id::now_v7();
+        let (a, b) = (site(org), site(org));
+        let head = actor(org, vec![Role::DepartmentHead { site_id: a.id, department_id: Id::now_v7() }]);
+        assert!(head.may(Access::ReadSite(&a)));
+        assert!(!head.may(Access::ReadSite(&b)));
+        assert!(!head.may(Access::Administer));
+        assert!(!head.may(Access::ReadPeople));
+    }
+
+    #[test]
+    fn nobody_reads_another_organisations_sites() {
+        let theirs = site(Id::now_v7());
+        let admin = actor(Id::now_v7(), vec![Role::Administrator, Role::OrgSupervisor]);
+        assert!(!admin.may(Access::ReadSite(&theirs)));
+    }
+}

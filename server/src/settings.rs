@@ -1,0 +1,171 @@
+//! Settings: built-in defaults, then an optional TOML file, then `PATROL_*` variables.
+//! Secrets never appear in `Debug` output.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// `sqlite:<path>` or `postgres://…`. Empty means `sqlite:<data_dir>/patrol.db`.
+    pub database_url: String,
+    /// Where the SQLite file, photos and demo logins live.
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// Lifetime of access tokens in seconds.
+    pub access_token_seconds: i64,
+    /// Lifetime of refresh tokens in seconds.
+    pub refresh_token_seconds: i64,
+    /// Wrong passwords per account per minute before logins are refused with 429.
+    pub login_failures_per_account: u32,
+    /// Wrong passwords per client address per minute before 429.
+    pub login_failures_per_address: u32,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// Largest request body in bytes (photo uploads have their own bound).
+    pub max_body_bytes: usize,
+    /// Connections the server keeps to its database.
+    pub database_pool_size: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database_url: String::new(),
+            data_dir: PathBuf::from("patrol-data"),
+            listen: "127.0.0.1:8080".parse().expect("valid default address"),
+            access_token_seconds: 15 * 60,
+            refresh_token_seconds: 30 * 24 * 3600,
+            login_failures_per_account: 5,
+            login_failures_per_address: 30,
+            trust_forwarded_for: false,
+            max_body_bytes: 2 * 1024 * 1024,
+            database_pool_size: 8,
+        }
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.listen)
+            .field("access_token_seconds", &self.access_token_seconds)
+            .field("refresh_token_seconds", &self.refresh_token_seconds)
+            .field("database_pool_size", &self.database_pool_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hides the password in `postgres://user:password@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..s], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read settings file {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("settings file {0} is not valid: {1}")]
+    Parse(PathBuf, toml::de::Error),
+    #[error("environment variable {0} is not valid: {1}")]
+    Env(&'static str, String),
+}
+
+impl Settings {
+    /// Defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
+        let mut s = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| SettingsError::Read(path.into(), e))?;
+                toml::from_str(&text).map_err(|e| SettingsError::Parse(path.into(), e))?
+            }
+            None => Settings::default(),
+        };
+        s.apply_env(|k| std::env::var(k).ok())?;
+        Ok(s)
+    }
+
+    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), SettingsError> {
+        fn parse<T: std::str::FromStr>(name: &'static str, v: String) -> Result<T, SettingsError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            v.parse().map_err(|e: T::Err| SettingsError::Env(name, e.to_string()))
+        }
+        if let Some(v) = get("PATROL_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = get("PATROL_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("PATROL_LISTEN") {
+            self.listen = parse("PATROL_LISTEN", v)?;
+        }
+        if let Some(v) = get("PATROL_ACCESS_TOKEN_SECONDS") {
+            self.access_token_seconds = parse("PATROL_ACCESS_TOKEN_SECONDS", v)?;
+        }
+        if let Some(v) = get("PATROL_REFRESH_TOKEN_SECONDS") {
+            self.refresh_token_seconds = parse("PATROL_REFRESH_TOKEN_SECONDS", v)?;
+        }
+        if let Some(v) = get("PATROL_TRUST_FORWARDED_FOR") {
+            self.trust_forwarded_for = parse("PATROL_TRUST_FORWARDED_FOR", v)?;
+        }
+        if let Some(v) = get("PATROL_DATABASE_POOL_SIZE") {
+            self.database_pool_size = parse("PATROL_DATABASE_POOL_SIZE", v)?;
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to a SQLite file in the data directory.
+    pub fn effective_database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite:{}", self.data_dir.join("patrol.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_file_and_defaults() {
+        let mut s = Settings::default();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.effective_database_url(), "sqlite:patrol-data/patrol.db");
+        s.apply_env(|k| match k {
+            "PATROL_LISTEN" => Some("0.0.0.0:9000".into()),
+            "PATROL_DATABASE_URL" => Some("postgres://u:secret@db/patrol".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(s.listen.port(), 9000);
+        assert!(!format!("{s:?}").contains("secret"));
+        let bad = s.apply_env(|k| (k == "PATROL_LISTEN").then(|| "nonsense".into()));
+        assert!(matches!(bad, Err(SettingsError::Env("PATROL_LISTEN", _))));
+    }
+
+    #[test]
+    fn a_settings_file_with_an_unknown_key_is_refused() {
+        let dir = std::env::temp_dir().join(format!("patrol-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("patrol.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9999\"\n").unwrap();
+        assert_eq!(Settings::load(Some(&path)).unwrap().listen.port(), 9999);
+        std::fs::write(&path, "lisen = \"127.0.0.1:9999\"\n").unwrap();
+        assert!(matches!(Settings::load(Some(&path)), Err(SettingsError::Parse(..))));
+    }
+}

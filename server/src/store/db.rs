@@ -1,0 +1,254 @@
+//! The one trait both databases implement: connections that run SQL with plain
+//! values, transactions, and migrations. Everything above it is written once.
+
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<i32> for Value {
+    fn from(v: i32) -> Self {
+        Value::Int(v.into())
+    }
+}
+impl From<u32> for Value {
+    fn from(v: u32) -> Self {
+        Value::Int(v.into())
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Int(v.into())
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Real(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Value::Text(v.clone())
+    }
+}
+impl From<uuid::Uuid> for Value {
+    fn from(v: uuid::Uuid) -> Self {
+        Value::Text(v.to_string())
+    }
+}
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Self {
+        Value::Blob(v)
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// Builds a `Vec<Value>` from expressions of any convertible type.
+#[macro_export]
+macro_rules! params {
+    ($($v:expr),* $(,)?) => { vec![$($crate::store::db::Value::from($v)),*] };
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database: {0}")]
+    Backend(String),
+    #[error("unique constraint violated: {0}")]
+    Unique(String),
+    #[error("column {index}: expected {expected}, found {found:?}")]
+    Type { index: usize, expected: &'static str, found: Value },
+    #[error("no connection became free in time")]
+    PoolTimeout,
+}
+
+/// One result row; columns by position.
+#[derive(Debug, Clone)]
+pub struct Row(pub Vec<Value>);
+
+impl Row {
+    fn get(&self, i: usize) -> &Value {
+        self.0.get(i).unwrap_or(&Value::Null)
+    }
+    pub fn int(&self, i: usize) -> Result<i64, DbError> {
+        match self.get(i) {
+            Value::Int(v) => Ok(*v),
+            other => Err(DbError::Type { index: i, expected: "integer", found: other.clone() }),
+        }
+    }
+    pub fn opt_int(&self, i: usize) -> Result<Option<i64>, DbError> {
+        match self.get(i) {
+            Value::Null => Ok(None),
+            _ => self.int(i).map(Some),
+        }
+    }
+    pub fn real(&self, i: usize) -> Result<f64, DbError> {
+        match self.get(i) {
+            Value::Real(v) => Ok(*v),
+            Value::Int(v) => Ok(*v as f64),
+            other => Err(DbError::Type { index: i, expected: "real", found: other.clone() }),
+        }
+    }
+    pub fn text(&self, i: usize) -> Result<String, DbError> {
+        match self.get(i) {
+            Value::Text(v) => Ok(v.clone()),
+            other => Err(DbError::Type { index: i, expected: "text", found: other.clone() }),
+        }
+    }
+    pub fn opt_text(&self, i: usize) -> Result<Option<String>, DbError> {
+        match self.get(i) {
+            Value::Null => Ok(None),
+            _ => self.text(i).map(Some),
+        }
+    }
+    pub fn uuid(&self, i: usize) -> Result<uuid::Uuid, DbError> {
+        let t = self.text(i)?;
+        uuid::Uuid::parse_str(&t).map_err(|_| DbError::Type { index: i, expected: "uuid", found: Value::Text(t) })
+    }
+    pub fn opt_uuid(&self, i: usize) -> Result<Option<uuid::Uuid>, DbError> {
+        match self.get(i) {
+            Value::Null => Ok(None),
+            _ => self.uuid(i).map(Some),
+        }
+    }
+    pub fn bool(&self, i: usize) -> Result<bool, DbError> {
+        Ok(self.int(i)? != 0)
+    }
+}
+
+/// A connection, or a transaction on one. SQL uses `$1, $2 …` placeholders in both
+/// databases; the SQLite side rewrites them.
+pub trait Conn {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError>;
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError>;
+    /// Runs several statements without parameters (migrations).
+    fn execute_batch(&mut self, sql: &str) -> Result<(), DbError>;
+
+    fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>, DbError> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+    fn query_one(&mut self, sql: &str, params: &[Value]) -> Result<Row, DbError> {
+        self.query_opt(sql, params)?.ok_or_else(|| DbError::Backend(format!("no row from: {sql}")))
+    }
+}
+
+/// A database Patrol can run on. Implemented by SQLite and PostgreSQL.
+pub trait Database: Send + Sync + 'static {
+    /// `sqlite` or `postgres`, for logs and the readiness check.
+    fn kind(&self) -> &'static str;
+    /// Applies the backend's migrations that have not run yet; returns how many ran.
+    fn migrate(&self) -> Result<usize, DbError>;
+    /// Runs `f` in one transaction: committed if it returns `Ok`, rolled back otherwise.
+    /// `write` tells SQLite to take the write lock up front.
+    fn transaction(&self, write: bool, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Result<(), DbError>;
+}
+
+/// A small blocking pool: connections are made on demand up to `max`.
+pub struct Pool<C> {
+    idle: Mutex<(Vec<C>, usize)>,
+    freed: Condvar,
+    max: usize,
+}
+
+impl<C> Pool<C> {
+    pub fn new(max: usize) -> Self {
+        Pool { idle: Mutex::new((Vec::new(), 0)), freed: Condvar::new(), max: max.max(1) }
+    }
+
+    /// Runs `f` with a connection, making one with `open` if none is idle.
+    pub fn with<T>(
+        &self,
+        open: impl FnOnce() -> Result<C, DbError>,
+        f: impl FnOnce(&mut C) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let mut conn = {
+            let mut guard = self.idle.lock().expect("pool lock");
+            loop {
+                if let Some(c) = guard.0.pop() {
+                    break Some(c);
+                }
+                if guard.1 < self.max {
+                    guard.1 += 1;
+                    break None;
+                }
+                let (g, timeout) = self.freed.wait_timeout(guard, Duration::from_secs(30)).expect("pool lock");
+                guard = g;
+                if timeout.timed_out() && guard.0.is_empty() {
+                    return Err(DbError::PoolTimeout);
+                }
+            }
+        };
+        if conn.is_none() {
+            match open() {
+                Ok(c) => conn = Some(c),
+                Err(e) => {
+                    self.idle.lock().expect("pool lock").1 -= 1;
+                    self.freed.notify_one();
+                    return Err(e);
+                }
+            }
+        }
+        let mut conn = conn.expect("connection present");
+        let result = f(&mut conn);
+        // A connection that failed at the backend level may be broken: drop it.
+        let mut guard = self.idle.lock().expect("pool lock");
+        if matches!(result, Err(DbError::Backend(_))) {
+            guard.1 -= 1;
+        } else {
+            guard.0.push(conn);
+        }
+        self.freed.notify_one();
+        result
+    }
+}
+
+/// A migration: its number and its SQL (several statements).
+pub struct Migration {
+    pub version: i64,
+    pub sql: &'static str,
+}
+
+/// Applies missing migrations inside the caller's transaction.
+pub fn apply_migrations(conn: &mut dyn Conn, all: &[Migration]) -> Result<usize, DbError> {
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)", &[])?;
+    let done: Vec<i64> = conn
+        .query("SELECT version FROM schema_migrations", &[])?
+        .iter()
+        .map(|r| r.int(0))
+        .collect::<Result<_, _>>()?;
+    let mut ran = 0;
+    for m in all.iter().filter(|m| !done.contains(&m.version)) {
+        conn.execute_batch(m.sql)?;
+        conn.execute(
+            "INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)",
+            &[Value::Int(m.version), Value::Int(chrono::Utc::now().timestamp_millis())],
+        )?;
+        ran += 1;
+    }
+    Ok(ran)
+}

@@ -1,0 +1,83 @@
+//! Storage: the `Database` trait with its SQLite and PostgreSQL implementations, and
+//! the queries of each concern, written once against it.
+
+pub mod db;
+pub mod people;
+pub mod postgres;
+pub mod reference;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+pub use db::{Conn, Database, DbError, Row, Value};
+
+/// The server's handle on its database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<dyn Database>,
+}
+
+impl Store {
+    /// Opens the database named by `url`: `sqlite:<path>` or `postgres://…`.
+    pub fn open(url: &str, pool_size: usize) -> Result<Store, DbError> {
+        let db: Arc<dyn Database> = if let Some(path) = url.strip_prefix("sqlite:") {
+            Arc::new(sqlite::SqliteDb::open(path.trim_start_matches("//").into(), pool_size)?)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Arc::new(postgres::PostgresDb::open(url, pool_size)?)
+        } else {
+            return Err(DbError::Backend(format!(
+                "unsupported database URL (use sqlite:<path> or postgres://…): {}",
+                crate::settings::redact_url(url)
+            )));
+        };
+        Ok(Store { db })
+    }
+
+    pub fn kind(&self) -> &'static str {
+        self.db.kind()
+    }
+
+    /// Applies pending migrations; blocking, for start-up and the `migrate` command.
+    pub fn migrate_blocking(&self) -> Result<usize, DbError> {
+        self.db.migrate()
+    }
+
+    /// Runs `f` in one transaction, blocking the calling thread.
+    pub fn tx_blocking<T>(&self, write: bool, f: impl FnOnce(&mut dyn Conn) -> Result<T, DbError>) -> Result<T, DbError> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.db.transaction(write, &mut |c| {
+            let f = f.take().expect("a transaction body runs once");
+            out = Some(f(c)?);
+            Ok(())
+        })?;
+        Ok(out.expect("set by a committed transaction"))
+    }
+
+    /// Runs a read-only transaction on the blocking pool.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Conn) -> Result<T, DbError> + Send + 'static,
+    ) -> Result<T, DbError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.tx_blocking(false, f))
+            .await
+            .map_err(|e| DbError::Backend(format!("database task failed: {e}")))?
+    }
+
+    /// Runs a writing transaction on the blocking pool.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Conn) -> Result<T, DbError> + Send + 'static,
+    ) -> Result<T, DbError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.tx_blocking(true, f))
+            .await
+            .map_err(|e| DbError::Backend(format!("database task failed: {e}")))?
+    }
+
+    /// For the readiness probe.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.read(|c| c.query_one("SELECT 1", &[]).map(|_| ())).await
+    }
+}

@@ -1,0 +1,169 @@
+//! People, their roles, and what authentication keeps: signing keys, refresh-token
+//! families, and failed logins for rate limiting.
+
+use patrol_protocol::{Id, Person, Role, RoleAssignment};
+
+use super::db::{Conn, DbError, Row};
+use crate::params;
+
+fn person(r: &Row) -> Result<Person, DbError> {
+    Ok(Person { id: r.uuid(0)?, org_id: r.uuid(1)?, login: r.text(2)?, display_name: r.text(3)?, active: r.bool(4)? })
+}
+
+pub fn insert_person(c: &mut dyn Conn, p: &Person, password_hash: &str, now: i64) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO people (id, org_id, login, display_name, password_hash, active, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &params![p.id, p.org_id, &p.login, &p.display_name, password_hash, p.active, now],
+    )?;
+    Ok(())
+}
+
+pub fn list_people(c: &mut dyn Conn, org_id: Id) -> Result<Vec<Person>, DbError> {
+    c.query("SELECT id, org_id, login, display_name, active FROM people WHERE org_id = $1 ORDER BY login", &params![org_id])?
+        .iter()
+        .map(person)
+        .collect()
+}
+
+pub fn get_person(c: &mut dyn Conn, id: Id) -> Result<Option<Person>, DbError> {
+    c.query_opt("SELECT id, org_id, login, display_name, active FROM people WHERE id = $1", &params![id])?
+        .as_ref()
+        .map(person)
+        .transpose()
+}
+
+/// The person and stored password hash for a login name.
+pub fn credentials(c: &mut dyn Conn, login: &str) -> Result<Option<(Person, String)>, DbError> {
+    c.query_opt(
+        "SELECT id, org_id, login, display_name, active, password_hash FROM people WHERE login = $1",
+        &params![login],
+    )?
+    .map(|r| Ok((person(&r)?, r.text(5)?)))
+    .transpose()
+}
+
+pub fn count_people(c: &mut dyn Conn) -> Result<i64, DbError> {
+    c.query_one("SELECT COUNT(*) FROM people", &[])?.int(0)
+}
+
+pub fn insert_role(c: &mut dyn Conn, a: &RoleAssignment, now: i64) -> Result<(), DbError> {
+    let (site, dept): (Option<Id>, Option<Id>) = match &a.role {
+        Role::PatrolStaff { site_id } | Role::SiteSupervisor { site_id } => (Some(*site_id), None),
+        Role::DepartmentHead { site_id, department_id } => (Some(*site_id), Some(*department_id)),
+        Role::OrgSupervisor | Role::Administrator => (None, None),
+    };
+    c.execute(
+        "INSERT INTO role_assignments (person_id, role, site_id, department_id, created_ms) VALUES ($1, $2, $3, $4, $5)",
+        &params![a.person_id, a.role.kind_str(), site, dept, now],
+    )?;
+    Ok(())
+}
+
+pub fn roles_of(c: &mut dyn Conn, person_id: Id) -> Result<Vec<Role>, DbError> {
+    c.query(
+        "SELECT role, site_id, department_id FROM role_assignments WHERE person_id = $1 ORDER BY created_ms, role",
+        &params![person_id],
+    )?
+    .iter()
+    .map(|r| {
+        let kind = r.text(0)?;
+        let site = r.opt_uuid(1)?;
+        let dept = r.opt_uuid(2)?;
+        let bad = || DbError::Backend(format!("role {kind:?} stored without its site or department"));
+        Ok(match kind.as_str() {
+            "patrol_staff" => Role::PatrolStaff { site_id: site.ok_or_else(bad)? },
+            "department_head" => Role::DepartmentHead { site_id: site.ok_or_else(bad)?, department_id: dept.ok_or_else(bad)? },
+            "site_supervisor" => Role::SiteSupervisor { site_id: site.ok_or_else(bad)? },
+            "org_supervisor" => Role::OrgSupervisor,
+            "administrator" => Role::Administrator,
+            _ => return Err(DbError::Backend(format!("unknown role {kind:?} in database"))),
+        })
+    })
+    .collect()
+}
+
+/// The signing keys: `(kid, secret seed hex)`, newest first; the first one signs.
+pub fn signing_keys(c: &mut dyn Conn) -> Result<Vec<(String, String)>, DbError> {
+    c.query("SELECT kid, secret_hex FROM signing_keys WHERE retired_ms IS NULL ORDER BY created_ms DESC, kid", &[])?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.text(1)?)))
+        .collect()
+}
+
+pub fn insert_signing_key(c: &mut dyn Conn, kid: &str, secret_hex: &str, now: i64) -> Result<(), DbError> {
+    c.execute("INSERT INTO signing_keys (kid, secret_hex, created_ms) VALUES ($1, $2, $3)", &params![kid, secret_hex, now])?;
+    Ok(())
+}
+
+pub struct RefreshToken {
+    pub family_id: String,
+    pub person_id: Id,
+    pub device_id: Id,
+    pub expires_ms: i64,
+    pub used_ms: Option<i64>,
+    pub revoked_ms: Option<i64>,
+}
+
+pub fn insert_refresh(
+    c: &mut dyn Conn,
+    token_hash: &str,
+    family_id: &str,
+    person_id: Id,
+    device_id: Id,
+    now: i64,
+    expires_ms: i64,
+) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO refresh_tokens (token_hash, family_id, person_id, device_id, issued_ms, expires_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+        &params![token_hash, family_id, person_id, device_id, now, expires_ms],
+    )?;
+    Ok(())
+}
+
+pub fn get_refresh(c: &mut dyn Conn, token_hash: &str) -> Result<Option<RefreshToken>, DbError> {
+    c.query_opt(
+        "SELECT family_id, person_id, device_id, expires_ms, used_ms, revoked_ms FROM refresh_tokens WHERE token_hash = $1",
+        &params![token_hash],
+    )?
+    .map(|r| {
+        Ok(RefreshToken {
+            family_id: r.text(0)?,
+            person_id: r.uuid(1)?,
+            device_id: r.uuid(2)?,
+            expires_ms: r.int(3)?,
+            used_ms: r.opt_int(4)?,
+            revoked_ms: r.opt_int(5)?,
+        })
+    })
+    .transpose()
+}
+
+/// Marks a token used; false if someone else used it first (a race is a reuse too).
+pub fn mark_refresh_used(c: &mut dyn Conn, token_hash: &str, now: i64) -> Result<bool, DbError> {
+    let n = c.execute(
+        "UPDATE refresh_tokens SET used_ms = $2 WHERE token_hash = $1 AND used_ms IS NULL AND revoked_ms IS NULL",
+        &params![token_hash, now],
+    )?;
+    Ok(n == 1)
+}
+
+pub fn revoke_family(c: &mut dyn Conn, family_id: &str, now: i64) -> Result<u64, DbError> {
+    c.execute(
+        "UPDATE refresh_tokens SET revoked_ms = $2 WHERE family_id = $1 AND revoked_ms IS NULL",
+        &params![family_id, now],
+    )
+}
+
+pub fn record_login_failure(c: &mut dyn Conn, login: &str, address: &str, now: i64) -> Result<(), DbError> {
+    c.execute("INSERT INTO login_failures (login, address, at_ms) VALUES ($1, $2, $3)", &params![login, address, now])?;
+    Ok(())
+}
+
+/// Failed logins since `since_ms`: `(for this login, from this address)`.
+pub fn login_failures_since(c: &mut dyn Conn, login: &str, address: &str, since_ms: i64) -> Result<(i64, i64), DbError> {
+    let by_login =
+        c.query_one("SELECT COUNT(*) FROM login_failures WHERE login = $1 AND at_ms >= $2", &params![login, since_ms])?.int(0)?;
+    let by_address =
+        c.query_one("SELECT COUNT(*) FROM login_failures WHERE address = $1 AND at_ms >= $2", &params![address, since_ms])?.int(0)?;
+    Ok((by_login, by_address))
+}

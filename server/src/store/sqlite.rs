@@ -1,0 +1,153 @@
+//! The embedded default: one SQLite file in WAL mode, fully synchronous so that a
+//! record the server acknowledged survives a crash or power cut.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rusqlite::types::{Value as SqlValue, ValueRef};
+
+use super::db::{Conn, Database, DbError, Migration, Pool, Row, Value, apply_migrations};
+
+const MIGRATIONS: &[Migration] = &[Migration { version: 1, sql: include_str!("../../migrations/sqlite/0001_foundation.sql") }];
+
+pub struct SqliteDb {
+    path: PathBuf,
+    pool: Pool<rusqlite::Connection>,
+}
+
+impl SqliteDb {
+    pub fn open(path: PathBuf, pool_size: usize) -> Result<Self, DbError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| DbError::Backend(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let db = SqliteDb { path, pool: Pool::new(pool_size) };
+        // Open one connection now so a bad path fails at start-up, not on first use.
+        db.pool.with(|| db.connect(), |_| Ok(()))?;
+        Ok(db)
+    }
+
+    fn connect(&self) -> Result<rusqlite::Connection, DbError> {
+        let conn = rusqlite::Connection::open(&self.path).map_err(backend)?;
+        conn.busy_timeout(Duration::from_secs(15)).map_err(backend)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(backend)?;
+        Ok(conn)
+    }
+}
+
+fn backend(e: rusqlite::Error) -> DbError {
+    if let rusqlite::Error::SqliteFailure(err, msg) = &e {
+        // SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY
+        if err.extended_code == 2067 || err.extended_code == 1555 {
+            return DbError::Unique(msg.clone().unwrap_or_default());
+        }
+    }
+    DbError::Backend(e.to_string())
+}
+
+/// `$1` → `?1`: the one dialect difference the queries have.
+fn translate(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn to_sql(v: &Value) -> SqlValue {
+    match v {
+        Value::Null => SqlValue::Null,
+        Value::Int(i) => SqlValue::Integer(*i),
+        Value::Real(f) => SqlValue::Real(*f),
+        Value::Text(s) => SqlValue::Text(s.clone()),
+        Value::Blob(b) => SqlValue::Blob(b.clone()),
+    }
+}
+
+impl Database for SqliteDb {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn migrate(&self) -> Result<usize, DbError> {
+        let mut ran = 0;
+        self.transaction(true, &mut |c| {
+            ran = apply_migrations(c, MIGRATIONS)?;
+            Ok(())
+        })?;
+        Ok(ran)
+    }
+
+    fn transaction(&self, write: bool, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Result<(), DbError> {
+        self.pool.with(
+            || self.connect(),
+            |conn| {
+                let behavior = if write {
+                    rusqlite::TransactionBehavior::Immediate
+                } else {
+                    rusqlite::TransactionBehavior::Deferred
+                };
+                let tx = conn.transaction_with_behavior(behavior).map_err(backend)?;
+                let result = f(&mut SqliteConn(&tx));
+                match result {
+                    Ok(()) => tx.commit().map_err(backend),
+                    Err(e) => {
+                        let _ = tx.rollback();
+                        Err(e)
+                    }
+                }
+            },
+        )
+    }
+}
+
+/// A connection borrowed for one transaction.
+struct SqliteConn<'c>(&'c rusqlite::Connection);
+
+impl Conn for SqliteConn<'_> {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        let mut stmt = self.0.prepare_cached(&translate(sql)).map_err(backend)?;
+        let n = stmt.execute(rusqlite::params_from_iter(params.iter().map(to_sql))).map_err(backend)?;
+        Ok(n as u64)
+    }
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        query_rows(self.0, sql, params)
+    }
+    fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
+        self.0.execute_batch(sql).map_err(backend)
+    }
+}
+
+fn query_rows(conn: &rusqlite::Connection, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+    let mut stmt = conn.prepare_cached(&translate(sql)).map_err(backend)?;
+    let n = stmt.column_count();
+    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter().map(to_sql))).map_err(backend)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(backend)? {
+        let mut values = Vec::with_capacity(n);
+        for i in 0..n {
+            values.push(match row.get_ref(i).map_err(backend)? {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(v) => Value::Int(v),
+                ValueRef::Real(v) => Value::Real(v),
+                ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+            });
+        }
+        out.push(Row(values));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_are_rewritten_but_dollar_text_is_not() {
+        assert_eq!(super::translate("SELECT $1, '$x', $12"), "SELECT ?1, '$x', ?12");
+    }
+}
