@@ -31,13 +31,24 @@ pub struct AppState {
 
 impl AppState {
     /// Migrates, makes sure a signing key exists, and loads the keys.
-    pub fn new(store: Store, settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, String> {
-        store.migrate_blocking().map_err(|e| format!("migration failed: {e}"))?;
+    pub fn new(
+        store: Store,
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<AppState, String> {
+        store
+            .migrate_blocking()
+            .map_err(|e| format!("migration failed: {e}"))?;
         let now = clock.now_ms();
         let stored = store
             .tx_blocking(true, |c| {
                 if people::signing_keys(c)?.is_empty() {
-                    people::insert_signing_key(c, &uuid::Uuid::now_v7().simple().to_string(), &Keys::new_seed_hex(), now)?;
+                    people::insert_signing_key(
+                        c,
+                        &uuid::Uuid::now_v7().simple().to_string(),
+                        &Keys::new_seed_hex(),
+                        now,
+                    )?;
                 }
                 people::signing_keys(c)
             })
@@ -77,8 +88,22 @@ pub struct ApiRoute {
     pub handler: MethodRouter<AppState>,
 }
 
-fn route(method: Method, path: &'static str, tag: &'static str, audience: Audience, summary: &'static str, handler: MethodRouter<AppState>) -> ApiRoute {
-    ApiRoute { method, path, summary, tag, audience, handler }
+fn route(
+    method: Method,
+    path: &'static str,
+    tag: &'static str,
+    audience: Audience,
+    summary: &'static str,
+    handler: MethodRouter<AppState>,
+) -> ApiRoute {
+    ApiRoute {
+        method,
+        path,
+        summary,
+        tag,
+        audience,
+        handler,
+    }
 }
 
 /// Every route of the server.
@@ -86,28 +111,182 @@ pub fn routes() -> Vec<ApiRoute> {
     use Audience::*;
     use Method as M;
     vec![
-        route(M::GET, "/healthz", "operations", Public, "Liveness: the process answers", get(health::healthz)),
-        route(M::GET, "/readyz", "operations", Public, "Readiness: the database answers", get(health::readyz)),
-        route(M::GET, "/metrics", "operations", Public, "Prometheus metrics", get(health::metrics)),
-        route(M::GET, "/api/v1/openapi.json", "operations", Public, "This document", get(openapi)),
-        route(M::POST, "/api/v1/auth/login", "auth", Public, "Sign in: access token and refresh token bound to a device", post(auth::login)),
-        route(M::POST, "/api/v1/auth/refresh", "auth", Public, "Rotate a refresh token; a reused one revokes its family", post(auth::refresh)),
-        route(M::POST, "/api/v1/auth/logout", "auth", Public, "End the login a refresh token belongs to", post(auth::logout)),
-        route(M::GET, "/api/v1/me", "people", SignedIn, "The signed-in person, roles and visible sites", get(admin::me)),
-        route(M::GET, "/api/v1/sites", "sites", SignedIn, "Sites the caller may see", get(admin::list_sites)),
-        route(M::POST, "/api/v1/sites", "sites", Administrator, "Create a site", post(admin::create_site)),
-        route(M::GET, "/api/v1/sites/{site_id}", "sites", SignedIn, "One site", get(admin::get_site)),
-        route(M::GET, "/api/v1/sites/{site_id}/departments", "sites", SignedIn, "Departments of a site", get(admin::list_departments)),
-        route(M::POST, "/api/v1/sites/{site_id}/departments", "sites", Administrator, "Create a department", post(admin::create_department)),
-        route(M::GET, "/api/v1/sites/{site_id}/checkpoints", "sites", SignedIn, "Checkpoints of a site with checklists", get(admin::list_checkpoints)),
-        route(M::POST, "/api/v1/sites/{site_id}/checkpoints", "sites", Administrator, "Create a checkpoint", post(admin::create_checkpoint)),
-        route(M::GET, "/api/v1/sites/{site_id}/routes", "sites", SignedIn, "Routes of a site", get(admin::list_routes)),
-        route(M::POST, "/api/v1/sites/{site_id}/routes", "sites", Administrator, "Create a route", post(admin::create_route)),
-        route(M::GET, "/api/v1/sites/{site_id}/schedules", "sites", SignedIn, "Schedules of a site's routes", get(admin::list_schedules)),
-        route(M::POST, "/api/v1/sites/{site_id}/schedules", "sites", Administrator, "Create a schedule", post(admin::create_schedule)),
-        route(M::GET, "/api/v1/people", "people", SignedIn, "People and roles (administrators and supervisors)", get(admin::list_people)),
-        route(M::POST, "/api/v1/people", "people", Administrator, "Create a person with roles", post(admin::create_person)),
-        route(M::POST, "/api/v1/people/{person_id}/roles", "people", Administrator, "Give a person a role", post(admin::add_role)),
+        route(
+            M::GET,
+            "/healthz",
+            "operations",
+            Public,
+            "Liveness: the process answers",
+            get(health::healthz),
+        ),
+        route(
+            M::GET,
+            "/readyz",
+            "operations",
+            Public,
+            "Readiness: the database answers",
+            get(health::readyz),
+        ),
+        route(
+            M::GET,
+            "/metrics",
+            "operations",
+            Public,
+            "Prometheus metrics",
+            get(health::metrics),
+        ),
+        route(
+            M::GET,
+            "/api/v1/openapi.json",
+            "operations",
+            Public,
+            "This document",
+            get(openapi),
+        ),
+        route(
+            M::POST,
+            "/api/v1/auth/login",
+            "auth",
+            Public,
+            "Sign in: access token and refresh token bound to a device",
+            post(auth::login),
+        ),
+        route(
+            M::POST,
+            "/api/v1/auth/refresh",
+            "auth",
+            Public,
+            "Rotate a refresh token; a reused one revokes its family",
+            post(auth::refresh),
+        ),
+        route(
+            M::POST,
+            "/api/v1/auth/logout",
+            "auth",
+            Public,
+            "End the login a refresh token belongs to",
+            post(auth::logout),
+        ),
+        route(
+            M::GET,
+            "/api/v1/me",
+            "people",
+            SignedIn,
+            "The signed-in person, roles and visible sites",
+            get(admin::me),
+        ),
+        route(
+            M::GET,
+            "/api/v1/sites",
+            "sites",
+            SignedIn,
+            "Sites the caller may see",
+            get(admin::list_sites),
+        ),
+        route(
+            M::POST,
+            "/api/v1/sites",
+            "sites",
+            Administrator,
+            "Create a site",
+            post(admin::create_site),
+        ),
+        route(
+            M::GET,
+            "/api/v1/sites/{site_id}",
+            "sites",
+            SignedIn,
+            "One site",
+            get(admin::get_site),
+        ),
+        route(
+            M::GET,
+            "/api/v1/sites/{site_id}/departments",
+            "sites",
+            SignedIn,
+            "Departments of a site",
+            get(admin::list_departments),
+        ),
+        route(
+            M::POST,
+            "/api/v1/sites/{site_id}/departments",
+            "sites",
+            Administrator,
+            "Create a department",
+            post(admin::create_department),
+        ),
+        route(
+            M::GET,
+            "/api/v1/sites/{site_id}/checkpoints",
+            "sites",
+            SignedIn,
+            "Checkpoints of a site with checklists",
+            get(admin::list_checkpoints),
+        ),
+        route(
+            M::POST,
+            "/api/v1/sites/{site_id}/checkpoints",
+            "sites",
+            Administrator,
+            "Create a checkpoint",
+            post(admin::create_checkpoint),
+        ),
+        route(
+            M::GET,
+            "/api/v1/sites/{site_id}/routes",
+            "sites",
+            SignedIn,
+            "Routes of a site",
+            get(admin::list_routes),
+        ),
+        route(
+            M::POST,
+            "/api/v1/sites/{site_id}/routes",
+            "sites",
+            Administrator,
+            "Create a route",
+            post(admin::create_route),
+        ),
+        route(
+            M::GET,
+            "/api/v1/sites/{site_id}/schedules",
+            "sites",
+            SignedIn,
+            "Schedules of a site's routes",
+            get(admin::list_schedules),
+        ),
+        route(
+            M::POST,
+            "/api/v1/sites/{site_id}/schedules",
+            "sites",
+            Administrator,
+            "Create a schedule",
+            post(admin::create_schedule),
+        ),
+        route(
+            M::GET,
+            "/api/v1/people",
+            "people",
+            SignedIn,
+            "People and roles (administrators and supervisors)",
+            get(admin::list_people),
+        ),
+        route(
+            M::POST,
+            "/api/v1/people",
+            "people",
+            Administrator,
+            "Create a person with roles",
+            post(admin::create_person),
+        ),
+        route(
+            M::POST,
+            "/api/v1/people/{person_id}/roles",
+            "people",
+            Administrator,
+            "Give a person a role",
+            post(admin::add_role),
+        ),
     ]
 }
 
@@ -129,7 +308,11 @@ pub fn router(state: AppState) -> Router {
 /// turns axum's plain-text rejections (bad JSON, body too large) into JSON errors.
 async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let path = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
     let method = req.method().clone();
     let wrong_version = req
         .headers()
@@ -144,7 +327,12 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     } else {
         jsonify_rejection(next.run(req).await).await
     };
-    state.metrics.observe(method.as_str(), &path, response.status().as_u16(), started.elapsed());
+    state.metrics.observe(
+        method.as_str(),
+        &path,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     response
 }
 
@@ -157,7 +345,9 @@ async fn jsonify_rejection(response: Response) -> Response {
     if !is_text || !(status.is_client_error()) {
         return response;
     }
-    let body = axum::body::to_bytes(response.into_body(), 64 * 1024).await.unwrap_or_default();
+    let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
     let message = String::from_utf8_lossy(&body).into_owned();
     let error = match status {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(message),
@@ -216,6 +406,9 @@ pub fn openapi_document() -> serde_json::Value {
 
 async fn openapi() -> impl IntoResponse {
     let mut r = Json(openapi_document()).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     r
 }

@@ -14,7 +14,9 @@ pub struct Metrics {
 impl Metrics {
     pub fn observe(&self, method: &str, path: &str, status: u16, elapsed: Duration) {
         let mut m = self.requests.lock().expect("metrics lock");
-        let e = m.entry((method.to_string(), path.to_string(), status)).or_default();
+        let e = m
+            .entry((method.to_string(), path.to_string(), status))
+            .or_default();
         e.0 += 1;
         e.1 += elapsed.as_secs_f64();
     }
@@ -24,13 +26,23 @@ impl Metrics {
         out.push_str("# HELP patrol_http_requests_total HTTP requests answered.\n# TYPE patrol_http_requests_total counter\n");
         let m = self.requests.lock().expect("metrics lock");
         for ((method, path, status), (count, _)) in m.iter() {
-            let _ = writeln!(out, "patrol_http_requests_total{{method=\"{method}\",path=\"{path}\",status=\"{status}\"}} {count}");
+            let _ = writeln!(
+                out,
+                "patrol_http_requests_total{{method=\"{method}\",path=\"{path}\",status=\"{status}\"}} {count}"
+            );
         }
         out.push_str("# HELP patrol_http_request_seconds_sum Time spent answering.\n# TYPE patrol_http_request_seconds_sum counter\n");
         for ((method, path, status), (_, secs)) in m.iter() {
-            let _ = writeln!(out, "patrol_http_request_seconds_sum{{method=\"{method}\",path=\"{path}\",status=\"{status}\"}} {secs:.6}");
+            let _ = writeln!(
+                out,
+                "patrol_http_request_seconds_sum{{method=\"{method}\",path=\"{path}\",status=\"{status}\"}} {secs:.6}"
+            );
         }
-        let _ = writeln!(out, "# TYPE patrol_build_info gauge\npatrol_build_info{{version=\"{}\",database=\"{database_kind}\"}} 1", env!("CARGO_PKG_VERSION"));
+        let _ = writeln!(
+            out,
+            "# TYPE patrol_build_info gauge\npatrol_build_info{{version=\"{}\",database=\"{database_kind}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        );
         out
     }
 }

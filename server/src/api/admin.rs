@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use patrol_protocol::api::Me;
 use patrol_protocol::model::check_text;
 use patrol_protocol::{
-    Checkpoint, ChecklistItem, Department, DepartmentKind, Id, Person, Role, RoleAssignment, Route, Schedule, Site,
-    TimeWindow, check_site_code, limits,
+    ChecklistItem, Checkpoint, Department, DepartmentKind, Id, Person, Role, RoleAssignment, Route,
+    Schedule, Site, TimeWindow, check_site_code, limits,
 };
 use serde::Deserialize;
 
@@ -20,7 +20,11 @@ use crate::store::{Conn, DbError, people, reference};
 
 /// Loads a site the actor may read, or answers 404 / 403.
 async fn readable_site(state: &AppState, actor: &Actor, site_id: Id) -> ApiResult<Site> {
-    let site = state.store.read(move |c| reference::get_site(c, site_id)).await?.ok_or_else(|| ApiError::not_found("site"))?;
+    let site = state
+        .store
+        .read(move |c| reference::get_site(c, site_id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("site"))?;
     actor.require(Access::ReadSite(&site))?;
     Ok(site)
 }
@@ -33,8 +37,14 @@ async fn administered_site(state: &AppState, actor: &Actor, site_id: Id) -> ApiR
 
 pub async fn me(State(state): State<AppState>, actor: Actor) -> ApiResult<Json<Me>> {
     let org = actor.person.org_id;
-    let all = state.store.read(move |c| reference::list_sites(c, org)).await?;
-    let sites = all.into_iter().filter(|s| actor.may(Access::ReadSite(s))).collect();
+    let all = state
+        .store
+        .read(move |c| reference::list_sites(c, org))
+        .await?;
+    let sites = all
+        .into_iter()
+        .filter(|s| actor.may(Access::ReadSite(s)))
+        .collect();
     Ok(Json(Me {
         person_id: actor.person.id,
         org_id: actor.person.org_id,
@@ -47,8 +57,15 @@ pub async fn me(State(state): State<AppState>, actor: Actor) -> ApiResult<Json<M
 
 pub async fn list_sites(State(state): State<AppState>, actor: Actor) -> ApiResult<Json<Vec<Site>>> {
     let org = actor.person.org_id;
-    let all = state.store.read(move |c| reference::list_sites(c, org)).await?;
-    Ok(Json(all.into_iter().filter(|s| actor.may(Access::ReadSite(s))).collect()))
+    let all = state
+        .store
+        .read(move |c| reference::list_sites(c, org))
+        .await?;
+    Ok(Json(
+        all.into_iter()
+            .filter(|s| actor.may(Access::ReadSite(s)))
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -66,13 +83,20 @@ fn china_offset() -> i32 {
     480
 }
 
-pub async fn create_site(State(state): State<AppState>, actor: Actor, Json(req): Json<NewSite>) -> ApiResult<(StatusCode, Json<Site>)> {
+pub async fn create_site(
+    State(state): State<AppState>,
+    actor: Actor,
+    Json(req): Json<NewSite>,
+) -> ApiResult<(StatusCode, Json<Site>)> {
     actor.require(Access::Administer)?;
     check_site_code(&req.code)?;
     check_text("name_zh", &req.name_zh, limits::NAME_MAX, true)?;
     check_text("name_en", &req.name_en, limits::NAME_MAX, false)?;
     if !(-720..=840).contains(&req.utc_offset_minutes) {
-        return Err(ApiError::invalid("utc_offset_minutes", "between -720 and 840"));
+        return Err(ApiError::invalid(
+            "utc_offset_minutes",
+            "between -720 and 840",
+        ));
     }
     let site = Site {
         id: Id::now_v7(),
@@ -84,17 +108,33 @@ pub async fn create_site(State(state): State<AppState>, actor: Actor, Json(req):
     };
     let now = state.clock.now_ms();
     let s = site.clone();
-    state.store.write(move |c| reference::insert_site(c, &s, now)).await?;
+    state
+        .store
+        .write(move |c| reference::insert_site(c, &s, now))
+        .await?;
     Ok((StatusCode::CREATED, Json(site)))
 }
 
-pub async fn get_site(State(state): State<AppState>, actor: Actor, Path(site_id): Path<Id>) -> ApiResult<Json<Site>> {
+pub async fn get_site(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(site_id): Path<Id>,
+) -> ApiResult<Json<Site>> {
     Ok(Json(readable_site(&state, &actor, site_id).await?))
 }
 
-pub async fn list_departments(State(state): State<AppState>, actor: Actor, Path(site_id): Path<Id>) -> ApiResult<Json<Vec<Department>>> {
+pub async fn list_departments(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(site_id): Path<Id>,
+) -> ApiResult<Json<Vec<Department>>> {
     readable_site(&state, &actor, site_id).await?;
-    Ok(Json(state.store.read(move |c| reference::list_departments(c, site_id)).await?))
+    Ok(Json(
+        state
+            .store
+            .read(move |c| reference::list_departments(c, site_id))
+            .await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -114,19 +154,41 @@ pub async fn create_department(
     Json(req): Json<NewDepartment>,
 ) -> ApiResult<(StatusCode, Json<Department>)> {
     administered_site(&state, &actor, site_id).await?;
-    let name_zh = if req.name_zh.trim().is_empty() { req.kind.name_zh().to_string() } else { req.name_zh };
+    let name_zh = if req.name_zh.trim().is_empty() {
+        req.kind.name_zh().to_string()
+    } else {
+        req.name_zh
+    };
     check_text("name_zh", &name_zh, limits::NAME_MAX, true)?;
     check_text("name_en", &req.name_en, limits::NAME_MAX, false)?;
-    let dept = Department { id: Id::now_v7(), site_id, kind: req.kind, name_zh, name_en: req.name_en };
+    let dept = Department {
+        id: Id::now_v7(),
+        site_id,
+        kind: req.kind,
+        name_zh,
+        name_en: req.name_en,
+    };
     let now = state.clock.now_ms();
     let d = dept.clone();
-    state.store.write(move |c| reference::insert_department(c, &d, now)).await?;
+    state
+        .store
+        .write(move |c| reference::insert_department(c, &d, now))
+        .await?;
     Ok((StatusCode::CREATED, Json(dept)))
 }
 
-pub async fn list_checkpoints(State(state): State<AppState>, actor: Actor, Path(site_id): Path<Id>) -> ApiResult<Json<Vec<Checkpoint>>> {
+pub async fn list_checkpoints(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(site_id): Path<Id>,
+) -> ApiResult<Json<Vec<Checkpoint>>> {
     readable_site(&state, &actor, site_id).await?;
-    Ok(Json(state.store.read(move |c| reference::list_checkpoints(c, site_id)).await?))
+    Ok(Json(
+        state
+            .store
+            .read(move |c| reference::list_checkpoints(c, site_id))
+            .await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -184,7 +246,11 @@ impl NewCheckpoint {
             checklist: self
                 .checklist
                 .into_iter()
-                .map(|i| ChecklistItem { id: Id::now_v7(), text_zh: i.text_zh, text_en: i.text_en })
+                .map(|i| ChecklistItem {
+                    id: Id::now_v7(),
+                    text_zh: i.text_zh,
+                    text_en: i.text_en,
+                })
                 .collect(),
         };
         cp.validate()?;
@@ -202,13 +268,25 @@ pub async fn create_checkpoint(
     let cp = req.into_checkpoint(site_id)?;
     let now = state.clock.now_ms();
     let stored = cp.clone();
-    state.store.write(move |c| reference::insert_checkpoint(c, &stored, now)).await?;
+    state
+        .store
+        .write(move |c| reference::insert_checkpoint(c, &stored, now))
+        .await?;
     Ok((StatusCode::CREATED, Json(cp)))
 }
 
-pub async fn list_routes(State(state): State<AppState>, actor: Actor, Path(site_id): Path<Id>) -> ApiResult<Json<Vec<Route>>> {
+pub async fn list_routes(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(site_id): Path<Id>,
+) -> ApiResult<Json<Vec<Route>>> {
     readable_site(&state, &actor, site_id).await?;
-    Ok(Json(state.store.read(move |c| reference::list_routes(c, site_id)).await?))
+    Ok(Json(
+        state
+            .store
+            .read(move |c| reference::list_routes(c, site_id))
+            .await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -221,18 +299,34 @@ pub struct NewRoute {
 }
 
 /// Checks that every id names a checkpoint of the site, once.
-fn check_route_checkpoints(c: &mut dyn Conn, site_id: Id, ids: &[Id]) -> Result<Option<ApiError>, DbError> {
+fn check_route_checkpoints(
+    c: &mut dyn Conn,
+    site_id: Id,
+    ids: &[Id],
+) -> Result<Option<ApiError>, DbError> {
     if ids.is_empty() || ids.len() > limits::ROUTE_CHECKPOINTS_MAX {
-        return Ok(Some(ApiError::invalid("checkpoint_ids", "1 to 500 checkpoints")));
+        return Ok(Some(ApiError::invalid(
+            "checkpoint_ids",
+            "1 to 500 checkpoints",
+        )));
     }
-    let known: Vec<Id> = reference::list_checkpoints(c, site_id)?.into_iter().map(|cp| cp.id).collect();
+    let known: Vec<Id> = reference::list_checkpoints(c, site_id)?
+        .into_iter()
+        .map(|cp| cp.id)
+        .collect();
     let mut seen = std::collections::HashSet::new();
     for id in ids {
         if !known.contains(id) {
-            return Ok(Some(ApiError::invalid("checkpoint_ids", format!("{id} is not a checkpoint of this site"))));
+            return Ok(Some(ApiError::invalid(
+                "checkpoint_ids",
+                format!("{id} is not a checkpoint of this site"),
+            )));
         }
         if !seen.insert(id) {
-            return Ok(Some(ApiError::invalid("checkpoint_ids", format!("{id} appears twice"))));
+            return Ok(Some(ApiError::invalid(
+                "checkpoint_ids",
+                format!("{id} appears twice"),
+            )));
         }
     }
     Ok(None)
@@ -247,8 +341,13 @@ pub async fn create_route(
     administered_site(&state, &actor, site_id).await?;
     check_text("name_zh", &req.name_zh, limits::NAME_MAX, true)?;
     check_text("name_en", &req.name_en, limits::NAME_MAX, false)?;
-    let route =
-        Route { id: Id::now_v7(), site_id, name_zh: req.name_zh, name_en: req.name_en, checkpoint_ids: req.checkpoint_ids };
+    let route = Route {
+        id: Id::now_v7(),
+        site_id,
+        name_zh: req.name_zh,
+        name_en: req.name_en,
+        checkpoint_ids: req.checkpoint_ids,
+    };
     let now = state.clock.now_ms();
     let r = route.clone();
     let refused = state
@@ -267,9 +366,18 @@ pub async fn create_route(
     }
 }
 
-pub async fn list_schedules(State(state): State<AppState>, actor: Actor, Path(site_id): Path<Id>) -> ApiResult<Json<Vec<Schedule>>> {
+pub async fn list_schedules(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(site_id): Path<Id>,
+) -> ApiResult<Json<Vec<Schedule>>> {
     readable_site(&state, &actor, site_id).await?;
-    Ok(Json(state.store.read(move |c| reference::list_schedules(c, site_id)).await?))
+    Ok(Json(
+        state
+            .store
+            .read(move |c| reference::list_schedules(c, site_id))
+            .await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -287,16 +395,27 @@ pub async fn create_schedule(
     Json(req): Json<NewSchedule>,
 ) -> ApiResult<(StatusCode, Json<Schedule>)> {
     administered_site(&state, &actor, site_id).await?;
-    let schedule = Schedule { id: Id::now_v7(), route_id: req.route_id, days_of_week: req.days_of_week, windows: req.windows };
+    let schedule = Schedule {
+        id: Id::now_v7(),
+        route_id: req.route_id,
+        days_of_week: req.days_of_week,
+        windows: req.windows,
+    };
     schedule.validate()?;
     let route_id = schedule.route_id;
-    let route = state.store.read(move |c| reference::get_route(c, route_id)).await?;
+    let route = state
+        .store
+        .read(move |c| reference::get_route(c, route_id))
+        .await?;
     if route.is_none_or(|r| r.site_id != site_id) {
         return Err(ApiError::invalid("route_id", "not a route of this site"));
     }
     let now = state.clock.now_ms();
     let s = schedule.clone();
-    state.store.write(move |c| reference::insert_schedule(c, &s, now)).await?;
+    state
+        .store
+        .write(move |c| reference::insert_schedule(c, &s, now))
+        .await?;
     Ok((StatusCode::CREATED, Json(schedule)))
 }
 
@@ -307,7 +426,10 @@ pub struct PersonWithRoles {
     pub roles: Vec<Role>,
 }
 
-pub async fn list_people(State(state): State<AppState>, actor: Actor) -> ApiResult<Json<Vec<PersonWithRoles>>> {
+pub async fn list_people(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> ApiResult<Json<Vec<PersonWithRoles>>> {
     actor.require(Access::ReadPeople)?;
     let org = actor.person.org_id;
     let all = state
@@ -315,7 +437,12 @@ pub async fn list_people(State(state): State<AppState>, actor: Actor) -> ApiResu
         .read(move |c| {
             people::list_people(c, org)?
                 .into_iter()
-                .map(|p| Ok(PersonWithRoles { roles: people::roles_of(c, p.id)?, person: p }))
+                .map(|p| {
+                    Ok(PersonWithRoles {
+                        roles: people::roles_of(c, p.id)?,
+                        person: p,
+                    })
+                })
                 .collect::<Result<Vec<_>, DbError>>()
         })
         .await?;
@@ -324,7 +451,11 @@ pub async fn list_people(State(state): State<AppState>, actor: Actor) -> ApiResu
     }
     // A site supervisor sees the people who hold a role at one of their sites.
     let mine = |r: &Role| r.site_id().is_some_and(|s| actor.is_supervisor_of(s));
-    Ok(Json(all.into_iter().filter(|p| p.roles.iter().any(mine)).collect()))
+    Ok(Json(
+        all.into_iter()
+            .filter(|p| p.roles.iter().any(mine))
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -339,26 +470,49 @@ pub struct NewPerson {
 
 fn check_login(login: &str) -> ApiResult<()> {
     let ok = (2..=64).contains(&login.len())
-        && login.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
-    if ok { Ok(()) } else { Err(ApiError::invalid("login", "2 to 64 letters, digits, '.', '_', '-' or '@'")) }
+        && login
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "login",
+            "2 to 64 letters, digits, '.', '_', '-' or '@'",
+        ))
+    }
 }
 
 /// Checks that a role's site and department belong to the organisation.
 fn role_problem(c: &mut dyn Conn, org: Id, role: &Role) -> Result<Option<ApiError>, DbError> {
     if let Some(site_id) = role.site_id() {
         if reference::get_site(c, site_id)?.is_none_or(|s| s.org_id != org) {
-            return Ok(Some(ApiError::invalid("roles.site_id", format!("{site_id} is not a site of this organisation"))));
+            return Ok(Some(ApiError::invalid(
+                "roles.site_id",
+                format!("{site_id} is not a site of this organisation"),
+            )));
         }
     }
-    if let Role::DepartmentHead { site_id, department_id } = role {
+    if let Role::DepartmentHead {
+        site_id,
+        department_id,
+    } = role
+    {
         if reference::get_department(c, *department_id)?.is_none_or(|d| d.site_id != *site_id) {
-            return Ok(Some(ApiError::invalid("roles.department_id", "not a department of that site")));
+            return Ok(Some(ApiError::invalid(
+                "roles.department_id",
+                "not a department of that site",
+            )));
         }
     }
     Ok(None)
 }
 
-pub async fn create_person(State(state): State<AppState>, actor: Actor, Json(req): Json<NewPerson>) -> ApiResult<(StatusCode, Json<PersonWithRoles>)> {
+pub async fn create_person(
+    State(state): State<AppState>,
+    actor: Actor,
+    Json(req): Json<NewPerson>,
+) -> ApiResult<(StatusCode, Json<PersonWithRoles>)> {
     actor.require(Access::Administer)?;
     check_login(&req.login)?;
     check_text("display_name", &req.display_name, limits::NAME_MAX, true)?;
@@ -369,9 +523,16 @@ pub async fn create_person(State(state): State<AppState>, actor: Actor, Json(req
         return Err(ApiError::invalid("roles", "at most 50 roles"));
     }
     let pw = req.password;
-    let hash = tokio::task::spawn_blocking(move || password::hash(&pw)).await.map_err(|e| ApiError::Internal(e.to_string()))?;
-    let person =
-        Person { id: Id::now_v7(), org_id: actor.person.org_id, login: req.login, display_name: req.display_name, active: true };
+    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let person = Person {
+        id: Id::now_v7(),
+        org_id: actor.person.org_id,
+        login: req.login,
+        display_name: req.display_name,
+        active: true,
+    };
     let now = state.clock.now_ms();
     let (p, roles) = (person.clone(), req.roles.clone());
     let refused = state
@@ -384,7 +545,14 @@ pub async fn create_person(State(state): State<AppState>, actor: Actor, Json(req
             }
             people::insert_person(c, &p, &hash, now)?;
             for role in roles {
-                people::insert_role(c, &RoleAssignment { person_id: p.id, role }, now)?;
+                people::insert_role(
+                    c,
+                    &RoleAssignment {
+                        person_id: p.id,
+                        role,
+                    },
+                    now,
+                )?;
             }
             Ok(None)
         })
@@ -392,7 +560,13 @@ pub async fn create_person(State(state): State<AppState>, actor: Actor, Json(req
     if let Some(e) = refused {
         return Err(e);
     }
-    Ok((StatusCode::CREATED, Json(PersonWithRoles { person, roles: req.roles })))
+    Ok((
+        StatusCode::CREATED,
+        Json(PersonWithRoles {
+            person,
+            roles: req.roles,
+        }),
+    ))
 }
 
 pub async fn add_role(
@@ -414,7 +588,10 @@ pub async fn add_role(
                 return Ok(Err(e));
             }
             people::insert_role(c, &RoleAssignment { person_id, role }, now)?;
-            Ok(Ok(PersonWithRoles { roles: people::roles_of(c, person_id)?, person }))
+            Ok(Ok(PersonWithRoles {
+                roles: people::roles_of(c, person_id)?,
+                person,
+            }))
         })
         .await??;
     Ok((StatusCode::CREATED, Json(outcome)))

@@ -61,10 +61,21 @@ impl FromRequestParts<AppState> for ClientAddr {
 }
 
 /// Issues an access token and a refresh token in `family` (new family if `None`).
-async fn issue(state: &AppState, person: Person, device_id: Id, family: Option<String>) -> ApiResult<TokenResponse> {
+async fn issue(
+    state: &AppState,
+    person: Person,
+    device_id: Id,
+    family: Option<String>,
+) -> ApiResult<TokenResponse> {
     let now = state.clock.now_ms();
     let expires_in = state.settings.access_token_seconds;
-    let claims = Claims { iss: tokens::ISSUER.into(), sub: person.id, dev: device_id, iat: now / 1000, exp: now / 1000 + expires_in };
+    let claims = Claims {
+        iss: tokens::ISSUER.into(),
+        sub: person.id,
+        dev: device_id,
+        iat: now / 1000,
+        exp: now / 1000 + expires_in,
+    };
     let access_token = state.keys.read().expect("keys lock").sign(&claims);
     let refresh_token = new_refresh_token();
     let token_hash = hash_refresh(&refresh_token);
@@ -74,7 +85,15 @@ async fn issue(state: &AppState, person: Person, device_id: Id, family: Option<S
     let roles = state
         .store
         .write(move |c| {
-            people::insert_refresh(c, &token_hash, &family, person_id, device_id, now, refresh_expires)?;
+            people::insert_refresh(
+                c,
+                &token_hash,
+                &family,
+                person_id,
+                device_id,
+                now,
+                refresh_expires,
+            )?;
             people::roles_of(c, person_id)
         })
         .await?;
@@ -90,7 +109,11 @@ async fn issue(state: &AppState, person: Person, device_id: Id, family: Option<S
 }
 
 /// `POST /api/v1/auth/login`
-pub async fn login(State(state): State<AppState>, addr: ClientAddr, Json(req): Json<LoginRequest>) -> ApiResult<Json<TokenResponse>> {
+pub async fn login(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    Json(req): Json<LoginRequest>,
+) -> ApiResult<Json<TokenResponse>> {
     if req.login.is_empty() || req.login.len() > 100 {
         return Err(ApiError::invalid("login", "1 to 100 characters"));
     }
@@ -116,7 +139,10 @@ pub async fn login(State(state): State<AppState>, addr: ClientAddr, Json(req): J
     let password = req.password.clone();
     let stored = creds.as_ref().map(|(_, h)| h.clone());
     let ok = tokio::task::spawn_blocking(move || {
-        let ok = password::verify(stored.as_deref().unwrap_or(password::dummy_hash()), &password);
+        let ok = password::verify(
+            stored.as_deref().unwrap_or(password::dummy_hash()),
+            &password,
+        );
         ok && stored.is_some()
     })
     .await
@@ -125,8 +151,14 @@ pub async fn login(State(state): State<AppState>, addr: ClientAddr, Json(req): J
         Some((person, _)) if ok && person.active => person,
         _ => {
             let (login, address) = (req.login.clone(), addr.0);
-            state.store.write(move |c| people::record_login_failure(c, &login, &address, now)).await?;
-            return Err(unauthorized("invalid_credentials", "wrong login or password / 用户名或密码错误"));
+            state
+                .store
+                .write(move |c| people::record_login_failure(c, &login, &address, now))
+                .await?;
+            return Err(unauthorized(
+                "invalid_credentials",
+                "wrong login or password / 用户名或密码错误",
+            ));
         }
     };
     tracing::info!(person = %person.id, device = %req.device_id, "signed in");
@@ -135,7 +167,10 @@ pub async fn login(State(state): State<AppState>, addr: ClientAddr, Json(req): J
 
 /// `POST /api/v1/auth/refresh`: rotates the refresh token. Presenting one that was
 /// already used revokes its whole family: someone else holds a copy.
-pub async fn refresh(State(state): State<AppState>, Json(req): Json<RefreshRequest>) -> ApiResult<Json<TokenResponse>> {
+pub async fn refresh(
+    State(state): State<AppState>,
+    Json(req): Json<RefreshRequest>,
+) -> ApiResult<Json<TokenResponse>> {
     if req.refresh_token.len() > 200 {
         return Err(ApiError::invalid("refresh_token", "too long"));
     }
@@ -145,11 +180,16 @@ pub async fn refresh(State(state): State<AppState>, Json(req): Json<RefreshReque
     let outcome = state
         .store
         .write(move |c| {
-            let Some(t) = people::get_refresh(c, &token_hash)? else { return Ok(Err("invalid_refresh")) };
+            let Some(t) = people::get_refresh(c, &token_hash)? else {
+                return Ok(Err("invalid_refresh"));
+            };
             if t.revoked_ms.is_some() {
                 return Ok(Err("refresh_revoked"));
             }
-            if t.used_ms.is_some() || t.device_id != device_id || !people::mark_refresh_used(c, &token_hash, now)? {
+            if t.used_ms.is_some()
+                || t.device_id != device_id
+                || !people::mark_refresh_used(c, &token_hash, now)?
+            {
                 people::revoke_family(c, &t.family_id, now)?;
                 return Ok(Err("refresh_reused"));
             }
@@ -161,8 +201,13 @@ pub async fn refresh(State(state): State<AppState>, Json(req): Json<RefreshReque
         })
         .await?;
     match outcome {
-        Ok((family, Some(person))) if person.active => Ok(Json(issue(&state, person, device_id, Some(family)).await?)),
-        Ok(_) => Err(unauthorized("account_disabled", "this account is disabled / 账号已停用")),
+        Ok((family, Some(person))) if person.active => {
+            Ok(Json(issue(&state, person, device_id, Some(family)).await?))
+        }
+        Ok(_) => Err(unauthorized(
+            "account_disabled",
+            "this account is disabled / 账号已停用",
+        )),
         Err(code) => {
             if code == "refresh_reused" {
                 tracing::warn!("a used refresh token was presented again; its family is revoked");
@@ -173,7 +218,10 @@ pub async fn refresh(State(state): State<AppState>, Json(req): Json<RefreshReque
 }
 
 /// `POST /api/v1/auth/logout`: ends the login the refresh token belongs to.
-pub async fn logout(State(state): State<AppState>, Json(req): Json<LogoutRequest>) -> ApiResult<axum::http::StatusCode> {
+pub async fn logout(
+    State(state): State<AppState>,
+    Json(req): Json<LogoutRequest>,
+) -> ApiResult<axum::http::StatusCode> {
     let now = state.clock.now_ms();
     let token_hash = hash_refresh(&req.refresh_token);
     state
@@ -211,17 +259,31 @@ impl FromRequestParts<AppState> for Actor {
             other => other,
         }
         .map_err(|e| match e {
-            TokenError::Expired => unauthorized("token_expired", "the access token has expired; refresh it"),
+            TokenError::Expired => {
+                unauthorized("token_expired", "the access token has expired; refresh it")
+            }
             _ => unauthorized("invalid_token", "the access token is not valid"),
         })?;
         let person_id = claims.sub;
         let (person, roles) = state
             .store
-            .read(move |c| Ok((people::get_person(c, person_id)?, people::roles_of(c, person_id)?)))
+            .read(move |c| {
+                Ok((
+                    people::get_person(c, person_id)?,
+                    people::roles_of(c, person_id)?,
+                ))
+            })
             .await?;
         match person {
-            Some(person) if person.active => Ok(Actor { person, roles, device_id: claims.dev }),
-            _ => Err(unauthorized("account_disabled", "this account is disabled / 账号已停用")),
+            Some(person) if person.active => Ok(Actor {
+                person,
+                roles,
+                device_id: claims.dev,
+            }),
+            _ => Err(unauthorized(
+                "account_disabled",
+                "this account is disabled / 账号已停用",
+            )),
         }
     }
 }

@@ -21,7 +21,10 @@ impl Store {
     /// Opens the database named by `url`: `sqlite:<path>` or `postgres://…`.
     pub fn open(url: &str, pool_size: usize) -> Result<Store, DbError> {
         let db: Arc<dyn Database> = if let Some(path) = url.strip_prefix("sqlite:") {
-            Arc::new(sqlite::SqliteDb::open(path.trim_start_matches("//").into(), pool_size)?)
+            Arc::new(sqlite::SqliteDb::open(
+                path.trim_start_matches("//").into(),
+                pool_size,
+            )?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Arc::new(postgres::PostgresDb::open(url, pool_size)?)
         } else {
@@ -43,7 +46,11 @@ impl Store {
     }
 
     /// Runs `f` in one transaction, blocking the calling thread.
-    pub fn tx_blocking<T>(&self, write: bool, f: impl FnOnce(&mut dyn Conn) -> Result<T, DbError>) -> Result<T, DbError> {
+    pub fn tx_blocking<T>(
+        &self,
+        write: bool,
+        f: impl FnOnce(&mut dyn Conn) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
         let mut f = Some(f);
         let mut out = None;
         self.db.transaction(write, &mut |c| {
@@ -78,6 +85,7 @@ impl Store {
 
     /// For the readiness probe.
     pub async fn ping(&self) -> Result<(), DbError> {
-        self.read(|c| c.query_one("SELECT 1", &[]).map(|_| ())).await
+        self.read(|c| c.query_one("SELECT 1", &[]).map(|_| ()))
+            .await
     }
 }

@@ -1,0 +1,311 @@
+//! The storage conformance suite: every test runs against SQLite and PostgreSQL, so
+//! the two implementations of `Database` behave alike.
+
+mod support;
+
+use patrol_protocol::{
+    ChecklistItem, Checkpoint, Department, DepartmentKind, Id, Organisation, Person, Role,
+    RoleAssignment, Site,
+};
+use patrol_server::store::{DbError, Store, people, reference};
+use support::{Backend, TempDir, open_store};
+
+fn setup(backend: Backend) -> Option<(Store, TempDir)> {
+    let dir = TempDir::new("store");
+    let store = open_store(backend, &dir)?;
+    Some((store, dir))
+}
+
+fn org_and_site(store: &Store, code: &str) -> (Organisation, Site) {
+    let org = Organisation {
+        id: Id::now_v7(),
+        name: "锦园物业".into(),
+    };
+    let site = Site {
+        id: Id::now_v7(),
+        org_id: org.id,
+        code: code.into(),
+        name_zh: "锦园小区".into(),
+        name_en: "Jade Garden".into(),
+        utc_offset_minutes: 480,
+    };
+    let (o, s) = (org.clone(), site.clone());
+    store
+        .tx_blocking(true, move |c| {
+            reference::insert_organisation(c, &o, 1)?;
+            reference::insert_site(c, &s, 1)
+        })
+        .unwrap();
+    (org, site)
+}
+
+fn migrations_run_once(backend: Backend) {
+    let Some((store, _dir)) = setup(backend) else {
+        return;
+    };
+    assert_eq!(
+        store.migrate_blocking().unwrap(),
+        0,
+        "a second migrate finds nothing to do"
+    );
+}
+
+fn sites_round_trip_and_codes_are_unique_per_organisation(backend: Backend) {
+    let Some((store, _dir)) = setup(backend) else {
+        return;
+    };
+    let (org, site) = org_and_site(&store, "JY");
+    let got = store
+        .tx_blocking(false, |c| reference::get_site(c, site.id))
+        .unwrap();
+    assert_eq!(got, Some(site.clone()));
+    let dup = Site {
+        id: Id::now_v7(),
+        ..site.clone()
+    };
+    let err = store
+        .tx_blocking(true, |c| reference::insert_site(c, &dup, 2))
+        .unwrap_err();
+    assert!(matches!(err, DbError::Unique(_)), "{err:?}");
+    let listed = store
+        .tx_blocking(false, |c| reference::list_sites(c, org.id))
+        .unwrap();
+    assert_eq!(listed, vec![site]);
+}
+
+fn checkpoints_keep_chinese_text_and_exact_coordinates(backend: Backend) {
+    let Some((store, _dir)) = setup(backend) else {
+        return;
+    };
+    let (_, site) = org_and_site(&store, "JY");
+    let cp = Checkpoint {
+        id: Id::now_v7(),
+        site_id: site.id,
+        code: "PUMP".into(),
+        name_zh: "水泵房".into(),
+        name_en: "Pump room".into(),
+        latitude: 31.230_412_345_678,
+        longitude: 121.473_701_234_567,
+        radius_m: 25.5,
+        qr_token: "token-0123456789".into(),
+        nfc_tag_id: Some("04:A2:10:5C:03:80".into()),
+        checklist: vec![ChecklistItem {
+            id: Id::now_v7(),
+            text_zh: "水泵运行正常".into(),
+            text_en: "Pumps run".into(),
+        }],
+    };
+    let c2 = cp.clone();
+    store
+        .tx_blocking(true, move |c| reference::insert_checkpoint(c, &c2, 5))
+        .unwrap();
+    let got = store
+        .tx_blocking(false, |c| reference::list_checkpoints(c, site.id))
+        .unwrap();
+    assert_eq!(got, vec![cp]);
+}
+
+fn every_kind_of_role_round_trips(backend: Backend) {
+    let Some((store, _dir)) = setup(backend) else {
+        return;
+    };
+    let (org, site) = org_and_site(&store, "JY");
+    let dept = Department {
+        id: Id::now_v7(),
+        site_id: site.id,
+        kind: DepartmentKind::Cleaning,
+        name_zh: "保洁部".into(),
+        name_en: "Cleaning".into(),
+    };
+    let person = Person {
+        id: Id::now_v7(),
+        org_id: org.id,
+        login: "chen.fang".into(),
+        display_name: "陈芳".into(),
+        active: true,
+    };
+    let roles = vec![
+        Role::Administrator,
+        Role::OrgSupervisor,
+        Role::SiteSupervisor { site_id: site.id },
+        Role::PatrolStaff { site_id: site.id },
+        Role::DepartmentHead {
+            site_id: site.id,
+            department_id: dept.id,
+        },
+    ];
+    let (d, p, r) = (dept.clone(), person.clone(), roles.clone());
+    store
+        .tx_blocking(true, move |c| {
+            reference::insert_department(c, &d, 1)?;
+            people::insert_person(c, &p, "$argon2id$x", 1)?;
+            for (i, role) in r.into_iter().enumerate() {
+                people::insert_role(
+                    c,
+                    &RoleAssignment {
+                        person_id: p.id,
+                        role,
+                    },
+                    i as i64,
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let got = store
+        .tx_blocking(false, |c| people::roles_of(c, person.id))
+        .unwrap();
+    assert_eq!(got, roles);
+    let dup = RoleAssignment {
+        person_id: person.id,
+        role: Role::Administrator,
+    };
+    assert!(matches!(
+        store.tx_blocking(true, |c| people::insert_role(c, &dup, 9)),
+        Err(DbError::Unique(_))
+    ));
+    let (found, hash) = store
+        .tx_blocking(false, |c| people::credentials(c, "chen.fang"))
+        .unwrap()
+        .unwrap();
+    assert_eq!((found, hash.as_str()), (person, "$argon2id$x"));
+}
+
+fn a_failed_transaction_leaves_nothing_behind(backend: Backend) {
+    let Some((store, _dir)) = setup(backend) else {
+        return;
+    };
+    let org = Organisation {
+        id: Id::now_v7(),
+        name: "x".into(),
+    };
+    let o = org.clone();
+    let result: Result<(), DbError> = store.tx_blocking(true, move |c| {
+        reference::insert_organisation(c, &o, 1)?;
+        Err(DbError::Backend("the caller changed its mind".into()))
+    });
+    assert!(result.is_err());
+    assert_eq!(
+        store
+            .tx_blocking(false, reference::first_organisation)
+            .unwrap(),
+        None
+    );
+}
+
+fn a_refresh_token_can_be_used_only_once(backend: Backend) {
+    let Some((store, _dir)) = setup(backend) else {
+        return;
+    };
+    let (org, _) = org_and_site(&store, "JY");
+    let person = Person {
+        id: Id::now_v7(),
+        org_id: org.id,
+        login: "p".into(),
+        display_name: "P".into(),
+        active: true,
+    };
+    let p = person.clone();
+    store
+        .tx_blocking(true, move |c| {
+            people::insert_person(c, &p, "h", 1)?;
+            people::insert_refresh(c, "hash-a", "fam", p.id, Id::nil(), 1, 100)?;
+            people::insert_refresh(c, "hash-b", "fam", p.id, Id::nil(), 2, 100)
+        })
+        .unwrap();
+    assert!(
+        store
+            .tx_blocking(true, |c| people::mark_refresh_used(c, "hash-a", 5))
+            .unwrap()
+    );
+    assert!(
+        !store
+            .tx_blocking(true, |c| people::mark_refresh_used(c, "hash-a", 6))
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .tx_blocking(true, |c| people::revoke_family(c, "fam", 7))
+            .unwrap(),
+        2
+    );
+    let t = store
+        .tx_blocking(false, |c| people::get_refresh(c, "hash-b"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.revoked_ms, Some(7));
+    assert!(
+        !store
+            .tx_blocking(true, |c| people::mark_refresh_used(c, "hash-b", 8))
+            .unwrap()
+    );
+}
+
+fn login_failures_are_counted_within_the_window(backend: Backend) {
+    let Some((store, _dir)) = setup(backend) else {
+        return;
+    };
+    store
+        .tx_blocking(true, |c| {
+            for t in [100, 200, 300] {
+                people::record_login_failure(c, "patrol", "10.0.0.1", t)?;
+            }
+            people::record_login_failure(c, "other", "10.0.0.1", 300)
+        })
+        .unwrap();
+    let counts = store
+        .tx_blocking(false, |c| {
+            people::login_failures_since(c, "patrol", "10.0.0.1", 200)
+        })
+        .unwrap();
+    assert_eq!(counts, (2, 3));
+}
+
+fn concurrent_writers_all_land(backend: Backend) {
+    let Some((store, _dir)) = setup(backend) else {
+        return;
+    };
+    let (org, _) = org_and_site(&store, "JY");
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for i in 0..10 {
+                    let code = format!("S{t}{i}");
+                    let s = Site {
+                        id: Id::now_v7(),
+                        org_id: org.id,
+                        code,
+                        name_zh: "x".into(),
+                        name_en: String::new(),
+                        utc_offset_minutes: 480,
+                    };
+                    store
+                        .tx_blocking(true, |c| reference::insert_site(c, &s, 1))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(
+        store
+            .tx_blocking(false, |c| reference::list_sites(c, org.id))
+            .unwrap()
+            .len(),
+        81
+    );
+}
+
+both_backends_sync!(
+    migrations_run_once,
+    sites_round_trip_and_codes_are_unique_per_organisation,
+    checkpoints_keep_chinese_text_and_exact_coordinates,
+    every_kind_of_role_round_trips,
+    a_failed_transaction_leaves_nothing_behind,
+    a_refresh_token_can_be_used_only_once,
+    login_failures_are_counted_within_the_window,
+    concurrent_writers_all_land,
+);

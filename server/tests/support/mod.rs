@@ -1,0 +1,234 @@
+//! Test support: fresh databases of both kinds, and an in-process server with a
+//! clock the test controls.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use patrol_server::AppState;
+use patrol_server::clock::ManualClock;
+use patrol_server::demo::{self, DemoLogin};
+use patrol_server::settings::Settings;
+use patrol_server::store::Store;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// A directory under the system temp dir, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!(
+            "patrol-test-{tag}-{}",
+            uuid::Uuid::now_v7().simple()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Which database a test runs against.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server the test script started, if any. In CI one is required.
+pub fn postgres_admin_url() -> Option<String> {
+    match std::env::var("PATROL_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must run the PostgreSQL suites: set PATROL_TEST_POSTGRES_URL (scripts/test does)"
+            );
+            None
+        }
+    }
+}
+
+/// A fresh, empty database; `None` when PostgreSQL is not available outside CI.
+pub fn fresh_database(backend: Backend, dir: &TempDir) -> Option<String> {
+    match backend {
+        Backend::Sqlite => Some(format!("sqlite:{}", dir.0.join("patrol.db").display())),
+        Backend::Postgres => {
+            let admin = postgres_admin_url()?;
+            let name = format!("patrol_t_{}", uuid::Uuid::now_v7().simple());
+            let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+                .expect("connect to the test PostgreSQL");
+            client
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .unwrap();
+            // Replace the database name (the path's last segment) in the admin URL.
+            let (base, query) = admin
+                .split_once('?')
+                .map_or((admin.as_str(), ""), |(b, q)| (b, q));
+            let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+            let q = if query.is_empty() {
+                String::new()
+            } else {
+                format!("?{query}")
+            };
+            Some(format!("{base}/{name}{q}"))
+        }
+    }
+}
+
+pub fn open_store(backend: Backend, dir: &TempDir) -> Option<Store> {
+    let url = fresh_database(backend, dir)?;
+    let store = Store::open(&url, 4).expect("open store");
+    store.migrate_blocking().expect("migrate");
+    Some(store)
+}
+
+/// An in-process server holding the demo organisation.
+pub struct TestServer {
+    pub state: AppState,
+    pub router: Router,
+    pub clock: ManualClock,
+    pub logins: Vec<DemoLogin>,
+    pub dir: TempDir,
+}
+
+/// 2026-11-23 09:00 in China (01:00 UTC).
+pub const START_MS: i64 = 1_795_395_600_000;
+
+impl TestServer {
+    /// Sets up off the async threads: the PostgreSQL driver blocks.
+    pub async fn start(backend: Backend) -> Option<TestServer> {
+        tokio::task::spawn_blocking(move || Self::start_blocking(backend))
+            .await
+            .unwrap()
+    }
+
+    fn start_blocking(backend: Backend) -> Option<TestServer> {
+        let dir = TempDir::new("api");
+        let url = fresh_database(backend, &dir)?;
+        let settings = Settings {
+            database_url: url.clone(),
+            data_dir: dir.0.clone(),
+            ..Settings::default()
+        };
+        let store = Store::open(&url, 4).unwrap();
+        store.migrate_blocking().unwrap();
+        let clock = ManualClock::at(START_MS);
+        let logins = demo::ensure_demo(&store, &dir.0, START_MS).unwrap();
+        let state = AppState::new(store, settings, Arc::new(clock.clone())).unwrap();
+        let router = patrol_server::router(state.clone());
+        Some(TestServer {
+            state,
+            router,
+            clock,
+            logins,
+            dir,
+        })
+    }
+
+    pub fn password(&self, login: &str) -> String {
+        self.logins
+            .iter()
+            .find(|l| l.login == login)
+            .unwrap()
+            .password
+            .clone()
+    }
+
+    /// Sends a request; returns status and JSON body (Null when empty or not JSON).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string()))
+                .unwrap(),
+            None => req.body(Body::empty()).unwrap(),
+        };
+        self.send(req).await
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 16 << 20)
+            .await
+            .unwrap();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, json)
+    }
+
+    pub async fn login(&self, login: &str) -> Value {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(serde_json::json!({"login": login, "password": self.password(login), "device_id": uuid::Uuid::now_v7()})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "login {login}: {body}");
+        body
+    }
+
+    pub async fn token(&self, login: &str) -> String {
+        self.login(login).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// The demo site's id.
+    pub async fn site_id(&self) -> String {
+        let t = self.token("admin").await;
+        let (_, sites) = self
+            .call(Method::GET, "/api/v1/sites", Some(&t), None)
+            .await;
+        sites[0]["id"].as_str().unwrap().to_string()
+    }
+}
+
+/// Generates one test per backend from a function taking a `Backend`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name($crate::support::Backend::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name($crate::support::Backend::Postgres).await } )*
+        }
+    };
+}
+
+/// Like `both_backends!` for plain (blocking) test functions.
+#[macro_export]
+macro_rules! both_backends_sync {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { super::$name($crate::support::Backend::Sqlite) } )*
+        }
+        mod postgres {
+            $( #[test] fn $name() { super::$name($crate::support::Backend::Postgres) } )*
+        }
+    };
+}
