@@ -1,7 +1,25 @@
-//! The phone's offline core. This is the skeleton of the foundation issue; the mobile
-//! core issue fills it with the store, patrols, photos and notices.
+//! The phone's offline core: the store, patrols, photo evidence and notices, exported
+//! to Kotlin and Swift through uniffi as one object, `PatrolCore` (see docs/mobile-core.md).
 
 uniffi::setup_scaffolding!("patrol_core");
+
+// Ids are the protocol crate's custom type (a UUID carried as a string); borrow its
+// FFI converters instead of declaring a second one.
+use uuid::Uuid;
+uniffi::use_remote_type!(patrol_protocol::Uuid);
+
+pub mod core;
+pub mod error;
+pub mod ffi;
+pub mod notices;
+pub mod patrols;
+pub mod photos;
+pub mod reference;
+pub mod store;
+
+pub use crate::core::{Core, CoreConfig, QueueStatus, SignedInPerson};
+pub use error::{Error, PatrolError};
+pub use ffi::PatrolCore;
 
 /// The version of the sync protocol this core speaks.
 #[uniffi::export]

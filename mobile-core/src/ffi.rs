@@ -1,0 +1,135 @@
+//! The object the apps hold: `PatrolCore`, a thin uniffi wrapper that forwards to the
+//! inner `Core` and turns its errors into `PatrolError`. Nothing else lives here.
+
+use std::sync::Arc;
+
+use patrol_protocol::notice::{NoticeAction, NoticeState};
+use patrol_protocol::record::{ItemOutcome, TrackPoint};
+use patrol_protocol::{Checkpoint, Department, Id, Record, Route, Site};
+
+use crate::core::{Core, CoreConfig, QueueStatus, SignedInPerson};
+use crate::error::PatrolError;
+use crate::notices::{NoticeDraft, NoticeView};
+use crate::patrols::plan::PlannedRun;
+use crate::patrols::{CheckInMethod, RunDetail, RunListItem, RunSummary, Visit};
+use crate::photos::{PhotoInput, StoredPhoto};
+use crate::reference::ReferenceCounts;
+
+type R<T> = Result<T, PatrolError>;
+
+#[derive(uniffi::Object)]
+pub struct PatrolCore {
+    inner: Core,
+}
+
+impl PatrolCore {
+    /// The inner core, for Rust callers (the CLI, tests) that want plain `Result`s.
+    pub fn inner(&self) -> &Core {
+        &self.inner
+    }
+}
+
+#[uniffi::export]
+impl PatrolCore {
+    #[uniffi::constructor]
+    pub fn open(config: CoreConfig) -> R<Arc<Self>> {
+        Ok(Arc::new(PatrolCore { inner: Core::open(config)? }))
+    }
+
+    pub fn device_id(&self) -> Id {
+        self.inner.device_id()
+    }
+    pub fn sign_in_locally(&self, person: SignedInPerson) -> R<()> {
+        Ok(self.inner.sign_in_locally(person)?)
+    }
+    pub fn sign_out_locally(&self) -> R<()> {
+        Ok(self.inner.sign_out_locally()?)
+    }
+    pub fn signed_in_person(&self) -> R<Option<SignedInPerson>> {
+        Ok(self.inner.signed_in()?)
+    }
+
+    pub fn load_reference_json(&self, bundle_json: String) -> R<ReferenceCounts> {
+        Ok(self.inner.load_reference_json(&bundle_json)?)
+    }
+    pub fn sites(&self) -> R<Vec<Site>> {
+        Ok(self.inner.sites()?)
+    }
+    pub fn departments(&self, site_id: Id) -> R<Vec<Department>> {
+        Ok(self.inner.departments(site_id)?)
+    }
+    pub fn routes(&self, site_id: Id) -> R<Vec<Route>> {
+        Ok(self.inner.routes(site_id)?)
+    }
+    pub fn route_checkpoints(&self, route_id: Id) -> R<Vec<Checkpoint>> {
+        Ok(self.inner.route_checkpoints(route_id)?)
+    }
+
+    pub fn today_plan(&self) -> R<Vec<PlannedRun>> {
+        Ok(self.inner.today_plan()?)
+    }
+    pub fn start_run(&self, route_id: Id) -> R<RunDetail> {
+        Ok(self.inner.start_run(route_id)?)
+    }
+    pub fn check_in(&self, run_id: Id, checkpoint_id: Id, method: CheckInMethod) -> R<Visit> {
+        Ok(self.inner.check_in(run_id, checkpoint_id, method)?)
+    }
+    pub fn record_item(&self, run_id: Id, checkpoint_id: Id, item_id: Id, outcome: ItemOutcome, note: String) -> R<()> {
+        Ok(self.inner.record_item(run_id, checkpoint_id, item_id, outcome, &note)?)
+    }
+    pub fn append_track_points(&self, run_id: Id, points: Vec<TrackPoint>) -> R<u64> {
+        Ok(self.inner.append_track_points(run_id, points)?)
+    }
+    pub fn finish_run(&self, run_id: Id, missed_reason: Option<String>) -> R<RunSummary> {
+        Ok(self.inner.finish_run(run_id, missed_reason)?)
+    }
+    pub fn list_runs(&self, limit: u32) -> R<Vec<RunListItem>> {
+        Ok(self.inner.list_runs(limit)?)
+    }
+    pub fn run_detail(&self, run_id: Id) -> R<RunDetail> {
+        Ok(self.inner.run_detail(run_id)?)
+    }
+    pub fn track_points(&self, run_id: Id) -> R<Vec<TrackPoint>> {
+        Ok(self.inner.track_points(run_id)?)
+    }
+
+    pub fn add_photo(&self, input: PhotoInput) -> R<StoredPhoto> {
+        Ok(self.inner.add_photo(input)?)
+    }
+
+    pub fn create_notice(&self, draft: NoticeDraft) -> R<NoticeView> {
+        Ok(self.inner.create_notice(draft)?)
+    }
+    pub fn act_on_notice(
+        &self,
+        notice_id: Id,
+        action: NoticeAction,
+        reason: String,
+        photos: Vec<String>,
+        reassign_to: Option<Id>,
+    ) -> R<NoticeView> {
+        Ok(self.inner.act_on_notice(notice_id, action, &reason, photos, reassign_to)?)
+    }
+    pub fn notice(&self, notice_id: Id) -> R<NoticeView> {
+        Ok(self.inner.notice(notice_id)?)
+    }
+    pub fn list_notices(&self, limit: u32) -> R<Vec<NoticeView>> {
+        Ok(self.inner.list_notices(limit)?)
+    }
+
+    pub fn queue_status(&self) -> R<QueueStatus> {
+        Ok(self.inner.queue_status()?)
+    }
+    pub fn records_after(&self, seq: u64, limit: u32) -> R<Vec<Record>> {
+        Ok(self.inner.records_after(seq, limit)?)
+    }
+    pub fn verify_log(&self) -> R<u64> {
+        Ok(self.inner.verify_log()?)
+    }
+}
+
+/// The Chinese name of a notice state, for lists that only hold the state.
+#[uniffi::export]
+pub fn notice_state_name_zh(state: NoticeState) -> String {
+    state.name_zh().to_string()
+}

@@ -1,0 +1,178 @@
+//! Reference data as the server delivers it (sites, departments, people, checkpoints,
+//! routes, schedules): validated, stored as the server's JSON, and looked up by id.
+
+use patrol_protocol::model::{check_site_code, check_text};
+use patrol_protocol::{Checkpoint, Department, Id, Person, Route, Schedule, Site, limits};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+
+/// The largest bundle accepted in one call (the whole reference data of a big site
+/// is well under 1 MB).
+pub const BUNDLE_MAX_BYTES: usize = 16 * 1024 * 1024;
+/// At most this many items of each kind in one bundle.
+pub const ITEMS_MAX: usize = 20_000;
+
+/// The server's reference data in one object. Each array has exactly the shape the
+/// server's list endpoints return (`/api/v1/sites/{id}/checkpoints` …); people may
+/// carry extra fields (their roles), which are ignored here.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct Bundle {
+    pub sites: Vec<Site>,
+    pub departments: Vec<Department>,
+    pub checkpoints: Vec<Checkpoint>,
+    pub routes: Vec<Route>,
+    pub schedules: Vec<Schedule>,
+    pub people: Vec<Person>,
+}
+
+/// How many items of each kind a load stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, uniffi::Record)]
+pub struct ReferenceCounts {
+    pub sites: u32,
+    pub departments: u32,
+    pub checkpoints: u32,
+    pub routes: u32,
+    pub schedules: u32,
+    pub people: u32,
+}
+
+/// A kind of reference item and the table key it is stored under.
+pub trait Kind: Serialize + DeserializeOwned {
+    const KIND: &'static str;
+    fn id(&self) -> Id;
+}
+
+macro_rules! kind {
+    ($ty:ty, $name:literal) => {
+        impl Kind for $ty {
+            const KIND: &'static str = $name;
+            fn id(&self) -> Id {
+                self.id
+            }
+        }
+    };
+}
+kind!(Site, "site");
+kind!(Department, "department");
+kind!(Checkpoint, "checkpoint");
+kind!(Route, "route");
+kind!(Schedule, "schedule");
+kind!(Person, "person");
+
+pub fn parse_bundle(json: &str) -> Result<Bundle> {
+    if json.len() > BUNDLE_MAX_BYTES {
+        return Err(Error::invalid("bundle", "larger than 16 MB", "参考数据超过 16 MB"));
+    }
+    let bundle: Bundle = serde_json::from_str(json)
+        .map_err(|e| Error::invalid("bundle", format!("not the server's JSON shape: {e}"), "参考数据格式不正确"))?;
+    let lens = [
+        bundle.sites.len(),
+        bundle.departments.len(),
+        bundle.checkpoints.len(),
+        bundle.routes.len(),
+        bundle.schedules.len(),
+        bundle.people.len(),
+    ];
+    if lens.iter().any(|&n| n > ITEMS_MAX) {
+        return Err(Error::invalid("bundle", format!("more than {ITEMS_MAX} items of one kind"), "参考数据条目过多"));
+    }
+    Ok(bundle)
+}
+
+/// Validates the whole bundle against itself and what is already stored, then stores
+/// it; one transaction, so a bad bundle changes nothing.
+pub fn store_bundle(tx: &Transaction<'_>, b: &Bundle) -> Result<ReferenceCounts> {
+    for s in &b.sites {
+        check_site_code(&s.code)?;
+        check_text("name_zh", &s.name_zh, limits::NAME_MAX, true)?;
+        check_text("name_en", &s.name_en, limits::NAME_MAX, false)?;
+        if !(-14 * 60..=14 * 60).contains(&s.utc_offset_minutes) {
+            return Err(Error::invalid("utc_offset_minutes", "between -14 and +14 hours", "时区偏移须在 ±14 小时之内"));
+        }
+        put(tx, s, Some(s.id))?;
+    }
+    for d in &b.departments {
+        check_text("name_zh", &d.name_zh, limits::NAME_MAX, true)?;
+        check_text("name_en", &d.name_en, limits::NAME_MAX, false)?;
+        get::<Site>(tx, d.site_id)?;
+        put(tx, d, Some(d.site_id))?;
+    }
+    for c in &b.checkpoints {
+        c.validate()?;
+        get::<Site>(tx, c.site_id)?;
+        put(tx, c, Some(c.site_id))?;
+    }
+    for r in &b.routes {
+        check_text("name_zh", &r.name_zh, limits::NAME_MAX, true)?;
+        check_text("name_en", &r.name_en, limits::NAME_MAX, false)?;
+        if r.checkpoint_ids.is_empty() || r.checkpoint_ids.len() > limits::ROUTE_CHECKPOINTS_MAX {
+            return Err(Error::invalid("checkpoint_ids", "1 to 500 checkpoints a route", "每条线路须有 1 至 500 个巡检点"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for id in &r.checkpoint_ids {
+            let c = get::<Checkpoint>(tx, *id)?;
+            if c.site_id != r.site_id {
+                return Err(Error::invalid("checkpoint_ids", "a route's checkpoints belong to its site", "线路的巡检点须属于同一项目"));
+            }
+            if !seen.insert(*id) {
+                return Err(Error::invalid("checkpoint_ids", "a checkpoint appears twice on a route", "线路中巡检点重复"));
+            }
+        }
+        put(tx, r, Some(r.site_id))?;
+    }
+    for s in &b.schedules {
+        s.validate()?;
+        let route = get::<Route>(tx, s.route_id)?;
+        put(tx, s, Some(route.site_id))?;
+    }
+    for p in &b.people {
+        check_text("display_name", &p.display_name, limits::NAME_MAX, true)?;
+        put(tx, p, None)?;
+    }
+    let n = |len: usize| len as u32;
+    Ok(ReferenceCounts {
+        sites: n(b.sites.len()),
+        departments: n(b.departments.len()),
+        checkpoints: n(b.checkpoints.len()),
+        routes: n(b.routes.len()),
+        schedules: n(b.schedules.len()),
+        people: n(b.people.len()),
+    })
+}
+
+fn put<T: Kind>(conn: &Connection, item: &T, site: Option<Id>) -> Result<()> {
+    conn.execute(
+        "INSERT INTO reference (kind, id, site_id, body) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (kind, id) DO UPDATE SET site_id = excluded.site_id, body = excluded.body",
+        params![T::KIND, item.id().to_string(), site.map(|s| s.to_string()), serde_json::to_string(item)?],
+    )?;
+    Ok(())
+}
+
+pub fn find<T: Kind>(conn: &Connection, id: Id) -> Result<Option<T>> {
+    let body: Option<String> = conn
+        .query_row("SELECT body FROM reference WHERE kind = ?1 AND id = ?2", params![T::KIND, id.to_string()], |r| r.get(0))
+        .optional()?;
+    Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+}
+
+pub fn get<T: Kind>(conn: &Connection, id: Id) -> Result<T> {
+    find(conn, id)?.ok_or_else(|| Error::not_found(T::KIND, id))
+}
+
+/// All items of a kind, optionally only one site's, in a stable order.
+pub fn list<T: Kind>(conn: &Connection, site: Option<Id>) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT body FROM reference WHERE kind = ?1 AND (?2 IS NULL OR site_id = ?2) ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![T::KIND, site.map(|s| s.to_string())], |r| r.get::<_, String>(0))?;
+    let mut out = vec![];
+    for body in rows {
+        out.push(serde_json::from_str(&body?)?);
+    }
+    Ok(out)
+}
