@@ -6,6 +6,7 @@ pub mod api;
 pub mod model;
 pub mod notice;
 pub mod record;
+pub mod sync;
 
 pub use model::*;
 pub use notice::{NoticeAction, NoticeRole, NoticeState, Refusal, Severity};

@@ -137,9 +137,9 @@ impl Role {
 
     pub fn site_id(&self) -> Option<Id> {
         match self {
-            Role::PatrolStaff { site_id }
-            | Role::DepartmentHead { site_id, .. }
-            | Role::SiteSupervisor { site_id } => Some(*site_id),
+            Role::PatrolStaff { site_id } | Role::DepartmentHead { site_id, .. } | Role::SiteSupervisor { site_id } => {
+                Some(*site_id)
+            }
             Role::OrgSupervisor | Role::Administrator => None,
         }
     }
@@ -222,29 +222,18 @@ pub struct FieldError {
 }
 
 fn field(field: &'static str, reason: impl Into<String>) -> FieldError {
-    FieldError {
-        field,
-        reason: reason.into(),
-    }
+    FieldError { field, reason: reason.into() }
 }
 
 /// Checks a human-entered text: trimmed non-empty (when required) and bounded.
-pub fn check_text(
-    name: &'static str,
-    value: &str,
-    max: usize,
-    required: bool,
-) -> Result<(), FieldError> {
+pub fn check_text(name: &'static str, value: &str, max: usize, required: bool) -> Result<(), FieldError> {
     if required && value.trim().is_empty() {
         return Err(field(name, "must not be empty"));
     }
     if value.chars().count() > max {
         return Err(field(name, format!("longer than {max} characters")));
     }
-    if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err(field(name, "contains control characters"));
     }
     Ok(())
@@ -252,15 +241,8 @@ pub fn check_text(
 
 /// A site code: 1–8 upper-case ASCII letters or digits, since it is printed in numbers.
 pub fn check_site_code(code: &str) -> Result<(), FieldError> {
-    let ok = (1..=8).contains(&code.len())
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-    if ok {
-        Ok(())
-    } else {
-        Err(field("code", "1 to 8 upper-case letters or digits"))
-    }
+    let ok = (1..=8).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if ok { Ok(()) } else { Err(field("code", "1 to 8 upper-case letters or digits")) }
 }
 
 impl Checkpoint {
@@ -298,20 +280,14 @@ impl Checkpoint {
 impl Schedule {
     pub fn validate(&self) -> Result<(), FieldError> {
         if self.days_of_week.is_empty() || self.days_of_week.iter().any(|d| !(1..=7).contains(d)) {
-            return Err(field(
-                "days_of_week",
-                "ISO weekdays 1 (Monday) to 7 (Sunday), at least one",
-            ));
+            return Err(field("days_of_week", "ISO weekdays 1 (Monday) to 7 (Sunday), at least one"));
         }
         if self.windows.is_empty() || self.windows.len() > 24 {
             return Err(field("windows", "1 to 24 windows"));
         }
         for w in &self.windows {
             if w.start_minute >= w.end_minute || w.end_minute > 1440 {
-                return Err(field(
-                    "windows",
-                    "each window starts before it ends, within one day",
-                ));
+                return Err(field("windows", "each window starts before it ends, within one day"));
             }
             if !(1..=24).contains(&w.runs) {
                 return Err(field("windows.runs", "1 to 24 runs per window"));
@@ -356,11 +332,7 @@ mod tests {
             id: Id::nil(),
             route_id: Id::nil(),
             days_of_week: vec![1, 2, 3, 4, 5, 6, 7],
-            windows: vec![TimeWindow {
-                start_minute: 480,
-                end_minute: 600,
-                runs: 1,
-            }],
+            windows: vec![TimeWindow { start_minute: 480, end_minute: 600, runs: 1 }],
         };
         assert!(s.validate().is_ok());
         s.windows[0].end_minute = 1500;

@@ -69,14 +69,8 @@ pub enum NoticeRole {
 }
 
 impl NoticeState {
-    pub const ALL: [NoticeState; 6] = [
-        Self::Issued,
-        Self::Acknowledged,
-        Self::Disputed,
-        Self::Rectified,
-        Self::Closed,
-        Self::Voided,
-    ];
+    pub const ALL: [NoticeState; 6] =
+        [Self::Issued, Self::Acknowledged, Self::Disputed, Self::Rectified, Self::Closed, Self::Voided];
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Issued => "issued",
@@ -134,10 +128,7 @@ impl NoticeAction {
     }
     /// Actions whose record must carry a reason people can read later.
     pub fn needs_reason(self) -> bool {
-        matches!(
-            self,
-            Self::Dispute | Self::Void | Self::Reassign | Self::VerifyFail | Self::CorrectiveAction
-        )
+        matches!(self, Self::Dispute | Self::Void | Self::Reassign | Self::VerifyFail | Self::CorrectiveAction)
     }
     /// Actions that must carry at least one photo.
     pub fn needs_photos(self) -> bool {
@@ -168,25 +159,10 @@ pub const TRANSITIONS: &[(NoticeState, NoticeAction, NoticeRole, NoticeState)] =
     (S::Issued, A::Dispute, R::Head, S::Disputed),
     (S::Acknowledged, A::Dispute, R::Head, S::Disputed),
     (S::Acknowledged, A::ReportFix, R::Head, S::Rectified),
-    (
-        S::Acknowledged,
-        A::CorrectiveAction,
-        R::Head,
-        S::Acknowledged,
-    ),
-    (
-        S::Acknowledged,
-        A::CorrectiveAction,
-        R::Supervisor,
-        S::Acknowledged,
-    ),
+    (S::Acknowledged, A::CorrectiveAction, R::Head, S::Acknowledged),
+    (S::Acknowledged, A::CorrectiveAction, R::Supervisor, S::Acknowledged),
     (S::Rectified, A::CorrectiveAction, R::Head, S::Rectified),
-    (
-        S::Rectified,
-        A::CorrectiveAction,
-        R::Supervisor,
-        S::Rectified,
-    ),
+    (S::Rectified, A::CorrectiveAction, R::Supervisor, S::Rectified),
     (S::Rectified, A::VerifyPass, R::Issuer, S::Closed),
     (S::Rectified, A::VerifyPass, R::Supervisor, S::Closed),
     (S::Rectified, A::VerifyFail, R::Issuer, S::Acknowledged),
@@ -205,15 +181,9 @@ pub const TRANSITIONS: &[(NoticeState, NoticeAction, NoticeRole, NoticeState)] =
 #[serde(tag = "refusal", rename_all = "snake_case")]
 pub enum Refusal {
     #[error("a notice that is {state:?} cannot be given the action {action:?}")]
-    WrongState {
-        state: NoticeState,
-        action: NoticeAction,
-    },
+    WrongState { state: NoticeState, action: NoticeAction },
     #[error("the {role:?} of a notice may not {action:?} it")]
-    NotPermitted {
-        role: NoticeRole,
-        action: NoticeAction,
-    },
+    NotPermitted { role: NoticeRole, action: NoticeAction },
     #[error("a serious notice needs a corrective-action report before it can be closed")]
     NeedsCorrectiveActionReport,
 }
@@ -233,23 +203,14 @@ impl Refusal {
                 format!("通知单当前状态为「{}」，不能执行此操作", state.name_zh())
             }
             Refusal::NotPermitted { .. } => "您无权对此通知单执行此操作".to_string(),
-            Refusal::NeedsCorrectiveActionReport => {
-                "严重不合格项须先提交纠正措施报告才能关闭".to_string()
-            }
+            Refusal::NeedsCorrectiveActionReport => "严重不合格项须先提交纠正措施报告才能关闭".to_string(),
         }
     }
 }
 
 /// Looks one (state, action, role) up in the table.
-pub fn next_state(
-    state: NoticeState,
-    action: NoticeAction,
-    role: NoticeRole,
-) -> Result<NoticeState, Refusal> {
-    if let Some(row) = TRANSITIONS
-        .iter()
-        .find(|r| r.0 == state && r.1 == action && r.2 == role)
-    {
+pub fn next_state(state: NoticeState, action: NoticeAction, role: NoticeRole) -> Result<NoticeState, Refusal> {
+    if let Some(row) = TRANSITIONS.iter().find(|r| r.0 == state && r.1 == action && r.2 == role) {
         return Ok(row.3);
     }
     if TRANSITIONS.iter().any(|r| r.0 == state && r.1 == action) {
@@ -272,10 +233,7 @@ pub fn decide(
     for &role in roles {
         match next_state(state, action, role) {
             Ok(next) => {
-                if action == A::VerifyPass
-                    && severity == Severity::Serious
-                    && !has_corrective_action_report
-                {
+                if action == A::VerifyPass && severity == Severity::Serious && !has_corrective_action_report {
                     return Err(Refusal::NeedsCorrectiveActionReport);
                 }
                 return Ok(next);
@@ -283,10 +241,7 @@ pub fn decide(
             Err(e) => refusal = Some(e),
         }
     }
-    Err(refusal.unwrap_or(Refusal::NotPermitted {
-        role: R::Other,
-        action,
-    }))
+    Err(refusal.unwrap_or(Refusal::NotPermitted { role: R::Other, action }))
 }
 
 #[cfg(test)]
@@ -338,18 +293,14 @@ mod tests {
                     walked += 1;
                     let expected = spec
                         .iter()
-                        .find(|r| {
-                            r.0 == state.as_str() && r.1 == action.as_str() && r.2 == role.as_str()
-                        })
+                        .find(|r| r.0 == state.as_str() && r.1 == action.as_str() && r.2 == role.as_str())
                         .map(|r| NoticeState::parse(&r.3).expect("spec names a state"));
                     let got = next_state(state, action, role);
                     match expected {
                         Some(next) => assert_eq!(got, Ok(next), "{state:?} {action:?} {role:?}"),
                         None => {
                             let err = got.expect_err("not in the rules, must be refused");
-                            let someone_may = spec
-                                .iter()
-                                .any(|r| r.0 == state.as_str() && r.1 == action.as_str());
+                            let someone_may = spec.iter().any(|r| r.0 == state.as_str() && r.1 == action.as_str());
                             if someone_may {
                                 assert_eq!(err, Refusal::NotPermitted { role, action });
                             } else {
@@ -369,10 +320,7 @@ mod tests {
         for state in [NoticeState::Closed, NoticeState::Voided] {
             for action in NoticeAction::ALL {
                 for role in NoticeRole::ALL {
-                    assert!(matches!(
-                        next_state(state, action, role),
-                        Err(Refusal::WrongState { .. })
-                    ));
+                    assert!(matches!(next_state(state, action, role), Err(Refusal::WrongState { .. })));
                 }
             }
         }
@@ -380,49 +328,19 @@ mod tests {
 
     #[test]
     fn a_serious_notice_closes_only_after_a_corrective_action_report() {
-        let r = decide(
-            S::Rectified,
-            A::VerifyPass,
-            &[R::Issuer],
-            Severity::Serious,
-            false,
-        );
+        let r = decide(S::Rectified, A::VerifyPass, &[R::Issuer], Severity::Serious, false);
         assert_eq!(r, Err(Refusal::NeedsCorrectiveActionReport));
-        let r = decide(
-            S::Rectified,
-            A::VerifyPass,
-            &[R::Issuer],
-            Severity::Serious,
-            true,
-        );
+        let r = decide(S::Rectified, A::VerifyPass, &[R::Issuer], Severity::Serious, true);
         assert_eq!(r, Ok(S::Closed));
-        let r = decide(
-            S::Rectified,
-            A::VerifyPass,
-            &[R::Issuer],
-            Severity::General,
-            false,
-        );
+        let r = decide(S::Rectified, A::VerifyPass, &[R::Issuer], Severity::General, false);
         assert_eq!(r, Ok(S::Closed));
     }
 
     #[test]
     fn an_issuer_who_is_also_supervisor_may_use_either_right() {
-        let r = decide(
-            S::Disputed,
-            A::Reassign,
-            &[R::Issuer, R::Supervisor],
-            Severity::General,
-            false,
-        );
+        let r = decide(S::Disputed, A::Reassign, &[R::Issuer, R::Supervisor], Severity::General, false);
         assert_eq!(r, Ok(S::Issued));
-        let r = decide(
-            S::Disputed,
-            A::Reassign,
-            &[R::Issuer],
-            Severity::General,
-            false,
-        );
+        let r = decide(S::Disputed, A::Reassign, &[R::Issuer], Severity::General, false);
         assert!(matches!(r, Err(Refusal::NotPermitted { .. })));
     }
 }

@@ -38,21 +38,10 @@ pub struct Record {
 #[serde(tag = "method", rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum CheckIn {
-    Qr {
-        token: String,
-    },
-    Nfc {
-        tag_id: String,
-    },
-    Gps {
-        latitude: f64,
-        longitude: f64,
-        accuracy_m: f64,
-        distance_m: f64,
-    },
-    Manual {
-        reason: String,
-    },
+    Qr { token: String },
+    Nfc { tag_id: String },
+    Gps { latitude: f64, longitude: f64, accuracy_m: f64, distance_m: f64 },
+    Manual { reason: String },
 }
 
 impl CheckIn {
@@ -185,26 +174,13 @@ impl RecordPayload {
 
     /// Bounds and shape checks that need no other data. Both sides run them.
     pub fn validate(&self) -> Result<(), FieldError> {
-        let err = |field: &'static str, reason: &str| {
-            Err(FieldError {
-                field,
-                reason: reason.into(),
-            })
-        };
+        let err = |field: &'static str, reason: &str| Err(FieldError { field, reason: reason.into() });
         match self {
             Self::CheckpointVisited { check_in, .. } => match check_in {
                 CheckIn::Qr { token } => check_text("token", token, 256, true),
                 CheckIn::Nfc { tag_id } => check_text("tag_id", tag_id, 64, true),
-                CheckIn::Gps {
-                    latitude,
-                    longitude,
-                    accuracy_m,
-                    distance_m,
-                } => {
-                    if ![latitude, longitude, accuracy_m, distance_m]
-                        .iter()
-                        .all(|v| v.is_finite())
-                    {
+                CheckIn::Gps { latitude, longitude, accuracy_m, distance_m } => {
+                    if ![latitude, longitude, accuracy_m, distance_m].iter().all(|v| v.is_finite()) {
                         return err("position", "must be finite numbers");
                     }
                     if latitude.abs() > 90.0 || longitude.abs() > 180.0 || *accuracy_m < 0.0 {
@@ -226,20 +202,9 @@ impl RecordPayload {
                         && p.latitude.abs() <= 90.0
                         && p.longitude.abs() <= 180.0
                 });
-                if ok {
-                    Ok(())
-                } else {
-                    err("points", "positions must be finite and in range")
-                }
+                if ok { Ok(()) } else { err("points", "positions must be finite and in range") }
             }
-            Self::PhotoTaken {
-                sha256,
-                latitude,
-                longitude,
-                width,
-                height,
-                ..
-            } => {
+            Self::PhotoTaken { sha256, latitude, longitude, width, height, .. } => {
                 check_sha256("sha256", sha256)?;
                 if latitude.is_some_and(|v| !v.is_finite() || v.abs() > 90.0)
                     || longitude.is_some_and(|v| !v.is_finite() || v.abs() > 180.0)
@@ -255,23 +220,12 @@ impl RecordPayload {
                 Some(r) => check_text("missed_reason", r, limits::TEXT_MAX, true),
                 None => Ok(()),
             },
-            Self::NoticeRaised {
-                location,
-                description,
-                photos,
-                ..
-            } => {
+            Self::NoticeRaised { location, description, photos, .. } => {
                 check_text("location", location, limits::NAME_MAX, false)?;
                 check_text("description", description, limits::TEXT_MAX, true)?;
                 check_photos(photos)
             }
-            Self::NoticeActed {
-                action,
-                reason,
-                photos,
-                reassign_to,
-                ..
-            } => {
+            Self::NoticeActed { action, reason, photos, reassign_to, .. } => {
                 check_text("reason", reason, limits::TEXT_MAX, action.needs_reason())?;
                 check_photos(photos)?;
                 if action.needs_photos() && photos.is_empty() {
@@ -296,26 +250,17 @@ impl RecordPayload {
 
 fn check_photos(photos: &[String]) -> Result<(), FieldError> {
     if photos.len() > limits::PHOTOS_PER_RECORD_MAX {
-        return Err(FieldError {
-            field: "photos",
-            reason: "at most 20 photos".into(),
-        });
+        return Err(FieldError { field: "photos", reason: "at most 20 photos".into() });
     }
     photos.iter().try_for_each(|p| check_sha256("photos", p))
 }
 
 /// A lower-case hex SHA-256.
 pub fn check_sha256(field: &'static str, s: &str) -> Result<(), FieldError> {
-    if s.len() == 64
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         Ok(())
     } else {
-        Err(FieldError {
-            field,
-            reason: "a lower-case hex SHA-256".into(),
-        })
+        Err(FieldError { field, reason: "a lower-case hex SHA-256".into() })
     }
 }
 
@@ -339,10 +284,7 @@ impl Record {
     /// Envelope and payload checks that need no other data.
     pub fn validate(&self) -> Result<(), FieldError> {
         if self.seq == 0 {
-            return Err(FieldError {
-                field: "seq",
-                reason: "starts at 1".into(),
-            });
+            return Err(FieldError { field: "seq", reason: "starts at 1".into() });
         }
         check_sha256("prev_hash", &self.prev_hash)?;
         if self.seq == 1 && self.prev_hash != GENESIS_HASH {
@@ -364,10 +306,7 @@ pub fn verify_chain<'a>(
     let (mut seq, mut hash) = (after_seq, after_hash.to_string());
     for r in records {
         if r.seq != seq + 1 {
-            return Err(ChainBreak::Gap {
-                expected: seq + 1,
-                got: r.seq,
-            });
+            return Err(ChainBreak::Gap { expected: seq + 1, got: r.seq });
         }
         if r.prev_hash != hash {
             return Err(ChainBreak::Fork { seq: r.seq });
@@ -403,12 +342,7 @@ mod tests {
                 run_id: Uuid::parse_str("00000000-0000-0000-0000-000000000001").unwrap(),
                 visit_id: Uuid::parse_str("00000000-0000-0000-0000-000000000002").unwrap(),
                 checkpoint_id: Uuid::parse_str("00000000-0000-0000-0000-000000000003").unwrap(),
-                check_in: CheckIn::Gps {
-                    latitude: 31.2304,
-                    longitude: 121.4737,
-                    accuracy_m: 8.5,
-                    distance_m: 3.25,
-                },
+                check_in: CheckIn::Gps { latitude: 31.2304, longitude: 121.4737, accuracy_m: 8.5, distance_m: 3.25 },
                 out_of_order: false,
             },
         }
@@ -422,20 +356,14 @@ mod tests {
     #[test]
     fn test_vector_1_canonical_encoding_and_hash() {
         let r = vector_record();
-        assert_eq!(
-            String::from_utf8(r.canonical_bytes()).unwrap(),
-            VECTOR_1_CANONICAL
-        );
+        assert_eq!(String::from_utf8(r.canonical_bytes()).unwrap(), VECTOR_1_CANONICAL);
         assert_eq!(r.hash(), VECTOR_1_HASH);
     }
 
     #[test]
     fn test_vector_2_chinese_text_is_encoded_as_utf8_not_escaped() {
         let mut r = vector_record();
-        r.payload = RecordPayload::Correction {
-            corrects: r.id,
-            reason: "误扫，应为2号楼".into(),
-        };
+        r.payload = RecordPayload::Correction { corrects: r.id, reason: "误扫，应为2号楼".into() };
         let text = String::from_utf8(r.canonical_bytes()).unwrap();
         assert!(text.contains(r#""reason":"误扫，应为2号楼""#), "{text}");
         assert_eq!(r.hash(), VECTOR_2_HASH);
@@ -475,19 +403,10 @@ mod tests {
         assert_eq!(verify_chain(0, GENESIS_HASH, [&a, &b]).unwrap().0, 2);
         let mut c = b.clone();
         c.seq = 3;
-        assert_eq!(
-            verify_chain(0, GENESIS_HASH, [&a, &c]),
-            Err(ChainBreak::Gap {
-                expected: 2,
-                got: 3
-            })
-        );
+        assert_eq!(verify_chain(0, GENESIS_HASH, [&a, &c]), Err(ChainBreak::Gap { expected: 2, got: 3 }));
         let mut d = b.clone();
         d.prev_hash = GENESIS_HASH.into();
-        assert_eq!(
-            verify_chain(0, GENESIS_HASH, [&a, &d]),
-            Err(ChainBreak::Fork { seq: 2 })
-        );
+        assert_eq!(verify_chain(0, GENESIS_HASH, [&a, &d]), Err(ChainBreak::Fork { seq: 2 }));
     }
 
     #[test]

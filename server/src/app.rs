@@ -8,7 +8,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, get, post, put};
 use axum::{Json, Router};
 use patrol_protocol::api::{PROTOCOL_HEADER, PROTOCOL_VERSION};
 
@@ -17,8 +17,10 @@ use crate::auth::{self, tokens::Keys};
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::photos::Photos;
 use crate::settings::Settings;
 use crate::store::{Store, people};
+use crate::{notices, patrols, photos, sync};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -27,18 +29,13 @@ pub struct AppState {
     pub keys: Arc<RwLock<Keys>>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
+    pub photos: Photos,
 }
 
 impl AppState {
     /// Migrates, makes sure a signing key exists, and loads the keys.
-    pub fn new(
-        store: Store,
-        settings: Settings,
-        clock: Arc<dyn Clock>,
-    ) -> Result<AppState, String> {
-        store
-            .migrate_blocking()
-            .map_err(|e| format!("migration failed: {e}"))?;
+    pub fn new(store: Store, settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, String> {
+        store.migrate_blocking().map_err(|e| format!("migration failed: {e}"))?;
         let now = clock.now_ms();
         let stored = store
             .tx_blocking(true, |c| {
@@ -54,7 +51,9 @@ impl AppState {
             })
             .map_err(|e| format!("cannot load signing keys: {e}"))?;
         let keys = Keys::from_stored(&stored)?;
+        let photos = photos::local_store(&settings.data_dir.join("objects"))?;
         Ok(AppState {
+            photos,
             store,
             settings: Arc::new(settings),
             keys: Arc::new(RwLock::new(keys)),
@@ -96,197 +95,50 @@ fn route(
     summary: &'static str,
     handler: MethodRouter<AppState>,
 ) -> ApiRoute {
-    ApiRoute {
-        method,
-        path,
-        summary,
-        tag,
-        audience,
-        handler,
-    }
+    ApiRoute { method, path, summary, tag, audience, handler }
 }
 
-/// Every route of the server.
+/// Every route of the server. Kept as a table: one line a route.
+#[rustfmt::skip]
 pub fn routes() -> Vec<ApiRoute> {
     use Audience::*;
     use Method as M;
     vec![
-        route(
-            M::GET,
-            "/healthz",
-            "operations",
-            Public,
-            "Liveness: the process answers",
-            get(health::healthz),
-        ),
-        route(
-            M::GET,
-            "/readyz",
-            "operations",
-            Public,
-            "Readiness: the database answers",
-            get(health::readyz),
-        ),
-        route(
-            M::GET,
-            "/metrics",
-            "operations",
-            Public,
-            "Prometheus metrics",
-            get(health::metrics),
-        ),
-        route(
-            M::GET,
-            "/api/v1/openapi.json",
-            "operations",
-            Public,
-            "This document",
-            get(openapi),
-        ),
-        route(
-            M::POST,
-            "/api/v1/auth/login",
-            "auth",
-            Public,
-            "Sign in: access token and refresh token bound to a device",
-            post(auth::login),
-        ),
-        route(
-            M::POST,
-            "/api/v1/auth/refresh",
-            "auth",
-            Public,
-            "Rotate a refresh token; a reused one revokes its family",
-            post(auth::refresh),
-        ),
-        route(
-            M::POST,
-            "/api/v1/auth/logout",
-            "auth",
-            Public,
-            "End the login a refresh token belongs to",
-            post(auth::logout),
-        ),
-        route(
-            M::GET,
-            "/api/v1/me",
-            "people",
-            SignedIn,
-            "The signed-in person, roles and visible sites",
-            get(admin::me),
-        ),
-        route(
-            M::GET,
-            "/api/v1/sites",
-            "sites",
-            SignedIn,
-            "Sites the caller may see",
-            get(admin::list_sites),
-        ),
-        route(
-            M::POST,
-            "/api/v1/sites",
-            "sites",
-            Administrator,
-            "Create a site",
-            post(admin::create_site),
-        ),
-        route(
-            M::GET,
-            "/api/v1/sites/{site_id}",
-            "sites",
-            SignedIn,
-            "One site",
-            get(admin::get_site),
-        ),
-        route(
-            M::GET,
-            "/api/v1/sites/{site_id}/departments",
-            "sites",
-            SignedIn,
-            "Departments of a site",
-            get(admin::list_departments),
-        ),
-        route(
-            M::POST,
-            "/api/v1/sites/{site_id}/departments",
-            "sites",
-            Administrator,
-            "Create a department",
-            post(admin::create_department),
-        ),
-        route(
-            M::GET,
-            "/api/v1/sites/{site_id}/checkpoints",
-            "sites",
-            SignedIn,
-            "Checkpoints of a site with checklists",
-            get(admin::list_checkpoints),
-        ),
-        route(
-            M::POST,
-            "/api/v1/sites/{site_id}/checkpoints",
-            "sites",
-            Administrator,
-            "Create a checkpoint",
-            post(admin::create_checkpoint),
-        ),
-        route(
-            M::GET,
-            "/api/v1/sites/{site_id}/routes",
-            "sites",
-            SignedIn,
-            "Routes of a site",
-            get(admin::list_routes),
-        ),
-        route(
-            M::POST,
-            "/api/v1/sites/{site_id}/routes",
-            "sites",
-            Administrator,
-            "Create a route",
-            post(admin::create_route),
-        ),
-        route(
-            M::GET,
-            "/api/v1/sites/{site_id}/schedules",
-            "sites",
-            SignedIn,
-            "Schedules of a site's routes",
-            get(admin::list_schedules),
-        ),
-        route(
-            M::POST,
-            "/api/v1/sites/{site_id}/schedules",
-            "sites",
-            Administrator,
-            "Create a schedule",
-            post(admin::create_schedule),
-        ),
-        route(
-            M::GET,
-            "/api/v1/people",
-            "people",
-            SignedIn,
-            "People and roles (administrators and supervisors)",
-            get(admin::list_people),
-        ),
-        route(
-            M::POST,
-            "/api/v1/people",
-            "people",
-            Administrator,
-            "Create a person with roles",
-            post(admin::create_person),
-        ),
-        route(
-            M::POST,
-            "/api/v1/people/{person_id}/roles",
-            "people",
-            Administrator,
-            "Give a person a role",
-            post(admin::add_role),
-        ),
+        route(M::GET, "/healthz", "operations", Public, "Liveness: the process answers", get(health::healthz)),
+        route(M::GET, "/readyz", "operations", Public, "Readiness: the database answers", get(health::readyz)),
+        route(M::GET, "/metrics", "operations", Public, "Prometheus metrics", get(health::metrics)),
+        route(M::GET, "/api/v1/openapi.json", "operations", Public, "This document", get(openapi)),
+        route(M::POST, "/api/v1/auth/login", "auth", Public, "Sign in: access token and refresh token bound to a device", post(auth::login)),
+        route(M::POST, "/api/v1/auth/refresh", "auth", Public, "Rotate a refresh token; a reused one revokes its family", post(auth::refresh)),
+        route(M::POST, "/api/v1/auth/logout", "auth", Public, "End the login a refresh token belongs to", post(auth::logout)),
+        route(M::GET, "/api/v1/me", "people", SignedIn, "The signed-in person, roles and visible sites", get(admin::me)),
+        route(M::GET, "/api/v1/sites", "sites", SignedIn, "Sites the caller may see", get(admin::list_sites)),
+        route(M::POST, "/api/v1/sites", "sites", Administrator, "Create a site", post(admin::create_site)),
+        route(M::GET, "/api/v1/sites/{site_id}", "sites", SignedIn, "One site", get(admin::get_site)),
+        route(M::GET, "/api/v1/sites/{site_id}/departments", "sites", SignedIn, "Departments of a site", get(admin::list_departments)),
+        route(M::POST, "/api/v1/sites/{site_id}/departments", "sites", Administrator, "Create a department", post(admin::create_department)),
+        route(M::GET, "/api/v1/sites/{site_id}/checkpoints", "sites", SignedIn, "Checkpoints of a site with checklists", get(admin::list_checkpoints)),
+        route(M::POST, "/api/v1/sites/{site_id}/checkpoints", "sites", Administrator, "Create a checkpoint", post(admin::create_checkpoint)),
+        route(M::GET, "/api/v1/sites/{site_id}/routes", "sites", SignedIn, "Routes of a site", get(admin::list_routes)),
+        route(M::POST, "/api/v1/sites/{site_id}/routes", "sites", Administrator, "Create a route", post(admin::create_route)),
+        route(M::GET, "/api/v1/sites/{site_id}/schedules", "sites", SignedIn, "Schedules of a site's routes", get(admin::list_schedules)),
+        route(M::POST, "/api/v1/sites/{site_id}/schedules", "sites", Administrator, "Create a schedule", post(admin::create_schedule)),
+        route(M::GET, "/api/v1/people", "people", SignedIn, "People and roles (administrators and supervisors)", get(admin::list_people)),
+        route(M::POST, "/api/v1/people", "people", Administrator, "Create a person with roles", post(admin::create_person)),
+        route(M::POST, "/api/v1/people/{person_id}/roles", "people", Administrator, "Give a person a role", post(admin::add_role)),
+        route(M::POST, "/api/v1/sync/push", "sync", SignedIn, "Push a device's records in seq order", post(sync::push_handler)),
+        route(M::GET, "/api/v1/sync/status", "sync", SignedIn, "The device's acknowledged position", get(sync::status_handler)),
+        route(M::GET, "/api/v1/sync/pull", "sync", SignedIn, "Changes for the caller after a cursor", get(sync::pull_handler)),
+        route(M::GET, "/api/v1/photos/{sha256}/upload", "photos", SignedIn, "How much of a photo has arrived", get(photos::upload_status)),
+        route(M::PUT, "/api/v1/photos/{sha256}/upload", "photos", SignedIn, "Append a chunk at the offset", put(photos::upload_chunk)),
+        route(M::GET, "/api/v1/photos/{sha256}", "photos", SignedIn, "A photo", get(photos::get_photo)),
+        route(M::GET, "/api/v1/photos/{sha256}/thumb", "photos", SignedIn, "A photo's thumbnail", get(photos::get_thumb)),
+        route(M::GET, "/api/v1/notices", "notices", SignedIn, "Notices the caller may see, overdue first", get(notices::api::list)),
+        route(M::GET, "/api/v1/notices/{notice_id}", "notices", SignedIn, "A notice with its timeline", get(notices::api::get)),
+        route(M::POST, "/api/v1/notices/{notice_id}/actions", "notices", SignedIn, "Act on a notice: sign, dispute, fix, verify, reassign, void", post(notices::api::act)),
+        route(M::GET, "/api/v1/runs/{run_id}", "patrols", SignedIn, "A patrol run as the server saw it", get(patrols::api::get_run)),
+        route(M::GET, "/api/v1/sites/{site_id}/daily-logs/{day}", "patrols", SignedIn, "A site's patrol log of one day (supervisors)", get(patrols::api::get_daily_log)),
+        route(M::POST, "/api/v1/sites/{site_id}/daily-logs/{day}/sign", "patrols", SignedIn, "Sign a day's patrol log", post(patrols::api::sign_daily_log)),
     ]
 }
 
@@ -308,11 +160,8 @@ pub fn router(state: AppState) -> Router {
 /// turns axum's plain-text rejections (bad JSON, body too large) into JSON errors.
 async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let path = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
+    let path =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let method = req.method().clone();
     let wrong_version = req
         .headers()
@@ -327,27 +176,17 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     } else {
         jsonify_rejection(next.run(req).await).await
     };
-    state.metrics.observe(
-        method.as_str(),
-        &path,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
+    state.metrics.observe(method.as_str(), &path, response.status().as_u16(), started.elapsed());
     response
 }
 
 async fn jsonify_rejection(response: Response) -> Response {
-    let is_text = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    let is_text = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
     let status = response.status();
     if !is_text || !(status.is_client_error()) {
         return response;
     }
-    let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
-        .await
-        .unwrap_or_default();
+    let body = axum::body::to_bytes(response.into_body(), 64 * 1024).await.unwrap_or_default();
     let message = String::from_utf8_lossy(&body).into_owned();
     let error = match status {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(message),
@@ -406,9 +245,6 @@ pub fn openapi_document() -> serde_json::Value {
 
 async fn openapi() -> impl IntoResponse {
     let mut r = Json(openapi_document()).into_response();
-    r.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     r
 }

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use patrol_protocol::{
-    ChecklistItem, Checkpoint, Department, DepartmentKind, Id, Organisation, Person, Role,
-    RoleAssignment, Route, Schedule, Site, TimeWindow,
+    ChecklistItem, Checkpoint, Department, DepartmentKind, Id, Organisation, Person, Role, RoleAssignment, Route,
+    Schedule, Site, TimeWindow,
 };
 use serde::{Deserialize, Serialize};
 
@@ -26,22 +26,8 @@ const LOGINS_FILE: &str = "demo-logins.json";
 
 /// (code, 中文名, English name, metres north, metres east, checklist)
 const CHECKPOINTS: &[(&str, &str, &str, f64, f64, &[&str])] = &[
-    (
-        "GATE-N",
-        "北门岗亭",
-        "North gate guard house",
-        180.0,
-        0.0,
-        &["岗亭有人值守", "道闸运行正常", "访客登记规范"],
-    ),
-    (
-        "GATE-S",
-        "南门",
-        "South gate",
-        -180.0,
-        10.0,
-        &["大门开闭正常", "门前无乱停车辆"],
-    ),
+    ("GATE-N", "北门岗亭", "North gate guard house", 180.0, 0.0, &["岗亭有人值守", "道闸运行正常", "访客登记规范"]),
+    ("GATE-S", "南门", "South gate", -180.0, 10.0, &["大门开闭正常", "门前无乱停车辆"]),
     (
         "DESK",
         "客服中心前台",
@@ -58,86 +44,16 @@ const CHECKPOINTS: &[(&str, &str, &str, f64, f64, &[&str])] = &[
         -80.0,
         &["照明正常", "消防通道畅通", "地面无积水油污"],
     ),
-    (
-        "LOBBY-1",
-        "1号楼电梯厅",
-        "Building 1 lift lobby",
-        60.0,
-        -60.0,
-        &["电梯运行正常", "地面清洁", "公告栏整洁"],
-    ),
-    (
-        "LOBBY-3",
-        "3号楼电梯厅",
-        "Building 3 lift lobby",
-        60.0,
-        60.0,
-        &["电梯运行正常", "地面清洁", "消防器材完好"],
-    ),
-    (
-        "PUMP",
-        "水泵房",
-        "Pump room",
-        -90.0,
-        -120.0,
-        &["水泵运行正常", "无渗漏", "运行记录完整"],
-    ),
-    (
-        "POWER",
-        "配电房",
-        "Switch room",
-        -100.0,
-        -140.0,
-        &["设备无异响", "门已上锁", "温度正常"],
-    ),
-    (
-        "FIRE-E",
-        "东侧消防通道",
-        "East fire lane",
-        0.0,
-        150.0,
-        &["通道无占用", "消防标识完好"],
-    ),
-    (
-        "PLAY",
-        "儿童游乐场",
-        "Playground",
-        100.0,
-        20.0,
-        &["设施完好无松动", "地面无尖锐物"],
-    ),
-    (
-        "POOL",
-        "游泳池",
-        "Swimming pool",
-        120.0,
-        -40.0,
-        &["水质清澈", "救生员在岗", "警示牌齐全"],
-    ),
-    (
-        "LAWN",
-        "中心草坪",
-        "Central lawn",
-        20.0,
-        0.0,
-        &["草坪修剪整齐", "无枯死植物", "喷灌正常"],
-    ),
-    (
-        "BINS",
-        "垃圾站",
-        "Bin station",
-        -150.0,
-        120.0,
-        &["垃圾桶未满溢", "分类规范", "无明显异味"],
-    ),
-    (
-        "CLUB",
-        "会所",
-        "Clubhouse",
-        140.0,
-        90.0,
-        &["灯光按时开关", "设施整洁"],
-    ),
+    ("LOBBY-1", "1号楼电梯厅", "Building 1 lift lobby", 60.0, -60.0, &["电梯运行正常", "地面清洁", "公告栏整洁"]),
+    ("LOBBY-3", "3号楼电梯厅", "Building 3 lift lobby", 60.0, 60.0, &["电梯运行正常", "地面清洁", "消防器材完好"]),
+    ("PUMP", "水泵房", "Pump room", -90.0, -120.0, &["水泵运行正常", "无渗漏", "运行记录完整"]),
+    ("POWER", "配电房", "Switch room", -100.0, -140.0, &["设备无异响", "门已上锁", "温度正常"]),
+    ("FIRE-E", "东侧消防通道", "East fire lane", 0.0, 150.0, &["通道无占用", "消防标识完好"]),
+    ("PLAY", "儿童游乐场", "Playground", 100.0, 20.0, &["设施完好无松动", "地面无尖锐物"]),
+    ("POOL", "游泳池", "Swimming pool", 120.0, -40.0, &["水质清澈", "救生员在岗", "警示牌齐全"]),
+    ("LAWN", "中心草坪", "Central lawn", 20.0, 0.0, &["草坪修剪整齐", "无枯死植物", "喷灌正常"]),
+    ("BINS", "垃圾站", "Bin station", -150.0, 120.0, &["垃圾桶未满溢", "分类规范", "无明显异味"]),
+    ("CLUB", "会所", "Clubhouse", 140.0, 90.0, &["灯光按时开关", "设施整洁"]),
 ];
 
 /// The compound's centre, in Shanghai.
@@ -150,46 +66,14 @@ struct DemoPerson {
 }
 
 const PEOPLE: &[DemoPerson] = &[
-    DemoPerson {
-        login: "admin",
-        name: "系统管理员",
-        role_label: "administrator / 系统管理员",
-    },
-    DemoPerson {
-        login: "manager",
-        name: "赵刚",
-        role_label: "organisation supervisor / 管理处经理",
-    },
-    DemoPerson {
-        login: "supervisor",
-        name: "王敏",
-        role_label: "site supervisor / 客服部经理",
-    },
-    DemoPerson {
-        login: "patrol",
-        name: "张伟",
-        role_label: "patrol staff / 客服人员",
-    },
-    DemoPerson {
-        login: "eng.head",
-        name: "李强",
-        role_label: "head of engineering / 工程部主管",
-    },
-    DemoPerson {
-        login: "clean.head",
-        name: "陈芳",
-        role_label: "head of cleaning / 保洁部主管",
-    },
-    DemoPerson {
-        login: "security.head",
-        name: "刘洋",
-        role_label: "head of security / 秩序维护部主管",
-    },
-    DemoPerson {
-        login: "garden.head",
-        name: "孙丽",
-        role_label: "head of landscaping / 绿化部主管",
-    },
+    DemoPerson { login: "admin", name: "系统管理员", role_label: "administrator / 系统管理员" },
+    DemoPerson { login: "manager", name: "赵刚", role_label: "organisation supervisor / 管理处经理" },
+    DemoPerson { login: "supervisor", name: "王敏", role_label: "site supervisor / 客服部经理" },
+    DemoPerson { login: "patrol", name: "张伟", role_label: "patrol staff / 客服人员" },
+    DemoPerson { login: "eng.head", name: "李强", role_label: "head of engineering / 工程部主管" },
+    DemoPerson { login: "clean.head", name: "陈芳", role_label: "head of cleaning / 保洁部主管" },
+    DemoPerson { login: "security.head", name: "刘洋", role_label: "head of security / 秩序维护部主管" },
+    DemoPerson { login: "garden.head", name: "孙丽", role_label: "head of landscaping / 绿化部主管" },
 ];
 
 fn offset(north_m: f64, east_m: f64) -> (f64, f64) {
@@ -202,41 +86,24 @@ fn offset(north_m: f64, east_m: f64) -> (f64, f64) {
 /// already has people, returns the logins saved when the demo was first loaded.
 pub fn ensure_demo(store: &Store, data_dir: &Path, now: i64) -> Result<Vec<DemoLogin>, String> {
     let path = data_dir.join(LOGINS_FILE);
-    let empty = store
-        .tx_blocking(false, |c| people::count_people(c))
-        .map_err(|e| e.to_string())?
-        == 0;
+    let empty = store.tx_blocking(false, |c| people::count_people(c)).map_err(|e| e.to_string())? == 0;
     if !empty {
         return match std::fs::read(&path) {
-            Ok(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
-            }
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display())),
             Err(_) => {
-                eprintln!(
-                    "The database already has people and no demo logins are saved in {}.",
-                    path.display()
-                );
+                eprintln!("The database already has people and no demo logins are saved in {}.", path.display());
                 Ok(vec![])
             }
         };
     }
     let logins: Vec<DemoLogin> = PEOPLE
         .iter()
-        .map(|p| DemoLogin {
-            login: p.login.into(),
-            password: password::generate(),
-            role: p.role_label.into(),
-        })
+        .map(|p| DemoLogin { login: p.login.into(), password: password::generate(), role: p.role_label.into() })
         .collect();
     let hashes: Vec<String> = logins.iter().map(|l| password::hash(&l.password)).collect();
-    store
-        .tx_blocking(true, |c| load(c, &hashes, now))
-        .map_err(|e| format!("loading the demo failed: {e}"))?;
+    store.tx_blocking(true, |c| load(c, &hashes, now)).map_err(|e| format!("loading the demo failed: {e}"))?;
     std::fs::create_dir_all(data_dir).map_err(|e| e.to_string())?;
-    write_private(
-        &path,
-        &serde_json::to_vec_pretty(&logins).expect("logins serialise"),
-    )?;
+    write_private(&path, &serde_json::to_vec_pretty(&logins).expect("logins serialise"))?;
     Ok(logins)
 }
 
@@ -249,17 +116,12 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts
-        .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut f = opts.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     f.write_all(bytes).map_err(|e| e.to_string())
 }
 
 fn load(c: &mut dyn Conn, hashes: &[String], now: i64) -> Result<(), DbError> {
-    let org = Organisation {
-        id: Id::now_v7(),
-        name: "锦园物业服务有限公司".into(),
-    };
+    let org = Organisation { id: Id::now_v7(), name: "锦园物业服务有限公司".into() };
     reference::insert_organisation(c, &org, now)?;
     let site = Site {
         id: Id::now_v7(),
@@ -280,23 +142,12 @@ fn load(c: &mut dyn Conn, hashes: &[String], now: i64) -> Result<(), DbError> {
     ];
     let mut departments = Vec::new();
     for (kind, en) in dept_names {
-        let d = Department {
-            id: Id::now_v7(),
-            site_id: site.id,
-            kind,
-            name_zh: kind.name_zh().into(),
-            name_en: en.into(),
-        };
+        let d =
+            Department { id: Id::now_v7(), site_id: site.id, kind, name_zh: kind.name_zh().into(), name_en: en.into() };
         reference::insert_department(c, &d, now)?;
         departments.push(d);
     }
-    let dept = |k: DepartmentKind| {
-        departments
-            .iter()
-            .find(|d| d.kind == k)
-            .expect("demo has every department")
-            .id
-    };
+    let dept = |k: DepartmentKind| departments.iter().find(|d| d.kind == k).expect("demo has every department").id;
     let mut checkpoints = Vec::new();
     for (i, (code, zh, en, north, east, items)) in CHECKPOINTS.iter().enumerate() {
         let (latitude, longitude) = offset(*north, *east);
@@ -313,27 +164,14 @@ fn load(c: &mut dyn Conn, hashes: &[String], now: i64) -> Result<(), DbError> {
             nfc_tag_id: Some(format!("04:A2:{:02X}:5C:{:02X}:80", i + 16, i * 7 + 3)),
             checklist: items
                 .iter()
-                .map(|t| ChecklistItem {
-                    id: Id::now_v7(),
-                    text_zh: (*t).into(),
-                    text_en: String::new(),
-                })
+                .map(|t| ChecklistItem { id: Id::now_v7(), text_zh: (*t).into(), text_en: String::new() })
                 .collect(),
         };
         reference::insert_checkpoint(c, &cp, now)?;
         checkpoints.push(cp);
     }
     let ids = |codes: &[&str]| -> Vec<Id> {
-        codes
-            .iter()
-            .map(|code| {
-                checkpoints
-                    .iter()
-                    .find(|cp| cp.code == *code)
-                    .expect("demo checkpoint")
-                    .id
-            })
-            .collect()
+        codes.iter().map(|code| checkpoints.iter().find(|cp| cp.code == *code).expect("demo checkpoint").id).collect()
     };
     let routes = [
         Route {
@@ -341,9 +179,7 @@ fn load(c: &mut dyn Conn, hashes: &[String], now: i64) -> Result<(), DbError> {
             site_id: site.id,
             name_zh: "外围巡检线路".into(),
             name_en: "Outer round".into(),
-            checkpoint_ids: ids(&[
-                "GATE-N", "FIRE-E", "BINS", "GATE-S", "CAR-B1", "LAWN", "PLAY", "POOL",
-            ]),
+            checkpoint_ids: ids(&["GATE-N", "FIRE-E", "BINS", "GATE-S", "CAR-B1", "LAWN", "PLAY", "POOL"]),
         },
         Route {
             id: Id::now_v7(),
@@ -361,16 +197,8 @@ fn load(c: &mut dyn Conn, hashes: &[String], now: i64) -> Result<(), DbError> {
             route_id: r.id,
             days_of_week: vec![1, 2, 3, 4, 5, 6, 7],
             windows: vec![
-                TimeWindow {
-                    start_minute: 8 * 60,
-                    end_minute: 10 * 60,
-                    runs: 1,
-                },
-                TimeWindow {
-                    start_minute: 14 * 60,
-                    end_minute: 16 * 60,
-                    runs: 1,
-                },
+                TimeWindow { start_minute: 8 * 60, end_minute: 10 * 60, runs: 1 },
+                TimeWindow { start_minute: 14 * 60, end_minute: 16 * 60, runs: 1 },
             ],
         };
         reference::insert_schedule(c, &s, now)?;
@@ -380,22 +208,10 @@ fn load(c: &mut dyn Conn, hashes: &[String], now: i64) -> Result<(), DbError> {
         Role::OrgSupervisor,
         Role::SiteSupervisor { site_id: site.id },
         Role::PatrolStaff { site_id: site.id },
-        Role::DepartmentHead {
-            site_id: site.id,
-            department_id: dept(DepartmentKind::Engineering),
-        },
-        Role::DepartmentHead {
-            site_id: site.id,
-            department_id: dept(DepartmentKind::Cleaning),
-        },
-        Role::DepartmentHead {
-            site_id: site.id,
-            department_id: dept(DepartmentKind::Security),
-        },
-        Role::DepartmentHead {
-            site_id: site.id,
-            department_id: dept(DepartmentKind::Landscaping),
-        },
+        Role::DepartmentHead { site_id: site.id, department_id: dept(DepartmentKind::Engineering) },
+        Role::DepartmentHead { site_id: site.id, department_id: dept(DepartmentKind::Cleaning) },
+        Role::DepartmentHead { site_id: site.id, department_id: dept(DepartmentKind::Security) },
+        Role::DepartmentHead { site_id: site.id, department_id: dept(DepartmentKind::Landscaping) },
     ];
     for ((p, hash), role) in PEOPLE.iter().zip(hashes).zip(roles) {
         let person = Person {
@@ -406,14 +222,7 @@ fn load(c: &mut dyn Conn, hashes: &[String], now: i64) -> Result<(), DbError> {
             active: true,
         };
         people::insert_person(c, &person, hash, now)?;
-        people::insert_role(
-            c,
-            &RoleAssignment {
-                person_id: person.id,
-                role,
-            },
-            now,
-        )?;
+        people::insert_role(c, &RoleAssignment { person_id: person.id, role }, now)?;
     }
     Ok(())
 }

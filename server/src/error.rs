@@ -75,10 +75,7 @@ impl ApiError {
     }
 
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ApiError {
-        ApiError::Invalid {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        ApiError::Invalid { field: field.into(), reason: reason.into() }
     }
 
     pub fn body(&self) -> ErrorBody {
@@ -86,11 +83,7 @@ impl ApiError {
             ApiError::Invalid { field, .. } => Some(field.clone()),
             _ => None,
         };
-        ErrorBody {
-            error: self.code().into(),
-            message: self.to_string(),
-            field,
-        }
+        ErrorBody { error: self.code().into(), message: self.to_string(), field }
     }
 }
 
@@ -105,10 +98,7 @@ impl From<DbError> for ApiError {
 
 impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> Self {
-        ApiError::Invalid {
-            field: e.field.into(),
-            reason: e.reason,
-        }
+        ApiError::Invalid { field: e.field.into(), reason: e.reason }
     }
 }
 

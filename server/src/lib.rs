@@ -8,8 +8,12 @@ pub mod clock;
 pub mod demo;
 pub mod error;
 pub mod metrics;
+pub mod notices;
+pub mod patrols;
+pub mod photos;
 pub mod policy;
 pub mod settings;
 pub mod store;
+pub mod sync;
 
 pub use app::{AppState, router};

@@ -67,8 +67,7 @@ enum UserCommand {
 fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -80,14 +79,10 @@ fn main() {
 
 fn run(cli: Cli) -> Result<(), String> {
     let settings = Settings::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
-    let open = |s: &Settings| {
-        Store::open(&s.effective_database_url(), s.database_pool_size).map_err(|e| e.to_string())
-    };
+    let open = |s: &Settings| Store::open(&s.effective_database_url(), s.database_pool_size).map_err(|e| e.to_string());
     match cli.command {
         Command::Migrate => {
-            let ran = open(&settings)?
-                .migrate_blocking()
-                .map_err(|e| e.to_string())?;
+            let ran = open(&settings)?.migrate_blocking().map_err(|e| e.to_string())?;
             println!("{ran} migration(s) applied");
             Ok(())
         }
@@ -99,24 +94,13 @@ fn run(cli: Cli) -> Result<(), String> {
             serve(store, settings, Some(logins))
         }
         Command::User {
-            command:
-                UserCommand::Add {
-                    login,
-                    name,
-                    role,
-                    site,
-                    department,
-                    password_stdin,
-                    org_name,
-                },
+            command: UserCommand::Add { login, name, role, site, department, password_stdin, org_name },
         } => {
             let store = open(&settings)?;
             store.migrate_blocking().map_err(|e| e.to_string())?;
             let (pw, generated) = if password_stdin {
                 let mut line = String::new();
-                std::io::stdin()
-                    .read_line(&mut line)
-                    .map_err(|e| e.to_string())?;
+                std::io::stdin().read_line(&mut line).map_err(|e| e.to_string())?;
                 (line.trim_end_matches(['\r', '\n']).to_string(), false)
             } else {
                 (password::generate(), true)
@@ -131,10 +115,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     let org = match reference::first_organisation(c)? {
                         Some(o) => o,
                         None => {
-                            let o = Organisation {
-                                id: Id::now_v7(),
-                                name: org_name.clone(),
-                            };
+                            let o = Organisation { id: Id::now_v7(), name: org_name.clone() };
                             reference::insert_organisation(c, &o, now)?;
                             o
                         }
@@ -145,53 +126,33 @@ fn run(cli: Cli) -> Result<(), String> {
                                 .into_iter()
                                 .find(|s| &s.code == code)
                                 .ok_or_else(|| {
-                                    patrol_server::store::DbError::Backend(format!(
-                                        "no site with code {code}"
-                                    ))
+                                    patrol_server::store::DbError::Backend(format!("no site with code {code}"))
                                 })?
                                 .id,
                         ),
                         None => None,
                     };
-                    let need_site = || {
-                        patrol_server::store::DbError::Backend(format!("role {role} needs --site"))
-                    };
+                    let need_site = || patrol_server::store::DbError::Backend(format!("role {role} needs --site"));
                     let role = match role.as_str() {
                         "administrator" => Role::Administrator,
                         "org_supervisor" => Role::OrgSupervisor,
-                        "site_supervisor" => Role::SiteSupervisor {
-                            site_id: site_id.ok_or_else(need_site)?,
-                        },
-                        "patrol_staff" => Role::PatrolStaff {
-                            site_id: site_id.ok_or_else(need_site)?,
-                        },
+                        "site_supervisor" => Role::SiteSupervisor { site_id: site_id.ok_or_else(need_site)? },
+                        "patrol_staff" => Role::PatrolStaff { site_id: site_id.ok_or_else(need_site)? },
                         "department_head" => {
                             let site_id = site_id.ok_or_else(need_site)?;
-                            let kind = department
-                                .as_deref()
-                                .and_then(DepartmentKind::parse)
-                                .ok_or_else(|| {
-                                    patrol_server::store::DbError::Backend(
-                                        "department_head needs --department KIND".into(),
-                                    )
-                                })?;
+                            let kind = department.as_deref().and_then(DepartmentKind::parse).ok_or_else(|| {
+                                patrol_server::store::DbError::Backend("department_head needs --department KIND".into())
+                            })?;
                             let dept = reference::list_departments(c, site_id)?
                                 .into_iter()
                                 .find(|d| d.kind == kind)
                                 .ok_or_else(|| {
-                                    patrol_server::store::DbError::Backend(
-                                        "no such department at that site".into(),
-                                    )
+                                    patrol_server::store::DbError::Backend("no such department at that site".into())
                                 })?;
-                            Role::DepartmentHead {
-                                site_id,
-                                department_id: dept.id,
-                            }
+                            Role::DepartmentHead { site_id, department_id: dept.id }
                         }
                         other => {
-                            return Err(patrol_server::store::DbError::Backend(format!(
-                                "unknown role {other}"
-                            )));
+                            return Err(patrol_server::store::DbError::Backend(format!("unknown role {other}")));
                         }
                     };
                     let person = Person {
@@ -202,14 +163,7 @@ fn run(cli: Cli) -> Result<(), String> {
                         active: true,
                     };
                     people::insert_person(c, &person, &hash, now)?;
-                    people::insert_role(
-                        c,
-                        &RoleAssignment {
-                            person_id: person.id,
-                            role,
-                        },
-                        now,
-                    )
+                    people::insert_role(c, &RoleAssignment { person_id: person.id, role }, now)
                 })
                 .map_err(|e| e.to_string())?;
             if generated {
@@ -222,32 +176,24 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-fn serve(
-    store: Store,
-    settings: Settings,
-    demo_logins: Option<Vec<demo::DemoLogin>>,
-) -> Result<(), String> {
+fn serve(store: Store, settings: Settings, demo_logins: Option<Vec<demo::DemoLogin>>) -> Result<(), String> {
     let listen = settings.listen;
     tracing::info!(?settings, database = store.kind(), "starting");
     let state = AppState::new(store, settings, Arc::new(SystemClock))?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let listener =
+            tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         println!("Patrol is listening on http://{addr}/");
         if let Some(logins) = demo_logins {
             demo::print_logins(&logins, addr);
         }
-        axum::serve(
-            listener,
-            router(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| e.to_string())
+        axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(|e| e.to_string())
     })
 }

@@ -14,16 +14,16 @@ pub struct Metrics {
 impl Metrics {
     pub fn observe(&self, method: &str, path: &str, status: u16, elapsed: Duration) {
         let mut m = self.requests.lock().expect("metrics lock");
-        let e = m
-            .entry((method.to_string(), path.to_string(), status))
-            .or_default();
+        let e = m.entry((method.to_string(), path.to_string(), status)).or_default();
         e.0 += 1;
         e.1 += elapsed.as_secs_f64();
     }
 
     pub fn render(&self, database_kind: &str) -> String {
         let mut out = String::new();
-        out.push_str("# HELP patrol_http_requests_total HTTP requests answered.\n# TYPE patrol_http_requests_total counter\n");
+        out.push_str(
+            "# HELP patrol_http_requests_total HTTP requests answered.\n# TYPE patrol_http_requests_total counter\n",
+        );
         let m = self.requests.lock().expect("metrics lock");
         for ((method, path, status), (count, _)) in m.iter() {
             let _ = writeln!(

@@ -31,9 +31,7 @@ impl Actor {
 
     /// Sees every site of the organisation.
     pub fn is_org_wide(&self) -> bool {
-        self.roles
-            .iter()
-            .any(|r| matches!(r, Role::Administrator | Role::OrgSupervisor))
+        self.roles.iter().any(|r| matches!(r, Role::Administrator | Role::OrgSupervisor))
     }
 
     pub fn is_supervisor_of(&self, site_id: Id) -> bool {
@@ -49,10 +47,7 @@ impl Actor {
         self.roles
             .iter()
             .filter_map(|r| match r {
-                Role::DepartmentHead {
-                    site_id: s,
-                    department_id,
-                } if *s == site_id => Some(*department_id),
+                Role::DepartmentHead { site_id: s, department_id } if *s == site_id => Some(*department_id),
                 _ => None,
             })
             .collect()
@@ -63,25 +58,16 @@ impl Actor {
             Access::Administer => self.is_admin(),
             Access::ReadSite(site) => {
                 site.org_id == self.person.org_id
-                    && (self.is_org_wide()
-                        || self.roles.iter().any(|r| r.site_id() == Some(site.id)))
+                    && (self.is_org_wide() || self.roles.iter().any(|r| r.site_id() == Some(site.id)))
             }
             Access::ReadPeople => {
-                self.is_org_wide()
-                    || self
-                        .roles
-                        .iter()
-                        .any(|r| matches!(r, Role::SiteSupervisor { .. }))
+                self.is_org_wide() || self.roles.iter().any(|r| matches!(r, Role::SiteSupervisor { .. }))
             }
         }
     }
 
     pub fn require(&self, access: Access<'_>) -> ApiResult<()> {
-        if self.may(access) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden())
-        }
+        if self.may(access) { Ok(()) } else { Err(ApiError::forbidden()) }
     }
 }
 
@@ -101,31 +87,16 @@ mod tests {
     }
 
     fn actor(org: Id, roles: Vec<Role>) -> Actor {
-        let person = Person {
-            id: Id::now_v7(),
-            org_id: org,
-            login: "x".into(),
-            display_name: "x".into(),
-            active: true,
-        };
-        Actor {
-            person,
-            roles,
-            device_id: Id::nil(),
-        }
+        let person =
+            Person { id: Id::now_v7(), org_id: org, login: "x".into(), display_name: "x".into(), active: true };
+        Actor { person, roles, device_id: Id::nil() }
     }
 
     #[test]
     fn a_head_of_cleaning_at_site_a_reads_site_a_only() {
         let org = Id::now_v7();
         let (a, b) = (site(org), site(org));
-        let head = actor(
-            org,
-            vec![Role::DepartmentHead {
-                site_id: a.id,
-                department_id: Id::now_v7(),
-            }],
-        );
+        let head = actor(org, vec![Role::DepartmentHead { site_id: a.id, department_id: Id::now_v7() }]);
         assert!(head.may(Access::ReadSite(&a)));
         assert!(!head.may(Access::ReadSite(&b)));
         assert!(!head.may(Access::Administer));

@@ -41,7 +41,8 @@ impl Default for Settings {
             login_failures_per_account: 5,
             login_failures_per_address: 30,
             trust_forwarded_for: false,
-            max_body_bytes: 2 * 1024 * 1024,
+            // A push of 500 records may carry 4 MiB; other bodies are much smaller.
+            max_body_bytes: 5 * 1024 * 1024,
             database_pool_size: 8,
         }
     }
@@ -87,8 +88,7 @@ impl Settings {
     pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
         let mut s = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| SettingsError::Read(path.into(), e))?;
+                let text = std::fs::read_to_string(path).map_err(|e| SettingsError::Read(path.into(), e))?;
                 toml::from_str(&text).map_err(|e| SettingsError::Parse(path.into(), e))?
             }
             None => Settings::default(),
@@ -102,8 +102,7 @@ impl Settings {
         where
             T::Err: std::fmt::Display,
         {
-            v.parse()
-                .map_err(|e: T::Err| SettingsError::Env(name, e.to_string()))
+            v.parse().map_err(|e: T::Err| SettingsError::Env(name, e.to_string()))
         }
         if let Some(v) = get("PATROL_DATABASE_URL") {
             self.database_url = v;
@@ -168,9 +167,6 @@ mod tests {
         std::fs::write(&path, "listen = \"127.0.0.1:9999\"\n").unwrap();
         assert_eq!(Settings::load(Some(&path)).unwrap().listen.port(), 9999);
         std::fs::write(&path, "lisen = \"127.0.0.1:9999\"\n").unwrap();
-        assert!(matches!(
-            Settings::load(Some(&path)),
-            Err(SettingsError::Parse(..))
-        ));
+        assert!(matches!(Settings::load(Some(&path)), Err(SettingsError::Parse(..))));
     }
 }

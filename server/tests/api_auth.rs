@@ -18,25 +18,12 @@ async fn demo_patrol_officer_reads_their_site_but_not_the_admin_api(backend: Bac
     assert_eq!(login["token_type"], "Bearer");
     assert!(login["refresh_token"].as_str().unwrap().len() >= 40);
     let token = login["access_token"].as_str().unwrap();
-    let (status, cps) = s
-        .call(
-            Method::GET,
-            &format!("/api/v1/sites/{site}/checkpoints"),
-            Some(token),
-            None,
-        )
-        .await;
+    let (status, cps) = s.call(Method::GET, &format!("/api/v1/sites/{site}/checkpoints"), Some(token), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(cps.as_array().unwrap().len(), 14);
     assert!(cps[0]["checklist"].as_array().unwrap().len() >= 2);
-    let (status, body) = s
-        .call(
-            Method::POST,
-            "/api/v1/sites",
-            Some(token),
-            Some(json!({"code": "XY", "name_zh": "新园"})),
-        )
-        .await;
+    let (status, body) =
+        s.call(Method::POST, "/api/v1/sites", Some(token), Some(json!({"code": "XY", "name_zh": "新园"}))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["error"], "forbidden");
     assert!(body["message"].as_str().unwrap().len() > 5);
@@ -60,40 +47,20 @@ async fn a_head_of_cleaning_at_site_a_cannot_read_site_b(backend: Backend) {
     let site_b = b["id"].as_str().unwrap();
     let head = s.token("clean.head").await;
     for what in ["checkpoints", "routes", "departments", "schedules"] {
-        let (ok, _) = s
-            .call(
-                Method::GET,
-                &format!("/api/v1/sites/{site_a}/{what}"),
-                Some(&head),
-                None,
-            )
-            .await;
+        let (ok, _) = s.call(Method::GET, &format!("/api/v1/sites/{site_a}/{what}"), Some(&head), None).await;
         assert_eq!(ok, StatusCode::OK, "{what} of A");
-        let (denied, body) = s
-            .call(
-                Method::GET,
-                &format!("/api/v1/sites/{site_b}/{what}"),
-                Some(&head),
-                None,
-            )
-            .await;
+        let (denied, body) = s.call(Method::GET, &format!("/api/v1/sites/{site_b}/{what}"), Some(&head), None).await;
         assert_eq!(denied, StatusCode::FORBIDDEN, "{what} of B");
         assert_eq!(body["error"], "forbidden");
     }
-    let (_, visible) = s
-        .call(Method::GET, "/api/v1/sites", Some(&head), None)
-        .await;
+    let (_, visible) = s.call(Method::GET, "/api/v1/sites", Some(&head), None).await;
     assert_eq!(visible.as_array().unwrap().len(), 1);
     assert_eq!(visible[0]["id"].as_str().unwrap(), site_a);
-    let (status, _) = s
-        .call(Method::GET, "/api/v1/people", Some(&head), None)
-        .await;
+    let (status, _) = s.call(Method::GET, "/api/v1/people", Some(&head), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // The organisation supervisor sees both.
     let manager = s.token("manager").await;
-    let (_, visible) = s
-        .call(Method::GET, "/api/v1/sites", Some(&manager), None)
-        .await;
+    let (_, visible) = s.call(Method::GET, "/api/v1/sites", Some(&manager), None).await;
     assert_eq!(visible.as_array().unwrap().len(), 2);
 }
 
@@ -106,26 +73,18 @@ async fn an_expired_or_foreign_token_is_refused(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
     // Signed by a key this server never had, with the server's own key id.
     let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
-    let other = patrol_server::auth::tokens::Keys::from_stored(&[(
-        kid,
-        patrol_server::auth::tokens::Keys::new_seed_hex(),
-    )])
-    .unwrap();
+    let other =
+        patrol_server::auth::tokens::Keys::from_stored(&[(kid, patrol_server::auth::tokens::Keys::new_seed_hex())])
+            .unwrap();
     let claims: serde_json::Value =
         serde_json::from_slice(&B64.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
     let forged = other.sign(&serde_json::from_value(claims).unwrap());
     let (status, body) = s.call(Method::GET, "/api/v1/me", Some(&forged), None).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("invalid_token"))
-    );
+    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
     // Fifteen minutes later the real one has expired.
     s.clock.advance_ms(15 * 60 * 1000 + 1);
     let (status, body) = s.call(Method::GET, "/api/v1/me", Some(&token), None).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("token_expired"))
-    );
+    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("token_expired")));
 }
 
 async fn alg_none_and_hs256_with_the_public_key_are_refused(backend: Backend) {
@@ -136,31 +95,16 @@ async fn alg_none_and_hs256_with_the_public_key_are_refused(backend: Backend) {
     let payload = token.split('.').nth(1).unwrap();
     let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
     let none_header = B64.encode(json!({"alg": "none", "typ": "JWT", "kid": kid}).to_string());
-    let (status, _) = s
-        .call(
-            Method::GET,
-            "/api/v1/me",
-            Some(&format!("{none_header}.{payload}.")),
-            None,
-        )
-        .await;
+    let (status, _) = s.call(Method::GET, "/api/v1/me", Some(&format!("{none_header}.{payload}.")), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let public = s.state.keys.read().unwrap().public_key_bytes();
     assert_eq!(public.len(), 32);
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     header.kid = Some(kid);
     let claims: serde_json::Value = serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap();
-    let forged = jsonwebtoken::encode(
-        &header,
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(&public),
-    )
-    .unwrap();
+    let forged = jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(&public)).unwrap();
     let (status, body) = s.call(Method::GET, "/api/v1/me", Some(&forged), None).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("invalid_token"))
-    );
+    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
 }
 
 async fn a_reused_refresh_token_revokes_the_family(backend: Backend) {
@@ -178,41 +122,20 @@ async fn a_reused_refresh_token_revokes_the_family(backend: Backend) {
         .await;
     let r1 = first["refresh_token"].as_str().unwrap().to_string();
     let (status, second) = s
-        .call(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": r1, "device_id": device})),
-        )
+        .call(Method::POST, "/api/v1/auth/refresh", None, Some(json!({"refresh_token": r1, "device_id": device})))
         .await;
     assert_eq!(status, StatusCode::OK);
     let r2 = second["refresh_token"].as_str().unwrap().to_string();
     assert_ne!(r1, r2);
     // Someone replays the first token: refused, and the family dies with it.
     let (status, body) = s
-        .call(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": r1, "device_id": device})),
-        )
+        .call(Method::POST, "/api/v1/auth/refresh", None, Some(json!({"refresh_token": r1, "device_id": device})))
         .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("refresh_reused"))
-    );
+    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("refresh_reused")));
     let (status, body) = s
-        .call(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": r2, "device_id": device})),
-        )
+        .call(Method::POST, "/api/v1/auth/refresh", None, Some(json!({"refresh_token": r2, "device_id": device})))
         .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("refresh_revoked"))
-    );
+    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("refresh_revoked")));
     // A token bound to one device does not work from another.
     let (_, other) = s
         .call(
@@ -242,22 +165,10 @@ async fn a_reused_refresh_token_revokes_the_family(backend: Backend) {
         )
         .await;
     let r4 = fresh["refresh_token"].as_str().unwrap();
-    let (status, _) = s
-        .call(
-            Method::POST,
-            "/api/v1/auth/logout",
-            None,
-            Some(json!({"refresh_token": r4})),
-        )
-        .await;
+    let (status, _) = s.call(Method::POST, "/api/v1/auth/logout", None, Some(json!({"refresh_token": r4}))).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = s
-        .call(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({"refresh_token": r4, "device_id": device})),
-        )
+        .call(Method::POST, "/api/v1/auth/refresh", None, Some(json!({"refresh_token": r4, "device_id": device})))
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
@@ -268,52 +179,31 @@ async fn the_sixth_wrong_password_in_a_minute_is_answered_429(backend: Backend) 
     };
     let wrong = json!({"login": "patrol", "password": "not-the-password", "device_id": uuid::Uuid::now_v7()});
     for i in 1..=5 {
-        let (status, body) = s
-            .call(
-                Method::POST,
-                "/api/v1/auth/login",
-                None,
-                Some(wrong.clone()),
-            )
-            .await;
+        let (status, body) = s.call(Method::POST, "/api/v1/auth/login", None, Some(wrong.clone())).await;
         assert_eq!(
             (status, body["error"].as_str()),
             (StatusCode::UNAUTHORIZED, Some("invalid_credentials")),
             "attempt {i}"
         );
     }
-    let (status, body) = s
-        .call(
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(wrong.clone()),
-        )
-        .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::TOO_MANY_REQUESTS, Some("too_many_requests"))
-    );
+    let (status, body) = s.call(Method::POST, "/api/v1/auth/login", None, Some(wrong.clone())).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_requests")));
     // Even the right password waits until the minute is over.
     let right = json!({"login": "patrol", "password": s.password("patrol"), "device_id": uuid::Uuid::now_v7()});
-    let (status, _) = s
-        .call(
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(right.clone()),
-        )
-        .await;
+    let (status, _) = s.call(Method::POST, "/api/v1/auth/login", None, Some(right.clone())).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     // Other accounts are not locked out by someone guessing at this one.
     let (status, _) = s
-        .call(Method::POST, "/api/v1/auth/login", None, Some(json!({"login": "admin", "password": s.password("admin"), "device_id": uuid::Uuid::now_v7()})))
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"login": "admin", "password": s.password("admin"), "device_id": uuid::Uuid::now_v7()})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     s.clock.advance_ms(61_000);
-    let (status, _) = s
-        .call(Method::POST, "/api/v1/auth/login", None, Some(right))
-        .await;
+    let (status, _) = s.call(Method::POST, "/api/v1/auth/login", None, Some(right)).await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -322,21 +212,11 @@ async fn bad_input_gets_a_clear_json_error_and_changes_nothing(backend: Backend)
         return;
     };
     let admin = s.token("admin").await;
-    let (status, body) = s
-        .call(
-            Method::POST,
-            "/api/v1/sites",
-            Some(&admin),
-            Some(json!({"code": "jy-1", "name_zh": "小区"})),
-        )
-        .await;
+    let (status, body) =
+        s.call(Method::POST, "/api/v1/sites", Some(&admin), Some(json!({"code": "jy-1", "name_zh": "小区"}))).await;
     assert_eq!(
         (status, body["error"].as_str(), body["field"].as_str()),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("invalid_input"),
-            Some("code")
-        )
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_input"), Some("code"))
     );
     let req = axum::http::Request::builder()
         .method(Method::POST)
@@ -348,24 +228,12 @@ async fn bad_input_gets_a_clear_json_error_and_changes_nothing(backend: Backend)
     let (status, body) = s.send(req).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "bad_request");
-    let huge = "x".repeat(3 * 1024 * 1024);
-    let (status, body) = s
-        .call(
-            Method::POST,
-            "/api/v1/sites",
-            Some(&admin),
-            Some(json!({"code": "AB", "name_zh": huge})),
-        )
-        .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large"))
-    );
+    let huge = "x".repeat(6 * 1024 * 1024);
+    let (status, body) =
+        s.call(Method::POST, "/api/v1/sites", Some(&admin), Some(json!({"code": "AB", "name_zh": huge}))).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large")));
     let (status, body) = s.call(Method::GET, "/api/v1/me", None, None).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
-    );
+    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")));
     let site = s.site_id().await;
     let (status, body) = s
         .call(
@@ -375,38 +243,14 @@ async fn bad_input_gets_a_clear_json_error_and_changes_nothing(backend: Backend)
             Some(json!({"name_zh": "线路", "checkpoint_ids": [uuid::Uuid::now_v7()]})),
         )
         .await;
-    assert_eq!(
-        (status, body["field"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("checkpoint_ids"))
-    );
-    let (_, sites) = s
-        .call(Method::GET, "/api/v1/sites", Some(&admin), None)
-        .await;
+    assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("checkpoint_ids")));
+    let (_, sites) = s.call(Method::GET, "/api/v1/sites", Some(&admin), None).await;
     assert_eq!(sites.as_array().unwrap().len(), 1, "nothing was created");
-    let (_, routes) = s
-        .call(
-            Method::GET,
-            &format!("/api/v1/sites/{site}/routes"),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let (_, routes) = s.call(Method::GET, &format!("/api/v1/sites/{site}/routes"), Some(&admin), None).await;
     assert_eq!(routes.as_array().unwrap().len(), 2);
-    let (status, body) = s
-        .call(Method::GET, "/api/v1/nowhere", Some(&admin), None)
-        .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
-    let (status, _) = s
-        .call(
-            Method::GET,
-            &format!("/api/v1/sites/{}", uuid::Uuid::now_v7()),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let (status, body) = s.call(Method::GET, "/api/v1/nowhere", Some(&admin), None).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    let (status, _) = s.call(Method::GET, &format!("/api/v1/sites/{}", uuid::Uuid::now_v7()), Some(&admin), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -433,10 +277,7 @@ async fn an_administrator_sets_up_a_site_end_to_end(backend: Backend) {
             Some(json!({"kind": "engineering"})),
         )
         .await;
-    assert_eq!(
-        (status, dept["name_zh"].as_str()),
-        (StatusCode::CREATED, Some("工程部"))
-    );
+    assert_eq!((status, dept["name_zh"].as_str()), (StatusCode::CREATED, Some("工程部")));
     let (status, cp) = s
         .call(
             Method::POST,
@@ -476,11 +317,21 @@ async fn an_administrator_sets_up_a_site_end_to_end(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{person}");
     let (status, _) = s
-        .call(Method::POST, "/api/v1/auth/login", None, Some(json!({"login": "zhou.jie", "password": "walk-the-round-2x", "device_id": uuid::Uuid::now_v7()})))
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"login": "zhou.jie", "password": "walk-the-round-2x", "device_id": uuid::Uuid::now_v7()})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = s
-        .call(Method::POST, "/api/v1/people", Some(&admin), Some(json!({"login": "zhou.jie", "display_name": "重名", "password": "another-password"})))
+        .call(
+            Method::POST,
+            "/api/v1/people",
+            Some(&admin),
+            Some(json!({"login": "zhou.jie", "display_name": "重名", "password": "another-password"})),
+        )
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
 }
@@ -491,34 +342,19 @@ async fn operations_endpoints_answer(backend: Backend) {
     };
     let (status, _) = s.call(Method::GET, "/readyz", None, None).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, doc) = s
-        .call(Method::GET, "/api/v1/openapi.json", None, None)
-        .await;
+    let (status, doc) = s.call(Method::GET, "/api/v1/openapi.json", None, None).await;
     assert_eq!(status, StatusCode::OK);
     for r in patrol_server::app::routes() {
         let op = &doc["paths"][r.path][r.method.as_str().to_lowercase()];
-        assert!(
-            op["summary"].is_string(),
-            "{} {} is missing from the OpenAPI document",
-            r.method,
-            r.path
-        );
+        assert!(op["summary"].is_string(), "{} {} is missing from the OpenAPI document", r.method, r.path);
     }
-    let req = axum::http::Request::builder()
-        .uri("/metrics")
-        .body(axum::body::Body::empty())
-        .unwrap();
-    let resp = tower::ServiceExt::oneshot(s.router.clone(), req)
-        .await
-        .unwrap();
-    let text = String::from_utf8(
-        axum::body::to_bytes(resp.into_body(), 1 << 20)
-            .await
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap();
-    assert!(text.contains("patrol_http_requests_total{method=\"GET\",path=\"/api/v1/openapi.json\",status=\"200\"} 1"), "{text}");
+    let req = axum::http::Request::builder().uri("/metrics").body(axum::body::Body::empty()).unwrap();
+    let resp = tower::ServiceExt::oneshot(s.router.clone(), req).await.unwrap();
+    let text = String::from_utf8(axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
+    assert!(
+        text.contains("patrol_http_requests_total{method=\"GET\",path=\"/api/v1/openapi.json\",status=\"200\"} 1"),
+        "{text}"
+    );
     // A phone speaking another protocol version is told to update.
     let req = axum::http::Request::builder()
         .uri("/api/v1/me")
@@ -526,10 +362,7 @@ async fn operations_endpoints_answer(backend: Backend) {
         .body(axum::body::Body::empty())
         .unwrap();
     let (status, body) = s.send(req).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::UPGRADE_REQUIRED, Some("protocol_version"))
-    );
+    assert_eq!((status, body["error"].as_str()), (StatusCode::UPGRADE_REQUIRED, Some("protocol_version")));
 }
 
 both_backends!(

@@ -4,8 +4,7 @@
 mod support;
 
 use patrol_protocol::{
-    ChecklistItem, Checkpoint, Department, DepartmentKind, Id, Organisation, Person, Role,
-    RoleAssignment, Site,
+    ChecklistItem, Checkpoint, Department, DepartmentKind, Id, Organisation, Person, Role, RoleAssignment, Site,
 };
 use patrol_server::store::{DbError, Store, people, reference};
 use support::{Backend, TempDir, open_store};
@@ -17,10 +16,7 @@ fn setup(backend: Backend) -> Option<(Store, TempDir)> {
 }
 
 fn org_and_site(store: &Store, code: &str) -> (Organisation, Site) {
-    let org = Organisation {
-        id: Id::now_v7(),
-        name: "锦园物业".into(),
-    };
+    let org = Organisation { id: Id::now_v7(), name: "锦园物业".into() };
     let site = Site {
         id: Id::now_v7(),
         org_id: org.id,
@@ -43,11 +39,7 @@ fn migrations_run_once(backend: Backend) {
     let Some((store, _dir)) = setup(backend) else {
         return;
     };
-    assert_eq!(
-        store.migrate_blocking().unwrap(),
-        0,
-        "a second migrate finds nothing to do"
-    );
+    assert_eq!(store.migrate_blocking().unwrap(), 0, "a second migrate finds nothing to do");
 }
 
 fn sites_round_trip_and_codes_are_unique_per_organisation(backend: Backend) {
@@ -55,21 +47,12 @@ fn sites_round_trip_and_codes_are_unique_per_organisation(backend: Backend) {
         return;
     };
     let (org, site) = org_and_site(&store, "JY");
-    let got = store
-        .tx_blocking(false, |c| reference::get_site(c, site.id))
-        .unwrap();
+    let got = store.tx_blocking(false, |c| reference::get_site(c, site.id)).unwrap();
     assert_eq!(got, Some(site.clone()));
-    let dup = Site {
-        id: Id::now_v7(),
-        ..site.clone()
-    };
-    let err = store
-        .tx_blocking(true, |c| reference::insert_site(c, &dup, 2))
-        .unwrap_err();
+    let dup = Site { id: Id::now_v7(), ..site.clone() };
+    let err = store.tx_blocking(true, |c| reference::insert_site(c, &dup, 2)).unwrap_err();
     assert!(matches!(err, DbError::Unique(_)), "{err:?}");
-    let listed = store
-        .tx_blocking(false, |c| reference::list_sites(c, org.id))
-        .unwrap();
+    let listed = store.tx_blocking(false, |c| reference::list_sites(c, org.id)).unwrap();
     assert_eq!(listed, vec![site]);
 }
 
@@ -96,12 +79,8 @@ fn checkpoints_keep_chinese_text_and_exact_coordinates(backend: Backend) {
         }],
     };
     let c2 = cp.clone();
-    store
-        .tx_blocking(true, move |c| reference::insert_checkpoint(c, &c2, 5))
-        .unwrap();
-    let got = store
-        .tx_blocking(false, |c| reference::list_checkpoints(c, site.id))
-        .unwrap();
+    store.tx_blocking(true, move |c| reference::insert_checkpoint(c, &c2, 5)).unwrap();
+    let got = store.tx_blocking(false, |c| reference::list_checkpoints(c, site.id)).unwrap();
     assert_eq!(got, vec![cp]);
 }
 
@@ -129,10 +108,7 @@ fn every_kind_of_role_round_trips(backend: Backend) {
         Role::OrgSupervisor,
         Role::SiteSupervisor { site_id: site.id },
         Role::PatrolStaff { site_id: site.id },
-        Role::DepartmentHead {
-            site_id: site.id,
-            department_id: dept.id,
-        },
+        Role::DepartmentHead { site_id: site.id, department_id: dept.id },
     ];
     let (d, p, r) = (dept.clone(), person.clone(), roles.clone());
     store
@@ -140,34 +116,16 @@ fn every_kind_of_role_round_trips(backend: Backend) {
             reference::insert_department(c, &d, 1)?;
             people::insert_person(c, &p, "$argon2id$x", 1)?;
             for (i, role) in r.into_iter().enumerate() {
-                people::insert_role(
-                    c,
-                    &RoleAssignment {
-                        person_id: p.id,
-                        role,
-                    },
-                    i as i64,
-                )?;
+                people::insert_role(c, &RoleAssignment { person_id: p.id, role }, i as i64)?;
             }
             Ok(())
         })
         .unwrap();
-    let got = store
-        .tx_blocking(false, |c| people::roles_of(c, person.id))
-        .unwrap();
+    let got = store.tx_blocking(false, |c| people::roles_of(c, person.id)).unwrap();
     assert_eq!(got, roles);
-    let dup = RoleAssignment {
-        person_id: person.id,
-        role: Role::Administrator,
-    };
-    assert!(matches!(
-        store.tx_blocking(true, |c| people::insert_role(c, &dup, 9)),
-        Err(DbError::Unique(_))
-    ));
-    let (found, hash) = store
-        .tx_blocking(false, |c| people::credentials(c, "chen.fang"))
-        .unwrap()
-        .unwrap();
+    let dup = RoleAssignment { person_id: person.id, role: Role::Administrator };
+    assert!(matches!(store.tx_blocking(true, |c| people::insert_role(c, &dup, 9)), Err(DbError::Unique(_))));
+    let (found, hash) = store.tx_blocking(false, |c| people::credentials(c, "chen.fang")).unwrap().unwrap();
     assert_eq!((found, hash.as_str()), (person, "$argon2id$x"));
 }
 
@@ -175,22 +133,14 @@ fn a_failed_transaction_leaves_nothing_behind(backend: Backend) {
     let Some((store, _dir)) = setup(backend) else {
         return;
     };
-    let org = Organisation {
-        id: Id::now_v7(),
-        name: "x".into(),
-    };
+    let org = Organisation { id: Id::now_v7(), name: "x".into() };
     let o = org.clone();
     let result: Result<(), DbError> = store.tx_blocking(true, move |c| {
         reference::insert_organisation(c, &o, 1)?;
         Err(DbError::Backend("the caller changed its mind".into()))
     });
     assert!(result.is_err());
-    assert_eq!(
-        store
-            .tx_blocking(false, reference::first_organisation)
-            .unwrap(),
-        None
-    );
+    assert_eq!(store.tx_blocking(false, reference::first_organisation).unwrap(), None);
 }
 
 fn a_refresh_token_can_be_used_only_once(backend: Backend) {
@@ -198,13 +148,7 @@ fn a_refresh_token_can_be_used_only_once(backend: Backend) {
         return;
     };
     let (org, _) = org_and_site(&store, "JY");
-    let person = Person {
-        id: Id::now_v7(),
-        org_id: org.id,
-        login: "p".into(),
-        display_name: "P".into(),
-        active: true,
-    };
+    let person = Person { id: Id::now_v7(), org_id: org.id, login: "p".into(), display_name: "P".into(), active: true };
     let p = person.clone();
     store
         .tx_blocking(true, move |c| {
@@ -213,32 +157,12 @@ fn a_refresh_token_can_be_used_only_once(backend: Backend) {
             people::insert_refresh(c, "hash-b", "fam", p.id, Id::nil(), 2, 100)
         })
         .unwrap();
-    assert!(
-        store
-            .tx_blocking(true, |c| people::mark_refresh_used(c, "hash-a", 5))
-            .unwrap()
-    );
-    assert!(
-        !store
-            .tx_blocking(true, |c| people::mark_refresh_used(c, "hash-a", 6))
-            .unwrap()
-    );
-    assert_eq!(
-        store
-            .tx_blocking(true, |c| people::revoke_family(c, "fam", 7))
-            .unwrap(),
-        2
-    );
-    let t = store
-        .tx_blocking(false, |c| people::get_refresh(c, "hash-b"))
-        .unwrap()
-        .unwrap();
+    assert!(store.tx_blocking(true, |c| people::mark_refresh_used(c, "hash-a", 5)).unwrap());
+    assert!(!store.tx_blocking(true, |c| people::mark_refresh_used(c, "hash-a", 6)).unwrap());
+    assert_eq!(store.tx_blocking(true, |c| people::revoke_family(c, "fam", 7)).unwrap(), 2);
+    let t = store.tx_blocking(false, |c| people::get_refresh(c, "hash-b")).unwrap().unwrap();
     assert_eq!(t.revoked_ms, Some(7));
-    assert!(
-        !store
-            .tx_blocking(true, |c| people::mark_refresh_used(c, "hash-b", 8))
-            .unwrap()
-    );
+    assert!(!store.tx_blocking(true, |c| people::mark_refresh_used(c, "hash-b", 8)).unwrap());
 }
 
 fn login_failures_are_counted_within_the_window(backend: Backend) {
@@ -253,11 +177,7 @@ fn login_failures_are_counted_within_the_window(backend: Backend) {
             people::record_login_failure(c, "other", "10.0.0.1", 300)
         })
         .unwrap();
-    let counts = store
-        .tx_blocking(false, |c| {
-            people::login_failures_since(c, "patrol", "10.0.0.1", 200)
-        })
-        .unwrap();
+    let counts = store.tx_blocking(false, |c| people::login_failures_since(c, "patrol", "10.0.0.1", 200)).unwrap();
     assert_eq!(counts, (2, 3));
 }
 
@@ -280,9 +200,7 @@ fn concurrent_writers_all_land(backend: Backend) {
                         name_en: String::new(),
                         utc_offset_minutes: 480,
                     };
-                    store
-                        .tx_blocking(true, |c| reference::insert_site(c, &s, 1))
-                        .unwrap();
+                    store.tx_blocking(true, |c| reference::insert_site(c, &s, 1)).unwrap();
                 }
             })
         })
@@ -290,13 +208,7 @@ fn concurrent_writers_all_land(backend: Backend) {
     for h in handles {
         h.join().unwrap();
     }
-    assert_eq!(
-        store
-            .tx_blocking(false, |c| reference::list_sites(c, org.id))
-            .unwrap()
-            .len(),
-        81
-    );
+    assert_eq!(store.tx_blocking(false, |c| reference::list_sites(c, org.id)).unwrap().len(), 81);
 }
 
 both_backends_sync!(

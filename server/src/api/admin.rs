@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use patrol_protocol::api::Me;
 use patrol_protocol::model::check_text;
 use patrol_protocol::{
-    ChecklistItem, Checkpoint, Department, DepartmentKind, Id, Person, Role, RoleAssignment, Route,
-    Schedule, Site, TimeWindow, check_site_code, limits,
+    ChecklistItem, Checkpoint, Department, DepartmentKind, Id, Person, Role, RoleAssignment, Route, Schedule, Site,
+    TimeWindow, check_site_code, limits,
 };
 use serde::Deserialize;
 
@@ -17,14 +17,12 @@ use crate::auth::password;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{Access, Actor};
 use crate::store::{Conn, DbError, people, reference};
+use crate::sync::feed;
 
 /// Loads a site the actor may read, or answers 404 / 403.
 async fn readable_site(state: &AppState, actor: &Actor, site_id: Id) -> ApiResult<Site> {
-    let site = state
-        .store
-        .read(move |c| reference::get_site(c, site_id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("site"))?;
+    let site =
+        state.store.read(move |c| reference::get_site(c, site_id)).await?.ok_or_else(|| ApiError::not_found("site"))?;
     actor.require(Access::ReadSite(&site))?;
     Ok(site)
 }
@@ -37,14 +35,8 @@ async fn administered_site(state: &AppState, actor: &Actor, site_id: Id) -> ApiR
 
 pub async fn me(State(state): State<AppState>, actor: Actor) -> ApiResult<Json<Me>> {
     let org = actor.person.org_id;
-    let all = state
-        .store
-        .read(move |c| reference::list_sites(c, org))
-        .await?;
-    let sites = all
-        .into_iter()
-        .filter(|s| actor.may(Access::ReadSite(s)))
-        .collect();
+    let all = state.store.read(move |c| reference::list_sites(c, org)).await?;
+    let sites = all.into_iter().filter(|s| actor.may(Access::ReadSite(s))).collect();
     Ok(Json(Me {
         person_id: actor.person.id,
         org_id: actor.person.org_id,
@@ -57,15 +49,8 @@ pub async fn me(State(state): State<AppState>, actor: Actor) -> ApiResult<Json<M
 
 pub async fn list_sites(State(state): State<AppState>, actor: Actor) -> ApiResult<Json<Vec<Site>>> {
     let org = actor.person.org_id;
-    let all = state
-        .store
-        .read(move |c| reference::list_sites(c, org))
-        .await?;
-    Ok(Json(
-        all.into_iter()
-            .filter(|s| actor.may(Access::ReadSite(s)))
-            .collect(),
-    ))
+    let all = state.store.read(move |c| reference::list_sites(c, org)).await?;
+    Ok(Json(all.into_iter().filter(|s| actor.may(Access::ReadSite(s))).collect()))
 }
 
 #[derive(Deserialize)]
@@ -93,10 +78,7 @@ pub async fn create_site(
     check_text("name_zh", &req.name_zh, limits::NAME_MAX, true)?;
     check_text("name_en", &req.name_en, limits::NAME_MAX, false)?;
     if !(-720..=840).contains(&req.utc_offset_minutes) {
-        return Err(ApiError::invalid(
-            "utc_offset_minutes",
-            "between -720 and 840",
-        ));
+        return Err(ApiError::invalid("utc_offset_minutes", "between -720 and 840"));
     }
     let site = Site {
         id: Id::now_v7(),
@@ -110,16 +92,12 @@ pub async fn create_site(
     let s = site.clone();
     state
         .store
-        .write(move |c| reference::insert_site(c, &s, now))
+        .write(move |c| reference::insert_site(c, &s, now).and_then(|_| feed::reference_changed(c, s.id, now)))
         .await?;
     Ok((StatusCode::CREATED, Json(site)))
 }
 
-pub async fn get_site(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(site_id): Path<Id>,
-) -> ApiResult<Json<Site>> {
+pub async fn get_site(State(state): State<AppState>, actor: Actor, Path(site_id): Path<Id>) -> ApiResult<Json<Site>> {
     Ok(Json(readable_site(&state, &actor, site_id).await?))
 }
 
@@ -129,12 +107,7 @@ pub async fn list_departments(
     Path(site_id): Path<Id>,
 ) -> ApiResult<Json<Vec<Department>>> {
     readable_site(&state, &actor, site_id).await?;
-    Ok(Json(
-        state
-            .store
-            .read(move |c| reference::list_departments(c, site_id))
-            .await?,
-    ))
+    Ok(Json(state.store.read(move |c| reference::list_departments(c, site_id)).await?))
 }
 
 #[derive(Deserialize)]
@@ -154,25 +127,15 @@ pub async fn create_department(
     Json(req): Json<NewDepartment>,
 ) -> ApiResult<(StatusCode, Json<Department>)> {
     administered_site(&state, &actor, site_id).await?;
-    let name_zh = if req.name_zh.trim().is_empty() {
-        req.kind.name_zh().to_string()
-    } else {
-        req.name_zh
-    };
+    let name_zh = if req.name_zh.trim().is_empty() { req.kind.name_zh().to_string() } else { req.name_zh };
     check_text("name_zh", &name_zh, limits::NAME_MAX, true)?;
     check_text("name_en", &req.name_en, limits::NAME_MAX, false)?;
-    let dept = Department {
-        id: Id::now_v7(),
-        site_id,
-        kind: req.kind,
-        name_zh,
-        name_en: req.name_en,
-    };
+    let dept = Department { id: Id::now_v7(), site_id, kind: req.kind, name_zh, name_en: req.name_en };
     let now = state.clock.now_ms();
     let d = dept.clone();
     state
         .store
-        .write(move |c| reference::insert_department(c, &d, now))
+        .write(move |c| reference::insert_department(c, &d, now).and_then(|_| feed::reference_changed(c, site_id, now)))
         .await?;
     Ok((StatusCode::CREATED, Json(dept)))
 }
@@ -183,12 +146,7 @@ pub async fn list_checkpoints(
     Path(site_id): Path<Id>,
 ) -> ApiResult<Json<Vec<Checkpoint>>> {
     readable_site(&state, &actor, site_id).await?;
-    Ok(Json(
-        state
-            .store
-            .read(move |c| reference::list_checkpoints(c, site_id))
-            .await?,
-    ))
+    Ok(Json(state.store.read(move |c| reference::list_checkpoints(c, site_id)).await?))
 }
 
 #[derive(Deserialize)]
@@ -246,11 +204,7 @@ impl NewCheckpoint {
             checklist: self
                 .checklist
                 .into_iter()
-                .map(|i| ChecklistItem {
-                    id: Id::now_v7(),
-                    text_zh: i.text_zh,
-                    text_en: i.text_en,
-                })
+                .map(|i| ChecklistItem { id: Id::now_v7(), text_zh: i.text_zh, text_en: i.text_en })
                 .collect(),
         };
         cp.validate()?;
@@ -270,7 +224,9 @@ pub async fn create_checkpoint(
     let stored = cp.clone();
     state
         .store
-        .write(move |c| reference::insert_checkpoint(c, &stored, now))
+        .write(move |c| {
+            reference::insert_checkpoint(c, &stored, now).and_then(|_| feed::reference_changed(c, site_id, now))
+        })
         .await?;
     Ok((StatusCode::CREATED, Json(cp)))
 }
@@ -281,12 +237,7 @@ pub async fn list_routes(
     Path(site_id): Path<Id>,
 ) -> ApiResult<Json<Vec<Route>>> {
     readable_site(&state, &actor, site_id).await?;
-    Ok(Json(
-        state
-            .store
-            .read(move |c| reference::list_routes(c, site_id))
-            .await?,
-    ))
+    Ok(Json(state.store.read(move |c| reference::list_routes(c, site_id)).await?))
 }
 
 #[derive(Deserialize)]
@@ -299,34 +250,18 @@ pub struct NewRoute {
 }
 
 /// Checks that every id names a checkpoint of the site, once.
-fn check_route_checkpoints(
-    c: &mut dyn Conn,
-    site_id: Id,
-    ids: &[Id],
-) -> Result<Option<ApiError>, DbError> {
+fn check_route_checkpoints(c: &mut dyn Conn, site_id: Id, ids: &[Id]) -> Result<Option<ApiError>, DbError> {
     if ids.is_empty() || ids.len() > limits::ROUTE_CHECKPOINTS_MAX {
-        return Ok(Some(ApiError::invalid(
-            "checkpoint_ids",
-            "1 to 500 checkpoints",
-        )));
+        return Ok(Some(ApiError::invalid("checkpoint_ids", "1 to 500 checkpoints")));
     }
-    let known: Vec<Id> = reference::list_checkpoints(c, site_id)?
-        .into_iter()
-        .map(|cp| cp.id)
-        .collect();
+    let known: Vec<Id> = reference::list_checkpoints(c, site_id)?.into_iter().map(|cp| cp.id).collect();
     let mut seen = std::collections::HashSet::new();
     for id in ids {
         if !known.contains(id) {
-            return Ok(Some(ApiError::invalid(
-                "checkpoint_ids",
-                format!("{id} is not a checkpoint of this site"),
-            )));
+            return Ok(Some(ApiError::invalid("checkpoint_ids", format!("{id} is not a checkpoint of this site"))));
         }
         if !seen.insert(id) {
-            return Ok(Some(ApiError::invalid(
-                "checkpoint_ids",
-                format!("{id} appears twice"),
-            )));
+            return Ok(Some(ApiError::invalid("checkpoint_ids", format!("{id} appears twice"))));
         }
     }
     Ok(None)
@@ -357,6 +292,7 @@ pub async fn create_route(
                 return Ok(Some(e));
             }
             reference::insert_route(c, &r, now)?;
+            feed::reference_changed(c, site_id, now)?;
             Ok(None)
         })
         .await?;
@@ -372,12 +308,7 @@ pub async fn list_schedules(
     Path(site_id): Path<Id>,
 ) -> ApiResult<Json<Vec<Schedule>>> {
     readable_site(&state, &actor, site_id).await?;
-    Ok(Json(
-        state
-            .store
-            .read(move |c| reference::list_schedules(c, site_id))
-            .await?,
-    ))
+    Ok(Json(state.store.read(move |c| reference::list_schedules(c, site_id)).await?))
 }
 
 #[derive(Deserialize)]
@@ -395,18 +326,11 @@ pub async fn create_schedule(
     Json(req): Json<NewSchedule>,
 ) -> ApiResult<(StatusCode, Json<Schedule>)> {
     administered_site(&state, &actor, site_id).await?;
-    let schedule = Schedule {
-        id: Id::now_v7(),
-        route_id: req.route_id,
-        days_of_week: req.days_of_week,
-        windows: req.windows,
-    };
+    let schedule =
+        Schedule { id: Id::now_v7(), route_id: req.route_id, days_of_week: req.days_of_week, windows: req.windows };
     schedule.validate()?;
     let route_id = schedule.route_id;
-    let route = state
-        .store
-        .read(move |c| reference::get_route(c, route_id))
-        .await?;
+    let route = state.store.read(move |c| reference::get_route(c, route_id)).await?;
     if route.is_none_or(|r| r.site_id != site_id) {
         return Err(ApiError::invalid("route_id", "not a route of this site"));
     }
@@ -414,7 +338,7 @@ pub async fn create_schedule(
     let s = schedule.clone();
     state
         .store
-        .write(move |c| reference::insert_schedule(c, &s, now))
+        .write(move |c| reference::insert_schedule(c, &s, now).and_then(|_| feed::reference_changed(c, site_id, now)))
         .await?;
     Ok((StatusCode::CREATED, Json(schedule)))
 }
@@ -426,10 +350,7 @@ pub struct PersonWithRoles {
     pub roles: Vec<Role>,
 }
 
-pub async fn list_people(
-    State(state): State<AppState>,
-    actor: Actor,
-) -> ApiResult<Json<Vec<PersonWithRoles>>> {
+pub async fn list_people(State(state): State<AppState>, actor: Actor) -> ApiResult<Json<Vec<PersonWithRoles>>> {
     actor.require(Access::ReadPeople)?;
     let org = actor.person.org_id;
     let all = state
@@ -437,12 +358,7 @@ pub async fn list_people(
         .read(move |c| {
             people::list_people(c, org)?
                 .into_iter()
-                .map(|p| {
-                    Ok(PersonWithRoles {
-                        roles: people::roles_of(c, p.id)?,
-                        person: p,
-                    })
-                })
+                .map(|p| Ok(PersonWithRoles { roles: people::roles_of(c, p.id)?, person: p }))
                 .collect::<Result<Vec<_>, DbError>>()
         })
         .await?;
@@ -451,11 +367,7 @@ pub async fn list_people(
     }
     // A site supervisor sees the people who hold a role at one of their sites.
     let mine = |r: &Role| r.site_id().is_some_and(|s| actor.is_supervisor_of(s));
-    Ok(Json(
-        all.into_iter()
-            .filter(|p| p.roles.iter().any(mine))
-            .collect(),
-    ))
+    Ok(Json(all.into_iter().filter(|p| p.roles.iter().any(mine)).collect()))
 }
 
 #[derive(Deserialize)]
@@ -470,17 +382,8 @@ pub struct NewPerson {
 
 fn check_login(login: &str) -> ApiResult<()> {
     let ok = (2..=64).contains(&login.len())
-        && login
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
-            "login",
-            "2 to 64 letters, digits, '.', '_', '-' or '@'",
-        ))
-    }
+        && login.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
+    if ok { Ok(()) } else { Err(ApiError::invalid("login", "2 to 64 letters, digits, '.', '_', '-' or '@'")) }
 }
 
 /// Checks that a role's site and department belong to the organisation.
@@ -493,16 +396,9 @@ fn role_problem(c: &mut dyn Conn, org: Id, role: &Role) -> Result<Option<ApiErro
             )));
         }
     }
-    if let Role::DepartmentHead {
-        site_id,
-        department_id,
-    } = role
-    {
+    if let Role::DepartmentHead { site_id, department_id } = role {
         if reference::get_department(c, *department_id)?.is_none_or(|d| d.site_id != *site_id) {
-            return Ok(Some(ApiError::invalid(
-                "roles.department_id",
-                "not a department of that site",
-            )));
+            return Ok(Some(ApiError::invalid("roles.department_id", "not a department of that site")));
         }
     }
     Ok(None)
@@ -545,14 +441,10 @@ pub async fn create_person(
             }
             people::insert_person(c, &p, &hash, now)?;
             for role in roles {
-                people::insert_role(
-                    c,
-                    &RoleAssignment {
-                        person_id: p.id,
-                        role,
-                    },
-                    now,
-                )?;
+                if let Some(site) = role.site_id() {
+                    feed::reference_changed(c, site, now)?;
+                }
+                people::insert_role(c, &RoleAssignment { person_id: p.id, role }, now)?;
             }
             Ok(None)
         })
@@ -560,13 +452,7 @@ pub async fn create_person(
     if let Some(e) = refused {
         return Err(e);
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(PersonWithRoles {
-            person,
-            roles: req.roles,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(PersonWithRoles { person, roles: req.roles })))
 }
 
 pub async fn add_role(
@@ -587,11 +473,11 @@ pub async fn add_role(
             if let Some(e) = role_problem(c, org, &role)? {
                 return Ok(Err(e));
             }
+            if let Some(site) = role.site_id() {
+                feed::reference_changed(c, site, now)?;
+            }
             people::insert_role(c, &RoleAssignment { person_id, role }, now)?;
-            Ok(Ok(PersonWithRoles {
-                roles: people::roles_of(c, person_id)?,
-                person,
-            }))
+            Ok(Ok(PersonWithRoles { roles: people::roles_of(c, person_id)?, person }))
         })
         .await??;
     Ok((StatusCode::CREATED, Json(outcome)))

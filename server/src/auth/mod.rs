@@ -42,11 +42,8 @@ impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
         if state.settings.trust_forwarded_for {
-            if let Some(first) = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
+            if let Some(first) =
+                parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next())
             {
                 return Ok(ClientAddr(first.trim().to_string()));
             }
@@ -61,12 +58,7 @@ impl FromRequestParts<AppState> for ClientAddr {
 }
 
 /// Issues an access token and a refresh token in `family` (new family if `None`).
-async fn issue(
-    state: &AppState,
-    person: Person,
-    device_id: Id,
-    family: Option<String>,
-) -> ApiResult<TokenResponse> {
+async fn issue(state: &AppState, person: Person, device_id: Id, family: Option<String>) -> ApiResult<TokenResponse> {
     let now = state.clock.now_ms();
     let expires_in = state.settings.access_token_seconds;
     let claims = Claims {
@@ -85,15 +77,7 @@ async fn issue(
     let roles = state
         .store
         .write(move |c| {
-            people::insert_refresh(
-                c,
-                &token_hash,
-                &family,
-                person_id,
-                device_id,
-                now,
-                refresh_expires,
-            )?;
+            people::insert_refresh(c, &token_hash, &family, person_id, device_id, now, refresh_expires)?;
             people::roles_of(c, person_id)
         })
         .await?;
@@ -139,10 +123,7 @@ pub async fn login(
     let password = req.password.clone();
     let stored = creds.as_ref().map(|(_, h)| h.clone());
     let ok = tokio::task::spawn_blocking(move || {
-        let ok = password::verify(
-            stored.as_deref().unwrap_or(password::dummy_hash()),
-            &password,
-        );
+        let ok = password::verify(stored.as_deref().unwrap_or(password::dummy_hash()), &password);
         ok && stored.is_some()
     })
     .await
@@ -151,14 +132,8 @@ pub async fn login(
         Some((person, _)) if ok && person.active => person,
         _ => {
             let (login, address) = (req.login.clone(), addr.0);
-            state
-                .store
-                .write(move |c| people::record_login_failure(c, &login, &address, now))
-                .await?;
-            return Err(unauthorized(
-                "invalid_credentials",
-                "wrong login or password / 用户名或密码错误",
-            ));
+            state.store.write(move |c| people::record_login_failure(c, &login, &address, now)).await?;
+            return Err(unauthorized("invalid_credentials", "wrong login or password / 用户名或密码错误"));
         }
     };
     tracing::info!(person = %person.id, device = %req.device_id, "signed in");
@@ -167,10 +142,7 @@ pub async fn login(
 
 /// `POST /api/v1/auth/refresh`: rotates the refresh token. Presenting one that was
 /// already used revokes its whole family: someone else holds a copy.
-pub async fn refresh(
-    State(state): State<AppState>,
-    Json(req): Json<RefreshRequest>,
-) -> ApiResult<Json<TokenResponse>> {
+pub async fn refresh(State(state): State<AppState>, Json(req): Json<RefreshRequest>) -> ApiResult<Json<TokenResponse>> {
     if req.refresh_token.len() > 200 {
         return Err(ApiError::invalid("refresh_token", "too long"));
     }
@@ -186,10 +158,7 @@ pub async fn refresh(
             if t.revoked_ms.is_some() {
                 return Ok(Err("refresh_revoked"));
             }
-            if t.used_ms.is_some()
-                || t.device_id != device_id
-                || !people::mark_refresh_used(c, &token_hash, now)?
-            {
+            if t.used_ms.is_some() || t.device_id != device_id || !people::mark_refresh_used(c, &token_hash, now)? {
                 people::revoke_family(c, &t.family_id, now)?;
                 return Ok(Err("refresh_reused"));
             }
@@ -201,13 +170,8 @@ pub async fn refresh(
         })
         .await?;
     match outcome {
-        Ok((family, Some(person))) if person.active => {
-            Ok(Json(issue(&state, person, device_id, Some(family)).await?))
-        }
-        Ok(_) => Err(unauthorized(
-            "account_disabled",
-            "this account is disabled / 账号已停用",
-        )),
+        Ok((family, Some(person))) if person.active => Ok(Json(issue(&state, person, device_id, Some(family)).await?)),
+        Ok(_) => Err(unauthorized("account_disabled", "this account is disabled / 账号已停用")),
         Err(code) => {
             if code == "refresh_reused" {
                 tracing::warn!("a used refresh token was presented again; its family is revoked");
@@ -245,9 +209,8 @@ impl FromRequestParts<AppState> for Actor {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| unauthorized("unauthenticated", "sign in first / 请先登录"))?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .ok_or_else(|| unauthorized("unauthenticated", "expected a Bearer token"))?;
+        let token =
+            header.strip_prefix("Bearer ").ok_or_else(|| unauthorized("unauthenticated", "expected a Bearer token"))?;
         let now = state.clock.now_ms();
         let verified = state.keys.read().expect("keys lock").verify(token, now);
         let claims = match verified {
@@ -259,31 +222,15 @@ impl FromRequestParts<AppState> for Actor {
             other => other,
         }
         .map_err(|e| match e {
-            TokenError::Expired => {
-                unauthorized("token_expired", "the access token has expired; refresh it")
-            }
+            TokenError::Expired => unauthorized("token_expired", "the access token has expired; refresh it"),
             _ => unauthorized("invalid_token", "the access token is not valid"),
         })?;
         let person_id = claims.sub;
-        let (person, roles) = state
-            .store
-            .read(move |c| {
-                Ok((
-                    people::get_person(c, person_id)?,
-                    people::roles_of(c, person_id)?,
-                ))
-            })
-            .await?;
+        let (person, roles) =
+            state.store.read(move |c| Ok((people::get_person(c, person_id)?, people::roles_of(c, person_id)?))).await?;
         match person {
-            Some(person) if person.active => Ok(Actor {
-                person,
-                roles,
-                device_id: claims.dev,
-            }),
-            _ => Err(unauthorized(
-                "account_disabled",
-                "this account is disabled / 账号已停用",
-            )),
+            Some(person) if person.active => Ok(Actor { person, roles, device_id: claims.dev }),
+            _ => Err(unauthorized("account_disabled", "this account is disabled / 账号已停用")),
         }
     }
 }

@@ -51,20 +51,13 @@ impl Keys {
                 .ok_or_else(|| format!("signing key {kid} is not a 32-byte hex seed"))?;
             let key = SigningKey::from_bytes(&seed);
             let der = key.to_pkcs8_der().map_err(|e| e.to_string())?;
-            verifying.insert(
-                kid.clone(),
-                DecodingKey::from_ed_der(key.verifying_key().as_bytes()),
-            );
+            verifying.insert(kid.clone(), DecodingKey::from_ed_der(key.verifying_key().as_bytes()));
             if signing.is_none() {
                 signing = Some((kid.clone(), EncodingKey::from_ed_der(der.as_bytes())));
             }
         }
         let (signing_kid, signing) = signing.ok_or("no signing key in the database")?;
-        Ok(Keys {
-            signing_kid,
-            signing,
-            verifying,
-        })
+        Ok(Keys { signing_kid, signing, verifying })
     }
 
     /// A fresh random seed, hex, for a new key.
@@ -87,19 +80,14 @@ impl Keys {
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::Invalid);
         }
-        let key = header
-            .kid
-            .as_ref()
-            .and_then(|k| self.verifying.get(k))
-            .ok_or(TokenError::UnknownKey)?;
+        let key = header.kid.as_ref().and_then(|k| self.verifying.get(k)).ok_or(TokenError::UnknownKey)?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.algorithms = vec![Algorithm::EdDSA];
         validation.set_issuer(&[ISSUER]);
         // Expiry is checked below against the server's clock, which tests control.
         validation.validate_exp = false;
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        let data = jsonwebtoken::decode::<Claims>(token, key, &validation)
-            .map_err(|_| TokenError::Invalid)?;
+        let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|_| TokenError::Invalid)?;
         if data.claims.exp * 1000 <= now_ms {
             return Err(TokenError::Expired);
         }
@@ -109,10 +97,7 @@ impl Keys {
     /// The raw Ed25519 public key of the signing key (what an attacker could know).
     pub fn public_key_bytes(&self) -> Vec<u8> {
         let _ = &self.signing;
-        self.verifying
-            .get(&self.signing_kid)
-            .map(|k| k.as_bytes().to_vec())
-            .unwrap_or_default()
+        self.verifying.get(&self.signing_kid).map(|k| k.as_bytes().to_vec()).unwrap_or_default()
     }
 }
 
@@ -127,13 +112,7 @@ mod tests {
     }
 
     fn claims(exp: i64) -> Claims {
-        Claims {
-            iss: ISSUER.into(),
-            sub: Id::now_v7(),
-            dev: Id::now_v7(),
-            iat: 0,
-            exp,
-        }
+        Claims { iss: ISSUER.into(), sub: Id::now_v7(), dev: Id::now_v7(), iat: 0, exp }
     }
 
     #[test]
@@ -165,12 +144,9 @@ mod tests {
         let k = keys();
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some("k1".into());
-        let forged = jsonwebtoken::encode(
-            &header,
-            &claims(i64::MAX / 2000),
-            &EncodingKey::from_secret(&k.public_key_bytes()),
-        )
-        .unwrap();
+        let forged =
+            jsonwebtoken::encode(&header, &claims(i64::MAX / 2000), &EncodingKey::from_secret(&k.public_key_bytes()))
+                .unwrap();
         assert_eq!(k.verify(&forged, 0).unwrap_err(), TokenError::Invalid);
     }
 }

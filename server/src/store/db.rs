@@ -82,11 +82,7 @@ pub enum DbError {
     #[error("unique constraint violated: {0}")]
     Unique(String),
     #[error("column {index}: expected {expected}, found {found:?}")]
-    Type {
-        index: usize,
-        expected: &'static str,
-        found: Value,
-    },
+    Type { index: usize, expected: &'static str, found: Value },
     #[error("no connection became free in time")]
     PoolTimeout,
 }
@@ -102,11 +98,7 @@ impl Row {
     pub fn int(&self, i: usize) -> Result<i64, DbError> {
         match self.get(i) {
             Value::Int(v) => Ok(*v),
-            other => Err(DbError::Type {
-                index: i,
-                expected: "integer",
-                found: other.clone(),
-            }),
+            other => Err(DbError::Type { index: i, expected: "integer", found: other.clone() }),
         }
     }
     pub fn opt_int(&self, i: usize) -> Result<Option<i64>, DbError> {
@@ -119,21 +111,13 @@ impl Row {
         match self.get(i) {
             Value::Real(v) => Ok(*v),
             Value::Int(v) => Ok(*v as f64),
-            other => Err(DbError::Type {
-                index: i,
-                expected: "real",
-                found: other.clone(),
-            }),
+            other => Err(DbError::Type { index: i, expected: "real", found: other.clone() }),
         }
     }
     pub fn text(&self, i: usize) -> Result<String, DbError> {
         match self.get(i) {
             Value::Text(v) => Ok(v.clone()),
-            other => Err(DbError::Type {
-                index: i,
-                expected: "text",
-                found: other.clone(),
-            }),
+            other => Err(DbError::Type { index: i, expected: "text", found: other.clone() }),
         }
     }
     pub fn opt_text(&self, i: usize) -> Result<Option<String>, DbError> {
@@ -144,11 +128,7 @@ impl Row {
     }
     pub fn uuid(&self, i: usize) -> Result<uuid::Uuid, DbError> {
         let t = self.text(i)?;
-        uuid::Uuid::parse_str(&t).map_err(|_| DbError::Type {
-            index: i,
-            expected: "uuid",
-            found: Value::Text(t),
-        })
+        uuid::Uuid::parse_str(&t).map_err(|_| DbError::Type { index: i, expected: "uuid", found: Value::Text(t) })
     }
     pub fn opt_uuid(&self, i: usize) -> Result<Option<uuid::Uuid>, DbError> {
         match self.get(i) {
@@ -173,8 +153,7 @@ pub trait Conn {
         Ok(self.query(sql, params)?.into_iter().next())
     }
     fn query_one(&mut self, sql: &str, params: &[Value]) -> Result<Row, DbError> {
-        self.query_opt(sql, params)?
-            .ok_or_else(|| DbError::Backend(format!("no row from: {sql}")))
+        self.query_opt(sql, params)?.ok_or_else(|| DbError::Backend(format!("no row from: {sql}")))
     }
 }
 
@@ -186,11 +165,7 @@ pub trait Database: Send + Sync + 'static {
     fn migrate(&self) -> Result<usize, DbError>;
     /// Runs `f` in one transaction: committed if it returns `Ok`, rolled back otherwise.
     /// `write` tells SQLite to take the write lock up front.
-    fn transaction(
-        &self,
-        write: bool,
-        f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>,
-    ) -> Result<(), DbError>;
+    fn transaction(&self, write: bool, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Result<(), DbError>;
 }
 
 /// A small blocking pool: connections are made on demand up to `max`.
@@ -202,11 +177,7 @@ pub struct Pool<C> {
 
 impl<C> Pool<C> {
     pub fn new(max: usize) -> Self {
-        Pool {
-            idle: Mutex::new((Vec::new(), 0)),
-            freed: Condvar::new(),
-            max: max.max(1),
-        }
+        Pool { idle: Mutex::new((Vec::new(), 0)), freed: Condvar::new(), max: max.max(1) }
     }
 
     /// Takes every idle connection out of the pool (for closing them elsewhere).
@@ -233,10 +204,7 @@ impl<C> Pool<C> {
                     guard.1 += 1;
                     break None;
                 }
-                let (g, timeout) = self
-                    .freed
-                    .wait_timeout(guard, Duration::from_secs(30))
-                    .expect("pool lock");
+                let (g, timeout) = self.freed.wait_timeout(guard, Duration::from_secs(30)).expect("pool lock");
                 guard = g;
                 if timeout.timed_out() && guard.0.is_empty() {
                     return Err(DbError::PoolTimeout);
@@ -275,21 +243,18 @@ pub struct Migration {
 
 /// Applies missing migrations inside the caller's transaction.
 pub fn apply_migrations(conn: &mut dyn Conn, all: &[Migration]) -> Result<usize, DbError> {
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)", &[])?;
-    let done: Vec<i64> = conn
-        .query("SELECT version FROM schema_migrations", &[])?
-        .iter()
-        .map(|r| r.int(0))
-        .collect::<Result<_, _>>()?;
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)",
+        &[],
+    )?;
+    let done: Vec<i64> =
+        conn.query("SELECT version FROM schema_migrations", &[])?.iter().map(|r| r.int(0)).collect::<Result<_, _>>()?;
     let mut ran = 0;
     for m in all.iter().filter(|m| !done.contains(&m.version)) {
         conn.execute_batch(m.sql)?;
         conn.execute(
             "INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)",
-            &[
-                Value::Int(m.version),
-                Value::Int(chrono::Utc::now().timestamp_millis()),
-            ],
+            &[Value::Int(m.version), Value::Int(chrono::Utc::now().timestamp_millis())],
         )?;
         ran += 1;
     }

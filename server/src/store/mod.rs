@@ -21,10 +21,7 @@ impl Store {
     /// Opens the database named by `url`: `sqlite:<path>` or `postgres://…`.
     pub fn open(url: &str, pool_size: usize) -> Result<Store, DbError> {
         let db: Arc<dyn Database> = if let Some(path) = url.strip_prefix("sqlite:") {
-            Arc::new(sqlite::SqliteDb::open(
-                path.trim_start_matches("//").into(),
-                pool_size,
-            )?)
+            Arc::new(sqlite::SqliteDb::open(path.trim_start_matches("//").into(), pool_size)?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Arc::new(postgres::PostgresDb::open(url, pool_size)?)
         } else {
@@ -85,7 +82,6 @@ impl Store {
 
     /// For the readiness probe.
     pub async fn ping(&self) -> Result<(), DbError> {
-        self.read(|c| c.query_one("SELECT 1", &[]).map(|_| ()))
-            .await
+        self.read(|c| c.query_one("SELECT 1", &[]).map(|_| ())).await
     }
 }

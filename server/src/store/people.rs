@@ -7,21 +7,10 @@ use super::db::{Conn, DbError, Row};
 use crate::params;
 
 fn person(r: &Row) -> Result<Person, DbError> {
-    Ok(Person {
-        id: r.uuid(0)?,
-        org_id: r.uuid(1)?,
-        login: r.text(2)?,
-        display_name: r.text(3)?,
-        active: r.bool(4)?,
-    })
+    Ok(Person { id: r.uuid(0)?, org_id: r.uuid(1)?, login: r.text(2)?, display_name: r.text(3)?, active: r.bool(4)? })
 }
 
-pub fn insert_person(
-    c: &mut dyn Conn,
-    p: &Person,
-    password_hash: &str,
-    now: i64,
-) -> Result<(), DbError> {
+pub fn insert_person(c: &mut dyn Conn, p: &Person, password_hash: &str, now: i64) -> Result<(), DbError> {
     c.execute(
         "INSERT INTO people (id, org_id, login, display_name, password_hash, active, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         &params![p.id, p.org_id, &p.login, &p.display_name, password_hash, p.active, now],
@@ -30,20 +19,20 @@ pub fn insert_person(
 }
 
 pub fn list_people(c: &mut dyn Conn, org_id: Id) -> Result<Vec<Person>, DbError> {
-    c.query("SELECT id, org_id, login, display_name, active FROM people WHERE org_id = $1 ORDER BY login", &params![org_id])?
-        .iter()
-        .map(person)
-        .collect()
+    c.query(
+        "SELECT id, org_id, login, display_name, active FROM people WHERE org_id = $1 ORDER BY login",
+        &params![org_id],
+    )?
+    .iter()
+    .map(person)
+    .collect()
 }
 
 pub fn get_person(c: &mut dyn Conn, id: Id) -> Result<Option<Person>, DbError> {
-    c.query_opt(
-        "SELECT id, org_id, login, display_name, active FROM people WHERE id = $1",
-        &params![id],
-    )?
-    .as_ref()
-    .map(person)
-    .transpose()
+    c.query_opt("SELECT id, org_id, login, display_name, active FROM people WHERE id = $1", &params![id])?
+        .as_ref()
+        .map(person)
+        .transpose()
 }
 
 /// The person and stored password hash for a login name.
@@ -63,10 +52,7 @@ pub fn count_people(c: &mut dyn Conn) -> Result<i64, DbError> {
 pub fn insert_role(c: &mut dyn Conn, a: &RoleAssignment, now: i64) -> Result<(), DbError> {
     let (site, dept): (Option<Id>, Option<Id>) = match &a.role {
         Role::PatrolStaff { site_id } | Role::SiteSupervisor { site_id } => (Some(*site_id), None),
-        Role::DepartmentHead {
-            site_id,
-            department_id,
-        } => (Some(*site_id), Some(*department_id)),
+        Role::DepartmentHead { site_id, department_id } => (Some(*site_id), Some(*department_id)),
         Role::OrgSupervisor | Role::Administrator => (None, None),
     };
     c.execute(
@@ -89,7 +75,9 @@ pub fn roles_of(c: &mut dyn Conn, person_id: Id) -> Result<Vec<Role>, DbError> {
         let bad = || DbError::Backend(format!("role {kind:?} stored without its site or department"));
         Ok(match kind.as_str() {
             "patrol_staff" => Role::PatrolStaff { site_id: site.ok_or_else(bad)? },
-            "department_head" => Role::DepartmentHead { site_id: site.ok_or_else(bad)?, department_id: dept.ok_or_else(bad)? },
+            "department_head" => {
+                Role::DepartmentHead { site_id: site.ok_or_else(bad)?, department_id: dept.ok_or_else(bad)? }
+            }
             "site_supervisor" => Role::SiteSupervisor { site_id: site.ok_or_else(bad)? },
             "org_supervisor" => Role::OrgSupervisor,
             "administrator" => Role::Administrator,
@@ -107,12 +95,7 @@ pub fn signing_keys(c: &mut dyn Conn) -> Result<Vec<(String, String)>, DbError> 
         .collect()
 }
 
-pub fn insert_signing_key(
-    c: &mut dyn Conn,
-    kid: &str,
-    secret_hex: &str,
-    now: i64,
-) -> Result<(), DbError> {
+pub fn insert_signing_key(c: &mut dyn Conn, kid: &str, secret_hex: &str, now: i64) -> Result<(), DbError> {
     c.execute(
         "INSERT INTO signing_keys (kid, secret_hex, created_ms) VALUES ($1, $2, $3)",
         &params![kid, secret_hex, now],
@@ -179,16 +162,8 @@ pub fn revoke_family(c: &mut dyn Conn, family_id: &str, now: i64) -> Result<u64,
     )
 }
 
-pub fn record_login_failure(
-    c: &mut dyn Conn,
-    login: &str,
-    address: &str,
-    now: i64,
-) -> Result<(), DbError> {
-    c.execute(
-        "INSERT INTO login_failures (login, address, at_ms) VALUES ($1, $2, $3)",
-        &params![login, address, now],
-    )?;
+pub fn record_login_failure(c: &mut dyn Conn, login: &str, address: &str, now: i64) -> Result<(), DbError> {
+    c.execute("INSERT INTO login_failures (login, address, at_ms) VALUES ($1, $2, $3)", &params![login, address, now])?;
     Ok(())
 }
 
@@ -200,10 +175,7 @@ pub fn login_failures_since(
     since_ms: i64,
 ) -> Result<(i64, i64), DbError> {
     let by_login = c
-        .query_one(
-            "SELECT COUNT(*) FROM login_failures WHERE login = $1 AND at_ms >= $2",
-            &params![login, since_ms],
-        )?
+        .query_one("SELECT COUNT(*) FROM login_failures WHERE login = $1 AND at_ms >= $2", &params![login, since_ms])?
         .int(0)?;
     let by_address = c
         .query_one(

@@ -7,10 +7,10 @@ use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
 use super::db::{Conn, Database, DbError, Migration, Pool, Row, Value, apply_migrations};
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../../migrations/postgres/0001_foundation.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, sql: include_str!("../../migrations/postgres/0001_foundation.sql") },
+    Migration { version: 2, sql: include_str!("../../migrations/postgres/0002_sync.sql") },
+];
 
 /// Every instance migrating at once takes this advisory lock first.
 const MIGRATION_LOCK: i64 = 0x5041_5452_4f4c; // "PATROL"
@@ -22,10 +22,7 @@ pub struct PostgresDb {
 
 impl PostgresDb {
     pub fn open(url: &str, pool_size: usize) -> Result<Self, DbError> {
-        let db = PostgresDb {
-            url: url.to_string(),
-            pool: Pool::new(pool_size),
-        };
+        let db = PostgresDb { url: url.to_string(), pool: Pool::new(pool_size) };
         db.pool.with(|| db.connect(), |_| Ok(()))?;
         Ok(db)
     }
@@ -61,11 +58,7 @@ fn backend(e: postgres::Error) -> DbError {
 struct Param<'a>(&'a Value);
 
 impl ToSql for Param<'_> {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
         match self.0 {
             Value::Null => Ok(IsNull::Yes),
             Value::Int(v) => match *ty {
@@ -96,25 +89,13 @@ fn read_row(row: &postgres::Row) -> Result<Row, DbError> {
         let t = col.type_();
         let v = match *t {
             Type::INT8 => row.try_get::<_, Option<i64>>(i).map(|v| v.map(Value::Int)),
-            Type::INT4 => row
-                .try_get::<_, Option<i32>>(i)
-                .map(|v| v.map(|v| Value::Int(v.into()))),
-            Type::INT2 => row
-                .try_get::<_, Option<i16>>(i)
-                .map(|v| v.map(|v| Value::Int(v.into()))),
-            Type::BOOL => row
-                .try_get::<_, Option<bool>>(i)
-                .map(|v| v.map(|v| Value::Int(v.into()))),
+            Type::INT4 => row.try_get::<_, Option<i32>>(i).map(|v| v.map(|v| Value::Int(v.into()))),
+            Type::INT2 => row.try_get::<_, Option<i16>>(i).map(|v| v.map(|v| Value::Int(v.into()))),
+            Type::BOOL => row.try_get::<_, Option<bool>>(i).map(|v| v.map(|v| Value::Int(v.into()))),
             Type::FLOAT8 => row.try_get::<_, Option<f64>>(i).map(|v| v.map(Value::Real)),
-            Type::FLOAT4 => row
-                .try_get::<_, Option<f32>>(i)
-                .map(|v| v.map(|v| Value::Real(v.into()))),
-            Type::BYTEA => row
-                .try_get::<_, Option<Vec<u8>>>(i)
-                .map(|v| v.map(Value::Blob)),
-            _ => row
-                .try_get::<_, Option<String>>(i)
-                .map(|v| v.map(Value::Text)),
+            Type::FLOAT4 => row.try_get::<_, Option<f32>>(i).map(|v| v.map(|v| Value::Real(v.into()))),
+            Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i).map(|v| v.map(Value::Blob)),
+            _ => row.try_get::<_, Option<String>>(i).map(|v| v.map(Value::Text)),
         }
         .map_err(backend)?;
         values.push(v.unwrap_or(Value::Null));
@@ -133,12 +114,7 @@ impl Conn for PgConn<'_, '_> {
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         let ps: Vec<Param> = params.iter().map(Param).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        self.0
-            .query(sql, &refs)
-            .map_err(backend)?
-            .iter()
-            .map(read_row)
-            .collect()
+        self.0.query(sql, &refs).map_err(backend)?.iter().map(read_row).collect()
     }
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
         self.0.batch_execute(sql).map_err(backend)
@@ -153,10 +129,7 @@ impl Database for PostgresDb {
     fn migrate(&self) -> Result<usize, DbError> {
         let mut ran = 0;
         self.transaction(true, &mut |c| {
-            c.execute(
-                "SELECT pg_advisory_xact_lock($1)",
-                &[Value::Int(MIGRATION_LOCK)],
-            )?;
+            c.execute("SELECT pg_advisory_xact_lock($1)", &[Value::Int(MIGRATION_LOCK)])?;
             ran = apply_migrations(c, MIGRATIONS)?;
             Ok(())
         })?;

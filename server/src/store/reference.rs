@@ -2,8 +2,7 @@
 //! checkpoints, routes and schedules.
 
 use patrol_protocol::{
-    ChecklistItem, Checkpoint, Department, DepartmentKind, Id, Organisation, Route, Schedule, Site,
-    TimeWindow,
+    ChecklistItem, Checkpoint, Department, DepartmentKind, Id, Organisation, Route, Schedule, Site, TimeWindow,
 };
 
 use super::db::{Conn, DbError, Row};
@@ -14,8 +13,7 @@ fn json<T: serde::Serialize>(v: &T) -> String {
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(row: &Row, i: usize) -> Result<T, DbError> {
-    serde_json::from_str(&row.text(i)?)
-        .map_err(|e| DbError::Backend(format!("stored JSON in column {i}: {e}")))
+    serde_json::from_str(&row.text(i)?).map_err(|e| DbError::Backend(format!("stored JSON in column {i}: {e}")))
 }
 
 pub fn insert_organisation(c: &mut dyn Conn, org: &Organisation, now: i64) -> Result<(), DbError> {
@@ -27,17 +25,9 @@ pub fn insert_organisation(c: &mut dyn Conn, org: &Organisation, now: i64) -> Re
 }
 
 pub fn first_organisation(c: &mut dyn Conn) -> Result<Option<Organisation>, DbError> {
-    c.query_opt(
-        "SELECT id, name FROM organisations ORDER BY created_ms, id LIMIT 1",
-        &[],
-    )?
-    .map(|r| {
-        Ok(Organisation {
-            id: r.uuid(0)?,
-            name: r.text(1)?,
-        })
-    })
-    .transpose()
+    c.query_opt("SELECT id, name FROM organisations ORDER BY created_ms, id LIMIT 1", &[])?
+        .map(|r| Ok(Organisation { id: r.uuid(0)?, name: r.text(1)? }))
+        .transpose()
 }
 
 const SITE_COLUMNS: &str = "id, org_id, code, name_zh, name_en, utc_offset_minutes";
@@ -62,23 +52,17 @@ pub fn insert_site(c: &mut dyn Conn, s: &Site, now: i64) -> Result<(), DbError> 
 }
 
 pub fn list_sites(c: &mut dyn Conn, org_id: Id) -> Result<Vec<Site>, DbError> {
-    c.query(
-        &format!("SELECT {SITE_COLUMNS} FROM sites WHERE org_id = $1 ORDER BY code"),
-        &params![org_id],
-    )?
-    .iter()
-    .map(site)
-    .collect()
+    c.query(&format!("SELECT {SITE_COLUMNS} FROM sites WHERE org_id = $1 ORDER BY code"), &params![org_id])?
+        .iter()
+        .map(site)
+        .collect()
 }
 
 pub fn get_site(c: &mut dyn Conn, id: Id) -> Result<Option<Site>, DbError> {
-    c.query_opt(
-        &format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = $1"),
-        &params![id],
-    )?
-    .as_ref()
-    .map(site)
-    .transpose()
+    c.query_opt(&format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = $1"), &params![id])?
+        .as_ref()
+        .map(site)
+        .transpose()
 }
 
 fn department(r: &Row) -> Result<Department, DbError> {
@@ -86,9 +70,8 @@ fn department(r: &Row) -> Result<Department, DbError> {
     Ok(Department {
         id: r.uuid(0)?,
         site_id: r.uuid(1)?,
-        kind: DepartmentKind::parse(&kind).ok_or_else(|| {
-            DbError::Backend(format!("unknown department kind {kind:?} in database"))
-        })?,
+        kind: DepartmentKind::parse(&kind)
+            .ok_or_else(|| DbError::Backend(format!("unknown department kind {kind:?} in database")))?,
         name_zh: r.text(3)?,
         name_en: r.text(4)?,
     })
@@ -113,16 +96,14 @@ pub fn list_departments(c: &mut dyn Conn, site_id: Id) -> Result<Vec<Department>
 }
 
 pub fn get_department(c: &mut dyn Conn, id: Id) -> Result<Option<Department>, DbError> {
-    c.query_opt(
-        "SELECT id, site_id, kind, name_zh, name_en FROM departments WHERE id = $1",
-        &params![id],
-    )?
-    .as_ref()
-    .map(department)
-    .transpose()
+    c.query_opt("SELECT id, site_id, kind, name_zh, name_en FROM departments WHERE id = $1", &params![id])?
+        .as_ref()
+        .map(department)
+        .transpose()
 }
 
-const CHECKPOINT_COLUMNS: &str = "id, site_id, code, name_zh, name_en, latitude, longitude, radius_m, qr_token, nfc_tag_id, checklist_json";
+const CHECKPOINT_COLUMNS: &str =
+    "id, site_id, code, name_zh, name_en, latitude, longitude, radius_m, qr_token, nfc_tag_id, checklist_json";
 
 fn checkpoint(r: &Row) -> Result<Checkpoint, DbError> {
     Ok(Checkpoint {
@@ -200,13 +181,10 @@ pub fn list_routes(c: &mut dyn Conn, site_id: Id) -> Result<Vec<Route>, DbError>
 }
 
 pub fn get_route(c: &mut dyn Conn, id: Id) -> Result<Option<Route>, DbError> {
-    c.query_opt(
-        "SELECT id, site_id, name_zh, name_en, checkpoint_ids_json FROM routes WHERE id = $1",
-        &params![id],
-    )?
-    .as_ref()
-    .map(route)
-    .transpose()
+    c.query_opt("SELECT id, site_id, name_zh, name_en, checkpoint_ids_json FROM routes WHERE id = $1", &params![id])?
+        .as_ref()
+        .map(route)
+        .transpose()
 }
 
 pub fn insert_schedule(c: &mut dyn Conn, s: &Schedule, now: i64) -> Result<(), DbError> {

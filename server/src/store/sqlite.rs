@@ -8,10 +8,10 @@ use rusqlite::types::{Value as SqlValue, ValueRef};
 
 use super::db::{Conn, Database, DbError, Migration, Pool, Row, Value, apply_migrations};
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../../migrations/sqlite/0001_foundation.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, sql: include_str!("../../migrations/sqlite/0001_foundation.sql") },
+    Migration { version: 2, sql: include_str!("../../migrations/sqlite/0002_sync.sql") },
+];
 
 pub struct SqliteDb {
     path: PathBuf,
@@ -24,10 +24,7 @@ impl SqliteDb {
             std::fs::create_dir_all(dir)
                 .map_err(|e| DbError::Backend(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let db = SqliteDb {
-            path,
-            pool: Pool::new(pool_size),
-        };
+        let db = SqliteDb { path, pool: Pool::new(pool_size) };
         // Open one connection now so a bad path fails at start-up, not on first use.
         db.pool.with(|| db.connect(), |_| Ok(()))?;
         Ok(db)
@@ -35,12 +32,9 @@ impl SqliteDb {
 
     fn connect(&self) -> Result<rusqlite::Connection, DbError> {
         let conn = rusqlite::Connection::open(&self.path).map_err(backend)?;
-        conn.busy_timeout(Duration::from_secs(15))
+        conn.busy_timeout(Duration::from_secs(15)).map_err(backend)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
             .map_err(backend)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-        )
-        .map_err(backend)?;
         Ok(conn)
     }
 }
@@ -93,11 +87,7 @@ impl Database for SqliteDb {
         Ok(ran)
     }
 
-    fn transaction(
-        &self,
-        write: bool,
-        f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>,
-    ) -> Result<(), DbError> {
+    fn transaction(&self, write: bool, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Result<(), DbError> {
         self.pool.with(
             || self.connect(),
             |conn| {
@@ -126,9 +116,7 @@ struct SqliteConn<'c>(&'c rusqlite::Connection);
 impl Conn for SqliteConn<'_> {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         let mut stmt = self.0.prepare_cached(&translate(sql)).map_err(backend)?;
-        let n = stmt
-            .execute(rusqlite::params_from_iter(params.iter().map(to_sql)))
-            .map_err(backend)?;
+        let n = stmt.execute(rusqlite::params_from_iter(params.iter().map(to_sql))).map_err(backend)?;
         Ok(n as u64)
     }
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
@@ -139,16 +127,10 @@ impl Conn for SqliteConn<'_> {
     }
 }
 
-fn query_rows(
-    conn: &rusqlite::Connection,
-    sql: &str,
-    params: &[Value],
-) -> Result<Vec<Row>, DbError> {
+fn query_rows(conn: &rusqlite::Connection, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
     let mut stmt = conn.prepare_cached(&translate(sql)).map_err(backend)?;
     let n = stmt.column_count();
-    let mut rows = stmt
-        .query(rusqlite::params_from_iter(params.iter().map(to_sql)))
-        .map_err(backend)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter().map(to_sql))).map_err(backend)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(backend)? {
         let mut values = Vec::with_capacity(n);
@@ -170,9 +152,6 @@ fn query_rows(
 mod tests {
     #[test]
     fn placeholders_are_rewritten_but_dollar_text_is_not() {
-        assert_eq!(
-            super::translate("SELECT $1, '$x', $12"),
-            "SELECT ?1, '$x', ?12"
-        );
+        assert_eq!(super::translate("SELECT $1, '$x', $12"), "SELECT ?1, '$x', ?12");
     }
 }

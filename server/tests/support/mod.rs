@@ -21,10 +21,7 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "patrol-test-{tag}-{}",
-            uuid::Uuid::now_v7().simple()
-        ));
+        let dir = std::env::temp_dir().join(format!("patrol-test-{tag}-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
     }
@@ -64,21 +61,13 @@ pub fn fresh_database(backend: Backend, dir: &TempDir) -> Option<String> {
         Backend::Postgres => {
             let admin = postgres_admin_url()?;
             let name = format!("patrol_t_{}", uuid::Uuid::now_v7().simple());
-            let mut client = postgres::Client::connect(&admin, postgres::NoTls)
-                .expect("connect to the test PostgreSQL");
-            client
-                .batch_execute(&format!("CREATE DATABASE {name}"))
-                .unwrap();
+            let mut client =
+                postgres::Client::connect(&admin, postgres::NoTls).expect("connect to the test PostgreSQL");
+            client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
             // Replace the database name (the path's last segment) in the admin URL.
-            let (base, query) = admin
-                .split_once('?')
-                .map_or((admin.as_str(), ""), |(b, q)| (b, q));
+            let (base, query) = admin.split_once('?').map_or((admin.as_str(), ""), |(b, q)| (b, q));
             let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
-            let q = if query.is_empty() {
-                String::new()
-            } else {
-                format!("?{query}")
-            };
+            let q = if query.is_empty() { String::new() } else { format!("?{query}") };
             Some(format!("{base}/{name}{q}"))
         }
     }
@@ -106,41 +95,24 @@ pub const START_MS: i64 = 1_795_395_600_000;
 impl TestServer {
     /// Sets up off the async threads: the PostgreSQL driver blocks.
     pub async fn start(backend: Backend) -> Option<TestServer> {
-        tokio::task::spawn_blocking(move || Self::start_blocking(backend))
-            .await
-            .unwrap()
+        tokio::task::spawn_blocking(move || Self::start_blocking(backend)).await.unwrap()
     }
 
     fn start_blocking(backend: Backend) -> Option<TestServer> {
         let dir = TempDir::new("api");
         let url = fresh_database(backend, &dir)?;
-        let settings = Settings {
-            database_url: url.clone(),
-            data_dir: dir.0.clone(),
-            ..Settings::default()
-        };
+        let settings = Settings { database_url: url.clone(), data_dir: dir.0.clone(), ..Settings::default() };
         let store = Store::open(&url, 4).unwrap();
         store.migrate_blocking().unwrap();
         let clock = ManualClock::at(START_MS);
         let logins = demo::ensure_demo(&store, &dir.0, START_MS).unwrap();
         let state = AppState::new(store, settings, Arc::new(clock.clone())).unwrap();
         let router = patrol_server::router(state.clone());
-        Some(TestServer {
-            state,
-            router,
-            clock,
-            logins,
-            dir,
-        })
+        Some(TestServer { state, router, clock, logins, dir })
     }
 
     pub fn password(&self, login: &str) -> String {
-        self.logins
-            .iter()
-            .find(|l| l.login == login)
-            .unwrap()
-            .password
-            .clone()
+        self.logins.iter().find(|l| l.login == login).unwrap().password.clone()
     }
 
     /// Sends a request; returns status and JSON body (Null when empty or not JSON).
@@ -156,10 +128,7 @@ impl TestServer {
             req = req.header("authorization", format!("Bearer {t}"));
         }
         let req = match body {
-            Some(b) => req
-                .header("content-type", "application/json")
-                .body(Body::from(b.to_string()))
-                .unwrap(),
+            Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())).unwrap(),
             None => req.body(Body::empty()).unwrap(),
         };
         self.send(req).await
@@ -168,9 +137,7 @@ impl TestServer {
     pub async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
         let resp = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), 16 << 20)
-            .await
-            .unwrap();
+        let bytes = axum::body::to_bytes(resp.into_body(), 16 << 20).await.unwrap();
         let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         (status, json)
     }
@@ -189,18 +156,13 @@ impl TestServer {
     }
 
     pub async fn token(&self, login: &str) -> String {
-        self.login(login).await["access_token"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        self.login(login).await["access_token"].as_str().unwrap().to_string()
     }
 
     /// The demo site's id.
     pub async fn site_id(&self) -> String {
         let t = self.token("admin").await;
-        let (_, sites) = self
-            .call(Method::GET, "/api/v1/sites", Some(&t), None)
-            .await;
+        let (_, sites) = self.call(Method::GET, "/api/v1/sites", Some(&t), None).await;
         sites[0]["id"].as_str().unwrap().to_string()
     }
 }

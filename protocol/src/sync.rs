@@ -1,0 +1,232 @@
+//! Wire types of the sync protocol (docs/sync-protocol.md): push, pull, photo upload
+//! status, and the views of notices and runs that clients receive.
+
+use serde::{Deserialize, Serialize};
+
+use crate::notice::{NoticeAction, NoticeState, Severity};
+use crate::record::Record;
+use crate::{Checkpoint, Department, Id, Route, Schedule, Site};
+
+pub const MAX_PUSH_RECORDS: usize = 500;
+pub const MAX_PUSH_BYTES: usize = 4 * 1024 * 1024;
+pub const MAX_PULL_LIMIT: u32 = 500;
+pub const PHOTO_CHUNK_MAX: usize = 1024 * 1024;
+pub const PHOTO_MAX_BYTES: u64 = 15 * 1024 * 1024;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub device_id: Id,
+    /// The device's clock when it sent the request.
+    pub sent_at_ms: i64,
+    pub records: Vec<Record>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum RecordStatus {
+    Applied,
+    Rejected,
+    Duplicate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordOutcome {
+    pub record_id: Id,
+    pub seq: u64,
+    pub status: RecordStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_zh: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_number: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub acked_seq: u64,
+    pub acked_hash: String,
+    pub server_time_ms: i64,
+    pub results: Vec<RecordOutcome>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SyncStatus {
+    pub acked_seq: u64,
+    pub acked_hash: String,
+    pub server_time_ms: i64,
+}
+
+/// A person as others see them: a name, no contact details.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct PersonName {
+    pub id: Id,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceBundle {
+    pub sites: Vec<Site>,
+    pub departments: Vec<Department>,
+    pub checkpoints: Vec<Checkpoint>,
+    pub routes: Vec<Route>,
+    pub schedules: Vec<Schedule>,
+    pub people: Vec<PersonName>,
+}
+
+/// One entry of a notice's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct NoticeEvent {
+    pub record_id: Id,
+    /// `raised` or an action name.
+    pub action: String,
+    pub actor_id: Id,
+    pub actor_name: String,
+    pub reason: String,
+    pub photos: Vec<String>,
+    pub reassign_to: Option<Id>,
+    pub from_state: Option<NoticeState>,
+    pub to_state: Option<NoticeState>,
+    pub applied: bool,
+    pub refusal: Option<String>,
+    pub device_time_ms: i64,
+    pub server_time_ms: i64,
+    /// Hash of the notice's view as it stood when this event was applied.
+    pub notice_hash: String,
+}
+
+/// A rectification notice as people see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct NoticeView {
+    pub id: Id,
+    /// `JY-2026-000123`; set by the server when it first receives the notice.
+    pub number: Option<String>,
+    pub site_id: Id,
+    pub department_id: Id,
+    pub checkpoint_id: Option<Id>,
+    pub run_id: Option<Id>,
+    pub location: String,
+    pub description: String,
+    pub severity: Severity,
+    pub due_ms: i64,
+    pub state: NoticeState,
+    pub issuer_id: Id,
+    pub issuer_name: String,
+    pub raised_device_ms: i64,
+    pub received_ms: i64,
+    pub has_corrective_action: bool,
+    pub photos: Vec<String>,
+    pub after_photos: Vec<String>,
+    /// Every photo cited has reached the server.
+    pub photos_complete: bool,
+    pub events: Vec<NoticeEvent>,
+}
+
+impl NoticeView {
+    /// Open and past its due time, by the given (server-trusted) clock.
+    pub fn is_overdue(&self, now_ms: i64) -> bool {
+        self.state.is_open() && now_ms > self.due_ms
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Rejection {
+    pub record_id: Id,
+    pub seq: u64,
+    pub kind: String,
+    pub reason: String,
+    pub reason_zh: String,
+    pub notice_id: Option<Id>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub cursor: String,
+    pub more: bool,
+    pub server_time_ms: i64,
+    pub reference: Option<ReferenceBundle>,
+    pub notices: Vec<NoticeView>,
+    pub rejections: Vec<Rejection>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhotoStatus {
+    pub sha256: String,
+    pub size: u64,
+    pub received: u64,
+    pub complete: bool,
+}
+
+/// An action on a notice through the JSON API (web console, scripts).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeActionRequest {
+    pub action: NoticeAction,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub photos: Vec<String>,
+    #[serde(default)]
+    pub reassign_to: Option<Id>,
+}
+
+/// One checkpoint visit of a run, as the server saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitView {
+    pub visit_id: Id,
+    pub checkpoint_id: Id,
+    pub method: String,
+    pub device_time_ms: i64,
+    pub received_ms: i64,
+    pub out_of_order: bool,
+    pub problems: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunView {
+    pub run_id: Id,
+    pub site_id: Id,
+    pub route_id: Id,
+    pub person_id: Id,
+    pub person_name: String,
+    pub started_device_ms: i64,
+    pub finished_device_ms: Option<i64>,
+    pub received_ms: i64,
+    pub missed_reason: Option<String>,
+    pub visits: Vec<VisitView>,
+    pub missed_checkpoints: Vec<Id>,
+    pub out_of_order: u32,
+    pub track_points: u32,
+    pub photos: Vec<String>,
+    pub photos_complete: bool,
+    /// Finished, and every photo it cites has arrived.
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DailyLogSignature {
+    pub person_id: Id,
+    pub person_name: String,
+    pub comment: String,
+    pub server_time_ms: i64,
+    /// Hash of the log's content as it was signed.
+    pub content_hash: String,
+}
+
+/// A site's patrol log of one day (巡检记录), for the supervisor's signature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DailyLog {
+    pub site_id: Id,
+    pub day: String,
+    pub expected_runs: u32,
+    pub runs: Vec<RunView>,
+    pub notices_raised: Vec<NoticeView>,
+    pub signatures: Vec<DailyLogSignature>,
+    /// Hash of runs and notices as listed, what a signature covers.
+    pub content_hash: String,
+}

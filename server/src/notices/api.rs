@@ -1,0 +1,140 @@
+//! The notices' JSON API: lists and views scoped by the policy, and sign-off actions
+//! from the web console or scripts, written as records on the person's API chain.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use patrol_protocol::notice::NoticeState;
+use patrol_protocol::record::RecordPayload;
+use patrol_protocol::sync::{NoticeActionRequest, NoticeView, RecordStatus};
+use patrol_protocol::{Id, Role};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::policy::{Access, Actor};
+use crate::store::reference;
+use crate::sync::append_server_record;
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    site_id: Option<Id>,
+    state: Option<String>,
+    /// Only notices past their due time and still open.
+    #[serde(default)]
+    overdue: bool,
+}
+
+/// `GET /api/v1/notices`: what the caller may see, overdue first, then by due time.
+pub async fn list(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Vec<NoticeView>>> {
+    let wanted_state = match q.state.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(NoticeState::parse(s).ok_or_else(|| ApiError::invalid("state", "not a notice state"))?),
+    };
+    let now = state.clock.now_ms();
+    let a = actor.clone();
+    let mut views = state
+        .store
+        .read(move |c| {
+            let sites: Vec<_> = reference::list_sites(c, a.person.org_id)?
+                .into_iter()
+                .filter(|s| q.site_id.is_none_or(|id| id == s.id) && a.may(Access::ReadSite(s)))
+                .collect();
+            let ids: Vec<Id> = sites.iter().map(|s| s.id).collect();
+            let mut out = Vec::new();
+            for n in crate::notices::list_for_sites(c, &ids, 1000)? {
+                let org = a.person.org_id;
+                if !crate::notices::visible(&a, &n, org) || wanted_state.is_some_and(|s| s != n.state) {
+                    continue;
+                }
+                if q.overdue && !(n.state.is_open() && now > n.due_ms) {
+                    continue;
+                }
+                out.push(crate::notices::view(c, n)?);
+            }
+            Ok(out)
+        })
+        .await?;
+    views.sort_by_key(|v| (!v.is_overdue(now), v.due_ms));
+    Ok(Json(views))
+}
+
+async fn visible_notice(state: &AppState, actor: &Actor, id: Id) -> ApiResult<NoticeView> {
+    let a = actor.clone();
+    let found = state
+        .store
+        .read(move |c| {
+            let Some(n) = crate::notices::get(c, id)? else { return Ok(None) };
+            let org = reference::get_site(c, n.site_id)?.map(|s| s.org_id).unwrap_or_default();
+            let visible = crate::notices::visible(&a, &n, org);
+            Ok(Some((visible, crate::notices::view(c, n)?)))
+        })
+        .await?;
+    match found {
+        None => Err(ApiError::not_found("notice")),
+        Some((false, _)) => Err(ApiError::forbidden()),
+        Some((true, v)) => Ok(v),
+    }
+}
+
+/// `GET /api/v1/notices/{id}`
+pub async fn get(State(state): State<AppState>, actor: Actor, Path(id): Path<Id>) -> ApiResult<Json<NoticeView>> {
+    Ok(Json(visible_notice(&state, &actor, id).await?))
+}
+
+/// `POST /api/v1/notices/{id}/actions`: sign for receipt, dispute, report the fix,
+/// verify, reassign, void, corrective-action report.
+pub async fn act(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<Id>,
+    Json(req): Json<NoticeActionRequest>,
+) -> ApiResult<Json<NoticeView>> {
+    visible_notice(&state, &actor, id).await?;
+    let payload = RecordPayload::NoticeActed {
+        notice_id: id,
+        action: req.action,
+        reason: req.reason,
+        photos: req.photos,
+        reassign_to: req.reassign_to,
+    };
+    payload.validate()?;
+    let now = state.clock.now_ms();
+    let a = actor.clone();
+    let outcome = state
+        .store
+        .write(move |c| {
+            // Refused here, nothing is stored: no device made this action offline.
+            let n = crate::notices::get(c, id)?.expect("checked visible");
+            let roles = crate::notices::roles_for(&a, &n);
+            if let Err(refusal) = patrol_protocol::notice::decide(n.state, req.action, &roles, n.severity, n.has_car) {
+                return Ok(Err(refusal));
+            }
+            let (_, outcome) = append_server_record(c, &a, payload, now)?;
+            Ok(Ok(outcome))
+        })
+        .await?;
+    match outcome {
+        Err(refusal) => Err(ApiError::Conflict(format!("refused: {refusal} / {}", refusal.message_zh()))),
+        Ok(o) if o.status == RecordStatus::Rejected => Err(ApiError::Conflict(format!(
+            "refused: {} / {}",
+            o.reason.unwrap_or_default(),
+            o.reason_zh.unwrap_or_default()
+        ))),
+        Ok(_) => Ok(Json(visible_notice(&state, &actor, id).await?)),
+    }
+}
+
+/// Heads of a department at a site (who a notice is routed to).
+pub fn heads_of(people_roles: &[(Id, Vec<Role>)], site_id: Id, department_id: Id) -> Vec<Id> {
+    people_roles
+        .iter()
+        .filter(|(_, roles)| {
+            roles.iter().any(|r| matches!(r, Role::DepartmentHead { site_id: s, department_id: d } if *s == site_id && *d == department_id))
+        })
+        .map(|(p, _)| *p)
+        .collect()
+}

@@ -1,0 +1,518 @@
+//! Rectification notices on the server: gapless numbering per site and year, routing
+//! to the responsible department, actions checked against the state machine, views.
+
+pub mod api;
+
+use patrol_protocol::notice::{NoticeAction, NoticeRole, NoticeState, Refusal, Severity, decide};
+use patrol_protocol::record::{Record, RecordPayload};
+use patrol_protocol::sync::{NoticeEvent, NoticeView};
+use patrol_protocol::{Id, Role};
+use sha2::{Digest, Sha256};
+
+use crate::params;
+use crate::policy::Actor;
+use crate::store::{Conn, DbError, Row, reference};
+use crate::sync::feed::{self, Entry, Kind};
+use crate::sync::outcome::{Outcome, local_date};
+
+/// Columns of `notices` read by `notice_row`.
+const COLUMNS: &str = "id, site_id, number, department_id, checkpoint_id, run_id, location, description, severity,
+    due_ms, state, issuer_id, raised_device_ms, received_ms, has_car, photos_json";
+
+/// A notice's current projection, without its timeline.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NoticeRow {
+    pub id: Id,
+    pub site_id: Id,
+    pub number: Option<String>,
+    pub department_id: Id,
+    pub checkpoint_id: Option<Id>,
+    pub run_id: Option<Id>,
+    pub location: String,
+    pub description: String,
+    pub severity: Severity,
+    pub due_ms: i64,
+    pub state: NoticeState,
+    pub issuer_id: Id,
+    pub raised_device_ms: i64,
+    pub received_ms: i64,
+    pub has_car: bool,
+    pub photos: Vec<String>,
+}
+
+impl NoticeRow {
+    /// The hash of the notice as it stands: what a signature on it refers to.
+    pub fn hash(&self) -> String {
+        hex::encode(Sha256::digest(serde_json::to_vec(self).expect("notice serialises")))
+    }
+}
+
+fn bad(what: &str) -> DbError {
+    DbError::Backend(format!("stored notice has an invalid {what}"))
+}
+
+fn notice_row(r: &Row) -> Result<NoticeRow, DbError> {
+    Ok(NoticeRow {
+        id: r.uuid(0)?,
+        site_id: r.uuid(1)?,
+        number: r.opt_text(2)?,
+        department_id: r.uuid(3)?,
+        checkpoint_id: r.opt_uuid(4)?,
+        run_id: r.opt_uuid(5)?,
+        location: r.text(6)?,
+        description: r.text(7)?,
+        severity: serde_json::from_value(serde_json::Value::String(r.text(8)?)).map_err(|_| bad("severity"))?,
+        due_ms: r.int(9)?,
+        state: NoticeState::parse(&r.text(10)?).ok_or_else(|| bad("state"))?,
+        issuer_id: r.uuid(11)?,
+        raised_device_ms: r.int(12)?,
+        received_ms: r.int(13)?,
+        has_car: r.bool(14)?,
+        photos: serde_json::from_str(&r.text(15)?).map_err(|_| bad("photo list"))?,
+    })
+}
+
+pub fn get(c: &mut dyn Conn, id: Id) -> Result<Option<NoticeRow>, DbError> {
+    c.query_opt(&format!("SELECT {COLUMNS} FROM notices WHERE id = $1"), &params![id])?
+        .as_ref()
+        .map(notice_row)
+        .transpose()
+}
+
+/// Notices of the given sites, newest first, bounded.
+pub fn list_for_sites(c: &mut dyn Conn, site_ids: &[Id], limit: i64) -> Result<Vec<NoticeRow>, DbError> {
+    let mut out = Vec::new();
+    for site in site_ids {
+        let rows = c.query(
+            &format!("SELECT {COLUMNS} FROM notices WHERE site_id = $1 ORDER BY received_ms DESC LIMIT $2"),
+            &params![*site, limit],
+        )?;
+        for r in &rows {
+            out.push(notice_row(r)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The actor's relations to a notice, for the state machine.
+pub fn roles_for(actor: &Actor, n: &NoticeRow) -> Vec<NoticeRole> {
+    let mut roles = Vec::new();
+    if n.issuer_id == actor.person.id {
+        roles.push(NoticeRole::Issuer);
+    }
+    if actor.headed_departments(n.site_id).contains(&n.department_id) {
+        roles.push(NoticeRole::Head);
+    }
+    if actor.is_supervisor_of(n.site_id) {
+        roles.push(NoticeRole::Supervisor);
+    }
+    if roles.is_empty() {
+        roles.push(NoticeRole::Other);
+    }
+    roles
+}
+
+fn name_of(c: &mut dyn Conn, person: Id) -> Result<String, DbError> {
+    Ok(c.query_opt("SELECT display_name FROM people WHERE id = $1", &params![person])?
+        .map(|r| r.text(0))
+        .transpose()?
+        .unwrap_or_default())
+}
+
+fn photos_complete(c: &mut dyn Conn, photos: &[String]) -> Result<bool, DbError> {
+    for p in photos {
+        let done = c
+            .query_opt("SELECT complete FROM photos WHERE sha256 = $1", &params![p])?
+            .map(|r| r.bool(0))
+            .transpose()?;
+        if done != Some(true) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The full view of a notice, with its timeline.
+pub fn view(c: &mut dyn Conn, n: NoticeRow) -> Result<NoticeView, DbError> {
+    let rows = c.query(
+        "SELECT record_id, action, actor_id, reason, photos_json, reassign_to, from_state, to_state, applied, refusal,
+                device_time_ms, server_ms, notice_hash
+         FROM notice_events WHERE notice_id = $1 ORDER BY position",
+        &params![n.id],
+    )?;
+    let mut events = Vec::with_capacity(rows.len());
+    let mut after_photos = Vec::new();
+    for r in &rows {
+        let actor_id = r.uuid(2)?;
+        let photos: Vec<String> = serde_json::from_str(&r.text(4)?).map_err(|_| bad("event photos"))?;
+        let action = r.text(1)?;
+        let applied = r.bool(8)?;
+        if applied && action == NoticeAction::ReportFix.as_str() {
+            after_photos.extend(photos.iter().cloned());
+        }
+        events.push(NoticeEvent {
+            record_id: r.uuid(0)?,
+            action,
+            actor_id,
+            actor_name: name_of(c, actor_id)?,
+            reason: r.text(3)?,
+            photos,
+            reassign_to: r.opt_uuid(5)?,
+            from_state: r.opt_text(6)?.and_then(|s| NoticeState::parse(&s)),
+            to_state: r.opt_text(7)?.and_then(|s| NoticeState::parse(&s)),
+            applied,
+            refusal: r.opt_text(9)?,
+            device_time_ms: r.int(10)?,
+            server_time_ms: r.int(11)?,
+            notice_hash: r.text(12)?,
+        });
+    }
+    let all: Vec<String> = n.photos.iter().chain(after_photos.iter()).cloned().collect();
+    Ok(NoticeView {
+        id: n.id,
+        number: n.number.clone(),
+        site_id: n.site_id,
+        department_id: n.department_id,
+        checkpoint_id: n.checkpoint_id,
+        run_id: n.run_id,
+        location: n.location.clone(),
+        description: n.description.clone(),
+        severity: n.severity,
+        due_ms: n.due_ms,
+        state: n.state,
+        issuer_name: name_of(c, n.issuer_id)?,
+        issuer_id: n.issuer_id,
+        raised_device_ms: n.raised_device_ms,
+        received_ms: n.received_ms,
+        has_corrective_action: n.has_car,
+        photos_complete: photos_complete(c, &all)?,
+        photos: n.photos,
+        after_photos,
+        events,
+    })
+}
+
+/// May this person see this notice? The issuer, the heads of the department it is
+/// addressed to at its site, and the site's supervisors.
+pub fn visible(actor: &Actor, n: &NoticeRow, site_org: Id) -> bool {
+    site_org == actor.person.org_id
+        && (n.issuer_id == actor.person.id
+            || actor.headed_departments(n.site_id).contains(&n.department_id)
+            || actor.is_supervisor_of(n.site_id))
+}
+
+/// Anyone with a role at the site (or over the whole organisation) may raise one.
+fn may_raise(actor: &Actor, site_id: Id) -> bool {
+    actor.is_org_wide() || actor.roles.iter().any(|r| r.site_id() == Some(site_id))
+}
+
+/// Applies a `NoticeRaised` record: numbers the notice and routes it.
+pub fn apply_raised(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<Outcome, DbError> {
+    let RecordPayload::NoticeRaised {
+        notice_id,
+        site_id,
+        department_id,
+        checkpoint_id,
+        run_id,
+        location,
+        description,
+        severity,
+        due_ms,
+        photos,
+    } = &rec.payload
+    else {
+        unreachable!("dispatched by kind")
+    };
+    let Some(site) = reference::get_site(c, *site_id)?.filter(|s| s.org_id == actor.person.org_id) else {
+        return Ok(Outcome::rejected("unknown site", "项目不存在"));
+    };
+    if !may_raise(actor, site.id) {
+        return Ok(Outcome::rejected("you have no role at this site", "您在该项目没有岗位，不能下发整改通知单"));
+    }
+    let Some(dept) = reference::get_department(c, *department_id)?.filter(|d| d.site_id == site.id) else {
+        return Ok(Outcome::rejected("the department is not one of this site", "责任部门不属于该项目"));
+    };
+    if get(c, *notice_id)?.is_some() {
+        return Ok(Outcome::rejected("a notice with this id already exists", "该通知单已存在"));
+    }
+    for p in photos {
+        if c.query_opt("SELECT 1 FROM photos WHERE sha256 = $1", &params![p])?.is_none() {
+            return Ok(Outcome::rejected(
+                format!("photo {p} was not recorded before the notice"),
+                "通知单引用的照片没有拍摄记录",
+            ));
+        }
+    }
+    // The number: per site and year of receipt in site time, in this transaction.
+    let year = i64::from(chrono::Datelike::year(&local_date(now, site.utc_offset_minutes)));
+    c.execute(
+        "INSERT INTO notice_counters (site_id, year, value) VALUES ($1, $2, 0) ON CONFLICT (site_id, year) DO NOTHING",
+        &params![site.id, year],
+    )?;
+    let counter = c
+        .query_one(
+            "UPDATE notice_counters SET value = value + 1 WHERE site_id = $1 AND year = $2 RETURNING value",
+            &params![site.id, year],
+        )?
+        .int(0)?;
+    let number = format!("{}-{year}-{counter:06}", site.code);
+    let severity_str = serde_json::to_value(severity).expect("severity serialises");
+    c.execute(
+        &format!(
+            "INSERT INTO notices ({COLUMNS}, year, counter, raised_record_id, updated_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+        ),
+        &params![
+            *notice_id,
+            site.id,
+            number.clone(),
+            dept.id,
+            *checkpoint_id,
+            *run_id,
+            location,
+            description,
+            severity_str.as_str().unwrap_or("general"),
+            *due_ms,
+            NoticeState::Issued.as_str(),
+            rec.author,
+            rec.device_time_ms,
+            now,
+            false,
+            serde_json::to_string(photos).expect("photos serialise"),
+            year,
+            counter,
+            rec.id,
+            now
+        ],
+    )?;
+    for p in photos {
+        cite_photo(c, p, rec, None, Some(*notice_id))?;
+    }
+    let position = feed::append(
+        c,
+        Kind::Notice,
+        Entry {
+            site_id: Some(site.id),
+            department_id: Some(dept.id),
+            person_id: Some(rec.author),
+            notice_id: Some(*notice_id),
+            record_id: Some(rec.id),
+        },
+        now,
+    )?;
+    let n = get(c, *notice_id)?.expect("just inserted");
+    insert_event(
+        c,
+        rec,
+        *notice_id,
+        position,
+        "raised",
+        "",
+        photos,
+        None,
+        None,
+        Some(NoticeState::Issued),
+        None,
+        &n,
+        now,
+    )?;
+    Ok(Outcome { notice_number: Some(number), ..Outcome::applied() })
+}
+
+pub fn cite_photo(
+    c: &mut dyn Conn,
+    sha: &str,
+    rec: &Record,
+    run: Option<Id>,
+    notice: Option<Id>,
+) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO photo_citations (sha256, record_id, author_id, run_id, notice_id) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (sha256, record_id) DO NOTHING",
+        &params![sha, rec.id, rec.author, run, notice],
+    )?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_event(
+    c: &mut dyn Conn,
+    rec: &Record,
+    notice_id: Id,
+    position: i64,
+    action: &str,
+    reason: &str,
+    photos: &[String],
+    reassign_to: Option<Id>,
+    from: Option<NoticeState>,
+    to: Option<NoticeState>,
+    refusal: Option<String>,
+    before: &NoticeRow,
+    now: i64,
+) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO notice_events (record_id, notice_id, position, action, actor_id, reason, photos_json, reassign_to,
+             from_state, to_state, applied, refusal, device_time_ms, server_ms, notice_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        &params![
+            rec.id,
+            notice_id,
+            position,
+            action,
+            rec.author,
+            reason,
+            serde_json::to_string(photos).expect("photos serialise"),
+            reassign_to,
+            from.map(|s| s.as_str()),
+            to.map(|s| s.as_str()),
+            refusal.is_none(),
+            refusal,
+            rec.device_time_ms,
+            now,
+            before.hash()
+        ],
+    )?;
+    Ok(())
+}
+
+/// The refusal in words, with what changed meanwhile when the actor lost the right.
+fn explain(c: &mut dyn Conn, refusal: &Refusal, n: &NoticeRow, actor: &Actor) -> Result<(String, String), DbError> {
+    let dept = reference::get_department(c, n.department_id)?;
+    let dept_zh = dept.as_ref().map(|d| d.name_zh.clone()).unwrap_or_default();
+    let dept_en = dept.as_ref().map(|d| d.name_en.clone()).unwrap_or_default();
+    let heads_another = matches!(refusal, Refusal::NotPermitted { .. })
+        && actor.roles.iter().any(|r| matches!(r, Role::DepartmentHead { site_id, .. } if *site_id == n.site_id));
+    if heads_another {
+        return Ok((
+            format!("the notice is now addressed to {dept_en} ({dept_zh}); your action was not applied"),
+            format!("该通知单已改派至{dept_zh}，您的操作未生效"),
+        ));
+    }
+    Ok((refusal.to_string(), refusal.message_zh()))
+}
+
+/// Applies a `NoticeActed` record against the state machine; a refused action is
+/// kept in the timeline and reported to its author.
+pub fn apply_acted(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<Outcome, DbError> {
+    let RecordPayload::NoticeActed { notice_id, action, reason, photos, reassign_to } = &rec.payload else {
+        unreachable!("dispatched by kind")
+    };
+    let Some(n) = get(c, *notice_id)? else {
+        return Ok(Outcome::rejected("unknown notice", "通知单不存在"));
+    };
+    let roles = roles_for(actor, &n);
+    let decision = decide(n.state, *action, &roles, n.severity, n.has_car);
+    if decision.is_ok() && *action == NoticeAction::Reassign {
+        let target = reassign_to.expect("validated: reassign names a department");
+        if reference::get_department(c, target)?.is_none_or(|d| d.site_id != n.site_id) {
+            let outcome = Outcome::rejected("the new department is not one of this site", "改派的部门不属于该项目");
+            record_refusal(c, rec, &n, *action, reason, photos, *reassign_to, outcome.reason.clone(), now)?;
+            return Ok(outcome);
+        }
+    }
+    if decision.is_ok() {
+        for p in photos {
+            if c.query_opt("SELECT 1 FROM photos WHERE sha256 = $1", &params![p])?.is_none() {
+                let outcome = Outcome::rejected(format!("photo {p} was not recorded"), "引用的照片没有拍摄记录");
+                record_refusal(c, rec, &n, *action, reason, photos, *reassign_to, outcome.reason.clone(), now)?;
+                return Ok(outcome);
+            }
+        }
+    }
+    match decision {
+        Err(refusal) => {
+            let (en, zh) = explain(c, &refusal, &n, actor)?;
+            record_refusal(c, rec, &n, *action, reason, photos, *reassign_to, Some(en.clone()), now)?;
+            Ok(Outcome::rejected(en, zh))
+        }
+        Ok(next) => {
+            let new_dept =
+                if *action == NoticeAction::Reassign { reassign_to.expect("validated") } else { n.department_id };
+            let has_car = n.has_car || *action == NoticeAction::CorrectiveAction;
+            c.execute(
+                "UPDATE notices SET state = $2, department_id = $3, has_car = $4, updated_ms = $5 WHERE id = $1",
+                &params![n.id, next.as_str(), new_dept, has_car, now],
+            )?;
+            for p in photos {
+                cite_photo(c, p, rec, None, Some(n.id))?;
+            }
+            // The old department hears of a reassignment too, so its heads' phones converge.
+            let mut departments = vec![new_dept];
+            if new_dept != n.department_id {
+                departments.push(n.department_id);
+            }
+            let mut position = 0;
+            for d in departments {
+                position = feed::append(
+                    c,
+                    Kind::Notice,
+                    Entry {
+                        site_id: Some(n.site_id),
+                        department_id: Some(d),
+                        person_id: Some(n.issuer_id),
+                        notice_id: Some(n.id),
+                        record_id: Some(rec.id),
+                    },
+                    now,
+                )?;
+            }
+            insert_event(
+                c,
+                rec,
+                n.id,
+                position,
+                action.as_str(),
+                reason,
+                photos,
+                *reassign_to,
+                Some(n.state),
+                Some(next),
+                None,
+                &n,
+                now,
+            )?;
+            Ok(Outcome::applied())
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record_refusal(
+    c: &mut dyn Conn,
+    rec: &Record,
+    n: &NoticeRow,
+    action: NoticeAction,
+    reason: &str,
+    photos: &[String],
+    reassign_to: Option<Id>,
+    refusal: Option<String>,
+    now: i64,
+) -> Result<(), DbError> {
+    let position = feed::append(
+        c,
+        Kind::Rejection,
+        Entry {
+            site_id: Some(n.site_id),
+            person_id: Some(rec.author),
+            notice_id: Some(n.id),
+            record_id: Some(rec.id),
+            ..Entry::default()
+        },
+        now,
+    )?;
+    insert_event(
+        c,
+        rec,
+        n.id,
+        position,
+        action.as_str(),
+        reason,
+        photos,
+        reassign_to,
+        Some(n.state),
+        None,
+        refusal,
+        n,
+        now,
+    )
+}

@@ -1,0 +1,79 @@
+//! Patrol runs and daily logs over JSON: the supervisor's views and signature.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use patrol_protocol::Id;
+use patrol_protocol::record::RecordPayload;
+use patrol_protocol::sync::{DailyLog, RecordStatus, RunView};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::policy::Actor;
+use crate::store::reference;
+use crate::sync::append_server_record;
+
+fn check_day(day: &str) -> ApiResult<()> {
+    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .map(|_| ())
+        .map_err(|_| ApiError::invalid("day", "a date as YYYY-MM-DD"))
+}
+
+/// `GET /api/v1/runs/{run_id}`: the walker and the site's supervisors.
+pub async fn get_run(State(state): State<AppState>, actor: Actor, Path(run_id): Path<Id>) -> ApiResult<Json<RunView>> {
+    let run = state
+        .store
+        .read(move |c| crate::patrols::run_view(c, run_id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("run"))?;
+    if run.person_id != actor.person.id && !actor.is_supervisor_of(run.site_id) {
+        return Err(ApiError::forbidden());
+    }
+    Ok(Json(run))
+}
+
+async fn supervised_log(state: &AppState, actor: &Actor, site_id: Id, day: String) -> ApiResult<DailyLog> {
+    check_day(&day)?;
+    let site =
+        state.store.read(move |c| reference::get_site(c, site_id)).await?.ok_or_else(|| ApiError::not_found("site"))?;
+    if site.org_id != actor.person.org_id || !actor.is_supervisor_of(site.id) {
+        return Err(ApiError::forbidden());
+    }
+    let now = state.clock.now_ms();
+    Ok(state.store.read(move |c| crate::patrols::daily_log(c, &site, &day, now)).await?)
+}
+
+/// `GET /api/v1/sites/{site_id}/daily-logs/{day}`
+pub async fn get_daily_log(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((site_id, day)): Path<(Id, String)>,
+) -> ApiResult<Json<DailyLog>> {
+    Ok(Json(supervised_log(&state, &actor, site_id, day).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignRequest {
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// `POST /api/v1/sites/{site_id}/daily-logs/{day}/sign`: 审阅签字.
+pub async fn sign_daily_log(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((site_id, day)): Path<(Id, String)>,
+    Json(req): Json<SignRequest>,
+) -> ApiResult<Json<DailyLog>> {
+    supervised_log(&state, &actor, site_id, day.clone()).await?;
+    let payload = RecordPayload::DailyLogSigned { site_id, day: day.clone(), comment: req.comment };
+    payload.validate()?;
+    let now = state.clock.now_ms();
+    let a = actor.clone();
+    let outcome = state.store.write(move |c| append_server_record(c, &a, payload, now).map(|(_, o)| o)).await?;
+    if outcome.status == RecordStatus::Rejected {
+        return Err(ApiError::Conflict(outcome.reason.unwrap_or_default()));
+    }
+    Ok(Json(supervised_log(&state, &actor, site_id, day).await?))
+}

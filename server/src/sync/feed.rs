@@ -1,0 +1,87 @@
+//! The change feed that pulls read. Positions come from a counter row updated in the
+//! writing transaction: the row lock makes positions commit in order, without gaps.
+
+use patrol_protocol::Id;
+
+use crate::params;
+use crate::store::{Conn, DbError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Reference data of a site changed.
+    Reference,
+    /// A notice changed; `department_id` is the department it was addressed to then.
+    Notice,
+    /// A record of `person_id` was kept but not applied.
+    Rejection,
+    /// A run changed.
+    Run,
+    /// A daily log was signed.
+    DailyLog,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Reference => "reference",
+            Kind::Notice => "notice",
+            Kind::Rejection => "rejection",
+            Kind::Run => "run",
+            Kind::DailyLog => "daily_log",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Entry {
+    pub site_id: Option<Id>,
+    pub department_id: Option<Id>,
+    pub person_id: Option<Id>,
+    pub notice_id: Option<Id>,
+    pub record_id: Option<Id>,
+}
+
+pub fn append(c: &mut dyn Conn, kind: Kind, e: Entry, now: i64) -> Result<i64, DbError> {
+    let position =
+        c.query_one("UPDATE counters SET value = value + 1 WHERE name = 'feed' RETURNING value", &[])?.int(0)?;
+    c.execute(
+        "INSERT INTO feed (position, at_ms, kind, site_id, department_id, person_id, notice_id, record_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &params![position, now, kind.as_str(), e.site_id, e.department_id, e.person_id, e.notice_id, e.record_id],
+    )?;
+    Ok(position)
+}
+
+pub fn reference_changed(c: &mut dyn Conn, site_id: Id, now: i64) -> Result<(), DbError> {
+    append(c, Kind::Reference, Entry { site_id: Some(site_id), ..Entry::default() }, now).map(|_| ())
+}
+
+pub struct Row {
+    pub position: i64,
+    pub kind: String,
+    pub entry: Entry,
+}
+
+/// Up to `limit` entries after `after`, in order.
+pub fn after(c: &mut dyn Conn, after: i64, limit: u32) -> Result<Vec<Row>, DbError> {
+    c.query(
+        "SELECT position, kind, site_id, department_id, person_id, notice_id, record_id FROM feed
+         WHERE position > $1 ORDER BY position LIMIT $2",
+        &params![after, i64::from(limit)],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(Row {
+            position: r.int(0)?,
+            kind: r.text(1)?,
+            entry: Entry {
+                site_id: r.opt_uuid(2)?,
+                department_id: r.opt_uuid(3)?,
+                person_id: r.opt_uuid(4)?,
+                notice_id: r.opt_uuid(5)?,
+                record_id: r.opt_uuid(6)?,
+            },
+        })
+    })
+    .collect()
+}

@@ -1,0 +1,434 @@
+//! Sync: devices push their record chains, the server applies each record to the
+//! projections in the same transaction, and people pull what changed for them.
+
+pub mod feed;
+pub mod outcome;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use patrol_protocol::record::{GENESIS_HASH, Record, RecordPayload};
+use patrol_protocol::sync::{
+    MAX_PULL_LIMIT, MAX_PUSH_RECORDS, NoticeView, PullResponse, PushRequest, PushResponse, RecordOutcome, RecordStatus,
+    ReferenceBundle, Rejection, SyncStatus,
+};
+use patrol_protocol::{Id, sync::PersonName};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::params;
+use crate::policy::{Access, Actor};
+use crate::store::{Conn, DbError, people, reference};
+use outcome::Outcome;
+
+/// Why a whole push was refused; nothing of it was stored.
+#[derive(Debug)]
+pub enum PushRefusal {
+    Gap { expected: u64, got: u64 },
+    Fork { seq: u64, stored_hash: Option<String>, offered: Box<Record> },
+    Invalid { field: String, reason: String },
+    Forbidden(String),
+}
+
+impl From<PushRefusal> for ApiError {
+    fn from(r: PushRefusal) -> Self {
+        match r {
+            PushRefusal::Gap { expected, got } => ApiError::Conflict(format!(
+                "sync_gap: expected seq {expected}, got {got}; ask /api/v1/sync/status and resend"
+            )),
+            PushRefusal::Fork { seq, .. } => ApiError::Conflict(format!(
+                "sync_fork: record {seq} contradicts the one the server accepted; flagged for audit"
+            )),
+            PushRefusal::Invalid { field, reason } => ApiError::Invalid { field, reason },
+            PushRefusal::Forbidden(m) => ApiError::Forbidden(m),
+        }
+    }
+}
+
+pub struct Device {
+    pub person_id: Id,
+    pub acked_seq: u64,
+    pub acked_hash: String,
+}
+
+pub fn device(c: &mut dyn Conn, device_id: Id) -> Result<Option<Device>, DbError> {
+    c.query_opt("SELECT person_id, acked_seq, acked_hash FROM devices WHERE device_id = $1", &params![device_id])?
+        .map(|r| Ok(Device { person_id: r.uuid(0)?, acked_seq: r.int(1)? as u64, acked_hash: r.text(2)? }))
+        .transpose()
+}
+
+/// Applies one new record to the projections.
+fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<Outcome, DbError> {
+    match &rec.payload {
+        RecordPayload::RunStarted { .. }
+        | RecordPayload::CheckpointVisited { .. }
+        | RecordPayload::ItemRecorded { .. }
+        | RecordPayload::TrackPoints { .. }
+        | RecordPayload::RunFinished { .. }
+        | RecordPayload::DailyLogSigned { .. } => crate::patrols::apply(c, actor, rec, now),
+        RecordPayload::PhotoTaken { .. } => crate::photos::apply_taken(c, rec, now),
+        RecordPayload::NoticeRaised { .. } => crate::notices::apply_raised(c, actor, rec, now),
+        RecordPayload::NoticeActed { .. } => crate::notices::apply_acted(c, actor, rec, now),
+        RecordPayload::Correction { corrects, .. } => {
+            if c.query_opt("SELECT 1 FROM records WHERE id = $1 AND author_id = $2", &params![*corrects, rec.author])?
+                .is_some()
+            {
+                Ok(Outcome::applied())
+            } else {
+                Ok(Outcome::rejected("a correction must point at one of your own records", "更正只能针对您本人的记录"))
+            }
+        }
+    }
+}
+
+/// Stores a record that extends its device's chain and applies it.
+fn store_and_apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, hash: &str, now: i64) -> Result<Outcome, DbError> {
+    let outcome = apply(c, actor, rec, now)?;
+    let status = match outcome.status {
+        RecordStatus::Rejected => "rejected",
+        _ => "applied",
+    };
+    c.execute(
+        "INSERT INTO records (id, device_id, seq, author_id, kind, device_time_ms, prev_hash, hash, body, received_ms, status,
+                              reason, reason_zh)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        &params![
+            rec.id,
+            rec.device,
+            rec.seq as i64,
+            rec.author,
+            rec.payload.kind_str(),
+            rec.device_time_ms,
+            &rec.prev_hash,
+            hash,
+            String::from_utf8(rec.canonical_bytes()).expect("canonical JSON is UTF-8"),
+            now,
+            status,
+            outcome.reason.clone(),
+            outcome.reason_zh.clone()
+        ],
+    )?;
+    if outcome.status == RecordStatus::Rejected && !matches!(rec.payload, RecordPayload::NoticeActed { .. }) {
+        // Notice refusals add their own feed entry (with the notice); others here.
+        let entry = feed::Entry { person_id: Some(rec.author), record_id: Some(rec.id), ..feed::Entry::default() };
+        feed::append(c, feed::Kind::Rejection, entry, now)?;
+    }
+    Ok(outcome)
+}
+
+fn save_device(
+    c: &mut dyn Conn,
+    device_id: Id,
+    person: Id,
+    seq: u64,
+    hash: &str,
+    now: i64,
+    offset: Option<i64>,
+) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO devices (device_id, person_id, acked_seq, acked_hash, first_seen_ms, last_seen_ms, clock_offset_ms)
+         VALUES ($1, $2, $3, $4, $5, $5, $6)
+         ON CONFLICT (device_id) DO UPDATE SET acked_seq = $3, acked_hash = $4, last_seen_ms = $5,
+             clock_offset_ms = COALESCE($6, devices.clock_offset_ms)",
+        &params![device_id, person, seq as i64, hash, now, offset],
+    )?;
+    Ok(())
+}
+
+/// The whole push, in the caller's transaction.
+pub fn push(
+    c: &mut dyn Conn,
+    actor: &Actor,
+    req: &PushRequest,
+    now: i64,
+) -> Result<Result<PushResponse, PushRefusal>, DbError> {
+    let dev = device(c, req.device_id)?;
+    if dev.as_ref().is_some_and(|d| d.person_id != actor.person.id) {
+        return Ok(Err(PushRefusal::Forbidden("this device's chain belongs to someone else".into())));
+    }
+    let (mut seq, mut hash) = dev.map_or((0, GENESIS_HASH.to_string()), |d| (d.acked_seq, d.acked_hash));
+    let mut results = Vec::with_capacity(req.records.len());
+    for rec in &req.records {
+        if rec.device != req.device_id || rec.author != actor.person.id {
+            return Ok(Err(PushRefusal::Forbidden("records must be the signed-in person's, from this device".into())));
+        }
+        if let Err(e) = rec.validate() {
+            return Ok(Err(PushRefusal::Invalid {
+                field: format!("records[seq={}].{}", rec.seq, e.field),
+                reason: e.reason,
+            }));
+        }
+        let h = rec.hash();
+        if rec.seq <= seq {
+            let stored = c
+                .query_opt(
+                    "SELECT hash FROM records WHERE device_id = $1 AND seq = $2",
+                    &params![rec.device, rec.seq as i64],
+                )?
+                .map(|r| r.text(0))
+                .transpose()?;
+            if stored.as_deref() == Some(h.as_str()) {
+                results.push(RecordOutcome {
+                    record_id: rec.id,
+                    seq: rec.seq,
+                    status: RecordStatus::Duplicate,
+                    reason: None,
+                    reason_zh: None,
+                    notice_number: None,
+                });
+                continue;
+            }
+            return Ok(Err(PushRefusal::Fork { seq: rec.seq, stored_hash: stored, offered: Box::new(rec.clone()) }));
+        }
+        if rec.seq != seq + 1 {
+            return Ok(Err(PushRefusal::Gap { expected: seq + 1, got: rec.seq }));
+        }
+        if rec.prev_hash != hash {
+            return Ok(Err(PushRefusal::Fork { seq: rec.seq, stored_hash: None, offered: Box::new(rec.clone()) }));
+        }
+        let outcome = store_and_apply(c, actor, rec, &h, now)?;
+        results.push(RecordOutcome {
+            record_id: rec.id,
+            seq: rec.seq,
+            status: outcome.status,
+            reason: outcome.reason,
+            reason_zh: outcome.reason_zh,
+            notice_number: outcome.notice_number,
+        });
+        seq = rec.seq;
+        hash = h;
+    }
+    let offset = now - req.sent_at_ms;
+    save_device(c, req.device_id, actor.person.id, seq, &hash, now, Some(offset))?;
+    Ok(Ok(PushResponse { acked_seq: seq, acked_hash: hash, server_time_ms: now, results }))
+}
+
+/// Keeps an offered record that contradicted the chain, for the auditor.
+fn flag_fork(
+    c: &mut dyn Conn,
+    device_id: Id,
+    seq: u64,
+    stored: Option<String>,
+    offered: &Record,
+    now: i64,
+) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO forks (device_id, seq, stored_hash, offered_hash, offered_body, at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+        &params![
+            device_id,
+            seq as i64,
+            stored,
+            offered.hash(),
+            String::from_utf8(offered.canonical_bytes()).expect("canonical JSON is UTF-8"),
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+/// `POST /api/v1/sync/push`
+pub async fn push_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Json(req): Json<PushRequest>,
+) -> ApiResult<Json<PushResponse>> {
+    if req.records.len() > MAX_PUSH_RECORDS {
+        return Err(ApiError::TooLarge(format!("at most {MAX_PUSH_RECORDS} records per push")));
+    }
+    if req.device_id != actor.device_id {
+        return Err(ApiError::Forbidden("push the chain of the device you signed in on".into()));
+    }
+    let now = state.clock.now_ms();
+    let device_id = req.device_id;
+    let a = actor.clone();
+    let result = state.store.write(move |c| push(c, &a, &req, now)).await?;
+    match result {
+        Ok(resp) => Ok(Json(resp)),
+        Err(PushRefusal::Fork { seq, stored_hash, offered }) => {
+            tracing::warn!(device = %device_id, seq, "fork offered; flagged for audit");
+            let o = offered.clone();
+            let s = stored_hash.clone();
+            state.store.write(move |c| flag_fork(c, device_id, seq, s, &o, now)).await?;
+            Err(PushRefusal::Fork { seq, stored_hash, offered }.into())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StatusQuery {
+    device_id: Id,
+}
+
+/// `GET /api/v1/sync/status?device_id=…`
+pub async fn status_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(q): Query<StatusQuery>,
+) -> ApiResult<Json<SyncStatus>> {
+    let dev = state.store.read(move |c| device(c, q.device_id)).await?;
+    if dev.as_ref().is_some_and(|d| d.person_id != actor.person.id) {
+        return Err(ApiError::forbidden());
+    }
+    let (acked_seq, acked_hash) = dev.map_or((0, GENESIS_HASH.to_string()), |d| (d.acked_seq, d.acked_hash));
+    Ok(Json(SyncStatus { acked_seq, acked_hash, server_time_ms: state.clock.now_ms() }))
+}
+
+/// The API device of a person: web console and JSON actions go on this chain, which
+/// the server keeps itself. Derived, so every instance agrees on it.
+pub fn api_device(person: Id) -> Id {
+    const NAMESPACE: Id = Id::from_u128(0x7061_7472_6f6c_2d61_7069_2d64_6576_6963);
+    Id::new_v5(&NAMESPACE, person.as_bytes())
+}
+
+/// Records an action made through the server (web console, JSON API) on the person's
+/// API chain and applies it, in the caller's transaction.
+pub fn append_server_record(
+    c: &mut dyn Conn,
+    actor: &Actor,
+    payload: RecordPayload,
+    now: i64,
+) -> Result<(Record, Outcome), DbError> {
+    let device_id = api_device(actor.person.id);
+    let (seq, prev_hash) = device(c, device_id)?.map_or((0, GENESIS_HASH.to_string()), |d| (d.acked_seq, d.acked_hash));
+    let rec = Record {
+        id: Id::now_v7(),
+        author: actor.person.id,
+        device: device_id,
+        seq: seq + 1,
+        device_time_ms: now,
+        prev_hash,
+        payload,
+    };
+    let hash = rec.hash();
+    let outcome = store_and_apply(c, actor, &rec, &hash, now)?;
+    save_device(c, device_id, actor.person.id, rec.seq, &hash, now, None)?;
+    Ok((rec, outcome))
+}
+
+#[derive(Deserialize)]
+pub struct PullQuery {
+    #[serde(default)]
+    cursor: String,
+    limit: Option<u32>,
+}
+
+fn parse_cursor(cursor: &str) -> ApiResult<i64> {
+    if cursor.is_empty() {
+        return Ok(0);
+    }
+    cursor
+        .strip_prefix("v1.")
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| *p >= 0)
+        .ok_or_else(|| ApiError::invalid("cursor", "not a cursor this server gave out"))
+}
+
+/// Everything of the reference data the actor may see.
+pub fn reference_for(c: &mut dyn Conn, actor: &Actor) -> Result<ReferenceBundle, DbError> {
+    let mut bundle = ReferenceBundle::default();
+    for site in reference::list_sites(c, actor.person.org_id)? {
+        if !actor.may(Access::ReadSite(&site)) {
+            continue;
+        }
+        bundle.departments.extend(reference::list_departments(c, site.id)?);
+        bundle.checkpoints.extend(reference::list_checkpoints(c, site.id)?);
+        bundle.routes.extend(reference::list_routes(c, site.id)?);
+        bundle.schedules.extend(reference::list_schedules(c, site.id)?);
+        bundle.sites.push(site);
+    }
+    bundle.people = people::list_people(c, actor.person.org_id)?
+        .into_iter()
+        .map(|p| PersonName { id: p.id, display_name: p.display_name })
+        .collect();
+    Ok(bundle)
+}
+
+/// Reads the feed after `after`; `initial` (no cursor yet) also sends the reference data.
+pub fn pull(c: &mut dyn Conn, actor: &Actor, after: i64, initial: bool, limit: u32, now: i64) -> Result<PullResponse, DbError> {
+    let rows = feed::after(c, after, limit)?;
+    let more = rows.len() as u32 == limit;
+    let cursor = rows.last().map_or(after, |r| r.position);
+    let mut need_reference = initial;
+    let mut notice_ids: Vec<Id> = Vec::new();
+    let mut rejections = Vec::new();
+    let me = actor.person.id;
+    for row in &rows {
+        let e = &row.entry;
+        match row.kind.as_str() {
+            "reference" => {
+                if let Some(site) = e.site_id.map(|s| reference::get_site(c, s)).transpose()?.flatten() {
+                    need_reference |= actor.may(Access::ReadSite(&site));
+                }
+            }
+            "notice" => {
+                let was_ours = e
+                    .site_id
+                    .is_some_and(|s| e.department_id.is_some_and(|d| actor.headed_departments(s).contains(&d)));
+                if let Some(id) = e.notice_id {
+                    if !notice_ids.contains(&id) {
+                        let visible_now = match crate::notices::get(c, id)? {
+                            Some(n) => {
+                                let org = reference::get_site(c, n.site_id)?.map(|s| s.org_id).unwrap_or_default();
+                                crate::notices::visible(actor, &n, org)
+                            }
+                            None => false,
+                        };
+                        if was_ours || visible_now {
+                            notice_ids.push(id);
+                        }
+                    }
+                }
+            }
+            "rejection" if e.person_id == Some(me) => {
+                if let Some(record_id) = e.record_id {
+                    if let Some(r) = c.query_opt(
+                        "SELECT seq, kind, reason, reason_zh, body FROM records WHERE id = $1 AND status = 'rejected'",
+                        &params![record_id],
+                    )? {
+                        let body: Option<Record> = serde_json::from_str(&r.text(4)?).ok();
+                        let notice_id = match body.map(|b| b.payload) {
+                            Some(RecordPayload::NoticeActed { notice_id, .. }) => Some(notice_id),
+                            _ => e.notice_id,
+                        };
+                        rejections.push(Rejection {
+                            record_id,
+                            seq: r.int(0)? as u64,
+                            kind: r.text(1)?,
+                            reason: r.opt_text(2)?.unwrap_or_default(),
+                            reason_zh: r.opt_text(3)?.unwrap_or_default(),
+                            notice_id,
+                        });
+                        if let Some(n) = notice_id {
+                            if !notice_ids.contains(&n) {
+                                notice_ids.push(n);
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut notices: Vec<NoticeView> = Vec::with_capacity(notice_ids.len());
+    for id in notice_ids {
+        if let Some(n) = crate::notices::get(c, id)? {
+            notices.push(crate::notices::view(c, n)?);
+        }
+    }
+    let reference = if need_reference { Some(reference_for(c, actor)?) } else { None };
+    Ok(PullResponse { cursor: format!("v1.{cursor}"), more, server_time_ms: now, reference, notices, rejections })
+}
+
+/// `GET /api/v1/sync/pull?cursor=…&limit=…`
+pub async fn pull_handler(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(q): Query<PullQuery>,
+) -> ApiResult<Json<PullResponse>> {
+    let after = parse_cursor(&q.cursor)?;
+    let initial = q.cursor.is_empty();
+    let limit = q.limit.unwrap_or(200).clamp(1, MAX_PULL_LIMIT);
+    let now = state.clock.now_ms();
+    Ok(Json(state.store.read(move |c| pull(c, &actor, after, initial, limit, now)).await?))
+}
