@@ -1,0 +1,269 @@
+//! Harness for the end-to-end suites: starts the real `patrol-server` binary on a
+//! loopback port (SQLite or a fresh PostgreSQL database), kills and restarts it, and
+//! puts a proxy that cuts connections between phones and server.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+
+/// A directory removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("patrol-e2e-{tag}-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The server binary that `scripts/test` builds before the suites run.
+pub fn server_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("PATROL_SERVER_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let bin = target.join("debug/patrol-server");
+    assert!(bin.exists(), "build the server first: cargo build -p patrol-server ({} is missing)", bin.display());
+    bin
+}
+
+/// A fresh database URL, or `None` for PostgreSQL outside CI when none is provided.
+pub fn database_url(backend: Backend, dir: &TempDir) -> Option<String> {
+    match backend {
+        Backend::Sqlite => Some(format!("sqlite:{}", dir.0.join("patrol.db").display())),
+        Backend::Postgres => {
+            let admin = match std::env::var("PATROL_TEST_POSTGRES_URL") {
+                Ok(u) if !u.is_empty() => u,
+                _ => {
+                    assert!(std::env::var("CI").is_err(), "CI must run the PostgreSQL suites (scripts/test provides one)");
+                    eprintln!("PATROL_TEST_POSTGRES_URL is not set: skipping the PostgreSQL run");
+                    return None;
+                }
+            };
+            let name = format!("patrol_e2e_{}", uuid::Uuid::now_v7().simple());
+            let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+            client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+            Some(format!("{base}/{name}"))
+        }
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The real server, started as `patrol-server demo` so it prints its logins.
+pub struct Server {
+    child: Option<Child>,
+    pub port: u16,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub logins: Vec<(String, String)>,
+}
+
+impl Server {
+    pub fn start(database_url: &str, data_dir: &std::path::Path) -> Server {
+        let mut s = Server {
+            child: None,
+            port: free_port(),
+            database_url: database_url.to_string(),
+            data_dir: data_dir.to_path_buf(),
+            logins: vec![],
+        };
+        s.spawn();
+        s
+    }
+
+    fn spawn(&mut self) {
+        let mut child = Command::new(server_binary())
+            .arg("demo")
+            .env("PATROL_DATABASE_URL", &self.database_url)
+            .env("PATROL_DATA_DIR", &self.data_dir)
+            .env("PATROL_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start patrol-server");
+        let stdout = child.stdout.take().unwrap();
+        let logins = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let l = logins.clone();
+        std::thread::spawn(move || {
+            let mut in_table = false;
+            let mut sent = false;
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.starts_with("Demo ") {
+                    in_table = true;
+                    continue;
+                }
+                let words: Vec<&str> = line.split_whitespace().collect();
+                if in_table && line.starts_with("  ") && words.len() >= 2 {
+                    l.lock().unwrap().push((words[0].to_string(), words[1].to_string()));
+                } else if in_table && !sent {
+                    sent = true;
+                    let _ = tx.send(());
+                }
+            }
+            let _ = tx.send(());
+        });
+        rx.recv_timeout(Duration::from_secs(60)).expect("server printed its logins");
+        self.logins = logins.lock().unwrap().clone();
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = s.write_all(b"GET /readyz HTTP/1.0\r\n\r\n");
+                let mut buf = String::new();
+                let _ = s.read_to_string(&mut buf);
+                if buf.starts_with("HTTP/1.0 200") || buf.starts_with("HTTP/1.1 200") {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("server on port {} did not become ready", self.port);
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn password(&self, login: &str) -> String {
+        self.logins.iter().find(|(l, _)| l == login).unwrap_or_else(|| panic!("no demo login {login}")).1.clone()
+    }
+
+    /// SIGKILL: no chance to flush or say goodbye.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A TCP proxy that cuts connections at random byte offsets, in either direction.
+pub struct CuttingProxy {
+    pub port: u16,
+    pub cuts: Arc<AtomicUsize>,
+    pub connections: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl CuttingProxy {
+    /// `cut_probability`: the chance that a direction of a connection is cut; the cut
+    /// falls at a uniform offset below `max_offset` bytes.
+    pub fn start(upstream: u16, cut_probability: f64, max_offset: usize, seed: u64) -> CuttingProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let cuts = Arc::new(AtomicUsize::new(0));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let rng = Arc::new(Mutex::new(rand::rngs::StdRng::seed_from_u64(seed)));
+        let (c2, n2, s2) = (cuts.clone(), connections.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !s2.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        client.set_nonblocking(false).unwrap();
+                        let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                            continue;
+                        };
+                        n2.fetch_add(1, Ordering::Relaxed);
+                        let budget = |rng: &mut rand::rngs::StdRng| {
+                            if rng.r#gen::<f64>() < cut_probability { Some(rng.gen_range(0..max_offset)) } else { None }
+                        };
+                        let (up, down) = {
+                            let mut r = rng.lock().unwrap();
+                            (budget(&mut r), budget(&mut r))
+                        };
+                        pump(client.try_clone().unwrap(), server.try_clone().unwrap(), up, c2.clone());
+                        pump(server, client, down, c2.clone());
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        });
+        CuttingProxy { port, cuts, connections, stop }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn cuts(&self) -> usize {
+        self.cuts.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for CuttingProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Copies `from` to `to`; after `cut_after` bytes, shuts both down.
+fn pump(mut from: TcpStream, mut to: TcpStream, cut_after: Option<usize>, cuts: Arc<AtomicUsize>) {
+    std::thread::spawn(move || {
+        let mut sent = 0usize;
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let allowed = match cut_after {
+                Some(limit) if sent + n >= limit => limit - sent,
+                _ => n,
+            };
+            if to.write_all(&buf[..allowed]).is_err() {
+                break;
+            }
+            sent += allowed;
+            if allowed < n || cut_after == Some(sent) {
+                cuts.fetch_add(1, Ordering::Relaxed);
+                break;
+            }
+        }
+        let _ = from.shutdown(Shutdown::Both);
+        let _ = to.shutdown(Shutdown::Both);
+    });
+}
