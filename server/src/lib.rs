@@ -11,5 +11,6 @@ pub mod metrics;
 pub mod policy;
 pub mod settings;
 pub mod store;
+pub mod web;
 
 pub use app::{AppState, router};

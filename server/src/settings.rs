@@ -28,6 +28,11 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Connections the server keeps to its database.
     pub database_pool_size: usize,
+    /// Mark the web console's cookies `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
+    /// A font with Chinese glyphs for PDFs (`.ttf`, `.otf`, or `.ttc` with an optional
+    /// `#index`); empty means the first of the usual Debian paths that exists.
+    pub cjk_font: String,
 }
 
 impl Default for Settings {
@@ -43,6 +48,8 @@ impl Default for Settings {
             trust_forwarded_for: false,
             max_body_bytes: 2 * 1024 * 1024,
             database_pool_size: 8,
+            secure_cookies: false,
+            cjk_font: String::new(),
         }
     }
 }
@@ -56,6 +63,8 @@ impl std::fmt::Debug for Settings {
             .field("access_token_seconds", &self.access_token_seconds)
             .field("refresh_token_seconds", &self.refresh_token_seconds)
             .field("database_pool_size", &self.database_pool_size)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("cjk_font", &self.cjk_font)
             .finish_non_exhaustive()
     }
 }
@@ -125,6 +134,12 @@ impl Settings {
         }
         if let Some(v) = get("PATROL_DATABASE_POOL_SIZE") {
             self.database_pool_size = parse("PATROL_DATABASE_POOL_SIZE", v)?;
+        }
+        if let Some(v) = get("PATROL_SECURE_COOKIES") {
+            self.secure_cookies = parse("PATROL_SECURE_COOKIES", v)?;
+        }
+        if let Some(v) = get("PATROL_CJK_FONT") {
+            self.cjk_font = v;
         }
         Ok(())
     }

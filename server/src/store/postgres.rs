@@ -7,10 +7,16 @@ use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
 use super::db::{Conn, Database, DbError, Migration, Pool, Row, Value, apply_migrations};
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../../migrations/postgres/0001_foundation.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("../../migrations/postgres/0001_foundation.sql"),
+    },
+    Migration {
+        version: 3,
+        sql: include_str!("../../migrations/postgres/0003_web_sessions.sql"),
+    },
+];
 
 /// Every instance migrating at once takes this advisory lock first.
 const MIGRATION_LOCK: i64 = 0x5041_5452_4f4c; // "PATROL"

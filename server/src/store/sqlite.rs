@@ -8,10 +8,16 @@ use rusqlite::types::{Value as SqlValue, ValueRef};
 
 use super::db::{Conn, Database, DbError, Migration, Pool, Row, Value, apply_migrations};
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../../migrations/sqlite/0001_foundation.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("../../migrations/sqlite/0001_foundation.sql"),
+    },
+    Migration {
+        version: 3,
+        sql: include_str!("../../migrations/sqlite/0003_web_sessions.sql"),
+    },
+];
 
 pub struct SqliteDb {
     path: PathBuf,
