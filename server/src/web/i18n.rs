@@ -136,7 +136,7 @@ strings! {
     Imported => "已导入", "Imported";
     Rows => "行", "rows";
     NewRoute => "新建巡检路线", "New route";
-    RouteOrderHint => "按巡检顺序勾选并填写序号（1, 2, 3 …）。", "Tick the checkpoints and number them in walking order (1, 2, 3 …).";
+    RouteOrderHint => "在巡检点前填写巡检顺序（1, 2, 3 …），留空表示不经过。", "Number the checkpoints in walking order (1, 2, 3 …); leave the others empty.";
     Order => "顺序", "Order";
     CheckpointCount => "巡检点数", "Checkpoints";
     Route => "路线", "Route";

@@ -8,7 +8,7 @@ use crate::app::AppState;
 use crate::policy::Access;
 use crate::store::reference;
 use crate::web::error::WebError;
-use crate::web::i18n::K;
+use crate::web::i18n::{K, Lang};
 use crate::web::layout::{self, role_label};
 use crate::web::session::Page;
 
@@ -26,7 +26,7 @@ pub async fn home(State(state): State<AppState>, page: Page) -> Result<Markup, W
     let t = |k| lang.t(k);
     let body = html! {
         section.card {
-            h1 { (t(K::Welcome)) "，" (page.actor.person.display_name) }
+            h1 { (t(K::Welcome)) (if lang == Lang::Zh { "，" } else { ", " }) (page.actor.person.display_name) }
             h2 { (t(K::YourRoles)) }
             ul.tags {
                 @for role in &page.actor.roles {
