@@ -116,6 +116,17 @@ async fn sign_in(s: &TestServer, login: &str) -> (String, String) {
     (cookie, home.csrf())
 }
 
+/// Signs in over the JSON API, as the app does.
+async fn api_login(s: &TestServer, login: &str, password: &str) -> (StatusCode, serde_json::Value) {
+    s.call(
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(serde_json::json!({"login": login, "password": password, "device_id": uuid::Uuid::now_v7()})),
+    )
+    .await
+}
+
 async fn site_codes(s: &TestServer) -> Vec<String> {
     let token = s.token("admin").await;
     let (_, sites) = s
@@ -318,14 +329,7 @@ async fn wrong_passwords_at_the_desk_count_against_the_app_too(backend: Backend)
         assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
         assert!(wrong.body.contains("用户名或密码错误"));
     }
-    let (status, body) = s
-        .call(
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(serde_json::json!({"login": "eng.head", "password": s.password("eng.head"), "device_id": uuid::Uuid::now_v7()})),
-        )
-        .await;
+    let (status, body) = api_login(&s, "eng.head", &s.password("eng.head")).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
 }
 
@@ -487,14 +491,7 @@ async fn a_people_import_creates_everyone_or_no_one(backend: Backend) {
     )
     .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    let (status, body) = s
-        .call(
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(serde_json::json!({"login": "zhao.qiang", "password": "correct-horse-2", "device_id": uuid::Uuid::now_v7()})),
-        )
-        .await;
+    let (status, body) = api_login(&s, "zhao.qiang", "correct-horse-2").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["roles"][0]["role"], "department_head");
 

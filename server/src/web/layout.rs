@@ -26,6 +26,10 @@ fn lang_switch(lang: Lang, here: &str) -> Markup {
     }
 }
 
+fn brand(lang: Lang) -> Markup {
+    html! { a.brand href="/" { span.logo { "巡" } (lang.t(K::Brand)) } }
+}
+
 fn head(lang: Lang, title: &str) -> Markup {
     html! {
         head {
@@ -46,7 +50,7 @@ pub fn bare(lang: Lang, here: &str, title: &str, body: Markup) -> Markup {
             (head(lang, title))
             body {
                 header.topbar {
-                    a.brand href="/" { span.logo { "巡" } (lang.t(K::Brand)) }
+                    (brand(lang))
                     nav.user { (lang_switch(lang, here)) }
                 }
                 (body)
@@ -73,7 +77,7 @@ pub fn chrome(page: &Page, title: &str, body: Markup) -> Markup {
             (head(lang, title))
             body {
                 header.topbar {
-                    a.brand href="/" { span.logo { "巡" } (t(K::Brand)) }
+                    (brand(lang))
                     nav.main {
                         a class=(if page.here == "/" { "active" } else { "" }) href="/" { (t(K::Home)) }
                         @if admin {
@@ -99,6 +103,37 @@ pub fn chrome(page: &Page, title: &str, body: Markup) -> Markup {
 /// The hidden field every form carries.
 pub fn csrf(page: &Page) -> Markup {
     html! { input type="hidden" name=(CSRF_FIELD) value=(page.session.csrf_token); }
+}
+
+/// A card whose form creates something: its title, the CSRF token, the fields and
+/// the submit button.
+pub fn create_card(page: &Page, title: &str, action: &str, fields: Markup) -> Markup {
+    html! {
+        section.card {
+            h2 { (title) }
+            form method="post" action=(action) {
+                (csrf(page))
+                (fields)
+                button.primary type="submit" { (page.lang.t(K::Create)) }
+            }
+        }
+    }
+}
+
+/// A card to upload a CSV file for import, with the columns it expects.
+pub fn import_card(page: &Page, action: &str, hint: K) -> Markup {
+    let t = |k| page.lang.t(k);
+    html! {
+        section.card {
+            h2 { (t(K::ImportCsv)) }
+            p.hint { (t(hint)) }
+            form method="post" action=(action) enctype="multipart/form-data" {
+                (csrf(page))
+                label.field { span { (t(K::CsvFile)) } input type="file" name="file" accept=".csv,text/csv" required; }
+                button type="submit" { (t(K::Import)) }
+            }
+        }
+    }
 }
 
 /// A "saved" banner after a successful post-redirect-get.

@@ -35,7 +35,7 @@ function decodeQr(pdfPath) {
 
 test("an administrator creates a checkpoint and its QR label scans back to its token", async () => {
   await page.goto(`/admin/sites/${siteId}/checkpoints`);
-  const form = page.locator("#new-checkpoint");
+  const form = page.locator("form:has(textarea[name=\"checklist\"])");
   await form.locator('input[name="code"]').fill("BIKE-1");
   await form.locator('input[name="name_zh"]').fill("非机动车棚");
   await form.locator('input[name="name_en"]').fill("Bicycle shed");

@@ -21,7 +21,7 @@ use crate::web::csv_import::{self, RowError};
 use crate::web::error::WebError;
 use crate::web::i18n::K;
 use crate::web::labels;
-use crate::web::layout::{self, FieldKind, csrf, field, flash};
+use crate::web::layout::{self, FieldKind, create_card, field, flash, import_card};
 use crate::web::session::{Page, Posted};
 
 /// Most checkpoints one CSV file may bring.
@@ -140,35 +140,22 @@ async fn render(
                 }
             }
             div.stack {
-                section.card {
-                    h2 { (t(K::NewCheckpoint)) }
-                    form #new-checkpoint method="post" action=(base) {
-                        (csrf(page))
-                        (field(t(K::Code), "code", "", FieldKind::Required))
-                        (field(t(K::NameZh), "name_zh", "", FieldKind::Required))
-                        (field(t(K::NameEn), "name_en", "", FieldKind::Optional))
-                        div.pair {
-                            (field(t(K::Latitude), "latitude", "", FieldKind::Number))
-                            (field(t(K::Longitude), "longitude", "", FieldKind::Number))
-                        }
-                        (field(t(K::RadiusM), "radius_m", "30", FieldKind::Number))
-                        (field(t(K::QrToken), "qr_token", "", FieldKind::Optional))
-                        p.hint { (t(K::QrTokenHint)) }
-                        (field(t(K::NfcTag), "nfc_tag_id", "", FieldKind::Optional))
-                        label.field { span { (t(K::Checklist)) }
-                            textarea name="checklist" rows="4" placeholder="灯具完好 / Lights working" {} }
-                        button.primary type="submit" { (t(K::Create)) }
+                (create_card(page, t(K::NewCheckpoint), &base, html! {
+                    (field(t(K::Code), "code", "", FieldKind::Required))
+                    (field(t(K::NameZh), "name_zh", "", FieldKind::Required))
+                    (field(t(K::NameEn), "name_en", "", FieldKind::Optional))
+                    div.pair {
+                        (field(t(K::Latitude), "latitude", "", FieldKind::Number))
+                        (field(t(K::Longitude), "longitude", "", FieldKind::Number))
                     }
-                }
-                section.card {
-                    h2 { (t(K::ImportCsv)) }
-                    p.hint { (t(K::CheckpointCsvHint)) }
-                    form method="post" action={ (base) "/import" } enctype="multipart/form-data" {
-                        (csrf(page))
-                        label.field { span { (t(K::CsvFile)) } input type="file" name="file" accept=".csv,text/csv" required; }
-                        button type="submit" { (t(K::Import)) }
-                    }
-                }
+                    (field(t(K::RadiusM), "radius_m", "30", FieldKind::Number))
+                    (field(t(K::QrToken), "qr_token", "", FieldKind::Optional))
+                    p.hint { (t(K::QrTokenHint)) }
+                    (field(t(K::NfcTag), "nfc_tag_id", "", FieldKind::Optional))
+                    label.field { span { (t(K::Checklist)) }
+                        textarea name="checklist" rows="4" placeholder="灯具完好 / Lights working" {} }
+                }))
+                (import_card(page, &format!("{base}/import"), K::CheckpointCsvHint))
             }
         }
     };

@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::store::reference;
 use crate::web::error::WebError;
 use crate::web::i18n::{K, Lang};
-use crate::web::layout::{self, FieldKind, csrf, field, flash};
+use crate::web::layout::{self, FieldKind, create_card, field, flash};
 use crate::web::session::{Page, Posted};
 
 /// A department kind's name in the reader's language.
@@ -63,20 +63,15 @@ pub async fn list(
                     }
                 }
             }
-            section.card {
-                h2 { (t(K::NewDepartment)) }
-                form method="post" action={ "/admin/sites/" (site.id) "/departments" } {
-                    (csrf(&page))
-                    label.field { span { (t(K::Kind)) }
-                        select name="kind" {
-                            @for k in DepartmentKind::ALL { option value=(k.as_str()) { (kind_label(lang, k)) } }
-                        }
+            (create_card(&page, t(K::NewDepartment), &format!("/admin/sites/{}/departments", site.id), html! {
+                label.field { span { (t(K::Kind)) }
+                    select name="kind" {
+                        @for k in DepartmentKind::ALL { option value=(k.as_str()) { (kind_label(lang, k)) } }
                     }
-                    (field(t(K::NameZh), "name_zh", "", FieldKind::Optional))
-                    (field(t(K::NameEn), "name_en", "", FieldKind::Optional))
-                    button.primary type="submit" { (t(K::Create)) }
                 }
-            }
+                (field(t(K::NameZh), "name_zh", "", FieldKind::Optional))
+                (field(t(K::NameEn), "name_en", "", FieldKind::Optional))
+            }))
         }
     };
     Ok(layout::chrome(&page, t(K::Departments), body))

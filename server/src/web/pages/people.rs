@@ -20,7 +20,9 @@ use crate::store::{DbError, people, reference};
 use crate::web::csv_import::{self, CsvRow, RowError};
 use crate::web::error::WebError;
 use crate::web::i18n::{K, Lang};
-use crate::web::layout::{self, FieldKind, csrf, field, flash, role_label};
+use crate::web::layout::{
+    self, FieldKind, create_card, csrf, field, flash, import_card, role_label,
+};
 use crate::web::session::{Page, Posted};
 
 /// Most people one CSV file may bring: each password is hashed with argon2, which
@@ -214,26 +216,13 @@ async fn render(
                 }
             }
             div.stack {
-                section.card {
-                    h2 { (t(K::NewPerson)) }
-                    form method="post" action="/admin/people" {
-                        (csrf(page))
-                        (field(t(K::Login), "login", "", FieldKind::Required))
-                        (field(t(K::DisplayName), "display_name", "", FieldKind::Required))
-                        (field(t(K::Password), "password", "", FieldKind::Password))
-                        (role_fields(lang, &org))
-                        button.primary type="submit" { (t(K::Create)) }
-                    }
-                }
-                section.card {
-                    h2 { (t(K::ImportCsv)) }
-                    p.hint { (t(K::PeopleCsvHint)) }
-                    form method="post" action="/admin/people/import" enctype="multipart/form-data" {
-                        (csrf(page))
-                        label.field { span { (t(K::CsvFile)) } input type="file" name="file" accept=".csv,text/csv" required; }
-                        button type="submit" { (t(K::Import)) }
-                    }
-                }
+                (create_card(page, t(K::NewPerson), "/admin/people", html! {
+                    (field(t(K::Login), "login", "", FieldKind::Required))
+                    (field(t(K::DisplayName), "display_name", "", FieldKind::Required))
+                    (field(t(K::Password), "password", "", FieldKind::Password))
+                    (role_fields(lang, &org))
+                }))
+                (import_card(page, "/admin/people/import", K::PeopleCsvHint))
             }
         }
     };

@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::store::reference;
 use crate::web::error::WebError;
 use crate::web::i18n::{K, Lang};
-use crate::web::layout::{self, FieldKind, csrf, field, flash};
+use crate::web::layout::{self, FieldKind, create_card, field, flash};
 use crate::web::session::{Page, Posted};
 
 /// `GET /admin/sites/{site_id}/routes`
@@ -67,24 +67,19 @@ pub async fn list(
                     }
                 }
             }
-            section.card {
-                h2 { (t(K::NewRoute)) }
-                form method="post" action={ "/admin/sites/" (site.id) "/routes" } {
-                    (csrf(&page))
-                    (field(t(K::NameZh), "name_zh", "", FieldKind::Required))
-                    (field(t(K::NameEn), "name_en", "", FieldKind::Optional))
-                    p.hint { (t(K::RouteOrderHint)) }
-                    div.order-list {
-                        @for cp in &checkpoints {
-                            label.order-item {
-                                input type="text" inputmode="numeric" size="3" name={ "order_" (cp.id) } aria-label=(t(K::Order));
-                                span.code { (cp.code) } " " (lang.pick(&cp.name_zh, &cp.name_en))
-                            }
+            (create_card(&page, t(K::NewRoute), &format!("/admin/sites/{}/routes", site.id), html! {
+                (field(t(K::NameZh), "name_zh", "", FieldKind::Required))
+                (field(t(K::NameEn), "name_en", "", FieldKind::Optional))
+                p.hint { (t(K::RouteOrderHint)) }
+                div.order-list {
+                    @for cp in &checkpoints {
+                        label.order-item {
+                            input type="text" inputmode="numeric" size="3" name={ "order_" (cp.id) } aria-label=(t(K::Order));
+                            span.code { (cp.code) } " " (lang.pick(&cp.name_zh, &cp.name_en))
                         }
                     }
-                    button.primary type="submit" { (t(K::Create)) }
                 }
-            }
+            }))
         }
     };
     Ok(layout::chrome(&page, t(K::Routes), body))
@@ -218,27 +213,22 @@ pub async fn schedules(
                     }
                 }
             }
-            section.card {
-                h2 { (t(K::NewSchedule)) }
-                form method="post" action={ "/admin/sites/" (site.id) "/schedules" } {
-                    (csrf(&page))
-                    label.field { span { (t(K::Route)) }
-                        select name="route_id" required {
-                            @for r in &routes { option value=(r.id) { (lang.pick(&r.name_zh, &r.name_en)) } }
-                        }
+            (create_card(&page, t(K::NewSchedule), &format!("/admin/sites/{}/schedules", site.id), html! {
+                label.field { span { (t(K::Route)) }
+                    select name="route_id" required {
+                        @for r in &routes { option value=(r.id) { (lang.pick(&r.name_zh, &r.name_en)) } }
                     }
-                    fieldset.days {
-                        legend { (t(K::Days)) }
-                        @for d in 1u8..=7 {
-                            label.check { input type="checkbox" name="day" value=(d) checked; (weekday(lang, d)) }
-                        }
-                    }
-                    label.field { span { (t(K::Windows)) }
-                        textarea name="windows" rows="3" { "08:00-10:00 1\n16:00-18:00 1" } }
-                    p.hint { (t(K::WindowsHint)) }
-                    button.primary type="submit" { (t(K::Create)) }
                 }
-            }
+                fieldset.days {
+                    legend { (t(K::Days)) }
+                    @for d in 1u8..=7 {
+                        label.check { input type="checkbox" name="day" value=(d) checked; (weekday(lang, d)) }
+                    }
+                }
+                label.field { span { (t(K::Windows)) }
+                    textarea name="windows" rows="3" { "08:00-10:00 1\n16:00-18:00 1" } }
+                p.hint { (t(K::WindowsHint)) }
+            }))
         }
     };
     Ok(layout::chrome(&page, t(K::Schedules), body))

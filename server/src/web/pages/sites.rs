@@ -18,7 +18,7 @@ use crate::store::reference;
 use crate::store::web::{self as web_store, SitePlan};
 use crate::web::error::WebError;
 use crate::web::i18n::{K, Lang};
-use crate::web::layout::{self, FieldKind, csrf, field, flash};
+use crate::web::layout::{self, FieldKind, create_card, csrf, field, flash};
 use crate::web::session::{Page, Posted};
 
 /// Largest plan image.
@@ -113,18 +113,13 @@ pub async fn list(
                     }
                 }
             }
-            section.card {
-                h2 { (t(K::NewSite)) }
-                form method="post" action="/admin/sites" {
-                    (csrf(&page))
-                    (field(t(K::Code), "code", "", FieldKind::Required))
-                    p.hint { (t(K::SiteCodeHint)) }
-                    (field(t(K::NameZh), "name_zh", "", FieldKind::Required))
-                    (field(t(K::NameEn), "name_en", "", FieldKind::Optional))
-                    (field(t(K::UtcOffset), "utc_offset_minutes", "480", FieldKind::Number))
-                    button.primary type="submit" { (t(K::Create)) }
-                }
-            }
+            (create_card(&page, t(K::NewSite), "/admin/sites", html! {
+                (field(t(K::Code), "code", "", FieldKind::Required))
+                p.hint { (t(K::SiteCodeHint)) }
+                (field(t(K::NameZh), "name_zh", "", FieldKind::Required))
+                (field(t(K::NameEn), "name_en", "", FieldKind::Optional))
+                (field(t(K::UtcOffset), "utc_offset_minutes", "480", FieldKind::Number))
+            }))
         }
     };
     Ok(layout::chrome(&page, t(K::Sites), body))
