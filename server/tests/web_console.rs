@@ -446,6 +446,11 @@ async fn a_site_plan_is_an_image_within_bounds(backend: Backend) {
     assert!(overview.body.contains("800 × 600 px"));
 }
 
+async fn import_people(s: &TestServer, cookie: &str, csrf: &str, csv: &str) -> Answer {
+    let file = ("file", "people.csv", csv.as_bytes());
+    post_multipart(s, "/admin/people/import", cookie, &[("_csrf", csrf)], file).await
+}
+
 async fn a_people_import_creates_everyone_or_no_one(backend: Backend) {
     let Some(s) = TestServer::start(backend).await else {
         return;
@@ -455,14 +460,7 @@ async fn a_people_import_creates_everyone_or_no_one(backend: Backend) {
         wang.li,王丽,correct-horse-1,patrol_staff,JY,\n\
         zhao.qiang,赵强,short,department_head,JY,engineering\n\
         liu.bo,刘波,correct-horse-3,department_head,JY,plumbing\n";
-    let refused = post_multipart(
-        &s,
-        "/admin/people/import",
-        &cookie,
-        &[("_csrf", &csrf)],
-        ("file", "people.csv", bad.as_bytes()),
-    )
-    .await;
+    let refused = import_people(&s, &cookie, &csrf, &bad).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.body.contains("未导入任何数据"));
     assert!(
@@ -482,27 +480,13 @@ async fn a_people_import_creates_everyone_or_no_one(backend: Backend) {
     let good = bad
         .replace(",short,", ",correct-horse-2,")
         .replace("plumbing", "cleaning");
-    let done = post_multipart(
-        &s,
-        "/admin/people/import",
-        &cookie,
-        &[("_csrf", &csrf)],
-        ("file", "people.csv", good.as_bytes()),
-    )
-    .await;
+    let done = import_people(&s, &cookie, &csrf, &good).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     let (status, body) = api_login(&s, "zhao.qiang", "correct-horse-2").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["roles"][0]["role"], "department_head");
 
-    let again = post_multipart(
-        &s,
-        "/admin/people/import",
-        &cookie,
-        &[("_csrf", &csrf)],
-        ("file", "people.csv", good.as_bytes()),
-    )
-    .await;
+    let again = import_people(&s, &cookie, &csrf, &good).await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(again.body.contains("already taken"));
 }
