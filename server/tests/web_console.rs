@@ -460,7 +460,7 @@ async fn a_people_import_creates_everyone_or_no_one(backend: Backend) {
         wang.li,王丽,correct-horse-1,patrol_staff,JY,\n\
         zhao.qiang,赵强,short,department_head,JY,engineering\n\
         liu.bo,刘波,correct-horse-3,department_head,JY,plumbing\n";
-    let refused = import_people(&s, &cookie, &csrf, &bad).await;
+    let refused = import_people(&s, &cookie, &csrf, bad).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.body.contains("未导入任何数据"));
     assert!(

@@ -92,7 +92,7 @@ pub async fn list(
     Query(q): Query<Saved>,
 ) -> Result<Markup, WebError> {
     let site = admin::administered_site(&state, &page.actor, site_id).await?;
-    Ok(render(&state, &page, &site, q.yes(), None).await?)
+    render(&state, &page, &site, q.yes(), None).await
 }
 
 async fn render(
