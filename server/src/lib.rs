@@ -15,5 +15,6 @@ pub mod policy;
 pub mod settings;
 pub mod store;
 pub mod sync;
+pub mod web;
 
 pub use app::{AppState, router};

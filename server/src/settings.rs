@@ -28,6 +28,11 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Connections the server keeps to its database.
     pub database_pool_size: usize,
+    /// Mark the web console's cookies `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
+    /// A font with Chinese glyphs for PDFs (`.ttf`, `.otf`, or `.ttc` with an optional
+    /// `#index`); empty means the first of the usual Debian paths that exists.
+    pub cjk_font: String,
 }
 
 impl Default for Settings {
@@ -44,6 +49,8 @@ impl Default for Settings {
             // A push of 500 records may carry 4 MiB; other bodies are much smaller.
             max_body_bytes: 5 * 1024 * 1024,
             database_pool_size: 8,
+            secure_cookies: false,
+            cjk_font: String::new(),
         }
     }
 }
@@ -57,6 +64,8 @@ impl std::fmt::Debug for Settings {
             .field("access_token_seconds", &self.access_token_seconds)
             .field("refresh_token_seconds", &self.refresh_token_seconds)
             .field("database_pool_size", &self.database_pool_size)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("cjk_font", &self.cjk_font)
             .finish_non_exhaustive()
     }
 }
@@ -124,6 +133,12 @@ impl Settings {
         }
         if let Some(v) = get("PATROL_DATABASE_POOL_SIZE") {
             self.database_pool_size = parse("PATROL_DATABASE_POOL_SIZE", v)?;
+        }
+        if let Some(v) = get("PATROL_SECURE_COOKIES") {
+            self.secure_cookies = parse("PATROL_SECURE_COOKIES", v)?;
+        }
+        if let Some(v) = get("PATROL_CJK_FONT") {
+            self.cjk_font = v;
         }
         Ok(())
     }

@@ -20,7 +20,7 @@ use crate::store::{Conn, DbError, people, reference};
 use crate::sync::feed;
 
 /// Loads a site the actor may read, or answers 404 / 403.
-async fn readable_site(state: &AppState, actor: &Actor, site_id: Id) -> ApiResult<Site> {
+pub(crate) async fn readable_site(state: &AppState, actor: &Actor, site_id: Id) -> ApiResult<Site> {
     let site =
         state.store.read(move |c| reference::get_site(c, site_id)).await?.ok_or_else(|| ApiError::not_found("site"))?;
     actor.require(Access::ReadSite(&site))?;
@@ -28,7 +28,7 @@ async fn readable_site(state: &AppState, actor: &Actor, site_id: Id) -> ApiResul
 }
 
 /// Loads a site for an administrator of its organisation.
-async fn administered_site(state: &AppState, actor: &Actor, site_id: Id) -> ApiResult<Site> {
+pub(crate) async fn administered_site(state: &AppState, actor: &Actor, site_id: Id) -> ApiResult<Site> {
     actor.require(Access::Administer)?;
     readable_site(state, actor, site_id).await
 }
@@ -380,14 +380,14 @@ pub struct NewPerson {
     pub roles: Vec<Role>,
 }
 
-fn check_login(login: &str) -> ApiResult<()> {
+pub(crate) fn check_login(login: &str) -> ApiResult<()> {
     let ok = (2..=64).contains(&login.len())
         && login.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
     if ok { Ok(()) } else { Err(ApiError::invalid("login", "2 to 64 letters, digits, '.', '_', '-' or '@'")) }
 }
 
 /// Checks that a role's site and department belong to the organisation.
-fn role_problem(c: &mut dyn Conn, org: Id, role: &Role) -> Result<Option<ApiError>, DbError> {
+pub(crate) fn role_problem(c: &mut dyn Conn, org: Id, role: &Role) -> Result<Option<ApiError>, DbError> {
     if let Some(site_id) = role.site_id() {
         if reference::get_site(c, site_id)?.is_none_or(|s| s.org_id != org) {
             return Ok(Some(ApiError::invalid(
@@ -404,12 +404,9 @@ fn role_problem(c: &mut dyn Conn, org: Id, role: &Role) -> Result<Option<ApiErro
     Ok(None)
 }
 
-pub async fn create_person(
-    State(state): State<AppState>,
-    actor: Actor,
-    Json(req): Json<NewPerson>,
-) -> ApiResult<(StatusCode, Json<PersonWithRoles>)> {
-    actor.require(Access::Administer)?;
+/// Checks a new person's fields (the roles are checked against the database when
+/// stored). Shared by the API, the console form and the CSV import.
+pub(crate) fn check_new_person(req: &NewPerson) -> ApiResult<()> {
     check_login(&req.login)?;
     check_text("display_name", &req.display_name, limits::NAME_MAX, true)?;
     if req.password.chars().count() < password::MIN_LEN || req.password.len() > password::MAX_LEN {
@@ -418,6 +415,41 @@ pub async fn create_person(
     if req.roles.len() > 50 {
         return Err(ApiError::invalid("roles", "at most 50 roles"));
     }
+    Ok(())
+}
+
+/// Stores a person and their roles inside the caller's transaction; `Some(error)`
+/// when a role names a site or department outside the organisation (the caller
+/// then rolls back by returning an error of its own, or stores nothing).
+pub(crate) fn insert_person_with_roles(
+    c: &mut dyn Conn,
+    p: &Person,
+    password_hash: &str,
+    roles: &[Role],
+    now: i64,
+) -> Result<Option<ApiError>, DbError> {
+    for role in roles {
+        if let Some(e) = role_problem(c, p.org_id, role)? {
+            return Ok(Some(e));
+        }
+    }
+    people::insert_person(c, p, password_hash, now)?;
+    for role in roles {
+        if let Some(site) = role.site_id() {
+            feed::reference_changed(c, site, now)?;
+        }
+        people::insert_role(c, &RoleAssignment { person_id: p.id, role: role.clone() }, now)?;
+    }
+    Ok(None)
+}
+
+pub async fn create_person(
+    State(state): State<AppState>,
+    actor: Actor,
+    Json(req): Json<NewPerson>,
+) -> ApiResult<(StatusCode, Json<PersonWithRoles>)> {
+    actor.require(Access::Administer)?;
+    check_new_person(&req)?;
     let pw = req.password;
     let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
         .await
@@ -431,24 +463,7 @@ pub async fn create_person(
     };
     let now = state.clock.now_ms();
     let (p, roles) = (person.clone(), req.roles.clone());
-    let refused = state
-        .store
-        .write(move |c| {
-            for role in &roles {
-                if let Some(e) = role_problem(c, p.org_id, role)? {
-                    return Ok(Some(e));
-                }
-            }
-            people::insert_person(c, &p, &hash, now)?;
-            for role in roles {
-                if let Some(site) = role.site_id() {
-                    feed::reference_changed(c, site, now)?;
-                }
-                people::insert_role(c, &RoleAssignment { person_id: p.id, role }, now)?;
-            }
-            Ok(None)
-        })
-        .await?;
+    let refused = state.store.write(move |c| insert_person_with_roles(c, &p, &hash, &roles, now)).await?;
     if let Some(e) = refused {
         return Err(e);
     }

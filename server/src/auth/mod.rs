@@ -92,25 +92,23 @@ async fn issue(state: &AppState, person: Person, device_id: Id, family: Option<S
     })
 }
 
-/// `POST /api/v1/auth/login`
-pub async fn login(
-    State(state): State<AppState>,
-    addr: ClientAddr,
-    Json(req): Json<LoginRequest>,
-) -> ApiResult<Json<TokenResponse>> {
-    if req.login.is_empty() || req.login.len() > 100 {
+/// Checks a login and password for the API and the web console alike: bounded
+/// input, the per-account and per-address rate limit, argon2 verification that
+/// takes as long for an unknown login, and a recorded failure when wrong.
+pub async fn verify_credentials(state: &AppState, login: &str, password: &str, address: &str) -> ApiResult<Person> {
+    if login.is_empty() || login.len() > 100 {
         return Err(ApiError::invalid("login", "1 to 100 characters"));
     }
-    if req.password.len() > password::MAX_LEN {
+    if password.len() > password::MAX_LEN {
         return Err(ApiError::invalid("password", "at most 256 characters"));
     }
     let now = state.clock.now_ms();
-    let (login, address) = (req.login.clone(), addr.0.clone());
+    let (l, a) = (login.to_string(), address.to_string());
     let (by_login, by_address, creds) = state
         .store
         .read(move |c| {
-            let (a, b) = people::login_failures_since(c, &login, &address, now - WINDOW_MS)?;
-            Ok((a, b, people::credentials(c, &login)?))
+            let (by_login, by_address) = people::login_failures_since(c, &l, &a, now - WINDOW_MS)?;
+            Ok((by_login, by_address, people::credentials(c, &l)?))
         })
         .await?;
     if by_login >= i64::from(state.settings.login_failures_per_account)
@@ -120,7 +118,7 @@ pub async fn login(
             "too many wrong passwords; wait a minute and try again / 密码错误次数过多，请一分钟后再试".into(),
         ));
     }
-    let password = req.password.clone();
+    let password = password.to_string();
     let stored = creds.as_ref().map(|(_, h)| h.clone());
     let ok = tokio::task::spawn_blocking(move || {
         let ok = password::verify(stored.as_deref().unwrap_or(password::dummy_hash()), &password);
@@ -128,14 +126,23 @@ pub async fn login(
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let person = match creds {
-        Some((person, _)) if ok && person.active => person,
+    match creds {
+        Some((person, _)) if ok && person.active => Ok(person),
         _ => {
-            let (login, address) = (req.login.clone(), addr.0);
+            let (login, address) = (login.to_string(), address.to_string());
             state.store.write(move |c| people::record_login_failure(c, &login, &address, now)).await?;
-            return Err(unauthorized("invalid_credentials", "wrong login or password / 用户名或密码错误"));
+            Err(unauthorized("invalid_credentials", "wrong login or password / 用户名或密码错误"))
         }
-    };
+    }
+}
+
+/// `POST /api/v1/auth/login`
+pub async fn login(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    Json(req): Json<LoginRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    let person = verify_credentials(&state, &req.login, &req.password, &addr.0).await?;
     tracing::info!(person = %person.id, device = %req.device_id, "signed in");
     Ok(Json(issue(&state, person, req.device_id, None).await?))
 }

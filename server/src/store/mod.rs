@@ -6,6 +6,7 @@ pub mod people;
 pub mod postgres;
 pub mod reference;
 pub mod sqlite;
+pub mod web;
 
 use std::sync::Arc;
 

@@ -10,6 +10,7 @@ use super::db::{Conn, Database, DbError, Migration, Pool, Row, Value, apply_migr
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sql: include_str!("../../migrations/postgres/0001_foundation.sql") },
     Migration { version: 2, sql: include_str!("../../migrations/postgres/0002_sync.sql") },
+    Migration { version: 3, sql: include_str!("../../migrations/postgres/0003_web_sessions.sql") },
 ];
 
 /// Every instance migrating at once takes this advisory lock first.

@@ -11,6 +11,7 @@ use super::db::{Conn, Database, DbError, Migration, Pool, Row, Value, apply_migr
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sql: include_str!("../../migrations/sqlite/0001_foundation.sql") },
     Migration { version: 2, sql: include_str!("../../migrations/sqlite/0002_sync.sql") },
+    Migration { version: 3, sql: include_str!("../../migrations/sqlite/0003_web_sessions.sql") },
 ];
 
 pub struct SqliteDb {

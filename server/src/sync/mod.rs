@@ -345,7 +345,14 @@ pub fn reference_for(c: &mut dyn Conn, actor: &Actor) -> Result<ReferenceBundle,
 }
 
 /// Reads the feed after `after`; `initial` (no cursor yet) also sends the reference data.
-pub fn pull(c: &mut dyn Conn, actor: &Actor, after: i64, initial: bool, limit: u32, now: i64) -> Result<PullResponse, DbError> {
+pub fn pull(
+    c: &mut dyn Conn,
+    actor: &Actor,
+    after: i64,
+    initial: bool,
+    limit: u32,
+    now: i64,
+) -> Result<PullResponse, DbError> {
     let rows = feed::after(c, after, limit)?;
     let more = rows.len() as u32 == limit;
     let cursor = rows.last().map_or(after, |r| r.position);

@@ -1,0 +1,184 @@
+//! The web console served by `patrol-server` itself: server-rendered pages for people
+//! at desks. Every page is declared once in `pages()`, which builds the router.
+
+pub mod csv_import;
+pub mod error;
+pub mod i18n;
+pub mod labels;
+pub mod layout;
+pub mod pages;
+pub mod pdf;
+pub mod session;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request};
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{MethodRouter, get, post};
+
+use crate::app::{AppState, Audience};
+use pages::{checkpoints, departments, home, login, people, routes, sites};
+
+/// One console page or form target: who may use it, for the authorization matrix.
+pub struct WebRoute {
+    pub method: Method,
+    pub path: &'static str,
+    pub audience: Audience,
+    pub summary: &'static str,
+    pub handler: MethodRouter<AppState>,
+}
+
+fn page(
+    method: Method,
+    path: &'static str,
+    audience: Audience,
+    summary: &'static str,
+    handler: MethodRouter<AppState>,
+) -> WebRoute {
+    WebRoute { method, path, audience, summary, handler }
+}
+
+/// Every route of the console. Handlers enforce the audience through the policy
+/// (`Page` for a session, `Actor::require` for the access); this table documents it.
+pub fn pages() -> Vec<WebRoute> {
+    use Audience::*;
+    use Method as M;
+    vec![
+        page(M::GET, "/static/console.css", Public, "Style sheet", get(stylesheet)),
+        page(M::GET, "/static/console.js", Public, "Script", get(script)),
+        page(M::GET, "/lang/{lang}", Public, "Switch language", get(switch_lang)),
+        page(M::GET, "/login", Public, "Sign-in form", get(login::form)),
+        page(M::POST, "/login", Public, "Sign in", post(login::submit)),
+        page(M::POST, "/logout", SignedIn, "Sign out", post(login::logout)),
+        page(M::GET, "/", SignedIn, "Home: roles and sites", get(home::home)),
+        page(M::GET, "/admin/sites", Administrator, "Sites", get(sites::list)),
+        page(M::POST, "/admin/sites", Administrator, "Create a site", post(sites::create)),
+        page(M::GET, "/admin/sites/{site_id}", Administrator, "One site and its plan", get(sites::show)),
+        page(M::POST, "/admin/sites/{site_id}/plan", Administrator, "Upload the site plan", post(sites::upload_plan)),
+        page(
+            M::GET,
+            "/sites/{site_id}/plan",
+            SignedIn,
+            "The site plan image (readers of the site)",
+            get(sites::plan_image),
+        ),
+        page(M::GET, "/admin/sites/{site_id}/departments", Administrator, "Departments", get(departments::list)),
+        page(
+            M::POST,
+            "/admin/sites/{site_id}/departments",
+            Administrator,
+            "Create a department",
+            post(departments::create),
+        ),
+        page(M::GET, "/admin/sites/{site_id}/checkpoints", Administrator, "Checkpoints", get(checkpoints::list)),
+        page(
+            M::POST,
+            "/admin/sites/{site_id}/checkpoints",
+            Administrator,
+            "Create a checkpoint",
+            post(checkpoints::create),
+        ),
+        page(
+            M::POST,
+            "/admin/sites/{site_id}/checkpoints/import",
+            Administrator,
+            "Import checkpoints from CSV",
+            post(checkpoints::import),
+        ),
+        page(
+            M::GET,
+            "/admin/sites/{site_id}/checkpoints/labels.pdf",
+            Administrator,
+            "QR labels of every checkpoint (PDF)",
+            get(checkpoints::labels),
+        ),
+        page(
+            M::GET,
+            "/admin/sites/{site_id}/checkpoints/{checkpoint_id}/label.pdf",
+            Administrator,
+            "QR label of one checkpoint (PDF)",
+            get(checkpoints::label),
+        ),
+        page(M::GET, "/admin/sites/{site_id}/routes", Administrator, "Routes", get(routes::list)),
+        page(M::POST, "/admin/sites/{site_id}/routes", Administrator, "Create a route", post(routes::create)),
+        page(M::GET, "/admin/sites/{site_id}/schedules", Administrator, "Schedules", get(routes::schedules)),
+        page(
+            M::POST,
+            "/admin/sites/{site_id}/schedules",
+            Administrator,
+            "Create a schedule",
+            post(routes::create_schedule),
+        ),
+        page(M::GET, "/admin/people", Administrator, "People and roles", get(people::list)),
+        page(M::POST, "/admin/people", Administrator, "Create a person", post(people::create)),
+        page(M::POST, "/admin/people/import", Administrator, "Import people from CSV", post(people::import)),
+        page(M::POST, "/admin/people/{person_id}/roles", Administrator, "Give a person a role", post(people::add_role)),
+    ]
+}
+
+/// The console's router, merged into the server's by `app::router`.
+pub fn router() -> Router<AppState> {
+    let mut router = Router::new();
+    for p in pages() {
+        router = router.route(p.path, p.handler);
+    }
+    router
+        .layer(middleware::from_fn(error::render_errors))
+        .layer(middleware::from_fn(page_headers))
+        // Uploads (plan images, CSV files) need more than the API's body limit; the
+        // form reader bounds each part itself.
+        .layer(DefaultBodyLimit::max(session::MULTIPART_MAX))
+}
+
+/// Headers every console response carries: no framing, no inline script, no
+/// caching of pages that show people's data.
+async fn page_headers(req: Request, next: Next) -> Response {
+    let is_static = req.uri().path().starts_with("/static/");
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    if !is_static && !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    r
+}
+
+async fn stylesheet() -> Response {
+    static_file("text/css; charset=utf-8", include_str!("assets/console.css"))
+}
+
+async fn script() -> Response {
+    static_file("text/javascript; charset=utf-8", include_str!("assets/console.js"))
+}
+
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct Next_ {
+    next: Option<String>,
+}
+
+/// `GET /lang/{zh|en}`: remembers the language for a year and goes back.
+async fn switch_lang(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    Path(lang): Path<String>,
+    Query(q): Query<Next_>,
+) -> Response {
+    let lang = i18n::Lang::from_cookie(Some(lang.as_str()));
+    let next = q.next.unwrap_or_else(|| "/".into());
+    let mut r = Redirect::to(layout::local_path(&next)).into_response();
+    r.headers_mut()
+        .insert(header::SET_COOKIE, session::set_cookie(&state, i18n::LANG_COOKIE, lang.cookie_value(), 365 * 86400));
+    r
+}

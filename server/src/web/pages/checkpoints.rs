@@ -1,0 +1,286 @@
+//! A site's checkpoints for the administrator: the list, one at a time or a CSV
+//! import (all or nothing), and the PDF sheets of QR labels to stick on site.
+
+use std::collections::HashSet;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use patrol_protocol::{Checkpoint, Id, Site};
+
+use super::sites::{Tab, number, site_header};
+use super::{Saved, saved};
+use crate::api::admin::{self, NewChecklistItem, NewCheckpoint};
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::params;
+use crate::store::{DbError, reference};
+use crate::web::csv_import::{self, RowError};
+use crate::web::error::WebError;
+use crate::web::i18n::K;
+use crate::web::labels;
+use crate::web::layout::{self, FieldKind, create_card, field, flash, import_card};
+use crate::web::session::{Page, Posted};
+
+/// Most checkpoints one CSV file may bring.
+pub const IMPORT_ROWS_MAX: usize = 500;
+
+const CSV_COLUMNS: &[&str] =
+    &["code", "name_zh", "name_en", "latitude", "longitude", "radius_m", "qr_token", "nfc_tag_id", "checklist"];
+
+/// A checklist item as typed: "中文" or "中文 / English".
+fn checklist_item(text: &str) -> NewChecklistItem {
+    let (zh, en) = text.split_once(" / ").unwrap_or((text, ""));
+    NewChecklistItem { text_zh: zh.trim().to_string(), text_en: en.trim().to_string() }
+}
+
+fn checklist(text: &str, separator: char) -> Vec<NewChecklistItem> {
+    text.split(separator).map(str::trim).filter(|l| !l.is_empty()).map(checklist_item).collect()
+}
+
+fn optional(text: &str) -> Option<String> {
+    Some(text.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+/// The form's or a CSV row's fields as the JSON API's request; a blank radius
+/// takes the API's default.
+fn new_checkpoint(get: impl Fn(&str) -> String, checklist_separator: char) -> Result<NewCheckpoint, ApiError> {
+    let radius = get("radius_m");
+    Ok(NewCheckpoint {
+        code: get("code"),
+        name_zh: get("name_zh"),
+        name_en: get("name_en"),
+        latitude: number("latitude", &get("latitude"))?,
+        longitude: number("longitude", &get("longitude"))?,
+        radius_m: if radius.trim().is_empty() { 30.0 } else { number("radius_m", &radius)? },
+        qr_token: optional(&get("qr_token")),
+        nfc_tag_id: optional(&get("nfc_tag_id")),
+        checklist: checklist(&get("checklist"), checklist_separator),
+    })
+}
+
+/// `GET /admin/sites/{site_id}/checkpoints`
+pub async fn list(
+    State(state): State<AppState>,
+    page: Page,
+    Path(site_id): Path<Id>,
+    Query(q): Query<Saved>,
+) -> Result<Markup, WebError> {
+    let site = admin::administered_site(&state, &page.actor, site_id).await?;
+    render(&state, &page, &site, q.yes(), None).await
+}
+
+async fn render(
+    state: &AppState,
+    page: &Page,
+    site: &Site,
+    was_saved: bool,
+    problems: Option<&[RowError]>,
+) -> Result<Markup, WebError> {
+    let site_id = site.id;
+    let checkpoints = state.store.read(move |c| reference::list_checkpoints(c, site_id)).await?;
+    let lang = page.lang;
+    let t = |k| lang.t(k);
+    let base = format!("/admin/sites/{}/checkpoints", site.id);
+    let body = html! {
+        (site_header(lang, site, Tab::Checkpoints))
+        (flash(was_saved, lang))
+        @if let Some(p) = problems { (csv_import::report(lang, p)) }
+        div.grid {
+            section.card.span2 {
+                p.toolbar {
+                    a.button href={ (base) "/labels.pdf" } download { (t(K::PrintLabels)) }
+                }
+                table #checkpoints {
+                    thead { tr {
+                        th { (t(K::Code)) } th { (t(K::Name)) } th { (t(K::Latitude)) " / " (t(K::Longitude)) }
+                        th { (t(K::ChecklistItems)) } th { (t(K::QrToken)) } th {}
+                    } }
+                    tbody {
+                        @for cp in &checkpoints {
+                            tr data-code=(cp.code) {
+                                td.code { (cp.code) }
+                                td { (cp.name_zh) @if !cp.name_en.is_empty() { br; span.muted { (cp.name_en) } } }
+                                td.num { (format!("{:.5}, {:.5}", cp.latitude, cp.longitude)) br; span.muted { "± " (cp.radius_m) " m" } }
+                                td.num { (cp.checklist.len()) }
+                                td { code.token { (cp.qr_token) } }
+                                td.actions { a.label-link href={ (base) "/" (cp.id) "/label.pdf" } download { (t(K::PrintLabel)) } }
+                            }
+                        }
+                        @if checkpoints.is_empty() { tr { td colspan="6" .muted { (t(K::Nothing)) } } }
+                    }
+                }
+            }
+            div.stack {
+                (create_card(page, t(K::NewCheckpoint), &base, html! {
+                    (field(t(K::Code), "code", "", FieldKind::Required))
+                    (field(t(K::NameZh), "name_zh", "", FieldKind::Required))
+                    (field(t(K::NameEn), "name_en", "", FieldKind::Optional))
+                    div.pair {
+                        (field(t(K::Latitude), "latitude", "", FieldKind::Number))
+                        (field(t(K::Longitude), "longitude", "", FieldKind::Number))
+                    }
+                    (field(t(K::RadiusM), "radius_m", "30", FieldKind::Number))
+                    (field(t(K::QrToken), "qr_token", "", FieldKind::Optional))
+                    p.hint { (t(K::QrTokenHint)) }
+                    (field(t(K::NfcTag), "nfc_tag_id", "", FieldKind::Optional))
+                    label.field { span { (t(K::Checklist)) }
+                        textarea name="checklist" rows="4" placeholder="灯具完好 / Lights working" {} }
+                }))
+                (import_card(page, &format!("{base}/import"), K::CheckpointCsvHint))
+            }
+        }
+    };
+    Ok(layout::chrome(page, t(K::Checkpoints), body))
+}
+
+/// `POST /admin/sites/{site_id}/checkpoints`: the JSON API's `create_checkpoint`
+/// checks and stores it.
+pub async fn create(
+    State(state): State<AppState>,
+    Path(site_id): Path<Id>,
+    posted: Posted,
+) -> Result<Response, WebError> {
+    let f = &posted.form;
+    let req = new_checkpoint(|k| f.get(k).to_string(), '\n')?;
+    let _created = admin::create_checkpoint(State(state), posted.page.actor, Path(site_id), Json(req)).await?;
+    Ok(saved(&format!("/admin/sites/{site_id}/checkpoints")))
+}
+
+/// Turns CSV rows into checkpoints, collecting every row's problem.
+fn checkpoints_from_csv(rows: &[csv_import::CsvRow], site_id: Id) -> Result<Vec<(usize, Checkpoint)>, Vec<RowError>> {
+    let mut problems = Vec::new();
+    let mut out = Vec::new();
+    let (mut codes, mut tokens) = (HashSet::new(), HashSet::new());
+    for row in rows {
+        let built = new_checkpoint(|k| row.get(k).to_string(), '|').and_then(|n| n.into_checkpoint(site_id));
+        match built {
+            Ok(cp) => {
+                if !codes.insert(cp.code.clone()) {
+                    problems.push(RowError::new(row.line, format!("code {} appears twice in the file", cp.code)));
+                } else if !tokens.insert(cp.qr_token.clone()) {
+                    problems.push(RowError::new(row.line, "qr_token appears twice in the file"));
+                } else {
+                    out.push((row.line, cp));
+                }
+            }
+            Err(e) => problems.push(RowError::new(row.line, e.to_string())),
+        }
+    }
+    if problems.is_empty() { Ok(out) } else { Err(problems) }
+}
+
+/// `POST /admin/sites/{site_id}/checkpoints/import`: every row valid, or nothing.
+pub async fn import(
+    State(state): State<AppState>,
+    Path(site_id): Path<Id>,
+    posted: Posted,
+) -> Result<Response, WebError> {
+    let site = admin::administered_site(&state, &posted.page.actor, site_id).await?;
+    let file = posted.form.file("file").ok_or_else(|| ApiError::invalid("file", "choose a CSV file"))?;
+    let parsed =
+        csv_import::read(&file.bytes, CSV_COLUMNS, &["code", "name_zh", "latitude", "longitude"], IMPORT_ROWS_MAX)
+            .and_then(|rows| checkpoints_from_csv(&rows, site_id));
+    let checkpoints = match parsed {
+        Ok(c) => c,
+        Err(problems) => return refused(&state, &posted.page, &site, &problems).await,
+    };
+    let now = state.clock.now_ms();
+    let outcome = state
+        .store
+        .write(move |c| {
+            // Everything is checked against what is stored before anything is
+            // written, so a refusal leaves the site exactly as it was.
+            let existing: HashSet<String> =
+                reference::list_checkpoints(c, site_id)?.into_iter().map(|cp| cp.code).collect();
+            let mut problems = Vec::new();
+            for (line, cp) in &checkpoints {
+                if existing.contains(&cp.code) {
+                    problems.push(RowError::new(*line, format!("code {} already exists at this site", cp.code)));
+                }
+                if token_taken(c, &cp.qr_token)? {
+                    problems.push(RowError::new(*line, "qr_token is already in use"));
+                }
+            }
+            if !problems.is_empty() {
+                return Ok(Err(problems));
+            }
+            for (_, cp) in &checkpoints {
+                reference::insert_checkpoint(c, cp, now)?;
+            }
+            Ok(Ok(checkpoints.len()))
+        })
+        .await?;
+    match outcome {
+        Ok(n) => {
+            tracing::info!(site = %site_id, checkpoints = n, "checkpoints imported");
+            Ok(saved(&format!("/admin/sites/{site_id}/checkpoints")))
+        }
+        Err(problems) => refused(&state, &posted.page, &site, &problems).await,
+    }
+}
+
+fn token_taken(c: &mut dyn crate::store::Conn, token: &str) -> Result<bool, DbError> {
+    Ok(c.query_opt("SELECT 1 FROM checkpoints WHERE qr_token = $1", &params![token])?.is_some())
+}
+
+async fn refused(state: &AppState, page: &Page, site: &Site, problems: &[RowError]) -> Result<Response, WebError> {
+    let body = render(state, page, site, false, Some(problems)).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, body).into_response())
+}
+
+fn pdf(filename: String, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+async fn sheet(state: &AppState, site: Site, only: Option<Id>) -> Result<Response, WebError> {
+    let site_id = site.id;
+    let mut checkpoints = state.store.read(move |c| reference::list_checkpoints(c, site_id)).await?;
+    if let Some(id) = only {
+        checkpoints.retain(|cp| cp.id == id);
+        if checkpoints.is_empty() {
+            return Err(ApiError::not_found("checkpoint").into());
+        }
+    }
+    let font_setting = state.settings.cjk_font.clone();
+    let name = match only {
+        Some(_) => format!("label-{}-{}.pdf", site.code, checkpoints[0].code),
+        None => format!("labels-{}.pdf", site.code),
+    };
+    // Only ASCII in the header's filename; codes are free text.
+    let name: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' }).collect();
+    let bytes = tokio::task::spawn_blocking(move || {
+        let font = labels::load_cjk_font(&font_setting)?;
+        labels::sheet(&font, &site, &checkpoints)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(ApiError::Internal)?;
+    Ok(pdf(name, bytes))
+}
+
+/// `GET /admin/sites/{site_id}/checkpoints/labels.pdf`
+pub async fn labels(State(state): State<AppState>, page: Page, Path(site_id): Path<Id>) -> Result<Response, WebError> {
+    let site = admin::administered_site(&state, &page.actor, site_id).await?;
+    sheet(&state, site, None).await
+}
+
+/// `GET /admin/sites/{site_id}/checkpoints/{checkpoint_id}/label.pdf`
+pub async fn label(
+    State(state): State<AppState>,
+    page: Page,
+    Path((site_id, checkpoint_id)): Path<(Id, Id)>,
+) -> Result<Response, WebError> {
+    let site = admin::administered_site(&state, &page.actor, site_id).await?;
+    sheet(&state, site, Some(checkpoint_id)).await
+}

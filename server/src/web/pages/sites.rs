@@ -1,0 +1,293 @@
+//! Sites for the administrator: the list, creating one, a site's overview with its
+//! plan image (uploaded with the latitude/longitude of its edges) and the image itself.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use patrol_protocol::{Id, Site};
+use sha2::{Digest, Sha256};
+
+use super::{Saved, saved};
+use crate::api::admin::{self, NewSite};
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::policy::Access;
+use crate::store::reference;
+use crate::store::web::{self as web_store, SitePlan};
+use crate::web::error::WebError;
+use crate::web::i18n::{K, Lang};
+use crate::web::layout::{self, FieldKind, create_card, csrf, field, flash};
+use crate::web::session::{Page, Posted};
+
+/// Largest plan image.
+pub const PLAN_MAX_BYTES: usize = 5 * 1024 * 1024;
+/// Largest plan side in pixels: bigger images would be decompression bombs to the
+/// browsers that draw them.
+pub const PLAN_MAX_SIDE: u32 = 10_000;
+
+/// The tabs under a site's title.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Overview,
+    Departments,
+    Checkpoints,
+    Routes,
+    Schedules,
+}
+
+/// The site's title and its tabs, on every page about one site.
+pub fn site_header(lang: Lang, site: &Site, active: Tab) -> Markup {
+    let t = |k| lang.t(k);
+    let base = format!("/admin/sites/{}", site.id);
+    let tabs = [
+        (Tab::Overview, K::SitePlan, base.clone()),
+        (Tab::Departments, K::Departments, format!("{base}/departments")),
+        (Tab::Checkpoints, K::Checkpoints, format!("{base}/checkpoints")),
+        (Tab::Routes, K::Routes, format!("{base}/routes")),
+        (Tab::Schedules, K::Schedules, format!("{base}/schedules")),
+    ];
+    html! {
+        div.site-header {
+            p.crumbs { a href="/admin/sites" { (t(K::Sites)) } " / " span.code { (site.code) } }
+            h1 { (lang.pick(&site.name_zh, &site.name_en)) }
+            nav.tabs {
+                @for (tab, label, href) in tabs {
+                    a class=(if tab == active { "active" } else { "" }) href=(href) { (t(label)) }
+                }
+            }
+        }
+    }
+}
+
+/// Parses a number a person typed, naming the field when it is not one.
+pub fn number<T: std::str::FromStr>(field: &'static str, text: &str) -> Result<T, ApiError> {
+    text.trim().parse().map_err(|_| ApiError::invalid(field, "is not a number"))
+}
+
+/// `GET /admin/sites`
+pub async fn list(State(state): State<AppState>, page: Page, Query(q): Query<Saved>) -> Result<Markup, WebError> {
+    page.actor.require(Access::Administer)?;
+    let org = page.actor.person.org_id;
+    let sites = state.store.read(move |c| reference::list_sites(c, org)).await?;
+    let lang = page.lang;
+    let t = |k| lang.t(k);
+    let body = html! {
+        h1 { (t(K::Sites)) }
+        (flash(q.yes(), lang))
+        div.grid {
+            section.card.span2 {
+                table {
+                    thead { tr { th { (t(K::Code)) } th { (t(K::NameZh)) } th { (t(K::NameEn)) } th { (t(K::Actions)) } } }
+                    tbody {
+                        @for s in &sites {
+                            tr {
+                                td.code { (s.code) }
+                                td { a href={ "/admin/sites/" (s.id) } { (s.name_zh) } }
+                                td { (s.name_en) }
+                                td.actions {
+                                    a href={ "/admin/sites/" (s.id) "/checkpoints" } { (t(K::Checkpoints)) }
+                                    a href={ "/admin/sites/" (s.id) "/routes" } { (t(K::Routes)) }
+                                }
+                            }
+                        }
+                        @if sites.is_empty() { tr { td colspan="4" .muted { (t(K::Nothing)) } } }
+                    }
+                }
+            }
+            (create_card(&page, t(K::NewSite), "/admin/sites", html! {
+                (field(t(K::Code), "code", "", FieldKind::Required))
+                p.hint { (t(K::SiteCodeHint)) }
+                (field(t(K::NameZh), "name_zh", "", FieldKind::Required))
+                (field(t(K::NameEn), "name_en", "", FieldKind::Optional))
+                (field(t(K::UtcOffset), "utc_offset_minutes", "480", FieldKind::Number))
+            }))
+        }
+    };
+    Ok(layout::chrome(&page, t(K::Sites), body))
+}
+
+/// `POST /admin/sites`: the JSON API's `create_site` does the checking and storing.
+pub async fn create(State(state): State<AppState>, posted: Posted) -> Result<Response, WebError> {
+    let f = &posted.form;
+    let req = NewSite {
+        code: f.get("code").to_string(),
+        name_zh: f.get("name_zh").to_string(),
+        name_en: f.get("name_en").to_string(),
+        utc_offset_minutes: number("utc_offset_minutes", f.get("utc_offset_minutes"))?,
+    };
+    let _created = admin::create_site(State(state), posted.page.actor, Json(req)).await?;
+    Ok(saved("/admin/sites"))
+}
+
+/// `GET /admin/sites/{site_id}`: the overview and the plan.
+pub async fn show(
+    State(state): State<AppState>,
+    page: Page,
+    Path(site_id): Path<Id>,
+    Query(q): Query<Saved>,
+) -> Result<Markup, WebError> {
+    let site = admin::administered_site(&state, &page.actor, site_id).await?;
+    let plan = state.store.read(move |c| web_store::get_site_plan(c, site_id)).await?;
+    let lang = page.lang;
+    let t = |k| lang.t(k);
+    let coord =
+        |p: &Option<SitePlan>, f: fn(&SitePlan) -> f64| p.as_ref().map(|p| f(p).to_string()).unwrap_or_default();
+    let body = html! {
+        (site_header(lang, &site, Tab::Overview))
+        (flash(q.yes(), lang))
+        div.grid {
+            section.card.span2 {
+                h2 { (t(K::SitePlan)) }
+                @match &plan {
+                    Some(p) => {
+                        figure.plan {
+                            img src={ "/sites/" (site.id) "/plan?v=" (&p.sha256[..12]) } alt=(t(K::SitePlan));
+                            figcaption.muted {
+                                (p.width_px) " × " (p.height_px) " px · N " (p.north) " S " (p.south) " W " (p.west) " E " (p.east)
+                            }
+                        }
+                    }
+                    None => p.muted { (t(K::NoPlan)) },
+                }
+            }
+            section.card {
+                h2 { (t(K::Upload)) }
+                form method="post" action={ "/admin/sites/" (site.id) "/plan" } enctype="multipart/form-data" {
+                    (csrf(&page))
+                    label.field { span { (t(K::PlanFile)) }
+                        input type="file" name="plan" accept="image/png,image/jpeg" required; }
+                    fieldset {
+                        legend { (t(K::PlanCorners)) }
+                        (field(t(K::North), "north", &coord(&plan, |p| p.north), FieldKind::Number))
+                        (field(t(K::South), "south", &coord(&plan, |p| p.south), FieldKind::Number))
+                        (field(t(K::West), "west", &coord(&plan, |p| p.west), FieldKind::Number))
+                        (field(t(K::East), "east", &coord(&plan, |p| p.east), FieldKind::Number))
+                    }
+                    button.primary type="submit" { (t(K::Upload)) }
+                }
+            }
+        }
+    };
+    Ok(layout::chrome(&page, lang.pick(&site.name_zh, &site.name_en), body))
+}
+
+/// What kind of image the bytes are, by their magic number, with the size from the
+/// header: nothing is decoded.
+pub fn sniff_image(bytes: &[u8]) -> Option<(&'static str, u32, u32)> {
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n";
+    if bytes.starts_with(PNG) && bytes.len() >= 24 && &bytes[12..16] == b"IHDR" {
+        let w = u32::from_be_bytes(bytes[16..20].try_into().ok()?);
+        let h = u32::from_be_bytes(bytes[20..24].try_into().ok()?);
+        return Some(("image/png", w, h));
+    }
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        // Walk the JPEG segments to the first start-of-frame marker.
+        let mut i = 2;
+        while i + 9 < bytes.len() {
+            if bytes[i] != 0xFF {
+                return None;
+            }
+            let marker = bytes[i + 1];
+            if marker == 0xFF {
+                i += 1;
+                continue;
+            }
+            let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+            let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+            if is_sof {
+                let h = u32::from(u16::from_be_bytes([bytes[i + 5], bytes[i + 6]]));
+                let w = u32::from(u16::from_be_bytes([bytes[i + 7], bytes[i + 8]]));
+                return Some(("image/jpeg", w, h));
+            }
+            if len < 2 {
+                return None;
+            }
+            i += 2 + len;
+        }
+    }
+    None
+}
+
+/// `POST /admin/sites/{site_id}/plan` (multipart)
+pub async fn upload_plan(
+    State(state): State<AppState>,
+    Path(site_id): Path<Id>,
+    posted: Posted,
+) -> Result<Response, WebError> {
+    let site = admin::administered_site(&state, &posted.page.actor, site_id).await?;
+    let f = &posted.form;
+    let file = f.file("plan").ok_or_else(|| ApiError::invalid("plan", "choose an image file"))?;
+    if file.bytes.len() > PLAN_MAX_BYTES {
+        return Err(ApiError::TooLarge("the plan image may be at most 5 MB".into()).into());
+    }
+    let (content_type, width, height) = sniff_image(&file.bytes)
+        .ok_or_else(|| ApiError::invalid("plan", format!("{} is not a PNG or JPEG image", file.filename)))?;
+    if width == 0 || height == 0 || width > PLAN_MAX_SIDE || height > PLAN_MAX_SIDE {
+        return Err(ApiError::invalid("plan", "1 to 10000 pixels on each side").into());
+    }
+    let north: f64 = number("north", f.get("north"))?;
+    let south: f64 = number("south", f.get("south"))?;
+    let west: f64 = number("west", f.get("west"))?;
+    let east: f64 = number("east", f.get("east"))?;
+    if !(-90.0..=90.0).contains(&north) || !(-90.0..=90.0).contains(&south) || north <= south {
+        return Err(ApiError::invalid("north", "latitudes within ±90, north above south").into());
+    }
+    if !(-180.0..=180.0).contains(&west) || !(-180.0..=180.0).contains(&east) || east <= west {
+        return Err(ApiError::invalid("east", "longitudes within ±180, east of west").into());
+    }
+    let plan = SitePlan {
+        site_id: site.id,
+        content_type: content_type.into(),
+        sha256: hex::encode(Sha256::digest(&file.bytes)),
+        width_px: width.into(),
+        height_px: height.into(),
+        north,
+        south,
+        west,
+        east,
+        uploaded_by: posted.page.actor.person.id,
+        uploaded_ms: state.clock.now_ms(),
+    };
+    let bytes = file.bytes.to_vec();
+    state.store.write(move |c| web_store::put_site_plan(c, &plan, bytes)).await?;
+    Ok(saved(&format!("/admin/sites/{site_id}")))
+}
+
+/// `GET /sites/{site_id}/plan`: the image, for anyone who may read the site.
+pub async fn plan_image(
+    State(state): State<AppState>,
+    page: Page,
+    Path(site_id): Path<Id>,
+) -> Result<Response, WebError> {
+    admin::readable_site(&state, &page.actor, site_id).await?;
+    let (content_type, bytes) = state
+        .store
+        .read(move |c| web_store::get_site_plan_image(c, site_id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("site plan"))?;
+    Ok(([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "private, max-age=300".to_string())], bytes)
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sniff_image;
+
+    #[test]
+    fn images_are_recognised_by_their_bytes_not_their_names() {
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        png.extend(640u32.to_be_bytes());
+        png.extend(480u32.to_be_bytes());
+        assert_eq!(sniff_image(&png), Some(("image/png", 640, 480)));
+        // SOI, an APP0 segment of 16 bytes, then SOF0 with height 300, width 400.
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
+        jpeg.extend([0u8; 14]);
+        jpeg.extend([0xFF, 0xC0, 0x00, 0x11, 0x08, 0x01, 0x2C, 0x01, 0x90, 0x03]);
+        assert_eq!(sniff_image(&jpeg), Some(("image/jpeg", 400, 300)));
+        assert_eq!(sniff_image(b"GIF89a......"), None);
+        assert_eq!(sniff_image(b"<svg></svg>"), None);
+        assert_eq!(sniff_image(&[0xFF, 0xD8, 0xFF]), None);
+    }
+}
