@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use patrol_protocol::{Id, Record, Role, limits};
 use patrol_protocol::model::check_text;
+use patrol_protocol::{Id, Record, Role, limits};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +32,13 @@ pub struct CoreConfig {
 
 impl CoreConfig {
     pub fn new(data_dir: impl Into<String>) -> Self {
-        CoreConfig { data_dir: data_dir.into(), device_id: None, font_path: None, photo_max_long_edge: None, jpeg_quality: None }
+        CoreConfig {
+            data_dir: data_dir.into(),
+            device_id: None,
+            font_path: None,
+            photo_max_long_edge: None,
+            jpeg_quality: None,
+        }
     }
 }
 

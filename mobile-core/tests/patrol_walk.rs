@@ -116,11 +116,17 @@ fn a_patrol_walked_offline_is_all_on_disk_after_a_restart_with_an_unbroken_chain
     // 4 before 3: GPS, 10 m off with ±8 m accuracy; a wrong GPS fix first is refused.
     clock.advance_minutes(5);
     let far = cp_position(5);
-    let err = core.check_in(run_id, cp(4), CheckInMethod::Gps { latitude: far.0, longitude: far.1, accuracy_m: 8.0 }).unwrap_err();
+    let err = core
+        .check_in(run_id, cp(4), CheckInMethod::Gps { latitude: far.0, longitude: far.1, accuracy_m: 8.0 })
+        .unwrap_err();
     assert!(matches!(err, Error::Invalid { ref field, .. } if field == "position"), "{err:?}");
     let (lat, lon) = cp_position(4);
     let v4 = core
-        .check_in(run_id, cp(4), CheckInMethod::Gps { latitude: lat + 10.0 / 111_195.0, longitude: lon, accuracy_m: 8.0 })
+        .check_in(
+            run_id,
+            cp(4),
+            CheckInMethod::Gps { latitude: lat + 10.0 / 111_195.0, longitude: lon, accuracy_m: 8.0 },
+        )
         .unwrap();
     assert_eq!(v4.method, "gps");
     assert!((v4.distance_m.unwrap() - 10.0).abs() < 0.5, "{v4:?}");
@@ -148,7 +154,10 @@ fn a_patrol_walked_offline_is_all_on_disk_after_a_restart_with_an_unbroken_chain
     assert_eq!(summary.missed.len(), 1);
     assert_eq!(summary.missed[0].checkpoint_id, cp(5));
     assert_eq!(summary.duration_ms, 25 * 60_000);
-    assert!(core.check_in(run_id, cp(5), CheckInMethod::Qr { payload: qr(5) }).is_err(), "a finished run takes nothing");
+    assert!(
+        core.check_in(run_id, cp(5), CheckInMethod::Qr { payload: qr(5) }).is_err(),
+        "a finished run takes nothing"
+    );
     assert_eq!(core.today_plan().unwrap()[0].status, PlanStatus::Done);
 
     // The engineering head signs for it and reports the fix with an after-photo.
@@ -158,7 +167,8 @@ fn a_patrol_walked_offline_is_all_on_disk_after_a_restart_with_an_unbroken_chain
     let n = core.act_on_notice(notice.notice_id, NoticeAction::Acknowledge, "", vec![], None).unwrap();
     assert_eq!(n.state, NoticeState::Acknowledged);
     let after = photo(&core, None, None, Some(notice.notice_id), 900);
-    let n = core.act_on_notice(notice.notice_id, NoticeAction::ReportFix, "已更换灯管", vec![after.clone()], None).unwrap();
+    let n =
+        core.act_on_notice(notice.notice_id, NoticeAction::ReportFix, "已更换灯管", vec![after.clone()], None).unwrap();
     assert_eq!(n.state, NoticeState::Rectified);
     // The issuer verifies on site.
     core.sign_in_locally(patrol_staff()).unwrap();
@@ -185,7 +195,11 @@ fn a_patrol_walked_offline_is_all_on_disk_after_a_restart_with_an_unbroken_chain
     assert_eq!((detail.track_points, detail.track_batches), (4000, 2));
     assert_eq!(detail.photos, vec![s1.clone(), s2.clone()]);
     let points = core.track_points(run_id).unwrap();
-    assert_eq!(points, [track(MORNING_MS, 2500, 0), track(MORNING_MS, 1500, 2500)].concat(), "points come back bit for bit");
+    assert_eq!(
+        points,
+        [track(MORNING_MS, 2500, 0), track(MORNING_MS, 1500, 2500)].concat(),
+        "points come back bit for bit"
+    );
 
     assert_eq!(core.notice(notice.notice_id).unwrap(), notice_before);
     assert_eq!(notice_before.actions.len(), 3);
@@ -205,7 +219,16 @@ fn a_patrol_walked_offline_is_all_on_disk_after_a_restart_with_an_unbroken_chain
     assert_eq!(last, records.len() as u64);
     assert_eq!(core.verify_log().unwrap(), last);
     let kinds: Vec<&str> = records.iter().map(|r| r.payload.kind_str()).collect();
-    for kind in ["run_started", "checkpoint_visited", "item_recorded", "track_points", "photo_taken", "notice_raised", "notice_acted", "run_finished"] {
+    for kind in [
+        "run_started",
+        "checkpoint_visited",
+        "item_recorded",
+        "track_points",
+        "photo_taken",
+        "notice_raised",
+        "notice_acted",
+        "run_finished",
+    ] {
         assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
     }
     assert_eq!(kinds.iter().filter(|k| **k == "checkpoint_visited").count(), 4, "refused check-ins left no record");
@@ -221,7 +244,8 @@ fn a_patrol_walked_offline_is_all_on_disk_after_a_restart_with_an_unbroken_chain
     let q = core.queue_status().unwrap();
     assert_eq!(q, queue);
     assert_eq!((q.queued_records, q.acked_seq, q.queued_photos), (last, 0, 3));
-    let photo_bytes: u64 = [&s1, &s2, &after].iter().map(|s| std::fs::metadata(photo_file(dir.path(), s)).unwrap().len()).sum();
+    let photo_bytes: u64 =
+        [&s1, &s2, &after].iter().map(|s| std::fs::metadata(photo_file(dir.path(), s)).unwrap().len()).sum();
     assert_eq!(q.queued_photo_bytes, photo_bytes);
 
     // The projections are a function of the log: rebuilt, they show the same.

@@ -133,8 +133,18 @@ pub(crate) fn find_notice_row(conn: &Connection, id: Id) -> Result<Option<Notice
             },
         )
         .optional()?;
-    let Some((number, [site, dept], [cp, run], [location, description, severity], due_ms, [state, issuer], raised_ms, car, photos, last_seq)) =
-        row
+    let Some((
+        number,
+        [site, dept],
+        [cp, run],
+        [location, description, severity],
+        due_ms,
+        [state, issuer],
+        raised_ms,
+        car,
+        photos,
+        last_seq,
+    )) = row
     else {
         return Ok(None);
     };
@@ -174,10 +184,9 @@ fn roles_for(person: &SignedInPerson, n: &NoticeRow) -> Vec<NoticeRole> {
     if head {
         roles.push(NoticeRole::Head);
     }
-    let supervisor = person
-        .roles
-        .iter()
-        .any(|r| matches!(r, Role::OrgSupervisor) || matches!(r, Role::SiteSupervisor { site_id } if *site_id == n.site_id));
+    let supervisor = person.roles.iter().any(|r| {
+        matches!(r, Role::OrgSupervisor) || matches!(r, Role::SiteSupervisor { site_id } if *site_id == n.site_id)
+    });
     if supervisor {
         roles.push(NoticeRole::Supervisor);
     }
@@ -362,24 +371,36 @@ impl Core {
             })?;
         let now = self.now_ms();
         if draft.due_ms <= now || draft.due_ms > now + DUE_MAX_MS {
-            return Err(Error::invalid("due_ms", "the due time must be in the coming year", "整改期限须在未来一年之内"));
+            return Err(Error::invalid(
+                "due_ms",
+                "the due time must be in the coming year",
+                "整改期限须在未来一年之内",
+            ));
         }
         let notice_id = self.store.write(|tx| {
             let (_, by) = self.author(tx)?;
             reference::get::<Site>(tx, draft.site_id)?;
             let dept: Department = reference::get(tx, draft.department_id)?;
             if dept.site_id != draft.site_id {
-                return Err(Error::invalid("department_id", "the department is not at this site", "该部门不属于此项目"));
+                return Err(Error::invalid(
+                    "department_id",
+                    "the department is not at this site",
+                    "该部门不属于此项目",
+                ));
             }
-            if let Some(cp) = draft.checkpoint_id {
-                if reference::get::<Checkpoint>(tx, cp)?.site_id != draft.site_id {
-                    return Err(Error::invalid("checkpoint_id", "the checkpoint is not at this site", "该巡检点不属于此项目"));
-                }
+            if let Some(cp) = draft.checkpoint_id
+                && reference::get::<Checkpoint>(tx, cp)?.site_id != draft.site_id
+            {
+                return Err(Error::invalid(
+                    "checkpoint_id",
+                    "the checkpoint is not at this site",
+                    "该巡检点不属于此项目",
+                ));
             }
-            if let Some(run) = draft.run_id {
-                if patrols::get_run(tx, run)?.site_id != draft.site_id {
-                    return Err(Error::invalid("run_id", "the run is at another site", "该巡检不属于此项目"));
-                }
+            if let Some(run) = draft.run_id
+                && patrols::get_run(tx, run)?.site_id != draft.site_id
+            {
+                return Err(Error::invalid("run_id", "the run is at another site", "该巡检不属于此项目"));
             }
             check_photos(tx, &draft.photos)?;
             let notice_id = Id::now_v7();
@@ -417,16 +438,24 @@ impl Core {
     ) -> Result<NoticeView> {
         let reason = clean_text("reason", reason, limits::TEXT_MAX, action.needs_reason())?;
         if action.needs_photos() && photos.is_empty() {
-            return Err(Error::invalid("photos", "reporting a fix needs at least one after-photo", "报告整改完成须附整改后照片"));
+            return Err(Error::invalid(
+                "photos",
+                "reporting a fix needs at least one after-photo",
+                "报告整改完成须附整改后照片",
+            ));
         }
         self.store.write(|tx| {
             let (person, by) = self.author(tx)?;
             let n = get_notice_row(tx, notice_id)?;
             check_photos(tx, &photos)?;
-            if let Some(dept) = reassign_to {
-                if reference::get::<Department>(tx, dept)?.site_id != n.site_id {
-                    return Err(Error::invalid("reassign_to", "the department is not at this notice's site", "该部门不属于此项目"));
-                }
+            if let Some(dept) = reassign_to
+                && reference::get::<Department>(tx, dept)?.site_id != n.site_id
+            {
+                return Err(Error::invalid(
+                    "reassign_to",
+                    "the department is not at this notice's site",
+                    "该部门不属于此项目",
+                ));
             }
             notice::decide(n.state, action, &roles_for(&person, &n), n.severity, n.has_corrective_report)?;
             store::append(tx, by, RecordPayload::NoticeActed { notice_id, action, reason, photos, reassign_to })?;
@@ -449,7 +478,8 @@ impl Core {
         self.store.read(|conn| {
             let person = signed_in(conn)?;
             let ids: Vec<String> = {
-                let mut stmt = conn.prepare_cached("SELECT notice_id FROM notices ORDER BY raised_ms DESC, seq DESC LIMIT ?1")?;
+                let mut stmt =
+                    conn.prepare_cached("SELECT notice_id FROM notices ORDER BY raised_ms DESC, seq DESC LIMIT ?1")?;
                 stmt.query_map([limit.clamp(1, 500)], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
             };
             ids.iter().map(|id| view(conn, get_notice_row(conn, parse_id(id)?)?, person.as_ref(), now)).collect()

@@ -38,7 +38,10 @@ pub fn prove(cp: &Checkpoint, route: &[Checkpoint], method: &CheckInMethod) -> R
             match route.iter().find(|other| other.qr_token == token) {
                 Some(other) => Err(Error::invalid(
                     "qr",
-                    format!("this QR code belongs to checkpoint {} ({}), not {} ({})", other.name_en, other.code, cp.name_en, cp.code),
+                    format!(
+                        "this QR code belongs to checkpoint {} ({}), not {} ({})",
+                        other.name_en, other.code, cp.name_en, cp.code
+                    ),
                     format!("此二维码属于巡检点「{}」，不是「{}」", other.name_zh, cp.name_zh),
                 )),
                 None => Err(Error::invalid(
@@ -69,13 +72,19 @@ pub fn prove(cp: &Checkpoint, route: &[Checkpoint], method: &CheckInMethod) -> R
         }
         CheckInMethod::Gps { latitude, longitude, accuracy_m } => {
             let (lat, lon, acc) = (*latitude, *longitude, *accuracy_m);
-            if !(lat.is_finite() && lon.is_finite() && acc.is_finite()) || lat.abs() > 90.0 || lon.abs() > 180.0 || acc < 0.0 {
+            if !(lat.is_finite() && lon.is_finite() && acc.is_finite())
+                || lat.abs() > 90.0
+                || lon.abs() > 180.0
+                || acc < 0.0
+            {
                 return Err(Error::invalid("position", "not a valid position", "定位数据无效"));
             }
             if acc > GPS_ACCURACY_MAX_M {
                 return Err(Error::invalid(
                     "accuracy_m",
-                    format!("GPS accuracy ±{acc:.0} m is worse than the ±{GPS_ACCURACY_MAX_M:.0} m needed; wait for a better fix or scan the QR code"),
+                    format!(
+                        "GPS accuracy ±{acc:.0} m is worse than the ±{GPS_ACCURACY_MAX_M:.0} m needed; wait for a better fix or scan the QR code"
+                    ),
                     format!("定位精度 ±{acc:.0} 米，未达到 ±{GPS_ACCURACY_MAX_M:.0} 米的要求，请稍候重试或扫码打卡"),
                 ));
             }
@@ -89,7 +98,10 @@ pub fn prove(cp: &Checkpoint, route: &[Checkpoint], method: &CheckInMethod) -> R
                         "you are about {d:.0} m from checkpoint {} (±{acc:.0} m), outside its {:.0} m radius",
                         cp.name_en, cp.radius_m
                     ),
-                    format!("您距巡检点「{}」约 {d:.0} 米（精度 ±{acc:.0} 米），超出 {:.0} 米范围", cp.name_zh, cp.radius_m),
+                    format!(
+                        "您距巡检点「{}」约 {d:.0} 米（精度 ±{acc:.0} 米），超出 {:.0} 米范围",
+                        cp.name_zh, cp.radius_m
+                    ),
                 ));
             }
             Ok(CheckIn::Gps { latitude: lat, longitude: lon, accuracy_m: acc, distance_m: (d * 100.0).round() / 100.0 })
@@ -137,7 +149,10 @@ mod tests {
         assert!(prove(&cp(), &[], &gps(25.0, 5.0)).is_ok());
         assert!(prove(&cp(), &[], &gps(45.0, 20.0)).is_ok(), "45 m away ± 20 m reaches 30 m");
         let err = prove(&cp(), &[], &gps(60.0, 20.0)).unwrap_err();
-        assert!(matches!(err, Error::Invalid { ref field, ref zh, .. } if field == "position" && zh.contains("超出")), "{err:?}");
+        assert!(
+            matches!(err, Error::Invalid { ref field, ref zh, .. } if field == "position" && zh.contains("超出")),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -28,7 +28,12 @@ pub struct CheckpointRef {
 
 impl From<&Checkpoint> for CheckpointRef {
     fn from(c: &Checkpoint) -> Self {
-        CheckpointRef { checkpoint_id: c.id, code: c.code.clone(), name_zh: c.name_zh.clone(), name_en: c.name_en.clone() }
+        CheckpointRef {
+            checkpoint_id: c.id,
+            code: c.code.clone(),
+            name_zh: c.name_zh.clone(),
+            name_en: c.name_en.clone(),
+        }
     }
 }
 
@@ -332,11 +337,18 @@ impl Core {
             let run = open_run(tx, run_id, person.person_id)?;
             let route: Route = reference::get(tx, run.route_id)?;
             let Some(position) = route.checkpoint_ids.iter().position(|c| *c == checkpoint_id) else {
-                return Err(Error::invalid("checkpoint_id", "this checkpoint is not on the run's route", "该巡检点不在本线路上"));
+                return Err(Error::invalid(
+                    "checkpoint_id",
+                    "this checkpoint is not on the run's route",
+                    "该巡检点不在本线路上",
+                ));
             };
             let visits = visits_of(tx, run_id)?;
             if visits.contains_key(&checkpoint_id) {
-                return Err(Error::conflict("already checked in at this checkpoint in this run", "本次巡检已在该点打卡"));
+                return Err(Error::conflict(
+                    "already checked in at this checkpoint in this run",
+                    "本次巡检已在该点打卡",
+                ));
             }
             let checkpoints: Vec<Checkpoint> =
                 route.checkpoint_ids.iter().map(|id| reference::get(tx, *id)).collect::<Result<_>>()?;
@@ -347,7 +359,13 @@ impl Core {
             let record = store::append(
                 tx,
                 by,
-                RecordPayload::CheckpointVisited { run_id, visit_id, checkpoint_id, check_in: check_in.clone(), out_of_order },
+                RecordPayload::CheckpointVisited {
+                    run_id,
+                    visit_id,
+                    checkpoint_id,
+                    check_in: check_in.clone(),
+                    out_of_order,
+                },
             )?;
             Ok(Visit {
                 visit_id,
@@ -368,7 +386,14 @@ impl Core {
     }
 
     /// Records one checklist item of a checkpoint already checked in during the run.
-    pub fn record_item(&self, run_id: Id, checkpoint_id: Id, item_id: Id, outcome: ItemOutcome, note: &str) -> Result<()> {
+    pub fn record_item(
+        &self,
+        run_id: Id,
+        checkpoint_id: Id,
+        item_id: Id,
+        outcome: ItemOutcome,
+        note: &str,
+    ) -> Result<()> {
         let note = clean_text("note", note, limits::TEXT_MAX, false)?;
         self.store.write(|tx| {
             let (person, by) = self.author(tx)?;
@@ -378,7 +403,11 @@ impl Core {
                 .ok_or_else(|| Error::conflict("check in at this checkpoint first", "请先在该巡检点打卡"))?;
             let cp: Checkpoint = reference::get(tx, checkpoint_id)?;
             if !cp.checklist.iter().any(|i| i.id == item_id) {
-                return Err(Error::invalid("item_id", "not an item of this checkpoint's checklist", "该检查项不属于此巡检点"));
+                return Err(Error::invalid(
+                    "item_id",
+                    "not an item of this checkpoint's checklist",
+                    "该检查项不属于此巡检点",
+                ));
             }
             store::append(
                 tx,
@@ -399,10 +428,11 @@ impl Core {
             let (person, by) = self.author(tx)?;
             open_run(tx, run_id, person.person_id)?;
             store::append(tx, by, RecordPayload::TrackPoints { run_id, points })?;
-            let total: i64 =
-                tx.query_row("SELECT coalesce(sum(n), 0) FROM track_batches WHERE run_id = ?1", [run_id.to_string()], |r| {
-                    r.get(0)
-                })?;
+            let total: i64 = tx.query_row(
+                "SELECT coalesce(sum(n), 0) FROM track_batches WHERE run_id = ?1",
+                [run_id.to_string()],
+                |r| r.get(0),
+            )?;
             Ok(total as u64)
         })
     }
@@ -440,8 +470,9 @@ impl Core {
                 "SELECT run_id, (SELECT count(*) FROM visits v WHERE v.run_id = runs.run_id) FROM runs
                  ORDER BY started_ms DESC, seq DESC LIMIT ?1",
             )?;
-            let ids: Vec<(String, u32)> =
-                stmt.query_map([limit.clamp(1, 500)], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+            let ids: Vec<(String, u32)> = stmt
+                .query_map([limit.clamp(1, 500)], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
             let mut out = vec![];
             for (id, visited) in ids {
                 let run = get_run(conn, parse_id(&id)?)?;
@@ -472,8 +503,9 @@ impl Core {
             let mut visits = visits_of(conn, run_id)?;
             let mut results: HashMap<(Id, Id), (ItemOutcome, String)> = HashMap::new();
             {
-                let mut stmt =
-                    conn.prepare_cached("SELECT checkpoint_id, item_id, outcome, note FROM item_results WHERE run_id = ?1")?;
+                let mut stmt = conn.prepare_cached(
+                    "SELECT checkpoint_id, item_id, outcome, note FROM item_results WHERE run_id = ?1",
+                )?;
                 let rows = stmt.query_map([run_id.to_string()], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
                 })?;

@@ -52,8 +52,11 @@ impl Core {
     pub fn plan_at(&self, now_ms: i64) -> Result<Vec<PlannedRun>> {
         self.store.read(|conn| {
             let person = signed_in(conn)?.ok_or(Error::NotSignedIn)?;
-            let mut sites: Vec<Id> =
-                person.roles.iter().filter_map(|r| if let Role::PatrolStaff { site_id } = r { Some(*site_id) } else { None }).collect();
+            let mut sites: Vec<Id> = person
+                .roles
+                .iter()
+                .filter_map(|r| if let Role::PatrolStaff { site_id } = r { Some(*site_id) } else { None })
+                .collect();
             sites.sort();
             sites.dedup();
             let mut plan = vec![];
@@ -61,7 +64,9 @@ impl Core {
                 let Some(site) = reference::find::<Site>(conn, site_id)? else { continue };
                 plan_site(conn, &site, person.person_id, now_ms, &mut plan)?;
             }
-            plan.sort_by(|a, b| (a.window_start_ms, &a.route_name_zh, a.slot).cmp(&(b.window_start_ms, &b.route_name_zh, b.slot)));
+            plan.sort_by(|a, b| {
+                (a.window_start_ms, &a.route_name_zh, a.slot).cmp(&(b.window_start_ms, &b.route_name_zh, b.slot))
+            });
             Ok(plan)
         })
     }

@@ -98,6 +98,13 @@ fn jpeg(b: &[u8]) -> Result<Header> {
                 }
                 let height = u16::from_be_bytes([segment[1], segment[2]]) as u32;
                 let width = u16::from_be_bytes([segment[3], segment[4]]) as u32;
+                // A file cut short (camera app killed, copy interrupted) decodes as a
+                // grey lower half; refuse it instead. The end marker cannot occur inside
+                // entropy-coded data (0xFF is stuffed there), and embedded EXIF
+                // thumbnails sit before the frame header, so any FFD9 after it is the end.
+                if !b[i..].windows(2).any(|w| w == [0xFF, 0xD9]) {
+                    return Err(refuse("the JPEG is cut short (no end marker)", "JPEG 文件不完整"));
+                }
                 return Ok(Header { format: Format::Jpeg, width, height, orientation });
             }
             _ => {}

@@ -34,7 +34,11 @@ impl PhotoSettings {
     pub fn from_config(c: &CoreConfig) -> Result<Self> {
         let max_long_edge = c.photo_max_long_edge.unwrap_or(DEFAULT_LONG_EDGE);
         if !(pipeline::THUMB_LONG_EDGE..=8192).contains(&max_long_edge) {
-            return Err(Error::invalid("photo_max_long_edge", "between 320 and 8192 pixels", "照片长边须在 320 至 8192 像素之间"));
+            return Err(Error::invalid(
+                "photo_max_long_edge",
+                "between 320 and 8192 pixels",
+                "照片长边须在 320 至 8192 像素之间",
+            ));
         }
         let quality = c.jpeg_quality.unwrap_or(DEFAULT_QUALITY);
         if !(1..=100).contains(&quality) {
@@ -120,7 +124,11 @@ fn write_durably(path: &Path, bytes: &[u8]) -> Result<()> {
 
 fn read_source(source: PhotoSource) -> Result<Vec<u8>> {
     let too_big = || {
-        Error::invalid("photo", format!("larger than {} MB", INPUT_MAX_BYTES >> 20), format!("照片超过 {} MB", INPUT_MAX_BYTES >> 20))
+        Error::invalid(
+            "photo",
+            format!("larger than {} MB", INPUT_MAX_BYTES >> 20),
+            format!("照片超过 {} MB", INPUT_MAX_BYTES >> 20),
+        )
     };
     match source {
         PhotoSource::Bytes { data } => {
@@ -147,7 +155,9 @@ fn read_source(source: PhotoSource) -> Result<Vec<u8>> {
 
 /// The photo projection: one row per stored photo.
 pub(crate) fn project(tx: &Transaction<'_>, r: &Record) -> Result<()> {
-    if let RecordPayload::PhotoTaken { sha256, bytes, width, height, captured_at_ms, latitude, longitude, context } = &r.payload {
+    if let RecordPayload::PhotoTaken { sha256, bytes, width, height, captured_at_ms, latitude, longitude, context } =
+        &r.payload
+    {
         tx.execute(
             "INSERT OR IGNORE INTO photos (sha256, bytes, width, height, captured_at_ms, latitude, longitude,
                 run_id, checkpoint_id, notice_id, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -217,7 +227,13 @@ impl Core {
                 (Some(la), Some(lo))
             }
             (None, None) => (None, None),
-            _ => return Err(Error::invalid("position", "latitude and longitude go together, in range", "经纬度须成对且有效")),
+            _ => {
+                return Err(Error::invalid(
+                    "position",
+                    "latitude and longitude go together, in range",
+                    "经纬度须成对且有效",
+                ));
+            }
         };
         let captured_at_ms = input.captured_at_ms.unwrap_or_else(|| self.now_ms());
         if captured_at_ms <= 0 {

@@ -113,7 +113,12 @@ fn orient(img: RgbImage, orientation: u8) -> RgbImage {
 /// (device serial, exact position) leaves the phone except what the record says.
 fn encode(img: &RgbImage, quality: u8) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(img.as_raw().len() / 8);
-    JpegEncoder::new_with_quality(&mut out, quality).encode(img.as_raw(), img.width(), img.height(), ExtendedColorType::Rgb8)?;
+    JpegEncoder::new_with_quality(&mut out, quality).encode(
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        ExtendedColorType::Rgb8,
+    )?;
     Ok(out)
 }
 

@@ -110,16 +110,28 @@ pub fn store_bundle(tx: &Transaction<'_>, b: &Bundle) -> Result<ReferenceCounts>
         check_text("name_zh", &r.name_zh, limits::NAME_MAX, true)?;
         check_text("name_en", &r.name_en, limits::NAME_MAX, false)?;
         if r.checkpoint_ids.is_empty() || r.checkpoint_ids.len() > limits::ROUTE_CHECKPOINTS_MAX {
-            return Err(Error::invalid("checkpoint_ids", "1 to 500 checkpoints a route", "每条线路须有 1 至 500 个巡检点"));
+            return Err(Error::invalid(
+                "checkpoint_ids",
+                "1 to 500 checkpoints a route",
+                "每条线路须有 1 至 500 个巡检点",
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         for id in &r.checkpoint_ids {
             let c = get::<Checkpoint>(tx, *id)?;
             if c.site_id != r.site_id {
-                return Err(Error::invalid("checkpoint_ids", "a route's checkpoints belong to its site", "线路的巡检点须属于同一项目"));
+                return Err(Error::invalid(
+                    "checkpoint_ids",
+                    "a route's checkpoints belong to its site",
+                    "线路的巡检点须属于同一项目",
+                ));
             }
             if !seen.insert(*id) {
-                return Err(Error::invalid("checkpoint_ids", "a checkpoint appears twice on a route", "线路中巡检点重复"));
+                return Err(Error::invalid(
+                    "checkpoint_ids",
+                    "a checkpoint appears twice on a route",
+                    "线路中巡检点重复",
+                ));
             }
         }
         put(tx, r, Some(r.site_id))?;
@@ -155,7 +167,9 @@ fn put<T: Kind>(conn: &Connection, item: &T, site: Option<Id>) -> Result<()> {
 
 pub fn find<T: Kind>(conn: &Connection, id: Id) -> Result<Option<T>> {
     let body: Option<String> = conn
-        .query_row("SELECT body FROM reference WHERE kind = ?1 AND id = ?2", params![T::KIND, id.to_string()], |r| r.get(0))
+        .query_row("SELECT body FROM reference WHERE kind = ?1 AND id = ?2", params![T::KIND, id.to_string()], |r| {
+            r.get(0)
+        })
         .optional()?;
     Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
 }
@@ -166,9 +180,8 @@ pub fn get<T: Kind>(conn: &Connection, id: Id) -> Result<T> {
 
 /// All items of a kind, optionally only one site's, in a stable order.
 pub fn list<T: Kind>(conn: &Connection, site: Option<Id>) -> Result<Vec<T>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT body FROM reference WHERE kind = ?1 AND (?2 IS NULL OR site_id = ?2) ORDER BY id",
-    )?;
+    let mut stmt =
+        conn.prepare_cached("SELECT body FROM reference WHERE kind = ?1 AND (?2 IS NULL OR site_id = ?2) ORDER BY id")?;
     let rows = stmt.query_map(params![T::KIND, site.map(|s| s.to_string())], |r| r.get::<_, String>(0))?;
     let mut out = vec![];
     for body in rows {

@@ -64,7 +64,8 @@ impl Store {
         };
         tx.commit()?;
 
-        let reader = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        let reader =
+            Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         reader.busy_timeout(Duration::from_secs(5))?;
         reader.pragma_update(None, "query_only", "ON")?;
         Ok(Store { writer: Mutex::new(writer), reader: Mutex::new(reader), device, path })
@@ -121,8 +122,9 @@ pub fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
 
 /// The last record's seq and hash, or (0, genesis) on a new device.
 pub fn head(conn: &Connection) -> Result<(u64, String)> {
-    let row: Option<(i64, String)> =
-        conn.query_row("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+    let row: Option<(i64, String)> = conn
+        .query_row("SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
     Ok(row.map(|(s, h)| (s as u64, h)).unwrap_or((0, GENESIS_HASH.to_string())))
 }
 
@@ -194,7 +196,7 @@ pub fn pack_points(points: &[TrackPoint]) -> Vec<u8> {
 }
 
 pub fn unpack_points(blob: &[u8]) -> Result<Vec<TrackPoint>> {
-    if blob.len() % POINT_BYTES != 0 {
+    if !blob.len().is_multiple_of(POINT_BYTES) {
         return Err(Error::Corrupt(format!("track blob of {} bytes", blob.len())));
     }
     let word = |c: &[u8], i: usize| -> [u8; 8] { c[i * 8..i * 8 + 8].try_into().expect("8 bytes") };

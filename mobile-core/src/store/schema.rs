@@ -175,7 +175,9 @@ mod tests {
     fn shape(conn: &Connection) -> Vec<String> {
         let mut out = vec![];
         let mut stmt = conn
-            .prepare("SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+            .prepare(
+                "SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
+            )
             .unwrap();
         let objects: Vec<(String, String, String)> =
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(|r| r.unwrap()).collect();

@@ -94,7 +94,11 @@ pub fn bundle_json() -> String {
 }
 
 pub fn patrol_staff() -> SignedInPerson {
-    SignedInPerson { person_id: patrol_person(), display_name: "张伟".into(), roles: vec![Role::PatrolStaff { site_id: site() }] }
+    SignedInPerson {
+        person_id: patrol_person(),
+        display_name: "张伟".into(),
+        roles: vec![Role::PatrolStaff { site_id: site() }],
+    }
 }
 
 pub fn engineering_head() -> SignedInPerson {
@@ -146,13 +150,16 @@ pub fn open_world(dir: &Path, clock: &TestClock, font: Option<String>) -> Core {
     core
 }
 
-/// A small camera-like JPEG: a smooth gradient with a red block in the top-left corner.
+/// A camera-like JPEG: a gradient with sensor-like noise (so it is as large as a real
+/// photo, ~3 bits a pixel) and a red block in the top-left corner.
 pub fn jpeg(w: u32, h: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(w, h, |x, y| {
         if x < w / 10 && y < h / 10 {
             image::Rgb([230, 20, 20])
         } else {
-            image::Rgb([(x * 200 / w) as u8 + 30, (y * 200 / h) as u8 + 30, 140])
+            let noise =
+                ((x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)).wrapping_mul(2_246_822_519) >> 27) as u8;
+            image::Rgb([(x * 180 / w) as u8 + 30 + noise, (y * 180 / h) as u8 + 30 + noise, 130 + noise])
         }
     });
     let mut out = vec![];
