@@ -17,6 +17,9 @@ use crate::store::{self, parse_id};
 
 pub use checkin::CheckInMethod;
 
+/// The most track points one read returns (6.4 MB over the FFI).
+pub const TRACK_READ_MAX: usize = 200_000;
+
 /// A checkpoint named for a screen.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct CheckpointRef {
@@ -567,7 +570,8 @@ impl Core {
         })
     }
 
-    /// Every track point of a run in the order recorded (for the map on the detail screen).
+    /// The track points of a run in the order recorded (for the map on the detail
+    /// screen), at most [`TRACK_READ_MAX`]: a day-long run at one point a second.
     pub fn track_points(&self, run_id: Id) -> Result<Vec<TrackPoint>> {
         self.store.read(|conn| {
             get_run(conn, run_id)?;
@@ -576,6 +580,10 @@ impl Core {
             let mut out = vec![];
             for blob in blobs {
                 out.extend(store::unpack_points(&blob?)?);
+                if out.len() >= TRACK_READ_MAX {
+                    out.truncate(TRACK_READ_MAX);
+                    break;
+                }
             }
             Ok(out)
         })
