@@ -77,6 +77,8 @@ pub struct Core {
     pub(crate) photo: PhotoSettings,
     pub(crate) font: FontCache,
     clock: Clock,
+    /// One sync at a time; a second caller waits for the first to finish.
+    pub(crate) sync_lock: std::sync::Mutex<()>,
 }
 
 impl Core {
@@ -93,7 +95,7 @@ impl Core {
         let dir = PathBuf::from(&config.data_dir);
         let store = Store::open(&dir, config.device_id)?;
         photos::prepare_dirs(&dir)?;
-        Ok(Core { store, dir, photo, font: FontCache::default(), clock })
+        Ok(Core { store, dir, photo, font: FontCache::default(), clock, sync_lock: std::sync::Mutex::new(()) })
     }
 
     pub fn now_ms(&self) -> i64 {

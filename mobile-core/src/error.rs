@@ -33,6 +33,14 @@ pub enum Error {
     Image(#[from] image::ImageError),
     #[error("a lock was poisoned by a panic on another thread")]
     Poisoned,
+    #[error("network: {0}")]
+    Network(String),
+    #[error("the server refused the session: {0}")]
+    Unauthorized(String),
+    #[error("the server speaks another protocol version: {0}")]
+    Outdated(String),
+    #[error("the server answered {status} {code}: {detail}")]
+    Server { status: u16, code: String, detail: String },
 }
 
 impl Error {
@@ -84,6 +92,9 @@ pub enum PatrolError {
     /// The device's storage failed; the app should tell the person and not retry blindly.
     #[error("storage: {detail}")]
     Storage { detail: String },
+    /// The server speaks another protocol version: the app must be updated.
+    #[error("update the app: {detail}")]
+    Outdated { detail: String },
 }
 
 /// The one place internal errors become public ones, and where we decide what to log:
@@ -101,6 +112,16 @@ impl From<Error> for PatrolError {
             Error::Conflict { en, zh } => PatrolError::Conflict { reason: en, reason_zh: zh },
             Error::Refused(r) => PatrolError::Conflict { reason: r.to_string(), reason_zh: r.message_zh() },
             Error::NotSignedIn => PatrolError::Unauthorized { detail: "nobody is signed in on this device".into() },
+            Error::Network(detail) => PatrolError::Network { detail },
+            Error::Unauthorized(detail) => PatrolError::Unauthorized { detail },
+            Error::Outdated(detail) => PatrolError::Outdated { detail },
+            // A server fault is worth retrying later, like a network fault.
+            Error::Server { status, code, detail } if status >= 500 => {
+                PatrolError::Network { detail: format!("{status} {code}: {detail}") }
+            }
+            Error::Server { code, detail, .. } => {
+                PatrolError::Conflict { reason: format!("{code}: {detail}"), reason_zh: detail }
+            }
             e @ (Error::Sql(_) | Error::Io { .. } | Error::StoredJson(_) | Error::Corrupt(_) | Error::Poisoned) => {
                 tracing::error!(error = %e, "storage failure");
                 PatrolError::Storage { detail: e.to_string() }

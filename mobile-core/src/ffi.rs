@@ -14,6 +14,7 @@ use crate::patrols::plan::PlannedRun;
 use crate::patrols::{CheckInMethod, RunDetail, RunListItem, RunSummary, Visit};
 use crate::photos::{PhotoInput, StoredPhoto};
 use crate::reference::ReferenceCounts;
+use crate::sync::{RejectionLine, SyncCancel, SyncListener, SyncReport, SyncState};
 
 type R<T> = Result<T, PatrolError>;
 
@@ -125,6 +126,25 @@ impl PatrolCore {
     }
     pub fn verify_log(&self) -> R<u64> {
         Ok(self.inner.verify_log()?)
+    }
+
+    /// Signs in on the server; blocks on the network: call it off the UI thread.
+    pub fn login(&self, server_url: String, login: String, password: String) -> R<SignedInPerson> {
+        Ok(self.inner.login(&server_url, &login, &password)?)
+    }
+    pub fn logout(&self) -> R<()> {
+        Ok(self.inner.logout()?)
+    }
+    /// Push, photo uploads, pull. Blocks on the network: call it from a background
+    /// thread (WorkManager, BGTaskScheduler). Safe to call repeatedly and concurrently.
+    pub fn sync(&self, listener: Option<Arc<dyn SyncListener>>, cancel: Option<Arc<SyncCancel>>) -> R<SyncReport> {
+        Ok(self.inner.sync(listener.as_deref(), cancel.as_deref())?)
+    }
+    pub fn sync_state(&self) -> R<SyncState> {
+        Ok(self.inner.sync_state()?)
+    }
+    pub fn rejections(&self, limit: u32) -> R<Vec<RejectionLine>> {
+        Ok(self.inner.rejections(limit)?)
     }
 }
 

@@ -16,6 +16,7 @@ pub mod patrols;
 pub mod photos;
 pub mod reference;
 pub mod store;
+pub mod sync;
 
 pub use crate::core::{Core, CoreConfig, QueueStatus, SignedInPerson};
 pub use error::{Error, PatrolError};

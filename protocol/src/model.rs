@@ -297,6 +297,12 @@ impl Schedule {
     }
 }
 
+/// NFC ids arrive as "04:A2:…", "04a2…" or "04-A2-…" depending on the platform; phone
+/// and server compare them in this one spelling.
+pub fn normalise_nfc_tag(tag: &str) -> String {
+    tag.chars().filter(|c| !matches!(c, ':' | '-' | ' ')).flat_map(char::to_uppercase).collect()
+}
+
 /// Great-circle distance in metres (haversine; plenty for checkpoint radii).
 pub fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     const R: f64 = 6_371_008.8;

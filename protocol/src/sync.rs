@@ -23,7 +23,6 @@ pub struct PushRequest {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum RecordStatus {
     Applied,
     Rejected,
@@ -60,7 +59,6 @@ pub struct SyncStatus {
 
 /// A person as others see them: a name, no contact details.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PersonName {
     pub id: Id,
     pub display_name: String,
@@ -78,7 +76,6 @@ pub struct ReferenceBundle {
 
 /// One entry of a notice's timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NoticeEvent {
     pub record_id: Id,
     /// `raised` or an action name.
@@ -100,7 +97,6 @@ pub struct NoticeEvent {
 
 /// A rectification notice as people see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NoticeView {
     pub id: Id,
     /// `JY-2026-000123`; set by the server when it first receives the notice.
@@ -134,7 +130,6 @@ impl NoticeView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Rejection {
     pub record_id: Id,
     pub seq: u64,

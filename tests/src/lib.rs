@@ -56,7 +56,10 @@ pub fn database_url(backend: Backend, dir: &TempDir) -> Option<String> {
             let admin = match std::env::var("PATROL_TEST_POSTGRES_URL") {
                 Ok(u) if !u.is_empty() => u,
                 _ => {
-                    assert!(std::env::var("CI").is_err(), "CI must run the PostgreSQL suites (scripts/test provides one)");
+                    assert!(
+                        std::env::var("CI").is_err(),
+                        "CI must run the PostgreSQL suites (scripts/test provides one)"
+                    );
                     eprintln!("PATROL_TEST_POSTGRES_URL is not set: skipping the PostgreSQL run");
                     return None;
                 }
@@ -266,4 +269,103 @@ fn pump(mut from: TcpStream, mut to: TcpStream, cut_after: Option<usize>, cuts: 
         let _ = from.shutdown(Shutdown::Both);
         let _ = to.shutdown(Shutdown::Both);
     });
+}
+
+/// A small real JPEG of a solid colour, different per `seed`, as a camera would hand over.
+pub fn camera_jpeg(seed: u8) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(640, 480, |x, y| image::Rgb([seed, (x % 256) as u8, (y % 256) as u8]));
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85).encode_image(&img).unwrap();
+    out
+}
+
+/// The watermark font, when the machine has it (scripts/test installs it).
+pub fn font() -> Option<String> {
+    let p = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
+    std::path::Path::new(p).exists().then(|| p.to_string())
+}
+
+/// A phone: a real core in its own data directory.
+pub fn phone(dir: &std::path::Path) -> patrol_core::Core {
+    let mut cfg = patrol_core::CoreConfig::new(dir.to_string_lossy());
+    cfg.font_path = font();
+    patrol_core::Core::open(cfg).expect("open core")
+}
+
+/// A desk client (web console, script) speaking the JSON API with a bearer token.
+pub struct Desk {
+    pub base: String,
+    pub token: String,
+    agent: ureq::Agent,
+}
+
+impl Desk {
+    pub fn sign_in(base: &str, login: &str, password: &str) -> Desk {
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let body = serde_json::json!({"login": login, "password": password, "device_id": uuid::Uuid::now_v7()});
+        let mut resp = agent.post(format!("{base}/api/v1/auth/login")).send_json(&body).unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        let v: serde_json::Value = resp.body_mut().read_json().unwrap();
+        Desk { base: base.into(), token: v["access_token"].as_str().unwrap().into(), agent }
+    }
+
+    pub fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let mut r = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .header("authorization", format!("Bearer {}", self.token))
+            .call()
+            .unwrap();
+        (r.status().as_u16(), r.body_mut().read_json().unwrap_or(serde_json::Value::Null))
+    }
+
+    pub fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let mut r = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("authorization", format!("Bearer {}", self.token))
+            .send_json(&body)
+            .unwrap();
+        (r.status().as_u16(), r.body_mut().read_json().unwrap_or(serde_json::Value::Null))
+    }
+
+    pub fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
+        let mut r = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .header("authorization", format!("Bearer {}", self.token))
+            .call()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.body_mut().with_config().limit(64 << 20).read_to_vec().unwrap_or_default())
+    }
+}
+
+/// Rows of a query's first column as integers, on either database kind.
+pub fn count(database_url: &str, sql: &str) -> i64 {
+    if let Some(path) = database_url.strip_prefix("sqlite:") {
+        let c = rusqlite::Connection::open(path).unwrap();
+        c.query_row(sql, [], |r| r.get(0)).unwrap()
+    } else {
+        let mut c = postgres::Client::connect(database_url, postgres::NoTls).unwrap();
+        c.query_one(sql, &[]).unwrap().get::<_, i64>(0)
+    }
+}
+
+/// Texts of a query's first column, on either database kind.
+pub fn texts(database_url: &str, sql: &str) -> Vec<String> {
+    if let Some(path) = database_url.strip_prefix("sqlite:") {
+        let c = rusqlite::Connection::open(path).unwrap();
+        let mut stmt = c.prepare(sql).unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
+    } else {
+        let mut c = postgres::Client::connect(database_url, postgres::NoTls).unwrap();
+        c.query(sql, &[]).unwrap().iter().map(|r| r.get(0)).collect()
+    }
+}
+
+/// The current year in China, as the server numbers notices.
+pub fn site_year() -> i32 {
+    use chrono::Datelike;
+    (chrono::Utc::now() + chrono::Duration::hours(8)).year()
 }

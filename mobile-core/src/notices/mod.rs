@@ -30,9 +30,18 @@ pub struct NoticeDraft {
     pub photos: Vec<String>,
 }
 
+/// One step of a notice's timeline: from the server once it has seen the notice,
+/// plus this device's steps still on their way.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct NoticeActionLine {
     pub actor_id: Id,
+    /// The actor's name when the server told it.
+    pub actor_name: Option<String>,
+    /// False for an action the server kept but refused (see `refusal`).
+    pub applied: bool,
+    pub refusal: Option<String>,
+    /// Made on this device and not yet acknowledged by the server.
+    pub pending: bool,
     pub action: NoticeAction,
     pub reason: String,
     pub photos: Vec<String>,
@@ -287,13 +296,18 @@ fn view(conn: &Connection, n: NoticeRow, person: Option<&SignedInPerson>, now_ms
     let site: Site = reference::get(conn, n.site_id)?;
     let dept: Option<Department> = reference::find(conn, n.department_id)?;
     let cp: Option<Checkpoint> = n.checkpoint_id.map(|id| reference::find(conn, id)).transpose()?.flatten();
-    let mut actions = vec![];
+    let acked: i64 = conn.query_row("SELECT acked_seq FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
+    let mut actions = remote_lines(conn, n.notice_id)?;
+    let seen_by_server = !actions.is_empty();
     {
+        // Before the server has answered, the local steps are the timeline; after, only
+        // those it has not acknowledged yet are added to its timeline.
         let mut stmt = conn.prepare_cached(
-            "SELECT actor_id, action, reason, photos, reassign_to, time_ms, from_state, to_state
-             FROM notice_actions WHERE notice_id = ?1 ORDER BY seq",
+            "SELECT actor_id, action, reason, photos, reassign_to, time_ms, from_state, to_state, seq
+             FROM notice_actions WHERE notice_id = ?1 AND seq > ?2 ORDER BY seq",
         )?;
-        let rows = stmt.query_map([n.notice_id.to_string()], |r| {
+        let after = if seen_by_server { acked } else { 0 };
+        let rows = stmt.query_map(params![n.notice_id.to_string(), after], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
@@ -303,12 +317,17 @@ fn view(conn: &Connection, n: NoticeRow, person: Option<&SignedInPerson>, now_ms
                 r.get::<_, i64>(5)?,
                 r.get::<_, String>(6)?,
                 r.get::<_, String>(7)?,
+                r.get::<_, i64>(8)?,
             ))
         })?;
         for row in rows {
-            let (actor, action, reason, photos, reassign_to, time_ms, from, to) = row?;
+            let (actor, action, reason, photos, reassign_to, time_ms, from, to, seq) = row?;
             actions.push(NoticeActionLine {
                 actor_id: parse_id(&actor)?,
+                actor_name: None,
+                applied: true,
+                refusal: None,
+                pending: seq > acked,
                 action: NoticeAction::parse(&action).ok_or_else(|| Error::Corrupt(format!("action {action:?}")))?,
                 reason,
                 photos: serde_json::from_str(&photos)?,
@@ -329,7 +348,6 @@ fn view(conn: &Connection, n: NoticeRow, person: Option<&SignedInPerson>, now_ms
         }
         None => vec![],
     };
-    let acked: i64 = conn.query_row("SELECT acked_seq FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
     Ok(NoticeView {
         notice_id: n.notice_id,
         number: n.number,
@@ -354,6 +372,50 @@ fn view(conn: &Connection, n: NoticeRow, person: Option<&SignedInPerson>, now_ms
         allowed_actions,
         queued: n.last_seq > acked,
     })
+}
+
+/// The server's timeline of a notice (after a sync), without the "raised" entry.
+fn remote_lines(conn: &Connection, notice_id: Id) -> Result<Vec<NoticeActionLine>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT actor_id, actor_name, action, reason, photos, reassign_to, from_state, to_state, applied, refusal,
+                device_time_ms
+         FROM remote_events WHERE notice_id = ?1 AND action <> 'raised' ORDER BY position",
+    )?;
+    let rows = stmt.query_map([notice_id.to_string()], |r| {
+        Ok((
+            [
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ],
+            [r.get::<_, Option<String>>(5)?, r.get::<_, Option<String>>(6)?, r.get::<_, Option<String>>(7)?],
+            r.get::<_, bool>(8)?,
+            r.get::<_, Option<String>>(9)?,
+            r.get::<_, i64>(10)?,
+        ))
+    })?;
+    let mut out = vec![];
+    for row in rows {
+        let ([actor, name, action, reason, photos], [reassign, from, to], applied, refusal, time_ms) = row?;
+        let from_state = from.as_deref().map(parse_state).transpose()?.unwrap_or(NoticeState::Issued);
+        out.push(NoticeActionLine {
+            actor_id: parse_id(&actor)?,
+            actor_name: Some(name),
+            applied,
+            refusal,
+            pending: false,
+            action: NoticeAction::parse(&action).ok_or_else(|| Error::Corrupt(format!("action {action:?}")))?,
+            reason,
+            photos: serde_json::from_str(&photos)?,
+            reassign_to: opt_id(reassign)?,
+            time_ms,
+            from_state,
+            to_state: to.as_deref().map(parse_state).transpose()?.unwrap_or(from_state),
+        });
+    }
+    Ok(out)
 }
 
 impl Core {

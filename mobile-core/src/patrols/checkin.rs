@@ -114,10 +114,7 @@ pub fn prove(cp: &Checkpoint, route: &[Checkpoint], method: &CheckInMethod) -> R
     }
 }
 
-/// NFC ids arrive as "04:A2:…", "04a2…" or "04-A2-…" depending on the platform.
-fn normalise_tag(tag: &str) -> String {
-    tag.chars().filter(|c| !matches!(c, ':' | '-' | ' ')).flat_map(char::to_uppercase).collect()
-}
+use patrol_protocol::model::normalise_nfc_tag as normalise_tag;
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 
 /// The schema version this build writes. Raise it with a new arm in `upgrade_from`
 /// and the same change folded into `CURRENT`.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// The schema as first written (v1). Frozen: the upgrade test builds an old file from it.
 pub const V1: &str = "
@@ -123,6 +123,38 @@ ALTER TABLE notices ADD COLUMN number TEXT;
 CREATE TABLE photo_uploads (sha256 TEXT PRIMARY KEY, uploaded_ms INTEGER NOT NULL) STRICT;
 ";
 
+/// v2 → v3: what the sync brings down: each notice's timeline as the server holds it,
+/// and the server's refusals of this device's records.
+const V2_TO_V3: &str = "
+CREATE TABLE remote_events (
+    record_id TEXT PRIMARY KEY,
+    notice_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    actor_id TEXT NOT NULL,
+    actor_name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    photos TEXT NOT NULL,
+    reassign_to TEXT,
+    from_state TEXT,
+    to_state TEXT,
+    applied INTEGER NOT NULL,
+    refusal TEXT,
+    device_time_ms INTEGER NOT NULL,
+    server_time_ms INTEGER NOT NULL
+) STRICT;
+CREATE INDEX remote_events_notice ON remote_events(notice_id, position);
+CREATE TABLE rejections (
+    record_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    reason_zh TEXT NOT NULL,
+    notice_id TEXT,
+    received_ms INTEGER NOT NULL
+) STRICT;
+";
+
 /// Rows every schema starts with, whichever way it was reached.
 const SEED: &str = "INSERT OR IGNORE INTO sync_state (id, acked_seq) VALUES (1, 0);";
 
@@ -149,6 +181,7 @@ pub fn migrate(tx: &Transaction<'_>) -> Result<()> {
 fn init(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(V1)?;
     tx.execute_batch(V1_TO_V2)?;
+    tx.execute_batch(V2_TO_V3)?;
     Ok(())
 }
 
@@ -157,6 +190,7 @@ fn upgrade_from(tx: &Transaction<'_>, mut version: u32) -> Result<()> {
     while version < VERSION {
         match version {
             1 => tx.execute_batch(V1_TO_V2)?,
+            2 => tx.execute_batch(V2_TO_V3)?,
             v => return Err(Error::Corrupt(format!("no upgrade from schema {v}"))),
         }
         version += 1;

@@ -3,6 +3,7 @@
 
 pub mod api;
 
+use patrol_protocol::model::normalise_nfc_tag;
 use patrol_protocol::record::{CheckIn, Record, RecordPayload};
 use patrol_protocol::sync::{DailyLog, DailyLogSignature, RunView, VisitView};
 use patrol_protocol::{Id, Site, distance_m};
@@ -63,7 +64,9 @@ pub fn verify_check_in(cp: &patrol_protocol::Checkpoint, check_in: &CheckIn) -> 
         CheckIn::Qr { token } if *token != cp.qr_token => {
             Err(("the QR code is not this checkpoint's".into(), format!("二维码与巡检点「{}」不符", cp.name_zh)))
         }
-        CheckIn::Nfc { tag_id } if cp.nfc_tag_id.as_deref() != Some(tag_id.as_str()) => {
+        CheckIn::Nfc { tag_id }
+            if cp.nfc_tag_id.as_deref().map(normalise_nfc_tag) != Some(normalise_nfc_tag(tag_id)) =>
+        {
             Err(("the NFC tag is not this checkpoint's".into(), format!("NFC 标签与巡检点「{}」不符", cp.name_zh)))
         }
         CheckIn::Gps { latitude, longitude, accuracy_m, .. } => {
