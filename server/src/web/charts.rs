@@ -125,7 +125,7 @@ pub fn bars(title: &str, series: &[&str], classes: &[&str], groups: &[Group]) ->
             figcaption { (title) }
             svg viewBox={ "0 0 " (w) " " (h) } xmlns="http://www.w3.org/2000/svg" role="img" aria-label=(title) {
                 @for t in &ticks {
-                    line.grid x1=(left) x2=(w - 4.0) y1=(format!("{:.1}", y_of(*t))) y2=(format!("{:.1}", y_of(*t))) {}
+                    line.gridline x1=(left) x2=(w - 4.0) y1=(format!("{:.1}", y_of(*t))) y2=(format!("{:.1}", y_of(*t))) {}
                     text.tick x=(left - 6.0) y=(format!("{:.1}", y_of(*t) + 4.0)) text-anchor="end" { (fmt_num(*t)) }
                 }
                 @for (i, g) in groups.iter().enumerate() {

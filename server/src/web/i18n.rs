@@ -87,7 +87,6 @@ strings! {
     Welcome => "您好", "Hello";
     YourRoles => "您的角色", "Your roles";
     YourSites => "您可查看的项目", "Sites you can see";
-    ComingSoon => "整改通知、巡检看板和日志审阅将在同步功能上线后提供。", "Notices, the patrol dashboard and daily-log review arrive with sync.";
     Administration => "系统设置", "Administration";
     Sites => "项目", "Sites";
     Site => "项目", "Site";
