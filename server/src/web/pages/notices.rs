@@ -255,7 +255,7 @@ pub async fn show(
                 }
                 section.card {
                     h2 { (t(K::BeforePhotos)) }
-                    div.photos { @for p in &v.photos { (thumb(lang, p)) } @if v.photos.is_empty() { p.muted { (t(K::NoPhotos)) } } }
+                    div.photos #before-photos { @for p in &v.photos { (thumb(lang, p)) } @if v.photos.is_empty() { p.muted { (t(K::NoPhotos)) } } }
                     h2 { (t(K::AfterPhotos)) }
                     div.photos #after-photos { @for p in &v.after_photos { (thumb(lang, p)) } @if v.after_photos.is_empty() { p.muted { (t(K::NoPhotos)) } } }
                     @if !v.photos_complete { p.hint { (t(K::PhotosUploading)) } }
