@@ -6,8 +6,10 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use patrol_protocol::record::{CheckIn, RecordPayload};
 use patrol_server::clock::Clock;
 use patrol_server::web::session::{IDLE_MS, MAX_AGE_MS};
+use patrol_server::web::stats;
 use support::phone::{Demo, Phone, jpeg, notice, photo_taken};
 use support::{Backend, TestServer};
 use tower::ServiceExt;
@@ -559,6 +561,73 @@ async fn the_live_stream_reports_the_feed_head(backend: Backend) {
     assert_eq!(anonymous.status, StatusCode::SEE_OTHER, "no stream without a session");
 }
 
+/// Walks one whole route now: started, every checkpoint by QR, finished.
+async fn walk(s: &TestServer, officer: &mut Phone, demo: &Demo, route: usize) {
+    let route = demo.route(route).clone();
+    let run = patrol_protocol::Id::now_v7();
+    officer.record(
+        s,
+        RecordPayload::RunStarted {
+            run_id: run,
+            route_id: route["id"].as_str().unwrap().parse().unwrap(),
+            site_id: demo.site(),
+        },
+    );
+    for id in route["checkpoint_ids"].as_array().unwrap() {
+        let cp = demo.checkpoint(id);
+        officer.record(
+            s,
+            RecordPayload::CheckpointVisited {
+                run_id: run,
+                visit_id: patrol_protocol::Id::now_v7(),
+                checkpoint_id: id.as_str().unwrap().parse().unwrap(),
+                check_in: CheckIn::Qr { token: cp["qr_token"].as_str().unwrap().into() },
+                out_of_order: false,
+            },
+        );
+    }
+    officer.record(s, RecordPayload::RunFinished { run_id: run, missed_reason: None });
+    officer.push(s).await;
+}
+
+async fn a_day_counts_runs_done_late_and_missed_per_window(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
+    let mut officer = Phone::sign_in(&s, "patrol").await;
+    let demo = Demo { reference: officer.pull(&s, "").await["reference"].clone() };
+    let site_id = demo.site();
+    let site =
+        s.state.store.read(move |c| patrol_server::store::reference::get_site(c, site_id)).await.unwrap().unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let status = |now: i64| {
+        let site = site.clone();
+        let store = s.state.store.clone();
+        async move { store.read(move |c| stats::day_status(c, &site, day, now)).await.unwrap() }
+    };
+    // 09:00, the demo was set up just now: both morning and afternoon windows count.
+    let at_nine = status(s.clock.now_ms()).await;
+    assert_eq!((at_nine.expected, at_nine.pending, at_nine.done), (4, 4, 0));
+    s.clock.advance_ms(10 * 60_000);
+    walk(&s, &mut officer, &demo, 0).await;
+    // 17:00: route 0's morning walk was done, the rest missed; then route 1 is walked late.
+    s.clock.advance_ms(7 * 3_600_000 + 50 * 60_000);
+    let evening = status(s.clock.now_ms()).await;
+    assert_eq!((evening.done, evening.late, evening.missed, evening.pending), (1, 0, 3, 0));
+    // Signed in again: access tokens last minutes, not a day.
+    let mut evening_phone = Phone::sign_in(&s, "patrol").await;
+    walk(&s, &mut evening_phone, &demo, 1).await;
+    let after = status(s.clock.now_ms()).await;
+    assert_eq!((after.done, after.late, after.missed), (1, 1, 2));
+    assert_eq!(after.checkpoints_covered, after.checkpoints_total, "both routes walked");
+    // The day before the demo existed expects nothing.
+    let before = s.state.store.clone();
+    let (site2, now) = (site.clone(), s.clock.now_ms());
+    let yesterday =
+        before.read(move |c| stats::day_status(c, &site2, day - chrono::Duration::days(1), now)).await.unwrap();
+    assert_eq!((yesterday.expected, yesterday.missed), (0, 0));
+}
+
 both_backends!(
     a_desk_session_signs_in_and_out,
     a_sign_in_form_without_its_token_is_refused,
@@ -572,4 +641,5 @@ both_backends!(
     a_head_of_cleaning_cannot_open_an_engineering_notice,
     a_supervisor_signs_the_day_voids_a_notice_and_exports_the_month,
     the_live_stream_reports_the_feed_head,
+    a_day_counts_runs_done_late_and_missed_per_window,
 );

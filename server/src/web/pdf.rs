@@ -215,6 +215,7 @@ impl<'f> Doc<'f> {
 
     /// Draws a baseline JPEG (RGB, 8 bits a channel, as `image` encodes them) into
     /// the box at (x, y) of size w × h, embedded as is (DCTDecode).
+    #[allow(clippy::too_many_arguments)]
     pub fn jpeg(&mut self, data: Vec<u8>, px_w: u32, px_h: u32, x: f32, y: f32, w: f32, h: f32) {
         let index = self.images.len();
         self.images.push((data, px_w, px_h));

@@ -90,11 +90,21 @@ pub fn day_status(c: &mut dyn Conn, site: &Site, day: NaiveDate, now: i64) -> Re
     }
     // Minutes into the day now: past midnight of a later day counts as the whole day.
     let now_minute = if now >= start + DAY_MS { 1440 } else { ((now - start).max(0) / 60_000) as u32 };
+    // A schedule expects nothing of the time before it was set up: no missed patrols
+    // on the days before a site started using the system.
+    let mut created: BTreeMap<Id, i64> = BTreeMap::new();
+    for r in c.query(
+        "SELECT s.id, s.created_ms FROM schedules s JOIN routes r ON r.id = s.route_id WHERE r.site_id = $1",
+        &params![site.id],
+    )? {
+        created.insert(r.uuid(0)?, r.int(1)?);
+    }
     let mut windows: Vec<WindowStatus> = schedules
         .iter()
         .filter(|s| s.days_of_week.contains(&weekday))
         .flat_map(|s| {
-            s.windows.iter().map(|w| WindowStatus {
+            let since = created.get(&s.id).copied().unwrap_or(i64::MIN);
+            s.windows.iter().filter(move |w| start + i64::from(w.end_minute) * 60_000 > since).map(|w| WindowStatus {
                 route_id: s.route_id,
                 start_minute: w.start_minute,
                 end_minute: w.end_minute,
@@ -272,9 +282,11 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 /// Parses `YYYY-MM`, the month in a summary's address.
 pub fn parse_month(text: &str) -> Option<(i32, u32)> {
     let (y, m) = text.split_once('-')?;
+    if y.len() != 4 || m.len() != 2 || !y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
-    (y.to_string().len() == 4 && m.to_string().len() <= 2 && NaiveDate::from_ymd_opt(y, m, 1).is_some())
-        .then_some((y, m))
+    NaiveDate::from_ymd_opt(y, m, 1).map(|_| (y, m))
 }
 
 /// The month's summary of a site, counted up to `now`.

@@ -351,7 +351,7 @@ pub async fn run(State(state): State<AppState>, page: Page, Path(run_id): Path<I
                 @else { (charts::run_map(&site.id.to_string(), plan.as_ref(), &marks, &track)) }
                 p.legend {
                     span.dot.visited {} (t(K::Visited)) " "
-                    span.dot.missed {} (t(K::Missed)) " "
+                    span.dot.missed {} (t(K::MissedCheckpoints)) " "
                     span.line.track {} (t(K::GpsTrack))
                     @if plan.is_none() { " · " span.muted { (t(K::NoPlan)) } }
                 }
