@@ -75,6 +75,8 @@ impl AppState {
 pub enum Audience {
     Public,
     SignedIn,
+    /// Supervisors of a site or of the organisation (console pages about sites' patrols).
+    Supervisor,
     Administrator,
 }
 

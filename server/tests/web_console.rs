@@ -6,7 +6,11 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use patrol_protocol::record::{CheckIn, RecordPayload};
+use patrol_server::clock::Clock;
 use patrol_server::web::session::{IDLE_MS, MAX_AGE_MS};
+use patrol_server::web::stats;
+use support::phone::{Demo, Phone, jpeg, notice, photo_taken};
 use support::{Backend, TestServer};
 use tower::ServiceExt;
 
@@ -337,6 +341,293 @@ async fn a_people_import_creates_everyone_or_no_one(backend: Backend) {
     assert!(again.body.contains("already taken"));
 }
 
+/// A patrol officer's phone raises a notice to a department with one photo, pushes
+/// it and uploads the photo; returns the notice id, its number and the photo.
+async fn raised_notice(s: &TestServer, kind: &str, text: &str) -> (String, String, String) {
+    let mut officer = Phone::sign_in(s, "patrol").await;
+    let demo = Demo { reference: officer.pull(s, "").await["reference"].clone() };
+    let (bytes, sha) = jpeg(kind.len() as u8 * 7);
+    officer.record(s, photo_taken(&sha, bytes.len(), None, None));
+    let due = s.clock.now_ms() + 24 * 3_600_000;
+    let (id, p) = notice(demo.site(), demo.dept(kind), text, vec![sha.clone()], due);
+    officer.record(s, p);
+    let resp = officer.push(s).await;
+    let number = resp["results"][1]["notice_number"].as_str().expect("numbered").to_string();
+    let (status, _) = officer.upload(s, &sha, &bytes, 0).await;
+    assert_eq!(status, StatusCode::OK);
+    (id.to_string(), number, sha)
+}
+
+async fn notice_json(s: &TestServer, id: &str) -> serde_json::Value {
+    let token = s.token("supervisor").await;
+    let (status, body) = s.call(Method::GET, &format!("/api/v1/notices/{id}"), Some(&token), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+/// A real PNG of a solid colour, as a browser would upload from a screenshot.
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(width, height, image::Rgb([200, 80, 40]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+async fn a_head_signs_for_receipt_and_reports_the_fix_with_a_browser_photo(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
+    let (id, number, before) = raised_notice(&s, "engineering", "3号楼电梯厅灯具损坏").await;
+    let (cookie, csrf) = sign_in(&s, "eng.head").await;
+    let inbox = get(&s, "/notices", &cookie).await;
+    assert_eq!(inbox.status, StatusCode::OK);
+    assert!(inbox.body.contains(&number), "the inbox lists the department's notice");
+    let page = get(&s, &format!("/notices/{id}"), &cookie).await;
+    assert!(page.body.contains("3号楼电梯厅灯具损坏"));
+    assert!(page.body.contains(&format!("/photos/{before}/thumb")));
+    assert!(page.body.contains("data-action=\"acknowledge\""));
+    assert!(!page.body.contains("data-action=\"void\""), "a head may not void");
+    let thumb = get(&s, &format!("/photos/{before}/thumb"), &cookie).await;
+    assert_eq!(thumb.status, StatusCode::OK);
+    assert_eq!(thumb.headers[header::CONTENT_TYPE], "image/jpeg");
+
+    let action = format!("/notices/{id}/actions");
+    // Reporting the fix before signing for receipt is refused, and nothing is stored.
+    let early = post_multipart(
+        &s,
+        &action,
+        &cookie,
+        &[("_csrf", &csrf), ("action", "report_fix")],
+        ("photos", "fix.png", &png(40, 30)),
+    )
+    .await;
+    assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.body);
+    assert_eq!(notice_json(&s, &id).await["state"], "issued");
+
+    let signed = post(&s, &action, &cookie, &[("_csrf", &csrf), ("action", "acknowledge")]).await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    assert_eq!(notice_json(&s, &id).await["state"], "acknowledged");
+
+    // Not an image: refused with a clear message, the notice unchanged.
+    let gif = post_multipart(
+        &s,
+        &action,
+        &cookie,
+        &[("_csrf", &csrf), ("action", "report_fix")],
+        ("photos", "fix.gif", b"GIF89a\x01\x00\x01\x00"),
+    )
+    .await;
+    assert_eq!(gif.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(gif.body.contains("not a JPEG or PNG"), "{}", gif.body);
+    // A header that claims a huge canvas is refused before decoding.
+    let mut bomb = png(4, 4);
+    bomb[16..20].copy_from_slice(&60_000u32.to_be_bytes());
+    let bomb = post_multipart(
+        &s,
+        &action,
+        &cookie,
+        &[("_csrf", &csrf), ("action", "report_fix")],
+        ("photos", "bomb.png", &bomb),
+    )
+    .await;
+    assert_eq!(bomb.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(notice_json(&s, &id).await["state"], "acknowledged");
+
+    let fixed = post_multipart(
+        &s,
+        &action,
+        &cookie,
+        &[("_csrf", &csrf), ("action", "report_fix"), ("reason", "已更换灯管")],
+        ("photos", "fix.png", &png(3000, 1500)),
+    )
+    .await;
+    assert_eq!(fixed.status, StatusCode::SEE_OTHER, "{}", fixed.body);
+    let view = notice_json(&s, &id).await;
+    assert_eq!(view["state"], "rectified");
+    assert_eq!(view["photos_complete"], true);
+    let after = view["after_photos"][0].as_str().expect("an after photo").to_string();
+    let full = get(&s, &format!("/photos/{after}"), &cookie).await;
+    assert_eq!(full.status, StatusCode::OK);
+    assert_eq!(full.headers[header::CONTENT_TYPE], "image/jpeg");
+    let stored = {
+        let req = Request::get(format!("/photos/{after}")).header(header::COOKIE, &cookie).body(Body::empty()).unwrap();
+        let resp = s.router.clone().oneshot(req).await.unwrap();
+        axum::body::to_bytes(resp.into_body(), 16 << 20).await.unwrap()
+    };
+    assert!(stored.starts_with(&[0xFF, 0xD8, 0xFF]), "stored as JPEG");
+    let img = image::load_from_memory(&stored).unwrap();
+    assert_eq!((img.width(), img.height()), (2048, 1024), "the long edge is bounded");
+    let events = view["events"].as_array().unwrap();
+    assert_eq!(events.last().unwrap()["reason"], "已更换灯管");
+    assert_eq!(events.iter().filter(|e| e["applied"] == false).count(), 0, "refused uploads stored nothing");
+}
+
+async fn a_head_of_cleaning_cannot_open_an_engineering_notice(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
+    let (id, number, photo) = raised_notice(&s, "engineering", "消防通道灯不亮").await;
+    let (cookie, csrf) = sign_in(&s, "clean.head").await;
+    for path in [format!("/notices/{id}"), format!("/notices/{id}/notice.pdf"), format!("/photos/{photo}/thumb")] {
+        let page = get(&s, &path, &cookie).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
+        assert!(page.body.contains("无权访问"), "{path}");
+    }
+    let act =
+        post(&s, &format!("/notices/{id}/actions"), &cookie, &[("_csrf", &csrf), ("action", "acknowledge")]).await;
+    assert_eq!(act.status, StatusCode::FORBIDDEN);
+    assert_eq!(notice_json(&s, &id).await["state"], "issued");
+    assert!(!get(&s, "/notices", &cookie).await.body.contains(&number));
+    // Nor may a head use the supervisors' pages.
+    let site = s.site_id().await;
+    for path in [
+        "/dashboard".to_string(),
+        format!("/sites/{site}/daily-logs/2026-11-23"),
+        format!("/sites/{site}/monthly/2026-11"),
+        format!("/sites/{site}/monthly/2026-11/summary.xlsx"),
+    ] {
+        assert_eq!(get(&s, &path, &cookie).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
+}
+
+async fn a_supervisor_signs_the_day_voids_a_notice_and_exports_the_month(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
+    let (id, number, _) = raised_notice(&s, "cleaning", "垃圾站垃圾桶满溢").await;
+    let site = s.site_id().await;
+    let (cookie, csrf) = sign_in(&s, "supervisor").await;
+    let dashboard = get(&s, "/dashboard", &cookie).await;
+    assert_eq!(dashboard.status, StatusCode::OK);
+    assert!(dashboard.body.contains("data-live"));
+    assert!(dashboard.body.contains("2026-11-22"), "yesterday's log is unsigned");
+
+    let log_path = format!("/sites/{site}/daily-logs/2026-11-23");
+    let log = get(&s, &log_path, &cookie).await;
+    assert!(log.body.contains(&number), "the day's log lists what was found");
+    assert!(log.body.contains("尚未审阅签字"));
+    let bad_day = post(&s, &format!("/sites/{site}/daily-logs/2026-13-40/sign"), &cookie, &[("_csrf", &csrf)]).await;
+    assert_eq!(bad_day.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let signed = post(&s, &format!("{log_path}/sign"), &cookie, &[("_csrf", &csrf), ("comment", "已审阅")]).await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    let log = get(&s, &log_path, &cookie).await;
+    assert!(log.body.contains("已审阅") && log.body.contains("王敏"));
+    assert!(!log.body.contains("尚未审阅签字"));
+
+    let action = format!("/notices/{id}/actions");
+    let no_reason = post(&s, &action, &cookie, &[("_csrf", &csrf), ("action", "void")]).await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY, "a void needs its reason");
+    assert_eq!(notice_json(&s, &id).await["state"], "issued");
+    let voided = post(&s, &action, &cookie, &[("_csrf", &csrf), ("action", "void"), ("reason", "重复下发")]).await;
+    assert_eq!(voided.status, StatusCode::SEE_OTHER, "{}", voided.body);
+    let view = notice_json(&s, &id).await;
+    assert_eq!(view["state"], "voided");
+    assert_eq!(view["number"], number.as_str(), "a voided notice keeps its number");
+
+    let month = get(&s, &format!("/sites/{site}/monthly/2026-11"), &cookie).await;
+    assert_eq!(month.status, StatusCode::OK);
+    assert!(month.body.contains("<svg"), "charts are drawn on the server");
+    assert_eq!(
+        get(&s, &format!("/sites/{site}/monthly/2026-13"), &cookie).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let xlsx = get(&s, &format!("/sites/{site}/monthly/2026-11/summary.xlsx"), &cookie).await;
+    assert_eq!(xlsx.status, StatusCode::OK);
+    assert!(xlsx.headers[header::CONTENT_TYPE].to_str().unwrap().contains("spreadsheetml"));
+    assert!(xlsx.body.starts_with("PK"), "an xlsx is a zip");
+}
+
+async fn the_live_stream_reports_the_feed_head(backend: Backend) {
+    use futures_util::StreamExt;
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
+    let (cookie, _) = sign_in(&s, "eng.head").await;
+    let req = Request::get("/live").header(header::COOKIE, &cookie).body(Body::empty()).unwrap();
+    let resp = s.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()[header::CONTENT_TYPE], "text/event-stream");
+    let mut stream = resp.into_body().into_data_stream();
+    let first = String::from_utf8(stream.next().await.unwrap().unwrap().to_vec()).unwrap();
+    assert!(first.contains("event: feed"), "{first}");
+    let head: i64 = first.lines().find_map(|l| l.strip_prefix("data: ")).unwrap().trim().parse().unwrap();
+    raised_notice(&s, "engineering", "水泵房漏水").await;
+    let next =
+        tokio::time::timeout(std::time::Duration::from_secs(10), stream.next()).await.expect("an event within 10 s");
+    let next = String::from_utf8(next.unwrap().unwrap().to_vec()).unwrap();
+    let moved: i64 = next.lines().find_map(|l| l.strip_prefix("data: ")).unwrap().trim().parse().unwrap();
+    assert!(moved > head, "{head} → {moved}");
+    let anonymous = get(&s, "/live", "").await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER, "no stream without a session");
+}
+
+/// Walks one whole route now: started, every checkpoint by QR, finished.
+async fn walk(s: &TestServer, officer: &mut Phone, demo: &Demo, route: usize) {
+    let route = demo.route(route).clone();
+    let run = patrol_protocol::Id::now_v7();
+    officer.record(
+        s,
+        RecordPayload::RunStarted {
+            run_id: run,
+            route_id: route["id"].as_str().unwrap().parse().unwrap(),
+            site_id: demo.site(),
+        },
+    );
+    for id in route["checkpoint_ids"].as_array().unwrap() {
+        let cp = demo.checkpoint(id);
+        officer.record(
+            s,
+            RecordPayload::CheckpointVisited {
+                run_id: run,
+                visit_id: patrol_protocol::Id::now_v7(),
+                checkpoint_id: id.as_str().unwrap().parse().unwrap(),
+                check_in: CheckIn::Qr { token: cp["qr_token"].as_str().unwrap().into() },
+                out_of_order: false,
+            },
+        );
+    }
+    officer.record(s, RecordPayload::RunFinished { run_id: run, missed_reason: None });
+    officer.push(s).await;
+}
+
+async fn a_day_counts_runs_done_late_and_missed_per_window(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
+    let mut officer = Phone::sign_in(&s, "patrol").await;
+    let demo = Demo { reference: officer.pull(&s, "").await["reference"].clone() };
+    let site_id = demo.site();
+    let site =
+        s.state.store.read(move |c| patrol_server::store::reference::get_site(c, site_id)).await.unwrap().unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let status = |now: i64| {
+        let site = site.clone();
+        let store = s.state.store.clone();
+        async move { store.read(move |c| stats::day_status(c, &site, day, now)).await.unwrap() }
+    };
+    // 09:00, the demo was set up just now: both morning and afternoon windows count.
+    let at_nine = status(s.clock.now_ms()).await;
+    assert_eq!((at_nine.expected, at_nine.pending, at_nine.done), (4, 4, 0));
+    s.clock.advance_ms(10 * 60_000);
+    walk(&s, &mut officer, &demo, 0).await;
+    // 17:00: route 0's morning walk was done, the rest missed; then route 1 is walked late.
+    s.clock.advance_ms(7 * 3_600_000 + 50 * 60_000);
+    let evening = status(s.clock.now_ms()).await;
+    assert_eq!((evening.done, evening.late, evening.missed, evening.pending), (1, 0, 3, 0));
+    // Signed in again: access tokens last minutes, not a day.
+    let mut evening_phone = Phone::sign_in(&s, "patrol").await;
+    walk(&s, &mut evening_phone, &demo, 1).await;
+    let after = status(s.clock.now_ms()).await;
+    assert_eq!((after.done, after.late, after.missed), (1, 1, 2));
+    assert_eq!(after.checkpoints_covered, after.checkpoints_total, "both routes walked");
+    // The day before the demo existed expects nothing.
+    let before = s.state.store.clone();
+    let (site2, now) = (site.clone(), s.clock.now_ms());
+    let yesterday =
+        before.read(move |c| stats::day_status(c, &site2, day - chrono::Duration::days(1), now)).await.unwrap();
+    assert_eq!((yesterday.expected, yesterday.missed), (0, 0));
+}
+
 both_backends!(
     a_desk_session_signs_in_and_out,
     a_sign_in_form_without_its_token_is_refused,
@@ -346,4 +637,9 @@ both_backends!(
     wrong_passwords_at_the_desk_count_against_the_app_too,
     a_site_plan_is_an_image_within_bounds,
     a_people_import_creates_everyone_or_no_one,
+    a_head_signs_for_receipt_and_reports_the_fix_with_a_browser_photo,
+    a_head_of_cleaning_cannot_open_an_engineering_notice,
+    a_supervisor_signs_the_day_voids_a_notice_and_exports_the_month,
+    the_live_stream_reports_the_feed_head,
+    a_day_counts_runs_done_late_and_missed_per_window,
 );

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 . scripts/lib/env.sh
 
-ensure_apt chromium fonts-wqy-microhei poppler-utils
+ensure_apt chromium fonts-wqy-microhei poppler-utils unzip
 # Machines with Node from another source already have npm; Debian's npm conflicts.
 command -v npm >/dev/null || ensure_apt nodejs npm
 target="${CARGO_TARGET_DIR:-$root/target}"

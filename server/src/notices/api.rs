@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use patrol_protocol::notice::NoticeState;
-use patrol_protocol::record::RecordPayload;
+use patrol_protocol::record::{PhotoContext, RecordPayload};
 use patrol_protocol::sync::{NoticeActionRequest, NoticeView, RecordStatus};
 use patrol_protocol::{Id, Role};
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{Access, Actor};
-use crate::store::reference;
+use crate::store::{DbError, reference};
 use crate::sync::append_server_record;
 
 #[derive(Deserialize)]
@@ -62,7 +62,7 @@ pub async fn list(
     Ok(Json(views))
 }
 
-async fn visible_notice(state: &AppState, actor: &Actor, id: Id) -> ApiResult<NoticeView> {
+pub async fn visible_notice(state: &AppState, actor: &Actor, id: Id) -> ApiResult<NoticeView> {
     let a = actor.clone();
     let found = state
         .store
@@ -93,7 +93,27 @@ pub async fn act(
     Path(id): Path<Id>,
     Json(req): Json<NoticeActionRequest>,
 ) -> ApiResult<Json<NoticeView>> {
-    visible_notice(&state, &actor, id).await?;
+    Ok(Json(act_on(&state, &actor, id, req, Vec::new()).await?))
+}
+
+/// Acts on a notice for someone at a desk (console) or a script (JSON API): the one
+/// path both take. The action is checked against the state machine first; refused
+/// there, nothing is stored, since no device made it offline. Photos uploaded with
+/// the action (a fix reported from a browser, already in the object store) are
+/// recorded as `PhotoTaken` in the same transaction, before the action citing them.
+pub async fn act_on(
+    state: &AppState,
+    actor: &Actor,
+    id: Id,
+    mut req: NoticeActionRequest,
+    uploaded: Vec<crate::photos::Prepared>,
+) -> ApiResult<NoticeView> {
+    visible_notice(state, actor, id).await?;
+    for p in &uploaded {
+        if !req.photos.contains(&p.sha256) {
+            req.photos.push(p.sha256.clone());
+        }
+    }
     let payload = RecordPayload::NoticeActed {
         notice_id: id,
         action: req.action,
@@ -107,25 +127,31 @@ pub async fn act(
     let outcome = state
         .store
         .write(move |c| {
-            // Refused here, nothing is stored: no device made this action offline.
-            let n = crate::notices::get(c, id)?.expect("checked visible");
-            let roles = crate::notices::roles_for(&a, &n);
-            if let Err(refusal) = patrol_protocol::notice::decide(n.state, req.action, &roles, n.severity, n.has_car) {
-                return Ok(Err(refusal));
+            let n = match crate::notices::check_action(c, &a, id, req.action)?.expect("checked visible") {
+                Ok(n) => n,
+                Err(refusal) => return Ok(Err(refusal.to_string() + " / " + &refusal.message_zh())),
+            };
+            let context = PhotoContext { run_id: None, checkpoint_id: n.checkpoint_id, notice_id: Some(id) };
+            for p in &uploaded {
+                let o = crate::photos::record_prepared(c, &a, p, context.clone(), now)?;
+                if o.status == RecordStatus::Rejected {
+                    // Rolls the transaction back: the action cites this photo.
+                    return Err(DbError::Backend(format!("photo refused: {}", o.reason.unwrap_or_default())));
+                }
             }
             let (_, outcome) = append_server_record(c, &a, payload, now)?;
-            Ok(Ok(outcome))
+            Ok(match outcome.status {
+                RecordStatus::Rejected => {
+                    Err(format!("{} / {}", outcome.reason.unwrap_or_default(), outcome.reason_zh.unwrap_or_default()))
+                }
+                _ => Ok(()),
+            })
         })
         .await?;
-    match outcome {
-        Err(refusal) => Err(ApiError::Conflict(format!("refused: {refusal} / {}", refusal.message_zh()))),
-        Ok(o) if o.status == RecordStatus::Rejected => Err(ApiError::Conflict(format!(
-            "refused: {} / {}",
-            o.reason.unwrap_or_default(),
-            o.reason_zh.unwrap_or_default()
-        ))),
-        Ok(_) => Ok(Json(visible_notice(&state, &actor, id).await?)),
+    if let Err(reason) = outcome {
+        return Err(ApiError::Conflict(format!("refused: {reason}")));
     }
+    visible_notice(state, actor, id).await
 }
 
 /// Heads of a department at a site (who a notice is routed to).

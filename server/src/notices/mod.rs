@@ -112,6 +112,19 @@ pub fn roles_for(actor: &Actor, n: &NoticeRow) -> Vec<NoticeRole> {
     roles
 }
 
+/// Whether the actor may take `action` on the notice now, by the state machine;
+/// `None` when there is no such notice. The API and the console both ask here.
+pub fn check_action(
+    c: &mut dyn Conn,
+    actor: &Actor,
+    id: Id,
+    action: NoticeAction,
+) -> Result<Option<Result<NoticeRow, Refusal>>, DbError> {
+    let Some(n) = get(c, id)? else { return Ok(None) };
+    let roles = roles_for(actor, &n);
+    Ok(Some(decide(n.state, action, &roles, n.severity, n.has_car).map(|_| n)))
+}
+
 fn name_of(c: &mut dyn Conn, person: Id) -> Result<String, DbError> {
     Ok(c.query_opt("SELECT display_name FROM people WHERE id = $1", &params![person])?
         .map(|r| r.text(0))

@@ -32,7 +32,7 @@ pub async fn get_run(State(state): State<AppState>, actor: Actor, Path(run_id): 
     Ok(Json(run))
 }
 
-async fn supervised_log(state: &AppState, actor: &Actor, site_id: Id, day: String) -> ApiResult<DailyLog> {
+pub async fn supervised_log(state: &AppState, actor: &Actor, site_id: Id, day: String) -> ApiResult<DailyLog> {
     check_day(&day)?;
     let site =
         state.store.read(move |c| reference::get_site(c, site_id)).await?.ok_or_else(|| ApiError::not_found("site"))?;
@@ -66,8 +66,14 @@ pub async fn sign_daily_log(
     Path((site_id, day)): Path<(Id, String)>,
     Json(req): Json<SignRequest>,
 ) -> ApiResult<Json<DailyLog>> {
-    supervised_log(&state, &actor, site_id, day.clone()).await?;
-    let payload = RecordPayload::DailyLogSigned { site_id, day: day.clone(), comment: req.comment };
+    Ok(Json(sign(&state, &actor, site_id, day, req.comment).await?))
+}
+
+/// Signs a site's log of one day as the actor (审阅签字), on their server-kept chain:
+/// the JSON API and the console both sign through here.
+pub async fn sign(state: &AppState, actor: &Actor, site_id: Id, day: String, comment: String) -> ApiResult<DailyLog> {
+    supervised_log(state, actor, site_id, day.clone()).await?;
+    let payload = RecordPayload::DailyLogSigned { site_id, day: day.clone(), comment };
     payload.validate()?;
     let now = state.clock.now_ms();
     let a = actor.clone();
@@ -75,5 +81,5 @@ pub async fn sign_daily_log(
     if outcome.status == RecordStatus::Rejected {
         return Err(ApiError::Conflict(outcome.reason.unwrap_or_default()));
     }
-    Ok(Json(supervised_log(&state, &actor, site_id, day).await?))
+    supervised_log(state, actor, site_id, day).await
 }

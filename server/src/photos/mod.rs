@@ -244,40 +244,44 @@ async fn complete(state: &AppState, sha: &str) -> ApiResult<PhotoStatus> {
         return Err(ApiError::invalid(code, message));
     }
     let size = data.len() as u64;
+    store_bytes(state, sha, data).await?;
+    let (sha_owned, now) = (sha.to_string(), state.clock.now_ms());
+    state.store.write(move |c| mark_complete(c, &sha_owned, now)).await?;
+    Ok(PhotoStatus { sha256: sha.to_string(), size, received: size, complete: true })
+}
+
+/// Writes a verified photo (its SHA-256 checked, a JPEG) to the object store. Done
+/// before the database marks it complete, so "complete" never names missing bytes.
+pub async fn store_bytes(state: &AppState, sha: &str, data: Vec<u8>) -> ApiResult<()> {
     state
         .photos
         .put(&photo_key(sha), data.into())
         .await
         .map_err(|e| ApiError::Internal(format!("object store: {e}")))?;
-    let (sha_owned, now) = (sha.to_string(), state.clock.now_ms());
-    state
-        .store
-        .write(move |c| {
-            c.execute(
-                "UPDATE photos SET complete = 1, completed_ms = $2 WHERE sha256 = $1",
-                &params![sha_owned.clone(), now],
-            )?;
-            c.execute("DELETE FROM photo_chunks WHERE sha256 = $1", &params![sha_owned.clone()])?;
-            // Views that cite the photo change: their photos are now complete.
-            let cites = c.query(
-                "SELECT DISTINCT c.notice_id, n.site_id, n.department_id, n.issuer_id FROM photo_citations c
-                 JOIN notices n ON n.id = c.notice_id WHERE c.sha256 = $1",
-                &params![sha_owned.clone()],
-            )?;
-            for r in &cites {
-                let entry = Entry {
-                    notice_id: r.opt_uuid(0)?,
-                    site_id: r.opt_uuid(1)?,
-                    department_id: r.opt_uuid(2)?,
-                    person_id: r.opt_uuid(3)?,
-                    record_id: None,
-                };
-                feed::append(c, Kind::Notice, entry, now)?;
-            }
-            Ok(())
-        })
-        .await?;
-    Ok(PhotoStatus { sha256: sha.to_string(), size, received: size, complete: true })
+    Ok(())
+}
+
+/// Marks a stored photo complete and tells the feed that the notices citing it
+/// changed (their photos may now be complete), in the caller's transaction.
+pub fn mark_complete(c: &mut dyn Conn, sha: &str, now: i64) -> Result<(), DbError> {
+    c.execute("UPDATE photos SET complete = 1, completed_ms = $2 WHERE sha256 = $1", &params![sha, now])?;
+    c.execute("DELETE FROM photo_chunks WHERE sha256 = $1", &params![sha])?;
+    let cites = c.query(
+        "SELECT DISTINCT c.notice_id, n.site_id, n.department_id, n.issuer_id FROM photo_citations c
+         JOIN notices n ON n.id = c.notice_id WHERE c.sha256 = $1",
+        &params![sha],
+    )?;
+    for r in &cites {
+        let entry = Entry {
+            notice_id: r.opt_uuid(0)?,
+            site_id: r.opt_uuid(1)?,
+            department_id: r.opt_uuid(2)?,
+            person_id: r.opt_uuid(3)?,
+            record_id: None,
+        };
+        feed::append(c, Kind::Notice, entry, now)?;
+    }
+    Ok(())
 }
 
 async fn viewable(state: &AppState, actor: &Actor, sha: &str) -> ApiResult<()> {
@@ -299,22 +303,20 @@ async fn fetch(state: &AppState, key: &ObjectPath) -> Result<Option<Bytes>, ApiE
     }
 }
 
-/// `GET /api/v1/photos/{sha256}`
-pub async fn get_photo(State(state): State<AppState>, actor: Actor, Path(sha): Path<String>) -> ApiResult<Response> {
-    viewable(&state, &actor, &sha).await?;
-    let bytes = fetch(&state, &photo_key(&sha))
-        .await?
-        .ok_or_else(|| ApiError::NotFound("the photo has not arrived yet".into()))?;
-    Ok(jpeg(bytes))
-}
-
-/// `GET /api/v1/photos/{sha256}/thumb`: 320 px on the long edge, made on first use.
-pub async fn get_thumb(State(state): State<AppState>, actor: Actor, Path(sha): Path<String>) -> ApiResult<Response> {
-    viewable(&state, &actor, &sha).await?;
-    if let Some(t) = fetch(&state, &thumb_key(&sha)).await? {
+/// A photo or its thumbnail for someone who may see it; the API (Bearer token)
+/// and the console (session) both serve through here.
+pub async fn serve(state: &AppState, actor: &Actor, sha: &str, thumb: bool) -> ApiResult<Response> {
+    viewable(state, actor, sha).await?;
+    if !thumb {
+        let bytes = fetch(state, &photo_key(sha))
+            .await?
+            .ok_or_else(|| ApiError::NotFound("the photo has not arrived yet".into()))?;
+        return Ok(jpeg(bytes));
+    }
+    if let Some(t) = fetch(state, &thumb_key(sha)).await? {
         return Ok(jpeg(t));
     }
-    let photo = fetch(&state, &photo_key(&sha))
+    let photo = fetch(state, &photo_key(sha))
         .await?
         .ok_or_else(|| ApiError::NotFound("the photo has not arrived yet".into()))?;
     let thumb = tokio::task::spawn_blocking(move || make_thumbnail(&photo))
@@ -322,8 +324,24 @@ pub async fn get_thumb(State(state): State<AppState>, actor: Actor, Path(sha): P
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(ApiError::Internal)?;
     let thumb = Bytes::from(thumb);
-    state.photos.put(&thumb_key(&sha), thumb.clone().into()).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    state.photos.put(&thumb_key(sha), thumb.clone().into()).await.map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(jpeg(thumb))
+}
+
+/// The stored JPEG of a photo the actor may see, for embedding (PDF exports).
+pub async fn bytes_for(state: &AppState, actor: &Actor, sha: &str) -> ApiResult<Option<Bytes>> {
+    viewable(state, actor, sha).await?;
+    fetch(state, &photo_key(sha)).await
+}
+
+/// `GET /api/v1/photos/{sha256}`
+pub async fn get_photo(State(state): State<AppState>, actor: Actor, Path(sha): Path<String>) -> ApiResult<Response> {
+    serve(&state, &actor, &sha, false).await
+}
+
+/// `GET /api/v1/photos/{sha256}/thumb`: 320 px on the long edge, made on first use.
+pub async fn get_thumb(State(state): State<AppState>, actor: Actor, Path(sha): Path<String>) -> ApiResult<Response> {
+    serve(&state, &actor, &sha, true).await
 }
 
 fn make_thumbnail(jpeg_bytes: &[u8]) -> Result<Vec<u8>, String> {
@@ -332,4 +350,124 @@ fn make_thumbnail(jpeg_bytes: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80).encode_image(&thumb).map_err(|e| e.to_string())?;
     Ok(out)
+}
+
+// Photos uploaded from a browser (a head's after-photos): checked by their bytes,
+// re-encoded as JPEG (which also drops EXIF, such as a phone's GPS position), then
+// stored through the same path as a finished phone upload.
+
+/// Largest image file a browser may upload.
+pub const UPLOAD_MAX_BYTES: usize = 8 * 1024 * 1024;
+/// Largest side of an uploaded image, read from its header before decoding: a
+/// small file can claim a huge canvas (a decompression bomb).
+pub const UPLOAD_MAX_SIDE: u32 = 12_000;
+/// Most pixels decoded (48 MP, a large phone camera's full frame).
+pub const UPLOAD_MAX_PIXELS: u64 = 48_000_000;
+/// Long edge of the stored JPEG: plenty for evidence, small enough to sync.
+pub const STORED_LONG_EDGE: u32 = 2048;
+
+/// What kind of image the bytes are, by their magic number, with the size from the
+/// header: nothing is decoded.
+pub fn sniff_image(bytes: &[u8]) -> Option<(&'static str, u32, u32)> {
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n";
+    if bytes.starts_with(PNG) && bytes.len() >= 24 && &bytes[12..16] == b"IHDR" {
+        let w = u32::from_be_bytes(bytes[16..20].try_into().ok()?);
+        let h = u32::from_be_bytes(bytes[20..24].try_into().ok()?);
+        return Some(("image/png", w, h));
+    }
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        // Walk the JPEG segments to the first start-of-frame marker.
+        let mut i = 2;
+        while i + 9 < bytes.len() {
+            if bytes[i] != 0xFF {
+                return None;
+            }
+            let marker = bytes[i + 1];
+            if marker == 0xFF {
+                i += 1;
+                continue;
+            }
+            let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+            let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+            if is_sof {
+                let h = u32::from(u16::from_be_bytes([bytes[i + 5], bytes[i + 6]]));
+                let w = u32::from(u16::from_be_bytes([bytes[i + 7], bytes[i + 8]]));
+                return Some(("image/jpeg", w, h));
+            }
+            if len < 2 {
+                return None;
+            }
+            i += 2 + len;
+        }
+    }
+    None
+}
+
+/// A browser upload made into the JPEG the protocol expects, not yet stored.
+pub struct Prepared {
+    pub sha256: String,
+    pub jpeg: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Checks an uploaded file (JPEG or PNG by magic bytes, bounded size and sides),
+/// decodes it and re-encodes it as a JPEG with the long edge at most 2048 px.
+/// CPU-bound: call it off the async threads.
+pub fn prepare_upload(name: &str, bytes: &[u8]) -> ApiResult<Prepared> {
+    if bytes.len() > UPLOAD_MAX_BYTES {
+        return Err(ApiError::TooLarge(format!("{name}: a photo may be at most {} MB", UPLOAD_MAX_BYTES >> 20)));
+    }
+    let (kind, w, h) =
+        sniff_image(bytes).ok_or_else(|| ApiError::invalid("photos", format!("{name} is not a JPEG or PNG image")))?;
+    if w == 0 || h == 0 || w > UPLOAD_MAX_SIDE || h > UPLOAD_MAX_SIDE || u64::from(w) * u64::from(h) > UPLOAD_MAX_PIXELS
+    {
+        return Err(ApiError::invalid("photos", format!("{name}: {w} × {h} pixels is outside the limits")));
+    }
+    let format = if kind == "image/png" { image::ImageFormat::Png } else { image::ImageFormat::Jpeg };
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(UPLOAD_MAX_SIDE);
+    limits.max_image_height = Some(UPLOAD_MAX_SIDE);
+    limits.max_alloc = Some(UPLOAD_MAX_PIXELS * 4);
+    reader.limits(limits);
+    let img = reader.decode().map_err(|e| ApiError::invalid("photos", format!("{name} cannot be read: {e}")))?;
+    let img = if img.width().max(img.height()) > STORED_LONG_EDGE {
+        img.resize(STORED_LONG_EDGE, STORED_LONG_EDGE, image::imageops::FilterType::Triangle)
+    } else {
+        img
+    };
+    let rgb = img.to_rgb8();
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
+        .encode_image(&rgb)
+        .map_err(|e| ApiError::Internal(format!("jpeg encoding: {e}")))?;
+    Ok(Prepared { sha256: hex::encode(Sha256::digest(&jpeg)), width: rgb.width(), height: rgb.height(), jpeg })
+}
+
+/// Records a prepared photo as the actor's `PhotoTaken` on their server-kept chain
+/// and marks it complete, in the caller's transaction. Its bytes must already be in
+/// the object store (`store_bytes`).
+pub fn record_prepared(
+    c: &mut dyn Conn,
+    actor: &Actor,
+    p: &Prepared,
+    context: patrol_protocol::record::PhotoContext,
+    now: i64,
+) -> Result<Outcome, DbError> {
+    let payload = RecordPayload::PhotoTaken {
+        sha256: p.sha256.clone(),
+        bytes: p.jpeg.len() as u64,
+        width: p.width,
+        height: p.height,
+        captured_at_ms: now,
+        latitude: None,
+        longitude: None,
+        context,
+    };
+    let (_, outcome) = crate::sync::append_server_record(c, actor, payload, now)?;
+    if outcome.status == patrol_protocol::sync::RecordStatus::Applied {
+        mark_complete(c, &p.sha256, now)?;
+    }
+    Ok(outcome)
 }

@@ -87,7 +87,6 @@ strings! {
     Welcome => "您好", "Hello";
     YourRoles => "您的角色", "Your roles";
     YourSites => "您可查看的项目", "Sites you can see";
-    ComingSoon => "整改通知、巡检看板和日志审阅将在同步功能上线后提供。", "Notices, the patrol dashboard and daily-log review arrive with sync.";
     Administration => "系统设置", "Administration";
     Sites => "项目", "Sites";
     Site => "项目", "Site";
@@ -186,6 +185,158 @@ strings! {
     Back => "返回", "Back";
     GoHome => "回到首页", "Go to the home page";
     SignInAgain => "以其他账号登录", "Sign in as someone else";
+    Notices => "整改通知", "Notices";
+    Inbox => "整改通知单", "Notice inbox";
+    Dashboard => "今日巡检看板", "Today's dashboard";
+    AllNotices => "全部", "All";
+    OpenNotices => "未关闭", "Open";
+    Overdue => "已超期", "Overdue";
+    AwaitingReceipt => "待签收", "Awaiting receipt";
+    Fixing => "整改中", "Being fixed";
+    Disputed => "有异议", "Disputed";
+    AwaitingVerification => "待验证", "Awaiting verification";
+    NoNotices => "没有需要处理的整改通知单。", "No notices to handle.";
+    NoticeNumber => "编号", "Number";
+    NumberPending => "编号待定", "Number pending";
+    Location => "地点", "Location";
+    Description => "问题描述", "Description";
+    State => "状态", "State";
+    Due => "整改期限", "Due";
+    Serious => "严重不合格", "Serious";
+    General => "一般", "General";
+    Severity => "严重程度", "Severity";
+    Issuer => "下发人", "Issued by";
+    RaisedAt => "发现时间", "Found at";
+    ReceivedAt => "下发时间", "Issued at";
+    DeviceTime => "手机时间", "Device time";
+    ServerTime => "服务器时间", "Server time";
+    CorrectiveActionReport => "纠正措施报告", "Corrective-action report";
+    Yes => "已提交", "Submitted";
+    No => "未提交", "Not submitted";
+    BeforePhotos => "整改前照片", "Before photos";
+    AfterPhotos => "整改后照片", "After photos";
+    NoPhotos => "暂无照片", "No photos";
+    Photo => "照片", "Photo";
+    Photos => "照片", "Photos";
+    PhotosUploading => "部分照片仍在上传中", "Some photos are still uploading";
+    Timeline => "处理记录", "Timeline";
+    Person => "人员", "Person";
+    Action => "操作", "Action";
+    Result => "结果", "Result";
+    Reason => "原因/说明", "Reason / note";
+    Applied => "已生效", "Applied";
+    Refused => "未生效", "Refused";
+    NoActions => "您目前无需对此通知单进行操作。", "There is nothing for you to do on this notice now.";
+    NeedsCarFirst => "严重不合格项须先提交纠正措施报告才能验证通过。", "A serious notice needs its corrective-action report before it can pass verification.";
+    AfterPhotosUpload => "整改后照片（JPEG 或 PNG，可多选，每张不超过 8 MB）", "After photos (JPEG or PNG, several allowed, at most 8 MB each)";
+    FixNote => "整改说明", "What was done";
+    CorrectiveActionText => "纠正措施及预防措施", "Corrective and preventive action";
+    RectificationNotice => "整改通知单", "Rectification notice";
+    PrintNotice => "打印通知单（PDF）", "Print notice (PDF)";
+    LiveNote => "页面会在有新记录时自动更新。", "This page updates by itself when new records arrive.";
+    DailyLog => "巡检日志", "Daily log";
+    MonthlySummary => "月度汇总", "Monthly summary";
+    ExpectedRuns => "应巡次数", "Expected runs";
+    DoneRuns => "按时完成", "Done on time";
+    LateRuns => "迟巡", "Late";
+    MissedRuns => "漏巡", "Missed";
+    PendingRuns => "待巡", "Still to come";
+    CheckpointsCovered => "已覆盖巡检点", "Checkpoints covered";
+    TodaysWindows => "今日巡检时段", "Today's windows";
+    Window => "时段", "Window";
+    NoScheduleToday => "今日没有巡检计划。", "No patrols scheduled today.";
+    TodaysRuns => "今日巡检记录", "Today's runs";
+    Started => "开始时间", "Started";
+    FinishedAt => "结束时间", "Finished";
+    Visits => "打卡", "Visits";
+    NoRunsYet => "暂无巡检记录。", "No runs yet.";
+    NoticesByDepartment => "各部门整改通知", "Notices per department";
+    UnsignedLogs => "近 7 日未审阅签字的巡检日志", "Unsigned logs of the last 7 days";
+    AllSigned => "近 7 日的巡检日志均已签字。", "Every log of the last 7 days is signed.";
+    InProgress => "进行中", "In progress";
+    Incomplete => "漏检", "Checkpoints missed";
+    Finished => "已完成", "Finished";
+    PatrolRun => "巡检记录", "Patrol run";
+    MissedCheckpoints => "漏检巡检点", "Missed checkpoints";
+    TrackPoints => "轨迹点", "Track points";
+    Visited => "已打卡", "Visited";
+    Missed => "漏巡与迟巡", "Missed and late";
+    GpsTrack => "GPS 轨迹", "GPS track";
+    MissedReason => "漏检原因", "Reason for missed checkpoints";
+    Checkpoint => "巡检点", "Checkpoint";
+    Method => "打卡方式", "Method";
+    MethodQr => "扫二维码", "QR code";
+    MethodNfc => "NFC", "NFC";
+    MethodGps => "GPS 定位", "GPS";
+    MethodManual => "手工（注明原因）", "Manual (with reason)";
+    OutOfOrder => "顺序不符", "Out of order";
+    AllOk => "正常", "OK";
+    Problems => "项问题", "problems";
+    NotApplicable => "不适用", "n/a";
+    Done => "完成情况", "Done";
+    Found => "发现的问题", "Found";
+    NothingMissed => "当日没有漏巡或迟巡。", "Nothing missed or late that day.";
+    NoticesRaised => "下发通知单", "Notices raised";
+    ReviewSignature => "审阅签字", "Review signature";
+    ChangedSinceSigned => "签字后日志内容有更新。", "The log changed after this signature.";
+    NotSignedYet => "尚未审阅签字。", "Not signed yet.";
+    Comment => "审阅意见", "Comment";
+    SignLog => "审阅签字", "Sign the log";
+    Overview => "概况", "Overview";
+    PerDay => "每日", "Per day";
+    Date => "日期", "Date";
+    RunsWalked => "巡检次数", "Runs walked";
+    CompletionPercent => "完成率（%）", "Completion (%)";
+    CoveragePercent => "巡检点覆盖率（%）", "Checkpoint coverage (%)";
+    Raised => "下发", "Raised";
+    Closed => "已关闭", "Closed";
+    ClosedOnTime => "按期关闭", "Closed on time";
+    Voided => "已作废", "Voided";
+    MedianHoursToClose => "关闭用时中位数（小时）", "Median hours to close";
+    CheckpointsVisited => "打卡巡检点", "Checkpoints visited";
+    NoticeActions => "处理通知单操作", "Notice actions";
+    RunsPerDay => "每日巡检次数", "Runs per day";
+    ExportExcel => "导出 Excel", "Export Excel";
+    ExportPdf => "导出 PDF", "Export PDF";
+    Signatures => "签字", "Signatures";
+    SignReceipt => "责任部门签收：", "Received by (department):";
+    SignRectified => "整改完成确认：", "Fix confirmed by:";
+    SignVerified => "验证人：", "Verified by:";
+    PrintedFromConsole => "由巡检管理平台生成，记录不可涂改", "Printed from the Patrol console; records cannot be altered";
+    ReassignTo => "改派至部门", "Reassign to";
+}
+
+/// A notice state in the reader's language.
+pub fn state_name(lang: Lang, state: patrol_protocol::notice::NoticeState) -> &'static str {
+    use patrol_protocol::notice::NoticeState as S;
+    match lang {
+        Lang::Zh => state.name_zh(),
+        Lang::En => match state {
+            S::Issued => "Issued",
+            S::Acknowledged => "Acknowledged",
+            S::Disputed => "Disputed",
+            S::Rectified => "Fixed, to verify",
+            S::Closed => "Closed",
+            S::Voided => "Voided",
+        },
+    }
+}
+
+/// A timeline action (`raised` or a `NoticeAction` name) in the reader's language.
+pub fn action_name(lang: Lang, action: &str) -> &'static str {
+    let (zh, en) = match action {
+        "raised" => ("下发", "Raised"),
+        "acknowledge" => ("签收", "Sign for receipt"),
+        "dispute" => ("提出异议", "Dispute"),
+        "report_fix" => ("报告整改完成", "Report the fix"),
+        "verify_pass" => ("验证通过", "Verify: passed"),
+        "verify_fail" => ("验证不通过", "Verify: failed"),
+        "reassign" => ("改派", "Reassign"),
+        "void" => ("作废", "Void"),
+        "corrective_action" => ("纠正措施报告", "Corrective-action report"),
+        _ => ("其他", "Other"),
+    };
+    if lang == Lang::Zh { zh } else { en }
 }
 
 #[cfg(test)]

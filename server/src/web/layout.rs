@@ -71,6 +71,13 @@ pub fn chrome(page: &Page, title: &str, body: Markup) -> Markup {
                     (brand(lang))
                     nav.main {
                         a class=(if page.here == "/" { "active" } else { "" }) href="/" { (t(K::Home)) }
+                        @if page.actor.roles.iter().any(|r| matches!(r, Role::DepartmentHead { .. }))
+                            || page.actor.roles.iter().any(|r| matches!(r, Role::SiteSupervisor { .. } | Role::OrgSupervisor)) {
+                            a class=(active("/notices")) href="/notices" { (t(K::Notices)) }
+                        }
+                        @if page.actor.roles.iter().any(|r| matches!(r, Role::SiteSupervisor { .. } | Role::OrgSupervisor)) {
+                            a class=(active("/dashboard")) href="/dashboard" { (t(K::Dashboard)) }
+                        }
                         @if admin {
                             a class=(active("/admin/sites")) href="/admin/sites" { (t(K::Sites)) }
                             a class=(active("/admin/people")) href="/admin/people" { (t(K::People)) }
@@ -163,6 +170,34 @@ pub enum FieldKind {
     Optional,
     Number,
     Password,
+}
+
+/// An instant as the site's wall clock shows it: `2026-11-23 09:05`.
+pub fn local_time(ms: i64, utc_offset_minutes: i32) -> String {
+    let shifted = ms + i64::from(utc_offset_minutes) * 60_000;
+    chrono::DateTime::from_timestamp_millis(shifted)
+        .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "—".into())
+}
+
+/// Minutes after midnight as `08:30`.
+pub fn hhmm(minute: u32) -> String {
+    format!("{:02}:{:02}", minute / 60, minute % 60)
+}
+
+/// The state of a notice as a coloured badge.
+pub fn state_badge(lang: Lang, state: patrol_protocol::notice::NoticeState) -> Markup {
+    html! { span class={ "badge state-" (state.as_str()) } { (super::i18n::state_name(lang, state)) } }
+}
+
+/// A photo's thumbnail that opens the full photo; served through the session with
+/// the same `photos::may_view` check as the API.
+pub fn thumb(lang: Lang, sha: &str) -> Markup {
+    html! {
+        a.thumb href={ "/photos/" (sha) } target="_blank" rel="noopener" {
+            img src={ "/photos/" (sha) "/thumb" } alt=(lang.t(K::Photo)) loading="lazy";
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,14 +1,18 @@
 //! The web console served by `patrol-server` itself: server-rendered pages for people
 //! at desks. Every page is declared once in `pages()`, which builds the router.
 
+pub mod charts;
 pub mod csv_import;
 pub mod error;
+pub mod exports;
 pub mod i18n;
 pub mod labels;
 pub mod layout;
+pub mod live;
 pub mod pages;
 pub mod pdf;
 pub mod session;
+pub mod stats;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request};
@@ -18,7 +22,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get, post};
 
 use crate::app::{AppState, Audience};
-use pages::{checkpoints, departments, home, login, people, routes, sites};
+use pages::{checkpoints, departments, home, login, monthly, notices, people, routes, sites, supervise};
 
 /// One console page or form target: who may use it, for the authorization matrix.
 pub struct WebRoute {
@@ -114,6 +118,68 @@ pub fn pages() -> Vec<WebRoute> {
         page(M::POST, "/admin/people", Administrator, "Create a person", post(people::create)),
         page(M::POST, "/admin/people/import", Administrator, "Import people from CSV", post(people::import)),
         page(M::POST, "/admin/people/{person_id}/roles", Administrator, "Give a person a role", post(people::add_role)),
+        page(M::GET, "/live", SignedIn, "Server-sent events when the change feed moves", get(live::events)),
+        page(
+            M::GET,
+            "/photos/{sha256}",
+            SignedIn,
+            "A photo (who may see a run or notice citing it)",
+            get(notices::photo),
+        ),
+        page(M::GET, "/photos/{sha256}/thumb", SignedIn, "A photo's thumbnail", get(notices::photo_thumb)),
+        page(M::GET, "/notices", SignedIn, "Inbox: notices the person may see, overdue first", get(notices::inbox)),
+        page(M::GET, "/notices/{notice_id}", SignedIn, "A notice: photos, timeline, actions", get(notices::show)),
+        page(
+            M::POST,
+            "/notices/{notice_id}/actions",
+            SignedIn,
+            "Act on a notice (sign, dispute, fix with photos, verify, reassign, void, CAR)",
+            post(notices::act),
+        ),
+        page(
+            M::GET,
+            "/notices/{notice_id}/notice.pdf",
+            SignedIn,
+            "The rectification notice as a printable PDF",
+            get(notices::notice_pdf),
+        ),
+        page(M::GET, "/dashboard", Supervisor, "Today per supervised site", get(supervise::dashboard)),
+        page(
+            M::GET,
+            "/runs/{run_id}",
+            SignedIn,
+            "A patrol run on the site plan (walker, supervisors)",
+            get(supervise::run),
+        ),
+        page(
+            M::GET,
+            "/sites/{site_id}/daily-logs/{day}",
+            Supervisor,
+            "A day's patrol log for review",
+            get(supervise::daily_log),
+        ),
+        page(
+            M::POST,
+            "/sites/{site_id}/daily-logs/{day}/sign",
+            Supervisor,
+            "Sign a day's patrol log (审阅签字)",
+            post(supervise::sign_daily_log),
+        ),
+        page(M::GET, "/sites/{site_id}/monthly/{month}", Supervisor, "Monthly summary of a site", get(monthly::show)),
+        page(
+            M::GET,
+            "/sites/{site_id}/monthly/{month}/summary.xlsx",
+            Supervisor,
+            "Monthly summary as Excel",
+            get(monthly::xlsx),
+        ),
+        page(
+            M::GET,
+            "/sites/{site_id}/monthly/{month}/summary.pdf",
+            Supervisor,
+            "Monthly summary as PDF",
+            get(monthly::pdf),
+        ),
     ]
 }
 

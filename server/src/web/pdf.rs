@@ -71,6 +71,8 @@ pub struct Doc<'f> {
     /// New glyph id → the text it stands for, for copy-paste and search.
     to_unicode: BTreeMap<u16, char>,
     pages: Vec<Content>,
+    /// JPEG images drawn so far: bytes, pixel width and height. Each page may use any.
+    images: Vec<(Vec<u8>, u32, u32)>,
     width: f32,
     height: f32,
 }
@@ -88,6 +90,7 @@ impl<'f> Doc<'f> {
             remapper: subsetter::GlyphRemapper::new(),
             to_unicode: BTreeMap::new(),
             pages: Vec::new(),
+            images: Vec::new(),
             width: 595.0,
             height: 842.0,
         })
@@ -179,6 +182,51 @@ impl<'f> Doc<'f> {
         page.restore_state();
     }
 
+    /// A straight line.
+    pub fn line(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, gray: f32, width: f32) {
+        let page = self.page();
+        page.save_state();
+        page.set_stroke_gray(gray);
+        page.set_line_width(width);
+        page.move_to(x1, y1);
+        page.line_to(x2, y2);
+        page.stroke();
+        page.restore_state();
+    }
+
+    /// Splits `text` into lines no wider than `max_width` (Chinese breaks anywhere;
+    /// explicit newlines are kept).
+    pub fn wrap(&self, text: &str, size: f32, max_width: f32) -> Vec<String> {
+        let mut lines = Vec::new();
+        for para in text.split('\n') {
+            let mut line = String::new();
+            for c in para.chars() {
+                line.push(c);
+                if self.text_width(&line, size) > max_width && line.chars().count() > 1 {
+                    let last = line.pop().expect("not empty");
+                    lines.push(std::mem::take(&mut line));
+                    line.push(last);
+                }
+            }
+            lines.push(line);
+        }
+        lines
+    }
+
+    /// Draws a baseline JPEG (RGB, 8 bits a channel, as `image` encodes them) into
+    /// the box at (x, y) of size w × h, embedded as is (DCTDecode).
+    #[allow(clippy::too_many_arguments)]
+    pub fn jpeg(&mut self, data: Vec<u8>, px_w: u32, px_h: u32, x: f32, y: f32, w: f32, h: f32) {
+        let index = self.images.len();
+        self.images.push((data, px_w, px_h));
+        let name = format!("Im{index}");
+        let page = self.page();
+        page.save_state();
+        page.transform([w, 0.0, 0.0, h, x, y]);
+        page.x_object(Name(name.as_bytes()));
+        page.restore_state();
+    }
+
     /// Writes the PDF, embedding the subset of the font the pages use.
     pub fn finish(self) -> Result<Vec<u8>, String> {
         let mut pdf = Pdf::new();
@@ -196,17 +244,36 @@ impl<'f> Doc<'f> {
         let font_file = alloc();
         let cmap = alloc();
         let page_ids: Vec<(Ref, Ref)> = self.pages.iter().map(|_| (alloc(), alloc())).collect();
+        let image_ids: Vec<Ref> = self.images.iter().map(|_| alloc()).collect();
+        let image_names: Vec<String> = (0..self.images.len()).map(|i| format!("Im{i}")).collect();
 
         pdf.catalog(catalog).pages(tree);
         pdf.pages(tree).kids(page_ids.iter().map(|(p, _)| *p)).count(page_ids.len() as i32);
         for ((page_id, content_id), content) in page_ids.iter().zip(self.pages) {
             let mut page = pdf.page(*page_id);
             page.parent(tree).media_box(Rect::new(0.0, 0.0, self.width, self.height)).contents(*content_id);
-            page.resources().fonts().pair(FONT_NAME, type0);
+            let mut resources = page.resources();
+            resources.fonts().pair(FONT_NAME, type0);
+            if !image_ids.is_empty() {
+                let mut x_objects = resources.x_objects();
+                for (name, id) in image_names.iter().zip(&image_ids) {
+                    x_objects.pair(Name(name.as_bytes()), *id);
+                }
+            }
+            resources.finish();
             page.finish();
             let data = content.finish();
             let packed = miniz_oxide::deflate::compress_to_vec_zlib(&data, 6);
             pdf.stream(*content_id, &packed).filter(Filter::FlateDecode);
+        }
+
+        for ((data, w, h), id) in self.images.iter().zip(&image_ids) {
+            let mut image = pdf.image_xobject(*id, data);
+            image.filter(Filter::DctDecode);
+            image.width(*w as i32).height(*h as i32);
+            image.color_space().device_rgb();
+            image.bits_per_component(8);
+            image.finish();
         }
 
         let face = &self.face;

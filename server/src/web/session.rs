@@ -32,8 +32,9 @@ const TOUCH_EVERY_MS: i64 = 60 * 1000;
 
 /// Largest url-encoded form (a route of 500 checkpoints fits comfortably).
 pub const FORM_MAX: usize = 256 * 1024;
-/// Largest multipart form: a 5 MB plan image or a CSV file, plus the other fields.
-pub const MULTIPART_MAX: usize = 6 * 1024 * 1024;
+/// Largest multipart form: a 5 MB plan image, a CSV file, or a fix report's phone
+/// photos (8 MB each at most), plus the other fields.
+pub const MULTIPART_MAX: usize = 20 * 1024 * 1024;
 const FIELDS_MAX: usize = 2000;
 const FIELD_TEXT_MAX: usize = 64 * 1024;
 

@@ -2,6 +2,8 @@
 //! clock the test controls.
 #![allow(dead_code)]
 
+pub mod phone;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -33,7 +33,12 @@ pub async fn home(State(state): State<AppState>, page: Page) -> Result<Markup, W
                     li { (role_label(lang, role)) }
                 }
             }
-            p.muted { (t(K::ComingSoon)) }
+            p.links {
+                a.button href="/notices" { (t(K::Inbox)) }
+                @if page.actor.roles.iter().any(|r| matches!(r, patrol_protocol::Role::SiteSupervisor { .. } | patrol_protocol::Role::OrgSupervisor)) {
+                    a.button href="/dashboard" { (t(K::Dashboard)) }
+                }
+            }
         }
         section.card {
             h2 { (t(K::YourSites)) }

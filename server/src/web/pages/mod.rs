@@ -5,9 +5,12 @@ pub mod checkpoints;
 pub mod departments;
 pub mod home;
 pub mod login;
+pub mod monthly;
+pub mod notices;
 pub mod people;
 pub mod routes;
 pub mod sites;
+pub mod supervise;
 
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;

@@ -173,42 +173,7 @@ pub async fn show(
     Ok(layout::chrome(&page, lang.pick(&site.name_zh, &site.name_en), body))
 }
 
-/// What kind of image the bytes are, by their magic number, with the size from the
-/// header: nothing is decoded.
-pub fn sniff_image(bytes: &[u8]) -> Option<(&'static str, u32, u32)> {
-    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n";
-    if bytes.starts_with(PNG) && bytes.len() >= 24 && &bytes[12..16] == b"IHDR" {
-        let w = u32::from_be_bytes(bytes[16..20].try_into().ok()?);
-        let h = u32::from_be_bytes(bytes[20..24].try_into().ok()?);
-        return Some(("image/png", w, h));
-    }
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        // Walk the JPEG segments to the first start-of-frame marker.
-        let mut i = 2;
-        while i + 9 < bytes.len() {
-            if bytes[i] != 0xFF {
-                return None;
-            }
-            let marker = bytes[i + 1];
-            if marker == 0xFF {
-                i += 1;
-                continue;
-            }
-            let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
-            let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
-            if is_sof {
-                let h = u32::from(u16::from_be_bytes([bytes[i + 5], bytes[i + 6]]));
-                let w = u32::from(u16::from_be_bytes([bytes[i + 7], bytes[i + 8]]));
-                return Some(("image/jpeg", w, h));
-            }
-            if len < 2 {
-                return None;
-            }
-            i += 2 + len;
-        }
-    }
-    None
-}
+pub use crate::photos::sniff_image;
 
 /// `POST /admin/sites/{site_id}/plan` (multipart)
 pub async fn upload_plan(

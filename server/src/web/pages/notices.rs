@@ -1,0 +1,447 @@
+//! Rectification notices at a desk: the inbox of what the person may see (overdue
+//! first), one notice with photos and its whole timeline, the actions the state
+//! machine allows them (through `notices::api::act_on`), and the photos themselves.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use patrol_protocol::notice::{NoticeAction, NoticeState, Refusal, Severity, decide};
+use patrol_protocol::sync::{NoticeActionRequest, NoticeView};
+use patrol_protocol::{Department, Id, Site};
+use serde::Deserialize;
+
+use super::{Saved, saved};
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::notices::{self, NoticeRow};
+use crate::photos;
+use crate::store::reference;
+use crate::web::error::WebError;
+use crate::web::exports;
+use crate::web::i18n::{K, Lang, action_name};
+use crate::web::layout::{self, csrf, flash, local_time, state_badge, thumb};
+use crate::web::live;
+use crate::web::session::{Page, Posted};
+
+/// Most notices an inbox lists; older ones are on the monthly summary.
+const INBOX_MAX: i64 = 500;
+/// Most after-photos one fix report may carry from a browser.
+pub const FIX_PHOTOS_MAX: usize = 6;
+
+#[derive(Deserialize, Default)]
+pub struct InboxQuery {
+    #[serde(default)]
+    show: Option<String>,
+}
+
+/// A notice row with what the inbox shows beside it.
+struct Listed {
+    row: NoticeRow,
+    site: Site,
+    department: String,
+}
+
+/// Every notice the actor may see at their sites, overdue first, then by due time.
+async fn visible_rows(state: &AppState, page: &Page) -> Result<Vec<Listed>, WebError> {
+    let actor = page.actor.clone();
+    let lang = page.lang;
+    let now = state.clock.now_ms();
+    let mut rows = state
+        .store
+        .read(move |c| {
+            let sites: Vec<Site> = reference::list_sites(c, actor.person.org_id)?
+                .into_iter()
+                .filter(|s| actor.may(crate::policy::Access::ReadSite(s)))
+                .collect();
+            let mut out = Vec::new();
+            for site in sites {
+                let depts: BTreeMap<Id, Department> =
+                    reference::list_departments(c, site.id)?.into_iter().map(|d| (d.id, d)).collect();
+                for n in notices::list_for_sites(c, &[site.id], INBOX_MAX)? {
+                    if notices::visible(&actor, &n, site.org_id) {
+                        let department = depts
+                            .get(&n.department_id)
+                            .map(|d| lang.pick(&d.name_zh, &d.name_en).to_string())
+                            .unwrap_or_default();
+                        out.push(Listed { row: n, site: site.clone(), department });
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await?;
+    rows.sort_by_key(|l| (!(l.row.state.is_open() && now > l.row.due_ms), l.row.due_ms));
+    Ok(rows)
+}
+
+pub fn number_or_pending(lang: Lang, number: &Option<String>) -> String {
+    number.clone().unwrap_or_else(|| lang.t(K::NumberPending).to_string())
+}
+
+/// `GET /notices`: the inbox.
+pub async fn inbox(State(state): State<AppState>, page: Page, Query(q): Query<InboxQuery>) -> Result<Markup, WebError> {
+    let all = visible_rows(&state, &page).await?;
+    let now = state.clock.now_ms();
+    let feed = live::feed_head(&state).await?;
+    let lang = page.lang;
+    let t = |k| lang.t(k);
+    let count = |f: &dyn Fn(&NoticeRow) -> bool| all.iter().filter(|l| f(&l.row)).count();
+    let open = count(&|n| n.state.is_open());
+    let overdue = count(&|n| n.state.is_open() && now > n.due_ms);
+    let to_sign = count(&|n| n.state == NoticeState::Issued);
+    let fixing = count(&|n| n.state == NoticeState::Acknowledged);
+    let disputed = count(&|n| n.state == NoticeState::Disputed);
+    let to_verify = count(&|n| n.state == NoticeState::Rectified);
+    let show_all = q.show.as_deref() == Some("all");
+    let shown: Vec<&Listed> = all.iter().filter(|l| show_all || l.row.state.is_open()).collect();
+    let body = html! {
+        h1 { (t(K::Inbox)) }
+        div #live data-live data-feed=(feed) {
+            div.stats {
+                (stat(t(K::OpenNotices), open, ""))
+                (stat(t(K::Overdue), overdue, if overdue > 0 { "bad" } else { "" }))
+                (stat(t(K::AwaitingReceipt), to_sign, ""))
+                (stat(t(K::Fixing), fixing, ""))
+                (stat(t(K::Disputed), disputed, ""))
+                (stat(t(K::AwaitingVerification), to_verify, ""))
+            }
+            section.card.span2 {
+                nav.tabs {
+                    a class=(if show_all { "" } else { "active" }) href="/notices" { (t(K::OpenNotices)) }
+                    a class=(if show_all { "active" } else { "" }) href="/notices?show=all" { (t(K::AllNotices)) }
+                }
+                table.notices {
+                    thead { tr {
+                        th { (t(K::NoticeNumber)) } th { (t(K::Department)) } th { (t(K::Location)) }
+                        th { (t(K::Description)) } th { (t(K::State)) } th { (t(K::Due)) }
+                    } }
+                    tbody {
+                        @for l in &shown {
+                            @let late = l.row.state.is_open() && now > l.row.due_ms;
+                            tr class=(if late { "overdue" } else { "" }) data-notice=(l.row.id) {
+                                td { a.code href={ "/notices/" (l.row.id) } { (number_or_pending(lang, &l.row.number)) } }
+                                td { (l.department) }
+                                td { (l.row.location) }
+                                td {
+                                    @if l.row.severity == Severity::Serious { span.badge.serious { (t(K::Serious)) } " " }
+                                    (truncate(&l.row.description, 60))
+                                }
+                                td { (state_badge(lang, l.row.state)) }
+                                td.num {
+                                    (local_time(l.row.due_ms, l.site.utc_offset_minutes))
+                                    @if late { br; span.badge.overdue { (t(K::Overdue)) } }
+                                }
+                            }
+                        }
+                        @if shown.is_empty() { tr { td colspan="6" .muted { (t(K::NoNotices)) } } }
+                    }
+                }
+            }
+        }
+        p.muted.live-note { (t(K::LiveNote)) }
+    };
+    Ok(layout::chrome(&page, t(K::Inbox), body))
+}
+
+pub fn stat(label: &str, value: impl std::fmt::Display, class: &str) -> Markup {
+    html! { div class={ "stat " (class) } { span.value { (value) } span.label { (label) } } }
+}
+
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max { text.to_string() } else { text.chars().take(max).collect::<String>() + "…" }
+}
+
+/// A notice with everything its page and its PDF show.
+pub struct Shown {
+    pub row: NoticeRow,
+    pub view: NoticeView,
+    pub site: Site,
+    pub departments: Vec<Department>,
+    pub checkpoint: Option<String>,
+}
+
+impl Shown {
+    pub fn department_name(&self, lang: Lang, id: Id) -> String {
+        self.departments
+            .iter()
+            .find(|d| d.id == id)
+            .map(|d| lang.pick(&d.name_zh, &d.name_en).to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// The notice if the actor may see it (403 otherwise, as the API answers).
+pub async fn load(state: &AppState, page: &Page, id: Id) -> Result<Shown, WebError> {
+    let view = crate::notices::api::visible_notice(state, &page.actor, id).await?;
+    let lang = page.lang;
+    Ok(state
+        .store
+        .read(move |c| {
+            let row = notices::get(c, id)?.ok_or_else(|| crate::store::DbError::Backend("notice vanished".into()))?;
+            let site =
+                reference::get_site(c, row.site_id)?.ok_or_else(|| crate::store::DbError::Backend("no site".into()))?;
+            let departments = reference::list_departments(c, site.id)?;
+            let checkpoint = match row.checkpoint_id {
+                Some(cp) => reference::list_checkpoints(c, site.id)?
+                    .into_iter()
+                    .find(|x| x.id == cp)
+                    .map(|x| format!("{} {}", x.code, lang.pick(&x.name_zh, &x.name_en))),
+                None => None,
+            };
+            Ok(Shown { row, view, site, departments, checkpoint })
+        })
+        .await?)
+}
+
+/// What the actor may do with the notice now, by the state machine; a serious
+/// notice's verification waits for the corrective-action report.
+fn allowed(page: &Page, n: &NoticeRow) -> Vec<(NoticeAction, Result<(), Refusal>)> {
+    let roles = notices::roles_for(&page.actor, n);
+    NoticeAction::ALL
+        .into_iter()
+        .filter_map(|a| match decide(n.state, a, &roles, n.severity, n.has_car) {
+            Ok(_) => Some((a, Ok(()))),
+            Err(r @ Refusal::NeedsCorrectiveActionReport) => Some((a, Err(r))),
+            Err(_) => None,
+        })
+        .collect()
+}
+
+/// `GET /notices/{id}`
+pub async fn show(
+    State(state): State<AppState>,
+    page: Page,
+    Path(id): Path<Id>,
+    Query(q): Query<Saved>,
+) -> Result<Markup, WebError> {
+    let s = load(&state, &page, id).await?;
+    let now = state.clock.now_ms();
+    let lang = page.lang;
+    let t = |k| lang.t(k);
+    let tz = s.site.utc_offset_minutes;
+    let v = &s.view;
+    let overdue = v.is_overdue(now);
+    let actions = allowed(&page, &s.row);
+    let number = number_or_pending(lang, &v.number);
+    let body = html! {
+        p.crumbs { a href="/notices" { (t(K::Inbox)) } " / " (lang.pick(&s.site.name_zh, &s.site.name_en)) }
+        div.notice-head {
+            h1 { (t(K::RectificationNotice)) " " span.code #notice-number { (number) } }
+            div {
+                (state_badge(lang, v.state))
+                @if overdue { " " span.badge.overdue { (t(K::Overdue)) } }
+                @if v.severity == Severity::Serious { " " span.badge.serious { (t(K::Serious)) } }
+                " " a.button.secondary href={ "/notices/" (v.id) "/notice.pdf" } download { (t(K::PrintNotice)) }
+            }
+        }
+        (flash(q.yes(), lang))
+        div.grid {
+            div.stack {
+                section.card {
+                    dl.facts {
+                        dt { (t(K::Department)) } dd { (s.department_name(lang, v.department_id)) }
+                        dt { (t(K::Location)) } dd { (v.location) @if let Some(cp) = &s.checkpoint { " · " span.muted { (cp) } } }
+                        dt { (t(K::Severity)) } dd { (t(if v.severity == Severity::Serious { K::Serious } else { K::General })) }
+                        dt { (t(K::Issuer)) } dd { (v.issuer_name) }
+                        dt { (t(K::RaisedAt)) } dd { (local_time(v.raised_device_ms, tz)) span.muted { " (" (t(K::DeviceTime)) ")" } }
+                        dt { (t(K::ReceivedAt)) } dd { (local_time(v.received_ms, tz)) span.muted { " (" (t(K::ServerTime)) ")" } }
+                        dt { (t(K::Due)) } dd class=(if overdue { "bad" } else { "" }) { (local_time(v.due_ms, tz)) }
+                        dt { (t(K::CorrectiveActionReport)) } dd { (t(if v.has_corrective_action { K::Yes } else { K::No })) }
+                    }
+                    h2 { (t(K::Description)) }
+                    p.description { (v.description) }
+                }
+                section.card {
+                    h2 { (t(K::BeforePhotos)) }
+                    div.photos #before-photos { @for p in &v.photos { (thumb(lang, p)) } @if v.photos.is_empty() { p.muted { (t(K::NoPhotos)) } } }
+                    h2 { (t(K::AfterPhotos)) }
+                    div.photos #after-photos { @for p in &v.after_photos { (thumb(lang, p)) } @if v.after_photos.is_empty() { p.muted { (t(K::NoPhotos)) } } }
+                    @if !v.photos_complete { p.hint { (t(K::PhotosUploading)) } }
+                }
+                section.card.span2 {
+                    h2 { (t(K::Timeline)) }
+                    table.timeline {
+                        thead { tr {
+                            th { (t(K::ServerTime)) } th { (t(K::DeviceTime)) } th { (t(K::Person)) }
+                            th { (t(K::Action)) } th { (t(K::Result)) } th { (t(K::Reason)) }
+                        } }
+                        tbody {
+                            @for e in &v.events {
+                                tr class=(if e.applied { "" } else { "refused" }) {
+                                    td.num { (local_time(e.server_time_ms, tz)) }
+                                    td.num { (local_time(e.device_time_ms, tz)) }
+                                    td { (e.actor_name) }
+                                    td {
+                                        (action_name(lang, &e.action))
+                                        @if let Some(to) = e.reassign_to { " → " (s.department_name(lang, to)) }
+                                    }
+                                    td {
+                                        @if e.applied {
+                                            span.ok { "✓ " (t(K::Applied)) }
+                                            @if let Some(to) = e.to_state { br; span.muted { (crate::web::i18n::state_name(lang, to)) } }
+                                        } @else {
+                                            span.bad { "✗ " (t(K::Refused)) }
+                                            @if let Some(r) = &e.refusal { br; span.muted { (r) } }
+                                        }
+                                    }
+                                    td {
+                                        (e.reason)
+                                        @if !e.photos.is_empty() { div.photos.small { @for p in &e.photos { (thumb(lang, p)) } } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            div.stack {
+                @if actions.is_empty() {
+                    section.card { h2 { (t(K::Actions)) } p.muted { (t(K::NoActions)) } }
+                }
+                @for (a, ok) in &actions {
+                    (action_form(&page, &s, *a, ok.is_ok()))
+                }
+            }
+        }
+    };
+    Ok(layout::chrome(&page, &number, body))
+}
+
+/// The form for one action, with the fields the action needs.
+fn action_form(page: &Page, s: &Shown, action: NoticeAction, possible: bool) -> Markup {
+    let lang = page.lang;
+    let t = |k| lang.t(k);
+    let target = format!("/notices/{}/actions", s.row.id);
+    let multipart = action == NoticeAction::ReportFix;
+    let reason_label = match action {
+        NoticeAction::CorrectiveAction => K::CorrectiveActionText,
+        NoticeAction::ReportFix => K::FixNote,
+        _ => K::Reason,
+    };
+    html! {
+        section.card.action-card data-action=(action.as_str()) {
+            h2 { (action_name(lang, action.as_str())) }
+            @if !possible {
+                p.hint { (t(K::NeedsCarFirst)) }
+            } @else {
+                form method="post" action=(target) enctype=(if multipart { "multipart/form-data" } else { "application/x-www-form-urlencoded" }) {
+                    (csrf(page))
+                    input type="hidden" name="action" value=(action.as_str());
+                    @if action == NoticeAction::Reassign {
+                        label.field { span { (t(K::ReassignTo)) }
+                            select name="reassign_to" required {
+                                @for d in s.departments.iter().filter(|d| d.id != s.row.department_id) {
+                                    option value=(d.id) { (lang.pick(&d.name_zh, &d.name_en)) }
+                                }
+                            }
+                        }
+                    }
+                    @if multipart {
+                        label.field { span { (t(K::AfterPhotosUpload)) }
+                            input type="file" name="photos" accept="image/jpeg,image/png" multiple required; }
+                    }
+                    @if action != NoticeAction::Acknowledge && action != NoticeAction::VerifyPass {
+                        label.field { span { (t(reason_label)) }
+                            @if action.needs_reason() {
+                                textarea name="reason" rows="3" maxlength="4000" required {}
+                            } @else {
+                                textarea name="reason" rows="2" maxlength="4000" {}
+                            }
+                        }
+                    }
+                    button class=(if matches!(action, NoticeAction::Void | NoticeAction::VerifyFail | NoticeAction::Dispute) { "danger" } else { "primary" })
+                        type="submit" { (action_name(lang, action.as_str())) }
+                }
+            }
+        }
+    }
+}
+
+/// `POST /notices/{id}/actions`: one action, url-encoded or (a fix report with its
+/// after-photos) multipart.
+pub async fn act(State(state): State<AppState>, Path(id): Path<Id>, posted: Posted) -> Result<Response, WebError> {
+    let f = &posted.form;
+    let actor = &posted.page.actor;
+    let action = NoticeAction::parse(f.get("action")).ok_or_else(|| ApiError::invalid("action", "not an action"))?;
+    let reassign_to = match action {
+        NoticeAction::Reassign => Some(
+            f.get("reassign_to").parse::<Id>().map_err(|_| ApiError::invalid("reassign_to", "choose a department"))?,
+        ),
+        _ => None,
+    };
+    let files: Vec<_> = f.files.iter().filter(|(name, u)| name == "photos" && !u.bytes.is_empty()).collect();
+    if files.len() > FIX_PHOTOS_MAX {
+        return Err(ApiError::invalid("photos", format!("at most {FIX_PHOTOS_MAX} photos at once")).into());
+    }
+    if !files.is_empty() && action != NoticeAction::ReportFix {
+        return Err(ApiError::invalid("photos", "only a fix report carries photos").into());
+    }
+    let mut prepared = Vec::with_capacity(files.len());
+    if !files.is_empty() {
+        // Refuse before any image work or storage when the action cannot be taken.
+        let a = actor.clone();
+        let verdict = state.store.read(move |c| notices::check_action(c, &a, id, action)).await?;
+        match verdict {
+            None => return Err(ApiError::not_found("notice").into()),
+            Some(Err(refusal)) => {
+                return Err(ApiError::Conflict(format!("refused: {refusal} / {}", refusal.message_zh())).into());
+            }
+            Some(Ok(_)) => {}
+        }
+        for (_, upload) in files {
+            let (name, bytes) = (upload.filename.clone(), upload.bytes.clone());
+            let p = tokio::task::spawn_blocking(move || photos::prepare_upload(&name, &bytes))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))??;
+            photos::store_bytes(&state, &p.sha256, p.jpeg.clone()).await?;
+            prepared.push(p);
+        }
+    }
+    let req = NoticeActionRequest { action, reason: f.get("reason").to_string(), photos: Vec::new(), reassign_to };
+    crate::notices::api::act_on(&state, actor, id, req, prepared).await?;
+    Ok(saved(&format!("/notices/{id}")))
+}
+
+/// `GET /photos/{sha256}` for a signed-in person who may see it.
+pub async fn photo(State(state): State<AppState>, page: Page, Path(sha): Path<String>) -> Result<Response, WebError> {
+    Ok(photos::serve(&state, &page.actor, &sha, false).await?.into_response())
+}
+
+/// `GET /photos/{sha256}/thumb`
+pub async fn photo_thumb(
+    State(state): State<AppState>,
+    page: Page,
+    Path(sha): Path<String>,
+) -> Result<Response, WebError> {
+    Ok(photos::serve(&state, &page.actor, &sha, true).await?.into_response())
+}
+
+/// Most photos of each kind printed on the notice form.
+const PDF_PHOTOS_MAX: usize = 6;
+
+async fn printable(state: &AppState, page: &Page, shas: &[String]) -> Result<Vec<exports::PdfPhoto>, WebError> {
+    let mut out = Vec::new();
+    for sha in shas.iter().take(PDF_PHOTOS_MAX) {
+        // A photo still on its way from the phone is left off the print.
+        if let Some(bytes) = photos::bytes_for(state, &page.actor, sha).await? {
+            let p = tokio::task::spawn_blocking(move || exports::pdf_photo(&bytes))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            out.extend(p);
+        }
+    }
+    Ok(out)
+}
+
+/// `GET /notices/{id}/notice.pdf`: the printable form, for whoever may see the notice.
+pub async fn notice_pdf(State(state): State<AppState>, page: Page, Path(id): Path<Id>) -> Result<Response, WebError> {
+    let s = load(&state, &page, id).await?;
+    let before = printable(&state, &page, &s.view.photos).await?;
+    let after = printable(&state, &page, &s.view.after_photos).await?;
+    let lang = page.lang;
+    let name = format!("notice-{}.pdf", s.view.number.clone().unwrap_or_else(|| s.view.id.to_string()));
+    let bytes = exports::render_pdf(&state, move |font| exports::notice_pdf(font, lang, &s, before, after)).await?;
+    Ok(exports::download("application/pdf", &name, bytes))
+}

@@ -1,0 +1,563 @@
+//! The supervisor's desk: today's dashboard per site, one patrol run on the site
+//! plan, and the daily patrol log with its review signature (审阅签字).
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use chrono::NaiveDate;
+use maud::{Markup, html};
+use patrol_protocol::record::{Record, RecordPayload};
+use patrol_protocol::sync::RunView;
+use patrol_protocol::{Checkpoint, Department, Id, Route, Site};
+
+use super::notices::{number_or_pending, stat, truncate};
+use super::{Saved, saved};
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::params;
+use crate::policy::Access;
+use crate::store::web as web_store;
+use crate::store::{Conn, DbError, reference};
+use crate::web::charts::{self, Mark};
+use crate::web::error::WebError;
+use crate::web::i18n::{K, Lang};
+use crate::web::layout::{self, csrf, flash, hhmm, local_time, state_badge, thumb};
+use crate::web::live;
+use crate::web::session::{Page, Posted};
+use crate::web::stats::{self, DayStatus, DeptOpen};
+
+/// Most track batches and points drawn for one run: a day's walk at one fix every
+/// few seconds fits; more is thinned evenly.
+const TRACK_BATCHES_MAX: i64 = 200;
+const TRACK_POINTS_MAX: usize = 5000;
+/// Days back the dashboard looks for unsigned logs.
+const UNSIGNED_DAYS: i64 = 7;
+
+/// The sites the actor supervises; 403 when none, as for any page they may not use.
+pub async fn supervised_sites(state: &AppState, page: &Page) -> Result<Vec<Site>, WebError> {
+    let org = page.actor.person.org_id;
+    let sites: Vec<Site> = state
+        .store
+        .read(move |c| reference::list_sites(c, org))
+        .await?
+        .into_iter()
+        .filter(|s| page.actor.may(Access::ReadSite(s)) && page.actor.is_supervisor_of(s.id))
+        .collect();
+    if sites.is_empty() {
+        return Err(ApiError::forbidden().into());
+    }
+    Ok(sites)
+}
+
+/// One site's reference data, for names.
+pub struct SiteRef {
+    pub departments: Vec<Department>,
+    pub routes: Vec<Route>,
+    pub checkpoints: Vec<Checkpoint>,
+}
+
+impl SiteRef {
+    pub fn load(c: &mut dyn Conn, site_id: Id) -> Result<SiteRef, DbError> {
+        Ok(SiteRef {
+            departments: reference::list_departments(c, site_id)?,
+            routes: reference::list_routes(c, site_id)?,
+            checkpoints: reference::list_checkpoints(c, site_id)?,
+        })
+    }
+    pub fn department(&self, lang: Lang, id: Id) -> String {
+        self.departments
+            .iter()
+            .find(|d| d.id == id)
+            .map(|d| lang.pick(&d.name_zh, &d.name_en).to_string())
+            .unwrap_or_default()
+    }
+    pub fn route(&self, lang: Lang, id: Id) -> String {
+        self.routes
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| lang.pick(&r.name_zh, &r.name_en).to_string())
+            .unwrap_or_default()
+    }
+    pub fn checkpoint(&self, lang: Lang, id: Id) -> String {
+        self.checkpoints
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| format!("{} {}", c.code, lang.pick(&c.name_zh, &c.name_en)))
+            .unwrap_or_default()
+    }
+}
+
+struct SiteToday {
+    site: Site,
+    day: NaiveDate,
+    status: DayStatus,
+    runs: Vec<RunView>,
+    open: BTreeMap<Id, DeptOpen>,
+    unsigned: Vec<NaiveDate>,
+    reference: SiteRef,
+}
+
+/// `GET /dashboard`: today per supervised site.
+pub async fn dashboard(State(state): State<AppState>, page: Page) -> Result<Markup, WebError> {
+    let sites = supervised_sites(&state, &page).await?;
+    let now = state.clock.now_ms();
+    let feed = live::feed_head(&state).await?;
+    let today: Vec<SiteToday> = state
+        .store
+        .read(move |c| {
+            let mut out = Vec::new();
+            for site in sites {
+                let day = stats::today(&site, now);
+                let status = stats::day_status(c, &site, day, now)?;
+                let ids = c.query(
+                    "SELECT id FROM runs WHERE site_id = $1 AND local_day = $2 ORDER BY started_device_ms LIMIT 100",
+                    &params![site.id, day.to_string()],
+                )?;
+                let mut runs = Vec::new();
+                for r in &ids {
+                    runs.extend(crate::patrols::run_view(c, r.uuid(0)?)?);
+                }
+                let open = stats::open_by_department(c, site.id, now)?;
+                let unsigned = stats::unsigned_days(c, &site, now, UNSIGNED_DAYS)?;
+                let reference = SiteRef::load(c, site.id)?;
+                out.push(SiteToday { site, day, status, runs, open, unsigned, reference });
+            }
+            Ok(out)
+        })
+        .await?;
+    let lang = page.lang;
+    let t = |k| lang.t(k);
+    let body = html! {
+        h1 { (t(K::Dashboard)) }
+        div #live data-live data-feed=(feed) {
+            @for s in &today { (site_today(lang, s)) }
+        }
+        p.muted.live-note { (t(K::LiveNote)) }
+    };
+    Ok(layout::chrome(&page, t(K::Dashboard), body))
+}
+
+fn site_today(lang: Lang, s: &SiteToday) -> Markup {
+    let t = |k| lang.t(k);
+    let st = &s.status;
+    let tz = s.site.utc_offset_minutes;
+    let month = s.day.format("%Y-%m").to_string();
+    html! {
+        section.site-today data-site=(s.site.id) {
+            div.section-head {
+                h2 { span.code { (s.site.code) } " " (lang.pick(&s.site.name_zh, &s.site.name_en)) span.muted { " · " (s.day) } }
+                div.links {
+                    a.button.secondary href={ "/sites/" (s.site.id) "/daily-logs/" (s.day) } { (t(K::DailyLog)) }
+                    a.button.secondary href={ "/sites/" (s.site.id) "/monthly/" (month) } { (t(K::MonthlySummary)) }
+                }
+            }
+            div.stats {
+                (stat(t(K::ExpectedRuns), st.expected, ""))
+                (stat(t(K::DoneRuns), st.done, "good"))
+                (stat(t(K::LateRuns), st.late, if st.late > 0 { "warn" } else { "" }))
+                (stat(t(K::MissedRuns), st.missed, if st.missed > 0 { "bad" } else { "" }))
+                (stat(t(K::PendingRuns), st.pending, ""))
+                (stat(t(K::CheckpointsCovered), format!("{}/{}", st.checkpoints_covered, st.checkpoints_total), ""))
+            }
+            div.grid {
+                section.card.span2 {
+                    h2 { (t(K::TodaysWindows)) }
+                    table {
+                        thead { tr { th { (t(K::Route)) } th { (t(K::Window)) } th.num { (t(K::ExpectedRuns)) }
+                            th.num { (t(K::DoneRuns)) } th.num { (t(K::LateRuns)) } th { (t(K::State)) } } }
+                        tbody {
+                            @for w in &st.windows {
+                                tr {
+                                    td { (s.reference.route(lang, w.route_id)) }
+                                    td.num { (hhmm(w.start_minute)) "–" (hhmm(w.end_minute)) }
+                                    td.num { (w.expected) }
+                                    td.num { (w.done) }
+                                    td.num { (w.late) }
+                                    td {
+                                        @if w.missed > 0 { span.badge.overdue { (t(K::MissedRuns)) " " (w.missed) } }
+                                        @else if w.pending > 0 { span.badge.state-issued { (t(K::PendingRuns)) } }
+                                        @else if w.late > 0 { span.badge.warn { (t(K::LateRuns)) } }
+                                        @else { span.badge.state-closed { (t(K::DoneRuns)) } }
+                                    }
+                                }
+                            }
+                            @if st.windows.is_empty() { tr { td colspan="6" .muted { (t(K::NoScheduleToday)) } } }
+                        }
+                    }
+                    h2 { (t(K::TodaysRuns)) }
+                    table {
+                        thead { tr { th { (t(K::Person)) } th { (t(K::Route)) } th { (t(K::Started)) } th.num { (t(K::Visits)) } th { (t(K::State)) } } }
+                        tbody {
+                            @for r in &s.runs {
+                                tr {
+                                    td { a href={ "/runs/" (r.run_id) } { (r.person_name) } }
+                                    td { (s.reference.route(lang, r.route_id)) }
+                                    td.num { (local_time(r.started_device_ms, tz)) }
+                                    td.num { (r.visits.len()) }
+                                    td { (run_state(lang, r)) }
+                                }
+                            }
+                            @if s.runs.is_empty() { tr { td colspan="5" .muted { (t(K::NoRunsYet)) } } }
+                        }
+                    }
+                }
+                div.stack {
+                    section.card {
+                        h2 { (t(K::NoticesByDepartment)) }
+                        table {
+                            thead { tr { th { (t(K::Department)) } th.num { (t(K::OpenNotices)) } th.num { (t(K::AwaitingReceipt)) } th.num { (t(K::Overdue)) } } }
+                            tbody {
+                                @for d in &s.reference.departments {
+                                    @let o = s.open.get(&d.id).cloned().unwrap_or_default();
+                                    tr {
+                                        td { (lang.pick(&d.name_zh, &d.name_en)) }
+                                        td.num { (o.open) }
+                                        td.num { (o.awaiting_receipt) }
+                                        td.num class=(if o.overdue > 0 { "bad" } else { "" }) { (o.overdue) }
+                                    }
+                                }
+                            }
+                        }
+                        p { a href="/notices" { (t(K::Inbox)) " →" } }
+                    }
+                    section.card {
+                        h2 { (t(K::UnsignedLogs)) }
+                        @if s.unsigned.is_empty() { p.ok { (t(K::AllSigned)) } }
+                        ul.days {
+                            @for d in &s.unsigned {
+                                li { a href={ "/sites/" (s.site.id) "/daily-logs/" (d) } { (d) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn run_state(lang: Lang, r: &RunView) -> Markup {
+    let t = |k| lang.t(k);
+    html! {
+        @if r.finished_device_ms.is_none() { span.badge.state-issued { (t(K::InProgress)) } }
+        @else if !r.missed_checkpoints.is_empty() { span.badge.warn { (t(K::Incomplete)) " " (r.missed_checkpoints.len()) } }
+        @else { span.badge.state-closed { (t(K::Finished)) } }
+        @if !r.photos_complete { " " span.badge { (t(K::PhotosUploading)) } }
+    }
+}
+
+/// The GPS track of a run, read from its `track_points` records, thinned to a bound.
+fn track_of(c: &mut dyn Conn, run_id: Id) -> Result<Vec<(f64, f64)>, DbError> {
+    let rows = c.query(
+        "SELECT r.body FROM records r JOIN track_batches t ON t.record_id = r.id
+         WHERE t.run_id = $1 AND r.kind = 'track_points' ORDER BY r.device_time_ms, r.seq LIMIT $2",
+        &params![run_id, TRACK_BATCHES_MAX],
+    )?;
+    let mut points = Vec::new();
+    for r in &rows {
+        // Bodies are the canonical JSON the server stored; a body it cannot read
+        // would be a bug elsewhere, so it is skipped rather than failing the page.
+        if let Ok(Record { payload: RecordPayload::TrackPoints { points: p, .. }, .. }) =
+            serde_json::from_str::<Record>(&r.text(0)?)
+        {
+            points.extend(p.into_iter().map(|p| (p.time_ms, p.latitude, p.longitude)));
+        }
+    }
+    points.sort_by_key(|p| p.0);
+    let stride = points.len().div_ceil(TRACK_POINTS_MAX).max(1);
+    Ok(points.into_iter().step_by(stride).map(|p| (p.1, p.2)).collect())
+}
+
+/// A visit's checklist answers: (item text, outcome, note).
+type Answers = BTreeMap<Id, Vec<(Id, String, String)>>;
+
+/// `GET /runs/{run_id}`: the walker and the site's supervisors.
+pub async fn run(State(state): State<AppState>, page: Page, Path(run_id): Path<Id>) -> Result<Markup, WebError> {
+    let found = state
+        .store
+        .read(move |c| {
+            let Some(run) = crate::patrols::run_view(c, run_id)? else { return Ok(None) };
+            let site =
+                reference::get_site(c, run.site_id)?.ok_or_else(|| DbError::Backend("run without site".into()))?;
+            let reference = SiteRef::load(c, site.id)?;
+            let plan = web_store::get_site_plan(c, site.id)?;
+            let track = track_of(c, run_id)?;
+            let mut answers: Answers = BTreeMap::new();
+            for r in c.query(
+                "SELECT visit_id, item_id, outcome, note FROM item_results WHERE run_id = $1 LIMIT 2000",
+                &params![run_id],
+            )? {
+                answers.entry(r.uuid(0)?).or_default().push((r.uuid(1)?, r.text(2)?, r.text(3)?));
+            }
+            Ok(Some((run, site, reference, plan, track, answers)))
+        })
+        .await?;
+    let (run, site, reference, plan, track, answers) = found.ok_or_else(|| ApiError::not_found("run"))?;
+    if run.person_id != page.actor.person.id && !page.actor.is_supervisor_of(run.site_id) {
+        return Err(ApiError::forbidden().into());
+    }
+    let lang = page.lang;
+    let t = |k| lang.t(k);
+    let tz = site.utc_offset_minutes;
+    let route = reference.routes.iter().find(|r| r.id == run.route_id);
+    let visited: Vec<Id> = run.visits.iter().map(|v| v.checkpoint_id).collect();
+    let marks: Vec<Mark> = route
+        .map(|r| r.checkpoint_ids.clone())
+        .unwrap_or_default()
+        .iter()
+        .chain(visited.iter())
+        .filter_map(|id| reference.checkpoints.iter().find(|c| c.id == *id))
+        .map(|c| Mark {
+            latitude: c.latitude,
+            longitude: c.longitude,
+            label: c.code.clone(),
+            class: if visited.contains(&c.id) {
+                "visited"
+            } else if run.missed_checkpoints.contains(&c.id) {
+                "missed"
+            } else {
+                "other"
+            },
+        })
+        .collect();
+    let item_text = |id: Id| {
+        reference
+            .checkpoints
+            .iter()
+            .flat_map(|c| c.checklist.iter())
+            .find(|i| i.id == id)
+            .map(|i| lang.pick(&i.text_zh, &i.text_en).to_string())
+            .unwrap_or_default()
+    };
+    let day = run.started_device_ms;
+    let body = html! {
+        p.crumbs {
+            a href="/dashboard" { (t(K::Dashboard)) } " / "
+            a href={ "/sites/" (site.id) "/daily-logs/" (stats::local_day(&site, day)) } { (t(K::DailyLog)) " " (stats::local_day(&site, day)) }
+        }
+        h1 { (t(K::PatrolRun)) " · " (reference.route(lang, run.route_id)) }
+        div.stats {
+            (stat(t(K::Person), &run.person_name, ""))
+            (stat(t(K::Started), local_time(run.started_device_ms, tz), ""))
+            (stat(t(K::FinishedAt), run.finished_device_ms.map(|f| local_time(f, tz)).unwrap_or_else(|| "—".into()), ""))
+            (stat(t(K::Visits), run.visits.len(), ""))
+            (stat(t(K::MissedCheckpoints), run.missed_checkpoints.len(), if run.missed_checkpoints.is_empty() { "" } else { "bad" }))
+            (stat(t(K::TrackPoints), run.track_points, ""))
+        }
+        div.grid {
+            section.card.span2 {
+                h2 { (t(K::SitePlan)) }
+                @if marks.is_empty() && track.is_empty() { p.muted { (t(K::NoPlan)) } }
+                @else { (charts::run_map(&site.id.to_string(), plan.as_ref(), &marks, &track)) }
+                p.legend {
+                    span.dot.visited {} (t(K::Visited)) " "
+                    span.dot.missed {} (t(K::MissedCheckpoints)) " "
+                    span.line.track {} (t(K::GpsTrack))
+                    @if plan.is_none() { " · " span.muted { (t(K::NoPlan)) } }
+                }
+            }
+            div.stack {
+                section.card {
+                    h2 { (t(K::State)) }
+                    p { (run_state(lang, &run)) }
+                    @if let Some(reason) = &run.missed_reason { p { strong { (t(K::MissedReason)) "：" } (reason) } }
+                    @if !run.missed_checkpoints.is_empty() {
+                        ul { @for id in &run.missed_checkpoints { li.bad { (reference.checkpoint(lang, *id)) } } }
+                    }
+                }
+                section.card {
+                    h2 { (t(K::Photos)) }
+                    div.photos { @for p in &run.photos { (thumb(lang, p)) } }
+                    @if run.photos.is_empty() { p.muted { (t(K::NoPhotos)) } }
+                }
+            }
+        }
+        section.card.span2 {
+            h2 { (t(K::Visits)) }
+            table.visits {
+                thead { tr { th { (t(K::DeviceTime)) } th { (t(K::ServerTime)) } th { (t(K::Checkpoint)) } th { (t(K::Method)) } th { (t(K::Result)) } } }
+                tbody {
+                    @for v in &run.visits {
+                        tr {
+                            td.num { (local_time(v.device_time_ms, tz)) }
+                            td.num { (local_time(v.received_ms, tz)) }
+                            td { (reference.checkpoint(lang, v.checkpoint_id)) @if v.out_of_order { " " span.badge.warn { (t(K::OutOfOrder)) } } }
+                            td { (method_name(lang, &v.method)) }
+                            td {
+                                @if v.problems == 0 { span.ok { "✓ " (t(K::AllOk)) } } @else { span.bad { (v.problems) " " (t(K::Problems)) } }
+                                @if let Some(items) = answers.get(&v.visit_id) {
+                                    ul.answers {
+                                        @for (item, outcome, note) in items {
+                                            @if outcome != "ok" || !note.is_empty() {
+                                                li { (item_text(*item)) "：" (outcome_name(lang, outcome)) @if !note.is_empty() { " — " (note) } }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    @if run.visits.is_empty() { tr { td colspan="5" .muted { (t(K::Nothing)) } } }
+                }
+            }
+        }
+    };
+    Ok(layout::chrome(&page, t(K::PatrolRun), body))
+}
+
+fn method_name(lang: Lang, method: &str) -> &'static str {
+    lang.t(match method {
+        "qr" => K::MethodQr,
+        "nfc" => K::MethodNfc,
+        "gps" => K::MethodGps,
+        _ => K::MethodManual,
+    })
+}
+
+fn outcome_name(lang: Lang, outcome: &str) -> &'static str {
+    lang.t(match outcome {
+        "ok" => K::AllOk,
+        "problem" => K::Problems,
+        _ => K::NotApplicable,
+    })
+}
+
+fn check_day(day: &str) -> Result<NaiveDate, WebError> {
+    NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| ApiError::invalid("day", "a date as YYYY-MM-DD").into())
+}
+
+/// `GET /sites/{site_id}/daily-logs/{day}`: what was done, missed and found that day.
+pub async fn daily_log(
+    State(state): State<AppState>,
+    page: Page,
+    Path((site_id, day)): Path<(Id, String)>,
+    Query(q): Query<Saved>,
+) -> Result<Markup, WebError> {
+    let date = check_day(&day)?;
+    let log = crate::patrols::api::supervised_log(&state, &page.actor, site_id, day.clone()).await?;
+    let now = state.clock.now_ms();
+    let (site, status, reference) = state
+        .store
+        .read(move |c| {
+            let site = reference::get_site(c, site_id)?.ok_or_else(|| DbError::Backend("no site".into()))?;
+            let status = stats::day_status(c, &site, date, now)?;
+            let reference = SiteRef::load(c, site_id)?;
+            Ok((site, status, reference))
+        })
+        .await?;
+    let lang = page.lang;
+    let t = |k| lang.t(k);
+    let tz = site.utc_offset_minutes;
+    let signed_by_me = log.signatures.iter().any(|s| s.person_id == page.actor.person.id);
+    let prev = (date - chrono::Duration::days(1)).to_string();
+    let next = (date + chrono::Duration::days(1)).to_string();
+    let body = html! {
+        p.crumbs { a href="/dashboard" { (t(K::Dashboard)) } " / " (lang.pick(&site.name_zh, &site.name_en)) }
+        div.section-head {
+            h1 { (t(K::DailyLog)) " " (day) }
+            div.links {
+                a.button.secondary href={ "/sites/" (site.id) "/daily-logs/" (prev) } { "← " (prev) }
+                a.button.secondary href={ "/sites/" (site.id) "/daily-logs/" (next) } { (next) " →" }
+            }
+        }
+        (flash(q.yes(), lang))
+        div.stats {
+            (stat(t(K::ExpectedRuns), log.expected_runs, ""))
+            (stat(t(K::DoneRuns), status.done, "good"))
+            (stat(t(K::LateRuns), status.late, if status.late > 0 { "warn" } else { "" }))
+            (stat(t(K::MissedRuns), status.missed, if status.missed > 0 { "bad" } else { "" }))
+            (stat(t(K::CheckpointsCovered), format!("{}/{}", status.checkpoints_covered, status.checkpoints_total), ""))
+            (stat(t(K::NoticesRaised), log.notices_raised.len(), ""))
+        }
+        div.grid {
+            div.stack {
+                section.card.span2 {
+                    h2 { (t(K::Done)) }
+                    table {
+                        thead { tr { th { (t(K::Person)) } th { (t(K::Route)) } th { (t(K::Started)) } th { (t(K::FinishedAt)) } th.num { (t(K::Visits)) } th { (t(K::MissedCheckpoints)) } } }
+                        tbody {
+                            @for r in &log.runs {
+                                tr {
+                                    td { a href={ "/runs/" (r.run_id) } { (r.person_name) } }
+                                    td { (reference.route(lang, r.route_id)) }
+                                    td.num { (local_time(r.started_device_ms, tz)) }
+                                    td.num { (r.finished_device_ms.map(|f| local_time(f, tz)).unwrap_or_else(|| "—".into())) }
+                                    td.num { (r.visits.len()) }
+                                    td {
+                                        @for id in &r.missed_checkpoints { span.badge.warn { (reference.checkpoint(lang, *id)) } " " }
+                                        @if let Some(reason) = &r.missed_reason { br; span.muted { (reason) } }
+                                    }
+                                }
+                            }
+                            @if log.runs.is_empty() { tr { td colspan="6" .muted { (t(K::NoRunsYet)) } } }
+                        }
+                    }
+                }
+                section.card.span2 {
+                    h2 { (t(K::Missed)) }
+                    ul {
+                        @for w in status.windows.iter().filter(|w| w.missed > 0 || w.late > 0 || w.pending > 0) {
+                            li {
+                                (reference.route(lang, w.route_id)) " " (hhmm(w.start_minute)) "–" (hhmm(w.end_minute)) "："
+                                @if w.missed > 0 { span.bad { (t(K::MissedRuns)) " " (w.missed) } " " }
+                                @if w.late > 0 { span.warn { (t(K::LateRuns)) " " (w.late) } " " }
+                                @if w.pending > 0 { span.muted { (t(K::PendingRuns)) " " (w.pending) } }
+                            }
+                        }
+                    }
+                    @if status.missed == 0 && status.late == 0 && status.pending == 0 { p.ok { (t(K::NothingMissed)) } }
+                }
+                section.card.span2 {
+                    h2 { (t(K::Found)) }
+                    table {
+                        thead { tr { th { (t(K::NoticeNumber)) } th { (t(K::Department)) } th { (t(K::Description)) } th { (t(K::State)) } } }
+                        tbody {
+                            @for n in &log.notices_raised {
+                                tr {
+                                    td { a.code href={ "/notices/" (n.id) } { (number_or_pending(lang, &n.number)) } }
+                                    td { (reference.department(lang, n.department_id)) }
+                                    td { (truncate(&n.description, 80)) }
+                                    td { (state_badge(lang, n.state)) }
+                                }
+                            }
+                            @if log.notices_raised.is_empty() { tr { td colspan="4" .muted { (t(K::Nothing)) } } }
+                        }
+                    }
+                }
+            }
+            div.stack {
+                section.card #signatures {
+                    h2 { (t(K::ReviewSignature)) }
+                    @for s in &log.signatures {
+                        div.signature {
+                            strong { (s.person_name) } " · " (local_time(s.server_time_ms, tz))
+                            @if !s.comment.is_empty() { p { (s.comment) } }
+                            @if s.content_hash != log.content_hash { p.warn { (t(K::ChangedSinceSigned)) } }
+                        }
+                    }
+                    @if log.signatures.is_empty() { p.bad { (t(K::NotSignedYet)) } }
+                    @if !signed_by_me {
+                        form method="post" action={ "/sites/" (site.id) "/daily-logs/" (day) "/sign" } {
+                            (csrf(&page))
+                            label.field { span { (t(K::Comment)) } textarea name="comment" rows="3" maxlength="4000" {} }
+                            button.primary type="submit" { (t(K::SignLog)) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout::chrome(&page, t(K::DailyLog), body))
+}
+
+/// `POST /sites/{site_id}/daily-logs/{day}/sign`: through `patrols::api::sign`.
+pub async fn sign_daily_log(
+    State(state): State<AppState>,
+    Path((site_id, day)): Path<(Id, String)>,
+    posted: Posted,
+) -> Result<Response, WebError> {
+    check_day(&day)?;
+    let comment = posted.form.get("comment").to_string();
+    crate::patrols::api::sign(&state, &posted.page.actor, site_id, day.clone(), comment).await?;
+    Ok(saved(&format!("/sites/{site_id}/daily-logs/{day}")))
+}

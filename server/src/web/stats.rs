@@ -1,0 +1,413 @@
+//! What supervisors count: a day's expected patrols against the runs walked (done,
+//! late, missed per schedule window), open and overdue notices per department, and
+//! the month's summary per site, department and person. Read-only over projections.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Datelike, NaiveDate};
+use patrol_protocol::notice::NoticeState;
+use patrol_protocol::{Id, Site};
+
+use crate::params;
+use crate::store::{Conn, DbError, reference};
+use crate::sync::outcome::local_date;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// The UTC instant of a site's local midnight starting `day`.
+pub fn day_start_ms(site: &Site, day: NaiveDate) -> i64 {
+    day.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_millis()
+        - i64::from(site.utc_offset_minutes) * 60_000
+}
+
+/// Today in the site's time zone.
+pub fn today(site: &Site, now: i64) -> NaiveDate {
+    local_date(now, site.utc_offset_minutes)
+}
+
+/// The site's local date of an instant.
+pub fn local_day(site: &Site, ms: i64) -> NaiveDate {
+    local_date(ms, site.utc_offset_minutes)
+}
+
+/// One schedule window of one route on one day, and how it went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowStatus {
+    pub route_id: Id,
+    pub start_minute: u32,
+    pub end_minute: u32,
+    pub expected: u32,
+    /// Runs started inside the window.
+    pub done: u32,
+    /// Runs started after the window ended, the same day.
+    pub late: u32,
+    /// The window ended with neither.
+    pub missed: u32,
+    /// The window has not ended yet and still waits for runs.
+    pub pending: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DayStatus {
+    pub windows: Vec<WindowStatus>,
+    pub expected: u32,
+    pub done: u32,
+    pub late: u32,
+    pub missed: u32,
+    pub pending: u32,
+    /// Checkpoints of the day's scheduled routes visited by at least one run.
+    pub checkpoints_covered: u32,
+    pub checkpoints_total: u32,
+    pub runs: u32,
+}
+
+struct RunBrief {
+    route_id: Id,
+    minute: u32,
+}
+
+/// Matches a day's runs to the schedule windows: a run counts as done for the first
+/// window of its route it started in; runs started after a window ended make that
+/// window late rather than missed. Each run counts once. A first version of
+/// punctuality, without tolerances; docs/architecture.md says so.
+pub fn day_status(c: &mut dyn Conn, site: &Site, day: NaiveDate, now: i64) -> Result<DayStatus, DbError> {
+    let weekday = day.weekday().number_from_monday() as u8;
+    let schedules = reference::list_schedules(c, site.id)?;
+    let routes = reference::list_routes(c, site.id)?;
+    let start = day_start_ms(site, day);
+    let offset = i64::from(site.utc_offset_minutes) * 60_000;
+    let rows = c.query(
+        "SELECT id, route_id, started_device_ms FROM runs WHERE site_id = $1 AND local_day = $2
+         ORDER BY started_device_ms, id LIMIT 500",
+        &params![site.id, day.to_string()],
+    )?;
+    let mut runs = Vec::with_capacity(rows.len());
+    let mut run_ids = Vec::with_capacity(rows.len());
+    for r in &rows {
+        run_ids.push(r.uuid(0)?);
+        let minute = ((r.int(2)? + offset).rem_euclid(DAY_MS) / 60_000) as u32;
+        runs.push(RunBrief { route_id: r.uuid(1)?, minute });
+    }
+    // Minutes into the day now: past midnight of a later day counts as the whole day.
+    let now_minute = if now >= start + DAY_MS { 1440 } else { ((now - start).max(0) / 60_000) as u32 };
+    // A schedule expects nothing of the time before it was set up: no missed patrols
+    // on the days before a site started using the system.
+    let mut created: BTreeMap<Id, i64> = BTreeMap::new();
+    for r in c.query(
+        "SELECT s.id, s.created_ms FROM schedules s JOIN routes r ON r.id = s.route_id WHERE r.site_id = $1",
+        &params![site.id],
+    )? {
+        created.insert(r.uuid(0)?, r.int(1)?);
+    }
+    let mut windows: Vec<WindowStatus> = schedules
+        .iter()
+        .filter(|s| s.days_of_week.contains(&weekday))
+        .flat_map(|s| {
+            let since = created.get(&s.id).copied().unwrap_or(i64::MIN);
+            s.windows.iter().filter(move |w| start + i64::from(w.end_minute) * 60_000 > since).map(|w| WindowStatus {
+                route_id: s.route_id,
+                start_minute: w.start_minute,
+                end_minute: w.end_minute,
+                expected: w.runs,
+                done: 0,
+                late: 0,
+                missed: 0,
+                pending: 0,
+            })
+        })
+        .collect();
+    windows.sort_by_key(|w| (w.start_minute, w.end_minute));
+    let mut used = vec![false; runs.len()];
+    for w in windows.iter_mut() {
+        for (i, r) in runs.iter().enumerate() {
+            if w.done < w.expected
+                && !used[i]
+                && r.route_id == w.route_id
+                && (w.start_minute..w.end_minute).contains(&r.minute)
+            {
+                used[i] = true;
+                w.done += 1;
+            }
+        }
+    }
+    for w in windows.iter_mut() {
+        let mut left = w.expected - w.done;
+        if now_minute < w.end_minute {
+            w.pending = left;
+            continue;
+        }
+        for (i, r) in runs.iter().enumerate() {
+            if left > 0 && !used[i] && r.route_id == w.route_id && r.minute >= w.end_minute {
+                used[i] = true;
+                w.late += 1;
+                left -= 1;
+            }
+        }
+        w.missed = left;
+    }
+    let scheduled: BTreeSet<Id> = windows
+        .iter()
+        .filter_map(|w| routes.iter().find(|r| r.id == w.route_id))
+        .flat_map(|r| r.checkpoint_ids.iter().copied())
+        .collect();
+    let mut visited = BTreeSet::new();
+    for id in &run_ids {
+        for v in c.query("SELECT checkpoint_id FROM visits WHERE run_id = $1", &params![*id])? {
+            visited.insert(v.uuid(0)?);
+        }
+    }
+    let sum = |f: fn(&WindowStatus) -> u32| windows.iter().map(f).sum::<u32>();
+    Ok(DayStatus {
+        expected: sum(|w| w.expected),
+        done: sum(|w| w.done),
+        late: sum(|w| w.late),
+        missed: sum(|w| w.missed),
+        pending: sum(|w| w.pending),
+        checkpoints_covered: scheduled.intersection(&visited).count() as u32,
+        checkpoints_total: scheduled.len() as u32,
+        runs: runs.len() as u32,
+        windows,
+    })
+}
+
+/// Open and overdue notices of one department at a site.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeptOpen {
+    pub open: u32,
+    pub overdue: u32,
+    pub awaiting_receipt: u32,
+}
+
+pub fn open_by_department(c: &mut dyn Conn, site_id: Id, now: i64) -> Result<BTreeMap<Id, DeptOpen>, DbError> {
+    let mut out: BTreeMap<Id, DeptOpen> = BTreeMap::new();
+    let rows = c.query(
+        "SELECT department_id, state, due_ms FROM notices WHERE site_id = $1 AND state <> 'closed' AND state <> 'voided'",
+        &params![site_id],
+    )?;
+    for r in &rows {
+        let e = out.entry(r.uuid(0)?).or_default();
+        e.open += 1;
+        if now > r.int(2)? {
+            e.overdue += 1;
+        }
+        if r.text(1)? == NoticeState::Issued.as_str() {
+            e.awaiting_receipt += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// Days among the last `days` before today whose log no supervisor has signed.
+pub fn unsigned_days(c: &mut dyn Conn, site: &Site, now: i64, days: i64) -> Result<Vec<NaiveDate>, DbError> {
+    let today = today(site, now);
+    let mut out = Vec::new();
+    for back in 1..=days {
+        let day = today - chrono::Duration::days(back);
+        let signed = c
+            .query_opt(
+                "SELECT 1 FROM daily_log_signatures WHERE site_id = $1 AND day = $2 LIMIT 1",
+                &params![site.id, day.to_string()],
+            )?
+            .is_some();
+        if !signed {
+            out.push(day);
+        }
+    }
+    Ok(out)
+}
+
+/// One department's notices raised in a month.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeptMonth {
+    pub raised: u32,
+    pub closed: u32,
+    pub closed_on_time: u32,
+    /// Open past their due time now, or closed after it.
+    pub overdue: u32,
+    pub voided: u32,
+    /// Median hours from receipt to closing, of those closed.
+    pub median_hours_to_close: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PersonMonth {
+    pub name: String,
+    pub runs: u32,
+    pub checkpoints_visited: u32,
+    pub notices_raised: u32,
+    /// Actions on notices (receipts, fixes, verifications …) that took effect.
+    pub notice_actions: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MonthSummary {
+    pub year: i32,
+    pub month: u32,
+    /// Per day of the month up to today: (day, expected, done, late, missed).
+    pub days: Vec<(NaiveDate, u32, u32, u32, u32)>,
+    pub expected: u32,
+    pub done: u32,
+    pub late: u32,
+    pub missed: u32,
+    pub runs: u32,
+    /// Route checkpoints visited over route checkpoints of the month's runs.
+    pub coverage_visited: u32,
+    pub coverage_total: u32,
+    pub departments: BTreeMap<Id, DeptMonth>,
+    pub people: BTreeMap<Id, PersonMonth>,
+}
+
+impl MonthSummary {
+    pub fn coverage_percent(&self) -> f64 {
+        percent(self.coverage_visited, self.coverage_total)
+    }
+    pub fn done_percent(&self) -> f64 {
+        percent(self.done + self.late, self.expected)
+    }
+}
+
+pub fn percent(part: u32, whole: u32) -> f64 {
+    if whole == 0 { 0.0 } else { f64::from(part) * 100.0 / f64::from(whole) }
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+}
+
+/// Parses `YYYY-MM`, the month in a summary's address.
+pub fn parse_month(text: &str) -> Option<(i32, u32)> {
+    let (y, m) = text.split_once('-')?;
+    if y.len() != 4 || m.len() != 2 || !y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
+    NaiveDate::from_ymd_opt(y, m, 1).map(|_| (y, m))
+}
+
+/// The month's summary of a site, counted up to `now`.
+pub fn month_summary(c: &mut dyn Conn, site: &Site, year: i32, month: u32, now: i64) -> Result<MonthSummary, DbError> {
+    let first = NaiveDate::from_ymd_opt(year, month, 1).ok_or_else(|| DbError::Backend("bad month".into()))?;
+    let next =
+        if month == 12 { NaiveDate::from_ymd_opt(year + 1, 1, 1) } else { NaiveDate::from_ymd_opt(year, month + 1, 1) }
+            .expect("valid month");
+    let today = today(site, now);
+    let mut s = MonthSummary { year, month, ..MonthSummary::default() };
+    let mut day = first;
+    while day < next && day <= today {
+        let st = day_status(c, site, day, now)?;
+        s.days.push((day, st.expected, st.done, st.late, st.missed));
+        s.expected += st.expected;
+        s.done += st.done;
+        s.late += st.late;
+        s.missed += st.missed;
+        day += chrono::Duration::days(1);
+    }
+    let routes = reference::list_routes(c, site.id)?;
+    let people: BTreeMap<Id, String> =
+        crate::store::people::list_people(c, site.org_id)?.into_iter().map(|p| (p.id, p.display_name)).collect();
+    let name = |id: &Id| people.get(id).cloned().unwrap_or_default();
+    let (from_day, to_day) = (first.to_string(), next.to_string());
+    let rows = c.query(
+        "SELECT id, route_id, person_id FROM runs WHERE site_id = $1 AND local_day >= $2 AND local_day < $3
+         ORDER BY started_device_ms LIMIT 5000",
+        &params![site.id, from_day, to_day],
+    )?;
+    for r in &rows {
+        let (run_id, route_id, person) = (r.uuid(0)?, r.uuid(1)?, r.uuid(2)?);
+        s.runs += 1;
+        let route: BTreeSet<Id> = routes
+            .iter()
+            .find(|x| x.id == route_id)
+            .map(|x| x.checkpoint_ids.iter().copied().collect())
+            .unwrap_or_default();
+        let visited: BTreeSet<Id> = c
+            .query("SELECT checkpoint_id FROM visits WHERE run_id = $1", &params![run_id])?
+            .iter()
+            .map(|v| v.uuid(0))
+            .collect::<Result<_, _>>()?;
+        let on_route = route.intersection(&visited).count() as u32;
+        s.coverage_visited += on_route;
+        s.coverage_total += route.len() as u32;
+        let p = s.people.entry(person).or_insert_with(|| PersonMonth { name: name(&person), ..Default::default() });
+        p.runs += 1;
+        p.checkpoints_visited += visited.len() as u32;
+    }
+    let (start, end) = (day_start_ms(site, first), day_start_ms(site, next));
+    let notices = c.query(
+        "SELECT n.id, n.department_id, n.state, n.due_ms, n.received_ms, n.issuer_id,
+                (SELECT MAX(e.server_ms) FROM notice_events e WHERE e.notice_id = n.id AND e.to_state = 'closed')
+         FROM notices n WHERE n.site_id = $1 AND n.received_ms >= $2 AND n.received_ms < $3 LIMIT 10000",
+        &params![site.id, start, end],
+    )?;
+    let mut hours: BTreeMap<Id, Vec<f64>> = BTreeMap::new();
+    for r in &notices {
+        let dept = r.uuid(1)?;
+        let state = NoticeState::parse(&r.text(2)?).unwrap_or(NoticeState::Issued);
+        let (due, received, issuer, closed_at) = (r.int(3)?, r.int(4)?, r.uuid(5)?, r.opt_int(6)?);
+        let d = s.departments.entry(dept).or_default();
+        d.raised += 1;
+        match (state, closed_at) {
+            (NoticeState::Closed, Some(at)) => {
+                d.closed += 1;
+                if at <= due {
+                    d.closed_on_time += 1;
+                } else {
+                    d.overdue += 1;
+                }
+                hours.entry(dept).or_default().push((at - received) as f64 / 3_600_000.0);
+            }
+            (NoticeState::Voided, _) => d.voided += 1,
+            _ if now > due => d.overdue += 1,
+            _ => {}
+        }
+        s.people
+            .entry(issuer)
+            .or_insert_with(|| PersonMonth { name: name(&issuer), ..Default::default() })
+            .notices_raised += 1;
+    }
+    for (dept, h) in hours {
+        if let Some(d) = s.departments.get_mut(&dept) {
+            d.median_hours_to_close = median(h);
+        }
+    }
+    let acts = c.query(
+        "SELECT e.actor_id, COUNT(*) FROM notice_events e JOIN notices n ON n.id = e.notice_id
+         WHERE n.site_id = $1 AND e.server_ms >= $2 AND e.server_ms < $3 AND e.to_state IS NOT NULL AND e.action <> 'raised'
+         GROUP BY e.actor_id",
+        &params![site.id, start, end],
+    )?;
+    for r in &acts {
+        let person = r.uuid(0)?;
+        s.people
+            .entry(person)
+            .or_insert_with(|| PersonMonth { name: name(&person), ..Default::default() })
+            .notice_actions += r.int(1)? as u32;
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_are_four_digit_years_and_real_months() {
+        assert_eq!(parse_month("2026-11"), Some((2026, 11)));
+        assert_eq!(parse_month("2026-13"), None);
+        assert_eq!(parse_month("26-11"), None);
+        assert_eq!(parse_month("2026-011"), None);
+        assert_eq!(parse_month("november"), None);
+    }
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(vec![]), None);
+        assert_eq!(median(vec![5.0, 1.0, 3.0]), Some(3.0));
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 10.0]), Some(3.0));
+    }
+}
