@@ -1,0 +1,256 @@
+//! Sync benchmark: N simulated phones each push one day's work (2 runs of 30
+//! checkpoints with items and tracks, photos of ~400 KB) to the real server, and
+//! the raw batch-insert rate of the same database is measured in the same run as
+//! the limit. Prints records/s, photo MB/s and p50/p99 sync time per phone.
+//!
+//! Usage: sync-bench <sqlite|postgres> <phones> [photos per phone] [threads]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use patrol_e2e::{Backend, Server, TempDir, database_url};
+use patrol_protocol::record::{CheckIn, GENESIS_HASH, ItemOutcome, PhotoContext, Record, RecordPayload, TrackPoint};
+use patrol_protocol::{Checkpoint, Id};
+use rand::RngCore;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const PHOTO_BYTES: usize = 400 * 1024;
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(300))).build().into()
+}
+
+fn post(a: &ureq::Agent, url: &str, token: Option<&str>, body: &Value) -> Value {
+    let mut req = a.post(url);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let mut r = req.send_json(body).unwrap();
+    let status = r.status().as_u16();
+    let v: Value = r.body_mut().with_config().limit(64 << 20).read_json().unwrap_or(Value::Null);
+    assert!(status < 300, "{url}: {status} {v}");
+    v
+}
+
+struct Phone {
+    token: String,
+    person: Id,
+    device: Id,
+    records: Vec<Record>,
+    photos: Vec<(String, Vec<u8>)>,
+}
+
+/// One day's work of one phone, as records and photo bytes.
+fn day_of_work(person: Id, device: Id, site: Id, route: Id, cps: &[Checkpoint], photos: usize) -> (Vec<Record>, Vec<(String, Vec<u8>)>) {
+    let mut out = Vec::new();
+    let (mut seq, mut prev) = (0u64, GENESIS_HASH.to_string());
+    let mut t = 1_795_395_600_000i64;
+    let mut push = |payload: RecordPayload, t: i64| {
+        seq += 1;
+        let r = Record { id: Id::now_v7(), author: person, device, seq, device_time_ms: t, prev_hash: prev.clone(), payload };
+        prev = r.hash();
+        out.push(r);
+    };
+    let mut rng = rand::thread_rng();
+    let mut photo_bytes = Vec::new();
+    for _ in 0..photos {
+        let mut b = vec![0u8; PHOTO_BYTES];
+        rng.fill_bytes(&mut b);
+        b[..3].copy_from_slice(&[0xFF, 0xD8, 0xFF]);
+        let sha = hex::encode(Sha256::digest(&b));
+        photo_bytes.push((sha, b));
+    }
+    for run_no in 0..2 {
+        let run = Id::now_v7();
+        push(RecordPayload::RunStarted { run_id: run, route_id: route, site_id: site }, t);
+        for cp in cps {
+            t += 30_000;
+            let visit = Id::now_v7();
+            push(
+                RecordPayload::CheckpointVisited {
+                    run_id: run,
+                    visit_id: visit,
+                    checkpoint_id: cp.id,
+                    check_in: CheckIn::Qr { token: cp.qr_token.clone() },
+                    out_of_order: false,
+                },
+                t,
+            );
+            push(
+                RecordPayload::ItemRecorded {
+                    run_id: run,
+                    visit_id: visit,
+                    checkpoint_id: cp.id,
+                    item_id: cp.checklist[0].id,
+                    outcome: ItemOutcome::Ok,
+                    note: String::new(),
+                },
+                t,
+            );
+        }
+        let points: Vec<TrackPoint> =
+            (0..600).map(|i| TrackPoint { time_ms: t + i * 1000, latitude: 31.23, longitude: 121.47, accuracy_m: 5.5 }).collect();
+        push(RecordPayload::TrackPoints { run_id: run, points }, t);
+        let half = photo_bytes.len() / 2;
+        let mine = if run_no == 0 { &photo_bytes[..half] } else { &photo_bytes[half..] };
+        for (sha, b) in mine {
+            push(
+                RecordPayload::PhotoTaken {
+                    sha256: sha.clone(),
+                    bytes: b.len() as u64,
+                    width: 2048,
+                    height: 1536,
+                    captured_at_ms: t,
+                    latitude: Some(31.23),
+                    longitude: Some(121.47),
+                    context: PhotoContext { run_id: Some(run), checkpoint_id: None, notice_id: None },
+                },
+                t,
+            );
+        }
+        push(RecordPayload::RunFinished { run_id: run, missed_reason: None }, t);
+        t += 4 * 3_600_000;
+    }
+    (out, photo_bytes)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// The database's raw rate for the same rows: records inserted in 500-row transactions.
+fn raw_insert_rate(url: &str, n: usize) -> f64 {
+    let store = patrol_server::store::Store::open(url, 2).unwrap();
+    let body = "x".repeat(600);
+    let started = Instant::now();
+    let device = Id::now_v7().to_string();
+    for chunk in 0..n.div_ceil(500) {
+        store
+            .tx_blocking(true, |c| {
+                for i in 0..500 {
+                    let seq = (chunk * 500 + i) as i64 + 1;
+                    c.execute(
+                        "INSERT INTO records (id, device_id, seq, author_id, kind, device_time_ms, prev_hash, hash, body, received_ms, status)
+                         VALUES ($1, $2, $3, $4, 'bench', 0, $5, $6, $7, 0, 'applied')",
+                        &patrol_server::params![Id::now_v7(), device.clone(), seq, device.clone(), GENESIS_HASH, GENESIS_HASH, body.clone()],
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+    (n.div_ceil(500) * 500) as f64 / started.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let backend = match args.get(1).map(String::as_str) {
+        Some("postgres") => Backend::Postgres,
+        _ => Backend::Sqlite,
+    };
+    let phones: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10);
+    let photos: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(20);
+    let threads: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(16);
+    let dir = TempDir::new("bench");
+    let url = database_url(backend, &dir).expect("PATROL_TEST_POSTGRES_URL for postgres");
+    let server = Server::start(&url, &dir.0.join("data"));
+    let base = server.url();
+    let a = agent();
+    let login = |who: &str, device: Id| post(&a, &format!("{base}/api/v1/auth/login"), None, &json!({"login": who, "password": server.password(who), "device_id": device}));
+
+    // A route of 30 checkpoints, made by the administrator.
+    let admin = login("admin", Id::now_v7())["access_token"].as_str().unwrap().to_string();
+    let mut r = a.get(format!("{base}/api/v1/sites")).header("authorization", format!("Bearer {admin}")).call().unwrap();
+    let sites: Value = r.body_mut().read_json().unwrap();
+    let site: Id = sites[0]["id"].as_str().unwrap().parse().unwrap();
+    let mut cps: Vec<Checkpoint> = Vec::new();
+    for i in 0..30 {
+        let body = json!({"code": format!("B{i:02}"), "name_zh": format!("测试点{i}"), "latitude": 31.23, "longitude": 121.47,
+                          "checklist": [{"text_zh": "正常"}]});
+        let v = post(&a, &format!("{base}/api/v1/sites/{site}/checkpoints"), Some(&admin), &body);
+        cps.push(serde_json::from_value(v).unwrap());
+    }
+    let route = post(
+        &a,
+        &format!("{base}/api/v1/sites/{site}/routes"),
+        Some(&admin),
+        &json!({"name_zh": "基准线路", "checkpoint_ids": cps.iter().map(|c| c.id).collect::<Vec<_>>()}),
+    );
+    let route: Id = route["id"].as_str().unwrap().parse().unwrap();
+
+    eprintln!("preparing {phones} phones ({photos} photos of {} KB each)…", PHOTO_BYTES / 1024);
+    let mut prepared = Vec::new();
+    for _ in 0..phones {
+        let device = Id::now_v7();
+        let t = login("patrol", device);
+        let person: Id = t["person_id"].as_str().unwrap().parse().unwrap();
+        let (records, ph) = day_of_work(person, device, site, route, &cps, photos);
+        prepared.push(Phone { token: t["access_token"].as_str().unwrap().into(), person, device, records, photos: ph });
+    }
+    let total_records: usize = prepared.iter().map(|p| p.records.len()).sum();
+    let total_photo_bytes: usize = prepared.iter().map(|p| p.photos.iter().map(|x| x.1.len()).sum::<usize>()).sum();
+
+    let queue = Arc::new(Mutex::new(prepared));
+    let times = Arc::new(Mutex::new(Vec::new()));
+    let errors = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let (queue, times, errors, base) = (queue.clone(), times.clone(), errors.clone(), base.clone());
+            std::thread::spawn(move || {
+                let a = agent();
+                loop {
+                    let Some(p) = queue.lock().unwrap().pop() else { return };
+                    let t0 = Instant::now();
+                    let _ = p.person;
+                    for batch in p.records.chunks(200) {
+                        let body = json!({"device_id": p.device, "sent_at_ms": 0, "records": batch});
+                        let mut r = a.post(format!("{base}/api/v1/sync/push")).header("authorization", format!("Bearer {}", p.token)).send_json(&body).unwrap();
+                        if r.status().as_u16() != 200 {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                            eprintln!("push: {} {}", r.status(), r.body_mut().read_to_string().unwrap_or_default());
+                        }
+                    }
+                    for (sha, bytes) in &p.photos {
+                        let mut r = a
+                            .put(format!("{base}/api/v1/photos/{sha}/upload?offset=0"))
+                            .header("authorization", format!("Bearer {}", p.token))
+                            .header("content-type", "application/octet-stream")
+                            .send(&bytes[..])
+                            .unwrap();
+                        if r.status().as_u16() != 200 {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                            eprintln!("photo: {} {}", r.status(), r.body_mut().read_to_string().unwrap_or_default());
+                        }
+                    }
+                    times.lock().unwrap().push(t0.elapsed().as_secs_f64());
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let mut t = times.lock().unwrap().clone();
+    t.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let raw = raw_insert_rate(&url, 20_000);
+    let db = if backend == Backend::Sqlite { "sqlite" } else { "postgres" };
+    println!(
+        "{db:<8} phones {phones:>4}  records {total_records:>7}  {:>8.0} rec/s  photos {:>7.1} MB  {:>6.1} MB/s  sync p50 {:>6.2} s  p99 {:>6.2} s  errors {}  | raw insert {:>8.0} rec/s  ratio {:.2}",
+        total_records as f64 / wall,
+        total_photo_bytes as f64 / 1e6,
+        total_photo_bytes as f64 / 1e6 / wall,
+        percentile(&t, 0.5),
+        percentile(&t, 0.99),
+        errors.load(Ordering::Relaxed),
+        raw,
+        (total_records as f64 / wall) / raw,
+    );
+    drop(server);
+}
