@@ -47,11 +47,16 @@ class RaiseNoticeModel(
     val created: StateFlow<NoticeView?> = _created.asStateFlow()
 
     /** Opens the form for a site, optionally from a run at a checkpoint (the location is prefilled). */
-    fun open(siteId: Id? = null, runId: Id? = null, checkpointId: Id? = null, location: String = "") = act {
-        val site = siteId ?: repo.sites().firstOrNull()?.id
-        val depts = site?.let { repo.departments(it) }.orEmpty()
+    fun open(siteId: Id? = null, runId: Id? = null, checkpointId: Id? = null, location: String = ""): kotlinx.coroutines.Job {
+        // Cleared at once, not in the coroutine: a screen opened right after this call
+        // must not see the previous notice as just created.
         _created.value = null
-        _form.value = NoticeForm(siteId = site, departments = depts, runId = runId, checkpointId = checkpointId, location = location)
+        _form.value = NoticeForm(siteId = siteId, runId = runId, checkpointId = checkpointId, location = location)
+        return act {
+            val site = siteId ?: repo.sites().firstOrNull()?.id
+            val depts = site?.let { repo.departments(it) }.orEmpty()
+            _form.update { it.copy(siteId = site, departments = depts) }
+        }
     }
 
     fun department(id: Id) = _form.update { it.copy(departmentId = id) }

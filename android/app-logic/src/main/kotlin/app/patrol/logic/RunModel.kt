@@ -17,6 +17,12 @@ import uniffi.patrol_protocol.Id
 import uniffi.patrol_protocol.ItemOutcome
 import uniffi.patrol_protocol.PhotoContext
 
+/** NFC ids come as "04:A2:…", "04a2…" or "04-A2-…"; compared in the protocol's one spelling. */
+fun nfcSpelling(tag: String): String = tag.filterNot { it == ':' || it == '-' || it == ' ' }.uppercase()
+
+/** A tag's id bytes as the platform reads them, in that spelling. */
+fun nfcSpelling(id: ByteArray): String = id.joinToString("") { "%02X".format(it) }
+
 data class RunProgress(val visited: Int, val total: Int) {
     val fraction: Float get() = if (total == 0) 0f else visited.toFloat() / total
 }
@@ -71,7 +77,7 @@ class RunModel(private val repo: PatrolRepository, scope: CoroutineScope) : Scre
         checkpoints.firstOrNull { it.qrToken == payload }?.id ?: nextCheckpoint()?.checkpoint?.checkpointId
 
     fun checkpointForNfc(tagId: String): Id? =
-        checkpoints.firstOrNull { it.nfcTagId.equals(tagId, ignoreCase = true) }?.id
+        checkpoints.firstOrNull { cp -> cp.nfcTagId?.let { nfcSpelling(it) } == nfcSpelling(tagId) }?.id
             ?: nextCheckpoint()?.checkpoint?.checkpointId
 
     fun checkInQr(payload: String, checkpointId: Id? = null) = checkIn(checkpointId ?: checkpointForQr(payload), CheckInMethod.Qr(payload))

@@ -80,8 +80,10 @@ class ScreenModelsStoryTest {
         assertEquals("qr", run.error.value?.field)
         assertEquals(ErrorKind.INVALID_INPUT, run.error.value?.kind)
         assertEquals(cps[1].id, run.nextCheckpoint()?.checkpoint?.checkpointId, "the refused scan recorded nothing")
-        run.checkInNfc(cps[1].nfcTagId!!.lowercase()).await()
+        // As Android reads it: raw id bytes, no colons.
+        run.checkInNfc(nfcSpelling(cps[1].nfcTagId!!.split(":").map { it.toInt(16).toByte() }.toByteArray())).await()
         run.ok()
+        assertEquals(cps[1].id, run.lastVisit.value?.checkpointId, "the tag found its checkpoint")
         run.checkInGps(cps[2].id, Fix(cps[2].latitude, cps[2].longitude, 12.0, System.currentTimeMillis())).await()
         run.ok()
         assertEquals("gps", run.lastVisit.value?.method?.lowercase())
