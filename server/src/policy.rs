@@ -11,6 +11,9 @@ pub struct Actor {
     pub person: Person,
     pub roles: Vec<Role>,
     pub device_id: Id,
+    /// The sites of the person's organisation: organisation-wide roles reach these and
+    /// no others, whatever id a request names.
+    pub org_sites: Vec<Id>,
 }
 
 /// What is being asked for.
@@ -36,7 +39,7 @@ impl Actor {
 
     pub fn is_supervisor_of(&self, site_id: Id) -> bool {
         self.roles.iter().any(|r| match r {
-            Role::OrgSupervisor => true,
+            Role::OrgSupervisor => self.org_sites.contains(&site_id),
             Role::SiteSupervisor { site_id: s } => *s == site_id,
             _ => false,
         })
@@ -89,7 +92,7 @@ mod tests {
     fn actor(org: Id, roles: Vec<Role>) -> Actor {
         let person =
             Person { id: Id::now_v7(), org_id: org, login: "x".into(), display_name: "x".into(), active: true };
-        Actor { person, roles, device_id: Id::nil() }
+        Actor { person, roles, device_id: Id::nil(), org_sites: vec![] }
     }
 
     #[test]
@@ -101,6 +104,16 @@ mod tests {
         assert!(!head.may(Access::ReadSite(&b)));
         assert!(!head.may(Access::Administer));
         assert!(!head.may(Access::ReadPeople));
+    }
+
+    #[test]
+    fn an_organisation_supervisor_supervises_only_the_organisations_sites() {
+        let org = Id::now_v7();
+        let (ours, theirs) = (site(org), site(Id::now_v7()));
+        let mut manager = actor(org, vec![Role::OrgSupervisor]);
+        manager.org_sites = vec![ours.id];
+        assert!(manager.is_supervisor_of(ours.id));
+        assert!(!manager.is_supervisor_of(theirs.id));
     }
 
     #[test]

@@ -233,10 +233,19 @@ impl FromRequestParts<AppState> for Actor {
             _ => unauthorized("invalid_token", "the access token is not valid"),
         })?;
         let person_id = claims.sub;
-        let (person, roles) =
-            state.store.read(move |c| Ok((people::get_person(c, person_id)?, people::roles_of(c, person_id)?))).await?;
+        let (person, roles, org_sites) = state
+            .store
+            .read(move |c| {
+                let person = people::get_person(c, person_id)?;
+                let sites = match &person {
+                    Some(p) => crate::store::reference::org_site_ids(c, p.org_id)?,
+                    None => vec![],
+                };
+                Ok((person, people::roles_of(c, person_id)?, sites))
+            })
+            .await?;
         match person {
-            Some(person) if person.active => Ok(Actor { person, roles, device_id: claims.dev }),
+            Some(person) if person.active => Ok(Actor { person, roles, device_id: claims.dev, org_sites }),
             _ => Err(unauthorized("account_disabled", "this account is disabled / 账号已停用")),
         }
     }

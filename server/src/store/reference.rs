@@ -58,6 +58,11 @@ pub fn list_sites(c: &mut dyn Conn, org_id: Id) -> Result<Vec<Site>, DbError> {
         .collect()
 }
 
+/// Ids of every site of an organisation (what organisation-wide roles reach).
+pub fn org_site_ids(c: &mut dyn Conn, org_id: Id) -> Result<Vec<Id>, DbError> {
+    c.query("SELECT id FROM sites WHERE org_id = $1", &params![org_id])?.iter().map(|r| r.uuid(0)).collect()
+}
+
 pub fn get_site(c: &mut dyn Conn, id: Id) -> Result<Option<Site>, DbError> {
     c.query_opt(&format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = $1"), &params![id])?
         .as_ref()

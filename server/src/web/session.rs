@@ -148,11 +148,15 @@ impl FromRequestParts<AppState> for Page {
                 }
                 let person = people::get_person(c, s.person_id)?;
                 let roles = people::roles_of(c, s.person_id)?;
-                Ok(person.filter(|p| p.active).map(|p| (s, p, roles)))
+                let org_sites = match &person {
+                    Some(p) => crate::store::reference::org_site_ids(c, p.org_id)?,
+                    None => vec![],
+                };
+                Ok(person.filter(|p| p.active).map(|p| (s, p, roles, org_sites)))
             })
             .await
             .map_err(|e| WebError::from(e).into_response())?;
-        let Some((session, person, roles)) = found else {
+        let Some((session, person, roles, org_sites)) = found else {
             return Err(to_login(parts));
         };
         if now - session.last_seen_ms > TOUCH_EVERY_MS {
@@ -171,6 +175,7 @@ impl FromRequestParts<AppState> for Page {
                 // A browser is not a recording device; the console signs nothing
                 // into a device chain.
                 device_id: patrol_protocol::Id::nil(),
+                org_sites,
             },
             session,
             lang,

@@ -24,13 +24,17 @@ pub struct Phone {
 
 impl Phone {
     pub async fn sign_in(s: &TestServer, login: &str) -> Phone {
+        Self::sign_in_with(s, login, &s.password(login)).await
+    }
+
+    pub async fn sign_in_with(s: &TestServer, login: &str, password: &str) -> Phone {
         let device = Id::now_v7();
         let (status, body) = s
             .call(
                 Method::POST,
                 "/api/v1/auth/login",
                 None,
-                Some(json!({"login": login, "password": s.password(login), "device_id": device})),
+                Some(json!({"login": login, "password": password, "device_id": device})),
             )
             .await;
         assert_eq!(status, StatusCode::OK);

@@ -1,0 +1,429 @@
+//! The authorisation matrix: every API route × every role × the caller's own site, an
+//! other site of the same organisation, and a site of another organisation, against
+//! one table of expectations. A route added to the router without a line here fails.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use axum::http::{Method, StatusCode};
+use patrol_protocol::record::RecordPayload;
+use patrol_protocol::{Id, Organisation, Person, Role, RoleAssignment, Site};
+use patrol_server::clock::Clock;
+use patrol_server::store::{people, reference};
+use serde_json::{Value, json};
+use support::phone::{Phone, jpeg, notice, photo_taken};
+use support::{Backend, TestServer};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Actor {
+    Anonymous,
+    Patrol,
+    Head,
+    Supervisor,
+    Manager,
+    Admin,
+}
+const ACTORS: [Actor; 6] =
+    [Actor::Anonymous, Actor::Patrol, Actor::Head, Actor::Supervisor, Actor::Manager, Actor::Admin];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    Own,
+    OtherSite,
+    OtherOrg,
+}
+const SCOPES: [Scope; 3] = [Scope::Own, Scope::OtherSite, Scope::OtherOrg];
+
+/// Who may, as the policy is meant to say it.
+#[derive(Clone, Copy, Debug)]
+enum Rule {
+    /// Anyone, signed in or not (auth routes: anything but 403 is fine).
+    Public,
+    /// Anyone signed in; the route reads only the caller's own things.
+    SignedIn,
+    /// Administrators of the organisation.
+    Admin,
+    /// People with a role at the site, and organisation-wide roles.
+    SiteReader,
+    /// Administrators and supervisors.
+    PeopleReader,
+    /// The issuer, the addressed department's heads, the site's supervisors.
+    NoticeViewer,
+    /// The walker and the site's supervisors.
+    RunViewer,
+    /// The site's supervisors.
+    Supervisor,
+    /// Only the photo's uploader.
+    Uploader,
+}
+
+fn allowed(rule: Rule, a: Actor, s: Scope) -> bool {
+    use Actor::*;
+    let org_wide = matches!(a, Manager | Admin);
+    match rule {
+        Rule::Public => true,
+        Rule::SignedIn => a != Anonymous,
+        Rule::Admin => a == Admin && s != Scope::OtherOrg,
+        Rule::SiteReader => match s {
+            Scope::Own => a != Anonymous,
+            Scope::OtherSite => org_wide,
+            Scope::OtherOrg => false,
+        },
+        Rule::PeopleReader => matches!(a, Supervisor | Manager | Admin),
+        // The notice at each site is raised by that site's patrol officer to engineering.
+        Rule::NoticeViewer => match s {
+            Scope::Own => matches!(a, Patrol | Head | Supervisor | Manager),
+            Scope::OtherSite => a == Manager,
+            Scope::OtherOrg => false,
+        },
+        Rule::RunViewer => match s {
+            Scope::Own => matches!(a, Patrol | Supervisor | Manager),
+            Scope::OtherSite => a == Manager,
+            Scope::OtherOrg => false,
+        },
+        Rule::Supervisor => match s {
+            Scope::Own => matches!(a, Supervisor | Manager),
+            Scope::OtherSite => a == Manager,
+            Scope::OtherOrg => false,
+        },
+        Rule::Uploader => a == Patrol && s == Scope::Own,
+    }
+}
+
+/// The table: (method, path, rule, body). Paths use the router's templates; bodies are
+/// valid requests, so a refusal can only come from the policy.
+fn table() -> Vec<(Method, &'static str, Rule, Option<Value>)> {
+    use Method as M;
+    use Rule::*;
+    vec![
+        (M::GET, "/healthz", Public, None),
+        (M::GET, "/readyz", Public, None),
+        (M::GET, "/metrics", Public, None),
+        (M::GET, "/api/v1/openapi.json", Public, None),
+        (
+            M::POST,
+            "/api/v1/auth/login",
+            Public,
+            Some(json!({"login": "nobody", "password": "wrong-password", "device_id": Id::nil()})),
+        ),
+        (M::POST, "/api/v1/auth/refresh", Public, Some(json!({"refresh_token": "bogus", "device_id": Id::nil()}))),
+        (M::POST, "/api/v1/auth/logout", Public, Some(json!({"refresh_token": "bogus"}))),
+        (M::GET, "/api/v1/me", SignedIn, None),
+        (M::GET, "/api/v1/sites", SignedIn, None),
+        (M::POST, "/api/v1/sites", Admin, Some(json!({"code": "{code}", "name_zh": "新园"}))),
+        (M::GET, "/api/v1/sites/{site_id}", SiteReader, None),
+        (M::GET, "/api/v1/sites/{site_id}/departments", SiteReader, None),
+        (M::POST, "/api/v1/sites/{site_id}/departments", Admin, Some(json!({"kind": "other", "name_zh": "{code}"}))),
+        (M::GET, "/api/v1/sites/{site_id}/checkpoints", SiteReader, None),
+        (
+            M::POST,
+            "/api/v1/sites/{site_id}/checkpoints",
+            Admin,
+            Some(json!({"code": "{code}", "name_zh": "点", "latitude": 31.0, "longitude": 121.0})),
+        ),
+        (M::GET, "/api/v1/sites/{site_id}/routes", SiteReader, None),
+        (
+            M::POST,
+            "/api/v1/sites/{site_id}/routes",
+            Admin,
+            Some(json!({"name_zh": "线路", "checkpoint_ids": ["{checkpoint_id}"]})),
+        ),
+        (M::GET, "/api/v1/sites/{site_id}/schedules", SiteReader, None),
+        (
+            M::POST,
+            "/api/v1/sites/{site_id}/schedules",
+            Admin,
+            Some(
+                json!({"route_id": "{route_id}", "days_of_week": [1], "windows": [{"start_minute": 480, "end_minute": 600, "runs": 1}]}),
+            ),
+        ),
+        (M::GET, "/api/v1/people", PeopleReader, None),
+        (
+            M::POST,
+            "/api/v1/people",
+            Admin,
+            Some(json!({"login": "{code}", "display_name": "新人", "password": "a-long-password"})),
+        ),
+        (
+            M::POST,
+            "/api/v1/people/{person_id}/roles",
+            Admin,
+            Some(json!({"role": "patrol_staff", "site_id": "{site_id}"})),
+        ),
+        (
+            M::POST,
+            "/api/v1/sync/push",
+            SignedIn,
+            Some(json!({"device_id": "{device}", "sent_at_ms": 0, "records": []})),
+        ),
+        (M::GET, "/api/v1/sync/status", SignedIn, None),
+        (M::GET, "/api/v1/sync/pull", SignedIn, None),
+        (M::GET, "/api/v1/photos/{sha256}/upload", Uploader, None),
+        (M::PUT, "/api/v1/photos/{sha256}/upload", Uploader, None),
+        (M::GET, "/api/v1/photos/{sha256}", NoticeViewer, None),
+        (M::GET, "/api/v1/photos/{sha256}/thumb", NoticeViewer, None),
+        (M::GET, "/api/v1/notices", SignedIn, None),
+        (M::GET, "/api/v1/notices/{notice_id}", NoticeViewer, None),
+        (
+            M::POST,
+            "/api/v1/notices/{notice_id}/actions",
+            NoticeViewer,
+            Some(json!({"action": "corrective_action", "reason": "试探"})),
+        ),
+        (M::GET, "/api/v1/runs/{run_id}", RunViewer, None),
+        (M::GET, "/api/v1/sites/{site_id}/daily-logs/{day}", Supervisor, None),
+        (M::POST, "/api/v1/sites/{site_id}/daily-logs/{day}/sign", Supervisor, Some(json!({"comment": "阅"}))),
+    ]
+}
+
+/// Things of one scope the paths point at.
+#[derive(Clone, Default)]
+struct Things {
+    site: Id,
+    notice: Id,
+    run: Id,
+    sha: String,
+    person: Id,
+    checkpoint: Id,
+    route: Id,
+}
+
+/// A patrol officer of `site` raises an engineering notice with a photo and walks a run.
+async fn populate(s: &TestServer, officer: &mut Phone, site: Id, engineering: Id, route: Id) -> Things {
+    let run = Id::now_v7();
+    officer.record(s, RecordPayload::RunStarted { run_id: run, route_id: route, site_id: site });
+    let (bytes, sha) = jpeg(site.as_bytes()[15]);
+    officer.record(s, photo_taken(&sha, bytes.len(), None, None));
+    let (notice_id, p) = notice(site, engineering, "灯坏了", vec![sha.clone()], s.clock.now_ms() + 86_400_000);
+    officer.record(s, p);
+    let resp = officer.push(s).await;
+    assert!(resp["results"].as_array().unwrap().iter().all(|r| r["status"] == "applied"), "{resp}");
+    let (status, _) = officer.upload(s, &sha, &bytes[..10], 0).await;
+    assert_eq!(status, StatusCode::OK);
+    Things { site, notice: notice_id, run, sha, person: officer.person, ..Things::default() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_answers_every_role_in_every_scope_as_the_table_says() {
+    // The table covers the router exactly: a new route without a line fails here.
+    let routed: BTreeSet<(String, String)> =
+        patrol_server::app::routes().iter().map(|r| (r.method.to_string(), r.path.to_string())).collect();
+    let tabled: BTreeSet<(String, String)> = table().iter().map(|(m, p, ..)| (m.to_string(), p.to_string())).collect();
+    assert_eq!(
+        routed.difference(&tabled).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "routes without an entry"
+    );
+    assert_eq!(
+        tabled.difference(&routed).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "entries without a route"
+    );
+
+    let s = TestServer::start(Backend::Sqlite).await.expect("sqlite always runs");
+    let admin = s.token("admin").await;
+    let demo =
+        support::phone::Demo { reference: Phone::sign_in(&s, "patrol").await.pull(&s, "").await["reference"].clone() };
+
+    // Own site: the demo compound.
+    let mut own_officer = Phone::sign_in(&s, "patrol").await;
+    let own_route: Id = demo.route(0)["id"].as_str().unwrap().parse().unwrap();
+    let mut own = populate(&s, &mut own_officer, demo.site(), demo.dept("engineering"), own_route).await;
+    own.checkpoint = demo.route(0)["checkpoint_ids"][0].as_str().unwrap().parse().unwrap();
+    own.route = own_route;
+
+    // Another site of the same organisation, set up through the API.
+    let (_, b) =
+        s.call(Method::POST, "/api/v1/sites", Some(&admin), Some(json!({"code": "HY", "name_zh": "华苑"}))).await;
+    let b_site: Id = b["id"].as_str().unwrap().parse().unwrap();
+    let (_, d) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/sites/{b_site}/departments"),
+            Some(&admin),
+            Some(json!({"kind": "engineering"})),
+        )
+        .await;
+    let (_, cp) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/sites/{b_site}/checkpoints"),
+            Some(&admin),
+            Some(json!({"code": "G", "name_zh": "门", "latitude": 31.0, "longitude": 121.0})),
+        )
+        .await;
+    let (_, rt) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/sites/{b_site}/routes"),
+            Some(&admin),
+            Some(json!({"name_zh": "线", "checkpoint_ids": [cp["id"]]})),
+        )
+        .await;
+    let (status, _) = s
+        .call(Method::POST, "/api/v1/people", Some(&admin), Some(json!({"login": "b.patrol", "display_name": "乙", "password": "b-password-123", "roles": [{"role": "patrol_staff", "site_id": b_site}]})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let mut b_officer = Phone::sign_in_with(&s, "b.patrol", "b-password-123").await;
+    let mut other = populate(
+        &s,
+        &mut b_officer,
+        b_site,
+        d["id"].as_str().unwrap().parse().unwrap(),
+        rt["id"].as_str().unwrap().parse().unwrap(),
+    )
+    .await;
+    other.checkpoint = cp["id"].as_str().unwrap().parse().unwrap();
+    other.route = rt["id"].as_str().unwrap().parse().unwrap();
+
+    // A site of another organisation, written straight into the store (no admin of
+    // ours could make it).
+    let org = Organisation { id: Id::now_v7(), name: "别家物业".into() };
+    let c_site = Site {
+        id: Id::now_v7(),
+        org_id: org.id,
+        code: "FX".into(),
+        name_zh: "枫溪".into(),
+        name_en: String::new(),
+        utc_offset_minutes: 480,
+    };
+    let c_dept = patrol_protocol::Department {
+        id: Id::now_v7(),
+        site_id: c_site.id,
+        kind: patrol_protocol::DepartmentKind::Engineering,
+        name_zh: "工程部".into(),
+        name_en: String::new(),
+    };
+    let c_cp: patrol_protocol::Checkpoint =
+        serde_json::from_value(json!({"id": Id::now_v7(), "site_id": c_site.id, "code": "G", "name_zh": "门", "name_en": "", "latitude": 31.0, "longitude": 121.0, "radius_m": 30.0, "qr_token": "foreign-token-123", "nfc_tag_id": null, "checklist": []})).unwrap();
+    let c_route = patrol_protocol::Route {
+        id: Id::now_v7(),
+        site_id: c_site.id,
+        name_zh: "线".into(),
+        name_en: String::new(),
+        checkpoint_ids: vec![c_cp.id],
+    };
+    let c_person =
+        Person { id: Id::now_v7(), org_id: org.id, login: "c.patrol".into(), display_name: "丙".into(), active: true };
+    let hash = patrol_server::auth::password::hash("c-password-123");
+    let (o, cs, cd, ccp, cr, cpn) =
+        (org.clone(), c_site.clone(), c_dept.clone(), c_cp.clone(), c_route.clone(), c_person.clone());
+    s.state
+        .store
+        .write(move |c| {
+            reference::insert_organisation(c, &o, 1)?;
+            reference::insert_site(c, &cs, 1)?;
+            reference::insert_department(c, &cd, 1)?;
+            reference::insert_checkpoint(c, &ccp, 1)?;
+            reference::insert_route(c, &cr, 1)?;
+            people::insert_person(c, &cpn, &hash, 1)?;
+            people::insert_role(c, &RoleAssignment { person_id: cpn.id, role: Role::PatrolStaff { site_id: cs.id } }, 1)
+        })
+        .await
+        .unwrap();
+    let mut c_officer = Phone::sign_in_with(&s, "c.patrol", "c-password-123").await;
+    let mut foreign = populate(&s, &mut c_officer, c_site.id, c_dept.id, c_route.id).await;
+    foreign.checkpoint = c_cp.id;
+    foreign.route = c_route.id;
+
+    let mut tokens = Vec::new();
+    for a in ACTORS {
+        let login = match a {
+            Actor::Anonymous => None,
+            Actor::Patrol => Some("patrol"),
+            Actor::Head => Some("eng.head"),
+            Actor::Supervisor => Some("supervisor"),
+            Actor::Manager => Some("manager"),
+            Actor::Admin => Some("admin"),
+        };
+        let t = match login {
+            Some(l) => {
+                let device = Id::now_v7();
+                let (status, body) = s
+                    .call(
+                        Method::POST,
+                        "/api/v1/auth/login",
+                        None,
+                        Some(json!({"login": l, "password": s.password(l), "device_id": device})),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::OK);
+                Some((body["access_token"].as_str().unwrap().to_string(), device))
+            }
+            None => None,
+        };
+        tokens.push((a, t));
+    }
+
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    let mut n = 0;
+    for (method, template, rule, body) in table() {
+        for scope in SCOPES {
+            let things = match scope {
+                Scope::Own => &own,
+                Scope::OtherSite => &other,
+                Scope::OtherOrg => &foreign,
+            };
+            for (actor, token) in &tokens {
+                n += 1;
+                let device = token.as_ref().map_or(Id::nil(), |(_, d)| *d).to_string();
+                let fill = |text: &str| {
+                    text.replace("{site_id}", &things.site.to_string())
+                        .replace("{notice_id}", &things.notice.to_string())
+                        .replace("{run_id}", &things.run.to_string())
+                        .replace("{sha256}", &things.sha)
+                        .replace("{person_id}", &things.person.to_string())
+                        .replace("{checkpoint_id}", &things.checkpoint.to_string())
+                        .replace("{route_id}", &things.route.to_string())
+                        .replace("{day}", "2026-11-23")
+                        .replace("{device}", &device)
+                        .replace("{code}", &format!("Z{n}"))
+                };
+                let mut path = fill(template);
+                if template == "/api/v1/sync/status" {
+                    path = format!("{path}?device_id={}", Id::now_v7());
+                }
+                if method == Method::PUT {
+                    path = format!("{path}?offset=10");
+                }
+                let body = body.as_ref().map(|b| serde_json::from_str::<Value>(&fill(&b.to_string())).unwrap());
+                let (status, answer) = if method == Method::PUT {
+                    let mut req = axum::http::Request::builder().method(Method::PUT).uri(&path);
+                    if let Some((t, _)) = token {
+                        req = req.header("authorization", format!("Bearer {t}"));
+                    }
+                    s.send(
+                        req.header("content-type", "application/octet-stream")
+                            .body(axum::body::Body::from(vec![0u8; 0]))
+                            .unwrap(),
+                    )
+                    .await
+                } else {
+                    s.call(method.clone(), &path, token.as_ref().map(|(t, _)| t.as_str()), body).await
+                };
+                // Routes that name no site act in the caller's own organisation.
+                let scope_applies = template.contains('{');
+                let denied = status == StatusCode::UNAUTHORIZED
+                    || status == StatusCode::FORBIDDEN
+                    || (status == StatusCode::NOT_FOUND
+                        && ((scope == Scope::OtherOrg && scope_applies) || matches!(rule, Rule::Uploader)));
+                let expect = allowed(rule, *actor, if scope_applies { scope } else { Scope::Own });
+                let ok = match rule {
+                    Rule::Public => status != StatusCode::FORBIDDEN,
+                    _ => expect != denied,
+                };
+                if !ok {
+                    wrong.push(format!(
+                        "{method} {path} as {actor:?} on {scope:?}: expected {}, got {status} {answer}",
+                        if expect { "allow" } else { "deny" }
+                    ));
+                }
+                checked += 1;
+            }
+        }
+    }
+    println!("checked {checked} (route, role, scope) combinations");
+    assert!(wrong.is_empty(), "{} wrong answers:\n{}", wrong.len(), wrong.join("\n"));
+}
