@@ -1,0 +1,184 @@
+// The phone's sensors for a run: QR codes through AVFoundation, NFC tags through Core
+// NFC, positions through Core Location (with background updates while a run is open),
+// photos through the camera.
+import AVFoundation
+import CoreLocation
+import CoreNFC
+import PatrolKit
+import SwiftUI
+import UIKit
+
+// MARK: QR
+
+struct QRScannerView: UIViewControllerRepresentable {
+    let onCode: (String) -> Void
+
+    func makeUIViewController(context: Context) -> ScannerController {
+        let c = ScannerController()
+        c.onCode = onCode
+        return c
+    }
+    func updateUIViewController(_ controller: ScannerController, context: Context) {}
+
+    final class ScannerController: UIViewController, AVCaptureMetadataOutputObjectsDelegate {
+        var onCode: ((String) -> Void)?
+        private let session = AVCaptureSession()
+        private var delivered = false
+
+        override func viewDidLoad() {
+            super.viewDidLoad()
+            view.backgroundColor = .black
+            guard let camera = AVCaptureDevice.default(for: .video),
+                  let input = try? AVCaptureDeviceInput(device: camera), session.canAddInput(input) else { return }
+            session.addInput(input)
+            let output = AVCaptureMetadataOutput()
+            guard session.canAddOutput(output) else { return }
+            session.addOutput(output)
+            output.setMetadataObjectsDelegate(self, queue: .main)
+            output.metadataObjectTypes = [.qr]
+            let preview = AVCaptureVideoPreviewLayer(session: session)
+            preview.videoGravity = .resizeAspectFill
+            preview.frame = view.layer.bounds
+            view.layer.addSublayer(preview)
+            DispatchQueue.global(qos: .userInitiated).async { self.session.startRunning() }
+        }
+
+        override func viewWillDisappear(_ animated: Bool) {
+            super.viewWillDisappear(animated)
+            session.stopRunning()
+        }
+
+        func metadataOutput(_ output: AVCaptureMetadataOutput, didOutput objects: [AVMetadataObject], from connection: AVCaptureConnection) {
+            guard !delivered, let code = (objects.first as? AVMetadataMachineReadableCodeObject)?.stringValue else { return }
+            delivered = true
+            session.stopRunning()
+            onCode?(code)
+        }
+    }
+}
+
+// MARK: NFC
+
+/// Reads one tag's id (ISO 14443 / 15693 / FeliCa) and hands it back in the protocol's spelling.
+final class NFCReader: NSObject, NFCTagReaderSessionDelegate {
+    private var session: NFCTagReaderSession?
+    private var onTag: ((String) -> Void)?
+
+    static var available: Bool { NFCTagReaderSession.readingAvailable }
+
+    func scan(prompt: String, onTag: @escaping (String) -> Void) {
+        self.onTag = onTag
+        session = NFCTagReaderSession(pollingOption: [.iso14443, .iso15693, .iso18092], delegate: self)
+        session?.alertMessage = prompt
+        session?.begin()
+    }
+
+    func tagReaderSessionDidBecomeActive(_ session: NFCTagReaderSession) {}
+    func tagReaderSession(_ session: NFCTagReaderSession, didInvalidateWithError error: Error) { self.session = nil }
+
+    func tagReaderSession(_ session: NFCTagReaderSession, didDetect tags: [NFCTag]) {
+        guard let tag = tags.first else { return }
+        session.connect(to: tag) { error in
+            if error != nil { session.invalidate(errorMessage: "NFC"); return }
+            let id: Data
+            switch tag {
+            case let .miFare(t): id = t.identifier
+            case let .iso7816(t): id = t.identifier
+            case let .iso15693(t): id = t.identifier
+            case let .feliCa(t): id = t.currentIDm
+            @unknown default: session.invalidate(); return
+            }
+            session.invalidate()
+            let spelled = nfcSpelling(id)
+            DispatchQueue.main.async { self.onTag?(spelled) }
+        }
+    }
+}
+
+// MARK: Location
+
+@MainActor
+final class LocationTracker: NSObject, ObservableObject, CLLocationManagerDelegate {
+    @Published private(set) var fix: Fix?
+    private let manager = CLLocationManager()
+    var onFix: ((Fix) -> Void)?
+
+    override init() {
+        super.init()
+        manager.delegate = self
+        manager.desiredAccuracy = kCLLocationAccuracyBest
+        manager.distanceFilter = 3
+        manager.activityType = .fitness
+    }
+
+    /// Starts updates; with `background`, keeps them while the app is in the background
+    /// (the blue indicator tells the person the track is being recorded).
+    func start(background: Bool) {
+        manager.requestWhenInUseAuthorization()
+        manager.allowsBackgroundLocationUpdates = background
+        manager.showsBackgroundLocationIndicator = background
+        manager.startUpdatingLocation()
+    }
+
+    func stop() { manager.stopUpdatingLocation() }
+
+    nonisolated func locationManager(_ manager: CLLocationManager, didUpdateLocations locations: [CLLocation]) {
+        guard let l = locations.last else { return }
+        let f = Fix(latitude: l.coordinate.latitude, longitude: l.coordinate.longitude,
+                    accuracyM: l.horizontalAccuracy < 0 ? 999 : l.horizontalAccuracy,
+                    timeMs: Int64(l.timestamp.timeIntervalSince1970 * 1000))
+        Task { @MainActor in
+            self.fix = f
+            self.onFix?(f)
+        }
+    }
+}
+
+// MARK: Camera
+
+/// The system camera; hands back JPEG bytes (the core scales, orients and watermarks).
+struct CameraPicker: UIViewControllerRepresentable {
+    let onPhoto: (Data) -> Void
+    @Environment(\.dismiss) private var dismiss
+
+    func makeUIViewController(context: Context) -> UIImagePickerController {
+        let p = UIImagePickerController()
+        p.sourceType = UIImagePickerController.isSourceTypeAvailable(.camera) ? .camera : .photoLibrary
+        p.delegate = context.coordinator
+        return p
+    }
+    func updateUIViewController(_ controller: UIImagePickerController, context: Context) {}
+    func makeCoordinator() -> Coordinator { Coordinator(self) }
+
+    final class Coordinator: NSObject, UIImagePickerControllerDelegate, UINavigationControllerDelegate {
+        let parent: CameraPicker
+        init(_ parent: CameraPicker) { self.parent = parent }
+        func imagePickerController(_ picker: UIImagePickerController, didFinishPickingMediaWithInfo info: [UIImagePickerController.InfoKey: Any]) {
+            if let image = info[.originalImage] as? UIImage, let jpeg = image.jpegData(compressionQuality: 0.9) {
+                parent.onPhoto(jpeg)
+            }
+            parent.dismiss()
+        }
+        func imagePickerControllerDidCancel(_ picker: UIImagePickerController) { parent.dismiss() }
+    }
+}
+
+/// A photo of this phone's store as a thumbnail; others' photos are on the server only.
+struct Thumbnails: View {
+    let shas: [String]
+    var body: some View {
+        let dir = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
+            .appendingPathComponent("patrol/photos/thumbs")
+        ScrollView(.horizontal) {
+            HStack {
+                ForEach(shas, id: \.self) { sha in
+                    if let img = UIImage(contentsOfFile: dir.appendingPathComponent("\(sha).jpg").path) {
+                        Image(uiImage: img).resizable().scaledToFill().frame(width: 64, height: 64).clipped()
+                    } else {
+                        Text(sha.prefix(6)).font(.caption2).frame(width: 64, height: 64).background(Color.gray.opacity(0.2))
+                    }
+                }
+            }
+        }
+    }
+}

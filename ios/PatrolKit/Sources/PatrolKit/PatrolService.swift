@@ -1,0 +1,72 @@
+// The app's one door to the core: every call runs off the main thread (the core does
+// disk and network I/O), failures arrive as PatrolFailure, and every write bumps
+// `revision` so the screens that show the data reload.
+import Foundation
+
+@MainActor
+public final class PatrolService: ObservableObject {
+    public let core: PatrolCore
+    @Published public private(set) var revision = 0
+    @Published public private(set) var siteOffsets: [String: Int32] = [:]
+
+    public init(dataDir: URL, fontPath: String?) throws {
+        try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
+        do {
+            core = try PatrolCore.open(config: CoreConfig(
+                dataDir: dataDir.path, deviceId: nil, fontPath: fontPath, photoMaxLongEdge: nil, jpegQuality: nil))
+        } catch {
+            throw PatrolFailure.from(error)
+        }
+    }
+
+    /// A read on a background thread.
+    public func read<T>(_ body: @escaping (PatrolCore) throws -> T) async throws -> T {
+        // The generated records are plain values; the box only tells the compiler so.
+        let job = Unchecked(value: body)
+        let core = self.core
+        do {
+            return try await Task.detached(priority: .userInitiated) { Unchecked(value: try job.value(core)) }.value.value
+        } catch {
+            throw PatrolFailure.from(error)
+        }
+    }
+
+    /// A write on a background thread; the screens reload afterwards.
+    public func write<T>(_ body: @escaping (PatrolCore) throws -> T) async throws -> T {
+        defer { revision += 1 }
+        return try await read(body)
+    }
+
+    public func offset(of siteId: String) -> Int32 { siteOffsets[siteId] ?? 480 }
+
+    public func reloadSites() async {
+        if let sites = try? await read({ try $0.sites() }) {
+            siteOffsets = Dictionary(uniqueKeysWithValues: sites.map { ($0.id, $0.utcOffsetMinutes) })
+        }
+    }
+}
+
+struct Unchecked<T>: @unchecked Sendable { let value: T }
+
+/// The core's progress callbacks (on the syncing thread) published on the main actor.
+public final class ProgressRelay: SyncListener, @unchecked Sendable {
+    private let onChange: @Sendable (SyncProgress) -> Void
+    public init(_ onChange: @escaping @Sendable (SyncProgress) -> Void) { self.onChange = onChange }
+    public func onProgress(progress: SyncProgress) { onChange(progress) }
+}
+
+public enum BackgroundOutcome { case done, retryLater, stop }
+
+/// One sync from a background task: network failures retry later; a lost sign-in or an
+/// outdated app stop until the person acts.
+public func backgroundSync(_ core: PatrolCore) -> BackgroundOutcome {
+    do {
+        _ = try core.sync(listener: nil, cancel: nil)
+        return .done
+    } catch {
+        switch PatrolFailure.from(error).kind {
+        case .signInAgain, .updateApp: return .stop
+        default: return .retryLater
+        }
+    }
+}
