@@ -22,9 +22,10 @@ val generateBindings by tasks.registering(Exec::class) {
 }
 
 java { toolchain { languageVersion.set(JavaLanguageVersion.of(17)) } }
-kotlin { compilerOptions { jvmTarget.set(JvmTarget.JVM_17) } }
-
-sourceSets["main"].kotlin.srcDir(files(bindingsDir).builtBy(generateBindings))
+kotlin {
+    compilerOptions { jvmTarget.set(JvmTarget.JVM_17) }
+    sourceSets["main"].kotlin.srcDir(files(bindingsDir).builtBy(generateBindings))
+}
 
 dependencies {
     api(libs.coroutines.core)
