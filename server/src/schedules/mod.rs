@@ -383,8 +383,9 @@ pub fn audit_day(c: &mut dyn Conn, site: &Site, day: NaiveDate, now: i64) -> Res
             a.slots.push(Slot { verdict, run_id: Some(r.id), notes });
         }
     }
-    // Then a window that ended short takes later runs of its route that day as late.
-    for a in audits.iter_mut() {
+    // Then a window that ended short takes later runs of its route that day as late,
+    // the latest window first: a run at 16:30 makes up for the afternoon, not the morning.
+    for a in audits.iter_mut().rev() {
         if now < a.window.end_ms {
             continue;
         }
