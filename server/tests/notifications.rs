@@ -291,7 +291,96 @@ async fn two_instances_on_one_database_run_each_job_once(backend: Backend) {
     tokio::task::spawn_blocking(move || drop(other)).await.unwrap();
 }
 
+/// A one-connection SMTP receiver: answers the dialogue and returns what it was told.
+fn smtp_receiver() -> (String, std::thread::JoinHandle<String>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let handle = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut out = stream.try_clone().unwrap();
+        let mut lines = BufReader::new(stream);
+        let mut said = String::new();
+        out.write_all(b"220 test ESMTP\r\n").unwrap();
+        let mut in_data = false;
+        loop {
+            let mut line = String::new();
+            if lines.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            said.push_str(&line);
+            let reply: &[u8] = if in_data {
+                if line == ".\r\n" {
+                    in_data = false;
+                    b"250 queued\r\n"
+                } else {
+                    continue;
+                }
+            } else if line.starts_with("EHLO") {
+                b"250-test\r\n250 AUTH PLAIN\r\n"
+            } else if line.starts_with("AUTH PLAIN") {
+                b"235 ok\r\n"
+            } else if line.starts_with("DATA") {
+                in_data = true;
+                b"354 go on\r\n"
+            } else if line.starts_with("QUIT") {
+                out.write_all(b"221 bye\r\n").unwrap();
+                break;
+            } else {
+                b"250 ok\r\n"
+            };
+            out.write_all(reply).unwrap();
+        }
+        said
+    });
+    (addr, handle)
+}
+
+async fn a_missed_patrol_reaches_the_supervisors_mailbox(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let officer = Phone::sign_in(&s, "patrol").await;
+    let site = Demo { reference: officer.pull(&s, "").await["reference"].clone() }.site();
+    let (addr, receiver) = smtp_receiver();
+    let mailer = s
+        .instance_with(|settings| {
+            settings.smtp_server = addr.clone();
+            settings.smtp_from = "patrol@example.com".into();
+            settings.smtp_user = "patrol".into();
+            settings.smtp_password = "mail-pass".into();
+        })
+        .await;
+    let admin = s.token("admin").await;
+    let ch = json!({"name": "主管邮箱", "kind": "email", "target": "boss@example.com", "events": ["run_missed"]});
+    let (status, body) = s.call(Method::POST, &format!("/api/v1/sites/{site}/channels"), Some(&admin), Some(ch)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // 10:00: the morning rounds were missed; one e-mail per window, through the relay.
+    s.clock.advance_ms(HOUR);
+    let report = jobs::run_due(&mailer).await.unwrap();
+    assert_eq!((report.missed_windows, report.delivery.delivered), (2, 1), "one connection accepted: {report:?}");
+    let said = tokio::task::spawn_blocking(move || receiver.join().unwrap()).await.unwrap();
+    assert!(said.contains("MAIL FROM:<patrol@example.com>") && said.contains("RCPT TO:<boss@example.com>"), "{said}");
+    let plain = base64::engine::general_purpose::STANDARD.encode("\0patrol\0mail-pass");
+    assert!(said.contains(&format!("AUTH PLAIN {plain}")));
+    assert!(said.contains("Subject: =?UTF-8?B?"), "Chinese subject encoded: {said}");
+    let body_b64: String = said.split("\r\n\r\n").nth(1).unwrap().lines().take_while(|l| *l != ".").collect();
+    let text = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(body_b64).unwrap()).unwrap();
+    assert!(text.contains("应巡 1 次，缺 1 次"), "{text}");
+    // The second window's mail failed (the receiver took one connection) and waits to retry.
+    let states = s
+        .state
+        .store
+        .read(|c| c.query("SELECT state, attempts FROM outbox ORDER BY state", &[]))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.text(0).unwrap(), r.int(1).unwrap()))
+        .collect::<Vec<_>>();
+    assert_eq!(states, [("delivered".to_string(), 1), ("pending".to_string(), 1)]);
+    tokio::task::spawn_blocking(move || drop(mailer)).await.unwrap();
+}
+
 both_backends!(
+    a_missed_patrol_reaches_the_supervisors_mailbox,
     escalation_steps_fire_once_each_at_their_times_and_stop_when_the_notice_moves,
     webhooks_get_every_event_exactly_once_through_an_outage_and_a_restart,
     two_instances_on_one_database_run_each_job_once,

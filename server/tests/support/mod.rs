@@ -116,7 +116,13 @@ impl TestServer {
     /// A second server instance on the same database, sharing the clock: another
     /// process behind the same load balancer.
     pub async fn another_instance(&self) -> AppState {
-        let (settings, clock) = ((*self.state.settings).clone(), self.clock.clone());
+        self.instance_with(|_| {}).await
+    }
+
+    /// Another instance on the same database with its settings changed by `f`.
+    pub async fn instance_with(&self, f: impl FnOnce(&mut Settings)) -> AppState {
+        let (mut settings, clock) = ((*self.state.settings).clone(), self.clock.clone());
+        f(&mut settings);
         tokio::task::spawn_blocking(move || {
             let store = Store::open(&settings.database_url, 4).unwrap();
             AppState::new(store, settings, Arc::new(clock)).unwrap()
