@@ -149,6 +149,21 @@ pub enum RecordPayload {
         day: String,
         comment: String,
     },
+    /// "Won't do": the author will not walk one expected window of a route, and why.
+    /// A supervisor accepts or rejects it (`RunWaiverDecided`).
+    RunWaived {
+        site_id: Id,
+        route_id: Id,
+        /// The window's start as the server derives it (UTC milliseconds).
+        window_start_ms: i64,
+        reason: String,
+    },
+    /// A supervisor's decision on a `RunWaived` record (named by its record id).
+    RunWaiverDecided {
+        waiver_id: Id,
+        accept: bool,
+        note: String,
+    },
     /// A correction points at the record it corrects; the original stays.
     Correction {
         corrects: Id,
@@ -169,6 +184,8 @@ impl RecordPayload {
             Self::NoticeActed { .. } => "notice_acted",
             Self::DailyLogSigned { .. } => "daily_log_signed",
             Self::Correction { .. } => "correction",
+            Self::RunWaived { .. } => "run_waived",
+            Self::RunWaiverDecided { .. } => "run_waiver_decided",
         }
     }
 
@@ -243,6 +260,17 @@ impl RecordPayload {
                 check_text("comment", comment, limits::TEXT_MAX, false)
             }
             Self::Correction { reason, .. } => check_text("reason", reason, limits::TEXT_MAX, true),
+            Self::RunWaived { reason, window_start_ms, .. } => {
+                // Before 2000 or after 2200 is a broken clock or a made-up window.
+                if !(946_684_800_000..7_258_118_400_000).contains(window_start_ms) {
+                    return err("window_start_ms", "a time between 2000 and 2200");
+                }
+                check_text("reason", reason, limits::TEXT_MAX, true)
+            }
+            Self::RunWaiverDecided { accept, note, .. } => {
+                // A rejection must say why; an acceptance may.
+                check_text("note", note, limits::TEXT_MAX, !*accept)
+            }
             Self::RunStarted { .. } => Ok(()),
         }
     }
@@ -414,6 +442,28 @@ mod tests {
         let r = vector_record();
         let back: Record = serde_json::from_slice(&serde_json::to_vec(&r).unwrap()).unwrap();
         assert_eq!(back.hash(), r.hash());
+    }
+
+    #[test]
+    fn a_waiver_needs_a_reason_and_a_rejection_needs_a_note() {
+        let w = RecordPayload::RunWaived {
+            site_id: Uuid::nil(),
+            route_id: Uuid::nil(),
+            window_start_ms: 1_790_000_000_000,
+            reason: " ".into(),
+        };
+        assert_eq!(w.validate().unwrap_err().field, "reason");
+        let w = RecordPayload::RunWaived {
+            site_id: Uuid::nil(),
+            route_id: Uuid::nil(),
+            window_start_ms: 0,
+            reason: "停电".into(),
+        };
+        assert_eq!(w.validate().unwrap_err().field, "window_start_ms");
+        let d = RecordPayload::RunWaiverDecided { waiver_id: Uuid::nil(), accept: false, note: String::new() };
+        assert_eq!(d.validate().unwrap_err().field, "note");
+        let d = RecordPayload::RunWaiverDecided { waiver_id: Uuid::nil(), accept: true, note: String::new() };
+        assert!(d.validate().is_ok());
     }
 
     #[test]

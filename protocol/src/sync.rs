@@ -108,7 +108,12 @@ pub struct NoticeView {
     pub location: String,
     pub description: String,
     pub severity: Severity,
+    /// The effective due time: the issuer's, capped by the site's default for the
+    /// severity counted from when the server received the notice.
     pub due_ms: i64,
+    /// The due time the issuer's phone asked for (absent on notices from before).
+    #[serde(default)]
+    pub requested_due_ms: Option<i64>,
     pub state: NoticeState,
     pub issuer_id: Id,
     pub issuer_name: String,
@@ -147,6 +152,25 @@ pub struct PullResponse {
     pub reference: Option<ReferenceBundle>,
     pub notices: Vec<NoticeView>,
     pub rejections: Vec<Rejection>,
+    /// In-app messages for the caller (reminders, escalations, missed patrols).
+    #[serde(default)]
+    pub notifications: Vec<InAppNotification>,
+}
+
+/// A message the server sent one person in the app, in both languages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InAppNotification {
+    pub id: Id,
+    /// `notice_reminder`, `notice_overdue`, `notice_escalated`, `notice_not_delivered`,
+    /// `run_missed`, `waiver_requested`, `waiver_decided`.
+    pub event: String,
+    pub site_id: Option<Id>,
+    pub notice_id: Option<Id>,
+    pub title_zh: String,
+    pub title_en: String,
+    pub body_zh: String,
+    pub body_en: String,
+    pub created_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -20,7 +20,7 @@ use crate::metrics::Metrics;
 use crate::photos::Photos;
 use crate::settings::Settings;
 use crate::store::{Store, people};
-use crate::{notices, patrols, photos, sync};
+use crate::{notices, notify, patrols, photos, schedules, sync};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -30,6 +30,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
     pub photos: Photos,
+    /// Names this instance as a holder of job leases (`jobs`). New on every start.
+    pub instance_id: String,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             keys: Arc::new(RwLock::new(keys)),
             clock,
             metrics: Arc::new(Metrics::default()),
+            instance_id: uuid::Uuid::now_v7().to_string(),
         })
     }
 
@@ -125,6 +128,20 @@ pub fn routes() -> Vec<ApiRoute> {
         route(M::POST, "/api/v1/sites/{site_id}/routes", "sites", Administrator, "Create a route", post(admin::create_route)),
         route(M::GET, "/api/v1/sites/{site_id}/schedules", "sites", SignedIn, "Schedules of a site's routes", get(admin::list_schedules)),
         route(M::POST, "/api/v1/sites/{site_id}/schedules", "sites", Administrator, "Create a schedule", post(admin::create_schedule)),
+        route(M::GET, "/api/v1/sites/{site_id}/rules", "schedules", SignedIn, "Time limits, escalation steps and audit bounds of a site", get(schedules::api::get_rules)),
+        route(M::PUT, "/api/v1/sites/{site_id}/rules", "schedules", Administrator, "Set a site's time limits and escalation steps", put(schedules::api::put_rules)),
+        route(M::GET, "/api/v1/sites/{site_id}/holidays", "schedules", SignedIn, "Holidays: regular schedules expect nothing", get(schedules::api::list_holidays)),
+        route(M::POST, "/api/v1/sites/{site_id}/holidays", "schedules", Administrator, "Add a holiday", post(schedules::api::create_holiday)),
+        route(M::GET, "/api/v1/sites/{site_id}/special-periods", "schedules", SignedIn, "Special periods (move-in) with their own schedules", get(schedules::api::list_periods)),
+        route(M::POST, "/api/v1/sites/{site_id}/special-periods", "schedules", Administrator, "Add a special period for a route", post(schedules::api::create_period)),
+        route(M::GET, "/api/v1/sites/{site_id}/audit/{day}", "schedules", Supervisor, "Expected patrols of a day and how each went", get(schedules::api::get_audit)),
+        route(M::GET, "/api/v1/sites/{site_id}/waivers", "schedules", SignedIn, "Won't-do requests for expected patrols", get(schedules::api::list_waivers)),
+        route(M::POST, "/api/v1/waivers/{waiver_id}/decision", "schedules", Supervisor, "Accept or reject a won't-do request", post(schedules::api::decide)),
+        route(M::GET, "/api/v1/sites/{site_id}/channels", "notifications", Administrator, "Where a site's events go (secrets never shown)", get(notify::api::list)),
+        route(M::POST, "/api/v1/sites/{site_id}/channels", "notifications", Administrator, "Add a WeCom, DingTalk, webhook or e-mail channel", post(notify::api::create)),
+        route(M::PUT, "/api/v1/sites/{site_id}/channels/{channel_id}", "notifications", Administrator, "Change a channel; an absent secret is kept", put(notify::api::update)),
+        route(M::GET, "/api/v1/sites/{site_id}/outbox", "notifications", Administrator, "Latest messages to a site's channels and their delivery", get(notify::api::outbox)),
+        route(M::GET, "/api/v1/notifications", "notifications", SignedIn, "The caller's in-app messages", get(notify::api::mine)),
         route(M::GET, "/api/v1/people", "people", SignedIn, "People and roles (administrators and supervisors)", get(admin::list_people)),
         route(M::POST, "/api/v1/people", "people", Administrator, "Create a person with roles", post(admin::create_person)),
         route(M::POST, "/api/v1/people/{person_id}/roles", "people", Administrator, "Give a person a role", post(admin::add_role)),

@@ -189,6 +189,8 @@ fn serve(store: Store, settings: Settings, demo_logins: Option<Vec<demo::DemoLog
         if let Some(logins) = demo_logins {
             demo::print_logins(&logins, addr);
         }
+        // Reminders, escalations, missed patrols and the notification outbox.
+        let _jobs = patrol_server::jobs::spawn(state.clone());
         axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;

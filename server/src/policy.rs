@@ -25,6 +25,8 @@ pub enum Access<'a> {
     ReadSite(&'a Site),
     /// Read the organisation's people and their roles.
     ReadPeople,
+    /// Audit a site's patrols and decide on its waivers (its supervisors).
+    Supervise(&'a Site),
 }
 
 impl Actor {
@@ -63,6 +65,7 @@ impl Actor {
                 site.org_id == self.person.org_id
                     && (self.is_org_wide() || self.roles.iter().any(|r| r.site_id() == Some(site.id)))
             }
+            Access::Supervise(site) => site.org_id == self.person.org_id && self.is_supervisor_of(site.id),
             Access::ReadPeople => {
                 self.is_org_wide() || self.roles.iter().any(|r| matches!(r, Role::SiteSupervisor { .. }))
             }

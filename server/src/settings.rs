@@ -33,6 +33,16 @@ pub struct Settings {
     /// A font with Chinese glyphs for PDFs (`.ttf`, `.otf`, or `.ttc` with an optional
     /// `#index`); empty means the first of the usual Debian paths that exists.
     pub cjk_font: String,
+    /// Seconds between ticks of the background jobs (run audits, escalation, the
+    /// notification outbox); 0 turns the timer off (tests drive `jobs::run_due`).
+    pub jobs_interval_seconds: u64,
+    /// SMTP server for e-mail notifications as `host:port`; empty turns e-mail off.
+    /// Plain SMTP: point it at a local relay that does TLS onwards.
+    pub smtp_server: String,
+    pub smtp_from: String,
+    pub smtp_user: String,
+    /// Never shown in `Debug` output or by the API.
+    pub smtp_password: String,
 }
 
 impl Default for Settings {
@@ -51,6 +61,11 @@ impl Default for Settings {
             database_pool_size: 8,
             secure_cookies: false,
             cjk_font: String::new(),
+            jobs_interval_seconds: 15,
+            smtp_server: String::new(),
+            smtp_from: "patrol@localhost".into(),
+            smtp_user: String::new(),
+            smtp_password: String::new(),
         }
     }
 }
@@ -66,6 +81,11 @@ impl std::fmt::Debug for Settings {
             .field("database_pool_size", &self.database_pool_size)
             .field("secure_cookies", &self.secure_cookies)
             .field("cjk_font", &self.cjk_font)
+            .field("jobs_interval_seconds", &self.jobs_interval_seconds)
+            .field("smtp_server", &self.smtp_server)
+            .field("smtp_from", &self.smtp_from)
+            .field("smtp_user", &self.smtp_user)
+            .field("smtp_password", &if self.smtp_password.is_empty() { "" } else { "***" })
             .finish_non_exhaustive()
     }
 }
@@ -140,6 +160,21 @@ impl Settings {
         if let Some(v) = get("PATROL_CJK_FONT") {
             self.cjk_font = v;
         }
+        if let Some(v) = get("PATROL_JOBS_INTERVAL_SECONDS") {
+            self.jobs_interval_seconds = parse("PATROL_JOBS_INTERVAL_SECONDS", v)?;
+        }
+        if let Some(v) = get("PATROL_SMTP_SERVER") {
+            self.smtp_server = v;
+        }
+        if let Some(v) = get("PATROL_SMTP_FROM") {
+            self.smtp_from = v;
+        }
+        if let Some(v) = get("PATROL_SMTP_USER") {
+            self.smtp_user = v;
+        }
+        if let Some(v) = get("PATROL_SMTP_PASSWORD") {
+            self.smtp_password = v;
+        }
         Ok(())
     }
 
@@ -165,11 +200,13 @@ mod tests {
         s.apply_env(|k| match k {
             "PATROL_LISTEN" => Some("0.0.0.0:9000".into()),
             "PATROL_DATABASE_URL" => Some("postgres://u:secret@db/patrol".into()),
+            "PATROL_SMTP_PASSWORD" => Some("mailsecret".into()),
             _ => None,
         })
         .unwrap();
         assert_eq!(s.listen.port(), 9000);
-        assert!(!format!("{s:?}").contains("secret"));
+        assert!(!format!("{s:?}").contains("secret"), "{s:?}");
+        assert_eq!(s.smtp_password, "mailsecret");
         let bad = s.apply_env(|k| (k == "PATROL_LISTEN").then(|| "nonsense".into()));
         assert!(matches!(bad, Err(SettingsError::Env("PATROL_LISTEN", _))));
     }

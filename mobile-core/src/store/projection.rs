@@ -20,7 +20,11 @@ pub fn apply(tx: &Transaction<'_>, record: &Record) -> Result<()> {
         RecordPayload::NoticeRaised { .. } | RecordPayload::NoticeActed { .. } => notices::project(tx, record),
         // Track points live in the log's own track_batches table; signatures and
         // corrections have no local screen yet.
-        RecordPayload::TrackPoints { .. } | RecordPayload::DailyLogSigned { .. } | RecordPayload::Correction { .. } => {
+        RecordPayload::TrackPoints { .. }
+        | RecordPayload::DailyLogSigned { .. }
+        | RecordPayload::Correction { .. }
+        | RecordPayload::RunWaived { .. }
+        | RecordPayload::RunWaiverDecided { .. } => {
             Ok(())
         }
     }

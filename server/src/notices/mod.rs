@@ -2,6 +2,7 @@
 //! to the responsible department, actions checked against the state machine, views.
 
 pub mod api;
+pub mod escalation;
 
 use patrol_protocol::notice::{NoticeAction, NoticeRole, NoticeState, Refusal, Severity, decide};
 use patrol_protocol::record::{Record, RecordPayload};
@@ -16,7 +17,8 @@ use crate::sync::feed::{self, Entry, Kind};
 use crate::sync::outcome::{Outcome, local_date};
 
 /// Columns of `notices` read by `notice_row`.
-const COLUMNS: &str = "id, site_id, number, department_id, checkpoint_id, run_id, location, description, severity,
+pub(crate) const COLUMNS: &str =
+    "id, site_id, number, department_id, checkpoint_id, run_id, location, description, severity,
     due_ms, state, issuer_id, raised_device_ms, received_ms, has_car, photos_json";
 
 /// A notice's current projection, without its timeline.
@@ -51,7 +53,7 @@ fn bad(what: &str) -> DbError {
     DbError::Backend(format!("stored notice has an invalid {what}"))
 }
 
-fn notice_row(r: &Row) -> Result<NoticeRow, DbError> {
+pub(crate) fn notice_row(r: &Row) -> Result<NoticeRow, DbError> {
     Ok(NoticeRow {
         id: r.uuid(0)?,
         site_id: r.uuid(1)?,
@@ -192,6 +194,11 @@ pub fn view(c: &mut dyn Conn, n: NoticeRow) -> Result<NoticeView, DbError> {
         description: n.description.clone(),
         severity: n.severity,
         due_ms: n.due_ms,
+        requested_due_ms: c
+            .query_opt("SELECT requested_due_ms FROM notices WHERE id = $1", &params![n.id])?
+            .map(|r| r.opt_int(0))
+            .transpose()?
+            .flatten(),
         state: n.state,
         issuer_name: name_of(c, n.issuer_id)?,
         issuer_id: n.issuer_id,
@@ -269,6 +276,11 @@ pub fn apply_raised(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> 
         )?
         .int(0)?;
     let number = format!("{}-{year}-{counter:06}", site.code);
+    // The effective due time: the issuer may shorten the site's limit for the
+    // severity, never lengthen it; the limit counts from the server's receipt, so a
+    // phone's clock cannot stretch it. The phone's own wish is kept beside it.
+    let limit = crate::schedules::rules::get(c, site.id)?.due_limit_ms(*severity);
+    let effective_due = (*due_ms).min(now + limit);
     let severity_str = serde_json::to_value(severity).expect("severity serialises");
     c.execute(
         &format!(
@@ -285,7 +297,7 @@ pub fn apply_raised(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> 
             location,
             description,
             severity_str.as_str().unwrap_or("general"),
-            *due_ms,
+            effective_due,
             NoticeState::Issued.as_str(),
             rec.author,
             rec.device_time_ms,
@@ -298,6 +310,7 @@ pub fn apply_raised(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> 
             now
         ],
     )?;
+    c.execute("UPDATE notices SET requested_due_ms = $2 WHERE id = $1", &params![*notice_id, *due_ms])?;
     for p in photos {
         cite_photo(c, p, rec, None, Some(*notice_id))?;
     }

@@ -106,9 +106,10 @@ pub fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<
             }
             let day = local_date(rec.device_time_ms, site.utc_offset_minutes).to_string();
             c.execute(
-                "INSERT INTO runs (id, site_id, route_id, person_id, device_id, local_day, started_device_ms, received_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                &params![*run_id, site.id, *route_id, rec.author, rec.device, day, rec.device_time_ms, now],
+                "INSERT INTO runs (id, site_id, route_id, person_id, device_id, local_day, started_device_ms, received_ms,
+                                   start_record_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &params![*run_id, site.id, *route_id, rec.author, rec.device, day, rec.device_time_ms, now, rec.id],
             )?;
             let run = RunRow { site_id: site.id, route_id: *route_id, person_id: rec.author, finished: false };
             run_changed(c, &run, rec, now)?;
@@ -176,8 +177,9 @@ pub fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<
                 ));
             }
             c.execute(
-                "UPDATE runs SET finished_device_ms = $2, missed_reason = $3 WHERE id = $1",
-                &params![*run_id, rec.device_time_ms, missed_reason.clone()],
+                "UPDATE runs SET finished_device_ms = $2, missed_reason = $3, finish_record_id = $4, finished_received_ms = $5
+                 WHERE id = $1",
+                &params![*run_id, rec.device_time_ms, missed_reason.clone(), rec.id, now],
             )?;
             run_changed(c, &run, rec, now)?;
             Ok(Outcome::applied())
@@ -293,12 +295,8 @@ pub fn run_view(c: &mut dyn Conn, run_id: Id) -> Result<Option<RunView>, DbError
 pub fn daily_log(c: &mut dyn Conn, site: &Site, day: &str, _now: i64) -> Result<DailyLog, DbError> {
     let date =
         chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| DbError::Backend(format!("bad day {day}")))?;
-    let weekday = chrono::Datelike::weekday(&date).number_from_monday() as u8;
-    let expected_runs = reference::list_schedules(c, site.id)?
-        .iter()
-        .filter(|s| s.days_of_week.contains(&weekday))
-        .flat_map(|s| s.windows.iter().map(|w| w.runs))
-        .sum();
+    // The one derivation of what a day expects (schedules, special periods, holidays).
+    let expected_runs = crate::schedules::expected_windows(c, site, date)?.iter().map(|w| w.runs).sum();
     let run_ids: Vec<Id> = c
         .query(
             "SELECT id FROM runs WHERE site_id = $1 AND local_day = $2 ORDER BY started_device_ms, id",

@@ -18,6 +18,8 @@ pub enum Kind {
     Run,
     /// A daily log was signed.
     DailyLog,
+    /// An in-app message for `person_id`; `record_id` names the notification.
+    Notification,
 }
 
 impl Kind {
@@ -28,6 +30,7 @@ impl Kind {
             Kind::Rejection => "rejection",
             Kind::Run => "run",
             Kind::DailyLog => "daily_log",
+            Kind::Notification => "notification",
         }
     }
 }

@@ -69,6 +69,9 @@ fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<Outc
         RecordPayload::PhotoTaken { .. } => crate::photos::apply_taken(c, rec, now),
         RecordPayload::NoticeRaised { .. } => crate::notices::apply_raised(c, actor, rec, now),
         RecordPayload::NoticeActed { .. } => crate::notices::apply_acted(c, actor, rec, now),
+        RecordPayload::RunWaived { .. } | RecordPayload::RunWaiverDecided { .. } => {
+            crate::schedules::waivers::apply(c, actor, rec, now)
+        }
         RecordPayload::Correction { corrects, .. } => {
             if c.query_opt("SELECT 1 FROM records WHERE id = $1 AND author_id = $2", &params![*corrects, rec.author])?
                 .is_some()
@@ -81,8 +84,18 @@ fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<Outc
     }
 }
 
-/// Stores a record that extends its device's chain and applies it.
-fn store_and_apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, hash: &str, now: i64) -> Result<Outcome, DbError> {
+/// Stores a record that extends its device's chain and applies it. `clock_offset_ms`
+/// is the device's clock offset measured at the push that carried it (none for the
+/// server's own chains): the audit of patrol times trusts device times only within
+/// bounds of it.
+fn store_and_apply(
+    c: &mut dyn Conn,
+    actor: &Actor,
+    rec: &Record,
+    hash: &str,
+    now: i64,
+    clock_offset_ms: Option<i64>,
+) -> Result<Outcome, DbError> {
     let outcome = apply(c, actor, rec, now)?;
     let status = match outcome.status {
         RecordStatus::Rejected => "rejected",
@@ -90,8 +103,8 @@ fn store_and_apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, hash: &str, no
     };
     c.execute(
         "INSERT INTO records (id, device_id, seq, author_id, kind, device_time_ms, prev_hash, hash, body, received_ms, status,
-                              reason, reason_zh)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                              reason, reason_zh, clock_offset_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         &params![
             rec.id,
             rec.device,
@@ -105,7 +118,8 @@ fn store_and_apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, hash: &str, no
             now,
             status,
             outcome.reason.clone(),
-            outcome.reason_zh.clone()
+            outcome.reason_zh.clone(),
+            clock_offset_ms
         ],
     )?;
     if outcome.status == RecordStatus::Rejected && !matches!(rec.payload, RecordPayload::NoticeActed { .. }) {
@@ -148,6 +162,9 @@ pub fn push(
     }
     let (mut seq, mut hash) = dev.map_or((0, GENESIS_HASH.to_string()), |d| (d.acked_seq, d.acked_hash));
     let mut results = Vec::with_capacity(req.records.len());
+    // Server time minus the phone's clock when it sent this push: positive when the
+    // phone's clock is behind. Kept on every record the push carries.
+    let offset = now - req.sent_at_ms;
     for rec in &req.records {
         if rec.device != req.device_id || rec.author != actor.person.id {
             return Ok(Err(PushRefusal::Forbidden("records must be the signed-in person's, from this device".into())));
@@ -186,7 +203,7 @@ pub fn push(
         if rec.prev_hash != hash {
             return Ok(Err(PushRefusal::Fork { seq: rec.seq, stored_hash: None, offered: Box::new(rec.clone()) }));
         }
-        let outcome = store_and_apply(c, actor, rec, &h, now)?;
+        let outcome = store_and_apply(c, actor, rec, &h, now, Some(offset))?;
         results.push(RecordOutcome {
             record_id: rec.id,
             seq: rec.seq,
@@ -198,7 +215,6 @@ pub fn push(
         seq = rec.seq;
         hash = h;
     }
-    let offset = now - req.sent_at_ms;
     save_device(c, req.device_id, actor.person.id, seq, &hash, now, Some(offset))?;
     Ok(Ok(PushResponse { acked_seq: seq, acked_hash: hash, server_time_ms: now, results }))
 }
@@ -301,7 +317,7 @@ pub fn append_server_record(
         payload,
     };
     let hash = rec.hash();
-    let outcome = store_and_apply(c, actor, &rec, &hash, now)?;
+    let outcome = store_and_apply(c, actor, &rec, &hash, now, None)?;
     save_device(c, device_id, actor.person.id, rec.seq, &hash, now, None)?;
     Ok((rec, outcome))
 }
@@ -424,7 +440,16 @@ pub fn pull(
         }
     }
     let reference = if need_reference { Some(reference_for(c, actor)?) } else { None };
-    Ok(PullResponse { cursor: format!("v1.{cursor}"), more, server_time_ms: now, reference, notices, rejections })
+    let notifications = crate::notify::in_app::for_feed_rows(c, me, &rows)?;
+    Ok(PullResponse {
+        cursor: format!("v1.{cursor}"),
+        more,
+        server_time_ms: now,
+        reference,
+        notices,
+        rejections,
+        notifications,
+    })
 }
 
 /// `GET /api/v1/sync/pull?cursor=…&limit=…`

@@ -1,23 +1,21 @@
 //! What supervisors count: a day's expected patrols against the runs walked (done,
-//! late, missed per schedule window), open and overdue notices per department, and
+//! late, missed per schedule window, as `schedules` judges them), open and overdue notices per department, and
 //! the month's summary per site, department and person. Read-only over projections.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use patrol_protocol::notice::NoticeState;
 use patrol_protocol::{Id, Site};
 
 use crate::params;
+use crate::schedules::{self, Verdict};
 use crate::store::{Conn, DbError, reference};
 use crate::sync::outcome::local_date;
 
-const DAY_MS: i64 = 86_400_000;
-
 /// The UTC instant of a site's local midnight starting `day`.
 pub fn day_start_ms(site: &Site, day: NaiveDate) -> i64 {
-    day.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_millis()
-        - i64::from(site.utc_offset_minutes) * 60_000
+    schedules::day_start_ms(site, day)
 }
 
 /// Today in the site's time zone.
@@ -27,7 +25,7 @@ pub fn today(site: &Site, now: i64) -> NaiveDate {
 
 /// The site's local date of an instant.
 pub fn local_day(site: &Site, ms: i64) -> NaiveDate {
-    local_date(ms, site.utc_offset_minutes)
+    schedules::local_day(site, ms)
 }
 
 /// One schedule window of one route on one day, and how it went.
@@ -37,14 +35,18 @@ pub struct WindowStatus {
     pub start_minute: u32,
     pub end_minute: u32,
     pub expected: u32,
-    /// Runs started inside the window.
+    /// Runs on time (started inside the window, finished by its end, trusted times).
     pub done: u32,
-    /// Runs started after the window ended, the same day.
+    /// Runs started after the window ended, or finished past it.
     pub late: u32,
     /// The window ended with neither.
     pub missed: u32,
     /// The window has not ended yet and still waits for runs.
     pub pending: u32,
+    /// A supervisor accepted a "won't do".
+    pub waived: u32,
+    /// A run came whose times cannot be trusted (clock off, synced too late).
+    pub flagged: u32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -55,117 +57,65 @@ pub struct DayStatus {
     pub late: u32,
     pub missed: u32,
     pub pending: u32,
+    pub waived: u32,
+    pub flagged: u32,
     /// Checkpoints of the day's scheduled routes visited by at least one run.
     pub checkpoints_covered: u32,
     pub checkpoints_total: u32,
     pub runs: u32,
 }
 
-struct RunBrief {
-    route_id: Id,
-    minute: u32,
-}
-
-/// Matches a day's runs to the schedule windows: a run counts as done for the first
-/// window of its route it started in; runs started after a window ended make that
-/// window late rather than missed. Each run counts once. A first version of
-/// punctuality, without tolerances; docs/architecture.md says so.
+/// A day's windows and how they went, as `schedules::audit_day` judges them (the one
+/// definition of on time, late, missed, waived and flagged), plus checkpoint coverage.
 pub fn day_status(c: &mut dyn Conn, site: &Site, day: NaiveDate, now: i64) -> Result<DayStatus, DbError> {
-    let weekday = day.weekday().number_from_monday() as u8;
-    let schedules = reference::list_schedules(c, site.id)?;
+    let audit = schedules::audit_day(c, site, day, now)?;
     let routes = reference::list_routes(c, site.id)?;
-    let start = day_start_ms(site, day);
-    let offset = i64::from(site.utc_offset_minutes) * 60_000;
-    let rows = c.query(
-        "SELECT id, route_id, started_device_ms FROM runs WHERE site_id = $1 AND local_day = $2
-         ORDER BY started_device_ms, id LIMIT 500",
-        &params![site.id, day.to_string()],
-    )?;
-    let mut runs = Vec::with_capacity(rows.len());
-    let mut run_ids = Vec::with_capacity(rows.len());
-    for r in &rows {
-        run_ids.push(r.uuid(0)?);
-        let minute = ((r.int(2)? + offset).rem_euclid(DAY_MS) / 60_000) as u32;
-        runs.push(RunBrief { route_id: r.uuid(1)?, minute });
-    }
-    // Minutes into the day now: past midnight of a later day counts as the whole day.
-    let now_minute = if now >= start + DAY_MS { 1440 } else { ((now - start).max(0) / 60_000) as u32 };
-    // A schedule expects nothing of the time before it was set up: no missed patrols
-    // on the days before a site started using the system.
-    let mut created: BTreeMap<Id, i64> = BTreeMap::new();
-    for r in c.query(
-        "SELECT s.id, s.created_ms FROM schedules s JOIN routes r ON r.id = s.route_id WHERE r.site_id = $1",
-        &params![site.id],
-    )? {
-        created.insert(r.uuid(0)?, r.int(1)?);
-    }
-    let mut windows: Vec<WindowStatus> = schedules
+    let windows: Vec<WindowStatus> = audit
+        .windows
         .iter()
-        .filter(|s| s.days_of_week.contains(&weekday))
-        .flat_map(|s| {
-            let since = created.get(&s.id).copied().unwrap_or(i64::MIN);
-            s.windows.iter().filter(move |w| start + i64::from(w.end_minute) * 60_000 > since).map(|w| WindowStatus {
-                route_id: s.route_id,
-                start_minute: w.start_minute,
-                end_minute: w.end_minute,
-                expected: w.runs,
-                done: 0,
-                late: 0,
-                missed: 0,
-                pending: 0,
-            })
+        .map(|w| WindowStatus {
+            route_id: w.window.route_id,
+            start_minute: w.window.start_minute,
+            end_minute: w.window.end_minute,
+            expected: w.window.runs,
+            done: w.count(Verdict::OnTime),
+            late: w.count(Verdict::Late),
+            missed: w.count(Verdict::Missed),
+            pending: w.count(Verdict::Pending),
+            waived: w.count(Verdict::Waived),
+            flagged: w.count(Verdict::Flagged),
         })
         .collect();
-    windows.sort_by_key(|w| (w.start_minute, w.end_minute));
-    let mut used = vec![false; runs.len()];
-    for w in windows.iter_mut() {
-        for (i, r) in runs.iter().enumerate() {
-            if w.done < w.expected
-                && !used[i]
-                && r.route_id == w.route_id
-                && (w.start_minute..w.end_minute).contains(&r.minute)
-            {
-                used[i] = true;
-                w.done += 1;
-            }
-        }
-    }
-    for w in windows.iter_mut() {
-        let mut left = w.expected - w.done;
-        if now_minute < w.end_minute {
-            w.pending = left;
-            continue;
-        }
-        for (i, r) in runs.iter().enumerate() {
-            if left > 0 && !used[i] && r.route_id == w.route_id && r.minute >= w.end_minute {
-                used[i] = true;
-                w.late += 1;
-                left -= 1;
-            }
-        }
-        w.missed = left;
-    }
     let scheduled: BTreeSet<Id> = windows
         .iter()
         .filter_map(|w| routes.iter().find(|r| r.id == w.route_id))
         .flat_map(|r| r.checkpoint_ids.iter().copied())
         .collect();
+    let run_ids: Vec<Id> = c
+        .query(
+            "SELECT id FROM runs WHERE site_id = $1 AND local_day = $2 LIMIT 500",
+            &params![site.id, day.to_string()],
+        )?
+        .iter()
+        .map(|r| r.uuid(0))
+        .collect::<Result<_, _>>()?;
     let mut visited = BTreeSet::new();
     for id in &run_ids {
         for v in c.query("SELECT checkpoint_id FROM visits WHERE run_id = $1", &params![*id])? {
             visited.insert(v.uuid(0)?);
         }
     }
-    let sum = |f: fn(&WindowStatus) -> u32| windows.iter().map(f).sum::<u32>();
     Ok(DayStatus {
-        expected: sum(|w| w.expected),
-        done: sum(|w| w.done),
-        late: sum(|w| w.late),
-        missed: sum(|w| w.missed),
-        pending: sum(|w| w.pending),
+        expected: audit.expected,
+        done: audit.on_time,
+        late: audit.late,
+        missed: audit.missed,
+        pending: audit.pending,
+        waived: audit.waived,
+        flagged: audit.flagged,
         checkpoints_covered: scheduled.intersection(&visited).count() as u32,
         checkpoints_total: scheduled.len() as u32,
-        runs: runs.len() as u32,
+        runs: audit.runs,
         windows,
     })
 }

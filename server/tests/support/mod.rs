@@ -113,6 +113,39 @@ impl TestServer {
         Some(TestServer { state, router, clock, logins, dir })
     }
 
+    /// A second server instance on the same database, sharing the clock: another
+    /// process behind the same load balancer.
+    pub async fn another_instance(&self) -> AppState {
+        self.instance_with(|_| {}).await
+    }
+
+    /// Another instance on the same database with its settings changed by `f`.
+    pub async fn instance_with(&self, f: impl FnOnce(&mut Settings)) -> AppState {
+        let (mut settings, clock) = ((*self.state.settings).clone(), self.clock.clone());
+        f(&mut settings);
+        tokio::task::spawn_blocking(move || {
+            let store = Store::open(&settings.database_url, 4).unwrap();
+            AppState::new(store, settings, Arc::new(clock)).unwrap()
+        })
+        .await
+        .unwrap()
+    }
+
+    /// A restart: the old state and router are dropped and new ones built on the same
+    /// database; nothing in memory survives.
+    pub async fn restart(&mut self) {
+        let fresh = self.another_instance().await;
+        let old = std::mem::replace(&mut self.state, fresh);
+        self.router = patrol_server::router(self.state.clone());
+        // The PostgreSQL driver closes connections with a runtime of its own.
+        tokio::task::spawn_blocking(move || drop(old)).await.unwrap();
+    }
+
+    pub fn clock_now(&self) -> i64 {
+        use patrol_server::clock::Clock;
+        self.clock.now_ms()
+    }
+
     pub fn password(&self, login: &str) -> String {
         self.logins.iter().find(|l| l.login == login).unwrap().password.clone()
     }

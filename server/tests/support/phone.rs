@@ -14,6 +14,7 @@ use super::TestServer;
 
 /// A phone as far as the protocol cares: a signed-in person and a record chain.
 pub struct Phone {
+    pub login: String,
     pub token: String,
     pub person: Id,
     pub device: Id,
@@ -39,6 +40,7 @@ impl Phone {
             .await;
         assert_eq!(status, StatusCode::OK);
         Phone {
+            login: login.into(),
             token: body["access_token"].as_str().unwrap().into(),
             person: body["person_id"].as_str().unwrap().parse().unwrap(),
             device,
@@ -48,14 +50,35 @@ impl Phone {
         }
     }
 
+    /// Signs in again on the same device: access tokens last minutes, tests skip hours.
+    pub async fn renew(&mut self, s: &TestServer) {
+        let (status, body) = s
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(
+                    json!({"login": self.login.clone(), "password": s.password(&self.login), "device_id": self.device}),
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        self.token = body["access_token"].as_str().unwrap().into();
+    }
+
     pub fn record(&mut self, s: &TestServer, payload: RecordPayload) -> Record {
+        self.record_at(s.clock.now_ms(), payload)
+    }
+
+    /// A record made when the phone's own clock read `device_time_ms`.
+    pub fn record_at(&mut self, device_time_ms: i64, payload: RecordPayload) -> Record {
         self.seq += 1;
         let r = Record {
             id: Id::now_v7(),
             author: self.person,
             device: self.device,
             seq: self.seq,
-            device_time_ms: s.clock.now_ms(),
+            device_time_ms,
             prev_hash: self.prev.clone(),
             payload,
         };
@@ -72,6 +95,16 @@ impl Phone {
     /// Pushes everything queued; returns the response.
     pub async fn push(&mut self, s: &TestServer) -> Value {
         let (status, body) = self.push_records(s, &self.queued.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        self.queued.clear();
+        body
+    }
+
+    /// Pushes everything queued from a phone whose clock is `behind_ms` behind the server's.
+    pub async fn push_skewed(&mut self, s: &TestServer, behind_ms: i64) -> Value {
+        let body =
+            json!({"device_id": self.device, "sent_at_ms": s.clock.now_ms() - behind_ms, "records": self.queued});
+        let (status, body) = s.call(Method::POST, "/api/v1/sync/push", Some(&self.token), Some(body)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         self.queued.clear();
         body

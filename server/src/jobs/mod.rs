@@ -1,0 +1,94 @@
+//! Background jobs inside the server: the patrol audit (missed windows), the notice
+//! escalation ladder, and the notification outbox. A tick runs each job whose lease it
+//! can take; the lease lasts the job's period, so with several instances on one
+//! database each job runs once a period, whoever gets there first.
+
+use std::time::Duration;
+
+use crate::app::AppState;
+use crate::params;
+use crate::store::{Conn, DbError};
+
+/// A job's name and how often it runs.
+pub struct Job {
+    pub name: &'static str,
+    pub period_ms: i64,
+}
+
+pub const AUDIT_RUNS: Job = Job { name: "audit_runs", period_ms: 60_000 };
+pub const ESCALATE_NOTICES: Job = Job { name: "escalate_notices", period_ms: 60_000 };
+pub const DELIVER_OUTBOX: Job = Job { name: "deliver_outbox", period_ms: 10_000 };
+
+/// What one tick of this instance did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct TickReport {
+    /// Jobs this instance ran (it held their lease).
+    pub ran: Vec<&'static str>,
+    pub missed_windows: u32,
+    pub escalations: u32,
+    pub delivery: crate::notify::deliver::DeliveryReport,
+}
+
+/// Takes `job`'s lease for one period if it has expired. Taken with a conditional
+/// UPDATE: PostgreSQL re-checks the condition after a concurrent holder commits and
+/// SQLite serialises writers, so exactly one instance wins.
+pub fn take_lease(c: &mut dyn Conn, job: &Job, holder: &str, now: i64) -> Result<bool, DbError> {
+    c.execute(
+        "INSERT INTO job_leases (name, holder, expires_ms, runs) VALUES ($1, '', 0, 0) ON CONFLICT (name) DO NOTHING",
+        &params![job.name],
+    )?;
+    let won = c.execute(
+        "UPDATE job_leases SET holder = $2, expires_ms = $3, runs = runs + 1 WHERE name = $1 AND expires_ms <= $4",
+        &params![job.name, holder, now + job.period_ms, now],
+    )?;
+    Ok(won == 1)
+}
+
+async fn lease(state: &AppState, job: &'static Job) -> Result<bool, DbError> {
+    let now = state.clock.now_ms();
+    let holder = state.instance_id.clone();
+    state.store.write(move |c| take_lease(c, job, &holder, now)).await
+}
+
+/// Runs every job that is due, by the state's clock. Tests with a `ManualClock` call
+/// this directly instead of waiting for the timer.
+pub async fn run_due(state: &AppState) -> Result<TickReport, DbError> {
+    let mut report = TickReport::default();
+    // Audit and escalation first: the messages they queue go out in the same tick.
+    if lease(state, &AUDIT_RUNS).await? {
+        let now = state.clock.now_ms();
+        report.missed_windows = state.store.write(move |c| crate::schedules::announce_missed(c, now)).await?;
+        report.ran.push(AUDIT_RUNS.name);
+    }
+    if lease(state, &ESCALATE_NOTICES).await? {
+        let now = state.clock.now_ms();
+        report.escalations = state.store.write(move |c| crate::notices::escalation::run(c, now)).await?;
+        report.ran.push(ESCALATE_NOTICES.name);
+    }
+    if lease(state, &DELIVER_OUTBOX).await? {
+        report.delivery = crate::notify::deliver::deliver_due(state).await?;
+        report.ran.push(DELIVER_OUTBOX.name);
+    }
+    Ok(report)
+}
+
+/// The timer in `serve`: a tick every `jobs_interval_seconds` (0: no timer). A failed
+/// tick is logged and the next one tries again; nothing is lost, the work is in tables.
+pub fn spawn(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
+    let seconds = state.settings.jobs_interval_seconds;
+    if seconds == 0 {
+        return None;
+    }
+    Some(tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_secs(seconds));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            match run_due(&state).await {
+                Ok(r) if !r.ran.is_empty() => tracing::debug!(?r, "background jobs ran"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "background jobs failed; retrying next tick"),
+            }
+        }
+    }))
+}

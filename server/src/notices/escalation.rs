@@ -1,0 +1,75 @@
+//! The notice escalation ladder, run by a background job: a reminder to the heads
+//! before due, "not delivered" when nobody signed for it in time after routing, the
+//! site's supervisors at due, the organisation's managers later. Each step fires once
+//! (a row in `notice_escalations`), and only while the notice still waits for it: a
+//! notice that moved on (signed for, fixed, closed, voided) stops the steps it outran.
+
+use patrol_protocol::notice::NoticeState;
+
+use super::{COLUMNS, notice_row};
+use crate::notify::events::{NoticeStep, notice_step};
+use crate::params;
+use crate::schedules::rules::{self, SiteRules};
+use crate::store::{Conn, DbError, reference};
+
+/// Fires every step that is due at `now`; returns how many fired.
+pub fn run(c: &mut dyn Conn, now: i64) -> Result<u32, DbError> {
+    // Only notices still waiting on the department: rectified ones wait on the issuer.
+    let rows = c.query(
+        &format!(
+            "SELECT {COLUMNS}, updated_ms FROM notices WHERE state IN ('issued', 'acknowledged', 'disputed')
+             ORDER BY due_ms, id LIMIT 2000"
+        ),
+        &[],
+    )?;
+    let mut fired = 0;
+    for r in &rows {
+        let n = notice_row(r)?;
+        let updated_ms = r.int(16)?;
+        let Some(site) = reference::get_site(c, n.site_id)? else { continue };
+        let rules = rules::get(c, site.id)?;
+        let mut steps: Vec<(NoticeStep, String)> = Vec::new();
+        let waiting_on_head = matches!(n.state, NoticeState::Issued | NoticeState::Acknowledged);
+        if rules.reminder_before_hours > 0
+            && waiting_on_head
+            && now >= n.due_ms - SiteRules::hours_ms(rules.reminder_before_hours)
+            && now < n.due_ms
+        {
+            steps.push((NoticeStep::Reminder, "reminder".into()));
+        }
+        // Routed when it entered `issued`: on receipt, or when a supervisor reassigned
+        // it; the key names the department so a reassignment starts a new clock.
+        if n.state == NoticeState::Issued && now >= updated_ms + SiteRules::hours_ms(rules.receipt_within_hours) {
+            steps.push((NoticeStep::NotDelivered, format!("not_delivered:{}", n.department_id)));
+        }
+        if now >= n.due_ms + SiteRules::hours_ms(rules.supervisor_after_hours) {
+            steps.push((NoticeStep::Overdue, "overdue".into()));
+        }
+        if now >= n.due_ms + SiteRules::hours_ms(rules.manager_after_hours) {
+            steps.push((NoticeStep::Escalated, "escalated".into()));
+        }
+        for (step, key) in steps {
+            let fresh = c.execute(
+                "INSERT INTO notice_escalations (notice_id, step, fired_ms) VALUES ($1, $2, $3)
+                 ON CONFLICT (notice_id, step) DO NOTHING",
+                &params![n.id, &key, now],
+            )?;
+            if fresh == 1 {
+                fired += 1;
+                notice_step(c, &site, &n, step, &key, now)?;
+            }
+        }
+    }
+    Ok(fired)
+}
+
+/// The steps that fired for a notice, in order, for its page and for tests.
+pub fn fired(c: &mut dyn Conn, notice_id: patrol_protocol::Id) -> Result<Vec<(String, i64)>, DbError> {
+    c.query(
+        "SELECT step, fired_ms FROM notice_escalations WHERE notice_id = $1 ORDER BY fired_ms, step",
+        &params![notice_id],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.int(1)?)))
+    .collect()
+}

@@ -1,0 +1,459 @@
+//! Expected patrols: the windows each route's schedule, special periods (入伙期 …) and
+//! holidays make a site expect per local day, and how each went on server-trusted time.
+//! This is the one definition of on time, late, missed, waived and flagged.
+
+pub mod api;
+pub mod rules;
+pub mod waivers;
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+use patrol_protocol::{Id, Site, TimeWindow};
+use serde::Serialize;
+
+use crate::params;
+use crate::store::{Conn, DbError, Row, reference};
+use crate::sync::outcome::local_date;
+use rules::SiteRules;
+
+pub const DAY_MS: i64 = 86_400_000;
+
+/// The UTC instant of a site's local midnight starting `day`.
+pub fn day_start_ms(site: &Site, day: NaiveDate) -> i64 {
+    day.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_millis()
+        - i64::from(site.utc_offset_minutes) * 60_000
+}
+
+/// The site's local date of an instant.
+pub fn local_day(site: &Site, ms: i64) -> NaiveDate {
+    local_date(ms, site.utc_offset_minutes)
+}
+
+/// One window of one route on one day in which `runs` patrols are expected.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExpectedWindow {
+    pub route_id: Id,
+    pub day: NaiveDate,
+    pub start_minute: u32,
+    pub end_minute: u32,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub runs: u32,
+    /// The special period whose schedule this window comes from, if any.
+    pub period_id: Option<Id>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpecialPeriod {
+    pub id: Id,
+    pub site_id: Id,
+    pub route_id: Id,
+    /// `move_in` (入伙期) or `other`.
+    pub kind: String,
+    pub name: String,
+    pub first_day: NaiveDate,
+    pub last_day: NaiveDate,
+    pub days_of_week: Vec<u8>,
+    pub windows: Vec<TimeWindow>,
+    #[serde(skip)]
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Holiday {
+    pub day: NaiveDate,
+    pub name: String,
+}
+
+fn bad(what: &str) -> DbError {
+    DbError::Backend(format!("stored {what} is not valid"))
+}
+
+fn day_of(r: &Row, i: usize) -> Result<NaiveDate, DbError> {
+    NaiveDate::parse_from_str(&r.text(i)?, "%Y-%m-%d").map_err(|_| bad("day"))
+}
+
+const PERIOD_COLUMNS: &str =
+    "id, site_id, route_id, kind, name, first_day, last_day, days_json, windows_json, created_ms";
+
+fn period(r: &Row) -> Result<SpecialPeriod, DbError> {
+    Ok(SpecialPeriod {
+        id: r.uuid(0)?,
+        site_id: r.uuid(1)?,
+        route_id: r.uuid(2)?,
+        kind: r.text(3)?,
+        name: r.text(4)?,
+        first_day: day_of(r, 5)?,
+        last_day: day_of(r, 6)?,
+        days_of_week: serde_json::from_str(&r.text(7)?).map_err(|_| bad("period days"))?,
+        windows: serde_json::from_str(&r.text(8)?).map_err(|_| bad("period windows"))?,
+        created_ms: r.int(9)?,
+    })
+}
+
+pub fn insert_period(c: &mut dyn Conn, p: &SpecialPeriod) -> Result<(), DbError> {
+    c.execute(
+        &format!("INSERT INTO special_periods ({PERIOD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
+        &params![
+            p.id,
+            p.site_id,
+            p.route_id,
+            &p.kind,
+            &p.name,
+            p.first_day.to_string(),
+            p.last_day.to_string(),
+            serde_json::to_string(&p.days_of_week).expect("days serialise"),
+            serde_json::to_string(&p.windows).expect("windows serialise"),
+            p.created_ms
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn list_periods(c: &mut dyn Conn, site_id: Id) -> Result<Vec<SpecialPeriod>, DbError> {
+    c.query(
+        &format!("SELECT {PERIOD_COLUMNS} FROM special_periods WHERE site_id = $1 ORDER BY first_day, id LIMIT 1000"),
+        &params![site_id],
+    )?
+    .iter()
+    .map(period)
+    .collect()
+}
+
+/// Dates as `YYYY-MM-DD` text compare like the dates they are.
+fn periods_covering(c: &mut dyn Conn, site_id: Id, day: NaiveDate) -> Result<Vec<SpecialPeriod>, DbError> {
+    let d = day.to_string();
+    c.query(
+        &format!(
+            "SELECT {PERIOD_COLUMNS} FROM special_periods WHERE site_id = $1 AND first_day <= $2 AND last_day >= $2
+             ORDER BY created_ms"
+        ),
+        &params![site_id, d],
+    )?
+    .iter()
+    .map(period)
+    .collect()
+}
+
+pub fn insert_holiday(c: &mut dyn Conn, site_id: Id, h: &Holiday, now: i64) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO holidays (site_id, day, name, created_ms) VALUES ($1, $2, $3, $4)",
+        &params![site_id, h.day.to_string(), &h.name, now],
+    )?;
+    Ok(())
+}
+
+pub fn list_holidays(c: &mut dyn Conn, site_id: Id) -> Result<Vec<Holiday>, DbError> {
+    c.query("SELECT day, name FROM holidays WHERE site_id = $1 ORDER BY day LIMIT 2000", &params![site_id])?
+        .iter()
+        .map(|r| Ok(Holiday { day: day_of(r, 0)?, name: r.text(1)? }))
+        .collect()
+}
+
+fn is_holiday(c: &mut dyn Conn, site_id: Id, day: NaiveDate) -> Result<bool, DbError> {
+    Ok(c.query_opt("SELECT 1 FROM holidays WHERE site_id = $1 AND day = $2", &params![site_id, day.to_string()])?
+        .is_some())
+}
+
+/// The windows a site expects on one local day, ordered by start.
+///
+/// - A special period covering the day replaces its route's regular schedules, on
+///   holidays too (move-in goes on over a holiday: that is when owners come); of
+///   overlapping periods the latest set up wins.
+/// - Otherwise a holiday expects nothing of the regular schedules.
+/// - A schedule or period expects nothing of windows that ended before it was set
+///   up: no missed patrols on the days before a site started using the system.
+pub fn expected_windows(c: &mut dyn Conn, site: &Site, day: NaiveDate) -> Result<Vec<ExpectedWindow>, DbError> {
+    let weekday = day.weekday().number_from_monday() as u8;
+    let start = day_start_ms(site, day);
+    let routes = reference::list_routes(c, site.id)?;
+    let periods = periods_covering(c, site.id, day)?;
+    let holiday = is_holiday(c, site.id, day)?;
+    let schedules = c.query(
+        "SELECT s.route_id, s.days_json, s.windows_json, s.created_ms FROM schedules s JOIN routes r ON r.id = s.route_id
+         WHERE r.site_id = $1 ORDER BY s.created_ms, s.id",
+        &params![site.id],
+    )?;
+    let mut out = Vec::new();
+    let mut push = |route_id: Id, w: &TimeWindow, since: i64, period_id: Option<Id>| {
+        let (s, e) = (start + i64::from(w.start_minute) * 60_000, start + i64::from(w.end_minute) * 60_000);
+        if e > since {
+            out.push(ExpectedWindow {
+                route_id,
+                day,
+                start_minute: w.start_minute,
+                end_minute: w.end_minute,
+                start_ms: s,
+                end_ms: e,
+                runs: w.runs,
+                period_id,
+            });
+        }
+    };
+    for route in &routes {
+        if let Some(p) = periods.iter().rev().find(|p| p.route_id == route.id) {
+            if p.days_of_week.contains(&weekday) {
+                p.windows.iter().for_each(|w| push(route.id, w, p.created_ms, Some(p.id)));
+            }
+            continue;
+        }
+        if holiday {
+            continue;
+        }
+        for s in &schedules {
+            if s.uuid(0)? != route.id {
+                continue;
+            }
+            let days: Vec<u8> = serde_json::from_str(&s.text(1)?).map_err(|_| bad("schedule days"))?;
+            let windows: Vec<TimeWindow> = serde_json::from_str(&s.text(2)?).map_err(|_| bad("schedule windows"))?;
+            if days.contains(&weekday) {
+                let since = s.int(3)?;
+                windows.iter().for_each(|w| push(route.id, w, since, None));
+            }
+        }
+    }
+    out.sort_by_key(|w| (w.start_ms, w.end_ms, w.route_id));
+    Ok(out)
+}
+
+/// How one expected run went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Started inside the window and finished by its end, on trusted time.
+    OnTime,
+    /// Started after the window, or finished (or still unfinished) past its end.
+    Late,
+    /// The window ended and no run, waiver or excuse came.
+    Missed,
+    /// The window has not ended and still waits.
+    Pending,
+    /// A supervisor accepted a "won't do" for the window.
+    Waived,
+    /// A run came, but its times cannot be trusted (clock off, or synced after the
+    /// audit closed): a supervisor must look.
+    Flagged,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Slot {
+    pub verdict: Verdict,
+    pub run_id: Option<Id>,
+    /// Why a run is flagged or late: `clock_offset`, `received_after_audit`,
+    /// `started_late`, `finished_late`, `unfinished`.
+    pub notes: Vec<&'static str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WaiverBrief {
+    pub id: Id,
+    pub state: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WindowAudit {
+    #[serde(flatten)]
+    pub window: ExpectedWindow,
+    /// After this instant records of the window's runs no longer count on time.
+    pub audit_closes_ms: i64,
+    pub slots: Vec<Slot>,
+    pub waiver: Option<WaiverBrief>,
+}
+
+impl WindowAudit {
+    pub fn count(&self, v: Verdict) -> u32 {
+        self.slots.iter().filter(|s| s.verdict == v).count() as u32
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DayAudit {
+    pub day: Option<NaiveDate>,
+    pub windows: Vec<WindowAudit>,
+    pub expected: u32,
+    pub on_time: u32,
+    pub late: u32,
+    pub missed: u32,
+    pub pending: u32,
+    pub waived: u32,
+    pub flagged: u32,
+    /// Runs started that local day (by device time).
+    pub runs: u32,
+}
+
+/// What the server knows of a run's times.
+struct RunFacts {
+    id: Id,
+    route_id: Id,
+    started: i64,
+    finished: Option<i64>,
+    start_received: i64,
+    finish_received: Option<i64>,
+    start_offset: Option<i64>,
+    finish_offset: Option<i64>,
+}
+
+fn runs_of_day(c: &mut dyn Conn, site_id: Id, day: NaiveDate) -> Result<Vec<RunFacts>, DbError> {
+    c.query(
+        "SELECT r.id, r.route_id, r.started_device_ms, r.finished_device_ms, r.received_ms, r.finished_received_ms,
+                (SELECT x.clock_offset_ms FROM records x WHERE x.id = r.start_record_id),
+                (SELECT y.clock_offset_ms FROM records y WHERE y.id = r.finish_record_id)
+         FROM runs r WHERE r.site_id = $1 AND r.local_day = $2 ORDER BY r.started_device_ms, r.id LIMIT 500",
+        &params![site_id, day.to_string()],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(RunFacts {
+            id: r.uuid(0)?,
+            route_id: r.uuid(1)?,
+            started: r.int(2)?,
+            finished: r.opt_int(3)?,
+            start_received: r.int(4)?,
+            finish_received: r.opt_int(5)?,
+            start_offset: r.opt_int(6)?,
+            finish_offset: r.opt_int(7)?,
+        })
+    })
+    .collect()
+}
+
+/// Why a run's device times cannot be taken at their word for this window.
+fn distrust(r: &RunFacts, audit_closes_ms: i64, rules: &SiteRules) -> Vec<&'static str> {
+    let mut notes = Vec::new();
+    let bound = rules.max_clock_offset_ms();
+    if [r.start_offset, r.finish_offset].iter().flatten().any(|o| o.abs() > bound) {
+        notes.push("clock_offset");
+    }
+    if r.start_received > audit_closes_ms || r.finish_received.is_some_and(|t| t > audit_closes_ms) {
+        notes.push("received_after_audit");
+    }
+    notes
+}
+
+/// How a site's day went at `now`. The same answer whether a phone synced at noon or
+/// at midnight, as long as it synced before the audit closed: device times inside
+/// the window count, bounded by the server's receipt and the clock offset measured
+/// at the push.
+pub fn audit_day(c: &mut dyn Conn, site: &Site, day: NaiveDate, now: i64) -> Result<DayAudit, DbError> {
+    let rules = rules::get(c, site.id)?;
+    let windows = expected_windows(c, site, day)?;
+    let runs = runs_of_day(c, site.id, day)?;
+    let close = day_start_ms(site, day) + DAY_MS + SiteRules::hours_ms(rules.audit_grace_hours);
+    let mut waivers: BTreeMap<(Id, i64), WaiverBrief> = BTreeMap::new();
+    for w in &windows {
+        if let Some(b) = waivers::current_for_window(c, w.route_id, w.start_ms)? {
+            waivers.insert((w.route_id, w.start_ms), b);
+        }
+    }
+    let mut audits: Vec<WindowAudit> = windows
+        .into_iter()
+        .map(|w| WindowAudit {
+            waiver: waivers.remove(&(w.route_id, w.start_ms)),
+            window: w,
+            audit_closes_ms: close,
+            slots: Vec::new(),
+        })
+        .collect();
+    let mut used = vec![false; runs.len()];
+    // First, runs that started inside a window of their route.
+    for a in audits.iter_mut() {
+        let w = &a.window;
+        for (i, r) in runs.iter().enumerate() {
+            if a.slots.len() as u32 >= w.runs {
+                break;
+            }
+            if used[i] || r.route_id != w.route_id || !(w.start_ms..w.end_ms).contains(&r.started) {
+                continue;
+            }
+            used[i] = true;
+            let mut notes = distrust(r, close, &rules);
+            let verdict = if !notes.is_empty() {
+                Verdict::Flagged
+            } else if r.finished.is_some_and(|f| f > w.end_ms) {
+                notes.push("finished_late");
+                Verdict::Late
+            } else if r.finished.is_none() && now >= w.end_ms {
+                notes.push("unfinished");
+                Verdict::Late
+            } else {
+                Verdict::OnTime
+            };
+            a.slots.push(Slot { verdict, run_id: Some(r.id), notes });
+        }
+    }
+    // Then a window that ended short takes later runs of its route that day as late,
+    // the latest window first: a run at 16:30 makes up for the afternoon, not the morning.
+    for a in audits.iter_mut().rev() {
+        if now < a.window.end_ms {
+            continue;
+        }
+        for (i, r) in runs.iter().enumerate() {
+            if a.slots.len() as u32 >= a.window.runs {
+                break;
+            }
+            if used[i] || r.route_id != a.window.route_id || r.started < a.window.end_ms {
+                continue;
+            }
+            used[i] = true;
+            let mut notes = distrust(r, close, &rules);
+            let verdict = if notes.is_empty() { Verdict::Late } else { Verdict::Flagged };
+            notes.push("started_late");
+            a.slots.push(Slot { verdict, run_id: Some(r.id), notes });
+        }
+    }
+    // What is still short is waived, missed or pending.
+    let mut out = DayAudit { day: Some(day), runs: runs.len() as u32, ..DayAudit::default() };
+    for a in audits.iter_mut() {
+        let waived = a.waiver.as_ref().is_some_and(|w| w.state == waivers::ACCEPTED);
+        let verdict = if waived {
+            Verdict::Waived
+        } else if now >= a.window.end_ms {
+            Verdict::Missed
+        } else {
+            Verdict::Pending
+        };
+        while (a.slots.len() as u32) < a.window.runs {
+            a.slots.push(Slot { verdict, run_id: None, notes: Vec::new() });
+        }
+        out.expected += a.window.runs;
+        out.on_time += a.count(Verdict::OnTime);
+        out.late += a.count(Verdict::Late);
+        out.missed += a.count(Verdict::Missed);
+        out.pending += a.count(Verdict::Pending);
+        out.waived += a.count(Verdict::Waived);
+        out.flagged += a.count(Verdict::Flagged);
+    }
+    out.windows = audits;
+    Ok(out)
+}
+
+fn all_sites(c: &mut dyn Conn) -> Result<Vec<Id>, DbError> {
+    c.query("SELECT id FROM sites ORDER BY id LIMIT 10000", &[])?.iter().map(|r| r.uuid(0)).collect()
+}
+
+/// The audit job: announces each window that ended missed, once. Looks at today and
+/// yesterday in each site's time, so a server that was down overnight catches up.
+pub fn announce_missed(c: &mut dyn Conn, now: i64) -> Result<u32, DbError> {
+    let mut announced = 0;
+    for site_id in all_sites(c)? {
+        let Some(site) = reference::get_site(c, site_id)? else { continue };
+        let today = local_day(&site, now);
+        for day in [today - chrono::Duration::days(1), today] {
+            let audit = audit_day(c, &site, day, now)?;
+            for w in audit.windows.iter().filter(|w| w.count(Verdict::Missed) > 0) {
+                let fresh = c.execute(
+                    "INSERT INTO missed_windows (route_id, window_start_ms, site_id, marked_ms) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (route_id, window_start_ms) DO NOTHING",
+                    &params![w.window.route_id, w.window.start_ms, site.id, now],
+                )?;
+                if fresh == 1 {
+                    announced += 1;
+                    crate::notify::events::run_missed(c, &site, &w.window, w.count(Verdict::Missed), now)?;
+                }
+            }
+        }
+    }
+    Ok(announced)
+}

@@ -1,0 +1,161 @@
+//! "Won't do": a patrol officer's waiver of one expected window, with a reason, and a
+//! supervisor's acceptance or rejection. Both are records on their authors' chains.
+
+use patrol_protocol::record::{Record, RecordPayload};
+use patrol_protocol::{Id, Role};
+use serde::Serialize;
+
+use super::{WaiverBrief, expected_windows, local_day};
+use crate::params;
+use crate::policy::Actor;
+use crate::store::{Conn, DbError, Row, reference};
+use crate::sync::outcome::Outcome;
+
+pub const PENDING: &str = "pending";
+pub const ACCEPTED: &str = "accepted";
+pub const REJECTED: &str = "rejected";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Waiver {
+    pub id: Id,
+    pub site_id: Id,
+    pub route_id: Id,
+    pub window_start_ms: i64,
+    pub person_id: Id,
+    pub reason: String,
+    pub received_ms: i64,
+    pub state: String,
+    pub decided_by: Option<Id>,
+    pub decided_ms: Option<i64>,
+    pub decision_note: Option<String>,
+}
+
+const COLUMNS: &str = "id, site_id, route_id, window_start_ms, person_id, reason, received_ms, state, decided_by, decided_ms, decision_note";
+
+fn waiver(r: &Row) -> Result<Waiver, DbError> {
+    Ok(Waiver {
+        id: r.uuid(0)?,
+        site_id: r.uuid(1)?,
+        route_id: r.uuid(2)?,
+        window_start_ms: r.int(3)?,
+        person_id: r.uuid(4)?,
+        reason: r.text(5)?,
+        received_ms: r.int(6)?,
+        state: r.text(7)?,
+        decided_by: r.opt_uuid(8)?,
+        decided_ms: r.opt_int(9)?,
+        decision_note: r.opt_text(10)?,
+    })
+}
+
+pub fn get(c: &mut dyn Conn, id: Id) -> Result<Option<Waiver>, DbError> {
+    c.query_opt(&format!("SELECT {COLUMNS} FROM run_waivers WHERE id = $1"), &params![id])?
+        .as_ref()
+        .map(waiver)
+        .transpose()
+}
+
+/// A site's waivers, newest first, bounded.
+pub fn list(c: &mut dyn Conn, site_id: Id, limit: i64) -> Result<Vec<Waiver>, DbError> {
+    c.query(
+        &format!("SELECT {COLUMNS} FROM run_waivers WHERE site_id = $1 ORDER BY received_ms DESC, id LIMIT $2"),
+        &params![site_id, limit],
+    )?
+    .iter()
+    .map(waiver)
+    .collect()
+}
+
+/// The waiver that speaks for a window: the accepted one, else the pending one, else
+/// the latest rejected one (so the supervisor's "no" stays visible).
+pub fn current_for_window(c: &mut dyn Conn, route_id: Id, start_ms: i64) -> Result<Option<WaiverBrief>, DbError> {
+    let rows = c.query(
+        "SELECT id, state, reason FROM run_waivers WHERE route_id = $1 AND window_start_ms = $2
+         ORDER BY received_ms DESC LIMIT 50",
+        &params![route_id, start_ms],
+    )?;
+    let mut best: Option<WaiverBrief> = None;
+    let rank = |s: &str| match s {
+        ACCEPTED => 0,
+        PENDING => 1,
+        _ => 2,
+    };
+    for r in &rows {
+        let b = WaiverBrief { id: r.uuid(0)?, state: r.text(1)?, reason: r.text(2)? };
+        if best.as_ref().is_none_or(|x| rank(&b.state) < rank(&x.state)) {
+            best = Some(b);
+        }
+    }
+    Ok(best)
+}
+
+/// Applies `RunWaived` and `RunWaiverDecided` records.
+pub fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<Outcome, DbError> {
+    match &rec.payload {
+        RecordPayload::RunWaived { site_id, route_id, window_start_ms, reason } => {
+            let Some(site) = reference::get_site(c, *site_id)?.filter(|s| s.org_id == actor.person.org_id) else {
+                return Ok(Outcome::rejected("unknown site", "项目不存在"));
+            };
+            if !actor.roles.iter().any(|r| matches!(r, Role::PatrolStaff { site_id } if *site_id == site.id))
+                && !actor.is_supervisor_of(site.id)
+            {
+                return Ok(Outcome::rejected(
+                    "only the site's patrol staff may waive a patrol",
+                    "只有该项目的巡检人员可申请不巡检",
+                ));
+            }
+            let day = local_day(&site, *window_start_ms);
+            let expected = expected_windows(c, &site, day)?;
+            if !expected.iter().any(|w| w.route_id == *route_id && w.start_ms == *window_start_ms) {
+                return Ok(Outcome::rejected(
+                    "no patrol of this route is expected in a window starting then",
+                    "该线路在此时段没有计划巡检",
+                ));
+            }
+            if let Some(b) = current_for_window(c, *route_id, *window_start_ms)? {
+                if b.state != REJECTED {
+                    return Ok(Outcome::rejected("this window was already waived", "该时段已申请不巡检"));
+                }
+            }
+            c.execute(
+                &format!(
+                    "INSERT INTO run_waivers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, NULL)"
+                ),
+                &params![rec.id, site.id, *route_id, *window_start_ms, rec.author, reason, now, PENDING],
+            )?;
+            let w = get(c, rec.id)?.expect("just inserted");
+            crate::notify::events::waiver_requested(c, &site, &w, now)?;
+            Ok(Outcome::applied())
+        }
+        RecordPayload::RunWaiverDecided { waiver_id, accept, note } => {
+            let Some(w) = get(c, *waiver_id)? else {
+                return Ok(Outcome::rejected("unknown waiver", "不巡检申请不存在"));
+            };
+            let Some(site) = reference::get_site(c, w.site_id)?.filter(|s| s.org_id == actor.person.org_id) else {
+                return Ok(Outcome::rejected("unknown waiver", "不巡检申请不存在"));
+            };
+            if !actor.is_supervisor_of(site.id) {
+                return Ok(Outcome::rejected(
+                    "only a supervisor of the site decides on waivers",
+                    "只有该项目主管可审批不巡检申请",
+                ));
+            }
+            if w.state != PENDING {
+                return Ok(Outcome::rejected(
+                    format!("the waiver was already {}", w.state),
+                    if w.state == ACCEPTED { "该申请已批准" } else { "该申请已驳回" },
+                ));
+            }
+            let state = if *accept { ACCEPTED } else { REJECTED };
+            c.execute(
+                "UPDATE run_waivers SET state = $2, decided_by = $3, decided_ms = $4, decision_note = $5
+                 WHERE id = $1 AND state = 'pending'",
+                &params![w.id, state, rec.author, now, note],
+            )?;
+            let w = get(c, w.id)?.expect("exists");
+            crate::notify::events::waiver_decided(c, &site, &w, now)?;
+            Ok(Outcome::applied())
+        }
+        _ => unreachable!("dispatched by kind"),
+    }
+}
