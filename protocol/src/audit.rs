@@ -63,14 +63,17 @@ impl Leaf {
         }
     }
 
-    /// The record this leaf is about, if any (an index column on the server).
-    pub fn record_id(&self) -> Option<Id> {
+    /// What the leaf is about, as the server indexes it: the record's id (for a
+    /// notice's numbering, the record that raised it), a photo's SHA-256, or
+    /// `device/seq` for a fork.
+    pub fn subject(&self) -> String {
         match self {
             Leaf::Record { record_id, .. }
             | Leaf::NoticeNumbered { record_id, .. }
             | Leaf::NoticeRouted { record_id, .. }
-            | Leaf::DailyLogSigned { record_id, .. } => Some(*record_id),
-            _ => None,
+            | Leaf::DailyLogSigned { record_id, .. } => record_id.to_string(),
+            Leaf::PhotoCompleted { sha256, .. } => sha256.clone(),
+            Leaf::ForkFlagged { device_id, seq, .. } => format!("{device_id}/{seq}"),
         }
     }
 }
