@@ -46,7 +46,7 @@ pub fn split(n: u64) -> u64 {
 }
 
 fn perfect_of(start: u64, n: u64) -> Option<(u32, u64)> {
-    (n.is_power_of_two() && start % n == 0).then(|| (n.trailing_zeros(), start >> n.trailing_zeros()))
+    (n.is_power_of_two() && start.is_multiple_of(n)).then(|| (n.trailing_zeros(), start >> n.trailing_zeros()))
 }
 
 /// The root of the leaves `start..end`, built from complete aligned subtrees.

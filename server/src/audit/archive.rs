@@ -313,10 +313,8 @@ pub fn verify_archive(input: &mut dyn BufRead, pinned_key: Option<&str>) -> Resu
         tree_size: header.tree_head.head.tree_size,
         ..ArchiveReport::default()
     };
-    if let Some(pinned) = pinned_key {
-        if !pinned.eq_ignore_ascii_case(&header.public_key.public_key) {
-            r.findings.push("the archive's log key is not the pinned key".into());
-        }
+    if pinned_key.is_some_and(|p| !p.eq_ignore_ascii_case(&header.public_key.public_key)) {
+        r.findings.push("the archive's log key is not the pinned key".into());
     }
     let key = hex::decode(&header.public_key.public_key)
         .ok()
@@ -369,10 +367,9 @@ pub fn verify_archive(input: &mut dyn BufRead, pinned_key: Option<&str>) -> Resu
                             && rec.device == device_id
                             && rec.seq == seq =>
                     {
-                        if let Some((prev_seq, prev_hash)) = last_of_device.get(&device_id) {
-                            if *prev_seq + 1 == seq && rec.prev_hash != *prev_hash {
-                                r.findings.push(format!("line {line_no}: record {record_id} breaks its device chain"));
-                            }
+                        let follows = last_of_device.get(&device_id).filter(|(prev_seq, _)| prev_seq + 1 == seq);
+                        if follows.is_some_and(|(_, prev_hash)| rec.prev_hash != *prev_hash) {
+                            r.findings.push(format!("line {line_no}: record {record_id} breaks its device chain"));
                         }
                         last_of_device.insert(device_id, (seq, record_hash));
                     }
