@@ -3,10 +3,12 @@
 //! No I/O lives here; server and phone core both depend on this crate.
 
 pub mod api;
+pub mod audit;
 pub mod model;
 pub mod notice;
 pub mod record;
 pub mod sync;
+pub mod transparency;
 
 pub use model::*;
 pub use notice::{NoticeAction, NoticeRole, NoticeState, Refusal, Severity};

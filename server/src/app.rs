@@ -20,7 +20,7 @@ use crate::metrics::Metrics;
 use crate::photos::Photos;
 use crate::settings::Settings;
 use crate::store::{Store, people};
-use crate::{notices, notify, patrols, photos, schedules, sync};
+use crate::{audit, notices, notify, patrols, photos, schedules, sync};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -41,6 +41,7 @@ impl AppState {
         let now = clock.now_ms();
         let stored = store
             .tx_blocking(true, |c| {
+                crate::audit::log::ensure_key(c, now)?;
                 if people::signing_keys(c)?.is_empty() {
                     people::insert_signing_key(
                         c,
@@ -158,6 +159,12 @@ pub fn routes() -> Vec<ApiRoute> {
         route(M::GET, "/api/v1/runs/{run_id}", "patrols", SignedIn, "A patrol run as the server saw it", get(patrols::api::get_run)),
         route(M::GET, "/api/v1/sites/{site_id}/daily-logs/{day}", "patrols", SignedIn, "A site's patrol log of one day (supervisors)", get(patrols::api::get_daily_log)),
         route(M::POST, "/api/v1/sites/{site_id}/daily-logs/{day}/sign", "patrols", SignedIn, "Sign a day's patrol log", post(patrols::api::sign_daily_log)),
+        // Public: witnesses hold no employee login; answers are hashes, sizes and times (docs/audit.md).
+        route(M::GET, "/api/v1/audit/tree-head", "audit", Public, "The newest signed tree head of the transparency log", get(audit::api::tree_head)),
+        route(M::GET, "/api/v1/audit/public-key", "audit", Public, "The log's Ed25519 public key", get(audit::api::public_key)),
+        route(M::GET, "/api/v1/audit/consistency", "audit", Public, "Consistency proof between tree sizes first and second", get(audit::api::consistency)),
+        route(M::GET, "/api/v1/audit/inclusion", "audit", Public, "Inclusion proof of a leaf (index or record_id) in a tree size", get(audit::api::inclusion)),
+        route(M::GET, "/api/v1/audit/check-code", "audit", Public, "Check a printed notice's number and verification code", get(audit::api::check_code_handler)),
     ]
 }
 

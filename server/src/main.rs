@@ -35,6 +35,51 @@ enum Command {
     },
     /// Load the demo organisation into an empty database, print its logins, and serve.
     Demo,
+    /// Audit the transparency log and the records (docs/audit.md).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Re-read the whole database and object store; exit status 2 on any finding.
+    Verify,
+    /// Observe a server's log as a witness; exit status 2 on an alarm (fork, rewrite).
+    Witness {
+        /// The server, e.g. https://patrol.example.com
+        #[arg(long)]
+        url: String,
+        /// Where the pinned key and every head seen are kept.
+        #[arg(long)]
+        state_dir: PathBuf,
+    },
+    /// Write a site's monthly archive (JSON Lines) with proofs against a signed head.
+    Archive {
+        /// Site code, e.g. JY.
+        #[arg(long)]
+        site: String,
+        /// YYYY-MM, in the site's time.
+        #[arg(long)]
+        month: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check an archive file without a server or database; exit status 2 if it fails.
+    VerifyArchive {
+        file: PathBuf,
+        /// The log key (hex) a witness pinned; without it the archive is checked against itself.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Check a printed notice's number and verification code against the log.
+    CheckCode {
+        #[arg(long)]
+        number: String,
+        #[arg(long)]
+        code: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -93,6 +138,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let logins = demo::ensure_demo(&store, &settings.data_dir, SystemClock.now_ms())?;
             serve(store, settings, Some(logins))
         }
+        Command::Audit { command } => audit(command, &settings, open),
         Command::User {
             command: UserCommand::Add { login, name, role, site, department, password_stdin, org_name },
         } => {
@@ -176,6 +222,76 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
+/// Prints a finding to stderr and exits 2: findings and alarms are not failures to run.
+fn alarm(message: String) -> ! {
+    eprintln!("{message}");
+    std::process::exit(2)
+}
+
+fn audit(
+    command: AuditCommand,
+    settings: &Settings,
+    open: impl Fn(&Settings) -> Result<Store, String>,
+) -> Result<(), String> {
+    use patrol_server::audit::{archive, verify, witness};
+    match command {
+        AuditCommand::Verify => {
+            let store = open(settings)?;
+            store.migrate_blocking().map_err(|e| e.to_string())?;
+            let photos = patrol_server::photos::local_store(&settings.data_dir.join("objects"))?;
+            let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+            let report = runtime.block_on(verify::verify(&store, &photos)).map_err(|e| e.to_string())?;
+            print!("{}", report.render());
+            if !report.ok() {
+                alarm("audit verify: findings above / 发现问题，见上".into());
+            }
+            Ok(())
+        }
+        AuditCommand::Witness { url, state_dir } => match witness::observe(&url, &state_dir)? {
+            witness::Verdict::Consistent { from, to } => {
+                println!("OK: the log grew from {from} to {to} leaves consistently / 日志一致");
+                Ok(())
+            }
+            witness::Verdict::Alarm(why) => alarm(format!("ALARM / 警报: {why}")),
+        },
+        AuditCommand::Archive { site, month, out } => {
+            let store = open(settings)?;
+            store.migrate_blocking().map_err(|e| e.to_string())?;
+            let tmp = out.with_extension("partial");
+            let mut file =
+                std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?);
+            let n = archive::write_archive(&store, &site, &month, SystemClock.now_ms(), &mut file)?;
+            std::io::Write::flush(&mut file).map_err(|e| e.to_string())?;
+            drop(file);
+            std::fs::rename(&tmp, &out).map_err(|e| e.to_string())?;
+            println!("{n} entries written to {}", out.display());
+            Ok(())
+        }
+        AuditCommand::VerifyArchive { file, public_key } => {
+            let f = std::fs::File::open(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let report = archive::verify_archive(&mut std::io::BufReader::new(f), public_key.as_deref())
+                .unwrap_or_else(|e| alarm(format!("FAILED / 核验失败: {e}")));
+            print!("{}", report.render());
+            if !report.ok() {
+                alarm("verify-archive: the archive does not verify / 归档核验失败".into());
+            }
+            Ok(())
+        }
+        AuditCommand::CheckCode { number, code } => {
+            let store = open(settings)?;
+            let checked = store
+                .tx_blocking(false, |c| patrol_server::audit::api::check_code(c, &number, &code))
+                .map_err(|e| e.to_string())?
+                .ok_or("a verification code looks like 17-42-3fa9c01b")?;
+            println!("{} / {}", checked.reason, checked.reason_zh);
+            if !checked.valid {
+                alarm("the code does not check out".into());
+            }
+            Ok(())
+        }
+    }
+}
+
 fn serve(store: Store, settings: Settings, demo_logins: Option<Vec<demo::DemoLogin>>) -> Result<(), String> {
     let listen = settings.listen;
     tracing::info!(?settings, database = store.kind(), "starting");
@@ -191,6 +307,7 @@ fn serve(store: Store, settings: Settings, demo_logins: Option<Vec<demo::DemoLog
         }
         // Reminders, escalations, missed patrols and the notification outbox.
         let _jobs = patrol_server::jobs::spawn(state.clone());
+        tokio::spawn(patrol_server::audit::sign_heads_periodically(state.clone(), std::time::Duration::from_secs(60)));
         axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;

@@ -174,6 +174,51 @@ fn table() -> Vec<(Method, &'static str, Rule, Option<Value>)> {
         (M::GET, "/api/v1/runs/{run_id}", RunViewer, None),
         (M::GET, "/api/v1/sites/{site_id}/daily-logs/{day}", Supervisor, None),
         (M::POST, "/api/v1/sites/{site_id}/daily-logs/{day}/sign", Supervisor, Some(json!({"comment": "阅"}))),
+        (M::GET, "/api/v1/sites/{site_id}/rules", SiteReader, None),
+        (M::PUT, "/api/v1/sites/{site_id}/rules", Admin, Some(json!({}))),
+        (M::GET, "/api/v1/sites/{site_id}/holidays", SiteReader, None),
+        (M::POST, "/api/v1/sites/{site_id}/holidays", Admin, Some(json!({"day": "2026-12-31", "name": "{code}"}))),
+        (M::GET, "/api/v1/sites/{site_id}/special-periods", SiteReader, None),
+        (
+            M::POST,
+            "/api/v1/sites/{site_id}/special-periods",
+            Admin,
+            Some(
+                json!({"route_id": "{route_id}", "kind": "move_in", "name": "入伙期", "first_day": "2026-12-01", "last_day": "2026-12-10", "days_of_week": [1, 2, 3, 4, 5, 6, 7], "windows": [{"start_minute": 540, "end_minute": 1020, "runs": 8}]}),
+            ),
+        ),
+        (M::GET, "/api/v1/sites/{site_id}/audit/{day}", Supervisor, None),
+        (M::GET, "/api/v1/sites/{site_id}/waivers", SiteReader, None),
+        (
+            M::POST,
+            "/api/v1/waivers/{waiver_id}/decision",
+            Supervisor,
+            Some(json!({"accept": false, "note": "照常巡检"})),
+        ),
+        (M::GET, "/api/v1/sites/{site_id}/channels", Admin, None),
+        (
+            M::POST,
+            "/api/v1/sites/{site_id}/channels",
+            Admin,
+            Some(
+                json!({"name": "{code}", "kind": "webhook", "target": "https://example.invalid/hook", "events": ["notice_overdue"]}),
+            ),
+        ),
+        (
+            M::PUT,
+            "/api/v1/sites/{site_id}/channels/{channel_id}",
+            Admin,
+            Some(
+                json!({"name": "{code}", "kind": "webhook", "target": "https://example.invalid/hook", "events": ["notice_overdue"]}),
+            ),
+        ),
+        (M::GET, "/api/v1/sites/{site_id}/outbox", Admin, None),
+        (M::GET, "/api/v1/notifications", SignedIn, None),
+        (M::GET, "/api/v1/audit/tree-head", Public, None),
+        (M::GET, "/api/v1/audit/public-key", Public, None),
+        (M::GET, "/api/v1/audit/consistency", Public, None),
+        (M::GET, "/api/v1/audit/inclusion", Public, None),
+        (M::GET, "/api/v1/audit/check-code", Public, None),
     ]
 }
 
@@ -187,12 +232,28 @@ struct Things {
     person: Id,
     checkpoint: Id,
     route: Id,
+    waiver: Id,
 }
 
-/// A patrol officer of `site` raises an engineering notice with a photo and walks a run.
+/// 14:00 on the test day in China: a window every test site's schedule has.
+const AFTERNOON_WINDOW_MS: i64 = support::START_MS + 5 * 3_600_000;
+
+/// A patrol officer of `site` raises an engineering notice with a photo, walks a run
+/// and asks not to walk the afternoon round.
 async fn populate(s: &TestServer, officer: &mut Phone, site: Id, engineering: Id, route: Id) -> Things {
     let run = Id::now_v7();
     officer.record(s, RecordPayload::RunStarted { run_id: run, route_id: route, site_id: site });
+    let waiver = officer
+        .record(
+            s,
+            RecordPayload::RunWaived {
+                site_id: site,
+                route_id: route,
+                window_start_ms: AFTERNOON_WINDOW_MS,
+                reason: "停电检修".into(),
+            },
+        )
+        .id;
     let (bytes, sha) = jpeg(site.as_bytes()[15]);
     officer.record(s, photo_taken(&sha, bytes.len(), None, None));
     let (notice_id, p) = notice(site, engineering, "灯坏了", vec![sha.clone()], s.clock.now_ms() + 86_400_000);
@@ -201,7 +262,7 @@ async fn populate(s: &TestServer, officer: &mut Phone, site: Id, engineering: Id
     assert!(resp["results"].as_array().unwrap().iter().all(|r| r["status"] == "applied"), "{resp}");
     let (status, _) = officer.upload(s, &sha, &bytes[..10], 0).await;
     assert_eq!(status, StatusCode::OK);
-    Things { site, notice: notice_id, run, sha, person: officer.person, ..Things::default() }
+    Things { site, notice: notice_id, run, sha, person: officer.person, waiver, ..Things::default() }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -261,6 +322,10 @@ async fn every_route_answers_every_role_in_every_scope_as_the_table_says() {
             Some(json!({"name_zh": "线", "checkpoint_ids": [cp["id"]]})),
         )
         .await;
+    let (status, body) = s
+        .call(Method::POST, &format!("/api/v1/sites/{b_site}/schedules"), Some(&admin), Some(json!({"route_id": rt["id"], "days_of_week": [1, 2, 3, 4, 5, 6, 7], "windows": [{"start_minute": 840, "end_minute": 960, "runs": 1}]})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, _) = s
         .call(Method::POST, "/api/v1/people", Some(&admin), Some(json!({"login": "b.patrol", "display_name": "乙", "password": "b-password-123", "roles": [{"role": "patrol_staff", "site_id": b_site}]})))
         .await;
@@ -317,6 +382,14 @@ async fn every_route_answers_every_role_in_every_scope_as_the_table_says() {
             reference::insert_department(c, &cd, 1)?;
             reference::insert_checkpoint(c, &ccp, 1)?;
             reference::insert_route(c, &cr, 1)?;
+            let windows = vec![patrol_protocol::TimeWindow { start_minute: 840, end_minute: 960, runs: 1 }];
+            let schedule = patrol_protocol::Schedule {
+                id: Id::now_v7(),
+                route_id: cr.id,
+                days_of_week: vec![1, 2, 3, 4, 5, 6, 7],
+                windows,
+            };
+            reference::insert_schedule(c, &schedule, 1)?;
             people::insert_person(c, &cpn, &hash, 1)?;
             people::insert_role(c, &RoleAssignment { person_id: cpn.id, role: Role::PatrolStaff { site_id: cs.id } }, 1)
         })
@@ -377,6 +450,8 @@ async fn every_route_answers_every_role_in_every_scope_as_the_table_says() {
                         .replace("{person_id}", &things.person.to_string())
                         .replace("{checkpoint_id}", &things.checkpoint.to_string())
                         .replace("{route_id}", &things.route.to_string())
+                        .replace("{waiver_id}", &things.waiver.to_string())
+                        .replace("{channel_id}", &Id::now_v7().to_string())
                         .replace("{day}", "2026-11-23")
                         .replace("{device}", &device)
                         .replace("{code}", &format!("Z{n}"))
@@ -385,11 +460,12 @@ async fn every_route_answers_every_role_in_every_scope_as_the_table_says() {
                 if template == "/api/v1/sync/status" {
                     path = format!("{path}?device_id={}", Id::now_v7());
                 }
-                if method == Method::PUT {
+                let upload = method == Method::PUT && template.ends_with("/upload");
+                if upload {
                     path = format!("{path}?offset=10");
                 }
                 let body = body.as_ref().map(|b| serde_json::from_str::<Value>(&fill(&b.to_string())).unwrap());
-                let (status, answer) = if method == Method::PUT {
+                let (status, answer) = if upload {
                     let mut req = axum::http::Request::builder().method(Method::PUT).uri(&path);
                     if let Some((t, _)) = token {
                         req = req.header("authorization", format!("Bearer {t}"));

@@ -24,9 +24,7 @@ pub fn apply(tx: &Transaction<'_>, record: &Record) -> Result<()> {
         | RecordPayload::DailyLogSigned { .. }
         | RecordPayload::Correction { .. }
         | RecordPayload::RunWaived { .. }
-        | RecordPayload::RunWaiverDecided { .. } => {
-            Ok(())
-        }
+        | RecordPayload::RunWaiverDecided { .. } => Ok(()),
     }
 }
 

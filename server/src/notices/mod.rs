@@ -4,6 +4,7 @@
 pub mod api;
 pub mod escalation;
 
+use patrol_protocol::audit::Leaf;
 use patrol_protocol::notice::{NoticeAction, NoticeRole, NoticeState, Refusal, Severity, decide};
 use patrol_protocol::record::{Record, RecordPayload};
 use patrol_protocol::sync::{NoticeEvent, NoticeView};
@@ -127,11 +128,13 @@ pub fn check_action(
     Ok(Some(decide(n.state, action, &roles, n.severity, n.has_car).map(|_| n)))
 }
 
-fn name_of(c: &mut dyn Conn, person: Id) -> Result<String, DbError> {
-    Ok(c.query_opt("SELECT display_name FROM people WHERE id = $1", &params![person])?
-        .map(|r| r.text(0))
-        .transpose()?
-        .unwrap_or_default())
+/// The name shown for a person; someone who left is shown as "已离职人员 #n" (their
+/// records, which carry only the id, stay untouched: see docs/audit.md).
+pub fn name_of(c: &mut dyn Conn, person: Id) -> Result<String, DbError> {
+    let Some(r) = c.query_opt("SELECT display_name, active FROM people WHERE id = $1", &params![person])? else {
+        return Ok(String::new());
+    };
+    Ok(if r.bool(1)? { r.text(0)? } else { crate::audit::departed_name(person) })
 }
 
 fn photos_complete(c: &mut dyn Conn, photos: &[String]) -> Result<bool, DbError> {
@@ -314,6 +317,18 @@ pub fn apply_raised(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> 
     for p in photos {
         cite_photo(c, p, rec, None, Some(*notice_id))?;
     }
+    let leaf = Leaf::NoticeNumbered {
+        notice_id: *notice_id,
+        record_id: rec.id,
+        record_hash: rec.hash(),
+        site_id: site.id,
+        number: number.clone(),
+        year,
+        counter,
+        department_id: dept.id,
+        at_ms: now,
+    };
+    crate::audit::log::append(c, &leaf, now)?;
     let position = feed::append(
         c,
         Kind::Notice,
@@ -481,6 +496,16 @@ pub fn apply_acted(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> R
                     },
                     now,
                 )?;
+            }
+            if new_dept != n.department_id {
+                let leaf = Leaf::NoticeRouted {
+                    notice_id: n.id,
+                    record_id: rec.id,
+                    site_id: n.site_id,
+                    department_id: new_dept,
+                    at_ms: now,
+                };
+                crate::audit::log::append(c, &leaf, now)?;
             }
             insert_event(
                 c,

@@ -198,8 +198,16 @@ pub fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<
             c.execute(
                 "INSERT INTO daily_log_signatures (record_id, site_id, day, person_id, comment, server_ms, content_hash)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &params![rec.id, site.id, day, rec.author, comment, now, log.content_hash],
+                &params![rec.id, site.id, day, rec.author, comment, now, &log.content_hash],
             )?;
+            let leaf = patrol_protocol::audit::Leaf::DailyLogSigned {
+                record_id: rec.id,
+                site_id: site.id,
+                day: day.clone(),
+                content_hash: log.content_hash.clone(),
+                at_ms: now,
+            };
+            crate::audit::log::append(c, &leaf, now)?;
             feed::append(
                 c,
                 Kind::DailyLog,

@@ -264,6 +264,7 @@ pub async fn store_bytes(state: &AppState, sha: &str, data: Vec<u8>) -> ApiResul
 /// Marks a stored photo complete and tells the feed that the notices citing it
 /// changed (their photos may now be complete), in the caller's transaction.
 pub fn mark_complete(c: &mut dyn Conn, sha: &str, now: i64) -> Result<(), DbError> {
+    let before = c.query_opt("SELECT complete, size FROM photos WHERE sha256 = $1", &params![sha])?;
     c.execute("UPDATE photos SET complete = 1, completed_ms = $2 WHERE sha256 = $1", &params![sha, now])?;
     c.execute("DELETE FROM photo_chunks WHERE sha256 = $1", &params![sha])?;
     let cites = c.query(
@@ -280,6 +281,16 @@ pub fn mark_complete(c: &mut dyn Conn, sha: &str, now: i64) -> Result<(), DbErro
             record_id: None,
         };
         feed::append(c, Kind::Notice, entry, now)?;
+    }
+    // Logged once, when the photo first became complete (a second upload of the same
+    // bytes decides nothing new).
+    if let Some(r) = before.filter(|r| !r.bool(0).unwrap_or(true)) {
+        let leaf = patrol_protocol::audit::Leaf::PhotoCompleted {
+            sha256: sha.to_string(),
+            size: r.int(1)? as u64,
+            at_ms: now,
+        };
+        crate::audit::log::append(c, &leaf, now)?;
     }
     Ok(())
 }

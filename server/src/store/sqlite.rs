@@ -12,7 +12,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sql: include_str!("../../migrations/sqlite/0001_foundation.sql") },
     Migration { version: 2, sql: include_str!("../../migrations/sqlite/0002_sync.sql") },
     Migration { version: 3, sql: include_str!("../../migrations/sqlite/0003_web_sessions.sql") },
-    // 4 is the audit log (another branch); keep the numbers apart.
+    Migration { version: 4, sql: include_str!("../../migrations/sqlite/0004_audit.sql") },
     Migration { version: 5, sql: include_str!("../../migrations/sqlite/0005_schedules_notify.sql") },
 ];
 

@@ -6,6 +6,7 @@ pub mod outcome;
 
 use axum::Json;
 use axum::extract::{Query, State};
+use patrol_protocol::audit::Leaf;
 use patrol_protocol::record::{GENESIS_HASH, Record, RecordPayload};
 use patrol_protocol::sync::{
     MAX_PULL_LIMIT, MAX_PUSH_RECORDS, NoticeView, PullResponse, PushRequest, PushResponse, RecordOutcome, RecordStatus,
@@ -122,6 +123,17 @@ fn store_and_apply(
             clock_offset_ms
         ],
     )?;
+    // The record's leaf, in this transaction: a stored record is a logged record.
+    let leaf = Leaf::Record {
+        record_id: rec.id,
+        device_id: rec.device,
+        seq: rec.seq,
+        record_hash: hash.to_string(),
+        received_ms: now,
+        status: status.to_string(),
+        reason: outcome.reason.clone(),
+    };
+    crate::audit::log::append(c, &leaf, now)?;
     if outcome.status == RecordStatus::Rejected && !matches!(rec.payload, RecordPayload::NoticeActed { .. }) {
         // Notice refusals add their own feed entry (with the notice); others here.
         let entry = feed::Entry { person_id: Some(rec.author), record_id: Some(rec.id), ..feed::Entry::default() };
@@ -233,12 +245,14 @@ fn flag_fork(
         &params![
             device_id,
             seq as i64,
-            stored,
+            stored.clone(),
             offered.hash(),
             String::from_utf8(offered.canonical_bytes()).expect("canonical JSON is UTF-8"),
             now
         ],
     )?;
+    let leaf = Leaf::ForkFlagged { device_id, seq, stored_hash: stored, offered_hash: offered.hash(), at_ms: now };
+    crate::audit::log::append(c, &leaf, now)?;
     Ok(())
 }
 

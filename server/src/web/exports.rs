@@ -404,5 +404,8 @@ pub fn notice_pdf(
     c.y -= 18.0;
     let printed = format!("{} · {}", t(K::PrintedFromConsole), v.number.clone().unwrap_or_default());
     c.line(7.5, 0.45, &printed);
+    if let Some(code) = &s.verification_code {
+        c.line(7.5, 0.45, &format!("{}: {code}", t(K::VerificationCode)));
+    }
     doc.finish()
 }

@@ -304,6 +304,7 @@ strings! {
     SignVerified => "验证人：", "Verified by:";
     PrintedFromConsole => "由巡检管理平台生成，记录不可涂改", "Printed from the Patrol console; records cannot be altered";
     ReassignTo => "改派至部门", "Reassign to";
+    VerificationCode => "审计验证码", "Verification code";
 }
 
 /// A notice state in the reader's language.

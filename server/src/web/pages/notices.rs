@@ -160,6 +160,8 @@ pub struct Shown {
     pub site: Site,
     pub departments: Vec<Department>,
     pub checkpoint: Option<String>,
+    /// The short form of the notice's inclusion proof in the audit log (docs/audit.md).
+    pub verification_code: Option<String>,
 }
 
 impl Shown {
@@ -176,6 +178,7 @@ impl Shown {
 pub async fn load(state: &AppState, page: &Page, id: Id) -> Result<Shown, WebError> {
     let view = crate::notices::api::visible_notice(state, &page.actor, id).await?;
     let lang = page.lang;
+    let verification_code = crate::audit::notice_code(state, id).await?;
     Ok(state
         .store
         .read(move |c| {
@@ -190,7 +193,7 @@ pub async fn load(state: &AppState, page: &Page, id: Id) -> Result<Shown, WebErr
                     .map(|x| format!("{} {}", x.code, lang.pick(&x.name_zh, &x.name_en))),
                 None => None,
             };
-            Ok(Shown { row, view, site, departments, checkpoint })
+            Ok(Shown { row, view, site, departments, checkpoint, verification_code })
         })
         .await?)
 }
@@ -249,6 +252,7 @@ pub async fn show(
                         dt { (t(K::ReceivedAt)) } dd { (local_time(v.received_ms, tz)) span.muted { " (" (t(K::ServerTime)) ")" } }
                         dt { (t(K::Due)) } dd class=(if overdue { "bad" } else { "" }) { (local_time(v.due_ms, tz)) }
                         dt { (t(K::CorrectiveActionReport)) } dd { (t(if v.has_corrective_action { K::Yes } else { K::No })) }
+                        @if let Some(code) = &s.verification_code { dt { (t(K::VerificationCode)) } dd.code #verification-code { (code) } }
                     }
                     h2 { (t(K::Description)) }
                     p.description { (v.description) }

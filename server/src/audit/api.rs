@@ -1,0 +1,189 @@
+//! The log's public API: tree heads, the public key, inclusion and consistency proofs,
+//! and the check of a printed notice's verification code.
+//!
+//! Public on purpose (docs/audit.md): a witness run by the owners' committee holds no
+//! employee login. The answers are hashes, sizes and times; no record content, no
+//! names. The one lookup by content (`check-code`) needs the notice number AND the
+//! code, and answers only whether they match.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use patrol_protocol::Id;
+use patrol_protocol::audit::{ConsistencyProof, InclusionProof, Leaf, LogPublicKey, SignedTreeHead};
+use patrol_protocol::transparency::{self, Hash};
+use serde::{Deserialize, Serialize};
+
+use super::log;
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::store::DbError;
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, DbError> + Send + 'static) -> ApiResult<T> {
+    Ok(tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(format!("audit task failed: {e}")))??)
+}
+
+fn hexes(proof: Vec<Hash>) -> Vec<String> {
+    proof.into_iter().map(hex::encode).collect()
+}
+
+/// `GET /api/v1/audit/tree-head`: the newest signed head, signed now if the log grew.
+pub async fn tree_head(State(state): State<AppState>) -> ApiResult<Json<SignedTreeHead>> {
+    let (store, now) = (state.store.clone(), state.clock.now_ms());
+    Ok(Json(blocking(move || log::current_head(&store, now)).await?))
+}
+
+/// `GET /api/v1/audit/public-key`
+pub async fn public_key(State(state): State<AppState>) -> ApiResult<Json<LogPublicKey>> {
+    Ok(Json(state.store.read(|c| log::signing_key(c).map(|k| k.public())).await?))
+}
+
+#[derive(Deserialize)]
+pub struct ConsistencyQuery {
+    first: u64,
+    second: u64,
+}
+
+/// `GET /api/v1/audit/consistency?first=&second=`
+pub async fn consistency(
+    State(state): State<AppState>,
+    Query(q): Query<ConsistencyQuery>,
+) -> ApiResult<Json<ConsistencyProof>> {
+    let (first, second) = (q.first, q.second);
+    let proof = state
+        .store
+        .read(move |c| {
+            let size = log::size(c)?;
+            if first == 0 || first > second || second > size {
+                return Ok(Err(size));
+            }
+            log::Reader::new(c).consistency(first, second).map(Ok)
+        })
+        .await?
+        .map_err(|size| ApiError::invalid("first", format!("need 1 <= first <= second <= {size} (the log's size)")))?;
+    Ok(Json(ConsistencyProof { first, second, proof: hexes(proof) }))
+}
+
+#[derive(Deserialize)]
+pub struct InclusionQuery {
+    index: Option<u64>,
+    record_id: Option<Id>,
+    tree_size: Option<u64>,
+}
+
+/// `GET /api/v1/audit/inclusion?index=&tree_size=` or `?record_id=&tree_size=`; the
+/// tree size defaults to the whole log.
+pub async fn inclusion(
+    State(state): State<AppState>,
+    Query(q): Query<InclusionQuery>,
+) -> ApiResult<Json<InclusionProof>> {
+    if q.index.is_some() == q.record_id.is_some() {
+        return Err(ApiError::invalid("index", "give either index or record_id"));
+    }
+    let answer = state
+        .store
+        .read(move |c| {
+            let size = log::size(c)?;
+            let index = match (q.index, q.record_id) {
+                (Some(i), _) => i,
+                (_, Some(id)) => match log::record_leaf(c, id, "record")? {
+                    Some(i) => i,
+                    None => return Ok(Err(ApiError::NotFound("no leaf for this record".into()))),
+                },
+                _ => unreachable!("checked above"),
+            };
+            let tree_size = q.tree_size.unwrap_or(size);
+            if index >= tree_size || tree_size > size {
+                return Ok(Err(ApiError::invalid(
+                    "tree_size",
+                    format!("need index < tree_size <= {size} (the log's size)"),
+                )));
+            }
+            let leaf = log::perfect(c, 0, index)?;
+            let proof = log::Reader::new(c).inclusion(index, tree_size)?;
+            Ok(Ok(InclusionProof { leaf_index: index, tree_size, leaf_hash: hex::encode(leaf), proof: hexes(proof) }))
+        })
+        .await??;
+    Ok(Json(answer))
+}
+
+#[derive(Deserialize)]
+pub struct CodeQuery {
+    number: String,
+    code: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CodeCheck {
+    pub valid: bool,
+    pub reason: String,
+    pub reason_zh: String,
+    /// The signed head the code names, and the full proof: anyone can re-check it.
+    pub tree_head: Option<SignedTreeHead>,
+    pub inclusion: Option<InclusionProof>,
+}
+
+impl CodeCheck {
+    fn no(en: &str, zh: &str) -> CodeCheck {
+        CodeCheck { valid: false, reason: en.into(), reason_zh: zh.into(), tree_head: None, inclusion: None }
+    }
+}
+
+/// Checks a printed code against the log, in one read transaction.
+pub fn check_code(c: &mut dyn crate::store::Conn, number: &str, code: &str) -> Result<Option<CodeCheck>, DbError> {
+    let Some((index, size, prefix)) = log::parse_code(code) else { return Ok(None) };
+    let Some(head) = log::head_of_size(c, size)? else {
+        return Ok(Some(CodeCheck::no("no signed tree head of that size", "没有该大小的签名树头")));
+    };
+    if !head.head.root.starts_with(&prefix) {
+        return Ok(Some(CodeCheck::no("the root does not match the code", "树根与验证码不符")));
+    }
+    let key_ok = log::public_key(c, &head.key_id)?.is_some_and(|k| log::signature_ok(&head, &k));
+    if !key_ok {
+        return Ok(Some(CodeCheck::no("the tree head's signature is not valid", "树头签名无效")));
+    }
+    let Some(row) = c.query_opt("SELECT leaf FROM log_leaves WHERE leaf_index = $1", &crate::params![index as i64])?
+    else {
+        return Ok(Some(CodeCheck::no("no such leaf", "日志中没有该条目")));
+    };
+    let leaf_text = row.text(0)?;
+    match serde_json::from_str::<Leaf>(&leaf_text) {
+        Ok(Leaf::NoticeNumbered { number: n, .. }) if n == number => {}
+        _ => return Ok(Some(CodeCheck::no("the code is not this notice's", "验证码与该通知单编号不符"))),
+    }
+    let leaf = transparency::leaf_hash(leaf_text.as_bytes());
+    let proof = log::Reader::new(c).inclusion(index, size)?;
+    let root = transparency::parse_hash(&head.head.root).unwrap_or_default();
+    let valid = transparency::verify_inclusion(index, size, &leaf, &proof, &root);
+    let (en, zh) = if valid {
+        ("the notice is in the log as numbered", "该通知单已按此编号记入审计日志")
+    } else {
+        ("the log does not prove this notice", "审计日志无法证明该通知单")
+    };
+    Ok(Some(CodeCheck {
+        valid,
+        reason: en.into(),
+        reason_zh: zh.into(),
+        tree_head: Some(head),
+        inclusion: Some(InclusionProof {
+            leaf_index: index,
+            tree_size: size,
+            leaf_hash: hex::encode(leaf),
+            proof: hexes(proof),
+        }),
+    }))
+}
+
+/// `GET /api/v1/audit/check-code?number=&code=`
+pub async fn check_code_handler(
+    State(state): State<AppState>,
+    Query(q): Query<CodeQuery>,
+) -> ApiResult<Json<CodeCheck>> {
+    if q.number.len() > 64 || q.code.len() > 64 {
+        return Err(ApiError::invalid("code", "at most 64 characters"));
+    }
+    if log::parse_code(&q.code).is_none() {
+        return Err(ApiError::invalid("code", "a verification code looks like 17-42-3fa9c01b"));
+    }
+    let checked = state.store.read(move |c| check_code(c, &q.number, &q.code)).await?;
+    Ok(Json(checked.expect("parsed above")))
+}

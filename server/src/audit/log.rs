@@ -1,0 +1,289 @@
+//! The transparency log in the database: leaves appended in the caller's transaction
+//! from a gapless counter, interior hashes of complete subtrees kept as they complete,
+//! proofs read from them, and tree heads signed with the log's own Ed25519 key.
+
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use patrol_protocol::audit::{Leaf, LogPublicKey, SignedTreeHead, TreeHead};
+use patrol_protocol::transparency::{self, Hash, leaf_hash, node_hash};
+use sha2::{Digest, Sha256};
+
+use crate::params;
+use crate::store::{Conn, DbError};
+
+fn corrupt(what: String) -> DbError {
+    DbError::Backend(format!("transparency log: {what}"))
+}
+
+fn parse(hex_hash: &str, what: &str) -> Result<Hash, DbError> {
+    transparency::parse_hash(hex_hash).ok_or_else(|| corrupt(format!("{what} is not a hash")))
+}
+
+/// Appends a leaf in the caller's transaction and returns its index. The counter row's
+/// lock orders concurrent writers, so indexes commit in order and without gaps, and
+/// the subtrees this leaf completes are stored now, while their left halves are known.
+pub fn append(c: &mut dyn Conn, leaf: &Leaf, now: i64) -> Result<u64, DbError> {
+    // Lock order: the feed counter before the log counter, in every transaction.
+    // Most writers append to the feed before they log a decision; one that logged
+    // first and then appended to the feed could deadlock against them on PostgreSQL.
+    c.execute("UPDATE counters SET value = value WHERE name = 'feed'", &[])?;
+    let index =
+        c.query_one("UPDATE counters SET value = value + 1 WHERE name = 'log' RETURNING value", &[])?.int(0)? - 1;
+    let bytes = leaf.bytes();
+    let hash = leaf_hash(&bytes);
+    c.execute(
+        "INSERT INTO log_leaves (leaf_index, kind, subject, leaf, leaf_hash, at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+        &params![
+            index,
+            leaf.kind_str(),
+            leaf.subject(),
+            String::from_utf8(bytes).expect("JSON is UTF-8"),
+            hex::encode(hash),
+            now
+        ],
+    )?;
+    let (mut level, mut i, mut cur) = (0u32, index as u64, hash);
+    while i & 1 == 1 {
+        let left = perfect(c, level, i - 1)?;
+        cur = node_hash(&left, &cur);
+        level += 1;
+        i >>= 1;
+        c.execute(
+            "INSERT INTO log_nodes (level, node_index, hash) VALUES ($1, $2, $3)",
+            &params![i64::from(level), i as i64, hex::encode(cur)],
+        )?;
+    }
+    Ok(index as u64)
+}
+
+/// The number of leaves.
+pub fn size(c: &mut dyn Conn) -> Result<u64, DbError> {
+    Ok(c.query_one("SELECT value FROM counters WHERE name = 'log'", &[])?.int(0)? as u64)
+}
+
+/// The hash of the complete subtree of 2^level leaves starting at `index << level`.
+pub fn perfect(c: &mut dyn Conn, level: u32, index: u64) -> Result<Hash, DbError> {
+    let row = if level == 0 {
+        c.query_opt("SELECT leaf_hash FROM log_leaves WHERE leaf_index = $1", &params![index as i64])?
+    } else {
+        c.query_opt(
+            "SELECT hash FROM log_nodes WHERE level = $1 AND node_index = $2",
+            &params![i64::from(level), index as i64],
+        )?
+    };
+    let row = row.ok_or_else(|| corrupt(format!("subtree ({level}, {index}) is missing")))?;
+    parse(&row.text(0)?, "a subtree hash")
+}
+
+/// Root, inclusion and consistency proofs over the stored subtrees; a small cache
+/// serves the upper subtrees that neighbouring proofs share (archives ask thousands).
+pub struct Reader<'c> {
+    c: &'c mut dyn Conn,
+    cache: std::collections::HashMap<(u32, u64), Hash>,
+}
+
+impl<'c> Reader<'c> {
+    pub fn new(c: &'c mut dyn Conn) -> Self {
+        Reader { c, cache: Default::default() }
+    }
+
+    fn perfect(&mut self, level: u32, index: u64) -> Result<Hash, DbError> {
+        if let Some(h) = self.cache.get(&(level, index)) {
+            return Ok(*h);
+        }
+        let h = perfect(self.c, level, index)?;
+        // Bounded: a long archive run does not grow it without limit.
+        if self.cache.len() > 100_000 {
+            self.cache.clear();
+        }
+        if level >= 4 {
+            self.cache.insert((level, index), h);
+        }
+        Ok(h)
+    }
+
+    pub fn root(&mut self, size: u64) -> Result<Hash, DbError> {
+        transparency::range_root(0, size, &mut |l, i| self.perfect(l, i))
+    }
+
+    pub fn inclusion(&mut self, index: u64, size: u64) -> Result<Vec<Hash>, DbError> {
+        transparency::inclusion_proof(index, size, &mut |l, i| self.perfect(l, i))
+    }
+
+    pub fn consistency(&mut self, first: u64, second: u64) -> Result<Vec<Hash>, DbError> {
+        transparency::consistency_proof(first, second, &mut |l, i| self.perfect(l, i))
+    }
+}
+
+/// The log key that signs: the oldest one, so every instance signs with the same key.
+pub struct LogKey {
+    pub key_id: String,
+    signing: SigningKey,
+}
+
+impl LogKey {
+    pub fn public(&self) -> LogPublicKey {
+        LogPublicKey {
+            key_id: self.key_id.clone(),
+            algorithm: "Ed25519".into(),
+            public_key: hex::encode(self.signing.verifying_key().as_bytes()),
+        }
+    }
+
+    /// Signs other bytes than heads (archives); callers prefix a domain tag.
+    pub fn sign_bytes(&self, message: &[u8]) -> String {
+        hex::encode(self.signing.sign(message).to_bytes())
+    }
+
+    pub fn sign(&self, head: TreeHead) -> SignedTreeHead {
+        let sig = self.signing.sign(&head.signing_bytes());
+        SignedTreeHead { head, key_id: self.key_id.clone(), signature: hex::encode(sig.to_bytes()) }
+    }
+}
+
+/// A key id names the public key itself: the first 16 hex digits of its SHA-256.
+fn key_id_of(public: &[u8; 32]) -> String {
+    hex::encode(&Sha256::digest(public)[..8])
+}
+
+/// Creates the log key if there is none. Like the JWT keys it lives in the database
+/// (never in the repository): every instance must sign with the same key.
+pub fn ensure_key(c: &mut dyn Conn, now: i64) -> Result<(), DbError> {
+    if c.query_opt("SELECT 1 FROM log_keys", &[])?.is_some() {
+        return Ok(());
+    }
+    let seed = crate::auth::tokens::Keys::new_seed_hex();
+    let key = SigningKey::from_bytes(&hex::decode(&seed).expect("hex").try_into().expect("32 bytes"));
+    let public = key.verifying_key().to_bytes();
+    c.execute(
+        "INSERT INTO log_keys (key_id, secret_hex, public_hex, created_ms) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (key_id) DO NOTHING",
+        &params![key_id_of(&public), seed, hex::encode(public), now],
+    )?;
+    Ok(())
+}
+
+pub fn signing_key(c: &mut dyn Conn) -> Result<LogKey, DbError> {
+    let r = c
+        .query_opt("SELECT key_id, secret_hex FROM log_keys ORDER BY created_ms, key_id LIMIT 1", &[])?
+        .ok_or_else(|| corrupt("no log key".into()))?;
+    let seed: [u8; 32] = hex::decode(r.text(1)?)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| corrupt("the log key is not a 32-byte seed".into()))?;
+    Ok(LogKey { key_id: r.text(0)?, signing: SigningKey::from_bytes(&seed) })
+}
+
+/// The public key with this id, for checking stored heads.
+pub fn public_key(c: &mut dyn Conn, key_id: &str) -> Result<Option<VerifyingKey>, DbError> {
+    let Some(r) = c.query_opt("SELECT public_hex FROM log_keys WHERE key_id = $1", &params![key_id])? else {
+        return Ok(None);
+    };
+    Ok(hex::decode(r.text(0)?)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .and_then(|b| VerifyingKey::from_bytes(&b).ok()))
+}
+
+/// Checks a head's signature with a public key (strict: no malleable signatures).
+pub fn signature_ok(head: &SignedTreeHead, key: &VerifyingKey) -> bool {
+    let Some(sig) = hex::decode(&head.signature).ok().and_then(|b| <[u8; 64]>::try_from(b).ok()) else {
+        return false;
+    };
+    key.verify_strict(&head.head.signing_bytes(), &Signature::from_bytes(&sig)).is_ok()
+}
+
+/// Signs and stores the head of the log as it stands in this transaction.
+pub fn sign_head(c: &mut dyn Conn, now: i64) -> Result<SignedTreeHead, DbError> {
+    let key = signing_key(c)?;
+    let size = size(c)?;
+    let root = Reader::new(c).root(size)?;
+    let signed = key.sign(TreeHead { tree_size: size, timestamp_ms: now, root: hex::encode(root) });
+    c.execute(
+        "INSERT INTO tree_heads (tree_size, timestamp_ms, root, key_id, signature) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (tree_size, timestamp_ms, key_id) DO NOTHING",
+        &params![size as i64, now, &signed.head.root, &signed.key_id, &signed.signature],
+    )?;
+    Ok(signed)
+}
+
+fn head_row(r: &crate::store::Row) -> Result<SignedTreeHead, DbError> {
+    Ok(SignedTreeHead {
+        head: TreeHead { tree_size: r.int(0)? as u64, timestamp_ms: r.int(1)?, root: r.text(2)? },
+        key_id: r.text(3)?,
+        signature: r.text(4)?,
+    })
+}
+
+/// The newest stored head (largest, then latest).
+pub fn latest_head(c: &mut dyn Conn) -> Result<Option<SignedTreeHead>, DbError> {
+    c.query_opt(
+        "SELECT tree_size, timestamp_ms, root, key_id, signature FROM tree_heads
+         ORDER BY tree_size DESC, timestamp_ms DESC LIMIT 1",
+        &[],
+    )?
+    .as_ref()
+    .map(head_row)
+    .transpose()
+}
+
+/// A stored head of exactly this size, if one was signed.
+pub fn head_of_size(c: &mut dyn Conn, size: u64) -> Result<Option<SignedTreeHead>, DbError> {
+    c.query_opt(
+        "SELECT tree_size, timestamp_ms, root, key_id, signature FROM tree_heads WHERE tree_size = $1
+         ORDER BY timestamp_ms DESC LIMIT 1",
+        &params![size as i64],
+    )?
+    .as_ref()
+    .map(head_row)
+    .transpose()
+}
+
+/// Heads with sizes in `after..=upto`, ascending: the verifier checks them as it streams.
+pub fn heads_between(c: &mut dyn Conn, after: u64, upto: u64) -> Result<Vec<SignedTreeHead>, DbError> {
+    c.query(
+        "SELECT tree_size, timestamp_ms, root, key_id, signature FROM tree_heads
+         WHERE tree_size > $1 AND tree_size <= $2 ORDER BY tree_size, timestamp_ms",
+        &params![after as i64, upto as i64],
+    )?
+    .iter()
+    .map(head_row)
+    .collect()
+}
+
+/// The latest head if it covers the whole log, else a newly signed one: heads are
+/// signed on demand, but at most one per growth of the log (a public caller cannot
+/// make the table grow by asking).
+pub fn current_head(store: &crate::store::Store, now: i64) -> Result<SignedTreeHead, DbError> {
+    let (latest, size) = store.tx_blocking(false, |c| Ok((latest_head(c)?, size(c)?)))?;
+    match latest {
+        Some(h) if h.head.tree_size == size => Ok(h),
+        _ => store.tx_blocking(true, |c| sign_head(c, now)),
+    }
+}
+
+/// The index of a record's own leaf.
+pub fn record_leaf(c: &mut dyn Conn, record_id: patrol_protocol::Id, kind: &str) -> Result<Option<u64>, DbError> {
+    Ok(c.query_opt(
+        "SELECT leaf_index FROM log_leaves WHERE subject = $1 AND kind = $2 ORDER BY leaf_index LIMIT 1",
+        &params![record_id.to_string(), kind],
+    )?
+    .map(|r| r.int(0))
+    .transpose()?
+    .map(|i| i as u64))
+}
+
+/// A notice's verification code: the leaf index of its numbering, the size of a
+/// signed head containing it and the first 8 hex digits of that head's root. Short
+/// enough to print; `check_code` turns it back into a full inclusion check.
+pub fn code(leaf_index: u64, head: &SignedTreeHead) -> String {
+    format!("{leaf_index}-{}-{}", head.head.tree_size, &head.head.root[..8])
+}
+
+pub fn parse_code(code: &str) -> Option<(u64, u64, String)> {
+    let mut parts = code.trim().splitn(3, '-');
+    let index = parts.next()?.parse().ok()?;
+    let size = parts.next()?.parse().ok()?;
+    let prefix = parts.next()?.to_ascii_lowercase();
+    (prefix.len() == 8 && prefix.bytes().all(|b| b.is_ascii_hexdigit()) && index < size)
+        .then_some((index, size, prefix))
+}

@@ -1,0 +1,550 @@
+//! Audit stories against both databases: a day's records and decisions are logged and
+//! provable; an insider who edits a record, deletes a row, renumbers a notice, swaps a
+//! photo, truncates the log or rebuilds it is caught by `audit verify` or a witness;
+//! a monthly archive verifies with no server and fails after one flipped byte.
+
+mod support;
+
+use axum::http::{Method, StatusCode};
+use patrol_protocol::Id;
+use patrol_protocol::audit::{Leaf, SignedTreeHead};
+use patrol_protocol::notice::NoticeAction;
+use patrol_protocol::record::RecordPayload;
+use patrol_protocol::transparency::{self, Hash};
+use patrol_server::audit::{self, archive, log, verify, witness};
+use patrol_server::clock::Clock;
+use patrol_server::store::Store;
+use serde_json::Value;
+use support::phone::{Demo, Phone, act, jpeg, notice, photo_taken};
+use support::{Backend, TestServer};
+
+/// What a day left behind, for the tampering stories.
+struct Day {
+    site: Id,
+    second_notice: Id,
+    photo_sha: String,
+    officer_device: Id,
+}
+
+/// A day: a run with a visit and a photo, two notices (numbered 1 and 2), a photo
+/// upload, the head's receipt, a refused action, a fork offered, the log signed.
+async fn a_day(s: &TestServer) -> Day {
+    let mut officer = Phone::sign_in(s, "patrol").await;
+    let demo = Demo { reference: officer.pull(s, "").await["reference"].clone() };
+    let site = demo.site();
+    let route = demo.route(0).clone();
+    let run = Id::now_v7();
+    officer.record(
+        s,
+        RecordPayload::RunStarted {
+            run_id: run,
+            route_id: route["id"].as_str().unwrap().parse().unwrap(),
+            site_id: site,
+        },
+    );
+    let (photo, photo_sha) = jpeg(42);
+    officer.record(s, photo_taken(&photo_sha, photo.len(), Some(run), None));
+    let due = s.clock.now_ms() + 48 * 3_600_000;
+    let (first, p) = notice(site, demo.dept("engineering"), "3号楼电梯厅灯具损坏", vec![photo_sha.clone()], due);
+    officer.record(s, p);
+    let (second, p) = notice(site, demo.dept("cleaning"), "垃圾站垃圾桶满溢", vec![], due);
+    officer.record(s, p);
+    officer.record(s, RecordPayload::RunFinished { run_id: run, missed_reason: Some("泳池维修".into()) });
+    let resp = officer.push(s).await;
+    let numbers: Vec<&str> =
+        resp["results"].as_array().unwrap().iter().filter_map(|r| r["notice_number"].as_str()).collect();
+    assert_eq!(numbers, ["JY-2026-000001", "JY-2026-000002"]);
+    let (status, _) = officer.upload(s, &photo_sha, &photo, 0).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let mut head = Phone::sign_in(s, "eng.head").await;
+    head.record(s, act(first, NoticeAction::Acknowledge, "", vec![], None));
+    // Not the head's to close: kept and refused with a reason, a logged decision too.
+    head.record(s, act(first, NoticeAction::VerifyPass, "", vec![], None));
+    let resp = head.push(s).await;
+    assert_eq!(resp["results"][1]["status"], "rejected", "{resp}");
+
+    // A fork offered by the officer's phone: refused, flagged, logged.
+    let mut forged = officer.record(s, RecordPayload::Correction { corrects: first, reason: "改写".into() });
+    forged.seq = 2;
+    forged.prev_hash = resp["acked_hash"].as_str().unwrap().to_string();
+    let (status, _) = officer.push_records(s, &[forged]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    officer.queued.clear();
+    Day { site, second_notice: second, photo_sha, officer_device: officer.device }
+}
+
+async fn sql(store: &Store, statements: &[impl AsRef<str>]) {
+    let store = store.clone();
+    let statements: Vec<String> = statements.iter().map(|s| s.as_ref().to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        store.tx_blocking(true, |c| {
+            for s in &statements {
+                c.execute(s, &[])?;
+            }
+            Ok(())
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+}
+
+async fn verify(s: &TestServer) -> verify::Report {
+    verify::verify(&s.state.store, &s.state.photos).await.unwrap()
+}
+
+fn hashes(v: &Value) -> Vec<Hash> {
+    v.as_array().unwrap().iter().map(|h| transparency::parse_hash(h.as_str().unwrap()).unwrap()).collect()
+}
+
+fn key_of(public: &Value) -> ed25519_dalek::VerifyingKey {
+    let bytes: [u8; 32] = hex::decode(public["public_key"].as_str().unwrap()).unwrap().try_into().unwrap();
+    ed25519_dalek::VerifyingKey::from_bytes(&bytes).unwrap()
+}
+
+async fn tree_head(s: &TestServer) -> SignedTreeHead {
+    let (status, body) = s.call(Method::GET, "/api/v1/audit/tree-head", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    serde_json::from_value(body).unwrap()
+}
+
+async fn every_record_and_decision_is_logged_and_provable_without_a_login(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let first_head = tree_head(&s).await;
+    a_day(&s).await;
+    let report = verify(&s).await;
+    assert!(report.ok(), "{}", report.render());
+    assert!(report.notes.iter().any(|n| n.contains("fork")), "{}", report.render());
+
+    // One leaf per stored record, plus the decisions: two numbers, one photo, one fork.
+    let (records, kinds) = s
+        .state
+        .store
+        .read(|c| {
+            let n = c.query_one("SELECT COUNT(*) FROM records", &[])?.int(0)?;
+            let kinds = c
+                .query("SELECT kind, COUNT(*) FROM log_leaves GROUP BY kind ORDER BY kind", &[])?
+                .iter()
+                .map(|r| Ok((r.text(0)?, r.int(1)?)))
+                .collect::<Result<Vec<_>, patrol_server::store::DbError>>()?;
+            Ok((n, kinds))
+        })
+        .await
+        .unwrap();
+    let count = |k: &str| kinds.iter().find(|(x, _)| x == k).map_or(0, |(_, n)| *n);
+    assert_eq!(count("record"), records);
+    assert_eq!((count("notice_numbered"), count("photo_completed"), count("fork_flagged")), (2, 1, 1), "{kinds:?}");
+
+    // The head is signed by the public key; no credentials needed for any of this.
+    let (status, public) = s.call(Method::GET, "/api/v1/audit/public-key", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let key = key_of(&public);
+    let head = tree_head(&s).await;
+    assert_eq!(head.head.tree_size as i64, kinds.iter().map(|(_, n)| n).sum::<i64>());
+    assert!(log::signature_ok(&head, &key));
+    let root = transparency::parse_hash(&head.head.root).unwrap();
+
+    // Consistency from the empty-day head to now (the empty log has no proof: size 0).
+    assert_eq!(first_head.head.tree_size, 0);
+    let (status, p) = s
+        .call(Method::GET, &format!("/api/v1/audit/consistency?first=3&second={}", head.head.tree_size), None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{p}");
+    let third = s.state.store.read(|c| log::Reader::new(c).root(3)).await.unwrap();
+    assert!(transparency::verify_consistency(3, head.head.tree_size, &third, &root, &hashes(&p["proof"])));
+
+    // Inclusion by record id of the second notice's raising record.
+    let raised = a_notice_record(&s).await;
+    let (status, inc) = s.call(Method::GET, &format!("/api/v1/audit/inclusion?record_id={raised}"), None, None).await;
+    assert_eq!(status, StatusCode::OK, "{inc}");
+    let leaf = transparency::parse_hash(inc["leaf_hash"].as_str().unwrap()).unwrap();
+    let index = inc["leaf_index"].as_u64().unwrap();
+    assert!(transparency::verify_inclusion(index, head.head.tree_size, &leaf, &hashes(&inc["proof"]), &root));
+
+    // Bad questions: clear 4xx JSON, nothing signed or changed.
+    for q in [
+        "consistency?first=0&second=3".to_string(),
+        format!("consistency?first=3&second={}", head.head.tree_size + 1),
+        "consistency?first=5&second=3".into(),
+        "consistency?first=x&second=3".into(),
+        "inclusion?index=1&record_id=0190c0de-0000-7000-8000-000000000000".into(),
+        format!("inclusion?index={0}&tree_size={0}", head.head.tree_size),
+        "check-code?number=JY-2026-000001&code=nonsense".into(),
+    ] {
+        let (status, body) = s.call(Method::GET, &format!("/api/v1/audit/{q}"), None, None).await;
+        assert!(status.is_client_error(), "{q}: {status}");
+        assert!(body["error"].is_string() && body["message"].is_string(), "{q}: {body}");
+    }
+    let (status, _) =
+        s.call(Method::GET, "/api/v1/audit/inclusion?record_id=0190c0de-0000-7000-8000-000000000000", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(tree_head(&s).await, head, "asking does not sign new heads while the log stands still");
+}
+
+/// The id of the record that raised notice JY-2026-000002.
+async fn a_notice_record(s: &TestServer) -> Id {
+    s.state
+        .store
+        .read(|c| c.query_one("SELECT raised_record_id FROM notices WHERE number = 'JY-2026-000002'", &[])?.uuid(0))
+        .await
+        .unwrap()
+}
+
+async fn a_printed_verification_code_checks_out_against_the_log(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let day = a_day(&s).await;
+    let code = audit::notice_code(&s.state, day.second_notice).await.unwrap().expect("numbered notices have a code");
+    let (status, ok) =
+        s.call(Method::GET, &format!("/api/v1/audit/check-code?number=JY-2026-000002&code={code}"), None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ok["valid"], true, "{ok}");
+    // Someone else's number with this code, or a code with another root, does not.
+    let (_, other) =
+        s.call(Method::GET, &format!("/api/v1/audit/check-code?number=JY-2026-000001&code={code}"), None, None).await;
+    assert_eq!(other["valid"], false);
+    let mut forged = code.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == '0' { '1' } else { '0' });
+    let (_, bad) =
+        s.call(Method::GET, &format!("/api/v1/audit/check-code?number=JY-2026-000002&code={forged}"), None, None).await;
+    assert_eq!(bad["valid"], false);
+    // The code on paper stays checkable as the log grows.
+    let mut officer = Phone::sign_in(&s, "patrol").await;
+    let (_, p) = notice(day.site, day.site, "x", vec![], s.clock.now_ms() + 1000);
+    officer.record(&s, p);
+    officer.push(&s).await;
+    let (_, later) =
+        s.call(Method::GET, &format!("/api/v1/audit/check-code?number=JY-2026-000002&code={code}"), None, None).await;
+    assert_eq!(later["valid"], true, "{later}");
+}
+
+async fn an_edited_record_body_is_found(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    a_day(&s).await;
+    sql(
+        &s.state.store,
+        &["UPDATE records SET body = REPLACE(body, '垃圾桶满溢', '垃圾桶已清') WHERE kind = 'notice_raised'"],
+    )
+    .await;
+    let report = verify(&s).await;
+    assert!(report.mentions("body does not match its hash"), "{}", report.render());
+}
+
+async fn a_deleted_records_row_is_found(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let day = a_day(&s).await;
+    let device = day.officer_device;
+    sql(&s.state.store, &[format!("DELETE FROM records WHERE device_id = '{device}' AND seq = 2")]).await;
+    let report = verify(&s).await;
+    assert!(report.mentions(&format!("device {device}: records 2..2 are missing")), "{}", report.render());
+    assert!(report.mentions("gone from the database"), "{}", report.render());
+}
+
+async fn a_renumbered_notice_is_found(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    a_day(&s).await;
+    // An insider hides notice 2 behind a later number and moves the counter along.
+    sql(
+        &s.state.store,
+        &[
+            "UPDATE notices SET number = 'JY-2026-000009', counter = 9 WHERE number = 'JY-2026-000002'",
+            "UPDATE notice_counters SET value = 9",
+        ],
+    )
+    .await;
+    let report = verify(&s).await;
+    assert!(report.mentions("numbers 2..8 are missing"), "{}", report.render());
+    assert!(report.mentions("no longer says what was logged"), "{}", report.render());
+    // Swapping two numbers keeps the sequence whole; the log still tells.
+    let Some(s) = TestServer::start(backend).await else { return };
+    a_day(&s).await;
+    sql(
+        &s.state.store,
+        &[
+            "UPDATE notices SET number = 'tmp', counter = 0 WHERE number = 'JY-2026-000001'",
+            "UPDATE notices SET number = 'JY-2026-000001', counter = 1 WHERE number = 'JY-2026-000002'",
+            "UPDATE notices SET number = 'JY-2026-000002', counter = 2 WHERE number = 'tmp'",
+        ],
+    )
+    .await;
+    let report = verify(&s).await;
+    assert!(!report.mentions("missing"), "{}", report.render());
+    assert!(report.mentions("notice_numbered"), "{}", report.render());
+}
+
+async fn a_swapped_photo_file_is_found(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let day = a_day(&s).await;
+    let path = s.dir.0.join("objects/photos").join(&day.photo_sha[..2]).join(format!("{}.jpg", day.photo_sha));
+    assert!(path.exists());
+    std::fs::write(&path, jpeg(99).0).unwrap();
+    let report = verify(&s).await;
+    assert!(
+        report.mentions(&format!("photo {}: the stored file is not this photo", day.photo_sha)),
+        "{}",
+        report.render()
+    );
+}
+
+async fn a_truncated_log_is_found(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    a_day(&s).await;
+    let head = tree_head(&s).await;
+    let keep = head.head.tree_size as i64 - 3;
+    sql(
+        &s.state.store,
+        &[
+            format!("DELETE FROM log_leaves WHERE leaf_index >= {keep}"),
+            format!("UPDATE counters SET value = {keep} WHERE name = 'log'"),
+        ],
+    )
+    .await;
+    let report = verify(&s).await;
+    assert!(report.mentions("has no log leaf"), "{}", report.render());
+    assert!(report.mentions(&format!("a signed head of size {} exists", head.head.tree_size)), "{}", report.render());
+}
+
+/// Reads every leaf, empties the log, and appends the leaves again after `alter`:
+/// what an insider with the database (and so the log key) can do.
+async fn rebuild_log(s: &TestServer, alter: fn(Leaf) -> Leaf, keep_heads: bool) {
+    let store = s.state.store.clone();
+    let now = s.clock.now_ms();
+    tokio::task::spawn_blocking(move || {
+        store.tx_blocking(true, |c| {
+            let leaves: Vec<Leaf> = c
+                .query("SELECT leaf FROM log_leaves ORDER BY leaf_index", &[])?
+                .iter()
+                .map(|r| Ok(serde_json::from_str(&r.text(0)?).unwrap()))
+                .collect::<Result<_, patrol_server::store::DbError>>()?;
+            c.execute("DELETE FROM log_leaves", &[])?;
+            c.execute("DELETE FROM log_nodes", &[])?;
+            if !keep_heads {
+                c.execute("DELETE FROM tree_heads", &[])?;
+            }
+            c.execute("UPDATE counters SET value = 0 WHERE name = 'log'", &[])?;
+            for l in leaves {
+                log::append(c, &alter(l), now)?;
+            }
+            if !keep_heads {
+                log::sign_head(c, now + 1)?;
+            }
+            Ok(())
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+}
+
+/// The refusal reason of the head's closing attempt, softened in records and log alike.
+fn soften(l: Leaf) -> Leaf {
+    match l {
+        Leaf::Record { reason: Some(_), record_id, device_id, seq, record_hash, received_ms, status } => {
+            Leaf::Record { reason: Some("ok".into()), record_id, device_id, seq, record_hash, received_ms, status }
+        }
+        other => other,
+    }
+}
+
+async fn a_rebuilt_log_is_caught_by_verify_or_by_a_witness(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    // A real listener: the witness is a separate program speaking HTTP.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = s.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let state_dir = s.dir.0.join("witness");
+    let observe = |url: String, dir: std::path::PathBuf| async move {
+        tokio::task::spawn_blocking(move || witness::observe(&url, &dir)).await.unwrap().unwrap()
+    };
+
+    let day = a_day(&s).await;
+    let v1 = observe(url.clone(), state_dir.clone()).await;
+    let witness::Verdict::Consistent { from: 0, to: seen } = v1 else { panic!("{v1:?}") };
+    // More work; the witness sees the log grow consistently.
+    let mut officer = Phone::sign_in(&s, "patrol").await;
+    let (_, p) = notice(day.site, day.site, "楼道灯不亮", vec![], s.clock.now_ms() + 1000);
+    officer.record(&s, p);
+    officer.push(&s).await;
+    let v2 = observe(url.clone(), state_dir.clone()).await;
+    assert!(matches!(v2, witness::Verdict::Consistent { from, to } if from == seen && to > seen), "{v2:?}");
+
+    // The insider rewrites a refusal reason in the records and rebuilds the log over it.
+    sql(&s.state.store, &["UPDATE records SET reason = 'ok' WHERE reason IS NOT NULL"]).await;
+    rebuild_log(&s, soften, true).await;
+    // Kept heads give it away to `audit verify` …
+    let report = verify(&s).await;
+    assert!(report.mentions("its root is not the root of the stored leaves"), "{}", report.render());
+    // … so a careful insider deletes them and signs anew with the key in the database.
+    rebuild_log(&s, soften, false).await;
+    let report = verify(&s).await;
+    assert!(report.ok(), "the database alone cannot tell (docs/audit.md): {}", report.render());
+    // The witness remembers what was signed before.
+    let v3 = observe(url.clone(), state_dir.clone()).await;
+    let witness::Verdict::Alarm(why) = v3 else { panic!("the witness missed a rewritten log: {v3:?}") };
+    assert!(why.contains("rewritten") || why.contains("fork"), "{why}");
+    let alarms = std::fs::read_to_string(state_dir.join("alarms.jsonl")).unwrap();
+    assert!(alarms.contains("evidence"));
+    let heads = std::fs::read_to_string(state_dir.join("heads.jsonl")).unwrap();
+    assert_eq!(heads.lines().count(), 3, "every head seen is kept");
+
+    // And the CLI: exit 2 with the alarm on stderr.
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_patrol-server"))
+            .args(["audit", "witness", "--url", &url, "--state-dir"])
+            .arg(&state_dir)
+            .env_remove("PATROL_DATABASE_URL")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ALARM"));
+}
+
+/// `patrol-server audit verify` on the test server's database and data directory.
+async fn cli_verify(s: &TestServer) -> std::process::Output {
+    let (url, dir) = (s.state.settings.database_url.clone(), s.dir.0.clone());
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_patrol-server"))
+            .args(["audit", "verify"])
+            .env("PATROL_DATABASE_URL", url)
+            .env("PATROL_DATA_DIR", dir)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+async fn the_verify_command_reports_and_fails_on_a_finding(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let day = a_day(&s).await;
+    let out = cli_verify(&s).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("OK"));
+    sql(&s.state.store, &[format!("DELETE FROM records WHERE device_id = '{}' AND seq = 1", day.officer_device)]).await;
+    let out = cli_verify(&s).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("are missing"), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+async fn a_monthly_archive_verifies_offline_and_fails_after_one_flipped_byte(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    a_day(&s).await;
+    let file = s.dir.0.join("JY-2026-11.jsonl");
+    let (store, now) = (s.state.store.clone(), s.clock.now_ms());
+    let bytes = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        let n = archive::write_archive(&store, "JY", "2026-11", now, &mut out).unwrap();
+        assert!(n >= 8, "{n} entries");
+        out
+    })
+    .await
+    .unwrap();
+    std::fs::write(&file, &bytes).unwrap();
+    let report = archive::verify_archive(&mut &bytes[..], None).unwrap();
+    assert!(report.ok(), "{}", report.render());
+    assert!(report.records >= 7, "{}", report.render());
+    // Another month of the site is empty but still signed and checkable.
+    let (store, now) = (s.state.store.clone(), s.clock.now_ms());
+    let empty = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        assert_eq!(archive::write_archive(&store, "JY", "2026-10", now, &mut out).unwrap(), 0);
+        assert!(archive::write_archive(&store, "JY", "2026-13", now, &mut Vec::new()).is_err());
+        assert!(archive::write_archive(&store, "NOPE", "2026-10", now, &mut Vec::new()).is_err());
+        out
+    })
+    .await
+    .unwrap();
+    assert!(archive::verify_archive(&mut &empty[..], None).unwrap().ok());
+
+    // The CLI, with no database anywhere in its environment.
+    let cli = |path: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_patrol-server"))
+            .args(["audit", "verify-archive"])
+            .arg(path)
+            .env_remove("PATROL_DATABASE_URL")
+            .env("PATROL_DATA_DIR", "/nonexistent/patrol-no-data")
+            .output()
+            .unwrap()
+    };
+    let out = cli(&file);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(!std::path::Path::new("/nonexistent/patrol-no-data").exists());
+
+    // Every single flipped byte fails: a sample across the whole file.
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    let step = (text.len() / 40).max(1);
+    for at in (0..text.len()).step_by(step) {
+        let mut flipped = bytes.clone();
+        flipped[at] = match flipped[at] {
+            b'0' => b'1',
+            b'\n' => continue,
+            b if b.is_ascii_alphanumeric() => {
+                if b == b'a' {
+                    b'b'
+                } else {
+                    b'a'
+                }
+            }
+            b'"' | b'{' | b'}' | b':' | b',' | b'[' | b']' => b'x',
+            _ => continue,
+        };
+        let failed = match archive::verify_archive(&mut &flipped[..], None) {
+            Ok(r) => !r.ok(),
+            Err(_) => true,
+        };
+        assert!(failed, "a byte flipped at {at} went unnoticed");
+    }
+    let mut flipped = bytes.clone();
+    let at = text.find("\"proof\":[\"").unwrap() + 10;
+    flipped[at] = if flipped[at] == b'0' { b'1' } else { b'0' };
+    let bad = s.dir.0.join("flipped.jsonl");
+    std::fs::write(&bad, &flipped).unwrap();
+    let out = cli(&bad);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    // A truncated archive fails too.
+    let cut = &bytes[..text.rfind("{\"end\"").unwrap()];
+    assert!(!archive::verify_archive(&mut &cut[..], None).unwrap().ok());
+    // Pinned to another key, it fails.
+    let other = "00".repeat(32);
+    assert!(!archive::verify_archive(&mut &bytes[..], Some(&other)).unwrap().ok());
+}
+
+async fn a_person_who_left_is_shown_without_a_name_and_nothing_breaks(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let day = a_day(&s).await;
+    let supervisor = Phone::sign_in(&s, "supervisor").await;
+    let path = format!("/api/v1/notices/{}", day.second_notice);
+    let (_, before) = s.call(Method::GET, &path, Some(&supervisor.token), None).await;
+    assert!(!before["issuer_name"].as_str().unwrap().starts_with("已离职人员"));
+    sql(&s.state.store, &["UPDATE people SET active = 0 WHERE login = 'patrol'"]).await;
+    let (_, after) = s.call(Method::GET, &path, Some(&supervisor.token), None).await;
+    assert!(after["issuer_name"].as_str().unwrap().starts_with("已离职人员 #"), "{after}");
+    assert_eq!(after["issuer_id"], before["issuer_id"]);
+    let report = verify(&s).await;
+    assert!(report.ok(), "{}", report.render());
+}
+
+both_backends!(
+    every_record_and_decision_is_logged_and_provable_without_a_login,
+    a_printed_verification_code_checks_out_against_the_log,
+    an_edited_record_body_is_found,
+    a_deleted_records_row_is_found,
+    a_renumbered_notice_is_found,
+    a_swapped_photo_file_is_found,
+    a_truncated_log_is_found,
+    a_rebuilt_log_is_caught_by_verify_or_by_a_witness,
+    the_verify_command_reports_and_fails_on_a_finding,
+    a_monthly_archive_verifies_offline_and_fails_after_one_flipped_byte,
+    a_person_who_left_is_shown_without_a_name_and_nothing_breaks,
+);
