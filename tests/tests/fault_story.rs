@@ -145,7 +145,9 @@ fn a_server_killed_mid_sync_loses_and_doubles_nothing(backend: Backend) {
         assert_eq!(server.url(), format!("http://127.0.0.1:{}", server.port), "restart {k} kept the address");
     }
     sync_until_done(&core, 20);
-    println!("killed the server {kills} times with SIGKILL; {interrupted} syncs were cut short; {notices} notices with photos");
+    println!(
+        "killed the server {kills} times with SIGKILL; {interrupted} syncs were cut short; {notices} notices with photos"
+    );
     check_server_holds_everything_once(&server, &core, notices);
     println!("checked: every record once, {notices} photos by hash, numbers 1..{notices} without gaps");
 }

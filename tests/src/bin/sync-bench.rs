@@ -19,7 +19,11 @@ use sha2::{Digest, Sha256};
 const PHOTO_BYTES: usize = 400 * 1024;
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(300))).build().into()
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(300)))
+        .build()
+        .into()
 }
 
 fn post(a: &ureq::Agent, url: &str, token: Option<&str>, body: &Value) -> Value {
@@ -43,13 +47,28 @@ struct Phone {
 }
 
 /// One day's work of one phone, as records and photo bytes.
-fn day_of_work(person: Id, device: Id, site: Id, route: Id, cps: &[Checkpoint], photos: usize) -> (Vec<Record>, Vec<(String, Vec<u8>)>) {
+fn day_of_work(
+    person: Id,
+    device: Id,
+    site: Id,
+    route: Id,
+    cps: &[Checkpoint],
+    photos: usize,
+) -> (Vec<Record>, Vec<(String, Vec<u8>)>) {
     let mut out = Vec::new();
     let (mut seq, mut prev) = (0u64, GENESIS_HASH.to_string());
     let mut t = 1_795_395_600_000i64;
     let mut push = |payload: RecordPayload, t: i64| {
         seq += 1;
-        let r = Record { id: Id::now_v7(), author: person, device, seq, device_time_ms: t, prev_hash: prev.clone(), payload };
+        let r = Record {
+            id: Id::now_v7(),
+            author: person,
+            device,
+            seq,
+            device_time_ms: t,
+            prev_hash: prev.clone(),
+            payload,
+        };
         prev = r.hash();
         out.push(r);
     };
@@ -90,8 +109,9 @@ fn day_of_work(person: Id, device: Id, site: Id, route: Id, cps: &[Checkpoint], 
                 t,
             );
         }
-        let points: Vec<TrackPoint> =
-            (0..600).map(|i| TrackPoint { time_ms: t + i * 1000, latitude: 31.23, longitude: 121.47, accuracy_m: 5.5 }).collect();
+        let points: Vec<TrackPoint> = (0..600)
+            .map(|i| TrackPoint { time_ms: t + i * 1000, latitude: 31.23, longitude: 121.47, accuracy_m: 5.5 })
+            .collect();
         push(RecordPayload::TrackPoints { run_id: run, points }, t);
         let half = photo_bytes.len() / 2;
         let mine = if run_no == 0 { &photo_bytes[..half] } else { &photo_bytes[half..] };
@@ -161,11 +181,19 @@ fn main() {
     let server = Server::start(&url, &dir.0.join("data"));
     let base = server.url();
     let a = agent();
-    let login = |who: &str, device: Id| post(&a, &format!("{base}/api/v1/auth/login"), None, &json!({"login": who, "password": server.password(who), "device_id": device}));
+    let login = |who: &str, device: Id| {
+        post(
+            &a,
+            &format!("{base}/api/v1/auth/login"),
+            None,
+            &json!({"login": who, "password": server.password(who), "device_id": device}),
+        )
+    };
 
     // A route of 30 checkpoints, made by the administrator.
     let admin = login("admin", Id::now_v7())["access_token"].as_str().unwrap().to_string();
-    let mut r = a.get(format!("{base}/api/v1/sites")).header("authorization", format!("Bearer {admin}")).call().unwrap();
+    let mut r =
+        a.get(format!("{base}/api/v1/sites")).header("authorization", format!("Bearer {admin}")).call().unwrap();
     let sites: Value = r.body_mut().read_json().unwrap();
     let site: Id = sites[0]["id"].as_str().unwrap().parse().unwrap();
     let mut cps: Vec<Checkpoint> = Vec::new();
@@ -210,7 +238,11 @@ fn main() {
                     let _ = p.person;
                     for batch in p.records.chunks(200) {
                         let body = json!({"device_id": p.device, "sent_at_ms": 0, "records": batch});
-                        let mut r = a.post(format!("{base}/api/v1/sync/push")).header("authorization", format!("Bearer {}", p.token)).send_json(&body).unwrap();
+                        let mut r = a
+                            .post(format!("{base}/api/v1/sync/push"))
+                            .header("authorization", format!("Bearer {}", p.token))
+                            .send_json(&body)
+                            .unwrap();
                         if r.status().as_u16() != 200 {
                             errors.fetch_add(1, Ordering::Relaxed);
                             eprintln!("push: {} {}", r.status(), r.body_mut().read_to_string().unwrap_or_default());
