@@ -369,3 +369,52 @@ pub fn site_year() -> i32 {
     use chrono::Datelike;
     (chrono::Utc::now() + chrono::Duration::hours(8)).year()
 }
+
+/// A round-robin TCP load balancer over several server instances; a connection goes
+/// to the next instance that accepts it, so a dead instance is skipped.
+pub struct Balancer {
+    pub port: u16,
+    stop: Arc<AtomicBool>,
+}
+
+impl Balancer {
+    pub fn start(upstreams: Vec<u16>) -> Balancer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let s2 = stop.clone();
+        std::thread::spawn(move || {
+            let mut next = 0usize;
+            let none = Arc::new(AtomicUsize::new(0));
+            while !s2.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        client.set_nonblocking(false).unwrap();
+                        for i in 0..upstreams.len() {
+                            let port = upstreams[(next + i) % upstreams.len()];
+                            if let Ok(server) = TcpStream::connect(("127.0.0.1", port)) {
+                                pump(client.try_clone().unwrap(), server.try_clone().unwrap(), None, none.clone());
+                                pump(server, client, None, none.clone());
+                                break;
+                            }
+                        }
+                        next += 1;
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        });
+        Balancer { port, stop }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Balancer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
