@@ -418,3 +418,37 @@ impl Drop for Balancer {
         self.stop.store(true, Ordering::Relaxed);
     }
 }
+
+/// A finding with a photo: three records (photo, notice) and one upload.
+pub fn raise_with_photo(
+    core: &patrol_core::Core,
+    kind: patrol_protocol::DepartmentKind,
+    i: usize,
+) -> patrol_protocol::Id {
+    let site = core.sites().unwrap()[0].id;
+    let dept = core.departments(site).unwrap().into_iter().find(|d| d.kind == kind).unwrap().id;
+    let sha = core
+        .add_photo(patrol_core::photos::PhotoInput {
+            source: patrol_core::photos::PhotoSource::Bytes { data: camera_jpeg((i * 37 % 251) as u8) },
+            context: patrol_protocol::record::PhotoContext { run_id: None, checkpoint_id: None, notice_id: None },
+            site_id: Some(site),
+            captured_at_ms: None,
+            latitude: None,
+            longitude: None,
+        })
+        .unwrap()
+        .sha256;
+    core.create_notice(patrol_core::notices::NoticeDraft {
+        site_id: site,
+        department_id: dept,
+        checkpoint_id: None,
+        location: format!("{}号楼", i % 12 + 1),
+        run_id: None,
+        description: format!("楼道杂物堆放 #{i}"),
+        severity: patrol_protocol::Severity::General,
+        due_ms: core.now_ms() + 86_400_000,
+        photos: vec![sha],
+    })
+    .unwrap()
+    .notice_id
+}

@@ -6,43 +6,9 @@
 use std::time::{Duration, Instant};
 
 use patrol_core::Core;
-use patrol_core::notices::NoticeDraft;
-use patrol_core::photos::{PhotoInput, PhotoSource};
 use patrol_e2e::*;
-use patrol_protocol::notice::Severity;
-use patrol_protocol::record::PhotoContext;
-use patrol_protocol::{DepartmentKind, Id};
+use patrol_protocol::DepartmentKind;
 use rand::{Rng, SeedableRng};
-
-/// A finding with a photo: three records (photo, notice) and one upload.
-fn raise_with_photo(core: &Core, i: usize) -> Id {
-    let site = core.sites().unwrap()[0].id;
-    let dept = core.departments(site).unwrap().into_iter().find(|d| d.kind == DepartmentKind::Cleaning).unwrap().id;
-    let sha = core
-        .add_photo(PhotoInput {
-            source: PhotoSource::Bytes { data: camera_jpeg((i * 37 % 251) as u8) },
-            context: PhotoContext { run_id: None, checkpoint_id: None, notice_id: None },
-            site_id: Some(site),
-            captured_at_ms: None,
-            latitude: None,
-            longitude: None,
-        })
-        .unwrap()
-        .sha256;
-    core.create_notice(NoticeDraft {
-        site_id: site,
-        department_id: dept,
-        checkpoint_id: None,
-        location: format!("{}号楼", i % 12 + 1),
-        run_id: None,
-        description: format!("楼道杂物堆放 #{i}"),
-        severity: Severity::General,
-        due_ms: core.now_ms() + 86_400_000,
-        photos: vec![sha],
-    })
-    .unwrap()
-    .notice_id
-}
 
 /// Syncs until a sync succeeds with nothing left queued; returns the failed attempts.
 fn sync_until_done(core: &Core, limit: usize) -> usize {
@@ -102,7 +68,7 @@ fn connections_cut_at_random_offsets_lose_and_double_nothing(backend: Backend) {
     let mut failed_syncs = 0;
     while proxy.cuts() < 200 || notices < 10 {
         assert!(started.elapsed() < Duration::from_secs(240), "took too long: {} cuts", proxy.cuts());
-        raise_with_photo(&core, notices);
+        raise_with_photo(&core, DepartmentKind::Cleaning, notices);
         notices += 1;
         failed_syncs += sync_until_done(&core, 200);
     }
@@ -131,7 +97,7 @@ fn a_server_killed_mid_sync_loses_and_doubles_nothing(backend: Backend) {
     let mut interrupted = 0;
     for k in 0..kills {
         for _ in 0..3 {
-            raise_with_photo(&core, notices);
+            raise_with_photo(&core, DepartmentKind::Cleaning, notices);
             notices += 1;
         }
         let c = core.clone();

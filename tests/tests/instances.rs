@@ -4,40 +4,8 @@
 
 use std::time::Duration;
 
-use patrol_core::notices::NoticeDraft;
-use patrol_core::photos::{PhotoInput, PhotoSource};
 use patrol_e2e::*;
 use patrol_protocol::DepartmentKind;
-use patrol_protocol::notice::Severity;
-use patrol_protocol::record::PhotoContext;
-
-fn raise(core: &patrol_core::Core, i: usize) {
-    let site = core.sites().unwrap()[0].id;
-    let dept = core.departments(site).unwrap().into_iter().find(|d| d.kind == DepartmentKind::Engineering).unwrap().id;
-    let sha = core
-        .add_photo(PhotoInput {
-            source: PhotoSource::Bytes { data: camera_jpeg((i % 250) as u8) },
-            context: PhotoContext { run_id: None, checkpoint_id: None, notice_id: None },
-            site_id: Some(site),
-            captured_at_ms: None,
-            latitude: None,
-            longitude: None,
-        })
-        .unwrap()
-        .sha256;
-    core.create_notice(NoticeDraft {
-        site_id: site,
-        department_id: dept,
-        checkpoint_id: None,
-        location: "地下车库".into(),
-        run_id: None,
-        description: format!("照明故障 #{i}"),
-        severity: Severity::General,
-        due_ms: core.now_ms() + 86_400_000,
-        photos: vec![sha],
-    })
-    .unwrap();
-}
 
 fn sync_until_clean(core: &patrol_core::Core) -> usize {
     for failures in 0..50 {
@@ -81,8 +49,8 @@ fn two_instances_on_one_postgres_survive_losing_one() {
                 .enumerate()
                 .map(|(k, p)| {
                     s.spawn(move || {
-                        raise(p, round * 10 + k);
-                        raise(p, round * 10 + k + 5);
+                        raise_with_photo(p, DepartmentKind::Engineering, round * 10 + k);
+                        raise_with_photo(p, DepartmentKind::Engineering, round * 10 + k + 5);
                         sync_until_clean(p)
                     })
                 })
