@@ -22,6 +22,11 @@ use crate::policy::{Access, Actor};
 use crate::store::{Conn, DbError, people, reference};
 use outcome::Outcome;
 
+/// 2020-01-01T00:00:00Z: no patrol record is older than the product.
+const EARLIEST_DEVICE_TIME_MS: i64 = 1_577_836_800_000;
+/// How far ahead of the server a device clock may be before its records are refused.
+const FUTURE_TOLERANCE_MS: i64 = 7 * 86_400_000;
+
 /// Why a whole push was refused; nothing of it was stored.
 #[derive(Debug)]
 pub enum PushRefusal {
@@ -185,6 +190,17 @@ pub fn push(
             return Ok(Err(PushRefusal::Invalid {
                 field: format!("records[seq={}].{}", rec.seq, e.field),
                 reason: e.reason,
+            }));
+        }
+        // A clock this far off is not a slow phone but a broken one (or a forged
+        // record): refuse rather than let it into the audit. Smaller offsets are
+        // accepted and flagged by the patrol audit.
+        if rec.device_time_ms < EARLIEST_DEVICE_TIME_MS || rec.device_time_ms > now + FUTURE_TOLERANCE_MS {
+            return Ok(Err(PushRefusal::Invalid {
+                field: format!("records[seq={}].device_time_ms", rec.seq),
+                reason: "the device clock is wrong (before 2020 or more than a week ahead of the server); set the \
+                         phone's date and time / 手机日期时间有误，请校正后再同步"
+                    .into(),
             }));
         }
         let h = rec.hash();

@@ -1,0 +1,214 @@
+//! Bad input everywhere gets a clear 4xx and changes nothing (checked against the
+//! transparency log and the row counts before and after), and the photo store going
+//! away for a while loses nothing: records are still accepted, photos complete later.
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use patrol_protocol::Id;
+use patrol_protocol::record::{GENESIS_HASH, Record, RecordPayload};
+use patrol_server::clock::Clock;
+use serde_json::{Value, json};
+use support::phone::{Demo, Phone, jpeg, notice, photo_taken};
+use support::{Backend, TestServer};
+
+/// What must not move when a request is refused.
+async fn snapshot(s: &TestServer) -> Vec<i64> {
+    s.state
+        .store
+        .read(|c| {
+            let mut out = Vec::new();
+            for sql in [
+                "SELECT value FROM counters WHERE name = 'log'",
+                "SELECT value FROM counters WHERE name = 'feed'",
+                "SELECT COUNT(*) FROM records",
+                "SELECT COUNT(*) FROM notices",
+                "SELECT COUNT(*) FROM sites",
+                "SELECT COUNT(*) FROM people",
+                "SELECT COUNT(*) FROM checkpoints",
+                "SELECT COUNT(*) FROM photos",
+                "SELECT COUNT(*) FROM photo_chunks",
+            ] {
+                out.push(c.query_one(sql, &[])?.int(0)?);
+            }
+            Ok(out)
+        })
+        .await
+        .unwrap()
+}
+
+async fn raw(
+    s: &TestServer,
+    method: Method,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (StatusCode, Value) {
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", content_type)
+        .body(Body::from(body))
+        .unwrap();
+    s.send(req).await
+}
+
+async fn bad_input_everywhere_gets_a_4xx_and_changes_nothing(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let mut officer = Phone::sign_in(&s, "patrol").await;
+    let demo = Demo { reference: officer.pull(&s, "").await["reference"].clone() };
+    let (_, p) = notice(demo.site(), demo.dept("cleaning"), "楼道杂物", vec![], s.clock.now_ms() + 3_600_000);
+    let last = officer.record(&s, p);
+    officer.push(&s).await;
+    let admin = s.token("admin").await;
+    let site = demo.site();
+    let before = snapshot(&s).await;
+
+    let record = |seq: u64, device_time_ms: i64, payload: RecordPayload| Record {
+        id: Id::now_v7(),
+        author: officer.person,
+        device: officer.device,
+        seq,
+        device_time_ms,
+        prev_hash: officer.prev.clone(),
+        payload,
+    };
+    let injection = "'; DROP TABLE notices; --";
+    let mut cases: Vec<(&str, Method, String, String, Vec<u8>, &str)> = vec![
+        ("501 records in one push", Method::POST, "/api/v1/sync/push".into(), officer.token.clone(),
+         json!({"device_id": officer.device, "sent_at_ms": 0, "records": vec![serde_json::to_value(&last).unwrap(); 501]}).to_string().into_bytes(), "application/json"),
+        ("invalid UTF-8", Method::POST, "/api/v1/sync/push".into(), officer.token.clone(), b"{\"device_id\": \"\xff\xfe\"}".to_vec(), "application/json"),
+        ("JSON nested 10 000 deep", Method::POST, "/api/v1/sync/push".into(), officer.token.clone(), "[".repeat(10_000).into_bytes(), "application/json"),
+        ("a 6 MB body", Method::POST, "/api/v1/sites".into(), admin.clone(), vec![b' '; 6 << 20], "application/json"),
+        ("SQL in a site code", Method::POST, "/api/v1/sites".into(), admin.clone(),
+         json!({"code": injection, "name_zh": "注入"}).to_string().into_bytes(), "application/json"),
+        ("SQL in a login", Method::POST, "/api/v1/people".into(), admin.clone(),
+         json!({"login": injection, "display_name": "x", "password": "long-enough-1"}).to_string().into_bytes(), "application/json"),
+        ("an unknown field", Method::POST, "/api/v1/sites".into(), admin.clone(),
+         json!({"code": "NEW", "name_zh": "新", "owner": "me"}).to_string().into_bytes(), "application/json"),
+        ("path traversal as a photo name", Method::GET, "/api/v1/photos/..%2F..%2Fetc%2Fpasswd".into(), officer.token.clone(), vec![], "application/json"),
+        ("path traversal as an upload", Method::PUT, "/api/v1/photos/..%2F..%2Fdata%2Fpatrol.db/upload?offset=0".into(), officer.token.clone(), b"x".to_vec(), "application/octet-stream"),
+        ("a photo name that is not a hash", Method::GET, format!("/api/v1/photos/{}", "Z".repeat(64)), officer.token.clone(), vec![], "application/json"),
+        ("control characters in a name", Method::POST, format!("/api/v1/sites/{site}/checkpoints"), admin.clone(),
+         json!({"code": "C1", "name_zh": "门\u{0007}口", "latitude": 31.0, "longitude": 121.0}).to_string().into_bytes(), "application/json"),
+        ("a latitude of 1000", Method::POST, format!("/api/v1/sites/{site}/checkpoints"), admin.clone(),
+         json!({"code": "C2", "name_zh": "门口", "latitude": 1000.0, "longitude": 121.0}).to_string().into_bytes(), "application/json"),
+        ("a cursor that is not one", Method::GET, "/api/v1/sync/pull?cursor=v1.-5".into(), officer.token.clone(), vec![], "application/json"),
+        ("a day that is not a date", Method::GET, format!("/api/v1/sites/{site}/daily-logs/2026-02-30"), s.token("supervisor").await, vec![], "application/json"),
+    ];
+    // Timestamps: a device clock in 1970 and one a year ahead.
+    for (what, t) in [("a record from 1970", 1_000i64), ("a record a year ahead", s.clock.now_ms() + 365 * 86_400_000)]
+    {
+        let r = record(officer.seq + 1, t, RecordPayload::Correction { corrects: Id::now_v7(), reason: "时钟".into() });
+        cases.push((
+            what,
+            Method::POST,
+            "/api/v1/sync/push".into(),
+            officer.token.clone(),
+            json!({"device_id": officer.device, "sent_at_ms": t, "records": [r]}).to_string().into_bytes(),
+            "application/json",
+        ));
+    }
+    // A record whose prev_hash is not hex.
+    let mut bad_hash = serde_json::to_value(record(
+        officer.seq + 1,
+        s.clock.now_ms(),
+        RecordPayload::Correction { corrects: Id::now_v7(), reason: "x".into() },
+    ))
+    .unwrap();
+    bad_hash["prev_hash"] = json!("../../../../etc/passwd");
+    cases.push((
+        "a prev_hash that is a path",
+        Method::POST,
+        "/api/v1/sync/push".into(),
+        officer.token.clone(),
+        json!({"device_id": officer.device, "sent_at_ms": 0, "records": [bad_hash]}).to_string().into_bytes(),
+        "application/json",
+    ));
+
+    let mut refused = 0;
+    for (what, method, path, token, body, ct) in cases {
+        let (status, answer) = raw(&s, method, &path, &token, ct, body).await;
+        assert!(status.is_client_error(), "{what}: expected a 4xx, got {status} {answer}");
+        assert!(answer["error"].is_string() && answer["message"].is_string(), "{what}: not a JSON error: {answer}");
+        refused += 1;
+        println!("{what}: {status} {}", answer["error"]);
+    }
+    assert_eq!(snapshot(&s).await, before, "a refused request changed something");
+    println!(
+        "{refused} bad requests refused; log size, feed, records, notices, sites, people, checkpoints and photos unchanged"
+    );
+
+    // A record that lies about its chain is refused too, and flagged for the auditor:
+    // the only change is the fork on file and its leaf in the log.
+    let mut liar = record(
+        officer.seq + 1,
+        s.clock.now_ms(),
+        RecordPayload::Correction { corrects: Id::now_v7(), reason: "x".into() },
+    );
+    liar.prev_hash = GENESIS_HASH.into();
+    let (status, answer) = officer.push_records(&s, &[liar]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    let after = snapshot(&s).await;
+    assert_eq!(after[0], before[0] + 1, "the fork is a leaf of the log");
+    assert_eq!(after[1..], before[1..], "and nothing else moved");
+    let forks = s.state.store.read(|c| c.query_one("SELECT COUNT(*) FROM forks", &[])?.int(0)).await.unwrap();
+    assert_eq!(forks, 1);
+
+    // Injection strings that are otherwise valid are stored as text, verbatim.
+    let (status, cp) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/sites/{site}/checkpoints"),
+            Some(&admin),
+            Some(json!({"code": "INJ", "name_zh": injection, "latitude": 31.0, "longitude": 121.0})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{cp}");
+    let (_, listed) = s.call(Method::GET, &format!("/api/v1/sites/{site}/checkpoints"), Some(&admin), None).await;
+    assert!(listed.as_array().unwrap().iter().any(|c| c["name_zh"] == injection));
+    let (status, _) = s.call(Method::GET, "/api/v1/notices", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK, "the notices table is still there");
+}
+
+async fn a_photo_store_outage_loses_nothing(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let mut officer = Phone::sign_in(&s, "patrol").await;
+    let demo = Demo { reference: officer.pull(&s, "").await["reference"].clone() };
+    let (bytes, sha) = jpeg(77);
+    officer.record(&s, photo_taken(&sha, bytes.len(), None, None));
+    let (_, p) =
+        notice(demo.site(), demo.dept("engineering"), "配电房门未锁", vec![sha.clone()], s.clock.now_ms() + 3_600_000);
+    officer.record(&s, p);
+    // The photo store disappears: its directory is replaced by a plain file.
+    let objects = s.dir.0.join("objects");
+    std::fs::rename(&objects, s.dir.0.join("objects.away")).unwrap();
+    std::fs::write(&objects, b"not a directory").unwrap();
+    let resp = officer.push(&s).await;
+    assert!(
+        resp["results"].as_array().unwrap().iter().all(|r| r["status"] == "applied"),
+        "records are still accepted: {resp}"
+    );
+    let (status, body) = officer.upload(&s, &sha, &bytes, 0).await;
+    assert!(status.is_server_error(), "the phone is told to try later: {status} {body}");
+    println!("photo store away: records accepted, upload answered {status}");
+    // It comes back; the phone asks where the upload stands and the photo completes.
+    std::fs::remove_file(&objects).unwrap();
+    std::fs::rename(s.dir.0.join("objects.away"), &objects).unwrap();
+    let (status, st) = s.call(Method::GET, &format!("/api/v1/photos/{sha}/upload"), Some(&officer.token), None).await;
+    assert_eq!((status, st["complete"].as_bool()), (StatusCode::OK, Some(true)), "{st}");
+    let req = Request::builder()
+        .uri(format!("/api/v1/photos/{sha}"))
+        .header("authorization", format!("Bearer {}", officer.token))
+        .body(Body::empty())
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(s.router.clone(), req).await.unwrap();
+    let got = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    assert_eq!(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&got)), sha);
+    println!("photo store back: the photo completed with the right hash, no re-upload needed");
+}
+
+both_backends!(bad_input_everywhere_gets_a_4xx_and_changes_nothing, a_photo_store_outage_loses_nothing);
