@@ -265,32 +265,18 @@ async fn populate(s: &TestServer, officer: &mut Phone, site: Id, engineering: Id
     Things { site, notice: notice_id, run, sha, person: officer.person, waiver, ..Things::default() }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_route_answers_every_role_in_every_scope_as_the_table_says() {
-    // The table covers the router exactly: a new route without a line fails here.
-    let routed: BTreeSet<(String, String)> =
-        patrol_server::app::routes().iter().map(|r| (r.method.to_string(), r.path.to_string())).collect();
-    let tabled: BTreeSet<(String, String)> = table().iter().map(|(m, p, ..)| (m.to_string(), p.to_string())).collect();
-    assert_eq!(
-        routed.difference(&tabled).collect::<Vec<_>>(),
-        Vec::<&(String, String)>::new(),
-        "routes without an entry"
-    );
-    assert_eq!(
-        tabled.difference(&routed).collect::<Vec<_>>(),
-        Vec::<&(String, String)>::new(),
-        "entries without a route"
-    );
-
-    let s = TestServer::start(Backend::Sqlite).await.expect("sqlite always runs");
+/// The demo site (own), a second site of the same organisation (other), and a site of
+/// another organisation written straight into the store, each with a patrol officer's
+/// run, a photo, an engineering notice and a pending won't-do.
+async fn three_scopes(s: &TestServer) -> (Things, Things, Things) {
     let admin = s.token("admin").await;
     let demo =
-        support::phone::Demo { reference: Phone::sign_in(&s, "patrol").await.pull(&s, "").await["reference"].clone() };
+        support::phone::Demo { reference: Phone::sign_in(s, "patrol").await.pull(s, "").await["reference"].clone() };
 
     // Own site: the demo compound.
-    let mut own_officer = Phone::sign_in(&s, "patrol").await;
+    let mut own_officer = Phone::sign_in(s, "patrol").await;
     let own_route: Id = demo.route(0)["id"].as_str().unwrap().parse().unwrap();
-    let mut own = populate(&s, &mut own_officer, demo.site(), demo.dept("engineering"), own_route).await;
+    let mut own = populate(s, &mut own_officer, demo.site(), demo.dept("engineering"), own_route).await;
     own.checkpoint = demo.route(0)["checkpoint_ids"][0].as_str().unwrap().parse().unwrap();
     own.route = own_route;
 
@@ -330,9 +316,9 @@ async fn every_route_answers_every_role_in_every_scope_as_the_table_says() {
         .call(Method::POST, "/api/v1/people", Some(&admin), Some(json!({"login": "b.patrol", "display_name": "乙", "password": "b-password-123", "roles": [{"role": "patrol_staff", "site_id": b_site}]})))
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let mut b_officer = Phone::sign_in_with(&s, "b.patrol", "b-password-123").await;
+    let mut b_officer = Phone::sign_in_with(s, "b.patrol", "b-password-123").await;
     let mut other = populate(
-        &s,
+        s,
         &mut b_officer,
         b_site,
         d["id"].as_str().unwrap().parse().unwrap(),
@@ -395,11 +381,33 @@ async fn every_route_answers_every_role_in_every_scope_as_the_table_says() {
         })
         .await
         .unwrap();
-    let mut c_officer = Phone::sign_in_with(&s, "c.patrol", "c-password-123").await;
-    let mut foreign = populate(&s, &mut c_officer, c_site.id, c_dept.id, c_route.id).await;
+    let mut c_officer = Phone::sign_in_with(s, "c.patrol", "c-password-123").await;
+    let mut foreign = populate(s, &mut c_officer, c_site.id, c_dept.id, c_route.id).await;
     foreign.checkpoint = c_cp.id;
     foreign.route = c_route.id;
 
+    (own, other, foreign)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_answers_every_role_in_every_scope_as_the_table_says() {
+    // The table covers the router exactly: a new route without a line fails here.
+    let routed: BTreeSet<(String, String)> =
+        patrol_server::app::routes().iter().map(|r| (r.method.to_string(), r.path.to_string())).collect();
+    let tabled: BTreeSet<(String, String)> = table().iter().map(|(m, p, ..)| (m.to_string(), p.to_string())).collect();
+    assert_eq!(
+        routed.difference(&tabled).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "routes without an entry"
+    );
+    assert_eq!(
+        tabled.difference(&routed).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "entries without a route"
+    );
+
+    let s = TestServer::start(Backend::Sqlite).await.expect("sqlite always runs");
+    let (own, other, foreign) = three_scopes(&s).await;
     let mut tokens = Vec::new();
     for a in ACTORS {
         let login = match a {
@@ -501,5 +509,156 @@ async fn every_route_answers_every_role_in_every_scope_as_the_table_says() {
         }
     }
     println!("checked {checked} (route, role, scope) combinations");
+    assert!(wrong.is_empty(), "{} wrong answers:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+/// The console's pages: (method, path, rule). GET pages are requested by every role in
+/// every scope; POST pages must be in the table too (their forms are checked by the
+/// console tests, and a POST without its CSRF token is refused for everyone below).
+fn page_table() -> Vec<(Method, &'static str, Option<Rule>)> {
+    use Method as M;
+    use Rule::*;
+    vec![
+        (M::GET, "/static/console.css", Some(Public)),
+        (M::GET, "/static/console.js", Some(Public)),
+        (M::GET, "/lang/{lang}", Some(Public)),
+        (M::GET, "/login", Some(Public)),
+        (M::POST, "/login", None),
+        (M::POST, "/logout", None),
+        (M::GET, "/", Some(SignedIn)),
+        (M::GET, "/admin/sites", Some(Admin)),
+        (M::POST, "/admin/sites", None),
+        (M::GET, "/admin/sites/{site_id}", Some(Admin)),
+        (M::POST, "/admin/sites/{site_id}/plan", None),
+        (M::GET, "/sites/{site_id}/plan", Some(SiteReader)),
+        (M::GET, "/admin/sites/{site_id}/departments", Some(Admin)),
+        (M::POST, "/admin/sites/{site_id}/departments", None),
+        (M::GET, "/admin/sites/{site_id}/checkpoints", Some(Admin)),
+        (M::POST, "/admin/sites/{site_id}/checkpoints", None),
+        (M::POST, "/admin/sites/{site_id}/checkpoints/import", None),
+        (M::GET, "/admin/sites/{site_id}/checkpoints/labels.pdf", Some(Admin)),
+        (M::GET, "/admin/sites/{site_id}/checkpoints/{checkpoint_id}/label.pdf", Some(Admin)),
+        (M::GET, "/admin/sites/{site_id}/routes", Some(Admin)),
+        (M::POST, "/admin/sites/{site_id}/routes", None),
+        (M::GET, "/admin/sites/{site_id}/schedules", Some(Admin)),
+        (M::POST, "/admin/sites/{site_id}/schedules", None),
+        (M::GET, "/admin/people", Some(Admin)),
+        (M::POST, "/admin/people", None),
+        (M::POST, "/admin/people/import", None),
+        (M::POST, "/admin/people/{person_id}/roles", None),
+        // A server-sent event stream: it never ends, so it is not requested here
+        // (the console tests read its first event).
+        (M::GET, "/live", None),
+        (M::GET, "/photos/{sha256}", Some(NoticeViewer)),
+        (M::GET, "/photos/{sha256}/thumb", Some(NoticeViewer)),
+        (M::GET, "/notices", Some(SignedIn)),
+        (M::GET, "/notices/{notice_id}", Some(NoticeViewer)),
+        (M::POST, "/notices/{notice_id}/actions", None),
+        (M::GET, "/notices/{notice_id}/notice.pdf", Some(NoticeViewer)),
+        (M::GET, "/dashboard", Some(Supervisor)),
+        (M::GET, "/runs/{run_id}", Some(RunViewer)),
+        (M::GET, "/sites/{site_id}/daily-logs/{day}", Some(Supervisor)),
+        (M::POST, "/sites/{site_id}/daily-logs/{day}/sign", None),
+        (M::GET, "/sites/{site_id}/monthly/{month}", Some(Supervisor)),
+        (M::GET, "/sites/{site_id}/monthly/{month}/summary.xlsx", Some(Supervisor)),
+        (M::GET, "/sites/{site_id}/monthly/{month}/summary.pdf", Some(Supervisor)),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_answers_every_role_in_every_scope_as_the_table_says() {
+    let paged: BTreeSet<(String, String)> =
+        patrol_server::web::pages().iter().map(|p| (p.method.to_string(), p.path.to_string())).collect();
+    let tabled: BTreeSet<(String, String)> =
+        page_table().iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
+    assert_eq!(
+        paged.difference(&tabled).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "pages without an entry"
+    );
+    assert_eq!(
+        tabled.difference(&paged).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "entries without a page"
+    );
+
+    let s = TestServer::start(Backend::Sqlite).await.expect("sqlite always runs");
+    let (own, other, foreign) = three_scopes(&s).await;
+    let mut sessions = Vec::new();
+    for a in ACTORS {
+        let login = match a {
+            Actor::Anonymous => None,
+            Actor::Patrol => Some("patrol"),
+            Actor::Head => Some("eng.head"),
+            Actor::Supervisor => Some("supervisor"),
+            Actor::Manager => Some("manager"),
+            Actor::Admin => Some("admin"),
+        };
+        let cookie = match login {
+            Some(l) => support::web::sign_in(&s, l).await.0,
+            None => String::new(),
+        };
+        sessions.push((a, cookie));
+    }
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for (method, template, rule) in page_table() {
+        if method == Method::POST {
+            // Without a session and without the form's token: refused for everyone.
+            let path = template.replace('{', "").replace('}', "");
+            let answer = support::web::post(&s, &path, "", &[("x", "y")]).await;
+            if !(answer.status == StatusCode::FORBIDDEN
+                || answer.status.is_redirection()
+                || answer.status == StatusCode::NOT_FOUND
+                || answer.status == StatusCode::UNPROCESSABLE_ENTITY
+                || answer.status == StatusCode::BAD_REQUEST)
+                || answer.status.is_success()
+            {
+                wrong.push(format!("POST {path} without session or token: {}", answer.status));
+            }
+            checked += 1;
+            continue;
+        }
+        let Some(rule) = rule else { continue };
+        for scope in SCOPES {
+            let t = match scope {
+                Scope::Own => &own,
+                Scope::OtherSite => &other,
+                Scope::OtherOrg => &foreign,
+            };
+            let path = template
+                .replace("{site_id}", &t.site.to_string())
+                .replace("{notice_id}", &t.notice.to_string())
+                .replace("{run_id}", &t.run.to_string())
+                .replace("{sha256}", &t.sha)
+                .replace("{checkpoint_id}", &t.checkpoint.to_string())
+                .replace("{day}", "2026-11-23")
+                .replace("{month}", "2026-11")
+                .replace("{lang}", "en");
+            let scope_applies = template.contains('{') && !template.contains("{lang}");
+            for (actor, cookie) in &sessions {
+                let answer = support::web::get(&s, &path, cookie).await;
+                let to_login = answer.status.is_redirection() && answer.location().starts_with("/login");
+                let denied = to_login
+                    || answer.status == StatusCode::FORBIDDEN
+                    || (answer.status == StatusCode::NOT_FOUND && scope == Scope::OtherOrg && scope_applies);
+                let expect = allowed(rule, *actor, if scope_applies { scope } else { Scope::Own });
+                let ok = match rule {
+                    Rule::Public => answer.status != StatusCode::FORBIDDEN,
+                    _ => expect != denied,
+                };
+                if !ok {
+                    wrong.push(format!(
+                        "GET {path} as {actor:?} on {scope:?}: expected {}, got {} {}",
+                        if expect { "allow" } else { "deny" },
+                        answer.status,
+                        answer.location()
+                    ));
+                }
+                checked += 1;
+            }
+        }
+    }
+    println!("checked {checked} (page, role, scope) combinations");
     assert!(wrong.is_empty(), "{} wrong answers:\n{}", wrong.len(), wrong.join("\n"));
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod phone;
+pub mod web;
 
 use std::path::PathBuf;
 use std::sync::Arc;
