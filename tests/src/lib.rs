@@ -452,3 +452,90 @@ pub fn raise_with_photo(
     .unwrap()
     .notice_id
 }
+
+/// A PostgreSQL cluster of the test's own, so a test may restart it without
+/// disturbing the suites that share the script's server.
+pub struct OwnPostgres {
+    dir: TempDir,
+    bin: PathBuf,
+    pub port: u16,
+}
+
+impl OwnPostgres {
+    /// `None` when PostgreSQL is not installed (outside CI only).
+    pub fn start() -> Option<OwnPostgres> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|d| d.filter_map(Result::ok).map(|e| e.path().join("bin")).filter(|p| p.join("initdb").exists()).max());
+        let Some(bin) = bin else {
+            assert!(std::env::var("CI").is_err(), "CI must have PostgreSQL (scripts/test installs it)");
+            return None;
+        };
+        let dir = TempDir::new("own-pg");
+        let port = free_port();
+        let pg = OwnPostgres { dir, bin, port };
+        if Self::is_root() {
+            Command::new("chown").args(["-R", "postgres"]).arg(&pg.dir.0).status().unwrap();
+        }
+        let data = pg.dir.0.join("data");
+        let ok = pg
+            .command("initdb")
+            .arg("-D")
+            .arg(&data)
+            .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "initdb failed");
+        pg.ctl(&["start", "-w", "-t", "60"]);
+        Some(pg)
+    }
+
+    fn is_root() -> bool {
+        std::env::var("USER").map(|u| u == "root").unwrap_or(false)
+            || Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+    }
+
+    fn command(&self, tool: &str) -> Command {
+        if Self::is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(self.bin.join(tool));
+            c
+        } else {
+            Command::new(self.bin.join(tool))
+        }
+    }
+
+    fn ctl(&self, args: &[&str]) {
+        let opts = format!("-h 127.0.0.1 -p {} -k {} -c fsync=off", self.port, self.dir.0.display());
+        let ok = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.dir.0.join("data"))
+            .arg("-l")
+            .arg(self.dir.0.join("server.log"))
+            .args(["-o", &opts])
+            .args(args)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "pg_ctl {args:?} failed");
+    }
+
+    /// Stops at once (connections are cut) and starts again.
+    pub fn restart(&self) {
+        self.ctl(&["restart", "-m", "immediate", "-w", "-t", "60"]);
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let _ = self.command("pg_ctl").arg("-D").arg(self.dir.0.join("data")).args(["-m", "immediate", "stop"]).status();
+    }
+}
