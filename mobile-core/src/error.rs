@@ -63,6 +63,21 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The disk (or the app's quota) is full: SQLite reports SQLITE_FULL or a failed
+    /// write, the file system ENOSPC / EFBIG / EDQUOT.
+    pub fn is_storage_full(&self) -> bool {
+        use rusqlite::ErrorCode;
+        match self {
+            Error::Sql(rusqlite::Error::SqliteFailure(f, _)) => {
+                matches!(f.code, ErrorCode::DiskFull | ErrorCode::SystemIoFailure)
+            }
+            Error::Io { source, .. } => matches!(source.raw_os_error(), Some(28 | 27 | 122)),
+            _ => false,
+        }
+    }
+}
+
 impl From<FieldError> for Error {
     fn from(e: FieldError) -> Self {
         // The protocol's bounds speak English only; the field name tells the UI where.
@@ -121,6 +136,15 @@ impl From<Error> for PatrolError {
             }
             Error::Server { code, detail, .. } => {
                 PatrolError::Conflict { reason: format!("{code}: {detail}"), reason_zh: detail }
+            }
+            e if e.is_storage_full() => {
+                tracing::warn!(error = %e, "storage full");
+                PatrolError::Storage {
+                    detail: format!(
+                        "the phone's storage is full; nothing of this action was saved. Free some space and try \
+                         again / 手机存储空间不足，本次操作未保存，请清理空间后重试 ({e})"
+                    ),
+                }
             }
             e @ (Error::Sql(_) | Error::Io { .. } | Error::StoredJson(_) | Error::Corrupt(_) | Error::Poisoned) => {
                 tracing::error!(error = %e, "storage failure");

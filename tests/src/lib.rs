@@ -464,9 +464,9 @@ pub struct OwnPostgres {
 impl OwnPostgres {
     /// `None` when PostgreSQL is not installed (outside CI only).
     pub fn start() -> Option<OwnPostgres> {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .ok()
-            .and_then(|d| d.filter_map(Result::ok).map(|e| e.path().join("bin")).filter(|p| p.join("initdb").exists()).max());
+        let bin = std::fs::read_dir("/usr/lib/postgresql").ok().and_then(|d| {
+            d.filter_map(Result::ok).map(|e| e.path().join("bin")).filter(|p| p.join("initdb").exists()).max()
+        });
         let Some(bin) = bin else {
             assert!(std::env::var("CI").is_err(), "CI must have PostgreSQL (scripts/test installs it)");
             return None;
@@ -536,6 +536,7 @@ impl OwnPostgres {
 
 impl Drop for OwnPostgres {
     fn drop(&mut self) {
-        let _ = self.command("pg_ctl").arg("-D").arg(self.dir.0.join("data")).args(["-m", "immediate", "stop"]).status();
+        let _ =
+            self.command("pg_ctl").arg("-D").arg(self.dir.0.join("data")).args(["-m", "immediate", "stop"]).status();
     }
 }

@@ -39,7 +39,9 @@ fn postgres_restarted_during_pushes() {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
-    println!("restarted PostgreSQL {restarts} times (immediate) during syncs; {failed} syncs were cut; {notices} notices with photos");
+    println!(
+        "restarted PostgreSQL {restarts} times (immediate) during syncs; {failed} syncs were cut; {notices} notices with photos"
+    );
     let url = &pg.url();
     let device = core.device_id();
     let last = core.queue_status().unwrap().last_seq as i64;
