@@ -53,3 +53,27 @@ stop_postgres() {
     PG_DIR=""
   fi
 }
+
+# start_s3: a local S3-compatible server (moto, from PyPI) on a free loopback port for
+# the object-store suites; exports PATROL_TEST_S3_ENDPOINT. stop_s3 ends it.
+start_s3() {
+  command -v moto_server >/dev/null || python3 -m pip install --quiet "moto[server]"
+  S3_PORT=$(free_port)
+  S3_LOG=$(mktemp /tmp/patrol-s3.XXXXXX)
+  moto_server -H 127.0.0.1 -p "$S3_PORT" >"$S3_LOG" 2>&1 &
+  S3_PID=$!
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$S3_PORT/" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  export PATROL_TEST_S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
+  log "S3 (moto) on 127.0.0.1:$S3_PORT"
+}
+
+stop_s3() {
+  if [ -n "${S3_PID:-}" ]; then
+    kill "$S3_PID" 2>/dev/null || true
+    rm -f "$S3_LOG"
+    S3_PID=""
+  fi
+}

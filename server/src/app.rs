@@ -54,7 +54,7 @@ impl AppState {
             })
             .map_err(|e| format!("cannot load signing keys: {e}"))?;
         let keys = Keys::from_stored(&stored)?;
-        let photos = photos::local_store(&settings.data_dir.join("objects"))?;
+        let photos = photos::open_store(&settings)?;
         Ok(AppState {
             photos,
             store,

@@ -238,7 +238,7 @@ fn audit(
         AuditCommand::Verify => {
             let store = open(settings)?;
             store.migrate_blocking().map_err(|e| e.to_string())?;
-            let photos = patrol_server::photos::local_store(&settings.data_dir.join("objects"))?;
+            let photos = patrol_server::photos::open_store(&settings)?;
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
             let report = runtime.block_on(verify::verify(&store, &photos)).map_err(|e| e.to_string())?;
             print!("{}", report.render());

@@ -43,6 +43,11 @@ pub struct Settings {
     pub smtp_user: String,
     /// Never shown in `Debug` output or by the API.
     pub smtp_password: String,
+    /// Where photos live: empty for `<data_dir>/objects` on the local disk, or
+    /// `s3://bucket[/prefix]` for any S3-compatible store (MinIO, Ceph, OSS, AWS),
+    /// configured by the usual `AWS_*` variables (`AWS_ENDPOINT_URL`,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ALLOW_HTTP`).
+    pub object_store_url: String,
 }
 
 impl Default for Settings {
@@ -66,6 +71,7 @@ impl Default for Settings {
             smtp_from: "patrol@localhost".into(),
             smtp_user: String::new(),
             smtp_password: String::new(),
+            object_store_url: String::new(),
         }
     }
 }
@@ -156,6 +162,9 @@ impl Settings {
         }
         if let Some(v) = get("PATROL_SECURE_COOKIES") {
             self.secure_cookies = parse("PATROL_SECURE_COOKIES", v)?;
+        }
+        if let Some(v) = get("PATROL_OBJECT_STORE_URL") {
+            self.object_store_url = v;
         }
         if let Some(v) = get("PATROL_CJK_FONT") {
             self.cjk_font = v;

@@ -84,16 +84,23 @@ pub struct Server {
     pub database_url: String,
     pub data_dir: PathBuf,
     pub logins: Vec<(String, String)>,
+    /// More environment for the process (an object store's settings).
+    pub env: Vec<(String, String)>,
 }
 
 impl Server {
     pub fn start(database_url: &str, data_dir: &std::path::Path) -> Server {
+        Self::start_with(database_url, data_dir, vec![])
+    }
+
+    pub fn start_with(database_url: &str, data_dir: &std::path::Path, env: Vec<(String, String)>) -> Server {
         let mut s = Server {
             child: None,
             port: free_port(),
             database_url: database_url.to_string(),
             data_dir: data_dir.to_path_buf(),
             logins: vec![],
+            env,
         };
         s.spawn();
         s
@@ -106,6 +113,7 @@ impl Server {
             .env("PATROL_DATA_DIR", &self.data_dir)
             .env("PATROL_LISTEN", format!("127.0.0.1:{}", self.port))
             .env("RUST_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -362,6 +370,31 @@ pub fn texts(database_url: &str, sql: &str) -> Vec<String> {
         let mut c = postgres::Client::connect(database_url, postgres::NoTls).unwrap();
         c.query(sql, &[]).unwrap().iter().map(|r| r.get(0)).collect()
     }
+}
+
+/// A fresh bucket on the S3-compatible server the test script started, and the
+/// server settings that point at it; `None` outside CI when there is none.
+pub fn s3_bucket() -> Option<Vec<(String, String)>> {
+    let endpoint = match std::env::var("PATROL_TEST_S3_ENDPOINT") {
+        Ok(e) if !e.is_empty() => e,
+        _ => {
+            assert!(std::env::var("CI").is_err(), "CI must run the S3 suite (scripts/test starts moto)");
+            eprintln!("PATROL_TEST_S3_ENDPOINT is not set: skipping the S3 run");
+            return None;
+        }
+    };
+    let bucket = format!("patrol-{}", uuid::Uuid::now_v7().simple());
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let status = agent.put(format!("{endpoint}/{bucket}")).send_empty().unwrap().status().as_u16();
+    assert_eq!(status, 200, "create bucket {bucket}");
+    Some(vec![
+        ("PATROL_OBJECT_STORE_URL".into(), format!("s3://{bucket}/photos-store")),
+        ("AWS_ENDPOINT_URL".into(), endpoint),
+        ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+        ("AWS_REGION".into(), "us-east-1".into()),
+        ("AWS_ALLOW_HTTP".into(), "true".into()),
+    ])
 }
 
 /// The current year in China, as the server numbers notices.

@@ -18,12 +18,32 @@ fn sync_until_clean(core: &patrol_core::Core) -> usize {
 }
 
 #[test]
-fn two_instances_on_one_postgres_survive_losing_one() {
+fn two_instances_on_one_postgres_and_a_shared_volume_survive_losing_one() {
     let data = TempDir::new("instances");
     let Some(url) = database_url(Backend::Postgres, &data) else { return };
     // Both instances share the data directory: the photo store is one shared volume.
-    let mut a = Server::start(&url, &data.0.join("data"));
+    let a = Server::start(&url, &data.0.join("data"));
     let b = Server::start(&url, &data.0.join("data"));
+    load_and_lose_one(url, a, b);
+}
+
+#[test]
+fn two_instances_on_one_postgres_and_s3_survive_losing_one() {
+    let data = TempDir::new("instances-s3");
+    let Some(url) = database_url(Backend::Postgres, &data) else { return };
+    let Some(s3) = s3_bucket() else { return };
+    // Separate data directories: photos can only meet through the S3 store.
+    let a = Server::start_with(&url, &data.0.join("a"), s3.clone());
+    std::fs::copy(data.0.join("a/demo-logins.json"), {
+        std::fs::create_dir_all(data.0.join("b")).unwrap();
+        data.0.join("b/demo-logins.json")
+    })
+    .unwrap();
+    let b = Server::start_with(&url, &data.0.join("b"), s3);
+    load_and_lose_one(url, a, b);
+}
+
+fn load_and_lose_one(url: String, mut a: Server, b: Server) {
     let lb = Balancer::start(vec![a.port, b.port]);
     let dirs: Vec<TempDir> = (0..3).map(|i| TempDir::new(&format!("inst-phone{i}"))).collect();
     let phones: Vec<patrol_core::Core> = dirs.iter().map(|d| phone(&d.0)).collect();
@@ -73,6 +93,13 @@ fn two_instances_on_one_postgres_survive_losing_one() {
         assert_eq!(count(&url, &format!("SELECT COUNT(*) FROM records WHERE device_id = '{device}'")), last);
     }
     assert_eq!(count(&url, "SELECT COUNT(*) FROM photos WHERE complete = 0"), 0);
+    // Every photo is served, by hash, by the instance that is left.
+    let desk = Desk::sign_in(&b.url(), "patrol", &b.password("patrol"));
+    for sha in texts(&url, "SELECT sha256 FROM photos") {
+        let (status, bytes) = desk.get_bytes(&format!("/api/v1/photos/{sha}"));
+        assert_eq!(status, 200, "{sha}");
+        assert_eq!(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)), sha);
+    }
     // Every phone sees every notice it raised numbered, through the surviving instance.
     for p in &phones {
         assert!(p.list_notices(500).unwrap().iter().all(|n| n.number.is_some()));

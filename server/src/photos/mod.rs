@@ -26,6 +26,29 @@ use crate::sync::outcome::Outcome;
 /// The object store holding finished photos and thumbnails.
 pub type Photos = Arc<dyn ObjectStore>;
 
+/// The photo store the settings name: S3-compatible for `s3://…`, else the local
+/// directory `<data_dir>/objects`.
+pub fn open_store(settings: &crate::settings::Settings) -> Result<Photos, String> {
+    let url = settings.object_store_url.trim();
+    if url.is_empty() {
+        return local_store(&settings.data_dir.join("objects"));
+    }
+    let Some(rest) = url.strip_prefix("s3://") else {
+        return Err(format!("PATROL_OBJECT_STORE_URL must be empty or s3://bucket[/prefix], not {url:?}"));
+    };
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let s3 = object_store::aws::AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .build()
+        .map_err(|e| format!("object store {url}: {e}"))?;
+    let store: Photos = if prefix.trim_matches('/').is_empty() {
+        Arc::new(s3)
+    } else {
+        Arc::new(object_store::prefix::PrefixStore::new(s3, prefix.trim_matches('/')))
+    };
+    Ok(store)
+}
+
 /// A local directory through `object_store` (the embedded default).
 pub fn local_store(dir: &std::path::Path) -> Result<Photos, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
