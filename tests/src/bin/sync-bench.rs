@@ -3,13 +3,17 @@
 //! the raw batch-insert rate of the same database is measured in the same run as
 //! the limit. Prints records/s, photo MB/s and p50/p99 sync time per phone.
 //!
-//! Usage: sync-bench <sqlite|postgres> <phones> [photos per phone] [threads]
+//! Usage: sync-bench <sqlite|postgres> <phones> [photos per phone] [threads] [instances]
+//!
+//! With 2 instances (PostgreSQL only) the phones go through a balancer to two server
+//! processes sharing the database and the photo volume, while a supervisor's web
+//! dashboard is polled; its latency is printed too.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use patrol_e2e::{Backend, Server, TempDir, database_url};
+use patrol_e2e::{Backend, Balancer, Server, TempDir, database_url};
 use patrol_protocol::record::{CheckIn, GENESIS_HASH, ItemOutcome, PhotoContext, Record, RecordPayload, TrackPoint};
 use patrol_protocol::{Checkpoint, Id};
 use rand::RngCore;
@@ -176,10 +180,14 @@ fn main() {
     let phones: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10);
     let photos: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(20);
     let threads: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(16);
+    let instances: usize = args.get(5).and_then(|s| s.parse().ok()).unwrap_or(1);
+    assert!(instances == 1 || backend == Backend::Postgres, "several instances need PostgreSQL");
     let dir = TempDir::new("bench");
     let url = database_url(backend, &dir).expect("PATROL_TEST_POSTGRES_URL for postgres");
     let server = Server::start(&url, &dir.0.join("data"));
-    let base = server.url();
+    let second = (instances > 1).then(|| Server::start(&url, &dir.0.join("data")));
+    let balancer = second.as_ref().map(|b| Balancer::start(vec![server.port, b.port]));
+    let base = balancer.as_ref().map_or_else(|| server.url(), |b| b.url());
     let a = agent();
     let login = |who: &str, device: Id| {
         post(
@@ -223,6 +231,12 @@ fn main() {
     let total_records: usize = prepared.iter().map(|p| p.records.len()).sum();
     let total_photo_bytes: usize = prepared.iter().map(|p| p.photos.iter().map(|x| x.1.len()).sum::<usize>()).sum();
 
+    // A supervisor keeps the dashboard open (polled like a browser tab that reloads).
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let poller = (instances > 1).then(|| {
+        let (stop, base, password) = (stop.clone(), base.clone(), server.password("supervisor"));
+        std::thread::spawn(move || poll_dashboard(&base, &password, &stop))
+    });
     let queue = Arc::new(Mutex::new(prepared));
     let times = Arc::new(Mutex::new(Vec::new()));
     let errors = Arc::new(AtomicUsize::new(0));
@@ -269,10 +283,16 @@ fn main() {
         w.join().unwrap();
     }
     let wall = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let dashboard = poller.map(|p| p.join().unwrap());
     let mut t = times.lock().unwrap().clone();
     t.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let raw = raw_insert_rate(&url, 20_000);
-    let db = if backend == Backend::Sqlite { "sqlite" } else { "postgres" };
+    let db = match (backend, instances) {
+        (Backend::Sqlite, _) => "sqlite".to_string(),
+        (_, 1) => "postgres".to_string(),
+        (_, n) => format!("pg×{n}"),
+    };
     println!(
         "{db:<8} phones {phones:>4}  records {total_records:>7}  {:>8.0} rec/s  photos {:>7.1} MB  {:>6.1} MB/s  sync p50 {:>6.2} s  p99 {:>6.2} s  errors {}  | raw insert {:>8.0} rec/s  ratio {:.2}",
         total_records as f64 / wall,
@@ -284,5 +304,51 @@ fn main() {
         raw,
         (total_records as f64 / wall) / raw,
     );
+    if let Some((polls, p50, p99, errors)) = dashboard {
+        println!("          dashboard polled {polls} times during the load: p50 {:.0} ms  p99 {:.0} ms  errors {errors}", p50 * 1e3, p99 * 1e3);
+    }
+    drop(second);
     drop(server);
+}
+
+/// Signs in at the console and reloads the dashboard until told to stop; returns
+/// (polls, p50 s, p99 s, errors).
+fn poll_dashboard(base: &str, password: &str, stop: &std::sync::atomic::AtomicBool) -> (usize, f64, f64, usize) {
+    let a: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+    let mut form = a.get(format!("{base}/login")).call().unwrap();
+    let page = form.body_mut().read_to_string().unwrap();
+    let at = page.find("name=\"_csrf\" value=\"").expect("a login form") + 20;
+    let token = page[at..].split('"').next().unwrap().to_string();
+    let body = format!("_csrf={token}&login=supervisor&password={password}&next=%2F");
+    let resp = a
+        .post(format!("{base}/login"))
+        .header("cookie", format!("patrol_login_csrf={token}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send(body.as_bytes())
+        .unwrap();
+    let cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("patrol_session="))
+        .expect("a session")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let (mut times, mut errors) = (Vec::new(), 0);
+    while !stop.load(Ordering::Relaxed) {
+        let t0 = Instant::now();
+        match a.get(format!("{base}/dashboard")).header("cookie", &cookie).call() {
+            Ok(mut r) if r.status().as_u16() == 200 => {
+                let _ = r.body_mut().read_to_string();
+                times.push(t0.elapsed().as_secs_f64());
+            }
+            _ => errors += 1,
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (times.len(), percentile(&times, 0.5), percentile(&times, 0.99), errors)
 }
