@@ -1,0 +1,113 @@
+//! Reading the CSV files administrators import: bounded size and row count, named
+//! columns, every bad row reported. Plain Rust and the `csv` crate only, so the fuzz
+//! target (fuzz/fuzz_targets/csv_read.rs) can build this file on its own.
+
+use std::collections::HashMap;
+
+/// Largest CSV file accepted.
+pub const CSV_MAX_BYTES: usize = 1024 * 1024;
+
+/// One problem, on a line of the file as a spreadsheet numbers it (header = 1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl RowError {
+    pub fn new(line: usize, message: impl Into<String>) -> RowError {
+        RowError { line, message: message.into() }
+    }
+}
+
+/// A data row by column name, with its line number.
+#[derive(Debug)]
+pub struct CsvRow {
+    pub line: usize,
+    cells: HashMap<String, String>,
+}
+
+impl CsvRow {
+    /// A cell, trimmed; empty when the column is absent or blank.
+    pub fn get(&self, column: &str) -> &str {
+        self.cells.get(column).map_or("", |v| v.trim())
+    }
+}
+
+/// Parses a CSV file whose header names columns from `known`; `required` ones must
+/// be present. Errors are reported against line 1 (the file as a whole) or a row.
+pub fn read(bytes: &[u8], known: &[&str], required: &[&str], max_rows: usize) -> Result<Vec<CsvRow>, Vec<RowError>> {
+    let whole = |m: String| vec![RowError::new(1, m)];
+    if bytes.len() > CSV_MAX_BYTES {
+        return Err(whole(format!(
+            "the file is larger than {} KB / 文件超过 {} KB",
+            CSV_MAX_BYTES / 1024,
+            CSV_MAX_BYTES / 1024
+        )));
+    }
+    // Excel writes a byte-order mark before UTF-8; other encodings (GBK) are
+    // refused rather than guessed at.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(whole(
+            "the file is not UTF-8: save it as \"CSV UTF-8\" / 文件不是 UTF-8 编码，请另存为“CSV UTF-8”".into(),
+        ));
+    }
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(bytes);
+    let header: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(|c| c.trim().to_ascii_lowercase()).collect(),
+        Err(e) => return Err(whole(format!("cannot read the header: {e}"))),
+    };
+    let mut problems = Vec::new();
+    for name in &header {
+        if !known.contains(&name.as_str()) {
+            problems.push(RowError::new(1, format!("unknown column {name:?}; known: {}", known.join(", "))));
+        }
+    }
+    for name in required {
+        if !header.iter().any(|h| h == name) {
+            problems.push(RowError::new(1, format!("missing column {name:?}")));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        // The reader skips blank lines (and counts them unreliably), so the line
+        // number comes from the record's byte offset.
+        let line = match &record {
+            Ok(r) => r.position().map(|p| p.byte()),
+            Err(e) => e.position().map(|p| p.byte()),
+        }
+        .and_then(|b| usize::try_from(b).ok())
+        .map_or(i + 2, |b| {
+            // The offset may point at the blank lines skipped before the record.
+            let mut b = b.min(bytes.len());
+            while b < bytes.len() && matches!(bytes[b], b'\r' | b'\n') {
+                b += 1;
+            }
+            bytes[..b].iter().filter(|&&c| c == b'\n').count() + 1
+        });
+        if rows.len() >= max_rows {
+            return Err(whole(format!("more than {max_rows} rows; split the file / 超过 {max_rows} 行，请分批导入")));
+        }
+        match record {
+            Ok(r) => {
+                if r.iter().all(|c| c.trim().is_empty()) {
+                    continue;
+                }
+                let cells = header.iter().cloned().zip(r.iter().map(str::to_string)).collect();
+                rows.push(CsvRow { line, cells });
+            }
+            Err(e) => problems.push(RowError::new(line, e.to_string())),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    if rows.is_empty() {
+        return Err(whole("the file has no data rows / 文件中没有数据行".into()));
+    }
+    Ok(rows)
+}
