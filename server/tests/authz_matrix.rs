@@ -24,6 +24,27 @@ enum Actor {
     Manager,
     Admin,
 }
+impl Actor {
+    /// The demo person who plays this role.
+    fn demo_login(self) -> Option<&'static str> {
+        match self {
+            Actor::Anonymous => None,
+            Actor::Patrol => Some("patrol"),
+            Actor::Head => Some("eng.head"),
+            Actor::Supervisor => Some("supervisor"),
+            Actor::Manager => Some("manager"),
+            Actor::Admin => Some("admin"),
+        }
+    }
+}
+
+/// The table and the router name exactly the same routes.
+fn assert_same(router: BTreeSet<(String, String)>, table: BTreeSet<(String, String)>) {
+    let none = Vec::<&(String, String)>::new();
+    assert_eq!(router.difference(&table).collect::<Vec<_>>(), none, "routes without a table line");
+    assert_eq!(table.difference(&router).collect::<Vec<_>>(), none, "table lines without a route");
+}
+
 const ACTORS: [Actor; 6] =
     [Actor::Anonymous, Actor::Patrol, Actor::Head, Actor::Supervisor, Actor::Manager, Actor::Admin];
 
@@ -395,29 +416,13 @@ async fn every_route_answers_every_role_in_every_scope_as_the_table_says() {
     let routed: BTreeSet<(String, String)> =
         patrol_server::app::routes().iter().map(|r| (r.method.to_string(), r.path.to_string())).collect();
     let tabled: BTreeSet<(String, String)> = table().iter().map(|(m, p, ..)| (m.to_string(), p.to_string())).collect();
-    assert_eq!(
-        routed.difference(&tabled).collect::<Vec<_>>(),
-        Vec::<&(String, String)>::new(),
-        "routes without an entry"
-    );
-    assert_eq!(
-        tabled.difference(&routed).collect::<Vec<_>>(),
-        Vec::<&(String, String)>::new(),
-        "entries without a route"
-    );
+    assert_same(routed, tabled);
 
     let s = TestServer::start(Backend::Sqlite).await.expect("sqlite always runs");
     let (own, other, foreign) = three_scopes(&s).await;
     let mut tokens = Vec::new();
     for a in ACTORS {
-        let login = match a {
-            Actor::Anonymous => None,
-            Actor::Patrol => Some("patrol"),
-            Actor::Head => Some("eng.head"),
-            Actor::Supervisor => Some("supervisor"),
-            Actor::Manager => Some("manager"),
-            Actor::Admin => Some("admin"),
-        };
+        let login = a.demo_login();
         let t = match login {
             Some(l) => {
                 let device = Id::now_v7();
@@ -571,29 +576,13 @@ async fn every_page_answers_every_role_in_every_scope_as_the_table_says() {
         patrol_server::web::pages().iter().map(|p| (p.method.to_string(), p.path.to_string())).collect();
     let tabled: BTreeSet<(String, String)> =
         page_table().iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
-    assert_eq!(
-        paged.difference(&tabled).collect::<Vec<_>>(),
-        Vec::<&(String, String)>::new(),
-        "pages without an entry"
-    );
-    assert_eq!(
-        tabled.difference(&paged).collect::<Vec<_>>(),
-        Vec::<&(String, String)>::new(),
-        "entries without a page"
-    );
+    assert_same(paged, tabled);
 
     let s = TestServer::start(Backend::Sqlite).await.expect("sqlite always runs");
     let (own, other, foreign) = three_scopes(&s).await;
     let mut sessions = Vec::new();
     for a in ACTORS {
-        let login = match a {
-            Actor::Anonymous => None,
-            Actor::Patrol => Some("patrol"),
-            Actor::Head => Some("eng.head"),
-            Actor::Supervisor => Some("supervisor"),
-            Actor::Manager => Some("manager"),
-            Actor::Admin => Some("admin"),
-        };
+        let login = a.demo_login();
         let cookie = match login {
             Some(l) => support::web::sign_in(&s, l).await.0,
             None => String::new(),

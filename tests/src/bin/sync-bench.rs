@@ -305,7 +305,11 @@ fn main() {
         (total_records as f64 / wall) / raw,
     );
     if let Some((polls, p50, p99, errors)) = dashboard {
-        println!("          dashboard polled {polls} times during the load: p50 {:.0} ms  p99 {:.0} ms  errors {errors}", p50 * 1e3, p99 * 1e3);
+        println!(
+            "          dashboard polled {polls} times during the load: p50 {:.0} ms  p99 {:.0} ms  errors {errors}",
+            p50 * 1e3,
+            p99 * 1e3
+        );
     }
     drop(second);
     drop(server);
