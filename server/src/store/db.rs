@@ -241,8 +241,20 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
+/// The schema's history, shared by both databases: the SQL uses only types both have
+/// (TEXT, BIGINT, DOUBLE PRECISION, BLOB); PostgreSQL's side spells BLOB as BYTEA when
+/// it runs them (`postgres::dialect`), as SQLite's side rewrites `$1` as `?1`.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, sql: include_str!("../../migrations/0001_foundation.sql") },
+    Migration { version: 2, sql: include_str!("../../migrations/0002_sync.sql") },
+    Migration { version: 3, sql: include_str!("../../migrations/0003_web_sessions.sql") },
+    Migration { version: 4, sql: include_str!("../../migrations/0004_audit.sql") },
+    Migration { version: 5, sql: include_str!("../../migrations/0005_schedules_notify.sql") },
+];
+
 /// Applies missing migrations inside the caller's transaction.
-pub fn apply_migrations(conn: &mut dyn Conn, all: &[Migration]) -> Result<usize, DbError> {
+pub fn apply_migrations(conn: &mut dyn Conn) -> Result<usize, DbError> {
+    let all = MIGRATIONS;
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)",
         &[],

@@ -5,15 +5,7 @@ use std::error::Error;
 use bytes::BytesMut;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
-use super::db::{Conn, Database, DbError, Migration, Pool, Row, Value, apply_migrations};
-
-const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, sql: include_str!("../../migrations/postgres/0001_foundation.sql") },
-    Migration { version: 2, sql: include_str!("../../migrations/postgres/0002_sync.sql") },
-    Migration { version: 3, sql: include_str!("../../migrations/postgres/0003_web_sessions.sql") },
-    Migration { version: 4, sql: include_str!("../../migrations/postgres/0004_audit.sql") },
-    Migration { version: 5, sql: include_str!("../../migrations/postgres/0005_schedules_notify.sql") },
-];
+use super::db::{Conn, Database, DbError, Pool, Row, Value, apply_migrations};
 
 /// Every instance migrating at once takes this advisory lock first.
 const MIGRATION_LOCK: i64 = 0x5041_5452_4f4c; // "PATROL"
@@ -106,6 +98,24 @@ fn read_row(row: &postgres::Row) -> Result<Row, DbError> {
     Ok(Row(values))
 }
 
+/// The migrations are written once for both databases; PostgreSQL calls SQLite's
+/// BLOB type BYTEA.
+fn dialect(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut word = String::new();
+    for ch in sql.chars().chain(std::iter::once(' ')) {
+        if ch.is_ascii_alphanumeric() || ch == '_' {
+            word.push(ch);
+            continue;
+        }
+        out.push_str(if word == "BLOB" { "BYTEA" } else { &word });
+        word.clear();
+        out.push(ch);
+    }
+    out.pop();
+    out
+}
+
 struct PgConn<'a, 'b>(&'a mut postgres::Transaction<'b>);
 
 impl Conn for PgConn<'_, '_> {
@@ -120,7 +130,7 @@ impl Conn for PgConn<'_, '_> {
         self.0.query(sql, &refs).map_err(backend)?.iter().map(read_row).collect()
     }
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
-        self.0.batch_execute(sql).map_err(backend)
+        self.0.batch_execute(&dialect(sql)).map_err(backend)
     }
 }
 
@@ -133,7 +143,7 @@ impl Database for PostgresDb {
         let mut ran = 0;
         self.transaction(true, &mut |c| {
             c.execute("SELECT pg_advisory_xact_lock($1)", &[Value::Int(MIGRATION_LOCK)])?;
-            ran = apply_migrations(c, MIGRATIONS)?;
+            ran = apply_migrations(c)?;
             Ok(())
         })?;
         Ok(ran)
@@ -158,5 +168,16 @@ impl Database for PostgresDb {
                 }
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn blob_is_spelled_bytea_and_nothing_else_changes() {
+        assert_eq!(
+            super::dialect("data BLOB NOT NULL, blob_count BIGINT, BLOBS TEXT"),
+            "data BYTEA NOT NULL, blob_count BIGINT, BLOBS TEXT"
+        );
     }
 }

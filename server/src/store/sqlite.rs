@@ -6,15 +6,7 @@ use std::time::Duration;
 
 use rusqlite::types::{Value as SqlValue, ValueRef};
 
-use super::db::{Conn, Database, DbError, Migration, Pool, Row, Value, apply_migrations};
-
-const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, sql: include_str!("../../migrations/sqlite/0001_foundation.sql") },
-    Migration { version: 2, sql: include_str!("../../migrations/sqlite/0002_sync.sql") },
-    Migration { version: 3, sql: include_str!("../../migrations/sqlite/0003_web_sessions.sql") },
-    Migration { version: 4, sql: include_str!("../../migrations/sqlite/0004_audit.sql") },
-    Migration { version: 5, sql: include_str!("../../migrations/sqlite/0005_schedules_notify.sql") },
-];
+use super::db::{Conn, Database, DbError, Pool, Row, Value, apply_migrations};
 
 pub struct SqliteDb {
     path: PathBuf,
@@ -84,7 +76,7 @@ impl Database for SqliteDb {
     fn migrate(&self) -> Result<usize, DbError> {
         let mut ran = 0;
         self.transaction(true, &mut |c| {
-            ran = apply_migrations(c, MIGRATIONS)?;
+            ran = apply_migrations(c)?;
             Ok(())
         })?;
         Ok(ran)
