@@ -470,7 +470,6 @@ impl Core {
             let path = format!("/api/v1/sync/pull?cursor={cursor}&limit=200");
             let page: PullResponse = self.call(http, |t| http.get_json(&path, t))?;
             let now = self.now_ms();
-            let person = self.store.read(crate::core::signed_in)?;
             self.store.write(|tx| {
                 if let Some(bundle) = &page.reference {
                     let org = bundle.sites.first().map(|s| s.org_id).unwrap_or_default();
@@ -497,7 +496,7 @@ impl Core {
                 }
                 let acked = acked_seq(tx)?;
                 for n in &page.notices {
-                    apply_server_notice(tx, n, acked, person.as_ref())?;
+                    apply_server_notice(tx, n, acked)?;
                 }
                 for r in &page.rejections {
                     let line = RejectionLine {
@@ -597,12 +596,7 @@ fn store_rejection(tx: &Transaction<'_>, r: &RejectionLine, now: i64) -> Result<
 
 /// Takes the server's view of a notice as the base of the local projection, then
 /// replays this device's actions the server has not seen yet on top.
-fn apply_server_notice(
-    tx: &Transaction<'_>,
-    v: &patrol_protocol::sync::NoticeView,
-    acked: u64,
-    _person: Option<&SignedInPerson>,
-) -> Result<()> {
+fn apply_server_notice(tx: &Transaction<'_>, v: &patrol_protocol::sync::NoticeView, acked: u64) -> Result<()> {
     let severity = if v.severity == patrol_protocol::Severity::Serious { "serious" } else { "general" };
     tx.execute(
         "INSERT INTO notices (notice_id, site_id, department_id, checkpoint_id, run_id, location, description, severity,

@@ -96,7 +96,6 @@ impl Keys {
 
     /// The raw Ed25519 public key of the signing key (what an attacker could know).
     pub fn public_key_bytes(&self) -> Vec<u8> {
-        let _ = &self.signing;
         self.verifying.get(&self.signing_kid).map(|k| k.as_bytes().to_vec()).unwrap_or_default()
     }
 }

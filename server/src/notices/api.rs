@@ -3,10 +3,10 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use patrol_protocol::Id;
 use patrol_protocol::notice::NoticeState;
 use patrol_protocol::record::{PhotoContext, RecordPayload};
 use patrol_protocol::sync::{NoticeActionRequest, NoticeView, RecordStatus};
-use patrol_protocol::{Id, Role};
 use serde::Deserialize;
 
 use crate::app::AppState;
@@ -152,15 +152,4 @@ pub async fn act_on(
         return Err(ApiError::Conflict(format!("refused: {reason}")));
     }
     visible_notice(state, actor, id).await
-}
-
-/// Heads of a department at a site (who a notice is routed to).
-pub fn heads_of(people_roles: &[(Id, Vec<Role>)], site_id: Id, department_id: Id) -> Vec<Id> {
-    people_roles
-        .iter()
-        .filter(|(_, roles)| {
-            roles.iter().any(|r| matches!(r, Role::DepartmentHead { site_id: s, department_id: d } if *s == site_id && *d == department_id))
-        })
-        .map(|(p, _)| *p)
-        .collect()
 }

@@ -39,8 +39,7 @@ pub async fn supervised_log(state: &AppState, actor: &Actor, site_id: Id, day: S
     if site.org_id != actor.person.org_id || !actor.is_supervisor_of(site.id) {
         return Err(ApiError::forbidden());
     }
-    let now = state.clock.now_ms();
-    Ok(state.store.read(move |c| crate::patrols::daily_log(c, &site, &day, now)).await?)
+    Ok(state.store.read(move |c| crate::patrols::daily_log(c, &site, &day)).await?)
 }
 
 /// `GET /api/v1/sites/{site_id}/daily-logs/{day}`

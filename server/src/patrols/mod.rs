@@ -194,7 +194,7 @@ pub fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<
                     "只有该项目主管可签阅巡检日志",
                 ));
             }
-            let log = daily_log(c, &site, day, now)?;
+            let log = daily_log(c, &site, day)?;
             c.execute(
                 "INSERT INTO daily_log_signatures (record_id, site_id, day, person_id, comment, server_ms, content_hash)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -300,7 +300,7 @@ pub fn run_view(c: &mut dyn Conn, run_id: Id) -> Result<Option<RunView>, DbError
 }
 
 /// The site's patrol log for one local day: its runs, the notices raised, signatures.
-pub fn daily_log(c: &mut dyn Conn, site: &Site, day: &str, _now: i64) -> Result<DailyLog, DbError> {
+pub fn daily_log(c: &mut dyn Conn, site: &Site, day: &str) -> Result<DailyLog, DbError> {
     let date =
         chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| DbError::Backend(format!("bad day {day}")))?;
     // The one derivation of what a day expects (schedules, special periods, holidays).
