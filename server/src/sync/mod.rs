@@ -404,6 +404,7 @@ pub fn pull(
     let cursor = rows.last().map_or(after, |r| r.position);
     let mut need_reference = initial;
     let mut notice_ids: Vec<Id> = Vec::new();
+    let mut visible_cache: std::collections::HashMap<Id, bool> = std::collections::HashMap::new();
     let mut rejections = Vec::new();
     let me = actor.person.id;
     for row in &rows {
@@ -420,12 +421,21 @@ pub fn pull(
                     .is_some_and(|s| e.department_id.is_some_and(|d| actor.headed_departments(s).contains(&d)));
                 if let Some(id) = e.notice_id {
                     if !notice_ids.contains(&id) {
-                        let visible_now = match crate::notices::get(c, id)? {
-                            Some(n) => {
-                                let org = reference::get_site(c, n.site_id)?.map(|s| s.org_id).unwrap_or_default();
-                                crate::notices::visible(actor, &n, org)
+                        // A notice changes many times in a page; judge it once.
+                        let visible_now = match visible_cache.get(&id) {
+                            Some(v) => *v,
+                            None => {
+                                let v = match crate::notices::get(c, id)? {
+                                    Some(n) => {
+                                        let org =
+                                            reference::get_site(c, n.site_id)?.map(|s| s.org_id).unwrap_or_default();
+                                        crate::notices::visible(actor, &n, org)
+                                    }
+                                    None => false,
+                                };
+                                visible_cache.insert(id, v);
+                                v
                             }
-                            None => false,
                         };
                         if was_ours || visible_now {
                             notice_ids.push(id);
