@@ -261,7 +261,7 @@ const AFTERNOON_WINDOW_MS: i64 = support::START_MS + 5 * 3_600_000;
 
 /// A patrol officer of `site` raises an engineering notice with a photo, walks a run
 /// and asks not to walk the afternoon round.
-async fn populate(s: &TestServer, officer: &mut Phone, site: Id, engineering: Id, route: Id) -> Things {
+async fn populate(s: &TestServer, officer: &mut Phone, site: Id, engineering: Id, route: Id, seed: u8) -> Things {
     let run = Id::now_v7();
     officer.record(s, RecordPayload::RunStarted { run_id: run, route_id: route, site_id: site });
     let waiver = officer
@@ -275,7 +275,7 @@ async fn populate(s: &TestServer, officer: &mut Phone, site: Id, engineering: Id
             },
         )
         .id;
-    let (bytes, sha) = jpeg(site.as_bytes()[15]);
+    let (bytes, sha) = jpeg(seed);
     officer.record(s, photo_taken(&sha, bytes.len(), None, None));
     let (notice_id, p) = notice(site, engineering, "灯坏了", vec![sha.clone()], s.clock.now_ms() + 86_400_000);
     officer.record(s, p);
@@ -297,7 +297,7 @@ async fn three_scopes(s: &TestServer) -> (Things, Things, Things) {
     // Own site: the demo compound.
     let mut own_officer = Phone::sign_in(s, "patrol").await;
     let own_route: Id = demo.route(0)["id"].as_str().unwrap().parse().unwrap();
-    let mut own = populate(s, &mut own_officer, demo.site(), demo.dept("engineering"), own_route).await;
+    let mut own = populate(s, &mut own_officer, demo.site(), demo.dept("engineering"), own_route, 1).await;
     own.checkpoint = demo.route(0)["checkpoint_ids"][0].as_str().unwrap().parse().unwrap();
     own.route = own_route;
 
@@ -344,6 +344,7 @@ async fn three_scopes(s: &TestServer) -> (Things, Things, Things) {
         b_site,
         d["id"].as_str().unwrap().parse().unwrap(),
         rt["id"].as_str().unwrap().parse().unwrap(),
+        2,
     )
     .await;
     other.checkpoint = cp["id"].as_str().unwrap().parse().unwrap();
@@ -403,7 +404,7 @@ async fn three_scopes(s: &TestServer) -> (Things, Things, Things) {
         .await
         .unwrap();
     let mut c_officer = Phone::sign_in_with(s, "c.patrol", "c-password-123").await;
-    let mut foreign = populate(s, &mut c_officer, c_site.id, c_dept.id, c_route.id).await;
+    let mut foreign = populate(s, &mut c_officer, c_site.id, c_dept.id, c_route.id, 3).await;
     foreign.checkpoint = c_cp.id;
     foreign.route = c_route.id;
 

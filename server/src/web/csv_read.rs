@@ -87,8 +87,10 @@ pub fn read(bytes: &[u8], known: &[&str], required: &[&str], max_rows: usize) ->
             while b < bytes.len() && matches!(bytes[b], b'\r' | b'\n') {
                 b += 1;
             }
-            bytes[..b].iter().filter(|&&c| c == b'\n').count() + 1
-        });
+            lines_before(&bytes[..b]) + 1
+        })
+        // The header is line 1 whatever the offsets say.
+        .max(2);
         if rows.len() >= max_rows {
             return Err(whole(format!("more than {max_rows} rows; split the file / 超过 {max_rows} 行，请分批导入")));
         }
@@ -110,4 +112,45 @@ pub fn read(bytes: &[u8], known: &[&str], required: &[&str], max_rows: usize) ->
         return Err(whole("the file has no data rows / 文件中没有数据行".into()));
     }
     Ok(rows)
+}
+
+/// How many lines end within `bytes`, counting the terminators the `csv` reader
+/// accepts: `\r\n`, `\n` and a lone `\r`.
+fn lines_before(bytes: &[u8]) -> usize {
+    let mut n = 0;
+    for (i, &c) in bytes.iter().enumerate() {
+        if c == b'\n' || (c == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COLS: &[&str] = &["code", "name_zh", "latitude"];
+
+    #[test]
+    fn rows_are_numbered_as_a_spreadsheet_numbers_them_whatever_the_line_ends() {
+        for (file, want) in [
+            (&b"code,name_zh\nA,\xE9\x97\xA8\n\nB,b\n"[..], vec![2, 4]),
+            (&b"code,name_zh\r\nA,a\r\nB,b\r\n"[..], vec![2, 3]),
+            // A lone carriage return ends a line too (old Mac files; found by the fuzzer).
+            (&b"code,name_zh\rA,a\rB,b"[..], vec![2, 3]),
+        ] {
+            let rows = read(file, COLS, &["code"], 10).expect("valid file");
+            assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), want, "{:?}", String::from_utf8_lossy(file));
+        }
+    }
+
+    #[test]
+    fn the_fuzzer_s_lone_carriage_return_file_reads_its_row_as_line_two() {
+        let file = b"code,name_zh\r\0\0\0,latitcoddu";
+        match read(file, COLS, &["code", "name_zh"], 500) {
+            Ok(rows) => assert!(rows.iter().all(|r| r.line >= 2)),
+            Err(problems) => assert!(problems.iter().all(|p| p.line >= 1) && !problems.is_empty()),
+        }
+    }
 }

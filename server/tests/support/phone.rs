@@ -131,7 +131,12 @@ impl Phone {
 
 /// A small real JPEG of a solid colour, different per `seed`.
 pub fn jpeg(seed: u8) -> (Vec<u8>, String) {
-    let img = image::RgbImage::from_pixel(64, 48, image::Rgb([seed, 120, 200]));
+    // The seed's eight bits as eight 8-pixel stripes: every seed gives a different
+    // image after JPEG quantisation (a flat colour per seed did not: neighbouring
+    // seeds could encode to the same bytes, and so the same photo).
+    let img = image::RgbImage::from_fn(64, 48, |x, _| {
+        if (seed >> (x / 8)) & 1 == 1 { image::Rgb([230, 60, 60]) } else { image::Rgb([20, 120, 200]) }
+    });
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80).encode_image(&img).unwrap();
     let sha = hex::encode(Sha256::digest(&out));
