@@ -29,6 +29,9 @@ pub enum ApiError {
     TooManyRequests(String),
     #[error("{0}")]
     UpgradeRequired(String),
+    /// A store the request needs is down for now; the client retries later.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -47,6 +50,7 @@ impl ApiError {
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -62,6 +66,7 @@ impl ApiError {
             ApiError::Invalid { .. } => "invalid_input",
             ApiError::TooManyRequests(_) => "too_many_requests",
             ApiError::UpgradeRequired(_) => "protocol_version",
+            ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -104,8 +109,10 @@ impl From<FieldError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(detail) = &self {
-            tracing::error!(%detail, "request failed");
+        match &self {
+            ApiError::Internal(detail) => tracing::error!(%detail, "request failed"),
+            ApiError::Unavailable(detail) => tracing::warn!(%detail, "a store is unavailable"),
+            _ => {}
         }
         (self.status(), Json(self.body())).into_response()
     }

@@ -200,7 +200,8 @@ pub struct CuttingProxy {
 
 impl CuttingProxy {
     /// `cut_probability`: the chance that a direction of a connection is cut; the cut
-    /// falls at a uniform offset below `max_offset` bytes.
+    /// falls at a uniform offset below `max_offset` bytes (headers, small bodies) or,
+    /// half the time, between `max_offset` and 16 times that (inside photo bodies).
     pub fn start(upstream: u16, cut_probability: f64, max_offset: usize, seed: u64) -> CuttingProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -220,7 +221,14 @@ impl CuttingProxy {
                         };
                         n2.fetch_add(1, Ordering::Relaxed);
                         let budget = |rng: &mut rand::rngs::StdRng| {
-                            if rng.r#gen::<f64>() < cut_probability { Some(rng.gen_range(0..max_offset)) } else { None }
+                            if rng.r#gen::<f64>() >= cut_probability {
+                                None
+                            } else if rng.gen_bool(0.5) {
+                                Some(rng.gen_range(0..max_offset))
+                            } else {
+                                // Deep inside a large push or photo body.
+                                Some(rng.gen_range(max_offset..max_offset * 16))
+                            }
                         };
                         let (up, down) = {
                             let mut r = rng.lock().unwrap();
@@ -408,6 +416,7 @@ pub fn site_year() -> i32 {
 pub struct Balancer {
     pub port: u16,
     stop: Arc<AtomicBool>,
+    down: Arc<AtomicBool>,
 }
 
 impl Balancer {
@@ -416,12 +425,15 @@ impl Balancer {
         let port = listener.local_addr().unwrap().port();
         listener.set_nonblocking(true).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
-        let s2 = stop.clone();
+        let down = Arc::new(AtomicBool::new(false));
+        let (s2, d2) = (stop.clone(), down.clone());
         std::thread::spawn(move || {
             let mut next = 0usize;
             let none = Arc::new(AtomicUsize::new(0));
             while !s2.load(Ordering::Relaxed) {
                 match listener.accept() {
+                    // An outage: every connection is closed at once, unanswered.
+                    Ok((client, _)) if d2.load(Ordering::Relaxed) => drop(client),
                     Ok((client, _)) => {
                         client.set_nonblocking(false).unwrap();
                         for i in 0..upstreams.len() {
@@ -438,11 +450,16 @@ impl Balancer {
                 }
             }
         });
-        Balancer { port, stop }
+        Balancer { port, stop, down }
     }
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// While down, what is behind the balancer cannot be reached.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::Relaxed);
     }
 }
 

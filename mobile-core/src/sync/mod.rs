@@ -111,6 +111,10 @@ pub struct SyncReport {
     /// Server clock minus device clock, estimated over the push round trip.
     pub clock_offset_ms: Option<i64>,
     pub cancelled: bool,
+    /// Why photos stayed queued when the server could not take them (its photo store
+    /// down, the connection lost mid-photo); records and the pull went ahead anyway,
+    /// and the next sync sends the photos.
+    pub photos_deferred: Option<String>,
 }
 
 /// What the sync screen shows.
@@ -243,7 +247,12 @@ impl Core {
         self.store.write(|tx| match &result {
             Ok(r) => {
                 meta_set(tx, "last_success_ms", &now.to_string())?;
-                tx.execute("DELETE FROM meta WHERE key = 'last_error'", [])?;
+                match &r.photos_deferred {
+                    Some(why) => meta_set(tx, "last_error", &format!("photos wait: {why}"))?,
+                    None => {
+                        tx.execute("DELETE FROM meta WHERE key = 'last_error'", [])?;
+                    }
+                }
                 if let Some(o) = r.clock_offset_ms {
                     meta_set(tx, "clock_offset_ms", &o.to_string())?;
                 }
@@ -281,7 +290,15 @@ impl Core {
         }
         progress.phase = SyncPhase::Photos;
         tell(&progress);
-        self.upload_photos(&http, &mut report, &mut progress, &tell, &cancelled)?;
+        match self.upload_photos(&http, &mut report, &mut progress, &tell, &cancelled) {
+            Ok(()) => {}
+            // A photo the server cannot take now must not keep the phone from learning
+            // its numbers, decisions and rejections: pull anyway, photos stay queued.
+            Err(e @ (Error::Network(_) | Error::Server { status: 500.., .. })) => {
+                report.photos_deferred = Some(e.to_string());
+            }
+            Err(e) => return Err(e),
+        }
         if cancelled() {
             report.cancelled = true;
             return Ok(report);

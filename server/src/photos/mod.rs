@@ -37,7 +37,21 @@ pub fn open_store(settings: &crate::settings::Settings) -> Result<Photos, String
         return Err(format!("PATROL_OBJECT_STORE_URL must be empty or s3://bucket[/prefix], not {url:?}"));
     };
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    // Bounded retries: while the store is down an upload fails within seconds (the
+    // phone keeps the photo and retries) instead of holding the request for minutes.
+    let retry = object_store::RetryConfig {
+        backoff: object_store::BackoffConfig::default(),
+        max_retries: 3,
+        retry_timeout: std::time::Duration::from_secs(10),
+    };
+    // Timeouts through `with_config`, so the client options read from the environment
+    // (AWS_ALLOW_HTTP, proxies) are kept rather than replaced.
+    use object_store::ClientConfigKey as Key;
+    use object_store::aws::AmazonS3ConfigKey::Client;
     let s3 = object_store::aws::AmazonS3Builder::from_env()
+        .with_retry(retry)
+        .with_config(Client(Key::ConnectTimeout), "5s")
+        .with_config(Client(Key::Timeout), "60s")
         .with_bucket_name(bucket)
         .build()
         .map_err(|e| format!("object store {url}: {e}"))?;
@@ -249,8 +263,8 @@ async fn complete(state: &AppState, sha: &str) -> ApiResult<PhotoStatus> {
     let actual = hex::encode(Sha256::digest(&data));
     let problem = if actual != sha {
         Some(("hash_mismatch", "the uploaded bytes do not have this SHA-256; upload again from the start"))
-    } else if !data.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some(("not_an_image", "the photo is not a JPEG"))
+    } else if let Some(why) = not_a_stored_jpeg(&data) {
+        Some(("not_an_image", why))
     } else {
         None
     };
@@ -280,7 +294,11 @@ pub async fn store_bytes(state: &AppState, sha: &str, data: Vec<u8>) -> ApiResul
         .photos
         .put(&photo_key(sha), data.into())
         .await
-        .map_err(|e| ApiError::Internal(format!("object store: {e}")))?;
+        .map_err(|e| {
+            ApiError::Unavailable(format!(
+                "the photo store cannot take the photo now; the phone keeps it and tries again / 照片存储暂不可用，手机会保留照片稍后重试 ({e})"
+            ))
+        })?;
     Ok(())
 }
 
@@ -437,6 +455,23 @@ pub fn sniff_image(bytes: &[u8]) -> Option<(&'static str, u32, u32)> {
     None
 }
 
+/// Why a phone's upload is not the JPEG the protocol promises, from its header and
+/// end marker (nothing is decoded: the server does not spend a core per photo).
+pub fn not_a_stored_jpeg(data: &[u8]) -> Option<&'static str> {
+    match sniff_image(data) {
+        Some(("image/jpeg", w, h)) => {
+            if w == 0 || h == 0 || w > UPLOAD_MAX_SIDE || h > UPLOAD_MAX_SIDE {
+                Some("the photo's JPEG header gives sides outside the limits")
+            } else if !data.ends_with(&[0xFF, 0xD9]) {
+                Some("the photo is not a whole JPEG (no end-of-image marker)")
+            } else {
+                None
+            }
+        }
+        _ => Some("the photo is not a JPEG (no readable JPEG header)"),
+    }
+}
+
 /// A browser upload made into the JPEG the protocol expects, not yet stored.
 pub struct Prepared {
     pub sha256: String,
@@ -504,4 +539,39 @@ pub fn record_prepared(
         mark_complete(c, &p.sha256, now)?;
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::not_a_stored_jpeg;
+
+    fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_pixel(w, h, image::Rgb([200, 120, 40]));
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80).encode_image(&img).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_phone_upload_must_be_a_whole_jpeg_with_a_sane_header() {
+        let good = jpeg(64, 48);
+        assert_eq!(not_a_stored_jpeg(&good), None);
+        // The magic number alone, or random bytes behind it, are not a photo.
+        let mut fake = vec![0xFF, 0xD8, 0xFF];
+        fake.extend(std::iter::repeat_n(0x5A, 4000));
+        assert!(not_a_stored_jpeg(&fake).is_some());
+        // Cut off before its end marker.
+        assert!(not_a_stored_jpeg(&good[..good.len() - 10]).unwrap().contains("whole"));
+        // A PNG is a fine upload from a browser, not what a phone promises to send.
+        let mut png = Vec::new();
+        image::DynamicImage::ImageRgb8(image::RgbImage::new(4, 4))
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        assert!(not_a_stored_jpeg(&png).is_some());
+        // A header claiming 60000 × 48: edit the SOF width.
+        let mut wide = good.clone();
+        let sof = wide.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        wide[sof + 7..sof + 9].copy_from_slice(&60000u16.to_be_bytes());
+        assert!(not_a_stored_jpeg(&wide).unwrap().contains("limits"));
+    }
 }
