@@ -18,7 +18,7 @@ use patrol_protocol::notice::Severity;
 use patrol_protocol::record::{ItemOutcome, PhotoContext, TrackPoint};
 
 const CHILD_ENV: &str = "PATROL_CRASH_CHILD_DIR";
-const KILLS: usize = 60;
+const KILLS: usize = 80;
 
 /// Not a test of its own: the body of the child process. Without the variable it returns.
 #[test]

@@ -215,6 +215,25 @@ test("a supervisor reviews the run, signs the log, voids a notice and checks the
   assert.equal(images, 2, "the before and after photos are embedded");
   execFileSync("pdftoppm", ["-png", "-r", "80", "-f", "1", "-l", "1", pdfPath, join(work, "notice")]);
   const rendered = readdirSync(work).find((f) => f.startsWith("notice") && f.endsWith(".png"));
+  // Look at the rendered page: both photos are drawn (their colours cover part of the
+  // page) and the text is drawn with an embedded CJK font, not as empty boxes.
+  const page1 = PNG.sync.read(readFileSync(join(work, rendered)));
+  let beforePx = 0, afterPx = 0, inkPx = 0;
+  for (let i = 0; i < page1.data.length; i += 4) {
+    const [r, g, b] = [page1.data[i], page1.data[i + 1], page1.data[i + 2]];
+    const near = (c) => Math.abs(r - c[0]) < 14 && Math.abs(g - c[1]) < 14 && Math.abs(b - c[2]) < 14;
+    if (near([0x5b, 0x67, 0x70])) beforePx++;
+    if (near([90, 160, 120])) afterPx++;
+    if (r < 80 && g < 80 && b < 80) inkPx++;
+  }
+  const pagePx = page1.width * page1.height;
+  assert.ok(beforePx > pagePx * 0.005, `the before photo is drawn (${beforePx} of ${pagePx} pixels)`);
+  assert.ok(afterPx > pagePx * 0.005, `the after photo is drawn (${afterPx} of ${pagePx} pixels)`);
+  assert.ok(inkPx > pagePx * 0.002, `text is drawn (${inkPx} dark pixels)`);
+  const fonts = execFileSync("pdffonts", [pdfPath]).toString();
+  // A CID font (the server's CJK face, subset as PATROL+CJK), embedded, with a map
+  // back to Unicode: the glyphs on paper are the characters pdftotext read above.
+  assert.match(fonts, /CJK\s+CID TrueType\s+Identity-H\s+yes\s+yes\s+yes/, `a CJK font is embedded:\n${fonts}`);
   mkdirSync(join(ARTIFACTS, "screenshots"), { recursive: true });
   copyFileSync(join(work, rendered), join(ARTIFACTS, "screenshots", "notice-pdf.png"));
 
@@ -228,10 +247,23 @@ test("a supervisor reviews the run, signs the log, voids a notice and checks the
   const strings = unzip("xl/sharedStrings.xml");
   for (const s of ["月度汇总", "工程部", "保洁部", "张伟", "李强"]) assert.match(strings, new RegExp(s));
   // Departments sheet: cleaning raised 1 and voided 1; people sheet: 张伟 walked 1 run.
-  const depts = unzip("xl/worksheets/sheet2.xml");
-  assert.match(depts, /<v>1<\/v>/);
-  const people = unzip("xl/worksheets/sheet3.xml");
-  assert.match(people, /<v>3<\/v>/, "张伟 raised three notices this month");
+  // Read the sheets as rows of values, shared strings resolved.
+  const shared = [...strings.matchAll(/<si>([\s\S]*?)<\/si>/g)].map((m) =>
+    [...m[1].matchAll(/<t[^>]*>([^<]*)<\/t>/g)].map((t) => t[1]).join(""));
+  const rowsOf = (xml) => [...xml.matchAll(/<row[^>]*>([\s\S]*?)<\/row>/g)].map((row) =>
+    [...row[1].matchAll(/<c r="[A-Z]+\d+"([^>]*?)(?:\/>|>(?:<v>([^<]*)<\/v>)?<\/c>)/g)].map(([, attrs, v]) =>
+      / t="s"/.test(attrs) ? shared[Number(v)] : v === undefined ? "" : Number(v)));
+  const rowNamed = (rows, name) => rows.find((r) => r[0] === name) ?? assert.fail(`no row ${name}: ${JSON.stringify(rows)}`);
+  // Departments: name, raised, closed, closed on time, overdue, voided, median hours.
+  const cleaning = rowNamed(rowsOf(unzip("xl/worksheets/sheet2.xml")), "保洁部");
+  assert.deepEqual([cleaning[1], cleaning[5]], [1, 1], `cleaning raised one notice and it was voided: ${cleaning}`);
+  const engineering = rowNamed(rowsOf(unzip("xl/worksheets/sheet2.xml")), "工程部");
+  assert.ok(engineering[1] >= 1, `engineering's notices are counted: ${engineering}`);
+  // People: name, runs, checkpoints visited, notices raised, notice actions.
+  const zhang = rowNamed(rowsOf(unzip("xl/worksheets/sheet3.xml")), "张伟");
+  assert.equal(zhang[3], 3, `张伟 raised three notices this month (two here, one in the live-inbox test): ${zhang}`);
+  const li = rowNamed(rowsOf(unzip("xl/worksheets/sheet3.xml")), "李强");
+  assert.ok(li[4] >= 2, `李强's receipt and fix are counted as actions: ${li}`);
   const [pdf] = await Promise.all([page.waitForEvent("download"), page.click("#export-pdf")]);
   const summaryPath = join(work, "summary.pdf");
   await pdf.saveAs(summaryPath);
