@@ -485,6 +485,31 @@ async fn the_live_stream_reports_the_feed_head(backend: Backend) {
     assert_eq!(anonymous.status, StatusCode::SEE_OTHER, "no stream without a session");
 }
 
+/// A desk signed in on one instance watches /live on another (behind a balancer a
+/// browser's requests land anywhere): a notice pushed to the first instance moves the
+/// stream the second serves, since the stream follows the shared database.
+async fn the_live_stream_on_another_instance_reports_records_pushed_to_the_first(backend: Backend) {
+    use futures_util::StreamExt;
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
+    let other = patrol_server::router(s.another_instance().await);
+    let (cookie, _) = sign_in(&s, "eng.head").await;
+    let req = Request::get("/live").header(header::COOKIE, &cookie).body(Body::empty()).unwrap();
+    let resp = other.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK, "the session made on the first instance holds on the second");
+    let mut stream = resp.into_body().into_data_stream();
+    let first = String::from_utf8(stream.next().await.unwrap().unwrap().to_vec()).unwrap();
+    let head: i64 = first.lines().find_map(|l| l.strip_prefix("data: ")).unwrap().trim().parse().unwrap();
+    raised_notice(&s, "engineering", "地库排水沟堵塞").await;
+    let next = tokio::time::timeout(std::time::Duration::from_secs(10), stream.next())
+        .await
+        .expect("the other instance's stream moves within 10 s");
+    let next = String::from_utf8(next.unwrap().unwrap().to_vec()).unwrap();
+    let moved: i64 = next.lines().find_map(|l| l.strip_prefix("data: ")).unwrap().trim().parse().unwrap();
+    assert!(moved > head, "{head} → {moved}");
+}
+
 /// Walks one whole route now: started, every checkpoint by QR, finished.
 async fn walk(s: &TestServer, officer: &mut Phone, demo: &Demo, route: usize) {
     let route = demo.route(route).clone();
@@ -565,5 +590,6 @@ both_backends!(
     a_head_of_cleaning_cannot_open_an_engineering_notice,
     a_supervisor_signs_the_day_voids_a_notice_and_exports_the_month,
     the_live_stream_reports_the_feed_head,
+    the_live_stream_on_another_instance_reports_records_pushed_to_the_first,
     a_day_counts_runs_done_late_and_missed_per_window,
 );

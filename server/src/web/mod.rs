@@ -45,7 +45,8 @@ fn page(
 }
 
 /// Every route of the console. Handlers enforce the audience through the policy
-/// (`Page` for a session, `Actor::require` for the access); this table documents it.
+/// (`Page` for a session, `Actor::require` for the access); a form's audience is also
+/// checked by role before its fields are read (`session::Posted`).
 pub fn pages() -> Vec<WebRoute> {
     use Audience::*;
     use Method as M;
@@ -188,7 +189,9 @@ pub fn pages() -> Vec<WebRoute> {
 pub fn router() -> Router<AppState> {
     let mut router = Router::new();
     for p in pages() {
-        router = router.route(p.path, p.handler);
+        // The page's audience travels with the request, so a form is refused by role
+        // before its fields are read (`session::Posted`).
+        router = router.route(p.path, p.handler.route_layer(axum::Extension(p.audience)));
     }
     router
         .layer(middleware::from_fn(error::render_errors))

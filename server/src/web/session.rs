@@ -300,12 +300,33 @@ impl FromRequest<AppState> for Posted {
         if !origin_ok(&parts.headers) {
             return Err(WebError::Csrf.into_response());
         }
+        // Who the page is for, by role, before a byte of the form is read: someone
+        // who may not post here is told so, not that their fields are wrong. The
+        // handler still checks the site and department through the policy.
+        if let Some(audience) = parts.extensions.get::<crate::app::Audience>()
+            && !may_post_to(&page.actor, *audience)
+        {
+            return Err(WebError::Api(ApiError::forbidden()).into_response());
+        }
         let form = FormData::read(Request::from_parts(parts, body)).await.map_err(IntoResponse::into_response)?;
         if !same_secret(form.get(CSRF_FIELD), &page.session.csrf_token) {
             tracing::warn!(person = %page.actor.person.id, "a form without a valid CSRF token was refused");
             return Err(WebError::Csrf.into_response());
         }
         Ok(Posted { page, form })
+    }
+}
+
+/// The coarse, role-only gate of a page's audience.
+fn may_post_to(actor: &Actor, audience: crate::app::Audience) -> bool {
+    use crate::app::Audience;
+    use patrol_protocol::Role;
+    match audience {
+        Audience::Public | Audience::SignedIn => true,
+        Audience::Administrator => actor.is_admin(),
+        Audience::Supervisor => {
+            actor.roles.iter().any(|r| matches!(r, Role::OrgSupervisor | Role::SiteSupervisor { .. }))
+        }
     }
 }
 
