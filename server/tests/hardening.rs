@@ -211,4 +211,55 @@ async fn a_photo_store_outage_loses_nothing(backend: Backend) {
     println!("photo store back: the photo completed with the right hash, no re-upload needed");
 }
 
-both_backends!(bad_input_everywhere_gets_a_4xx_and_changes_nothing, a_photo_store_outage_loses_nothing);
+/// Hostile text that is otherwise valid, in the free-text fields people type on the
+/// phone (a notice's location and description, a head's dispute reason, a supervisor's
+/// log comment): stored verbatim, shown back verbatim through the API, escaped on the
+/// console's pages, and no table harmed.
+async fn hostile_text_in_typed_fields_is_kept_verbatim_and_harms_nothing(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let mut officer = Phone::sign_in(&s, "patrol").await;
+    let demo = Demo { reference: officer.pull(&s, "").await["reference"].clone() };
+    let injection = "'; DROP TABLE notices; -- 与 \\ 反斜杠";
+    let traversal = "../../../../etc/passwd%00.jpg";
+    let script = "<script>alert('整改')</script>";
+    let (id, mut p) = notice(demo.site(), demo.dept("engineering"), injection, vec![], s.clock.now_ms() + 3_600_000);
+    if let RecordPayload::NoticeRaised { location, description, .. } = &mut p {
+        *location = traversal.into();
+        *description = format!("{injection} {script}");
+    }
+    officer.record(&s, p);
+    let resp = officer.push(&s).await;
+    assert!(resp["results"].as_array().unwrap().iter().all(|r| r["status"] == "applied"), "{resp}");
+    let mut head = Phone::sign_in(&s, "eng.head").await;
+    head.pull(&s, "").await;
+    head.record(&s, support::phone::act(id, patrol_protocol::notice::NoticeAction::Acknowledge, "", vec![], None));
+    head.record(&s, support::phone::act(id, patrol_protocol::notice::NoticeAction::Dispute, script, vec![], None));
+    let resp = head.push(&s).await;
+    assert!(resp["results"].as_array().unwrap().iter().all(|r| r["status"] == "applied"), "{resp}");
+
+    let (status, view) =
+        s.call(Method::GET, &format!("/api/v1/notices/{id}"), Some(&s.token("supervisor").await), None).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let text = view.to_string();
+    for hostile in [injection, traversal, script] {
+        let quoted = serde_json::to_string(hostile).unwrap();
+        assert!(text.contains(quoted.trim_matches('"')), "{hostile:?} comes back verbatim: {text}");
+    }
+    let (status, all) = s.call(Method::GET, "/api/v1/notices", Some(&s.token("supervisor").await), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!all.as_array().unwrap().is_empty(), "the notices table is still there");
+
+    // On the console the script is text, not markup.
+    let (cookie, _) = support::web::sign_in(&s, "eng.head").await;
+    let page = support::web::get(&s, &format!("/notices/{id}"), &cookie).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains(script), "the script is not in the page as markup");
+    assert!(page.body.contains("&lt;script&gt;"), "it is shown escaped");
+    println!("hostile text in location, description and dispute reason: stored and shown verbatim, escaped in HTML");
+}
+
+both_backends!(
+    bad_input_everywhere_gets_a_4xx_and_changes_nothing,
+    a_photo_store_outage_loses_nothing,
+    hostile_text_in_typed_fields_is_kept_verbatim_and_harms_nothing
+);
