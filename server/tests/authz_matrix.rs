@@ -518,6 +518,20 @@ async fn every_route_answers_every_role_in_every_scope_as_the_table_says() {
     assert!(wrong.is_empty(), "{} wrong answers:\n{}", wrong.len(), wrong.join("\n"));
 }
 
+/// A page's path with the things of one scope put in.
+fn page_path(template: &str, t: &Things) -> String {
+    template
+        .replace("{site_id}", &t.site.to_string())
+        .replace("{notice_id}", &t.notice.to_string())
+        .replace("{run_id}", &t.run.to_string())
+        .replace("{sha256}", &t.sha)
+        .replace("{checkpoint_id}", &t.checkpoint.to_string())
+        .replace("{person_id}", &t.person.to_string())
+        .replace("{day}", "2026-11-23")
+        .replace("{month}", "2026-11")
+        .replace("{lang}", "en")
+}
+
 /// Rows of the tables a console form could change, and the log and feed counters.
 async fn table_counts(s: &TestServer) -> Vec<i64> {
     s.state
@@ -619,6 +633,11 @@ async fn every_page_answers_every_role_in_every_scope_as_the_table_says() {
         };
         sessions.push((a, cookie, csrf));
     }
+    let in_scope = |scope| match scope {
+        Scope::Own => &own,
+        Scope::OtherSite => &other,
+        Scope::OtherOrg => &foreign,
+    };
     let mut wrong = Vec::new();
     let mut checked = 0;
     for (method, template, rule) in page_table() {
@@ -642,16 +661,7 @@ async fn every_page_answers_every_role_in_every_scope_as_the_table_says() {
             // nonsense, so nobody's post can succeed; the console tests post real ones.
             let Some(rule) = rule else { continue };
             for scope in SCOPES {
-                let t = match scope {
-                    Scope::Own => &own,
-                    Scope::OtherSite => &other,
-                    Scope::OtherOrg => &foreign,
-                };
-                let path = template
-                    .replace("{site_id}", &t.site.to_string())
-                    .replace("{notice_id}", &t.notice.to_string())
-                    .replace("{person_id}", &t.person.to_string())
-                    .replace("{day}", "2026-11-23");
+                let path = page_path(template, in_scope(scope));
                 for (actor, cookie, csrf) in sessions.iter().filter(|(a, ..)| *a != Actor::Anonymous) {
                     let before = table_counts(&s).await;
                     let answer = support::web::post(&s, &path, cookie, &[("_csrf", csrf), ("x", "y")]).await;
@@ -681,20 +691,7 @@ async fn every_page_answers_every_role_in_every_scope_as_the_table_says() {
         }
         let Some(rule) = rule else { continue };
         for scope in SCOPES {
-            let t = match scope {
-                Scope::Own => &own,
-                Scope::OtherSite => &other,
-                Scope::OtherOrg => &foreign,
-            };
-            let path = template
-                .replace("{site_id}", &t.site.to_string())
-                .replace("{notice_id}", &t.notice.to_string())
-                .replace("{run_id}", &t.run.to_string())
-                .replace("{sha256}", &t.sha)
-                .replace("{checkpoint_id}", &t.checkpoint.to_string())
-                .replace("{day}", "2026-11-23")
-                .replace("{month}", "2026-11")
-                .replace("{lang}", "en");
+            let path = page_path(template, in_scope(scope));
             let scope_applies = template.contains('{') && !template.contains("{lang}");
             for (actor, cookie, _) in &sessions {
                 let answer = support::web::get(&s, &path, cookie).await;
