@@ -57,7 +57,12 @@ stop_postgres() {
 # start_s3: a local S3-compatible server (moto, from PyPI) on a free loopback port for
 # the object-store suites; exports PATROL_TEST_S3_ENDPOINT. stop_s3 ends it.
 start_s3() {
-  command -v moto_server >/dev/null || python3 -m pip install --quiet "moto[server]"
+  if ! command -v moto_server >/dev/null; then
+    # A stock Debian Python refuses pip into the system (PEP 668) and may lack pip.
+    python3 -m pip --version >/dev/null 2>&1 || ensure_apt python3-pip
+    python3 -m pip install --quiet "moto[server]" 2>/dev/null \
+      || python3 -m pip install --quiet --break-system-packages "moto[server]"
+  fi
   S3_PORT=$(free_port)
   S3_LOG=$(mktemp /tmp/patrol-s3.XXXXXX)
   moto_server -H 127.0.0.1 -p "$S3_PORT" >"$S3_LOG" 2>&1 &
