@@ -368,6 +368,9 @@ fn action_form(page: &Page, s: &Shown, action: NoticeAction, possible: bool) -> 
 pub async fn act(State(state): State<AppState>, Path(id): Path<Id>, posted: Posted) -> Result<Response, WebError> {
     let f = &posted.form;
     let actor = &posted.page.actor;
+    // Someone who may not see the notice is told so before anything they posted is
+    // looked at (a 403, or 404 for a notice of another organisation).
+    notices::api::visible_notice(&state, actor, id).await?;
     let action = NoticeAction::parse(f.get("action")).ok_or_else(|| ApiError::invalid("action", "not an action"))?;
     let reassign_to = match action {
         NoticeAction::Reassign => Some(
