@@ -47,6 +47,11 @@ impl Actor {
         })
     }
 
+    /// Supervises at least one site (of a site, or of the whole organisation).
+    pub fn supervises_somewhere(&self) -> bool {
+        self.roles.iter().any(|r| matches!(r, Role::OrgSupervisor | Role::SiteSupervisor { .. }))
+    }
+
     /// Departments this person heads at `site_id`.
     pub fn headed_departments(&self, site_id: Id) -> Vec<Id> {
         self.roles

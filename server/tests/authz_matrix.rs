@@ -534,30 +534,21 @@ fn page_path(template: &str, t: &Things) -> String {
 
 /// Rows of the tables a console form could change, and the log and feed counters.
 async fn table_counts(s: &TestServer) -> Vec<i64> {
-    s.state
-        .store
-        .read(|c| {
-            let mut out = Vec::new();
-            for sql in [
-                "SELECT COALESCE(MAX(value), 0) FROM counters WHERE name = 'log'",
-                "SELECT COALESCE(MAX(value), 0) FROM counters WHERE name = 'feed'",
-                "SELECT COUNT(*) FROM sites",
-                "SELECT COUNT(*) FROM departments",
-                "SELECT COUNT(*) FROM people",
-                "SELECT COUNT(*) FROM role_assignments",
-                "SELECT COUNT(*) FROM checkpoints",
-                "SELECT COUNT(*) FROM routes",
-                "SELECT COUNT(*) FROM schedules",
-                "SELECT COUNT(*) FROM site_plans",
-                "SELECT COUNT(*) FROM notice_events",
-                "SELECT COUNT(*) FROM daily_log_signatures",
-            ] {
-                out.push(c.query_one(sql, &[])?.int(0)?);
-            }
-            Ok(out)
-        })
-        .await
-        .unwrap()
+    s.numbers(&[
+        "SELECT COALESCE(MAX(value), 0) FROM counters WHERE name = 'log'",
+        "SELECT COALESCE(MAX(value), 0) FROM counters WHERE name = 'feed'",
+        "SELECT COUNT(*) FROM sites",
+        "SELECT COUNT(*) FROM departments",
+        "SELECT COUNT(*) FROM people",
+        "SELECT COUNT(*) FROM role_assignments",
+        "SELECT COUNT(*) FROM checkpoints",
+        "SELECT COUNT(*) FROM routes",
+        "SELECT COUNT(*) FROM schedules",
+        "SELECT COUNT(*) FROM site_plans",
+        "SELECT COUNT(*) FROM notice_events",
+        "SELECT COUNT(*) FROM daily_log_signatures",
+    ])
+    .await
 }
 
 /// The console's pages: (method, path, rule). GET pages are requested by every role in

@@ -15,27 +15,18 @@ use support::{Backend, TestServer};
 
 /// What must not move when a request is refused.
 async fn snapshot(s: &TestServer) -> Vec<i64> {
-    s.state
-        .store
-        .read(|c| {
-            let mut out = Vec::new();
-            for sql in [
-                "SELECT value FROM counters WHERE name = 'log'",
-                "SELECT value FROM counters WHERE name = 'feed'",
-                "SELECT COUNT(*) FROM records",
-                "SELECT COUNT(*) FROM notices",
-                "SELECT COUNT(*) FROM sites",
-                "SELECT COUNT(*) FROM people",
-                "SELECT COUNT(*) FROM checkpoints",
-                "SELECT COUNT(*) FROM photos",
-                "SELECT COUNT(*) FROM photo_chunks",
-            ] {
-                out.push(c.query_one(sql, &[])?.int(0)?);
-            }
-            Ok(out)
-        })
-        .await
-        .unwrap()
+    s.numbers(&[
+        "SELECT value FROM counters WHERE name = 'log'",
+        "SELECT value FROM counters WHERE name = 'feed'",
+        "SELECT COUNT(*) FROM records",
+        "SELECT COUNT(*) FROM notices",
+        "SELECT COUNT(*) FROM sites",
+        "SELECT COUNT(*) FROM people",
+        "SELECT COUNT(*) FROM checkpoints",
+        "SELECT COUNT(*) FROM photos",
+        "SELECT COUNT(*) FROM photo_chunks",
+    ])
+    .await
 }
 
 async fn raw(

@@ -469,6 +469,33 @@ impl Drop for Balancer {
     }
 }
 
+/// What the fault stories check afterwards, through the database and the API: every
+/// record of the phone exactly once, notices `JY-<year>-000001` to `notices` without
+/// gaps, and `notices` photos, all complete and served with the bytes of their name.
+pub fn check_server_holds_everything_once(server: &Server, core: &patrol_core::Core, notices: usize) {
+    let url = &server.database_url;
+    let device = core.device_id();
+    let last = core.queue_status().unwrap().last_seq as i64;
+    let stored = count(url, &format!("SELECT COUNT(*) FROM records WHERE device_id = '{device}'"));
+    let distinct = count(url, &format!("SELECT COUNT(DISTINCT seq) FROM records WHERE device_id = '{device}'"));
+    let max = count(url, &format!("SELECT COALESCE(MAX(seq), 0) FROM records WHERE device_id = '{device}'"));
+    assert_eq!((stored, distinct, max), (last, last, last), "every record exactly once");
+    let numbers = texts(url, "SELECT number FROM notices ORDER BY counter");
+    let year = site_year();
+    let expected: Vec<String> = (1..=notices).map(|n| format!("JY-{year}-{n:06}")).collect();
+    assert_eq!(numbers, expected, "numbers without gaps, none doubled");
+    let incomplete = count(url, "SELECT COUNT(*) FROM photos WHERE complete = 0");
+    assert_eq!(incomplete, 0, "every photo arrived");
+    let desk = Desk::sign_in(&server.url(), "patrol", &server.password("patrol"));
+    let shas = texts(url, "SELECT sha256 FROM photos ORDER BY sha256");
+    assert_eq!(shas.len(), notices);
+    for sha in shas {
+        let (status, bytes) = desk.get_bytes(&format!("/api/v1/photos/{sha}"));
+        assert_eq!(status, 200);
+        assert_eq!(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)), sha, "photo content matches its name");
+    }
+}
+
 /// A finding with a photo: three records (photo, notice) and one upload.
 pub fn raise_with_photo(
     core: &patrol_core::Core,

@@ -63,16 +63,7 @@ fn the_photo_store_down_for_a_minute_loses_nothing() {
     assert_eq!(report.photos_deferred, None);
     let st = core.sync_state().unwrap();
     assert_eq!((st.queued_records, st.queued_photos, st.last_error), (0, 0, None));
-    assert_eq!(count(&url, "SELECT COUNT(*) FROM photos WHERE complete = 0"), 0);
-    let year = site_year();
-    let expected: Vec<String> = (1..=raised.len()).map(|n| format!("JY-{year}-{n:06}")).collect();
-    assert_eq!(texts(&url, "SELECT number FROM notices ORDER BY counter"), expected, "numbers without gaps");
-    let desk = Desk::sign_in(&server.url(), "patrol", &server.password("patrol"));
-    for sha in texts(&url, "SELECT sha256 FROM photos") {
-        let (status, bytes) = desk.get_bytes(&format!("/api/v1/photos/{sha}"));
-        assert_eq!(status, 200);
-        assert_eq!(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)), sha, "stored by its hash");
-    }
+    check_server_holds_everything_once(&server, &core, raised.len());
     println!(
         "checked: every record accepted and numbered during the outage, {} photos complete by hash after it",
         raised.len()

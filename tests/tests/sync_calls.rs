@@ -80,13 +80,7 @@ fn cancelled_and_simultaneous_syncs_lose_and_double_nothing() {
     let st = core.sync_state().unwrap();
     assert_eq!((st.queued_records, st.queued_photos, st.last_error.as_deref()), (0, 0, None), "{st:?}");
 
-    let last = core.queue_status().unwrap().last_seq as i64;
-    let (stored, distinct, photos) = server_counts(&server, &core);
-    assert_eq!((stored, distinct), (last, last), "every record exactly once");
-    assert_eq!(photos, 6, "every photo complete");
-    let year = site_year();
-    let expected: Vec<String> = (1..=6).map(|n| format!("JY-{year}-{n:06}")).collect();
-    assert_eq!(texts(&url, "SELECT number FROM notices ORDER BY counter"), expected);
+    check_server_holds_everything_once(&server, &core, 6);
     for id in core.list_notices(10).unwrap() {
         assert!(id.number.is_some(), "every notice numbered on the phone too");
     }

@@ -455,12 +455,18 @@ pub fn sniff_image(bytes: &[u8]) -> Option<(&'static str, u32, u32)> {
     None
 }
 
+/// Whether a header's sides are within what any upload may be (checked before any
+/// decoding: a small file can claim a huge canvas).
+fn within_upload_bounds(w: u32, h: u32) -> bool {
+    w > 0 && h > 0 && w <= UPLOAD_MAX_SIDE && h <= UPLOAD_MAX_SIDE && u64::from(w) * u64::from(h) <= UPLOAD_MAX_PIXELS
+}
+
 /// Why a phone's upload is not the JPEG the protocol promises, from its header and
 /// end marker (nothing is decoded: the server does not spend a core per photo).
 pub fn not_a_stored_jpeg(data: &[u8]) -> Option<&'static str> {
     match sniff_image(data) {
         Some(("image/jpeg", w, h)) => {
-            if w == 0 || h == 0 || w > UPLOAD_MAX_SIDE || h > UPLOAD_MAX_SIDE {
+            if !within_upload_bounds(w, h) {
                 Some("the photo's JPEG header gives sides outside the limits")
             } else if !data.ends_with(&[0xFF, 0xD9]) {
                 Some("the photo is not a whole JPEG (no end-of-image marker)")
@@ -489,8 +495,7 @@ pub fn prepare_upload(name: &str, bytes: &[u8]) -> ApiResult<Prepared> {
     }
     let (kind, w, h) =
         sniff_image(bytes).ok_or_else(|| ApiError::invalid("photos", format!("{name} is not a JPEG or PNG image")))?;
-    if w == 0 || h == 0 || w > UPLOAD_MAX_SIDE || h > UPLOAD_MAX_SIDE || u64::from(w) * u64::from(h) > UPLOAD_MAX_PIXELS
-    {
+    if !within_upload_bounds(w, h) {
         return Err(ApiError::invalid("photos", format!("{name}: {w} × {h} pixels is outside the limits")));
     }
     let format = if kind == "image/png" { image::ImageFormat::Png } else { image::ImageFormat::Jpeg };

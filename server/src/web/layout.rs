@@ -72,10 +72,10 @@ pub fn chrome(page: &Page, title: &str, body: Markup) -> Markup {
                     nav.main {
                         a class=(if page.here == "/" { "active" } else { "" }) href="/" { (t(K::Home)) }
                         @if page.actor.roles.iter().any(|r| matches!(r, Role::DepartmentHead { .. }))
-                            || page.actor.roles.iter().any(|r| matches!(r, Role::SiteSupervisor { .. } | Role::OrgSupervisor)) {
+                            || page.actor.supervises_somewhere() {
                             a class=(active("/notices")) href="/notices" { (t(K::Notices)) }
                         }
-                        @if page.actor.roles.iter().any(|r| matches!(r, Role::SiteSupervisor { .. } | Role::OrgSupervisor)) {
+                        @if page.actor.supervises_somewhere() {
                             a class=(active("/dashboard")) href="/dashboard" { (t(K::Dashboard)) }
                         }
                         @if admin {

@@ -45,8 +45,8 @@ fn page(
 }
 
 /// Every route of the console. Handlers enforce the audience through the policy
-/// (`Page` for a session, `Actor::require` for the access); a form's audience is also
-/// checked by role before its fields are read (`session::Posted`).
+/// (`Actor::require` for the access); the audience itself is checked by role when
+/// the session is read (`session::Page`), before a handler or a form reader runs.
 pub fn pages() -> Vec<WebRoute> {
     use Audience::*;
     use Method as M;
@@ -189,8 +189,7 @@ pub fn pages() -> Vec<WebRoute> {
 pub fn router() -> Router<AppState> {
     let mut router = Router::new();
     for p in pages() {
-        // The page's audience travels with the request, so a form is refused by role
-        // before its fields are read (`session::Posted`).
+        // The page's audience travels with the request for `session::Page` to check.
         router = router.route(p.path, p.handler.route_layer(axum::Extension(p.audience)));
     }
     router

@@ -168,19 +168,23 @@ impl FromRequestParts<AppState> for Page {
                 .map_err(|e| WebError::from(e).into_response())?;
         }
         let here = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
-        Ok(Page {
-            actor: Actor {
-                person,
-                roles,
-                // A browser is not a recording device; the console signs nothing
-                // into a device chain.
-                device_id: patrol_protocol::Id::nil(),
-                org_sites,
-            },
-            session,
-            lang,
-            here,
-        })
+        let actor = Actor {
+            person,
+            roles,
+            // A browser is not a recording device; the console signs nothing into a
+            // device chain.
+            device_id: patrol_protocol::Id::nil(),
+            org_sites,
+        };
+        // Who the page is for, by role (set on each route by `web::router`), before
+        // the handler reads anything: someone outside it is told so, and a form's
+        // fields are not even read. The handler still checks site and department.
+        if let Some(audience) = parts.extensions.get::<crate::app::Audience>()
+            && !in_audience(&actor, *audience)
+        {
+            return Err(WebError::Api(ApiError::forbidden()).into_response());
+        }
+        Ok(Page { actor, session, lang, here })
     }
 }
 
@@ -300,14 +304,6 @@ impl FromRequest<AppState> for Posted {
         if !origin_ok(&parts.headers) {
             return Err(WebError::Csrf.into_response());
         }
-        // Who the page is for, by role, before a byte of the form is read: someone
-        // who may not post here is told so, not that their fields are wrong. The
-        // handler still checks the site and department through the policy.
-        if let Some(audience) = parts.extensions.get::<crate::app::Audience>()
-            && !may_post_to(&page.actor, *audience)
-        {
-            return Err(WebError::Api(ApiError::forbidden()).into_response());
-        }
         let form = FormData::read(Request::from_parts(parts, body)).await.map_err(IntoResponse::into_response)?;
         if !same_secret(form.get(CSRF_FIELD), &page.session.csrf_token) {
             tracing::warn!(person = %page.actor.person.id, "a form without a valid CSRF token was refused");
@@ -318,15 +314,12 @@ impl FromRequest<AppState> for Posted {
 }
 
 /// The coarse, role-only gate of a page's audience.
-fn may_post_to(actor: &Actor, audience: crate::app::Audience) -> bool {
+fn in_audience(actor: &Actor, audience: crate::app::Audience) -> bool {
     use crate::app::Audience;
-    use patrol_protocol::Role;
     match audience {
         Audience::Public | Audience::SignedIn => true,
         Audience::Administrator => actor.is_admin(),
-        Audience::Supervisor => {
-            actor.roles.iter().any(|r| matches!(r, Role::OrgSupervisor | Role::SiteSupervisor { .. }))
-        }
+        Audience::Supervisor => actor.supervises_somewhere(),
     }
 }
 

@@ -230,3 +230,11 @@ macro_rules! both_backends_sync {
         }
     };
 }
+
+impl TestServer {
+    /// One integer per query (counts, counters), read in one go: what a refused
+    /// request must leave as it was.
+    pub async fn numbers(&self, queries: &'static [&'static str]) -> Vec<i64> {
+        self.state.store.read(move |c| queries.iter().map(|sql| c.query_one(sql, &[])?.int(0)).collect()).await.unwrap()
+    }
+}

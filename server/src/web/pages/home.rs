@@ -35,7 +35,7 @@ pub async fn home(State(state): State<AppState>, page: Page) -> Result<Markup, W
             }
             p.links {
                 a.button href="/notices" { (t(K::Inbox)) }
-                @if page.actor.roles.iter().any(|r| matches!(r, patrol_protocol::Role::SiteSupervisor { .. } | patrol_protocol::Role::OrgSupervisor)) {
+                @if page.actor.supervises_somewhere() {
                     a.button href="/dashboard" { (t(K::Dashboard)) }
                 }
             }
