@@ -15,7 +15,10 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 /// Domain separation for the record hash, so no other SHA-256 in the system collides.
 const HASH_DOMAIN: &[u8] = b"patrol-record/1\n";
 
+// Records refuse fields they do not know: a field the server would silently drop is
+// a field the hash covered and the projections never saw.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Record {
     /// UUIDv7.
@@ -35,7 +38,7 @@ pub struct Record {
 
 /// How a checkpoint visit was proven.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "method", rename_all = "snake_case")]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum CheckIn {
     Qr { token: String },
@@ -65,6 +68,7 @@ pub enum ItemOutcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TrackPoint {
     pub time_ms: i64,
@@ -75,6 +79,7 @@ pub struct TrackPoint {
 
 /// What a photo is evidence of.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PhotoContext {
     pub run_id: Option<Id>,
@@ -83,7 +88,7 @@ pub struct PhotoContext {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum RecordPayload {
     RunStarted {

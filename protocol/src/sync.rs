@@ -14,6 +14,7 @@ pub const PHOTO_CHUNK_MAX: usize = 1024 * 1024;
 pub const PHOTO_MAX_BYTES: u64 = 15 * 1024 * 1024;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PushRequest {
     pub device_id: Id,
     /// The device's clock when it sent the request.

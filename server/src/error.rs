@@ -95,7 +95,15 @@ impl ApiError {
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::Unique(what) => ApiError::Conflict(format!("already exists ({what})")),
+            // The database's own words stay in the log: they name tables and columns.
+            DbError::Unique(what) => {
+                tracing::info!(detail = %what, "unique constraint refused a write");
+                ApiError::Conflict(
+                    "this conflicts with something already stored (sent twice at once?); nothing was changed / \
+                     与已保存的内容冲突（可能重复提交），本次未作任何修改"
+                        .into(),
+                )
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }

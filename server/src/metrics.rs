@@ -13,6 +13,12 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn observe(&self, method: &str, path: &str, status: u16, elapsed: Duration) {
+        // Label values come from fixed sets only (a method a client makes up is
+        // "other", an unrouted path "unmatched"), so no caller can grow the series.
+        let method = match method {
+            "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS" => method,
+            _ => "other",
+        };
         let mut m = self.requests.lock().expect("metrics lock");
         let e = m.entry((method.to_string(), path.to_string(), status)).or_default();
         e.0 += 1;
@@ -38,6 +44,11 @@ impl Metrics {
                 "patrol_http_request_seconds_sum{{method=\"{method}\",path=\"{path}\",status=\"{status}\"}} {secs:.6}"
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP patrol_thumbnails_made_total Photos decoded to make a thumbnail.\n# TYPE patrol_thumbnails_made_total counter\npatrol_thumbnails_made_total {}",
+            crate::photos::THUMBNAILS_MADE.load(std::sync::atomic::Ordering::Relaxed)
+        );
         let _ = writeln!(
             out,
             "# TYPE patrol_build_info gauge\npatrol_build_info{{version=\"{}\",database=\"{database_kind}\"}} 1",

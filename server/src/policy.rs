@@ -77,6 +77,23 @@ impl Actor {
         }
     }
 
+    /// May this person see a notice of `site_id` (of organisation `site_org`) addressed
+    /// to `department_id` and raised by `issuer_id`? The issuer, the heads of that
+    /// department at that site, and the site's supervisors. Every path that shows a
+    /// notice or anything it holds (pages, pull, photos, exports, PDFs) asks here.
+    pub fn may_view_notice(&self, site_org: Id, site_id: Id, department_id: Id, issuer_id: Id) -> bool {
+        site_org == self.person.org_id
+            && (issuer_id == self.person.id
+                || self.headed_departments(site_id).contains(&department_id)
+                || self.is_supervisor_of(site_id))
+    }
+
+    /// May this person see a patrol run of `site_id` walked by `walker`? The walker
+    /// and the site's supervisors.
+    pub fn may_view_run(&self, site_id: Id, walker: Id) -> bool {
+        (walker == self.person.id && self.org_sites.contains(&site_id)) || self.is_supervisor_of(site_id)
+    }
+
     pub fn require(&self, access: Access<'_>) -> ApiResult<()> {
         if self.may(access) { Ok(()) } else { Err(ApiError::forbidden()) }
     }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{Access, Actor};
-use crate::store::{DbError, reference};
+use crate::store::reference;
 use crate::sync::append_server_record;
 
 #[derive(Deserialize)]
@@ -124,9 +124,12 @@ pub async fn act_on(
     payload.validate()?;
     let now = state.clock.now_ms();
     let a = actor.clone();
+    // Refused anywhere (the state machine, a photo, the record's own outcome), the
+    // transaction is rolled back: an action made at the desk that is refused stores
+    // nothing, since no device made it offline.
     let outcome = state
         .store
-        .write(move |c| {
+        .write_or_refuse(move |c| {
             let n = match crate::notices::check_action(c, &a, id, req.action)?.expect("checked visible") {
                 Ok(n) => n,
                 Err(refusal) => return Ok(Err(refusal.to_string() + " / " + &refusal.message_zh())),
@@ -135,8 +138,11 @@ pub async fn act_on(
             for p in &uploaded {
                 let o = crate::photos::record_prepared(c, &a, p, context.clone(), now)?;
                 if o.status == RecordStatus::Rejected {
-                    // Rolls the transaction back: the action cites this photo.
-                    return Err(DbError::Backend(format!("photo refused: {}", o.reason.unwrap_or_default())));
+                    return Ok(Err(format!(
+                        "photo refused: {} / 照片未被接受：{}",
+                        o.reason.unwrap_or_default(),
+                        o.reason_zh.unwrap_or_default()
+                    )));
                 }
             }
             let (_, outcome) = append_server_record(c, &a, payload, now)?;

@@ -218,10 +218,31 @@ pub fn view(c: &mut dyn Conn, n: NoticeRow) -> Result<NoticeView, DbError> {
 /// May this person see this notice? The issuer, the heads of the department it is
 /// addressed to at its site, and the site's supervisors.
 pub fn visible(actor: &Actor, n: &NoticeRow, site_org: Id) -> bool {
-    site_org == actor.person.org_id
-        && (n.issuer_id == actor.person.id
-            || actor.headed_departments(n.site_id).contains(&n.department_id)
-            || actor.is_supervisor_of(n.site_id))
+    actor.may_view_notice(site_org, n.site_id, n.department_id, n.issuer_id)
+}
+
+/// Was the notice ever shown to this person: visible now, or addressed once to a
+/// department they head (a reassignment took it away)? Only then may a refused action
+/// of theirs enter its timeline, and the refusal's pull carry the notice.
+pub fn involved(c: &mut dyn Conn, actor: &Actor, n: &NoticeRow) -> Result<bool, DbError> {
+    let org = reference::get_site(c, n.site_id)?.map(|s| s.org_id).unwrap_or_default();
+    if visible(actor, n, org) {
+        return Ok(true);
+    }
+    if org != actor.person.org_id {
+        return Ok(false);
+    }
+    for dept in actor.headed_departments(n.site_id) {
+        if c.query_opt(
+            "SELECT 1 FROM feed WHERE notice_id = $1 AND department_id = $2 AND kind = 'notice'",
+            &params![n.id, dept],
+        )?
+        .is_some()
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Anyone with a role at the site (or over the whole organisation) may raise one.
@@ -258,13 +279,24 @@ pub fn apply_raised(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> 
     if get(c, *notice_id)?.is_some() {
         return Ok(Outcome::rejected("a notice with this id already exists", "该通知单已存在"));
     }
-    for p in photos {
-        if c.query_opt("SELECT 1 FROM photos WHERE sha256 = $1", &params![p])?.is_none() {
-            return Ok(Outcome::rejected(
-                format!("photo {p} was not recorded before the notice"),
-                "通知单引用的照片没有拍摄记录",
-            ));
+    if let Some(cp) = checkpoint_id {
+        let cp_site = c
+            .query_opt("SELECT site_id FROM checkpoints WHERE id = $1", &params![*cp])?
+            .map(|r| r.uuid(0))
+            .transpose()?;
+        if cp_site != Some(site.id) {
+            return Ok(Outcome::rejected("the checkpoint is not one of this site", "巡检点不属于该项目"));
         }
+    }
+    if let Some(run) = run_id {
+        let run_site =
+            c.query_opt("SELECT site_id FROM runs WHERE id = $1", &params![*run])?.map(|r| r.uuid(0)).transpose()?;
+        if run_site != Some(site.id) {
+            return Ok(Outcome::rejected("the patrol run is not one of this site", "巡检记录不属于该项目"));
+        }
+    }
+    if let Some(o) = uncited_photo(c, rec, photos)? {
+        return Ok(o);
     }
     // The number: per site and year of receipt in site time, in this transaction.
     let year = i64::from(chrono::Datelike::year(&local_date(now, site.utc_offset_minutes)));
@@ -360,6 +392,20 @@ pub fn apply_raised(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> 
     Ok(Outcome { notice_number: Some(number), ..Outcome::applied() })
 }
 
+/// A record may cite only photos its own device took (a `photo_taken` earlier in the
+/// same chain): knowing a photo's hash gives no claim on it.
+fn uncited_photo(c: &mut dyn Conn, rec: &Record, photos: &[String]) -> Result<Option<Outcome>, DbError> {
+    for p in photos {
+        if !crate::photos::taken_on_device(c, p, rec.device)? {
+            return Ok(Some(Outcome::rejected(
+                format!("photo {p} was not taken on this device before the record"),
+                "引用的照片不是本机先前拍摄的",
+            )));
+        }
+    }
+    Ok(None)
+}
+
 pub fn cite_photo(
     c: &mut dyn Conn,
     sha: &str,
@@ -438,7 +484,10 @@ pub fn apply_acted(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> R
     let RecordPayload::NoticeActed { notice_id, action, reason, photos, reassign_to } = &rec.payload else {
         unreachable!("dispatched by kind")
     };
-    let Some(n) = get(c, *notice_id)? else {
+    // A notice the author was never shown is answered as if it did not exist: its
+    // timeline is not touched and nothing of it reaches the author.
+    let Some(n) = get(c, *notice_id)?.map(|n| involved(c, actor, &n).map(|i| i.then_some(n))).transpose()?.flatten()
+    else {
         return Ok(Outcome::rejected("unknown notice", "通知单不存在"));
     };
     let roles = roles_for(actor, &n);
@@ -448,23 +497,20 @@ pub fn apply_acted(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> R
         if reference::get_department(c, target)?.is_none_or(|d| d.site_id != n.site_id) {
             let outcome = Outcome::rejected("the new department is not one of this site", "改派的部门不属于该项目");
             record_refusal(c, rec, &n, *action, reason, photos, *reassign_to, outcome.reason.clone(), now)?;
-            return Ok(outcome);
+            return Ok(outcome.in_timeline());
         }
     }
     if decision.is_ok() {
-        for p in photos {
-            if c.query_opt("SELECT 1 FROM photos WHERE sha256 = $1", &params![p])?.is_none() {
-                let outcome = Outcome::rejected(format!("photo {p} was not recorded"), "引用的照片没有拍摄记录");
-                record_refusal(c, rec, &n, *action, reason, photos, *reassign_to, outcome.reason.clone(), now)?;
-                return Ok(outcome);
-            }
+        if let Some(outcome) = uncited_photo(c, rec, photos)? {
+            record_refusal(c, rec, &n, *action, reason, photos, *reassign_to, outcome.reason.clone(), now)?;
+            return Ok(outcome.in_timeline());
         }
     }
     match decision {
         Err(refusal) => {
             let (en, zh) = explain(c, &refusal, &n, actor)?;
             record_refusal(c, rec, &n, *action, reason, photos, *reassign_to, Some(en.clone()), now)?;
-            Ok(Outcome::rejected(en, zh))
+            Ok(Outcome::rejected(en, zh).in_timeline())
         }
         Ok(next) => {
             let new_dept =

@@ -89,6 +89,16 @@ pub fn apply_taken(c: &mut dyn Conn, rec: &Record, now: i64) -> Result<Outcome, 
             "照片大小超出范围",
         ));
     }
+    // A photo's hash is no secret (it is printed, shown, logged): recording one that
+    // another device took would make its author a viewer. Only the device that took
+    // it may record it again; the server's own chains hold browser uploads, whose
+    // bytes the server received, so they prove possession.
+    if !taken_on_device(c, sha256, rec.device)?
+        && rec.device != crate::sync::api_device(rec.author)
+        && c.query_opt("SELECT 1 FROM photos WHERE sha256 = $1", &params![sha256])?.is_some()
+    {
+        return Ok(Outcome::rejected("this photo was recorded by another device", "该照片已由其他设备记录"));
+    }
     match c.query_opt("SELECT size FROM photos WHERE sha256 = $1", &params![sha256])? {
         None => {
             c.execute(
@@ -118,12 +128,27 @@ fn status_of(c: &mut dyn Conn, sha: &str) -> Result<Option<PhotoStatus>, DbError
         .transpose()
 }
 
-/// May the actor see this photo? Its author, and whoever may see a notice or run
-/// that cites it.
+/// Did `device` record taking this photo (an applied `photo_taken` in its chain)?
+pub fn taken_on_device(c: &mut dyn Conn, sha: &str, device: patrol_protocol::Id) -> Result<bool, DbError> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM photo_citations pc JOIN records r ON r.id = pc.record_id
+         WHERE pc.sha256 = $1 AND r.device_id = $2 AND r.kind = 'photo_taken' AND r.status = 'applied'",
+        &params![sha, device],
+    )?
+    .is_some())
+}
+
+/// May the actor see this photo? The person who took it, and whoever the policy lets
+/// see a notice or run that holds it. Citations come only from records of the
+/// device that took the photo (`taken_on_device`), so naming a hash gives nothing.
 pub fn may_view(c: &mut dyn Conn, actor: &Actor, sha: &str) -> Result<bool, DbError> {
-    let cites = c.query("SELECT author_id, run_id, notice_id FROM photo_citations WHERE sha256 = $1", &params![sha])?;
+    let cites = c.query(
+        "SELECT pc.author_id, pc.run_id, pc.notice_id, r.kind FROM photo_citations pc
+         JOIN records r ON r.id = pc.record_id WHERE pc.sha256 = $1 AND r.status = 'applied'",
+        &params![sha],
+    )?;
     for r in &cites {
-        if r.uuid(0)? == actor.person.id {
+        if r.uuid(0)? == actor.person.id && r.text(3)? == "photo_taken" {
             return Ok(true);
         }
         if let Some(notice) = r.opt_uuid(2)? {
@@ -135,10 +160,11 @@ pub fn may_view(c: &mut dyn Conn, actor: &Actor, sha: &str) -> Result<bool, DbEr
             }
         }
         if let Some(run) = r.opt_uuid(1)? {
-            let site =
-                c.query_opt("SELECT site_id FROM runs WHERE id = $1", &params![run])?.map(|r| r.uuid(0)).transpose()?;
-            if site.is_some_and(|s| actor.is_supervisor_of(s)) {
-                return Ok(true);
+            let holder = c.query_opt("SELECT site_id, person_id FROM runs WHERE id = $1", &params![run])?;
+            if let Some(h) = holder {
+                if actor.may_view_run(h.uuid(0)?, h.uuid(1)?) {
+                    return Ok(true);
+                }
             }
         }
     }
@@ -368,16 +394,60 @@ pub async fn serve(state: &AppState, actor: &Actor, sha: &str, thumb: bool) -> A
     if let Some(t) = fetch(state, &thumb_key(sha)).await? {
         return Ok(jpeg(t));
     }
+    // One decode per photo however many ask at once: the first caller makes the
+    // thumbnail under the photo's lock, the others wait and read what it stored.
+    let lock = thumb_lock(sha);
+    let _made = lock.lock().await;
+    if let Some(t) = fetch(state, &thumb_key(sha)).await? {
+        forget_thumb_lock(sha);
+        return Ok(jpeg(t));
+    }
     let photo = fetch(state, &photo_key(sha))
         .await?
         .ok_or_else(|| ApiError::NotFound("the photo has not arrived yet".into()))?;
-    let thumb = tokio::task::spawn_blocking(move || make_thumbnail(&photo))
+    // At most two decodes at once per instance, whatever the photos: each may take
+    // tens of MB for a moment.
+    let _slot = DECODES.acquire().await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    THUMBNAILS_MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let made = tokio::task::spawn_blocking(move || make_thumbnail(&photo))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(ApiError::Internal)?;
-    let thumb = Bytes::from(thumb);
-    state.photos.put(&thumb_key(sha), thumb.clone().into()).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let thumb = match made {
+        Ok(t) => Bytes::from(t),
+        Err(e) => {
+            tracing::warn!(%sha, error = %e, "a stored photo does not decode; no thumbnail");
+            forget_thumb_lock(sha);
+            return Err(ApiError::NotFound(
+                "no thumbnail can be made of this photo (it does not decode) / 此照片无法生成缩略图".into(),
+            ));
+        }
+    };
+    state.photos.put(&thumb_key(sha), thumb.clone().into()).await.map_err(|e| {
+        ApiError::Unavailable(format!("the photo store cannot take the thumbnail now / 照片存储暂不可用 ({e})"))
+    })?;
+    forget_thumb_lock(sha);
     Ok(jpeg(thumb))
+}
+
+/// Concurrent thumbnail decodes per instance.
+static DECODES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+/// Thumbnails decoded by this process (`patrol_thumbnails_made_total` in /metrics).
+pub static THUMBNAILS_MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+type ThumbLocks = std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>;
+static THUMB_LOCKS: std::sync::LazyLock<ThumbLocks> = std::sync::LazyLock::new(Default::default);
+
+fn thumb_lock(sha: &str) -> Arc<tokio::sync::Mutex<()>> {
+    THUMB_LOCKS.lock().expect("thumbnail locks").entry(sha.to_string()).or_default().clone()
+}
+
+/// Drops the photo's lock once nobody else holds it (the map stays as small as the
+/// number of thumbnails being made right now).
+fn forget_thumb_lock(sha: &str) {
+    let mut locks = THUMB_LOCKS.lock().expect("thumbnail locks");
+    if locks.get(sha).is_some_and(|l| Arc::strong_count(l) <= 2) {
+        locks.remove(sha);
+    }
 }
 
 /// The stored JPEG of a photo the actor may see, for embedding (PDF exports).
@@ -470,12 +540,42 @@ pub fn not_a_stored_jpeg(data: &[u8]) -> Option<&'static str> {
                 Some("the photo's JPEG header gives sides outside the limits")
             } else if !data.ends_with(&[0xFF, 0xD9]) {
                 Some("the photo is not a whole JPEG (no end-of-image marker)")
+            } else if !has_scan_data(data) {
+                Some("the photo is not a whole JPEG (no image data after its header)")
             } else {
                 None
             }
         }
         _ => Some("the photo is not a JPEG (no readable JPEG header)"),
     }
+}
+
+/// Whether a JPEG carries entropy-coded image data: its segments lead to a
+/// start-of-scan whose data runs for at least a few bytes before the end marker. A
+/// header with an end marker glued on (nothing to decode) is not a photo.
+fn has_scan_data(data: &[u8]) -> bool {
+    let mut i = 2;
+    while i + 4 <= data.len() {
+        if data[i] != 0xFF {
+            return false;
+        }
+        let marker = data[i + 1];
+        if marker == 0xFF {
+            i += 1;
+            continue;
+        }
+        let len = usize::from(u16::from_be_bytes([data[i + 2], data[i + 3]]));
+        if len < 2 {
+            return false;
+        }
+        let body_end = i + 2 + len;
+        if marker == 0xDA {
+            // At least one MCU's worth of entropy-coded bytes before FF D9.
+            return data.len() >= body_end + 2 + 16;
+        }
+        i = body_end;
+    }
+    false
 }
 
 /// A browser upload made into the JPEG the protocol expects, not yet stored.

@@ -85,6 +85,9 @@ pub enum DbError {
     Type { index: usize, expected: &'static str, found: Value },
     #[error("no connection became free in time")]
     PoolTimeout,
+    /// The transaction's body refused the request; everything it wrote was rolled back.
+    #[error("refused; rolled back")]
+    Refused,
 }
 
 /// One result row; columns by position.

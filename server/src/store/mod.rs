@@ -81,6 +81,40 @@ impl Store {
             .map_err(|e| DbError::Backend(format!("database task failed: {e}")))?
     }
 
+    /// Runs a writing transaction whose body may refuse: `Ok(Ok(t))` commits,
+    /// `Ok(Err(refusal))` rolls back everything the body wrote (a refused request
+    /// changes nothing, however far it got), `Err` rolls back and reports the failure.
+    pub async fn write_or_refuse<T: Send + 'static, E: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Conn) -> Result<Result<T, E>, DbError> + Send + 'static,
+    ) -> Result<Result<T, E>, DbError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.tx_blocking_or_refuse(true, f))
+            .await
+            .map_err(|e| DbError::Backend(format!("database task failed: {e}")))?
+    }
+
+    /// The blocking form of [`Store::write_or_refuse`].
+    pub fn tx_blocking_or_refuse<T, E>(
+        &self,
+        write: bool,
+        f: impl FnOnce(&mut dyn Conn) -> Result<Result<T, E>, DbError>,
+    ) -> Result<Result<T, E>, DbError> {
+        let mut refusal = None;
+        let committed = self.tx_blocking(write, |c| match f(c)? {
+            Ok(t) => Ok(t),
+            Err(e) => {
+                refusal = Some(e);
+                Err(DbError::Refused)
+            }
+        });
+        match (committed, refusal) {
+            (Ok(t), _) => Ok(Ok(t)),
+            (Err(DbError::Refused), Some(e)) => Ok(Err(e)),
+            (Err(e), _) => Err(e),
+        }
+    }
+
     /// For the readiness probe.
     pub async fn ping(&self) -> Result<(), DbError> {
         self.read(|c| c.query_one("SELECT 1", &[]).map(|_| ())).await

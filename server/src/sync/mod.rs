@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use patrol_protocol::audit::Leaf;
 use patrol_protocol::record::{GENESIS_HASH, Record, RecordPayload};
 use patrol_protocol::sync::{
-    MAX_PULL_LIMIT, MAX_PUSH_RECORDS, NoticeView, PullResponse, PushRequest, PushResponse, RecordOutcome, RecordStatus,
+    MAX_PULL_LIMIT, MAX_PUSH_BYTES, MAX_PUSH_RECORDS, NoticeView, PullResponse, PushRequest, PushResponse, RecordOutcome, RecordStatus,
     ReferenceBundle, Rejection, SyncStatus,
 };
 use patrol_protocol::{Id, sync::PersonName};
@@ -42,8 +42,11 @@ impl From<PushRefusal> for ApiError {
             PushRefusal::Gap { expected, got } => ApiError::Conflict(format!(
                 "sync_gap: expected seq {expected}, got {got}; ask /api/v1/sync/status and resend"
             )),
-            PushRefusal::Fork { seq, .. } => ApiError::Conflict(format!(
-                "sync_fork: record {seq} contradicts the one the server accepted; flagged for audit"
+            PushRefusal::Fork { seq, stored_hash: Some(_), .. } => ApiError::Conflict(format!(
+                "sync_fork: record {seq} contradicts the one the server accepted; flagged for audit / 记录与服务器已接收的不一致，已提交稽核"
+            )),
+            PushRefusal::Fork { seq, stored_hash: None, .. } => ApiError::Conflict(format!(
+                "sync_fork: record {seq} does not follow the chain the server holds (prev_hash); flagged for audit / 记录链与服务器不一致，已提交稽核"
             )),
             PushRefusal::Invalid { field, reason } => ApiError::Invalid { field, reason },
             PushRefusal::Forbidden(m) => ApiError::Forbidden(m),
@@ -94,6 +97,11 @@ fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<Outc
 /// is the device's clock offset measured at the push that carried it (none for the
 /// server's own chains): the audit of patrol times trusts device times only within
 /// bounds of it.
+///
+/// The record is applied under a savepoint: when its projection writes collide with
+/// something already stored (a run or visit id another device used), they are undone
+/// and the record is kept as rejected, so the device's chain goes on instead of
+/// jamming on a record it can never change.
 fn store_and_apply(
     c: &mut dyn Conn,
     actor: &Actor,
@@ -102,7 +110,19 @@ fn store_and_apply(
     now: i64,
     clock_offset_ms: Option<i64>,
 ) -> Result<Outcome, DbError> {
-    let outcome = apply(c, actor, rec, now)?;
+    c.execute_batch("SAVEPOINT apply_record")?;
+    let outcome = match apply(c, actor, rec, now) {
+        Ok(o) => {
+            c.execute_batch("RELEASE SAVEPOINT apply_record")?;
+            o
+        }
+        Err(DbError::Unique(detail)) => {
+            tracing::info!(record = %rec.id, %detail, "record collides with a stored object; kept as rejected");
+            c.execute_batch("ROLLBACK TO SAVEPOINT apply_record; RELEASE SAVEPOINT apply_record")?;
+            Outcome::rejected("it names an object that already exists", "记录中的对象已存在，未予采用")
+        }
+        Err(e) => return Err(e),
+    };
     let status = match outcome.status {
         RecordStatus::Rejected => "rejected",
         _ => "applied",
@@ -139,8 +159,8 @@ fn store_and_apply(
         reason: outcome.reason.clone(),
     };
     crate::audit::log::append(c, &leaf, now)?;
-    if outcome.status == RecordStatus::Rejected && !matches!(rec.payload, RecordPayload::NoticeActed { .. }) {
-        // Notice refusals add their own feed entry (with the notice); others here.
+    if outcome.status == RecordStatus::Rejected && !outcome.in_timeline {
+        // A refusal kept in a notice's timeline has its feed entry already.
         let entry = feed::Entry { person_id: Some(rec.author), record_id: Some(rec.id), ..feed::Entry::default() };
         feed::append(c, feed::Kind::Rejection, entry, now)?;
     }
@@ -166,22 +186,30 @@ fn save_device(
     Ok(())
 }
 
-/// The whole push, in the caller's transaction.
-pub fn push(
+/// A record's place in the push, decided before anything is written.
+enum Step<'r> {
+    /// Already stored with the same hash: answered `duplicate`, nothing written.
+    Duplicate(&'r Record),
+    /// Extends the chain: stored and applied.
+    New(&'r Record, String),
+}
+
+/// Checks the whole push against the device's chain, reading only: who sent it,
+/// every record's own validity and clock, and that the new records extend the chain
+/// without gap or fork. One bad record refuses the whole push, and since nothing has
+/// been written yet, a refused push changes nothing.
+fn plan<'r>(
     c: &mut dyn Conn,
     actor: &Actor,
-    req: &PushRequest,
+    req: &'r PushRequest,
+    acked: (u64, String),
     now: i64,
-) -> Result<Result<PushResponse, PushRefusal>, DbError> {
-    let dev = device(c, req.device_id)?;
-    if dev.as_ref().is_some_and(|d| d.person_id != actor.person.id) {
-        return Ok(Err(PushRefusal::Forbidden("this device's chain belongs to someone else".into())));
-    }
-    let (mut seq, mut hash) = dev.map_or((0, GENESIS_HASH.to_string()), |d| (d.acked_seq, d.acked_hash));
-    let mut results = Vec::with_capacity(req.records.len());
-    // Server time minus the phone's clock when it sent this push: positive when the
-    // phone's clock is behind. Kept on every record the push carries.
-    let offset = now - req.sent_at_ms;
+) -> Result<Result<Vec<Step<'r>>, PushRefusal>, DbError> {
+    let (acked_seq, _) = acked;
+    let (mut seq, mut hash) = acked;
+    // The hashes of this push's new records, by seq, for a resend inside one push.
+    let mut fresh: std::collections::HashMap<u64, String> = std::collections::HashMap::new();
+    let mut steps = Vec::with_capacity(req.records.len());
     for rec in &req.records {
         if rec.device != req.device_id || rec.author != actor.person.id {
             return Ok(Err(PushRefusal::Forbidden("records must be the signed-in person's, from this device".into())));
@@ -195,7 +223,7 @@ pub fn push(
         // A clock this far off is not a slow phone but a broken one (or a forged
         // record): refuse rather than let it into the audit. Smaller offsets are
         // accepted and flagged by the patrol audit.
-        if rec.device_time_ms < EARLIEST_DEVICE_TIME_MS || rec.device_time_ms > now + FUTURE_TOLERANCE_MS {
+        if rec.device_time_ms < EARLIEST_DEVICE_TIME_MS || rec.device_time_ms > now.saturating_add(FUTURE_TOLERANCE_MS) {
             return Ok(Err(PushRefusal::Invalid {
                 field: format!("records[seq={}].device_time_ms", rec.seq),
                 reason: "the device clock is wrong (before 2020 or more than a week ahead of the server); set the \
@@ -205,25 +233,21 @@ pub fn push(
         }
         let h = rec.hash();
         if rec.seq <= seq {
-            let stored = c
-                .query_opt(
+            let known = if rec.seq > acked_seq {
+                fresh.get(&rec.seq).cloned()
+            } else {
+                c.query_opt(
                     "SELECT hash FROM records WHERE device_id = $1 AND seq = $2",
                     &params![rec.device, rec.seq as i64],
                 )?
                 .map(|r| r.text(0))
-                .transpose()?;
-            if stored.as_deref() == Some(h.as_str()) {
-                results.push(RecordOutcome {
-                    record_id: rec.id,
-                    seq: rec.seq,
-                    status: RecordStatus::Duplicate,
-                    reason: None,
-                    reason_zh: None,
-                    notice_number: None,
-                });
+                .transpose()?
+            };
+            if known.as_deref() == Some(h.as_str()) {
+                steps.push(Step::Duplicate(rec));
                 continue;
             }
-            return Ok(Err(PushRefusal::Fork { seq: rec.seq, stored_hash: stored, offered: Box::new(rec.clone()) }));
+            return Ok(Err(PushRefusal::Fork { seq: rec.seq, stored_hash: known, offered: Box::new(rec.clone()) }));
         }
         if rec.seq != seq + 1 {
             return Ok(Err(PushRefusal::Gap { expected: seq + 1, got: rec.seq }));
@@ -231,23 +255,71 @@ pub fn push(
         if rec.prev_hash != hash {
             return Ok(Err(PushRefusal::Fork { seq: rec.seq, stored_hash: None, offered: Box::new(rec.clone()) }));
         }
-        let outcome = store_and_apply(c, actor, rec, &h, now, Some(offset))?;
-        results.push(RecordOutcome {
-            record_id: rec.id,
-            seq: rec.seq,
-            status: outcome.status,
-            reason: outcome.reason,
-            reason_zh: outcome.reason_zh,
-            notice_number: outcome.notice_number,
-        });
+        fresh.insert(rec.seq, h.clone());
         seq = rec.seq;
-        hash = h;
+        hash = h.clone();
+        steps.push(Step::New(rec, h));
+    }
+    Ok(Ok(steps))
+}
+
+/// The whole push, in the caller's transaction. The caller must roll the transaction
+/// back on a refusal (`Store::write_or_refuse` does): a refused push changes nothing.
+pub fn push(
+    c: &mut dyn Conn,
+    actor: &Actor,
+    req: &PushRequest,
+    now: i64,
+) -> Result<Result<PushResponse, PushRefusal>, DbError> {
+    let dev = device(c, req.device_id)?;
+    if dev.as_ref().is_some_and(|d| d.person_id != actor.person.id) {
+        return Ok(Err(PushRefusal::Forbidden("this device's chain belongs to someone else".into())));
+    }
+    let (mut seq, mut hash) = dev.map_or((0, GENESIS_HASH.to_string()), |d| (d.acked_seq, d.acked_hash));
+    let steps = match plan(c, actor, req, (seq, hash.clone()), now)? {
+        Ok(steps) => steps,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let mut results = Vec::with_capacity(steps.len());
+    // Server time minus the phone's clock when it sent this push: positive when the
+    // phone's clock is behind. Kept on every record the push carries.
+    let offset = now.saturating_sub(req.sent_at_ms);
+    for step in steps {
+        match step {
+            Step::Duplicate(rec) => results.push(RecordOutcome {
+                record_id: rec.id,
+                seq: rec.seq,
+                status: RecordStatus::Duplicate,
+                reason: None,
+                reason_zh: None,
+                notice_number: None,
+            }),
+            Step::New(rec, h) => {
+                let outcome = store_and_apply(c, actor, rec, &h, now, Some(offset))?;
+                results.push(RecordOutcome {
+                    record_id: rec.id,
+                    seq: rec.seq,
+                    status: outcome.status,
+                    reason: outcome.reason,
+                    reason_zh: outcome.reason_zh,
+                    notice_number: outcome.notice_number,
+                });
+                seq = rec.seq;
+                hash = h;
+            }
+        }
     }
     save_device(c, req.device_id, actor.person.id, seq, &hash, now, Some(offset))?;
     Ok(Ok(PushResponse { acked_seq: seq, acked_hash: hash, server_time_ms: now, results }))
 }
 
-/// Keeps an offered record that contradicted the chain, for the auditor.
+/// Forks kept per device: enough for the auditor to see what a device offered, never
+/// a table a caller can grow by replaying bad pushes.
+pub const MAX_FORKS_PER_DEVICE: i64 = 16;
+
+/// Keeps an offered record that contradicted the chain, for the auditor: once per
+/// distinct offered record, and at most [`MAX_FORKS_PER_DEVICE`] per device (further
+/// offers are only logged). Returns whether a row was added.
 fn flag_fork(
     c: &mut dyn Conn,
     device_id: Id,
@@ -255,29 +327,48 @@ fn flag_fork(
     stored: Option<String>,
     offered: &Record,
     now: i64,
-) -> Result<(), DbError> {
+) -> Result<bool, DbError> {
+    let offered_hash = offered.hash();
+    let known = c.query_one(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN seq = $2 AND offered_hash = $3 THEN 1 ELSE 0 END), 0)
+         FROM forks WHERE device_id = $1",
+        &params![device_id, seq as i64, &offered_hash],
+    )?;
+    if known.int(1)? > 0 || known.int(0)? >= MAX_FORKS_PER_DEVICE {
+        return Ok(false);
+    }
     c.execute(
         "INSERT INTO forks (device_id, seq, stored_hash, offered_hash, offered_body, at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
         &params![
             device_id,
             seq as i64,
             stored.clone(),
-            offered.hash(),
+            &offered_hash,
             String::from_utf8(offered.canonical_bytes()).expect("canonical JSON is UTF-8"),
             now
         ],
     )?;
-    let leaf = Leaf::ForkFlagged { device_id, seq, stored_hash: stored, offered_hash: offered.hash(), at_ms: now };
+    let leaf = Leaf::ForkFlagged { device_id, seq, stored_hash: stored, offered_hash, at_ms: now };
     crate::audit::log::append(c, &leaf, now)?;
-    Ok(())
+    Ok(true)
 }
 
 /// `POST /api/v1/sync/push`
 pub async fn push_handler(
     State(state): State<AppState>,
     actor: Actor,
-    Json(req): Json<PushRequest>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Json<PushResponse>> {
+    // The documented bound, exactly: the server-wide body limit is a little larger.
+    if body.len() > MAX_PUSH_BYTES {
+        return Err(ApiError::TooLarge(format!(
+            "a push carries at most {} MiB; send fewer records at a time / 单次同步数据过大，请分批发送",
+            MAX_PUSH_BYTES >> 20
+        )));
+    }
+    let req: PushRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::invalid("body", format!("not a push this server understands: {e} / 同步数据格式不符"))
+    })?;
     if req.records.len() > MAX_PUSH_RECORDS {
         return Err(ApiError::TooLarge(format!("at most {MAX_PUSH_RECORDS} records per push")));
     }
@@ -287,14 +378,14 @@ pub async fn push_handler(
     let now = state.clock.now_ms();
     let device_id = req.device_id;
     let a = actor.clone();
-    let result = state.store.write(move |c| push(c, &a, &req, now)).await?;
+    let result = state.store.write_or_refuse(move |c| push(c, &a, &req, now)).await?;
     match result {
         Ok(resp) => Ok(Json(resp)),
         Err(PushRefusal::Fork { seq, stored_hash, offered }) => {
-            tracing::warn!(device = %device_id, seq, "fork offered; flagged for audit");
             let o = offered.clone();
             let s = stored_hash.clone();
-            state.store.write(move |c| flag_fork(c, device_id, seq, s, &o, now)).await?;
+            let kept = state.store.write(move |c| flag_fork(c, device_id, seq, s, &o, now)).await?;
+            tracing::warn!(device = %device_id, seq, kept, "fork offered; flagged for audit");
             Err(PushRefusal::Fork { seq, stored_hash, offered }.into())
         }
         Err(other) => Err(other.into()),
@@ -462,9 +553,18 @@ pub fn pull(
                             reason_zh: r.opt_text(3)?.unwrap_or_default(),
                             notice_id,
                         });
+                        // The refusal is the pusher's own; the notice it names is
+                        // shown only if the policy lets them see it (or they were
+                        // shown it before a reassignment took it away).
                         if let Some(n) = notice_id {
                             if !notice_ids.contains(&n) {
-                                notice_ids.push(n);
+                                let shown = match crate::notices::get(c, n)? {
+                                    Some(row) => crate::notices::involved(c, actor, &row)?,
+                                    None => false,
+                                };
+                                if shown {
+                                    notice_ids.push(n);
+                                }
                             }
                         }
                     }

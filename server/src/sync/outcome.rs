@@ -9,11 +9,13 @@ pub struct Outcome {
     pub reason: Option<String>,
     pub reason_zh: Option<String>,
     pub notice_number: Option<String>,
+    /// The refusal was written into a notice's timeline, with its own feed entry.
+    pub in_timeline: bool,
 }
 
 impl Outcome {
     pub fn applied() -> Outcome {
-        Outcome { status: RecordStatus::Applied, reason: None, reason_zh: None, notice_number: None }
+        Outcome { status: RecordStatus::Applied, reason: None, reason_zh: None, notice_number: None, in_timeline: false }
     }
 
     pub fn rejected(en: impl Into<String>, zh: impl Into<String>) -> Outcome {
@@ -22,7 +24,13 @@ impl Outcome {
             reason: Some(en.into()),
             reason_zh: Some(zh.into()),
             notice_number: None,
+            in_timeline: false,
         }
+    }
+
+    /// A refusal kept in the notice's timeline (its author may see the notice).
+    pub fn in_timeline(self) -> Outcome {
+        Outcome { in_timeline: true, ..self }
     }
 }
 

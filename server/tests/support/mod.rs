@@ -2,6 +2,7 @@
 //! clock the test controls.
 #![allow(dead_code)]
 
+pub mod dump;
 pub mod phone;
 pub mod web;
 
