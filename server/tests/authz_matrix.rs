@@ -707,3 +707,193 @@ async fn every_page_answers_every_role_in_every_scope_as_the_table_says() {
     println!("checked {checked} (page, role, scope) combinations");
     assert!(wrong.is_empty(), "{} wrong answers:\n{}", wrong.len(), wrong.join("\n"));
 }
+
+/// The indirect paths: each signed-in role of the demo site pushes records that name
+/// the other scopes' notices, runs, waivers, checkpoints and photos (every notice
+/// action, visits and finishes on their runs, notices citing their runs, checkpoints
+/// and photos, photo records of their photos, decisions on their waivers, corrections
+/// of their records, signatures of their daily logs). Afterwards, for every pusher
+/// that could not see a thing before, nothing of it moved (its rows are as they were)
+/// and nothing of it appears anywhere the pusher reads: the pull from the start, the
+/// API's notice, run and photo routes, and the console's inbox, notice page, photo,
+/// dashboard and monthly export.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_naming_other_scopes_things_reveal_and_change_nothing() {
+    use patrol_protocol::notice::NoticeAction;
+    use patrol_protocol::record::CheckIn;
+    let s = TestServer::start(Backend::Sqlite).await.expect("sqlite always runs");
+    let (own, other, foreign) = three_scopes(&s).await;
+
+    // What a thing's holders see of it, to compare before and after.
+    async fn rows_of(s: &TestServer, t: &Things) -> Vec<String> {
+        let (notice, run, waiver, sha) = (t.notice.to_string(), t.run.to_string(), t.waiver.to_string(), t.sha.clone());
+        s.state
+            .store
+            .read(move |c| {
+                let mut out = Vec::new();
+                for (sql, key) in [
+                    ("SELECT * FROM notices WHERE id = $1", &notice),
+                    ("SELECT * FROM notice_events WHERE notice_id = $1", &notice),
+                    ("SELECT * FROM runs WHERE id = $1", &run),
+                    ("SELECT * FROM visits WHERE run_id = $1", &run),
+                    ("SELECT * FROM track_batches WHERE run_id = $1", &run),
+                    ("SELECT * FROM run_waivers WHERE id = $1", &waiver),
+                    ("SELECT sha256, author_id, run_id, notice_id FROM photo_citations WHERE sha256 = $1", &sha),
+                ] {
+                    let mut rows: Vec<String> = c
+                        .query(sql, &[patrol_server::store::Value::Text(key.clone())])?
+                        .iter()
+                        .map(|r| format!("{:?}", r.0))
+                        .collect();
+                    rows.sort();
+                    out.push(format!("{sql}: {rows:?}"));
+                }
+                Ok(out)
+            })
+            .await
+            .unwrap()
+    }
+
+    let pushers = [Actor::Patrol, Actor::Head, Actor::Supervisor, Actor::Manager, Actor::Admin];
+    let mut checked = 0;
+    for (scope, target) in [(Scope::OtherSite, &other), (Scope::OtherOrg, &foreign)] {
+        for actor in pushers {
+            let login = actor.demo_login().unwrap();
+            let sees_notice = allowed(Rule::NoticeViewer, actor, scope);
+            let sees_run = allowed(Rule::RunViewer, actor, scope);
+            let before = rows_of(&s, target).await;
+            let mut phone = Phone::sign_in(&s, login).await;
+            let now = s.clock.now_ms();
+            for action in NoticeAction::ALL {
+                let reassign = (action == NoticeAction::Reassign).then_some(target.site);
+                phone.record(&s, RecordPayload::NoticeActed {
+                    notice_id: target.notice,
+                    action,
+                    reason: "越权操作".into(),
+                    photos: if action == NoticeAction::ReportFix { vec![target.sha.clone()] } else { vec![] },
+                    reassign_to: reassign,
+                });
+            }
+            phone.record(&s, RecordPayload::CheckpointVisited {
+                run_id: target.run,
+                visit_id: Id::now_v7(),
+                checkpoint_id: target.checkpoint,
+                check_in: CheckIn::Manual { reason: "越权".into() },
+                out_of_order: false,
+            });
+            phone.record(&s, RecordPayload::TrackPoints {
+                run_id: target.run,
+                points: vec![patrol_protocol::record::TrackPoint { time_ms: now, latitude: 31.0, longitude: 121.0, accuracy_m: 5.0 }],
+            });
+            phone.record(&s, RecordPayload::RunFinished { run_id: target.run, missed_reason: Some("越权".into()) });
+            phone.record(&s, RecordPayload::RunWaiverDecided { waiver_id: target.waiver, accept: true, note: "越权".into() });
+            phone.record(&s, RecordPayload::Correction { corrects: target.waiver, reason: "越权".into() });
+            // A photo record of their photo, and our own notices citing their run,
+            // checkpoint and photo.
+            let sha = target.sha.clone();
+            let size = s.state.store.read(move |c| {
+                c.query_one("SELECT size FROM photos WHERE sha256 = $1", &[patrol_server::store::Value::Text(sha)])?.int(0)
+            }).await.unwrap();
+            phone.record(&s, photo_taken(&target.sha, size as usize, Some(target.run), Some(target.notice)));
+            let own_site = own.site;
+            let dept = s.state.store.read(move |c| {
+                c.query_one("SELECT id FROM departments WHERE site_id = $1", &[patrol_server::store::Value::Text(own_site.to_string())])?.uuid(0)
+            }).await.unwrap();
+            for (run, cp, photos) in [
+                (Some(target.run), None, vec![]),
+                (None, Some(target.checkpoint), vec![]),
+                (None, None, vec![target.sha.clone()]),
+            ] {
+                let (_, mut p) = notice(own.site, dept, "引用他处", photos, now + 86_400_000);
+                if let RecordPayload::NoticeRaised { run_id, checkpoint_id, .. } = &mut p {
+                    *run_id = run;
+                    *checkpoint_id = cp;
+                }
+                phone.record(&s, p);
+            }
+            phone.record(&s, RecordPayload::DailyLogSigned { site_id: target.site, day: "2026-11-23".into(), comment: "越权".into() });
+            let resp = phone.push(&s).await;
+            let results = resp["results"].as_array().unwrap();
+            let story = format!("{actor:?} naming {scope:?}");
+            // Every record naming what the pusher may not touch was kept as rejected.
+            for (i, r) in results.iter().enumerate() {
+                let kind = phone_kind(i);
+                let may = match kind {
+                    "notice_acted" => sees_notice,
+                    "run" => false, // nobody walks another's run
+                    "waiver" | "daily_log" => allowed(Rule::Supervisor, actor, scope),
+                    _ => false,
+                };
+                if !may {
+                    assert_eq!(r["status"], "rejected", "{story}: record {i} ({kind}) was applied: {r}");
+                }
+            }
+            // Nothing of theirs moved for a pusher who may not see it.
+            if !sees_notice && !allowed(Rule::Supervisor, actor, scope) {
+                assert_eq!(rows_of(&s, target).await, before, "{story}: the target's rows changed");
+            }
+            // Nothing of theirs appears in the pusher's pull from the start.
+            let pull = phone.pull(&s, "").await;
+            let text = pull["notices"].to_string();
+            if !sees_notice {
+                assert!(!text.contains(&target.notice.to_string()), "{story}: the pull shows their notice: {text}");
+                assert!(!text.contains(&target.sha), "{story}: the pull shows their photo");
+            }
+            // Nor on the API's routes.
+            let photo = s.call(Method::GET, &format!("/api/v1/photos/{}/thumb", target.sha), Some(&phone.token), None).await.0;
+            let notice_status = s.call(Method::GET, &format!("/api/v1/notices/{}", target.notice), Some(&phone.token), None).await.0;
+            let run_status = s.call(Method::GET, &format!("/api/v1/runs/{}", target.run), Some(&phone.token), None).await.0;
+            assert_eq!(notice_status == StatusCode::OK, sees_notice, "{story}: notice route {notice_status}");
+            assert_eq!(run_status == StatusCode::OK, sees_run, "{story}: run route {run_status}");
+            if !sees_notice && !sees_run {
+                assert!(photo.is_client_error(), "{story}: their photo answered {photo}");
+            }
+            let (_, list) = s.call(Method::GET, "/api/v1/notices", Some(&phone.token), None).await;
+            if !sees_notice {
+                assert!(!list.to_string().contains(&target.notice.to_string()), "{story}: the notice list shows it");
+            }
+            // Nor on the console's pages and exports.
+            let (cookie, _) = support::web::sign_in(&s, login).await;
+            for path in [
+                "/notices".to_string(),
+                format!("/notices/{}", target.notice),
+                format!("/notices/{}/notice.pdf", target.notice),
+                format!("/photos/{}", target.sha),
+                "/dashboard".to_string(),
+                format!("/sites/{}/monthly/2026-11", own.site),
+                format!("/sites/{}/monthly/2026-11/summary.xlsx", own.site),
+            ] {
+                let page = support::web::get(&s, &path, &cookie).await;
+                if !sees_notice {
+                    // A refusal page may echo the address asked for; a page shown may
+                    // not hold their notice or photo.
+                    assert!(
+                        !page.status.is_success()
+                            || (!page.body.contains(&target.notice.to_string()) && !page.body.contains(&target.sha)),
+                        "{story}: {path} ({}) shows their notice or photo",
+                        page.status
+                    );
+                    if path.contains(&target.notice.to_string()) || path.contains(&target.sha) {
+                        assert!(page.status.is_client_error(), "{story}: {path} answered {}", page.status);
+                    }
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 2 * pushers.len());
+
+    /// The kind of the i-th record pushed above.
+    fn phone_kind(i: usize) -> &'static str {
+        let acted = NoticeAction::ALL.len();
+        match i {
+            i if i < acted => "notice_acted",
+            i if i < acted + 3 => "run",
+            i if i == acted + 3 => "waiver",
+            i if i == acted + 4 => "correction",
+            i if i == acted + 5 => "photo",
+            i if i < acted + 9 => "notice_citing",
+            _ => "daily_log",
+        }
+    }
+}
