@@ -254,3 +254,80 @@ both_backends!(
     a_photo_store_outage_loses_nothing,
     hostile_text_in_typed_fields_is_kept_verbatim_and_harms_nothing
 );
+
+/// The bounds no caller may pass: a push one byte over 4 MiB, a record with a field
+/// the protocol does not know, a photo that is a JPEG header with an end marker and
+/// nothing to decode, made-up HTTP methods growing /metrics, and a hundred first
+/// requests for one thumbnail each decoding the photo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_caller_passes_a_bound() {
+    let s = TestServer::start(Backend::Sqlite).await.expect("sqlite always runs");
+    let mut officer = Phone::sign_in(&s, "patrol").await;
+    let demo = Demo { reference: officer.pull(&s, "").await["reference"].clone() };
+
+    // A push body just over the documented 4 MiB, well under the server-wide limit.
+    let padding = "x".repeat(patrol_protocol::sync::MAX_PUSH_BYTES);
+    let body = json!({"device_id": officer.device, "sent_at_ms": s.clock.now_ms(), "records": [], "pad": padding});
+    let (status, answer) = raw(&s, Method::POST, "/api/v1/sync/push", &officer.token, "application/json", body.to_string().into_bytes()).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+
+    // Unknown fields, in the record or its payload, are refused, not dropped.
+    let (_, p) = notice(demo.site(), demo.dept("cleaning"), "楼道杂物", vec![], s.clock.now_ms() + 3_600_000);
+    let rec = officer.record(&s, p);
+    officer.queued.clear();
+    for (at, field) in [("", "signed_by"), ("payload", "priority")] {
+        let mut v = serde_json::to_value(&rec).unwrap();
+        if at.is_empty() { v[field] = json!(1) } else { v[at][field] = json!(1) }
+        let body = json!({"device_id": officer.device, "sent_at_ms": s.clock.now_ms(), "records": [v]});
+        let (status, answer) = s.call(Method::POST, "/api/v1/sync/push", Some(&officer.token), Some(body)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {answer}");
+        assert!(answer["message"].as_str().unwrap().contains(field), "the refusal names {field}: {answer}");
+    }
+
+    // A JPEG header with an end marker and no scan data is not a photo.
+    let (real, _) = jpeg(7);
+    let sos = real.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+    let sos_len = usize::from(u16::from_be_bytes([real[sos + 2], real[sos + 3]]));
+    let mut hollow = real[..sos + 2 + sos_len].to_vec();
+    hollow.extend_from_slice(&[0xFF, 0xD9]);
+    let hollow_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&hollow));
+    let mut officer = Phone::sign_in(&s, "patrol").await;
+    officer.record(&s, photo_taken(&hollow_sha, hollow.len(), None, None));
+    officer.push(&s).await;
+    let (status, answer) = officer.upload(&s, &hollow_sha, &hollow, 0).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["field"], "not_an_image", "{answer}");
+
+    // Made-up methods are one "other" series, however many.
+    for i in 0..50 {
+        let req = Request::builder().method(Method::from_bytes(format!("BREW{i}").as_bytes()).unwrap()).uri("/api/v1/sites").body(Body::empty()).unwrap();
+        s.send(req).await;
+    }
+    let req = Request::get("/metrics").body(Body::empty()).unwrap();
+    let resp = tower::ServiceExt::oneshot(s.router.clone(), req).await.unwrap();
+    let text = String::from_utf8(axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
+    assert!(!text.contains("BREW"), "made-up methods are not label values");
+    assert!(text.contains("method=\"other\""), "they are counted as other");
+
+    // A hundred first requests for one thumbnail decode the photo once.
+    let (bytes, sha) = jpeg(9);
+    officer.record(&s, photo_taken(&sha, bytes.len(), None, None));
+    officer.push(&s).await;
+    let (status, _) = officer.upload(&s, &sha, &bytes, 0).await;
+    assert_eq!(status, StatusCode::OK);
+    let decoded_before = patrol_server::photos::THUMBNAILS_MADE.load(std::sync::atomic::Ordering::Relaxed);
+    let mut asks = Vec::new();
+    for _ in 0..100 {
+        let router = s.router.clone();
+        let req = Request::get(format!("/api/v1/photos/{sha}/thumb"))
+            .header("authorization", format!("Bearer {}", officer.token))
+            .body(Body::empty())
+            .unwrap();
+        asks.push(tokio::spawn(async move { tower::ServiceExt::oneshot(router, req).await.unwrap().status() }));
+    }
+    for a in asks {
+        assert_eq!(a.await.unwrap(), StatusCode::OK);
+    }
+    let decoded = patrol_server::photos::THUMBNAILS_MADE.load(std::sync::atomic::Ordering::Relaxed) - decoded_before;
+    assert_eq!(decoded, 1, "100 concurrent first requests decoded the photo {decoded} times");
+}
