@@ -9,8 +9,9 @@ import PatrolKit
 enum BackgroundSync {
     static let refreshId = "app.patrol.ios.sync"
     static let uploadId = "app.patrol.ios.upload"
-    static var core: PatrolCore?
 
+    /// Called from `PatrolApp.init`, at launch: iOS may launch the app only to run a task,
+    /// before any window (and so before AppModel) exists.
     static func register() {
         BGTaskScheduler.shared.register(forTaskWithIdentifier: refreshId, using: nil) { run($0) }
         BGTaskScheduler.shared.register(forTaskWithIdentifier: uploadId, using: nil) { run($0) }
@@ -27,18 +28,19 @@ enum BackgroundSync {
     }
 
     private static func run(_ task: BGTask) {
+        // The next tasks first: a task killed at its time limit has asked for them already.
         schedule()
-        guard let core else { task.setTaskCompleted(success: false); return }
+        // The core opens here when no window opened it yet (a launch for this task alone).
+        guard let core = try? AppCore.get() else { task.setTaskCompleted(success: false); return }
         let cancel = SyncCancel()
         task.expirationHandler = { cancel.cancel() }
         Thread.detachNewThread {
-            let outcome: BackgroundOutcome
-            do {
-                _ = try core.sync(listener: nil, cancel: cancel)
-                outcome = .done
-            } catch {
-                outcome = PatrolFailure.from(error).kind == .signInAgain ? .stop : .retryLater
-            }
+            // PatrolKit's rule (the same as Android's): a lost sign-in or an outdated app
+            // stop until the person acts, so no more tasks are asked for (the app asks
+            // again when it next goes to the background); any other failure, such as no
+            // network, tries again at the next task.
+            let outcome = backgroundSync(core, cancel: cancel)
+            if outcome == .stop { BGTaskScheduler.shared.cancelAllTaskRequests() }
             task.setTaskCompleted(success: outcome == .done)
         }
     }

@@ -59,7 +59,12 @@ struct QRScannerView: UIViewControllerRepresentable {
 
 // MARK: NFC
 
-/// Reads one tag's id (ISO 14443 / 15693 / FeliCa) and hands it back in the protocol's spelling.
+/// Reads one tag's id and hands it back in the protocol's spelling. Checkpoint tags are
+/// NFC Forum NDEF tags on ISO 14443 (NTAG/MIFARE Ultralight, which Core NFC reports as
+/// MIFARE; Type 4 tags, reported as ISO 7816 through the NDEF application id listed in
+/// Info.plist), so only ISO 14443 is polled: polling FeliCa (`.iso18092`) without
+/// `com.apple.developer.nfc.readersession.felica.systemcodes` in Info.plist makes the
+/// session fail to start, and checkpoints use no FeliCa or ISO 15693 tags.
 final class NFCReader: NSObject, NFCTagReaderSessionDelegate {
     private var session: NFCTagReaderSession?
     private var onTag: ((String) -> Void)?
@@ -68,7 +73,7 @@ final class NFCReader: NSObject, NFCTagReaderSessionDelegate {
 
     func scan(prompt: String, onTag: @escaping (String) -> Void) {
         self.onTag = onTag
-        session = NFCTagReaderSession(pollingOption: [.iso14443, .iso15693, .iso18092], delegate: self)
+        session = NFCTagReaderSession(pollingOption: [.iso14443], delegate: self)
         session?.alertMessage = prompt
         session?.begin()
     }
@@ -84,9 +89,7 @@ final class NFCReader: NSObject, NFCTagReaderSessionDelegate {
             switch tag {
             case let .miFare(t): id = t.identifier
             case let .iso7816(t): id = t.identifier
-            case let .iso15693(t): id = t.identifier
-            case let .feliCa(t): id = t.currentIDm
-            @unknown default: session.invalidate(); return
+            default: session.invalidate(); return // not polled for
             }
             session.invalidate()
             let spelled = nfcSpelling(id)

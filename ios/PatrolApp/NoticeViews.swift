@@ -98,9 +98,11 @@ struct InboxView: View {
                 Button { app.form.open(); raising = true } label: { Image(systemName: "plus") }
             }
             .sheet(isPresented: $raising) { NavigationStack { NoticeFormView(done: { raising = false }) } }
-            .refreshable { model.refresh() }
-            .onAppear { model.refresh() }
-            .onChange(of: service.revision) { _ in model.refresh() }
+            // refresh() is async: pull to refresh awaits it (its spinner stays until the
+            // list is reloaded); elsewhere it runs in a task.
+            .refreshable { [model] in await model.refresh() }
+            .task { [model] in await model.refresh() }
+            .onChange(of: service.revision) { _ in Task { [model] in await model.refresh() } }
         }
     }
 }

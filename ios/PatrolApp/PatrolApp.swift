@@ -9,6 +9,9 @@ struct PatrolApp: App {
     @StateObject private var app = AppModel()
     @Environment(\.scenePhase) private var phase
 
+    // At launch, before any window: iOS may launch the app in the background only to run
+    // a sync task, and the handlers must be registered before launching ends. They take
+    // the core from AppCore, not from AppModel (made with the first window).
     init() { BackgroundSync.register() }
 
     var body: some Scene {
@@ -34,14 +37,8 @@ final class AppModel: ObservableObject {
     let history: HistoryModel
 
     init() {
-        // Made and kept now for encryption at rest; the core takes no key yet (see README).
-        _ = Keychain.deviceSecret()
-        let dir = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0].appendingPathComponent("patrol")
-        let font = Bundle.main.path(forResource: "patrol-cjk", ofType: "ttf")
-            ?? ["/System/Library/Fonts/PingFang.ttc", "/System/Library/Fonts/Core/PingFang.ttc"].first { FileManager.default.fileExists(atPath: $0) }
         // A core that cannot open its own directory leaves nothing to show: fail loudly.
-        service = try! PatrolService(dataDir: dir, fontPath: font)
-        BackgroundSync.core = service.core
+        service = PatrolService(core: try! AppCore.get())
         session = SessionModel(service: service)
         today = TodayModel(service: service)
         run = RunModel(service: service)
@@ -50,5 +47,31 @@ final class AppModel: ObservableObject {
         sync = SyncModel(service: service)
         history = HistoryModel(service: service)
         session.restore()
+    }
+}
+
+/// The app's one core, opened on first use by whoever needs it first: the first window's
+/// AppModel, or a background task iOS launched the app for while no window exists (its
+/// handler runs on a background queue). Opened under a lock, once; a failed open (files
+/// still locked by data protection, say) is tried again by the next caller.
+final class AppCore: @unchecked Sendable {
+    private static let shared = AppCore()
+    private let lock = NSLock()
+    private var core: PatrolCore?
+
+    static func get() throws -> PatrolCore { try shared.openOnce() }
+
+    private func openOnce() throws -> PatrolCore {
+        lock.lock()
+        defer { lock.unlock() }
+        if let core { return core }
+        // Made and kept now for encryption at rest; the core takes no key yet (see README).
+        _ = Keychain.deviceSecret()
+        let dir = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0].appendingPathComponent("patrol")
+        let font = Bundle.main.path(forResource: "patrol-cjk", ofType: "ttf")
+            ?? ["/System/Library/Fonts/PingFang.ttc", "/System/Library/Fonts/Core/PingFang.ttc"].first { FileManager.default.fileExists(atPath: $0) }
+        let opened = try PatrolService.openCore(dataDir: dir, fontPath: font)
+        core = opened
+        return opened
     }
 }

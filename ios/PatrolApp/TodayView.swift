@@ -33,9 +33,11 @@ struct TodayView: View {
                 }
             }
             .navigationTitle(Text("tab.today"))
-            .refreshable { model.refresh() }
-            .onAppear { model.refresh() }
-            .onChange(of: service.revision) { _ in model.refresh() }
+            // refresh() is async: pull to refresh awaits it (its spinner stays until the
+            // list is reloaded); elsewhere it runs in a task.
+            .refreshable { [model] in await model.refresh() }
+            .task { [model] in await model.refresh() }
+            .onChange(of: service.revision) { _ in Task { [model] in await model.refresh() } }
             .onChange(of: model.openRun) { id in if let id { open = id; model.openRun = nil } }
             .navigationDestination(item: $open) { RunView(runId: $0) }
         }

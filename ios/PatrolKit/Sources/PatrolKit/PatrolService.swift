@@ -10,9 +10,21 @@ public final class PatrolService: ObservableObject {
     @Published public private(set) var siteOffsets: [String: Int32] = [:]
 
     public init(dataDir: URL, fontPath: String?) throws {
+        core = try PatrolService.openCore(dataDir: dataDir, fontPath: fontPath)
+    }
+
+    /// The service over a core the app already opened: the app opens its one core before
+    /// any screen exists, because a background task may need it first.
+    public init(core: PatrolCore) {
+        self.core = core
+    }
+
+    /// Opens the core in `dataDir` (made if missing). Any thread: a background task
+    /// opens it off the main actor.
+    public nonisolated static func openCore(dataDir: URL, fontPath: String?) throws -> PatrolCore {
         try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
         do {
-            core = try PatrolCore.open(config: CoreConfig(
+            return try PatrolCore.open(config: CoreConfig(
                 dataDir: dataDir.path, deviceId: nil, fontPath: fontPath, photoMaxLongEdge: nil, jpegQuality: nil))
         } catch {
             throw PatrolFailure.from(error)
@@ -58,10 +70,11 @@ public final class ProgressRelay: SyncListener, @unchecked Sendable {
 public enum BackgroundOutcome { case done, retryLater, stop }
 
 /// One sync from a background task: network failures retry later; a lost sign-in or an
-/// outdated app stop until the person acts.
-public func backgroundSync(_ core: PatrolCore) -> BackgroundOutcome {
+/// outdated app stop until the person acts. The one rule, the same as Android's
+/// `backgroundSync`; the app's BGTask handlers use it with the task's `cancel`.
+public func backgroundSync(_ core: PatrolCore, cancel: SyncCancel? = nil) -> BackgroundOutcome {
     do {
-        _ = try core.sync(listener: nil, cancel: nil)
+        _ = try core.sync(listener: nil, cancel: cancel)
         return .done
     } catch {
         switch PatrolFailure.from(error).kind {

@@ -12,15 +12,19 @@ public class ScreenModel: ObservableObject {
 
     /// Runs a call the person started; a failure lands in `failure`, never in a crash.
     func act(_ body: @escaping () async throws -> Void) {
-        Task {
-            busy = true
-            defer { busy = false }
-            do {
-                try await body()
-                failure = nil
-            } catch {
-                failure = (error as? PatrolFailure) ?? PatrolFailure.from(error)
-            }
+        Task { await self.attempt(body) }
+    }
+
+    /// The same, for a caller that waits for the end (pull to refresh keeps its spinner
+    /// until the data is there).
+    func attempt(_ body: () async throws -> Void) async {
+        busy = true
+        defer { busy = false }
+        do {
+            try await body()
+            failure = nil
+        } catch {
+            failure = (error as? PatrolFailure) ?? PatrolFailure.from(error)
         }
     }
 }
@@ -58,8 +62,9 @@ public final class TodayModel: ScreenModel {
     @Published public private(set) var plan: [PlanLine] = []
     @Published public var openRun: String?
 
-    public func refresh() {
-        act {
+    /// Reloads the plan; awaited by pull to refresh, started in a `Task` elsewhere.
+    public func refresh() async {
+        await attempt {
             await self.service.reloadSites()
             let plan = try await self.service.read { try $0.todayPlan() }
             self.plan = plan.map { PlanLine(planned: $0, window: Formats.window($0.windowStartMs, $0.windowEndMs, offsetMinutes: self.service.offset(of: $0.siteId))) }
@@ -254,7 +259,8 @@ public final class InboxModel: ScreenModel {
     @Published public private(set) var afterPhotos: [String] = []
     private var all: [NoticeView] = []
 
-    public func refresh() { act { try await self.reload() } }
+    /// Reloads the list; awaited by pull to refresh, started in a `Task` elsewhere.
+    public func refresh() async { await attempt { try await self.reload() } }
 
     private func reload() async throws {
         all = try await service.read { try $0.listNotices(limit: 200) }

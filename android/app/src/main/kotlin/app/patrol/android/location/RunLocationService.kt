@@ -33,10 +33,21 @@ class RunLocationService : LifecycleService() {
     override fun onStartCommand(intent: Intent?, flags: Int, startId: Int): Int {
         super.onStartCommand(intent, flags, startId)
         val runId = intent?.getStringExtra(EXTRA_RUN) ?: return START_NOT_STICKY
-        ServiceCompat.startForeground(
-            this, NOTIFICATION_ID, notification(),
-            if (Build.VERSION.SDK_INT >= 29) ServiceInfo.FOREGROUND_SERVICE_TYPE_LOCATION else 0,
-        )
+        try {
+            ServiceCompat.startForeground(
+                this, NOTIFICATION_ID, notification(),
+                if (Build.VERSION.SDK_INT >= 29) ServiceInfo.FOREGROUND_SERVICE_TYPE_LOCATION else 0,
+            )
+        } catch (e: IllegalStateException) {
+            // ForegroundServiceStartNotAllowedException (API 31+, an IllegalStateException):
+            // the app is not in front. No track until the run screen starts us again.
+            stopSelf(startId)
+            return START_NOT_STICKY
+        } catch (e: SecurityException) {
+            // Android 14+: a location service needs the location permission right now.
+            stopSelf(startId)
+            return START_NOT_STICKY
+        }
         if (recorder == null) {
             val rec = TrackRecorder((application as PatrolApp).repo, runId)
             recorder = rec
@@ -46,7 +57,10 @@ class RunLocationService : LifecycleService() {
                 }
             }
         }
-        return START_REDELIVER_INTENT
+        // Not restarted by the system after the process dies: a restart would come from the
+        // background, where Android 12+ refuses startForeground (and 14+ a location service
+        // without the app in use). The run screen starts the service again when it opens.
+        return START_NOT_STICKY
     }
 
     override fun onDestroy() {
@@ -80,10 +94,15 @@ class RunLocationService : LifecycleService() {
         private const val NOTIFICATION_ID = 17
         private const val EXTRA_RUN = "run"
 
-        fun start(context: Context, runId: String) {
+        /** Starts recording; false when Android refuses (the app is not in front, API 31+). */
+        fun start(context: Context, runId: String): Boolean = try {
             ContextCompat.startForegroundService(
                 context, Intent(context, RunLocationService::class.java).putExtra(EXTRA_RUN, runId),
             )
+            true
+        } catch (e: IllegalStateException) {
+            // ForegroundServiceStartNotAllowedException is an IllegalStateException.
+            false
         }
 
         fun stop(context: Context) {

@@ -1,28 +1,61 @@
 // Photos from the system camera at full size (through the FileProvider), handed to the
-// core as JPEG bytes; the core scales, orients and watermarks them.
+// core as JPEG bytes; the core scales, orients and watermarks them. The manifest declares
+// CAMERA, so the system refuses ACTION_IMAGE_CAPTURE (SecurityException) until it is
+// granted: the permission is asked here, at the tap, wherever a photo is taken.
 package app.patrol.android.platform
 
+import android.Manifest
+import android.content.ActivityNotFoundException
 import android.content.Context
+import android.content.pm.PackageManager
 import android.net.Uri
+import android.widget.Toast
 import androidx.activity.compose.rememberLauncherForActivityResult
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.remember
 import androidx.compose.ui.platform.LocalContext
+import androidx.core.content.ContextCompat
 import androidx.core.content.FileProvider
+import app.patrol.android.R
 import java.io.File
 
-/** Returns a function that opens the camera; [onPhoto] gets the JPEG bytes. */
+/**
+ * Returns a function that opens the camera; [onPhoto] gets the JPEG bytes. Without the
+ * camera permission it asks for it first and opens the camera once granted; refused, it
+ * says so (and where to allow it) instead of opening the camera.
+ */
 @Composable
 fun rememberPhotoTaker(onPhoto: (ByteArray) -> Unit): () -> Unit {
     val context = LocalContext.current
     val target = remember { photoUri(context) }
-    val launcher = rememberLauncherForActivityResult(ActivityResultContracts.TakePicture()) { ok ->
+    val camera = rememberLauncherForActivityResult(ActivityResultContracts.TakePicture()) { ok ->
         if (ok) {
             context.contentResolver.openInputStream(target)?.use { onPhoto(it.readBytes()) }
         }
     }
-    return { launcher.launch(target) }
+    fun openCamera() {
+        try {
+            camera.launch(target)
+        } catch (e: ActivityNotFoundException) {
+            // No camera app on this phone (or it is disabled).
+            Toast.makeText(context, R.string.camera_unavailable, Toast.LENGTH_LONG).show()
+        } catch (e: SecurityException) {
+            // Revoked between the check and the launch.
+            Toast.makeText(context, R.string.camera_permission_refused, Toast.LENGTH_LONG).show()
+        }
+    }
+    val permission = rememberLauncherForActivityResult(ActivityResultContracts.RequestPermission()) { granted ->
+        if (granted) openCamera()
+        else Toast.makeText(context, R.string.camera_permission_refused, Toast.LENGTH_LONG).show()
+    }
+    return {
+        if (ContextCompat.checkSelfPermission(context, Manifest.permission.CAMERA) == PackageManager.PERMISSION_GRANTED) {
+            openCamera()
+        } else {
+            permission.launch(Manifest.permission.CAMERA)
+        }
+    }
 }
 
 private fun photoUri(context: Context): Uri {
