@@ -149,6 +149,13 @@ impl PatrolCore {
 }
 
 /// The Chinese name of a notice state, for lists that only hold the state.
+/// Whether a scanned QR text is `checkpoint`'s label. Phones hold only the label's
+/// digest, so apps ask here instead of comparing texts.
+#[uniffi::export]
+pub fn qr_label_matches(checkpoint: Checkpoint, payload: String) -> bool {
+    checkpoint.label_matches(payload.trim())
+}
+
 #[uniffi::export]
 pub fn notice_state_name_zh(state: NoticeState) -> String {
     state.name_zh().to_string()

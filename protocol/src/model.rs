@@ -173,8 +173,14 @@ pub struct Checkpoint {
     pub latitude: f64,
     pub longitude: f64,
     pub radius_m: f64,
-    /// The secret printed in the checkpoint's QR label.
+    /// The secret printed in the checkpoint's QR label. Only the server and the
+    /// administrators who print labels hold it: phones receive it empty and check a
+    /// scan against `qr_digest` instead (docs/audit.md, "Checkpoint codes").
     pub qr_token: String,
+    /// `qr_digest(id, qr_token)`: proves a scanned label offline without being able
+    /// to make one.
+    #[serde(default)]
+    pub qr_digest: String,
     pub nfc_tag_id: Option<String>,
     /// Responsible department by default for findings here (may be overridden).
     pub checklist: Vec<ChecklistItem>,
@@ -239,13 +245,49 @@ pub fn check_text(name: &'static str, value: &str, max: usize, required: bool) -
     Ok(())
 }
 
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// A site code: 1–8 upper-case ASCII letters or digits, since it is printed in numbers.
 pub fn check_site_code(code: &str) -> Result<(), FieldError> {
     let ok = (1..=8).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
     if ok { Ok(()) } else { Err(field("code", "1 to 8 upper-case letters or digits")) }
 }
 
+/// The one-way image of a checkpoint's QR secret that phones hold: SHA-256 over a
+/// domain tag, the checkpoint id and the scanned text, hex. Matching it proves the
+/// scanned label is the checkpoint's; knowing it does not let anyone print one.
+pub fn qr_digest(checkpoint_id: Id, token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"patrol qr label v1\0");
+    h.update(checkpoint_id.as_bytes());
+    h.update(token.as_bytes());
+    hex::encode(h.finalize())
+}
+
 impl Checkpoint {
+    /// The checkpoint as a phone (or anyone who does not print labels) receives it:
+    /// the QR secret replaced by its digest. Every path that hands checkpoints to
+    /// such a reader goes through here.
+    pub fn without_secret(mut self) -> Checkpoint {
+        if !self.qr_token.is_empty() {
+            self.qr_digest = qr_digest(self.id, &self.qr_token);
+        }
+        self.qr_token = String::new();
+        self
+    }
+
+    /// Whether `scanned` is this checkpoint's label: against the digest when the
+    /// secret is withheld, else against the secret itself (the server's side).
+    pub fn label_matches(&self, scanned: &str) -> bool {
+        if !self.qr_token.is_empty() {
+            return constant_time_eq(self.qr_token.as_bytes(), scanned.as_bytes());
+        }
+        !self.qr_digest.is_empty() && qr_digest(self.id, scanned) == self.qr_digest
+    }
+
     pub fn validate(&self) -> Result<(), FieldError> {
         use crate::limits::*;
         check_text("code", &self.code, CODE_MAX, true)?;
@@ -260,7 +302,12 @@ impl Checkpoint {
         if !(1.0..=5000.0).contains(&self.radius_m) {
             return Err(field("radius_m", "must be between 1 and 5000 metres"));
         }
-        if self.qr_token.len() < 8 || self.qr_token.len() > 128 {
+        if self.qr_token.is_empty() {
+            // A reader's copy: the digest stands in for the withheld secret.
+            if self.qr_digest.len() != 64 || !self.qr_digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(field("qr_digest", "a withheld QR secret needs its 64-hex-digit digest"));
+            }
+        } else if self.qr_token.len() < 8 || self.qr_token.len() > 128 {
             return Err(field("qr_token", "must be 8 to 128 characters"));
         }
         if let Some(tag) = &self.nfc_tag_id {

@@ -20,6 +20,20 @@ pub struct PushRequest {
     /// The device's clock when it sent the request.
     pub sent_at_ms: i64,
     pub records: Vec<Record>,
+    /// What anchors the device's clock to the server's: a time the server gave out
+    /// and the phone's monotonic time since (docs/audit.md, "Device clocks").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<ClockEvidence>,
+}
+
+/// The server's own time, as it signed it in an earlier answer (`time_token`), and
+/// how long the phone's monotonic clock says has passed since it received that
+/// answer. The server trusts its own time and bounds the elapsed time by its receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockEvidence {
+    pub time_token: String,
+    pub elapsed_ms: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +62,9 @@ pub struct PushResponse {
     pub acked_seq: u64,
     pub acked_hash: String,
     pub server_time_ms: i64,
+    /// `server_time_ms` signed for this device, to be returned as [`ClockEvidence`].
+    #[serde(default)]
+    pub time_token: String,
     pub results: Vec<RecordOutcome>,
 }
 
@@ -56,6 +73,9 @@ pub struct SyncStatus {
     pub acked_seq: u64,
     pub acked_hash: String,
     pub server_time_ms: i64,
+    /// `server_time_ms` signed for this device, to be returned as [`ClockEvidence`].
+    #[serde(default)]
+    pub time_token: String,
 }
 
 /// A person as others see them: a name, no contact details.

@@ -172,7 +172,11 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.max_body_bytes;
     let mut router = Router::new();
     for r in routes() {
-        router = router.route(r.path, r.handler);
+        let handler = match r.audience {
+            Audience::Public => r.handler,
+            audience => r.handler.route_layer(middleware::from_fn_with_state((state.clone(), audience), gate)),
+        };
+        router = router.route(r.path, handler);
     }
     router
         .merge(crate::web::router())
@@ -181,6 +185,33 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Decides the route's audience before anything else of the request is read: a
+/// caller without a valid token gets 401 and one whose roles can never use the route
+/// gets 403, whatever the body holds (the body's schema is nobody else's business).
+/// The handler then judges the particular site, notice or person through the policy;
+/// the signed-in actor is handed on so it is not looked up twice.
+async fn gate(State((state, audience)): State<(AppState, Audience)>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let actor = match <crate::policy::Actor as axum::extract::FromRequestParts<AppState>>::from_request_parts(
+        &mut parts, &state,
+    )
+    .await
+    {
+        Ok(actor) => actor,
+        Err(e) => return e.into_response(),
+    };
+    let allowed = match audience {
+        Audience::Public | Audience::SignedIn => true,
+        Audience::Supervisor => actor.is_admin() || actor.supervises_somewhere(),
+        Audience::Administrator => actor.is_admin(),
+    };
+    if !allowed {
+        return ApiError::forbidden().into_response();
+    }
+    parts.extensions.insert(actor);
+    next.run(Request::from_parts(parts, body)).await
 }
 
 /// Counts requests for `/metrics`, refuses clients of another protocol version, and

@@ -161,6 +161,7 @@ fn load(c: &mut dyn Conn, hashes: &[String], now: i64) -> Result<(), DbError> {
             longitude,
             radius_m: 25.0,
             qr_token: crate::api::admin::new_qr_token(),
+            qr_digest: String::new(),
             nfc_tag_id: Some(format!("04:A2:{:02X}:5C:{:02X}:80", i + 16, i * 7 + 3)),
             checklist: items
                 .iter()

@@ -122,6 +122,21 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable(detail) => tracing::warn!(%detail, "a store is unavailable"),
             _ => {}
         }
-        (self.status(), Json(self.body())).into_response()
+        let mut response = (self.status(), Json(self.body())).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            // Sign-in budgets refill within a minute; a busy store or hasher within seconds.
+            ApiError::TooManyRequests(_) => {
+                headers.insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("60"));
+            }
+            ApiError::Unavailable(_) => {
+                headers.insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+            }
+            ApiError::Unauthorized(..) => {
+                headers.insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        response
     }
 }

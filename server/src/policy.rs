@@ -27,6 +27,9 @@ pub enum Access<'a> {
     ReadPeople,
     /// Audit a site's patrols and decide on its waivers (its supervisors).
     Supervise(&'a Site),
+    /// Hold checkpoints' QR secrets, to print labels (administrators only: nobody who
+    /// walks patrols may be able to make a valid code).
+    PrintLabels,
 }
 
 impl Actor {
@@ -65,7 +68,7 @@ impl Actor {
 
     pub fn may(&self, access: Access<'_>) -> bool {
         match access {
-            Access::Administer => self.is_admin(),
+            Access::Administer | Access::PrintLabels => self.is_admin(),
             Access::ReadSite(site) => {
                 site.org_id == self.person.org_id
                     && (self.is_org_wide() || self.roles.iter().any(|r| r.site_id() == Some(site.id)))

@@ -22,8 +22,12 @@ pub struct Settings {
     pub login_failures_per_account: u32,
     /// Wrong passwords per client address per minute before 429.
     pub login_failures_per_address: u32,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy):
+    /// the same as `forwarded_proxies = 1`.
     pub trust_forwarded_for: bool,
+    /// How many trusted proxies stand in front of the server (0: none). The client
+    /// address is the `X-Forwarded-For` entry this many places from the right.
+    pub forwarded_proxies: usize,
     /// Largest request body in bytes (photo uploads have their own bound).
     pub max_body_bytes: usize,
     /// Connections the server keeps to its database.
@@ -61,6 +65,7 @@ impl Default for Settings {
             login_failures_per_account: 5,
             login_failures_per_address: 30,
             trust_forwarded_for: false,
+            forwarded_proxies: 0,
             // A push of 500 records may carry 4 MiB; other bodies are much smaller.
             max_body_bytes: 5 * 1024 * 1024,
             database_pool_size: 8,
@@ -119,6 +124,11 @@ pub enum SettingsError {
 }
 
 impl Settings {
+    /// Proxies in front of the server whose `X-Forwarded-For` entries are believed.
+    pub fn trusted_proxies(&self) -> usize {
+        if self.forwarded_proxies > 0 { self.forwarded_proxies.min(16) } else { usize::from(self.trust_forwarded_for) }
+    }
+
     /// Defaults, then `file` if given, then the environment.
     pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
         let mut s = match file {
@@ -153,6 +163,9 @@ impl Settings {
         }
         if let Some(v) = get("PATROL_REFRESH_TOKEN_SECONDS") {
             self.refresh_token_seconds = parse("PATROL_REFRESH_TOKEN_SECONDS", v)?;
+        }
+        if let Some(v) = get("PATROL_FORWARDED_PROXIES") {
+            self.forwarded_proxies = parse("PATROL_FORWARDED_PROXIES", v)?;
         }
         if let Some(v) = get("PATROL_TRUST_FORWARDED_FOR") {
             self.trust_forwarded_for = parse("PATROL_TRUST_FORWARDED_FOR", v)?;

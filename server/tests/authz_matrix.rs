@@ -766,39 +766,71 @@ async fn records_naming_other_scopes_things_reveal_and_change_nothing() {
             let now = s.clock.now_ms();
             for action in NoticeAction::ALL {
                 let reassign = (action == NoticeAction::Reassign).then_some(target.site);
-                phone.record(&s, RecordPayload::NoticeActed {
-                    notice_id: target.notice,
-                    action,
-                    reason: "越权操作".into(),
-                    photos: if action == NoticeAction::ReportFix { vec![target.sha.clone()] } else { vec![] },
-                    reassign_to: reassign,
-                });
+                phone.record(
+                    &s,
+                    RecordPayload::NoticeActed {
+                        notice_id: target.notice,
+                        action,
+                        reason: "越权操作".into(),
+                        photos: if action == NoticeAction::ReportFix { vec![target.sha.clone()] } else { vec![] },
+                        reassign_to: reassign,
+                    },
+                );
             }
-            phone.record(&s, RecordPayload::CheckpointVisited {
-                run_id: target.run,
-                visit_id: Id::now_v7(),
-                checkpoint_id: target.checkpoint,
-                check_in: CheckIn::Manual { reason: "越权".into() },
-                out_of_order: false,
-            });
-            phone.record(&s, RecordPayload::TrackPoints {
-                run_id: target.run,
-                points: vec![patrol_protocol::record::TrackPoint { time_ms: now, latitude: 31.0, longitude: 121.0, accuracy_m: 5.0 }],
-            });
+            phone.record(
+                &s,
+                RecordPayload::CheckpointVisited {
+                    run_id: target.run,
+                    visit_id: Id::now_v7(),
+                    checkpoint_id: target.checkpoint,
+                    check_in: CheckIn::Manual { reason: "越权".into() },
+                    out_of_order: false,
+                },
+            );
+            phone.record(
+                &s,
+                RecordPayload::TrackPoints {
+                    run_id: target.run,
+                    points: vec![patrol_protocol::record::TrackPoint {
+                        time_ms: now,
+                        latitude: 31.0,
+                        longitude: 121.0,
+                        accuracy_m: 5.0,
+                    }],
+                },
+            );
             phone.record(&s, RecordPayload::RunFinished { run_id: target.run, missed_reason: Some("越权".into()) });
-            phone.record(&s, RecordPayload::RunWaiverDecided { waiver_id: target.waiver, accept: true, note: "越权".into() });
+            phone.record(
+                &s,
+                RecordPayload::RunWaiverDecided { waiver_id: target.waiver, accept: true, note: "越权".into() },
+            );
             phone.record(&s, RecordPayload::Correction { corrects: target.waiver, reason: "越权".into() });
             // A photo record of their photo, and our own notices citing their run,
             // checkpoint and photo.
             let sha = target.sha.clone();
-            let size = s.state.store.read(move |c| {
-                c.query_one("SELECT size FROM photos WHERE sha256 = $1", &[patrol_server::store::Value::Text(sha)])?.int(0)
-            }).await.unwrap();
+            let size = s
+                .state
+                .store
+                .read(move |c| {
+                    c.query_one("SELECT size FROM photos WHERE sha256 = $1", &[patrol_server::store::Value::Text(sha)])?
+                        .int(0)
+                })
+                .await
+                .unwrap();
             phone.record(&s, photo_taken(&target.sha, size as usize, Some(target.run), Some(target.notice)));
             let own_site = own.site;
-            let dept = s.state.store.read(move |c| {
-                c.query_one("SELECT id FROM departments WHERE site_id = $1", &[patrol_server::store::Value::Text(own_site.to_string())])?.uuid(0)
-            }).await.unwrap();
+            let dept = s
+                .state
+                .store
+                .read(move |c| {
+                    c.query_one(
+                        "SELECT id FROM departments WHERE site_id = $1",
+                        &[patrol_server::store::Value::Text(own_site.to_string())],
+                    )?
+                    .uuid(0)
+                })
+                .await
+                .unwrap();
             for (run, cp, photos) in [
                 (Some(target.run), None, vec![]),
                 (None, Some(target.checkpoint), vec![]),
@@ -811,7 +843,14 @@ async fn records_naming_other_scopes_things_reveal_and_change_nothing() {
                 }
                 phone.record(&s, p);
             }
-            phone.record(&s, RecordPayload::DailyLogSigned { site_id: target.site, day: "2026-11-23".into(), comment: "越权".into() });
+            phone.record(
+                &s,
+                RecordPayload::DailyLogSigned {
+                    site_id: target.site,
+                    day: "2026-11-23".into(),
+                    comment: "越权".into(),
+                },
+            );
             let resp = phone.push(&s).await;
             let results = resp["results"].as_array().unwrap();
             let story = format!("{actor:?} naming {scope:?}");
@@ -840,9 +879,12 @@ async fn records_naming_other_scopes_things_reveal_and_change_nothing() {
                 assert!(!text.contains(&target.sha), "{story}: the pull shows their photo");
             }
             // Nor on the API's routes.
-            let photo = s.call(Method::GET, &format!("/api/v1/photos/{}/thumb", target.sha), Some(&phone.token), None).await.0;
-            let notice_status = s.call(Method::GET, &format!("/api/v1/notices/{}", target.notice), Some(&phone.token), None).await.0;
-            let run_status = s.call(Method::GET, &format!("/api/v1/runs/{}", target.run), Some(&phone.token), None).await.0;
+            let photo =
+                s.call(Method::GET, &format!("/api/v1/photos/{}/thumb", target.sha), Some(&phone.token), None).await.0;
+            let notice_status =
+                s.call(Method::GET, &format!("/api/v1/notices/{}", target.notice), Some(&phone.token), None).await.0;
+            let run_status =
+                s.call(Method::GET, &format!("/api/v1/runs/{}", target.run), Some(&phone.token), None).await.0;
             assert_eq!(notice_status == StatusCode::OK, sees_notice, "{story}: notice route {notice_status}");
             assert_eq!(run_status == StatusCode::OK, sees_run, "{story}: run route {run_status}");
             if !sees_notice && !sees_run {

@@ -268,7 +268,9 @@ async fn no_caller_passes_a_bound() {
     // A push body just over the documented 4 MiB, well under the server-wide limit.
     let padding = "x".repeat(patrol_protocol::sync::MAX_PUSH_BYTES);
     let body = json!({"device_id": officer.device, "sent_at_ms": s.clock.now_ms(), "records": [], "pad": padding});
-    let (status, answer) = raw(&s, Method::POST, "/api/v1/sync/push", &officer.token, "application/json", body.to_string().into_bytes()).await;
+    let (status, answer) =
+        raw(&s, Method::POST, "/api/v1/sync/push", &officer.token, "application/json", body.to_string().into_bytes())
+            .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
 
     // Unknown fields, in the record or its payload, are refused, not dropped.
@@ -277,7 +279,11 @@ async fn no_caller_passes_a_bound() {
     officer.queued.clear();
     for (at, field) in [("", "signed_by"), ("payload", "priority")] {
         let mut v = serde_json::to_value(&rec).unwrap();
-        if at.is_empty() { v[field] = json!(1) } else { v[at][field] = json!(1) }
+        if at.is_empty() {
+            v[field] = json!(1)
+        } else {
+            v[at][field] = json!(1)
+        }
         let body = json!({"device_id": officer.device, "sent_at_ms": s.clock.now_ms(), "records": [v]});
         let (status, answer) = s.call(Method::POST, "/api/v1/sync/push", Some(&officer.token), Some(body)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {answer}");
@@ -300,7 +306,11 @@ async fn no_caller_passes_a_bound() {
 
     // Made-up methods are one "other" series, however many.
     for i in 0..50 {
-        let req = Request::builder().method(Method::from_bytes(format!("BREW{i}").as_bytes()).unwrap()).uri("/api/v1/sites").body(Body::empty()).unwrap();
+        let req = Request::builder()
+            .method(Method::from_bytes(format!("BREW{i}").as_bytes()).unwrap())
+            .uri("/api/v1/sites")
+            .body(Body::empty())
+            .unwrap();
         s.send(req).await;
     }
     let req = Request::get("/metrics").body(Body::empty()).unwrap();

@@ -10,8 +10,8 @@ mod support;
 
 use axum::http::{Method, StatusCode};
 use patrol_protocol::Id;
-use patrol_protocol::record::{CheckIn, GENESIS_HASH, PhotoContext, Record, RecordPayload};
 use patrol_protocol::notice::Severity;
+use patrol_protocol::record::{CheckIn, GENESIS_HASH, PhotoContext, Record, RecordPayload};
 use patrol_server::clock::Clock;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -101,7 +101,11 @@ fn valid_payload(rng: &mut StdRng, demo: &Demo, now: i64, open_run: &mut Option<
             let route = demo.route(0);
             let run = Id::now_v7();
             *open_run = Some(run);
-            RecordPayload::RunStarted { run_id: run, route_id: route["id"].as_str().unwrap().parse().unwrap(), site_id: site }
+            RecordPayload::RunStarted {
+                run_id: run,
+                route_id: route["id"].as_str().unwrap().parse().unwrap(),
+                site_id: site,
+            }
         }
     }
 }
@@ -144,7 +148,7 @@ async fn one_case(s: &TestServer, demo: &Demo, rng: &mut StdRng, fault: Fault) -
     let mut open_run = None;
     // Random device times: the phone's clock jumps about, but stays after 2020 and not
     // ahead of the server.
-    let mut time = |rng: &mut StdRng| now - rng.gen_range(0..3 * DAY_MS);
+    let time = |rng: &mut StdRng| now - rng.gen_range(0..3 * DAY_MS);
 
     // What the server already holds of this device.
     let stored_len = if fault == Fault::ForkOfStored { rng.gen_range(1..4) } else { rng.gen_range(0..3) };
@@ -242,7 +246,11 @@ async fn one_case(s: &TestServer, demo: &Demo, rng: &mut StdRng, fault: Fault) -
         let (again, _) = push_json(s, &phone, batch).await;
         assert_eq!(again, StatusCode::CONFLICT);
         let third = dump(&s.state.store).await;
-        assert!(changed(&after, &third).is_empty(), "{story}: the same fork again changed {:?}", changed(&after, &third));
+        assert!(
+            changed(&after, &third).is_empty(),
+            "{story}: the same fork again changed {:?}",
+            changed(&after, &third)
+        );
     } else {
         let diff = changed(&before, &after);
         assert!(diff.is_empty(), "{story}: a refused push ({status} {body}) changed {diff:?}");
@@ -328,4 +336,7 @@ async fn a_record_colliding_with_stored_data_is_rejected_not_jammed(backend: Bac
     assert_eq!(body["results"][2]["status"], "applied", "{body}");
 }
 
-both_backends!(a_refused_push_changes_nothing_and_its_correction_is_accepted, a_record_colliding_with_stored_data_is_rejected_not_jammed);
+both_backends!(
+    a_refused_push_changes_nothing_and_its_correction_is_accepted,
+    a_record_colliding_with_stored_data_is_rejected_not_jammed
+);

@@ -135,7 +135,9 @@ async fn missed_and_late_are_marked_at_the_right_instants(backend: Backend) {
     let site = demo.site();
     // Route 0's morning round starts 09:30 and ends 10:20: past its window, so late.
     s.clock.advance_ms(30 * MINUTE);
-    walk(&mut officer, &demo, 0, MONDAY + 9 * HOUR + 30 * MINUTE, MONDAY + 10 * HOUR + 20 * MINUTE);
+    // The finish is made at 10:00:30 and reaches the server at 10:01 (a device time
+    // later than its receipt would not be believed: docs/audit.md).
+    walk(&mut officer, &demo, 0, MONDAY + 9 * HOUR + 30 * MINUTE, MONDAY + 10 * HOUR + 30_000);
     let start_only = vec![officer.queued[0].clone()];
     officer.renew(&s).await;
     let (status, _) = officer.push_records(&s, &start_only).await;
@@ -180,6 +182,8 @@ async fn missed_and_late_are_marked_at_the_right_instants(backend: Backend) {
     let now = MONDAY + 16 * HOUR + 30 * MINUTE;
     assert_eq!(s.clock_now(), now);
     walk(&mut officer, &demo, 1, now, now + 40 * MINUTE);
+    // Pushed when the run is over: a device time later than its receipt is not believed.
+    s.clock.advance_ms(40 * MINUTE);
     officer.renew(&s).await;
     officer.push(&s).await;
     let a = audit(&s, site, "2026-11-23").await;

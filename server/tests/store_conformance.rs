@@ -71,6 +71,7 @@ fn checkpoints_keep_chinese_text_and_exact_coordinates(backend: Backend) {
         longitude: 121.473_701_234_567,
         radius_m: 25.5,
         qr_token: "token-0123456789".into(),
+        qr_digest: String::new(),
         nfc_tag_id: Some("04:A2:10:5C:03:80".into()),
         checklist: vec![ChecklistItem {
             id: Id::now_v7(),
@@ -165,20 +166,29 @@ fn a_refresh_token_can_be_used_only_once(backend: Backend) {
     assert!(!store.tx_blocking(true, |c| people::mark_refresh_used(c, "hash-b", 8)).unwrap());
 }
 
-fn login_failures_are_counted_within_the_window(backend: Backend) {
+fn login_budgets_are_taken_atomically_and_refill(backend: Backend) {
     let Some((store, _dir)) = setup(backend) else {
         return;
     };
-    store
-        .tx_blocking(true, |c| {
-            for t in [100, 200, 300] {
-                people::record_login_failure(c, "patrol", "10.0.0.1", t)?;
-            }
-            people::record_login_failure(c, "other", "10.0.0.1", 300)
+    // Sixteen concurrent takers each see a count of their own: no two read the same.
+    let handles: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                store.tx_blocking(true, |c| people::take_login_budget(c, "pair:patrol", 1_000, 0))
+            })
         })
-        .unwrap();
-    let counts = store.tx_blocking(false, |c| people::login_failures_since(c, "patrol", "10.0.0.1", 200)).unwrap();
-    assert_eq!(counts, (2, 3));
+        .collect();
+    let mut seen: Vec<i64> = handles.into_iter().map(|h| h.join().unwrap().unwrap()).collect();
+    seen.sort();
+    assert_eq!(seen, (1..=16).collect::<Vec<i64>>());
+    // A refund gives one back; another bucket is untouched.
+    store.tx_blocking(true, |c| people::refund_login_budget(c, "pair:patrol")).unwrap();
+    assert_eq!(store.tx_blocking(true, |c| people::take_login_budget(c, "pair:patrol", 2_000, 0)).unwrap(), 16);
+    assert_eq!(store.tx_blocking(true, |c| people::take_login_budget(c, "addr:x", 2_000, 0)).unwrap(), 1);
+    // Once the window has passed the budget starts again.
+    assert_eq!(store.tx_blocking(true, |c| people::take_login_budget(c, "pair:patrol", 70_000, 1_000)).unwrap(), 1);
+    assert_eq!(store.tx_blocking(true, |c| people::prune_login_budgets(c, 5_000)).unwrap(), 1);
 }
 
 fn concurrent_writers_all_land(backend: Backend) {
@@ -218,6 +228,6 @@ both_backends_sync!(
     every_kind_of_role_round_trips,
     a_failed_transaction_leaves_nothing_behind,
     a_refresh_token_can_be_used_only_once,
-    login_failures_are_counted_within_the_window,
+    login_budgets_are_taken_atomically_and_refill,
     concurrent_writers_all_land,
 );

@@ -25,6 +25,7 @@ async fn a_patrol_walked_offline_reaches_the_department_head(backend: Backend) {
     let route = demo.route(0).clone();
     let cps: Vec<Value> =
         route["checkpoint_ids"].as_array().unwrap().iter().map(|id| demo.checkpoint(id).clone()).collect();
+    let labels = s.qr_labels().await;
 
     // The walk, offline: records pile up on the phone.
     let run = Id::now_v7();
@@ -42,7 +43,7 @@ async fn a_patrol_walked_offline_reaches_the_department_head(backend: Backend) {
             run_id: run,
             visit_id: Id::now_v7(),
             checkpoint_id: cps[0]["id"].as_str().unwrap().parse().unwrap(),
-            check_in: CheckIn::Qr { token: cps[1]["qr_token"].as_str().unwrap().into() },
+            check_in: CheckIn::Qr { token: labels[cps[1]["id"].as_str().unwrap()].clone() },
             out_of_order: false,
         },
     );
@@ -55,7 +56,7 @@ async fn a_patrol_walked_offline_reaches_the_department_head(backend: Backend) {
                 run_id: run,
                 visit_id: visit,
                 checkpoint_id: cp_id,
-                check_in: CheckIn::Qr { token: cp["qr_token"].as_str().unwrap().into() },
+                check_in: CheckIn::Qr { token: labels[cp["id"].as_str().unwrap()].clone() },
                 out_of_order: false,
             },
         );

@@ -513,6 +513,7 @@ async fn the_live_stream_on_another_instance_reports_records_pushed_to_the_first
 /// Walks one whole route now: started, every checkpoint by QR, finished.
 async fn walk(s: &TestServer, officer: &mut Phone, demo: &Demo, route: usize) {
     let route = demo.route(route).clone();
+    let labels = s.qr_labels().await;
     let run = patrol_protocol::Id::now_v7();
     officer.record(
         s,
@@ -530,7 +531,7 @@ async fn walk(s: &TestServer, officer: &mut Phone, demo: &Demo, route: usize) {
                 run_id: run,
                 visit_id: patrol_protocol::Id::now_v7(),
                 checkpoint_id: id.as_str().unwrap().parse().unwrap(),
-                check_in: CheckIn::Qr { token: cp["qr_token"].as_str().unwrap().into() },
+                check_in: CheckIn::Qr { token: labels[cp["id"].as_str().unwrap()].clone() },
                 out_of_order: false,
             },
         );

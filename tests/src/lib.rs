@@ -171,6 +171,24 @@ impl Server {
     }
 
     /// SIGKILL: no chance to flush or say goodbye.
+    /// The QR label texts of every checkpoint, as the administrator prints them
+    /// (phones never hold them: they check a scan against a digest).
+    pub fn qr_labels(&self) -> std::collections::HashMap<uuid::Uuid, String> {
+        let admin = Desk::sign_in(&self.url(), "admin", &self.password("admin"));
+        let (status, sites) = admin.get("/api/v1/sites");
+        assert_eq!(status, 200, "{sites}");
+        let mut labels = std::collections::HashMap::new();
+        for site in sites.as_array().expect("a list of sites") {
+            let (status, cps) = admin.get(&format!("/api/v1/sites/{}/checkpoints", site["id"].as_str().unwrap()));
+            assert_eq!(status, 200, "{cps}");
+            for cp in cps.as_array().expect("a list of checkpoints") {
+                let id = cp["id"].as_str().unwrap().parse().unwrap();
+                labels.insert(id, cp["qr_token"].as_str().unwrap().to_string());
+            }
+        }
+        labels
+    }
+
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();

@@ -235,7 +235,7 @@ fn run(cli: Cli) -> Result<(), PatrolError> {
                 for route in core.routes(site.id)? {
                     println!("  route {} {}", route.id, route.name_zh);
                     for (i, cp) in core.route_checkpoints(route.id)?.iter().enumerate() {
-                        println!("    {:>2}. {} {} {}  qr={}", i + 1, cp.id, cp.code, cp.name_zh, cp.qr_token);
+                        println!("    {:>2}. {} {} {}", i + 1, cp.id, cp.code, cp.name_zh);
                         for item in &cp.checklist {
                             println!("          item {} {}", item.id, item.text_zh);
                         }

@@ -32,10 +32,11 @@ pub fn prove(cp: &Checkpoint, route: &[Checkpoint], method: &CheckInMethod) -> R
             if token.is_empty() || token.len() > 256 {
                 return Err(Error::invalid("qr", "the scanned code is empty or too long", "二维码内容为空或过长"));
             }
-            if token == cp.qr_token {
+            // The phone holds only the label's digest: it can tell a label, never make one.
+            if cp.label_matches(token) {
                 return Ok(CheckIn::Qr { token: token.to_string() });
             }
-            match route.iter().find(|other| other.qr_token == token) {
+            match route.iter().find(|other| other.label_matches(token)) {
                 Some(other) => Err(Error::invalid(
                     "qr",
                     format!(
@@ -132,9 +133,33 @@ mod tests {
             longitude: 121.4737,
             radius_m: 30.0,
             qr_token: "qr-pump-0001".into(),
+            qr_digest: String::new(),
             nfc_tag_id: Some("04:A2:19:7F".into()),
             checklist: vec![],
         }
+        .without_secret()
+    }
+
+    #[test]
+    fn a_label_is_proven_by_its_digest_and_the_phone_holds_no_secret() {
+        let held = cp();
+        assert!(held.qr_token.is_empty(), "the phone's copy carries no secret");
+        assert!(!held.qr_digest.contains("qr-pump-0001"));
+        assert_eq!(
+            prove(&held, &[], &CheckInMethod::Qr { payload: " qr-pump-0001 ".into() }).unwrap(),
+            CheckIn::Qr { token: "qr-pump-0001".into() }
+        );
+        // Neither the digest itself nor a near miss is a label.
+        for wrong in [held.qr_digest.clone(), "qr-pump-0002".into(), "QR-PUMP-0001".into()] {
+            assert!(prove(&held, &[], &CheckInMethod::Qr { payload: wrong.clone() }).is_err(), "{wrong}");
+        }
+        // Another checkpoint's label is named as such.
+        let mut other = cp();
+        other.id = Id::from_u128(7);
+        other.qr_digest = patrol_protocol::model::qr_digest(other.id, "qr-gate-0002");
+        other.name_zh = "大门".into();
+        let err = prove(&held, &[other], &CheckInMethod::Qr { payload: "qr-gate-0002".into() }).unwrap_err();
+        assert!(matches!(err, Error::Invalid { ref zh, .. } if zh.contains("大门")), "{err:?}");
     }
 
     fn gps(north_m: f64, acc: f64) -> CheckInMethod {

@@ -11,7 +11,7 @@ use patrol_protocol::api::{LoginRequest, RefreshRequest, TokenResponse};
 use patrol_protocol::notice::{self, NoticeRole};
 use patrol_protocol::record::RecordPayload;
 use patrol_protocol::sync::{
-    PHOTO_CHUNK_MAX, PhotoStatus, PullResponse, PushRequest, PushResponse, RecordStatus, SyncStatus,
+    ClockEvidence, PHOTO_CHUNK_MAX, PhotoStatus, PullResponse, PushRequest, PushResponse, RecordStatus, SyncStatus,
 };
 use patrol_protocol::{Id, Person};
 use rusqlite::{Connection, Transaction, params};
@@ -242,8 +242,12 @@ impl Core {
     /// leaves everything as it was (the next sync continues where this one stopped).
     pub fn sync(&self, listener: Option<&dyn SyncListener>, cancel: Option<&SyncCancel>) -> Result<SyncReport> {
         let _one_at_a_time = self.sync_lock.lock().map_err(|_| Error::Poisoned)?;
-        let result = self.sync_inner(listener, cancel);
+        let mut report = SyncReport::default();
+        let result = self.sync_inner(listener, cancel, &mut report).map(|()| report.clone());
         let now = self.now_ms();
+        // The clock offset is kept from whatever exchange measured it, even when a
+        // later step of the sync failed.
+        let measured = report.clock_offset_ms;
         self.store.write(|tx| match &result {
             Ok(r) => {
                 meta_set(tx, "last_success_ms", &now.to_string())?;
@@ -258,16 +262,25 @@ impl Core {
                 }
                 Ok(())
             }
-            Err(e) => meta_set(tx, "last_error", &e.to_string()),
+            Err(e) => {
+                if let Some(o) = measured {
+                    meta_set(tx, "clock_offset_ms", &o.to_string())?;
+                }
+                meta_set(tx, "last_error", &e.to_string())
+            }
         })?;
         result
     }
 
-    fn sync_inner(&self, listener: Option<&dyn SyncListener>, cancel: Option<&SyncCancel>) -> Result<SyncReport> {
+    fn sync_inner(
+        &self,
+        listener: Option<&dyn SyncListener>,
+        cancel: Option<&SyncCancel>,
+        report: &mut SyncReport,
+    ) -> Result<()> {
         let s = self.store.read(session)?.ok_or(Error::NotSignedIn)?;
         let http = Http::new(&s.server_url);
         let cancelled = || cancel.is_some_and(|c| c.is_cancelled());
-        let mut report = SyncReport::default();
         let (last, acked, _, photo_bytes) = self.store.read(store::queue)?;
         let mut progress = SyncProgress {
             phase: SyncPhase::Push,
@@ -283,14 +296,14 @@ impl Core {
             }
         };
         tell(&progress);
-        self.push_all(&http, &mut report, &mut progress, &tell, &cancelled)?;
+        self.push_all(&http, report, &mut progress, &tell, &cancelled)?;
         if cancelled() {
             report.cancelled = true;
-            return Ok(report);
+            return Ok(());
         }
         progress.phase = SyncPhase::Photos;
         tell(&progress);
-        match self.upload_photos(&http, &mut report, &mut progress, &tell, &cancelled) {
+        match self.upload_photos(&http, report, &mut progress, &tell, &cancelled) {
             Ok(()) => {}
             // A photo the server cannot take now must not keep the phone from learning
             // its numbers, decisions and rejections: pull anyway, photos stay queued.
@@ -301,13 +314,13 @@ impl Core {
         }
         if cancelled() {
             report.cancelled = true;
-            return Ok(report);
+            return Ok(());
         }
         progress.phase = SyncPhase::Pull;
         tell(&progress);
-        self.pull_all(&http, &mut report, &mut progress, &tell, &cancelled)?;
+        self.pull_all(&http, report, &mut progress, &tell, &cancelled)?;
         report.cancelled = cancelled();
-        Ok(report)
+        Ok(())
     }
 
     fn push_all(
@@ -320,14 +333,32 @@ impl Core {
     ) -> Result<()> {
         let mut batch = PUSH_BATCH;
         let mut gap_retries = 0;
+        // The server's signed time and when (by this process's monotonic clock) it
+        // arrived: sent with each push so the server can anchor this phone's clock
+        // with evidence of its own (docs/audit.md, "Device clocks").
+        let mut evidence: Option<(String, std::time::Instant)> = None;
         while !cancelled() {
             let acked = self.store.read(acked_seq)?;
             let records = self.store.read(|c| store::records_after(c, acked, batch))?;
             if records.is_empty() {
                 return Ok(());
             }
+            if evidence.is_none() {
+                let asked = self.now_ms();
+                let st: SyncStatus = self
+                    .call(http, |t| http.get_json(&format!("/api/v1/sync/status?device_id={}", self.device_id()), t))?;
+                let answered = self.now_ms();
+                report.clock_offset_ms = Some(st.server_time_ms - (asked + answered) / 2);
+                if !st.time_token.is_empty() {
+                    evidence = Some((st.time_token, std::time::Instant::now()));
+                }
+            }
+            let clock = evidence.as_ref().map(|(token, at)| ClockEvidence {
+                time_token: token.clone(),
+                elapsed_ms: i64::try_from(at.elapsed().as_millis()).unwrap_or(i64::MAX),
+            });
             let sent_at = self.now_ms();
-            let req = PushRequest { device_id: self.device_id(), sent_at_ms: sent_at, records };
+            let req = PushRequest { device_id: self.device_id(), sent_at_ms: sent_at, records, clock };
             let result = self.call(http, |t| http.post_json::<_, PushResponse>("/api/v1/sync/push", Some(t), &req));
             let resp = match result {
                 Ok(r) => r,
@@ -357,6 +388,9 @@ impl Core {
             };
             let received = self.now_ms();
             report.clock_offset_ms = Some(resp.server_time_ms - (sent_at + received) / 2);
+            if !resp.time_token.is_empty() {
+                evidence = Some((resp.time_token.clone(), std::time::Instant::now()));
+            }
             let sent = req.records;
             self.store.write(|tx| {
                 tx.execute(
@@ -485,8 +519,13 @@ impl Core {
             }
             let cursor = self.store.read(|c| meta_get(c, "pull_cursor"))?.unwrap_or_default();
             let path = format!("/api/v1/sync/pull?cursor={cursor}&limit=200");
+            let asked = self.now_ms();
             let page: PullResponse = self.call(http, |t| http.get_json(&path, t))?;
             let now = self.now_ms();
+            // Any exchange measures the offset; a sync with nothing to push still has one.
+            if report.clock_offset_ms.is_none() {
+                report.clock_offset_ms = Some(page.server_time_ms - (asked + now) / 2);
+            }
             self.store.write(|tx| {
                 if let Some(bundle) = &page.reference {
                     let org = bundle.sites.first().map(|s| s.org_id).unwrap_or_default();

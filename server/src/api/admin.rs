@@ -146,7 +146,10 @@ pub async fn list_checkpoints(
     Path(site_id): Path<Id>,
 ) -> ApiResult<Json<Vec<Checkpoint>>> {
     readable_site(&state, &actor, site_id).await?;
-    Ok(Json(state.store.read(move |c| reference::list_checkpoints(c, site_id)).await?))
+    let all = state.store.read(move |c| reference::list_checkpoints(c, site_id)).await?;
+    // Label secrets go only to those who print labels (docs/audit.md).
+    let prints_labels = actor.may(Access::PrintLabels);
+    Ok(Json(all.into_iter().map(|cp| if prints_labels { cp } else { cp.without_secret() }).collect()))
 }
 
 #[derive(Deserialize)]
@@ -200,6 +203,7 @@ impl NewCheckpoint {
             longitude: self.longitude,
             radius_m: self.radius_m,
             qr_token: self.qr_token.unwrap_or_else(new_qr_token),
+            qr_digest: String::new(),
             nfc_tag_id: self.nfc_tag_id.filter(|t| !t.is_empty()),
             checklist: self
                 .checklist
@@ -451,9 +455,7 @@ pub async fn create_person(
     actor.require(Access::Administer)?;
     check_new_person(&req)?;
     let pw = req.password;
-    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let hash = password::hash_bounded(pw).await.map_err(|password::Busy| crate::auth::busy())?;
     let person = Person {
         id: Id::now_v7(),
         org_id: actor.person.org_id,

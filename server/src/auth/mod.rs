@@ -36,55 +36,82 @@ fn new_refresh_token() -> String {
 }
 
 /// The address a request came from, for rate limiting.
+///
+/// Behind `trusted_proxies` proxies (`PATROL_TRUST_FORWARDED_FOR` counts as one), the
+/// client is the address the outermost trusted proxy saw: the entry that many places
+/// from the right of `X-Forwarded-For` (each proxy appends the peer it saw, so entries
+/// further left were written by the client and prove nothing). With fewer entries
+/// than proxies the header was not written by our proxies and the peer is used.
 pub struct ClientAddr(pub String);
+
+impl ClientAddr {
+    pub fn from_forwarded(header: Option<&str>, trusted_proxies: usize, peer: &str) -> String {
+        if trusted_proxies == 0 {
+            return peer.to_string();
+        }
+        let Some(header) = header else {
+            return peer.to_string();
+        };
+        let entries: Vec<&str> = header.split(',').map(str::trim).collect();
+        if entries.len() < trusted_proxies || entries.len() > 64 {
+            return peer.to_string();
+        }
+        let chosen = entries[entries.len() - trusted_proxies];
+        match chosen.parse::<std::net::IpAddr>() {
+            Ok(ip) => ip.to_string(),
+            Err(_) => peer.to_string(),
+        }
+    }
+}
 
 impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        if state.settings.trust_forwarded_for {
-            if let Some(first) =
-                parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next())
-            {
-                return Ok(ClientAddr(first.trim().to_string()));
-            }
-        }
-        let addr = parts
+        let peer = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0.ip().to_string())
             .unwrap_or_else(|| "unknown".into());
-        Ok(ClientAddr(addr))
+        // Several X-Forwarded-For headers count as one list, in order.
+        let joined: Vec<&str> =
+            parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+        let header = if joined.is_empty() { None } else { Some(joined.join(",")) };
+        Ok(ClientAddr(ClientAddr::from_forwarded(header.as_deref(), state.settings.trusted_proxies(), &peer)))
     }
 }
 
-/// Issues an access token and a refresh token in `family` (new family if `None`).
-async fn issue(state: &AppState, person: Person, device_id: Id, family: Option<String>) -> ApiResult<TokenResponse> {
+/// How long after a refresh token was rotated the same device may present it again
+/// and receive the same successor: the answer to a refresh can be lost on a bad
+/// network, and the phone then retries with the token it still holds.
+pub const REFRESH_GRACE_MS: i64 = 2 * 60_000;
+
+/// An access token for `person` on `device_id` in login family `family`.
+fn access_token(state: &AppState, person: Id, device_id: Id, family: &str) -> String {
     let now = state.clock.now_ms();
-    let expires_in = state.settings.access_token_seconds;
     let claims = Claims {
         iss: tokens::ISSUER.into(),
-        sub: person.id,
+        sub: person,
         dev: device_id,
+        fam: Some(family.to_string()),
         iat: now / 1000,
-        exp: now / 1000 + expires_in,
+        exp: now / 1000 + state.settings.access_token_seconds,
     };
-    let access_token = state.keys.read().expect("keys lock").sign(&claims);
-    let refresh_token = new_refresh_token();
-    let token_hash = hash_refresh(&refresh_token);
-    let family = family.unwrap_or_else(|| Id::now_v7().to_string());
-    let refresh_expires = now + state.settings.refresh_token_seconds * 1000;
+    state.keys.read().expect("keys lock").sign(&claims)
+}
+
+async fn token_response(
+    state: &AppState,
+    person: Person,
+    device_id: Id,
+    family: &str,
+    refresh_token: String,
+) -> ApiResult<TokenResponse> {
     let person_id = person.id;
-    let roles = state
-        .store
-        .write(move |c| {
-            people::insert_refresh(c, &token_hash, &family, person_id, device_id, now, refresh_expires)?;
-            people::roles_of(c, person_id)
-        })
-        .await?;
+    let roles = state.store.read(move |c| people::roles_of(c, person_id)).await?;
     Ok(TokenResponse {
-        access_token,
+        access_token: access_token(state, person.id, device_id, family),
         token_type: "Bearer".into(),
-        expires_in,
+        expires_in: state.settings.access_token_seconds,
         refresh_token,
         person_id: person.id,
         display_name: person.display_name,
@@ -92,48 +119,111 @@ async fn issue(state: &AppState, person: Person, device_id: Id, family: Option<S
     })
 }
 
+/// Starts a new login family for `person` on `device_id`.
+async fn issue(state: &AppState, person: Person, device_id: Id) -> ApiResult<TokenResponse> {
+    let now = state.clock.now_ms();
+    let refresh_token = new_refresh_token();
+    let token_hash = hash_refresh(&refresh_token);
+    let family = Id::now_v7().to_string();
+    let refresh_expires = now + state.settings.refresh_token_seconds * 1000;
+    let (person_id, fam) = (person.id, family.clone());
+    state
+        .store
+        .write(move |c| people::insert_refresh(c, &token_hash, &fam, person_id, device_id, now, refresh_expires))
+        .await?;
+    token_response(state, person, device_id, &family, refresh_token).await
+}
+
+/// The budgets one sign-in attempt draws on (docs/operations.md, "Sign-in
+/// throttling"). A device the login has signed in on before has its own budget, so
+/// nobody elsewhere, nor a crowd behind the same address, can lock the owner's phone
+/// out; any other attempt draws on the login-from-this-address budget and on the
+/// address's budget. No budget is per login alone: guessing at a login from one place
+/// never refuses its owner in another.
+fn budgets(state: &AppState, login: &str, address: &str, known_device: Option<Id>) -> Vec<(String, i64)> {
+    let per_login = i64::from(state.settings.login_failures_per_account);
+    match known_device {
+        Some(device) => vec![(format!("device\n{login}\n{device}"), per_login)],
+        None => vec![
+            (format!("login\n{login}\n{address}"), per_login),
+            (format!("address\n{address}"), i64::from(state.settings.login_failures_per_address)),
+        ],
+    }
+}
+
 /// Checks a login and password for the API and the web console alike: bounded
-/// input, the per-account and per-address rate limit, argon2 verification that
-/// takes as long for an unknown login, and a recorded failure when wrong.
-pub async fn verify_credentials(state: &AppState, login: &str, password: &str, address: &str) -> ApiResult<Person> {
+/// input, the sign-in budgets (taken atomically before any hashing, so concurrent
+/// guesses cannot exceed them; a right password gives its attempt back), argon2
+/// verification under the server-wide hashing bound that takes as long for an
+/// unknown login. `device` is the app installation signing in (none for a browser).
+pub async fn verify_credentials(
+    state: &AppState,
+    login: &str,
+    password: &str,
+    address: &str,
+    device: Option<Id>,
+) -> ApiResult<Person> {
     if login.is_empty() || login.len() > 100 {
-        return Err(ApiError::invalid("login", "1 to 100 characters"));
+        return Err(ApiError::invalid("login", "1 to 100 characters / 登录名须为 1 至 100 个字符"));
     }
     if password.len() > password::MAX_LEN {
-        return Err(ApiError::invalid("password", "at most 256 characters"));
+        return Err(ApiError::invalid("password", "at most 256 characters / 密码最多 256 个字符"));
     }
     let now = state.clock.now_ms();
     let (l, a) = (login.to_string(), address.to_string());
-    let (by_login, by_address, creds) = state
+    let st = state.clone();
+    let taken = state
         .store
-        .read(move |c| {
-            let (by_login, by_address) = people::login_failures_since(c, &l, &a, now - WINDOW_MS)?;
-            Ok((by_login, by_address, people::credentials(c, &l)?))
+        .write(move |c| {
+            let creds = people::credentials(c, &l)?;
+            let known = match (&creds, device) {
+                (Some((p, _)), Some(d)) if people::signed_in_before(c, p.id, d)? => Some(d),
+                _ => None,
+            };
+            let buckets = budgets(&st, &l, &a, known);
+            let mut over = false;
+            for (bucket, limit) in &buckets {
+                over |= people::take_login_budget(c, bucket, now, now - WINDOW_MS)? > *limit;
+            }
+            Ok((creds, buckets, over))
         })
         .await?;
-    if by_login >= i64::from(state.settings.login_failures_per_account)
-        || by_address >= i64::from(state.settings.login_failures_per_address)
-    {
+    let (creds, buckets, over) = taken;
+    if over {
         return Err(ApiError::TooManyRequests(
             "too many wrong passwords; wait a minute and try again / 密码错误次数过多，请一分钟后再试".into(),
         ));
     }
     let password = password.to_string();
     let stored = creds.as_ref().map(|(_, h)| h.clone());
-    let ok = tokio::task::spawn_blocking(move || {
+    let ok = password::bounded(move || {
         let ok = password::verify(stored.as_deref().unwrap_or(password::dummy_hash()), &password);
         ok && stored.is_some()
     })
     .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    .map_err(|password::Busy| busy())?;
     match creds {
-        Some((person, _)) if ok && person.active => Ok(person),
-        _ => {
-            let (login, address) = (login.to_string(), address.to_string());
-            state.store.write(move |c| people::record_login_failure(c, &login, &address, now)).await?;
-            Err(unauthorized("invalid_credentials", "wrong login or password / 用户名或密码错误"))
+        Some((person, _)) if ok && person.active => {
+            state
+                .store
+                .write(move |c| {
+                    for (bucket, _) in &buckets {
+                        people::refund_login_budget(c, bucket)?;
+                    }
+                    Ok(())
+                })
+                .await?;
+            Ok(person)
         }
+        _ => Err(unauthorized("invalid_credentials", "wrong login or password / 用户名或密码错误")),
     }
+}
+
+/// The answer when every password-hashing slot is taken and the queue is full.
+pub fn busy() -> ApiError {
+    ApiError::Unavailable(
+        "the server is busy signing people in; try again in a few seconds / 登录繁忙，请几秒后重试".into(),
+    )
 }
 
 /// `POST /api/v1/auth/login`
@@ -142,44 +232,101 @@ pub async fn login(
     addr: ClientAddr,
     Json(req): Json<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    let person = verify_credentials(&state, &req.login, &req.password, &addr.0).await?;
+    let person = verify_credentials(&state, &req.login, &req.password, &addr.0, Some(req.device_id)).await?;
     tracing::info!(person = %person.id, device = %req.device_id, "signed in");
-    Ok(Json(issue(&state, person, req.device_id, None).await?))
+    Ok(Json(issue(&state, person, req.device_id).await?))
 }
 
-/// `POST /api/v1/auth/refresh`: rotates the refresh token. Presenting one that was
-/// already used revokes its whole family: someone else holds a copy.
+/// What a refresh came to, decided in one transaction.
+enum Refreshed {
+    /// A successor (new, or the same one again within the grace).
+    Rotated {
+        family: String,
+        person: Option<Person>,
+        token: String,
+    },
+    Refused(&'static str),
+}
+
+/// `POST /api/v1/auth/refresh`: rotates the refresh token, in one transaction that
+/// marks the old token used and stores its successor, so a revocation of the family
+/// always sees the successor (exactly one rotation wins, whatever the concurrency).
+/// The successor is derived from the old token with a server key, so the same
+/// device presenting the old token again within [`REFRESH_GRACE_MS`] — a retry after
+/// a lost answer — receives the same successor, as long as that successor has not
+/// been used. Any other reuse (later, from another device, or after the successor
+/// was used) means someone else holds a copy: the whole family is revoked.
 pub async fn refresh(State(state): State<AppState>, Json(req): Json<RefreshRequest>) -> ApiResult<Json<TokenResponse>> {
-    if req.refresh_token.len() > 200 {
-        return Err(ApiError::invalid("refresh_token", "too long"));
+    if req.refresh_token.is_empty() || req.refresh_token.len() > 200 {
+        return Err(ApiError::invalid("refresh_token", "1 to 200 characters / 长度须为 1 至 200 个字符"));
     }
     let now = state.clock.now_ms();
     let token_hash = hash_refresh(&req.refresh_token);
+    let successor = state.keys.read().expect("keys lock").successor_token(&req.refresh_token);
+    let successor_hash = hash_refresh(&successor);
     let device_id = req.device_id;
+    let refresh_expires = now + state.settings.refresh_token_seconds * 1000;
     let outcome = state
         .store
         .write(move |c| {
-            let Some(t) = people::get_refresh(c, &token_hash)? else {
-                return Ok(Err("invalid_refresh"));
+            let Some(mut t) = people::get_refresh(c, &token_hash)? else {
+                return Ok(Refreshed::Refused("invalid_refresh"));
             };
-            if t.revoked_ms.is_some() {
-                return Ok(Err("refresh_revoked"));
+            // Revocation belongs to the family: a successor stored by a rotation that
+            // raced the revoking statement is dead too, whether or not its own row
+            // was marked.
+            if t.revoked_ms.is_some() || people::family_revoked(c, &t.family_id)? {
+                return Ok(Refreshed::Refused("refresh_revoked"));
             }
-            if t.used_ms.is_some() || t.device_id != device_id || !people::mark_refresh_used(c, &token_hash, now)? {
+            if t.device_id != device_id {
                 people::revoke_family(c, &t.family_id, now)?;
-                return Ok(Err("refresh_reused"));
+                return Ok(Refreshed::Refused("refresh_reused"));
             }
             if t.expires_ms <= now {
-                return Ok(Err("refresh_expired"));
+                return Ok(Refreshed::Refused("refresh_expired"));
             }
-            let person = people::get_person(c, t.person_id)?;
-            Ok(Ok((t.family_id, person)))
+            if t.used_ms.is_none() {
+                if people::mark_refresh_used(c, &token_hash, now)? {
+                    people::insert_refresh(
+                        c,
+                        &successor_hash,
+                        &t.family_id,
+                        t.person_id,
+                        device_id,
+                        now,
+                        refresh_expires,
+                    )?;
+                    let person = people::get_person(c, t.person_id)?;
+                    return Ok(Refreshed::Rotated { family: t.family_id, person, token: successor });
+                }
+                // Another request rotated it first: judge this one as a resend.
+                match people::get_refresh(c, &token_hash)? {
+                    Some(again) => t = again,
+                    None => return Ok(Refreshed::Refused("invalid_refresh")),
+                }
+                if t.revoked_ms.is_some() || people::family_revoked(c, &t.family_id)? {
+                    return Ok(Refreshed::Refused("refresh_revoked"));
+                }
+            }
+            let used = t.used_ms.unwrap_or(now);
+            if now - used <= REFRESH_GRACE_MS {
+                if let Some(next) = people::get_refresh(c, &successor_hash)? {
+                    if next.used_ms.is_none() && next.revoked_ms.is_none() && next.family_id == t.family_id {
+                        let person = people::get_person(c, t.person_id)?;
+                        return Ok(Refreshed::Rotated { family: t.family_id, person, token: successor });
+                    }
+                }
+            }
+            people::revoke_family(c, &t.family_id, now)?;
+            Ok(Refreshed::Refused("refresh_reused"))
         })
         .await?;
     match outcome {
-        Ok((family, Some(person))) if person.active => Ok(Json(issue(&state, person, device_id, Some(family)).await?)),
-        Ok(_) => Err(unauthorized("account_disabled", "this account is disabled / 账号已停用")),
-        Err(code) => {
+        Refreshed::Rotated { family, person: Some(person), token } if person.active => {
+            Ok(Json(token_response(&state, person, device_id, &family, token).await?))
+        }
+        Refreshed::Rotated { .. } => Err(unauthorized("account_disabled", "this account is disabled / 账号已停用")),
+        Refreshed::Refused(code) => {
             if code == "refresh_reused" {
                 tracing::warn!("a used refresh token was presented again; its family is revoked");
             }
@@ -188,11 +335,15 @@ pub async fn refresh(State(state): State<AppState>, Json(req): Json<RefreshReque
     }
 }
 
-/// `POST /api/v1/auth/logout`: ends the login the refresh token belongs to.
+/// `POST /api/v1/auth/logout`: ends the login the refresh token belongs to: its
+/// refresh tokens at once, and its access tokens at their next request.
 pub async fn logout(
     State(state): State<AppState>,
     Json(req): Json<LogoutRequest>,
 ) -> ApiResult<axum::http::StatusCode> {
+    if req.refresh_token.len() > 200 {
+        return Err(ApiError::invalid("refresh_token", "at most 200 characters / 最多 200 个字符"));
+    }
     let now = state.clock.now_ms();
     let token_hash = hash_refresh(&req.refresh_token);
     state
@@ -211,6 +362,10 @@ impl FromRequestParts<AppState> for Actor {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Actor> {
+        // The route's gate (`app::gate`) already signed the caller in.
+        if let Some(actor) = parts.extensions.get::<Actor>() {
+            return Ok(actor.clone());
+        }
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -233,7 +388,11 @@ impl FromRequestParts<AppState> for Actor {
             _ => unauthorized("invalid_token", "the access token is not valid"),
         })?;
         let person_id = claims.sub;
-        let (person, roles, org_sites) = state
+        // Tokens from before families were named carry none: refused, the phone
+        // refreshes (at most one access-token lifetime after an upgrade).
+        let family =
+            claims.fam.clone().ok_or_else(|| unauthorized("invalid_token", "the access token is not valid"))?;
+        let (person, roles, org_sites, revoked) = state
             .store
             .read(move |c| {
                 let person = people::get_person(c, person_id)?;
@@ -241,9 +400,12 @@ impl FromRequestParts<AppState> for Actor {
                     Some(p) => crate::store::reference::org_site_ids(c, p.org_id)?,
                     None => vec![],
                 };
-                Ok((person, people::roles_of(c, person_id)?, sites))
+                Ok((person, people::roles_of(c, person_id)?, sites, people::family_revoked(c, &family)?))
             })
             .await?;
+        if revoked {
+            return Err(unauthorized("signed_out", "this login was ended; sign in again / 此登录已结束，请重新登录"));
+        }
         match person {
             Some(person) if person.active => Ok(Actor { person, roles, device_id: claims.dev, org_sites }),
             _ => Err(unauthorized("account_disabled", "this account is disabled / 账号已停用")),

@@ -34,6 +34,54 @@ pub fn generate() -> String {
     (0..16).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
 }
 
+/// Password hashing at once, server-wide. Each argon2 run holds 19 MiB and a core
+/// for a few tens of milliseconds, so an unbounded number of sign-ins in flight is
+/// an unbounded amount of memory; two at a time keep both cores busy and memory
+/// near 40 MiB whatever the number of callers.
+pub const CONCURRENT_HASHES: usize = 2;
+/// Callers allowed to wait for a hashing slot; past this, sign-ins are answered 503
+/// with `Retry-After` instead of queueing without bound.
+pub const MAX_WAITING: usize = 64;
+
+static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_HASHES);
+static WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Why hashing was not done.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Busy;
+
+/// Runs `f` (a hash or a verification) on the blocking pool under the server-wide
+/// bound: at most [`CONCURRENT_HASHES`] at once and [`MAX_WAITING`] waiting.
+pub async fn bounded<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Busy> {
+    use std::sync::atomic::Ordering;
+    struct Waiting;
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            WAITING.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    if WAITING.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
+        WAITING.fetch_sub(1, Ordering::SeqCst);
+        return Err(Busy);
+    }
+    let waiting = Waiting;
+    let permit = SLOTS.acquire().await.map_err(|_| Busy)?;
+    drop(waiting);
+    let out = tokio::task::spawn_blocking(f).await.map_err(|_| Busy);
+    drop(permit);
+    out
+}
+
+/// [`hash`] under the server-wide bound.
+pub async fn hash_bounded(password: String) -> Result<String, Busy> {
+    bounded(move || hash(&password)).await
+}
+
+/// Hashes every password of a batch under the bound, one slot for the whole batch.
+pub async fn hash_all_bounded(passwords: Vec<String>) -> Result<Vec<String>, Busy> {
+    bounded(move || passwords.iter().map(|p| hash(p)).collect()).await
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -9,6 +9,7 @@ use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use patrol_protocol::Id;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 pub const ISSUER: &str = "patrol";
 
@@ -19,11 +20,18 @@ pub struct Claims {
     pub sub: Id,
     /// The device the login was made on.
     pub dev: Id,
+    /// The login family (its refresh tokens): sign-out revokes the family, and an
+    /// access token of a revoked family is refused at its next request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fam: Option<String>,
     pub iat: i64,
     pub exp: i64,
 }
 
 pub struct Keys {
+    /// Keys refresh-token successors (`successor_token`); derived from the signing
+    /// seed, so every instance derives the same successor.
+    successor_key: [u8; 32],
     signing_kid: String,
     signing: EncodingKey,
     verifying: HashMap<String, DecodingKey>,
@@ -44,6 +52,7 @@ impl Keys {
     pub fn from_stored(stored: &[(String, String)]) -> Result<Keys, String> {
         let mut verifying = HashMap::new();
         let mut signing = None;
+        let mut successor_key = None;
         for (kid, seed_hex) in stored {
             let seed: [u8; 32] = hex::decode(seed_hex)
                 .ok()
@@ -54,10 +63,15 @@ impl Keys {
             verifying.insert(kid.clone(), DecodingKey::from_ed_der(key.verifying_key().as_bytes()));
             if signing.is_none() {
                 signing = Some((kid.clone(), EncodingKey::from_ed_der(der.as_bytes())));
+                let mut h = Sha256::new();
+                h.update(b"patrol refresh successor key\0");
+                h.update(seed);
+                successor_key = Some(h.finalize().into());
             }
         }
         let (signing_kid, signing) = signing.ok_or("no signing key in the database")?;
-        Ok(Keys { signing_kid, signing, verifying })
+        let successor_key = successor_key.ok_or("no signing key in the database")?;
+        Ok(Keys { successor_key, signing_kid, signing, verifying })
     }
 
     /// A fresh random seed, hex, for a new key.
@@ -66,6 +80,48 @@ impl Keys {
         let mut seed = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut seed);
         hex::encode(seed)
+    }
+
+    /// The refresh token that replaces `token`: HMAC-SHA256 under a server key, so
+    /// only the server can compute it, and the same old token always yields the same
+    /// successor (a lost answer can be asked for again).
+    pub fn successor_token(&self, token: &str) -> String {
+        use base64::Engine;
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(&self.successor_key).expect("HMAC takes any key");
+        mac.update(token.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// `server_ms` signed for `device`: `v1.<ms>.<hmac hex>`. Given out with every
+    /// sync answer and returned with the next push as clock evidence; only the
+    /// server can make one, so a phone cannot claim the server said another time.
+    pub fn time_token(&self, device: Id, server_ms: i64) -> String {
+        format!("v1.{server_ms}.{}", hex::encode(self.time_mac(device, server_ms)))
+    }
+
+    /// The server time in a token this server gave `device`, if the token is genuine.
+    pub fn verify_time_token(&self, device: Id, token: &str) -> Option<i64> {
+        use hmac::Mac;
+        let rest = token.strip_prefix("v1.")?;
+        let (ms, mac) = rest.split_once('.')?;
+        let server_ms: i64 = ms.parse().ok()?;
+        let mac = hex::decode(mac).ok()?;
+        let mut check = hmac::Hmac::<Sha256>::new_from_slice(&self.successor_key).expect("HMAC takes any key");
+        check.update(b"time\0");
+        check.update(device.as_bytes());
+        check.update(&server_ms.to_be_bytes());
+        check.verify_slice(&mac).ok()?;
+        Some(server_ms)
+    }
+
+    fn time_mac(&self, device: Id, server_ms: i64) -> Vec<u8> {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(&self.successor_key).expect("HMAC takes any key");
+        mac.update(b"time\0");
+        mac.update(device.as_bytes());
+        mac.update(&server_ms.to_be_bytes());
+        mac.finalize().into_bytes().to_vec()
     }
 
     pub fn sign(&self, claims: &Claims) -> String {
@@ -111,7 +167,7 @@ mod tests {
     }
 
     fn claims(exp: i64) -> Claims {
-        Claims { iss: ISSUER.into(), sub: Id::now_v7(), dev: Id::now_v7(), iat: 0, exp }
+        Claims { iss: ISSUER.into(), sub: Id::now_v7(), dev: Id::now_v7(), fam: Some("f".into()), iat: 0, exp }
     }
 
     #[test]
@@ -126,6 +182,21 @@ mod tests {
     fn a_token_signed_by_another_key_with_the_same_kid_is_refused() {
         let t = keys().sign(&claims(i64::MAX / 2000));
         assert_eq!(keys().verify(&t, 0).unwrap_err(), TokenError::Invalid);
+    }
+
+    #[test]
+    fn time_tokens_verify_for_their_device_only() {
+        let k = keys();
+        let (a, b) = (Id::now_v7(), Id::now_v7());
+        let t = k.time_token(a, 1_700_000_000_123);
+        assert_eq!(k.verify_time_token(a, &t), Some(1_700_000_000_123));
+        assert_eq!(k.verify_time_token(b, &t), None, "another device's token");
+        let forged = t.replacen("1700000000123", "1700000999123", 1);
+        assert_eq!(k.verify_time_token(a, &forged), None, "a changed time");
+        assert_eq!(keys().verify_time_token(a, &t), None, "another server's key");
+        for junk in ["", "v1.", "v1.x.y", "v2.1.00", "v1.1.zz"] {
+            assert_eq!(k.verify_time_token(a, junk), None, "{junk}");
+        }
     }
 
     #[test]

@@ -65,6 +65,9 @@ pub async fn run_due(state: &AppState) -> Result<TickReport, DbError> {
         report.escalations = state.store.write(move |c| crate::notices::escalation::run(c, now)).await?;
         report.ran.push(ESCALATE_NOTICES.name);
     }
+    // Sign-in budgets whose minute is over: every instance may prune, it is idempotent.
+    let floor = state.clock.now_ms() - 2 * 60_000;
+    state.store.write(move |c| crate::store::people::prune_login_budgets(c, floor)).await?;
     if lease(state, &DELIVER_OUTBOX).await? {
         report.delivery = crate::notify::deliver::deliver_due(state).await?;
         report.ran.push(DELIVER_OUTBOX.name);

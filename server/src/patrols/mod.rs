@@ -61,7 +61,7 @@ fn run_changed(c: &mut dyn Conn, run: &RunRow, rec: &Record, now: i64) -> Result
 /// Does the check-in prove presence at the checkpoint? `Err` names why not.
 pub fn verify_check_in(cp: &patrol_protocol::Checkpoint, check_in: &CheckIn) -> Result<(), (String, String)> {
     match check_in {
-        CheckIn::Qr { token } if *token != cp.qr_token => {
+        CheckIn::Qr { token } if !cp.label_matches(token) => {
             Err(("the QR code is not this checkpoint's".into(), format!("二维码与巡检点「{}」不符", cp.name_zh)))
         }
         CheckIn::Nfc { tag_id }

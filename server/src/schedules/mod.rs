@@ -240,7 +240,7 @@ pub enum Verdict {
 pub struct Slot {
     pub verdict: Verdict,
     pub run_id: Option<Id>,
-    /// Why a run is flagged or late: `clock_offset`, `received_after_audit`,
+    /// Why a run is flagged or late: `clock_offset`, `unanchored`, `ahead_of_receipt`, `received_after_audit`,
     /// `started_late`, `finished_late`, `unfinished`.
     pub notes: Vec<&'static str>,
 }
@@ -319,12 +319,30 @@ fn runs_of_day(c: &mut dyn Conn, site_id: Id, day: NaiveDate) -> Result<Vec<RunF
     .collect()
 }
 
+/// How far past its receipt a device time may be (after the anchored clock offset)
+/// before it is not believed: the time a push spends on the wire and in the queue.
+pub const RECEIPT_TOLERANCE_MS: i64 = 2 * 60_000;
+
 /// Why a run's device times cannot be taken at their word for this window.
 fn distrust(r: &RunFacts, audit_closes_ms: i64, rules: &SiteRules) -> Vec<&'static str> {
     let mut notes = Vec::new();
     let bound = rules.max_clock_offset_ms();
     if [r.start_offset, r.finish_offset].iter().flatten().any(|o| o.abs() > bound) {
         notes.push("clock_offset");
+    }
+    // Nothing the server controls tied the phone's clock to its own (docs/audit.md).
+    if r.start_offset.is_none() || (r.finished.is_some() && r.finish_offset.is_none()) {
+        notes.push("unanchored");
+    }
+    // A time later than the server received it is not a time the run happened at.
+    let ahead = |device: i64, offset: Option<i64>, received: i64| {
+        device.saturating_add(offset.unwrap_or(0)) > received.saturating_add(RECEIPT_TOLERANCE_MS)
+            || device > received.saturating_add(RECEIPT_TOLERANCE_MS + bound)
+    };
+    if ahead(r.started, r.start_offset, r.start_received)
+        || r.finished.zip(r.finish_received).is_some_and(|(f, rcv)| ahead(f, r.finish_offset, rcv))
+    {
+        notes.push("ahead_of_receipt");
     }
     if r.start_received > audit_closes_ms || r.finish_received.is_some_and(|t| t > audit_closes_ms) {
         notes.push("received_after_audit");

@@ -253,6 +253,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, sql: include_str!("../../migrations/0003_web_sessions.sql") },
     Migration { version: 4, sql: include_str!("../../migrations/0004_audit.sql") },
     Migration { version: 5, sql: include_str!("../../migrations/0005_schedules_notify.sql") },
+    Migration { version: 6, sql: include_str!("../../migrations/0006_sign_in_budgets.sql") },
 ];
 
 /// Applies missing migrations inside the caller's transaction.

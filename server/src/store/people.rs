@@ -162,26 +162,57 @@ pub fn revoke_family(c: &mut dyn Conn, family_id: &str, now: i64) -> Result<u64,
     )
 }
 
-pub fn record_login_failure(c: &mut dyn Conn, login: &str, address: &str, now: i64) -> Result<(), DbError> {
-    c.execute("INSERT INTO login_failures (login, address, at_ms) VALUES ($1, $2, $3)", &params![login, address, now])?;
+/// Takes one attempt from `bucket`'s budget for the minute starting at or after
+/// `window_floor_ms`, atomically (one statement: concurrent callers each see their
+/// own count), and returns the attempts taken in the current window including this
+/// one. A window older than `window_floor_ms` starts again at 1.
+pub fn take_login_budget(c: &mut dyn Conn, bucket: &str, now: i64, window_floor_ms: i64) -> Result<i64, DbError> {
+    c.query_one(
+        "INSERT INTO login_budgets (bucket, window_start_ms, attempts) VALUES ($1, $2, 1)
+         ON CONFLICT (bucket) DO UPDATE SET
+             attempts = CASE WHEN login_budgets.window_start_ms <= $3 THEN 1 ELSE login_budgets.attempts + 1 END,
+             window_start_ms = CASE WHEN login_budgets.window_start_ms <= $3 THEN $2 ELSE login_budgets.window_start_ms END
+         RETURNING attempts",
+        &params![bucket, now, window_floor_ms],
+    )?
+    .int(0)
+}
+
+/// Gives back an attempt that turned out to be the right password: only wrong
+/// guesses use up a budget.
+pub fn refund_login_budget(c: &mut dyn Conn, bucket: &str) -> Result<(), DbError> {
+    c.execute("UPDATE login_budgets SET attempts = attempts - 1 WHERE bucket = $1 AND attempts > 0", &params![bucket])?;
     Ok(())
 }
 
-/// Failed logins since `since_ms`: `(for this login, from this address)`.
-pub fn login_failures_since(
-    c: &mut dyn Conn,
-    login: &str,
-    address: &str,
-    since_ms: i64,
-) -> Result<(i64, i64), DbError> {
-    let by_login = c
-        .query_one("SELECT COUNT(*) FROM login_failures WHERE login = $1 AND at_ms >= $2", &params![login, since_ms])?
-        .int(0)?;
-    let by_address = c
-        .query_one(
-            "SELECT COUNT(*) FROM login_failures WHERE address = $1 AND at_ms >= $2",
-            &params![address, since_ms],
-        )?
-        .int(0)?;
-    Ok((by_login, by_address))
+/// Forgets budgets whose window ended before `before_ms` (the jobs tick).
+pub fn prune_login_budgets(c: &mut dyn Conn, before_ms: i64) -> Result<u64, DbError> {
+    c.execute("DELETE FROM login_budgets WHERE window_start_ms < $1", &params![before_ms])
+}
+
+/// Whether `person` has signed in on `device` before (a refresh token was ever issued
+/// for the pair).
+pub fn signed_in_before(c: &mut dyn Conn, person: Id, device: Id) -> Result<bool, DbError> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM refresh_tokens WHERE person_id = $1 AND device_id = $2 LIMIT 1",
+        &params![person, device],
+    )?
+    .is_some())
+}
+
+/// Whether the login family was ended (sign-out, a reused token, deactivation).
+pub fn family_revoked(c: &mut dyn Conn, family_id: &str) -> Result<bool, DbError> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM refresh_tokens WHERE family_id = $1 AND revoked_ms IS NOT NULL LIMIT 1",
+        &params![family_id],
+    )?
+    .is_some())
+}
+
+/// Ends every login of a person (deactivation, password reset).
+pub fn revoke_person(c: &mut dyn Conn, person: Id, now: i64) -> Result<u64, DbError> {
+    c.execute(
+        "UPDATE refresh_tokens SET revoked_ms = $2 WHERE person_id = $1 AND revoked_ms IS NULL",
+        &params![person, now],
+    )
 }

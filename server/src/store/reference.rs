@@ -121,6 +121,7 @@ fn checkpoint(r: &Row) -> Result<Checkpoint, DbError> {
         longitude: r.real(6)?,
         radius_m: r.real(7)?,
         qr_token: r.text(8)?,
+        qr_digest: String::new(),
         nfc_tag_id: r.opt_text(9)?,
         checklist: from_json::<Vec<ChecklistItem>>(r, 10)?,
     })

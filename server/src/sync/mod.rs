@@ -9,10 +9,10 @@ use axum::extract::{Query, State};
 use patrol_protocol::audit::Leaf;
 use patrol_protocol::record::{GENESIS_HASH, Record, RecordPayload};
 use patrol_protocol::sync::{
-    MAX_PULL_LIMIT, MAX_PUSH_BYTES, MAX_PUSH_RECORDS, NoticeView, PullResponse, PushRequest, PushResponse, RecordOutcome, RecordStatus,
-    ReferenceBundle, Rejection, SyncStatus,
+    MAX_PULL_LIMIT, MAX_PUSH_BYTES, MAX_PUSH_RECORDS, NoticeView, PullResponse, PushRequest, PushResponse,
+    RecordOutcome, RecordStatus, ReferenceBundle, Rejection, SyncStatus,
 };
-use patrol_protocol::{Id, sync::PersonName};
+use patrol_protocol::{Checkpoint, Id, sync::PersonName};
 use serde::Deserialize;
 
 use crate::app::AppState;
@@ -223,7 +223,8 @@ fn plan<'r>(
         // A clock this far off is not a slow phone but a broken one (or a forged
         // record): refuse rather than let it into the audit. Smaller offsets are
         // accepted and flagged by the patrol audit.
-        if rec.device_time_ms < EARLIEST_DEVICE_TIME_MS || rec.device_time_ms > now.saturating_add(FUTURE_TOLERANCE_MS) {
+        if rec.device_time_ms < EARLIEST_DEVICE_TIME_MS || rec.device_time_ms > now.saturating_add(FUTURE_TOLERANCE_MS)
+        {
             return Ok(Err(PushRefusal::Invalid {
                 field: format!("records[seq={}].device_time_ms", rec.seq),
                 reason: "the device clock is wrong (before 2020 or more than a week ahead of the server); set the \
@@ -265,11 +266,50 @@ fn plan<'r>(
 
 /// The whole push, in the caller's transaction. The caller must roll the transaction
 /// back on a refusal (`Store::write_or_refuse` does): a refused push changes nothing.
+/// Clock evidence older than this anchors nothing: the phone's monotonic time since
+/// could then stretch over a long stretch of the day. Phones fetch a fresh time
+/// (`/sync/status`) before pushing when theirs is older than half of this.
+pub const CLOCK_EVIDENCE_MAX_AGE_MS: i64 = 10 * 60_000;
+
+/// The device's clock offset (server time minus device time, ms) measured from
+/// evidence the server controls: a time it signed for this device, plus the phone's
+/// monotonic time since, which may not reach past the push's receipt. `None` when
+/// the push carries no evidence or only stale evidence: its records' times are then
+/// unanchored, and the patrol audit says so rather than grading them on time. Forged
+/// evidence refuses the push.
+pub fn anchored_offset(
+    keys: &crate::auth::tokens::Keys,
+    req: &PushRequest,
+    now: i64,
+) -> Result<Option<i64>, PushRefusal> {
+    let Some(ev) = &req.clock else {
+        return Ok(None);
+    };
+    let invalid =
+        |field: &str, reason: &str| PushRefusal::Invalid { field: format!("clock.{field}"), reason: reason.into() };
+    if ev.time_token.len() > 200 {
+        return Err(invalid("time_token", "too long / 过长"));
+    }
+    let Some(given) = keys.verify_time_token(req.device_id, &ev.time_token) else {
+        return Err(invalid("time_token", "not a time this server gave this device / 不是服务器给本设备的时间"));
+    };
+    if ev.elapsed_ms < 0 || given.saturating_add(ev.elapsed_ms) > now.saturating_add(1_000) {
+        return Err(invalid("elapsed_ms", "more time than has passed since the server's answer / 经过时间超出实际"));
+    }
+    if now - given > CLOCK_EVIDENCE_MAX_AGE_MS
+        || !(EARLIEST_DEVICE_TIME_MS..=now.saturating_add(FUTURE_TOLERANCE_MS)).contains(&req.sent_at_ms)
+    {
+        return Ok(None);
+    }
+    Ok(Some(given + ev.elapsed_ms - req.sent_at_ms))
+}
+
 pub fn push(
     c: &mut dyn Conn,
     actor: &Actor,
     req: &PushRequest,
     now: i64,
+    offset: Option<i64>,
 ) -> Result<Result<PushResponse, PushRefusal>, DbError> {
     let dev = device(c, req.device_id)?;
     if dev.as_ref().is_some_and(|d| d.person_id != actor.person.id) {
@@ -281,9 +321,9 @@ pub fn push(
         Err(refusal) => return Ok(Err(refusal)),
     };
     let mut results = Vec::with_capacity(steps.len());
-    // Server time minus the phone's clock when it sent this push: positive when the
-    // phone's clock is behind. Kept on every record the push carries.
-    let offset = now.saturating_sub(req.sent_at_ms);
+    // Server time minus the phone's clock, anchored by the push's clock evidence
+    // (`anchored_offset`): positive when the phone's clock is behind. Kept on every
+    // record the push carries; none when nothing anchors it.
     for step in steps {
         match step {
             Step::Duplicate(rec) => results.push(RecordOutcome {
@@ -295,7 +335,7 @@ pub fn push(
                 notice_number: None,
             }),
             Step::New(rec, h) => {
-                let outcome = store_and_apply(c, actor, rec, &h, now, Some(offset))?;
+                let outcome = store_and_apply(c, actor, rec, &h, now, offset)?;
                 results.push(RecordOutcome {
                     record_id: rec.id,
                     seq: rec.seq,
@@ -309,8 +349,8 @@ pub fn push(
             }
         }
     }
-    save_device(c, req.device_id, actor.person.id, seq, &hash, now, Some(offset))?;
-    Ok(Ok(PushResponse { acked_seq: seq, acked_hash: hash, server_time_ms: now, results }))
+    save_device(c, req.device_id, actor.person.id, seq, &hash, now, offset)?;
+    Ok(Ok(PushResponse { acked_seq: seq, acked_hash: hash, server_time_ms: now, time_token: String::new(), results }))
 }
 
 /// Forks kept per device: enough for the auditor to see what a device offered, never
@@ -377,10 +417,14 @@ pub async fn push_handler(
     }
     let now = state.clock.now_ms();
     let device_id = req.device_id;
+    let offset = anchored_offset(&state.keys.read().expect("keys lock"), &req, now).map_err(ApiError::from)?;
     let a = actor.clone();
-    let result = state.store.write_or_refuse(move |c| push(c, &a, &req, now)).await?;
+    let result = state.store.write_or_refuse(move |c| push(c, &a, &req, now, offset)).await?;
     match result {
-        Ok(resp) => Ok(Json(resp)),
+        Ok(mut resp) => {
+            resp.time_token = state.keys.read().expect("keys lock").time_token(device_id, resp.server_time_ms);
+            Ok(Json(resp))
+        }
         Err(PushRefusal::Fork { seq, stored_hash, offered }) => {
             let o = offered.clone();
             let s = stored_hash.clone();
@@ -408,7 +452,9 @@ pub async fn status_handler(
         return Err(ApiError::forbidden());
     }
     let (acked_seq, acked_hash) = dev.map_or((0, GENESIS_HASH.to_string()), |d| (d.acked_seq, d.acked_hash));
-    Ok(Json(SyncStatus { acked_seq, acked_hash, server_time_ms: state.clock.now_ms() }))
+    let now = state.clock.now_ms();
+    let time_token = state.keys.read().expect("keys lock").time_token(q.device_id, now);
+    Ok(Json(SyncStatus { acked_seq, acked_hash, server_time_ms: now, time_token }))
 }
 
 /// The API device of a person: web console and JSON actions go on this chain, which
@@ -469,7 +515,7 @@ pub fn reference_for(c: &mut dyn Conn, actor: &Actor) -> Result<ReferenceBundle,
             continue;
         }
         bundle.departments.extend(reference::list_departments(c, site.id)?);
-        bundle.checkpoints.extend(reference::list_checkpoints(c, site.id)?);
+        bundle.checkpoints.extend(reference::list_checkpoints(c, site.id)?.into_iter().map(Checkpoint::without_secret));
         bundle.routes.extend(reference::list_routes(c, site.id)?);
         bundle.schedules.extend(reference::list_schedules(c, site.id)?);
         bundle.sites.push(site);

@@ -15,7 +15,13 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn applied() -> Outcome {
-        Outcome { status: RecordStatus::Applied, reason: None, reason_zh: None, notice_number: None, in_timeline: false }
+        Outcome {
+            status: RecordStatus::Applied,
+            reason: None,
+            reason_zh: None,
+            notice_number: None,
+            in_timeline: false,
+        }
     }
 
     pub fn rejected(en: impl Into<String>, zh: impl Into<String>) -> Outcome {

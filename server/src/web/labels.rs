@@ -120,6 +120,7 @@ mod tests {
                 longitude: 121.0,
                 radius_m: 30.0,
                 qr_token: format!("token-{i:04}-abcdefgh"),
+                qr_digest: String::new(),
                 nfc_tag_id: None,
                 checklist: vec![],
             })

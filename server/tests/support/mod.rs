@@ -196,6 +196,20 @@ impl TestServer {
         self.login(login).await["access_token"].as_str().unwrap().to_string()
     }
 
+    /// The QR label text of every checkpoint of the demo site, by checkpoint id, as the
+    /// administrator prints them (phones receive only digests).
+    pub async fn qr_labels(&self) -> std::collections::HashMap<String, String> {
+        let t = self.token("admin").await;
+        let site = self.site_id().await;
+        let (status, cps) = self.call(Method::GET, &format!("/api/v1/sites/{site}/checkpoints"), Some(&t), None).await;
+        assert_eq!(status, StatusCode::OK, "{cps}");
+        cps.as_array()
+            .unwrap()
+            .iter()
+            .map(|cp| (cp["id"].as_str().unwrap().to_string(), cp["qr_token"].as_str().unwrap().to_string()))
+            .collect()
+    }
+
     /// The demo site's id.
     pub async fn site_id(&self) -> String {
         let t = self.token("admin").await;

@@ -87,8 +87,23 @@ impl Phone {
         r
     }
 
+    /// A push body with clock evidence, as the phone core sends it: the server's
+    /// signed time from `/sync/status` just before, no time elapsed since.
+    pub async fn push_body(&self, s: &TestServer, records: &[Record], behind_ms: i64) -> Value {
+        let (status, st) = s
+            .call(Method::GET, &format!("/api/v1/sync/status?device_id={}", self.device), Some(&self.token), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{st}");
+        json!({
+            "device_id": self.device,
+            "sent_at_ms": s.clock.now_ms() - behind_ms,
+            "records": records,
+            "clock": {"time_token": st["time_token"], "elapsed_ms": 0},
+        })
+    }
+
     pub async fn push_records(&self, s: &TestServer, records: &[Record]) -> (StatusCode, Value) {
-        let body = json!({"device_id": self.device, "sent_at_ms": s.clock.now_ms(), "records": records});
+        let body = self.push_body(s, records, 0).await;
         s.call(Method::POST, "/api/v1/sync/push", Some(&self.token), Some(body)).await
     }
 
@@ -102,8 +117,7 @@ impl Phone {
 
     /// Pushes everything queued from a phone whose clock is `behind_ms` behind the server's.
     pub async fn push_skewed(&mut self, s: &TestServer, behind_ms: i64) -> Value {
-        let body =
-            json!({"device_id": self.device, "sent_at_ms": s.clock.now_ms() - behind_ms, "records": self.queued});
+        let body = self.push_body(s, &self.queued.clone(), behind_ms).await;
         let (status, body) = s.call(Method::POST, "/api/v1/sync/push", Some(&self.token), Some(body)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         self.queued.clear();

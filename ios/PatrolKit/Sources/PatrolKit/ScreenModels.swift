@@ -117,7 +117,7 @@ public final class RunModel: ScreenModel {
     /// The checkpoint a scanned code belongs to, else the next one due (the core then
     /// refuses a wrong code with a reason).
     func checkpoint(forQr payload: String) -> String? {
-        checkpoints.first { $0.qrToken == payload }?.id ?? next?.checkpoint.checkpointId
+        checkpoints.first { qrLabelMatches(checkpoint: $0, payload: payload) }?.id ?? next?.checkpoint.checkpointId
     }
     func checkpoint(forNfc tag: String) -> String? {
         checkpoints.first { $0.nfcTagId.map(nfcSpelling) == nfcSpelling(tag) }?.id ?? next?.checkpoint.checkpointId

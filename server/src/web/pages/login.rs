@@ -76,7 +76,7 @@ pub async fn submit(State(state): State<AppState>, addr: ClientAddr, req: Reques
     let login = form.get("login").to_string();
     // Passwords are not trimmed: spaces may be part of one.
     let password = form.fields.iter().find(|(k, _)| k == "password").map_or("", |(_, v)| v.as_str());
-    match auth::verify_credentials(&state, &login, password, &addr.0).await {
+    match auth::verify_credentials(&state, &login, password, &addr.0, None).await {
         Ok(person) => {
             let token = session::start(&state, person.id).await?;
             tracing::info!(person = %person.id, "signed in to the console");

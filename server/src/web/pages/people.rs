@@ -299,17 +299,9 @@ pub async fn import(State(state): State<AppState>, posted: Posted) -> Result<Res
         return refused(&state, page, &problems).await;
     }
     // Hash only once every row is known to be good: argon2 is slow on purpose.
-    let hashed = tokio::task::spawn_blocking(move || {
-        accepted
-            .into_iter()
-            .map(|(line, p)| {
-                let hash = password::hash(&p.password);
-                (line, p, hash)
-            })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let passwords = accepted.iter().map(|(_, p)| p.password.clone()).collect();
+    let hashes = password::hash_all_bounded(passwords).await.map_err(|password::Busy| crate::auth::busy())?;
+    let hashed: Vec<_> = accepted.into_iter().zip(hashes).map(|((line, p), hash)| (line, p, hash)).collect();
     let org_id = page.actor.person.org_id;
     let now = state.clock.now_ms();
     let outcome = state

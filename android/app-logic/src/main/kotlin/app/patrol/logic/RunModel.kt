@@ -12,6 +12,7 @@ import uniffi.patrol_core.RunCheckpoint
 import uniffi.patrol_core.RunDetail
 import uniffi.patrol_core.RunSummary
 import uniffi.patrol_core.Visit
+import uniffi.patrol_core.qrLabelMatches
 import uniffi.patrol_protocol.Checkpoint
 import uniffi.patrol_protocol.Id
 import uniffi.patrol_protocol.ItemOutcome
@@ -70,11 +71,12 @@ class RunModel(private val repo: PatrolRepository, scope: CoroutineScope) : Scre
     fun checkpoint(id: Id): Checkpoint? = checkpoints.firstOrNull { it.id == id }
 
     /**
-     * Which checkpoint a scanned QR belongs to: the route's checkpoint with that token,
-     * else the next one due (the core then refuses the wrong code with a reason).
+     * Which checkpoint a scanned QR belongs to: the route's checkpoint whose label it is
+     * (the phone holds only each label's digest, so the core decides), else the next one
+     * due (the core then refuses the wrong code with a reason).
      */
     fun checkpointForQr(payload: String): Id? =
-        checkpoints.firstOrNull { it.qrToken == payload }?.id ?: nextCheckpoint()?.checkpoint?.checkpointId
+        checkpoints.firstOrNull { qrLabelMatches(it, payload) }?.id ?: nextCheckpoint()?.checkpoint?.checkpointId
 
     fun checkpointForNfc(tagId: String): Id? =
         checkpoints.firstOrNull { cp -> cp.nfcTagId?.let { nfcSpelling(it) } == nfcSpelling(tagId) }?.id

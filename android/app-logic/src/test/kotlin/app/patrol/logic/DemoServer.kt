@@ -14,6 +14,38 @@ import java.util.concurrent.TimeUnit
 class DemoServer private constructor(val url: String, private val process: Process, val dataDir: File, private val logins: Map<String, String>) {
     fun password(login: String): String = logins[login] ?: error("the demo printed no login $login (has: ${logins.keys})")
 
+    /**
+     * The QR label text of every checkpoint, as the administrator prints them: phones never
+     * hold these (they check a scan against a digest), so the tests read them as admin.
+     */
+    val qrLabels: Map<String, String> by lazy {
+        val token = Regex("\"access_token\"\\s*:\\s*\"([^\"]+)\"").find(
+            http("POST", "/api/v1/auth/login", null,
+                "{\"login\":\"admin\",\"password\":\"${password("admin")}\",\"device_id\":\"${java.util.UUID.randomUUID()}\"}"),
+        )?.groupValues?.get(1) ?: error("the demo admin could not sign in")
+        val sites = Regex("\"id\"\\s*:\\s*\"([0-9a-f-]{36})\"\\s*,\\s*\"org_id\"").findAll(http("GET", "/api/v1/sites", token, null))
+            .map { it.groupValues[1] }.toList()
+        val pair = Regex("\"id\"\\s*:\\s*\"([0-9a-f-]{36})\"\\s*,\\s*\"site_id\"[^{}]*?\"qr_token\"\\s*:\\s*\"([^\"]*)\"")
+        sites.flatMap { site -> pair.findAll(http("GET", "/api/v1/sites/$site/checkpoints", token, null)).map { it.groupValues[1] to it.groupValues[2] } }
+            .toMap()
+            .also { check(it.isNotEmpty()) { "the demo has no checkpoints" } }
+    }
+
+    fun qrLabel(checkpointId: String): String = qrLabels[checkpointId] ?: error("no label for checkpoint $checkpointId")
+
+    private fun http(method: String, path: String, token: String?, body: String?): String {
+        val c = URI("$url$path").toURL().openConnection() as HttpURLConnection
+        c.requestMethod = method
+        token?.let { c.setRequestProperty("Authorization", "Bearer $it") }
+        if (body != null) {
+            c.doOutput = true
+            c.setRequestProperty("Content-Type", "application/json")
+            c.outputStream.use { it.write(body.toByteArray()) }
+        }
+        check(c.responseCode == 200) { "$method $path answered ${c.responseCode}" }
+        return c.inputStream.bufferedReader().readText()
+    }
+
     fun stop() {
         process.destroy()
         if (!process.waitFor(10, TimeUnit.SECONDS)) process.destroyForcibly()

@@ -73,7 +73,7 @@ class ScreenModelsStoryTest {
         run.ok()
         assertEquals(RunProgress(0, run.detail.value!!.checkpoints.size), run.progress())
         val cps = run.detail.value!!.checkpoints.map { assertNotNull(run.checkpoint(it.checkpoint.checkpointId)) }
-        run.checkInQr(cps[0].qrToken).await()
+        run.checkInQr(server.qrLabel(cps[0].id)).await()
         run.ok()
         assertEquals(cps[0].id, run.lastVisit.value?.checkpointId)
         run.checkInQr("https://example.invalid/not-a-patrol-code").await()

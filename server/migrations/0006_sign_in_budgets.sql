@@ -1,0 +1,13 @@
+-- Sign-in guessing budgets (docs/operations.md, "Sign-in throttling"): one row per
+-- bucket (a login from an address, a login on a device it signed in on before, an
+-- address), counting attempts in the current minute. Taken and refunded with single
+-- atomic statements, so concurrent guesses cannot overdraw a budget.
+CREATE TABLE login_budgets (
+    bucket TEXT PRIMARY KEY,
+    window_start_ms BIGINT NOT NULL,
+    attempts BIGINT NOT NULL
+);
+CREATE INDEX login_budgets_window ON login_budgets (window_start_ms);
+-- Access tokens name their login family; sign-out revokes the family, and every
+-- request looks it up.
+CREATE INDEX refresh_tokens_person_device ON refresh_tokens (person_id, device_id);
