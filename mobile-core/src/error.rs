@@ -112,6 +112,24 @@ pub enum PatrolError {
     Outdated { detail: String },
 }
 
+/// The error an app gets for an id argument that is not a UUID, whatever function or
+/// record carried it: registered with the protocol crate's id conversion
+/// ([`register_ffi_errors`]), so uniffi hands it over as `PatrolError`.
+fn malformed_id(text: &str) -> uniffi::deps::anyhow::Error {
+    let shown: String = text.chars().take(40).collect();
+    uniffi::deps::anyhow::Error::new(PatrolError::InvalidInput {
+        field: "id".into(),
+        reason: format!("{shown:?} is not an id (a UUID such as 0190f1c2-…)"),
+        reason_zh: "编号格式不正确".into(),
+    })
+}
+
+/// Makes every id conversion at the FFI answer with [`PatrolError`]. Idempotent; run
+/// by every entry point that may receive an id before anything else.
+pub fn register_ffi_errors() {
+    let _ = patrol_protocol::ffi::MALFORMED_ID.set(malformed_id);
+}
+
 /// The one place internal errors become public ones, and where we decide what to log:
 /// storage failures are logged (they are our bugs or a dying disk), user errors not.
 impl From<Error> for PatrolError {
@@ -151,5 +169,21 @@ impl From<Error> for PatrolError {
                 PatrolError::Storage { detail: e.to_string() }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod ffi_error_tests {
+    use super::*;
+
+    #[test]
+    fn a_malformed_id_becomes_the_apps_invalid_input_error() {
+        register_ffi_errors();
+        let make = patrol_protocol::ffi::MALFORMED_ID.get().expect("registered");
+        let e = make("not-a-uuid").downcast::<PatrolError>().expect("uniffi downcasts it to the function's error type");
+        assert!(
+            matches!(e, PatrolError::InvalidInput { ref field, ref reason_zh, .. } if field == "id" && reason_zh.contains("编号")),
+            "{e:?}"
+        );
     }
 }

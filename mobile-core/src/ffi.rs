@@ -34,6 +34,7 @@ impl PatrolCore {
 impl PatrolCore {
     #[uniffi::constructor]
     pub fn open(config: CoreConfig) -> R<Arc<Self>> {
+        crate::error::register_ffi_errors();
         Ok(Arc::new(PatrolCore { inner: Core::open(config)? }))
     }
 
@@ -153,6 +154,7 @@ impl PatrolCore {
 /// digest, so apps ask here instead of comparing texts.
 #[uniffi::export]
 pub fn qr_label_matches(checkpoint: Checkpoint, payload: String) -> bool {
+    crate::error::register_ffi_errors();
     checkpoint.label_matches(payload.trim())
 }
 

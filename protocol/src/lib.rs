@@ -6,6 +6,7 @@ pub mod api;
 pub mod audit;
 pub mod model;
 pub mod notice;
+pub mod photo_header;
 pub mod record;
 pub mod sync;
 pub mod transparency;
@@ -23,9 +24,28 @@ pub type Id = uuid::Uuid;
 #[cfg(feature = "uniffi")]
 uniffi::custom_type!(Id, String, {
     remote,
-    try_lift: |val| Ok(uuid::Uuid::parse_str(&val)?),
+    try_lift: |val| uuid::Uuid::parse_str(&val).map_err(|e| ffi::malformed_id(&val, e)),
     lower: |obj| obj.to_string(),
 });
+
+/// Ids cross the FFI as text (Kotlin and Swift see `String`), so an app can pass one
+/// that is not a UUID. uniffi would answer with its internal error and a Rust
+/// backtrace; instead the exporting crate (the phone core) registers how a malformed
+/// id becomes its own documented error type, which uniffi then hands to the caller.
+#[cfg(feature = "uniffi")]
+pub mod ffi {
+    use uniffi::deps::anyhow;
+
+    /// Set once by the crate whose functions take ids (`patrol_core`).
+    pub static MALFORMED_ID: std::sync::OnceLock<fn(&str) -> anyhow::Error> = std::sync::OnceLock::new();
+
+    pub(crate) fn malformed_id(text: &str, e: uuid::Error) -> anyhow::Error {
+        match MALFORMED_ID.get() {
+            Some(make) => make(text),
+            None => e.into(),
+        }
+    }
+}
 
 /// Limits every part enforces on text people type, so nothing unbounded is stored.
 pub mod limits {

@@ -221,6 +221,30 @@ impl CuttingProxy {
     /// falls at a uniform offset below `max_offset` bytes (headers, small bodies) or,
     /// half the time, between `max_offset` and 16 times that (inside photo bodies).
     pub fn start(upstream: u16, cut_probability: f64, max_offset: usize, seed: u64) -> CuttingProxy {
+        let budget = move |rng: &mut rand::rngs::StdRng| {
+            if rng.r#gen::<f64>() >= cut_probability {
+                None
+            } else if rng.gen_bool(0.5) {
+                Some(rng.gen_range(0..max_offset))
+            } else {
+                // Deep inside a large push or photo body.
+                Some(rng.gen_range(max_offset..max_offset * 16))
+            }
+        };
+        Self::with_budgets(upstream, seed, move |rng| (budget(rng), budget(rng)))
+    }
+
+    /// A link that drops every `min..max` bytes sent upstream: each connection is cut
+    /// once that many bytes of it went towards the server (a phone on a train).
+    pub fn every(upstream: u16, min: usize, max: usize, seed: u64) -> CuttingProxy {
+        Self::with_budgets(upstream, seed, move |rng| (Some(rng.gen_range(min..max)), None))
+    }
+
+    fn with_budgets(
+        upstream: u16,
+        seed: u64,
+        budgets: impl Fn(&mut rand::rngs::StdRng) -> (Option<usize>, Option<usize>) + Send + 'static,
+    ) -> CuttingProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         listener.set_nonblocking(true).unwrap();
@@ -238,20 +262,7 @@ impl CuttingProxy {
                             continue;
                         };
                         n2.fetch_add(1, Ordering::Relaxed);
-                        let budget = |rng: &mut rand::rngs::StdRng| {
-                            if rng.r#gen::<f64>() >= cut_probability {
-                                None
-                            } else if rng.gen_bool(0.5) {
-                                Some(rng.gen_range(0..max_offset))
-                            } else {
-                                // Deep inside a large push or photo body.
-                                Some(rng.gen_range(max_offset..max_offset * 16))
-                            }
-                        };
-                        let (up, down) = {
-                            let mut r = rng.lock().unwrap();
-                            (budget(&mut r), budget(&mut r))
-                        };
+                        let (up, down) = budgets(&mut rng.lock().unwrap());
                         pump(client.try_clone().unwrap(), server.try_clone().unwrap(), up, c2.clone());
                         pump(server, client, down, c2.clone());
                     }

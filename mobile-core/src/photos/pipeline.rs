@@ -54,7 +54,7 @@ pub fn process(bytes: &[u8], options: Options, watermark: Option<(&FontArc, &[St
 
 fn decode(bytes: &[u8], header: Header) -> Result<RgbImage> {
     let format = match header.format {
-        Format::Jpeg => ImageFormat::Jpeg,
+        Format::Jpeg => return decode_jpeg_strictly(bytes, header),
         Format::Png => ImageFormat::Png,
     };
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
@@ -70,6 +70,33 @@ fn decode(bytes: &[u8], header: Header) -> Result<RgbImage> {
         return Err(Error::invalid("photo", "the image's size differs from its header", "图片尺寸与文件头不符"));
     }
     Ok(img.into_rgb8())
+}
+
+/// A camera JPEG decoded whole or not at all: zune-jpeg (the decoder `image` uses) in
+/// strict mode refuses corrupt entropy data and a file cut short with an end marker
+/// glued on, which the lenient default would fill with grey and the watermark would
+/// then seal as evidence.
+fn decode_jpeg_strictly(bytes: &[u8], header: Header) -> Result<RgbImage> {
+    use zune_jpeg::zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
+    let broken = |detail: String| {
+        Error::invalid(
+            "photo",
+            format!("the photo does not decode cleanly (damaged or cut short): {detail}; take it again"),
+            "照片文件已损坏或不完整，请重新拍摄",
+        )
+    };
+    let options = DecoderOptions::default()
+        .set_strict_mode(true)
+        .set_max_width(header::MAX_SIDE as usize)
+        .set_max_height(header::MAX_SIDE as usize)
+        .jpeg_set_out_colorspace(ColorSpace::RGB);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    let pixels = decoder.decode().map_err(|e| broken(format!("{e:?}")))?;
+    let (w, h) = decoder.dimensions().ok_or_else(|| broken("no dimensions".into()))?;
+    if (w as u32, h as u32) != (header.width, header.height) {
+        return Err(Error::invalid("photo", "the image's size differs from its header", "图片尺寸与文件头不符"));
+    }
+    RgbImage::from_raw(w as u32, h as u32, pixels).ok_or_else(|| broken("a short buffer".into()))
 }
 
 /// Dimensions with the long edge at most `max`, keeping the aspect ratio.
@@ -132,6 +159,38 @@ mod tests {
         assert_eq!(fit_long_edge(3000, 4000, 2048), (1536, 2048));
         assert_eq!(fit_long_edge(800, 600, 2048), (800, 600));
         assert_eq!(fit_long_edge(10000, 1, 320), (320, 1));
+    }
+
+    fn textured(w: u32, h: u32) -> Vec<u8> {
+        let img = RgbImage::from_fn(w, h, |x, y| {
+            let v = (x.wrapping_mul(2654435761) ^ y.wrapping_mul(40503)).rotate_left(x % 13) as u8;
+            image::Rgb([v, v.wrapping_add(x as u8), (y as u8).wrapping_mul(3)])
+        });
+        encode(&img, 90).unwrap()
+    }
+
+    #[test]
+    fn a_camera_jpeg_that_does_not_decode_cleanly_is_refused_in_both_languages() {
+        let good = textured(320, 240);
+        let options = Options { max_long_edge: 200, quality: 80 };
+        assert!(process(&good, options, None).is_ok());
+        let scan = good.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap() + 20;
+        let mut noisy = good.clone();
+        let (a, b) = (scan + (good.len() - scan) / 3, scan + 2 * (good.len() - scan) / 3);
+        let mut x: u32 = 99;
+        for byte in &mut noisy[a..b] {
+            x = x.wrapping_mul(1103515245).wrapping_add(12345);
+            *byte = (x >> 16) as u8;
+        }
+        let mut cut = good[..good.len() * 6 / 10].to_vec();
+        cut.extend([0xFF, 0xD9]);
+        for (what, bytes) in [("noise over the middle third", noisy), ("cut short, end marker appended", cut)] {
+            let err = process(&bytes, options, None).err().unwrap_or_else(|| panic!("{what}: accepted"));
+            assert!(
+                matches!(err, Error::Invalid { ref field, ref zh, ref en } if field == "photo" && zh.contains("损坏") && en.contains("decode")),
+                "{what}: {err:?}"
+            );
+        }
     }
 
     #[test]

@@ -25,7 +25,14 @@ use http::{Http, HttpError};
 /// Records per push request (the server takes up to 500).
 const PUSH_BATCH: u32 = 200;
 /// Bytes per photo chunk.
-const CHUNK: usize = 256 * 1024;
+/// Photo upload chunks adapt to the link (docs/mobile-core.md, "Uploads on a bad
+/// link"): a phone starts at `CHUNK_START`, doubles the chunk after each one that gets
+/// through up to the protocol's `PHOTO_CHUNK_MAX` (1 MiB), and halves it on a cut
+/// down to `CHUNK_MIN`. The size is kept between syncs, since a cut ends the sync.
+pub const CHUNK_START: usize = 64 * 1024;
+pub const CHUNK_MIN: usize = 16 * 1024;
+/// Cuts within one sync before it gives up and leaves the rest to the next sync.
+const CUTS_PER_SYNC: u32 = 4;
 /// Refresh the access token when it has less than this left.
 const REFRESH_MARGIN_MS: i64 = 60_000;
 
@@ -457,6 +464,30 @@ impl Core {
             let rows = stmt.query_map([acked], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
             Ok(rows)
         })?;
+        let mut chunk = self
+            .store
+            .read(|c| meta_get(c, "upload_chunk_bytes"))?
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(CHUNK_START)
+            .clamp(CHUNK_MIN, PHOTO_CHUNK_MAX);
+        let mut cuts = 0;
+        let result = self.upload_pending(http, pending, &mut chunk, &mut cuts, report, progress, tell, cancelled);
+        self.store.write(|tx| meta_set(tx, "upload_chunk_bytes", &chunk.to_string()))?;
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn upload_pending(
+        &self,
+        http: &Http,
+        pending: Vec<(String, i64)>,
+        chunk: &mut usize,
+        cuts: &mut u32,
+        report: &mut SyncReport,
+        progress: &mut SyncProgress,
+        tell: &dyn Fn(&SyncProgress),
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<()> {
         for (sha, _) in pending {
             if cancelled() {
                 return Ok(());
@@ -474,7 +505,7 @@ impl Core {
                 if start > bytes.len() {
                     return Err(Error::conflict("the server has more of this photo than exists", "照片上传状态异常"));
                 }
-                let end = (start + CHUNK.min(PHOTO_CHUNK_MAX)).min(bytes.len());
+                let end = (start + *chunk).min(bytes.len());
                 let put_path = format!("/api/v1/photos/{sha}/upload?offset={start}");
                 match self.call(http, |t| http.put_bytes::<PhotoStatus>(&put_path, t, &bytes[start..end])) {
                     Ok(s) => {
@@ -482,6 +513,19 @@ impl Core {
                         progress.photo_bytes_sent += (end - start) as u64;
                         tell(progress);
                         status = s;
+                        if end - start == *chunk {
+                            *chunk = (*chunk * 2).min(PHOTO_CHUNK_MAX);
+                        }
+                    }
+                    // The link dropped mid-chunk: smaller chunks, ask where the server
+                    // stands (the cut chunk may or may not have landed), go on.
+                    Err(Error::Network(detail)) => {
+                        *chunk = (*chunk / 2).max(CHUNK_MIN);
+                        *cuts += 1;
+                        if *cuts > CUTS_PER_SYNC {
+                            return Err(Error::Network(detail));
+                        }
+                        status = self.call(http, |t| http.get_json(&status_path, t))?;
                     }
                     // Someone (a cut retry) moved the offset, or the bytes went bad on
                     // the way: ask where the server stands and go on from there.

@@ -10,6 +10,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
+use patrol_protocol::photo_header;
 use patrol_protocol::record::{Record, RecordPayload, check_sha256};
 use patrol_protocol::sync::{PHOTO_CHUNK_MAX, PHOTO_MAX_BYTES, PhotoStatus};
 use serde::Deserialize;
@@ -288,7 +289,7 @@ async fn complete(state: &AppState, sha: &str) -> ApiResult<PhotoStatus> {
     let data: Vec<u8> = chunks.concat();
     let actual = hex::encode(Sha256::digest(&data));
     let problem = if actual != sha {
-        Some(("hash_mismatch", "the uploaded bytes do not have this SHA-256; upload again from the start"))
+        Some(("hash_mismatch", "the uploaded bytes do not have this SHA-256; upload again from the start".to_string()))
     } else if let Some(why) = not_a_stored_jpeg(&data) {
         Some(("not_an_image", why))
     } else {
@@ -474,108 +475,80 @@ fn make_thumbnail(jpeg_bytes: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// Decodes a whole image, refusing one that does not decode cleanly: JPEGs go through
+/// zune-jpeg in strict mode, so a file with corrupt entropy data or cut short with an
+/// end marker glued on is an error, not a picture with a grey lower part.
+pub fn decode_whole(bytes: &[u8], header: &photo_header::Header) -> Result<image::DynamicImage, String> {
+    match header.format {
+        photo_header::Format::Jpeg => {
+            use zune_jpeg::zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
+            let options = DecoderOptions::default()
+                .set_strict_mode(true)
+                .set_max_width(photo_header::MAX_SIDE as usize)
+                .set_max_height(photo_header::MAX_SIDE as usize)
+                .jpeg_set_out_colorspace(ColorSpace::RGB);
+            let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+            let pixels = decoder.decode().map_err(|e| format!("{e:?}"))?;
+            let (w, h) = decoder.dimensions().ok_or("no dimensions")?;
+            if (w as u32, h as u32) != (header.width, header.height) {
+                return Err("the decoded size differs from the header".into());
+            }
+            image::RgbImage::from_raw(w as u32, h as u32, pixels)
+                .map(image::DynamicImage::ImageRgb8)
+                .ok_or_else(|| "the decoder returned a short buffer".into())
+        }
+        photo_header::Format::Png => {
+            let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), image::ImageFormat::Png);
+            let mut limits = image::Limits::default();
+            limits.max_image_width = Some(photo_header::MAX_SIDE);
+            limits.max_image_height = Some(photo_header::MAX_SIDE);
+            limits.max_alloc = Some(u64::from(header.width) * u64::from(header.height) * 8 + (16 << 20));
+            reader.limits(limits);
+            reader.decode().map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Applies an EXIF orientation (1–8) so the pixels are upright.
+fn orient(img: image::DynamicImage, orientation: u8) -> image::DynamicImage {
+    match orientation {
+        2 => img.fliph(),
+        3 => img.rotate180(),
+        4 => img.flipv(),
+        5 => img.rotate90().fliph(),
+        6 => img.rotate90(),
+        7 => img.rotate270().fliph(),
+        8 => img.rotate270(),
+        _ => img,
+    }
+}
+
 // Photos uploaded from a browser (a head's after-photos): checked by their bytes,
 // re-encoded as JPEG (which also drops EXIF, such as a phone's GPS position), then
 // stored through the same path as a finished phone upload.
 
 /// Largest image file a browser may upload.
 pub const UPLOAD_MAX_BYTES: usize = 8 * 1024 * 1024;
-/// Largest side of an uploaded image, read from its header before decoding: a
-/// small file can claim a huge canvas (a decompression bomb).
-pub const UPLOAD_MAX_SIDE: u32 = 12_000;
-/// Most pixels decoded (48 MP, a large phone camera's full frame).
-pub const UPLOAD_MAX_PIXELS: u64 = 48_000_000;
 /// Long edge of the stored JPEG: plenty for evidence, small enough to sync.
 pub const STORED_LONG_EDGE: u32 = 2048;
 
 /// What kind of image the bytes are, by their magic number, with the size from the
-/// header: nothing is decoded.
+/// header, through the one header check shared with the phone core
+/// (`patrol_protocol::photo_header`): nothing is decoded.
 pub fn sniff_image(bytes: &[u8]) -> Option<(&'static str, u32, u32)> {
-    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n";
-    if bytes.starts_with(PNG) && bytes.len() >= 24 && &bytes[12..16] == b"IHDR" {
-        let w = u32::from_be_bytes(bytes[16..20].try_into().ok()?);
-        let h = u32::from_be_bytes(bytes[20..24].try_into().ok()?);
-        return Some(("image/png", w, h));
-    }
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        // Walk the JPEG segments to the first start-of-frame marker.
-        let mut i = 2;
-        while i + 9 < bytes.len() {
-            if bytes[i] != 0xFF {
-                return None;
-            }
-            let marker = bytes[i + 1];
-            if marker == 0xFF {
-                i += 1;
-                continue;
-            }
-            let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
-            let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
-            if is_sof {
-                let h = u32::from(u16::from_be_bytes([bytes[i + 5], bytes[i + 6]]));
-                let w = u32::from(u16::from_be_bytes([bytes[i + 7], bytes[i + 8]]));
-                return Some(("image/jpeg", w, h));
-            }
-            if len < 2 {
-                return None;
-            }
-            i += 2 + len;
-        }
-    }
-    None
+    let h = photo_header::inspect(bytes).ok()?;
+    let kind = match h.format {
+        photo_header::Format::Jpeg => "image/jpeg",
+        photo_header::Format::Png => "image/png",
+    };
+    Some((kind, h.width, h.height))
 }
 
-/// Whether a header's sides are within what any upload may be (checked before any
-/// decoding: a small file can claim a huge canvas).
-fn within_upload_bounds(w: u32, h: u32) -> bool {
-    w > 0 && h > 0 && w <= UPLOAD_MAX_SIDE && h <= UPLOAD_MAX_SIDE && u64::from(w) * u64::from(h) <= UPLOAD_MAX_PIXELS
-}
-
-/// Why a phone's upload is not the JPEG the protocol promises, from its header and
-/// end marker (nothing is decoded: the server does not spend a core per photo).
-pub fn not_a_stored_jpeg(data: &[u8]) -> Option<&'static str> {
-    match sniff_image(data) {
-        Some(("image/jpeg", w, h)) => {
-            if !within_upload_bounds(w, h) {
-                Some("the photo's JPEG header gives sides outside the limits")
-            } else if !data.ends_with(&[0xFF, 0xD9]) {
-                Some("the photo is not a whole JPEG (no end-of-image marker)")
-            } else if !has_scan_data(data) {
-                Some("the photo is not a whole JPEG (no image data after its header)")
-            } else {
-                None
-            }
-        }
-        _ => Some("the photo is not a JPEG (no readable JPEG header)"),
-    }
-}
-
-/// Whether a JPEG carries entropy-coded image data: its segments lead to a
-/// start-of-scan whose data runs for at least a few bytes before the end marker. A
-/// header with an end marker glued on (nothing to decode) is not a photo.
-fn has_scan_data(data: &[u8]) -> bool {
-    let mut i = 2;
-    while i + 4 <= data.len() {
-        if data[i] != 0xFF {
-            return false;
-        }
-        let marker = data[i + 1];
-        if marker == 0xFF {
-            i += 1;
-            continue;
-        }
-        let len = usize::from(u16::from_be_bytes([data[i + 2], data[i + 3]]));
-        if len < 2 {
-            return false;
-        }
-        let body_end = i + 2 + len;
-        if marker == 0xDA {
-            // At least one MCU's worth of entropy-coded bytes before FF D9.
-            return data.len() >= body_end + 2 + 16;
-        }
-        i = body_end;
-    }
-    false
+/// Why a phone's upload is not the JPEG the protocol promises, from its header, image
+/// data and end marker (nothing is decoded: the server does not spend a core per
+/// photo). The same check the phone's pipeline applies to its sources.
+pub fn not_a_stored_jpeg(data: &[u8]) -> Option<String> {
+    photo_header::inspect_stored_jpeg(data).err().map(|r| r.en)
 }
 
 /// A browser upload made into the JPEG the protocol expects, not yet stored.
@@ -593,19 +566,13 @@ pub fn prepare_upload(name: &str, bytes: &[u8]) -> ApiResult<Prepared> {
     if bytes.len() > UPLOAD_MAX_BYTES {
         return Err(ApiError::TooLarge(format!("{name}: a photo may be at most {} MB", UPLOAD_MAX_BYTES >> 20)));
     }
-    let (kind, w, h) =
-        sniff_image(bytes).ok_or_else(|| ApiError::invalid("photos", format!("{name} is not a JPEG or PNG image")))?;
-    if !within_upload_bounds(w, h) {
-        return Err(ApiError::invalid("photos", format!("{name}: {w} × {h} pixels is outside the limits")));
-    }
-    let format = if kind == "image/png" { image::ImageFormat::Png } else { image::ImageFormat::Jpeg };
-    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(UPLOAD_MAX_SIDE);
-    limits.max_image_height = Some(UPLOAD_MAX_SIDE);
-    limits.max_alloc = Some(UPLOAD_MAX_PIXELS * 4);
-    reader.limits(limits);
-    let img = reader.decode().map_err(|e| ApiError::invalid("photos", format!("{name} cannot be read: {e}")))?;
+    let header = photo_header::inspect(bytes)
+        .map_err(|r| ApiError::invalid("photos", format!("{name}: {} / {}", r.zh, r.en)))?;
+    let img = decode_whole(bytes, &header)
+        .map_err(|e| ApiError::invalid("photos", format!("{name}: 图片无法完整读取 / cannot be read whole: {e}")))?;
+    // Browsers send the camera's bytes; the pixels are turned upright here, as the
+    // phone's pipeline does, since the stored JPEG carries no EXIF.
+    let img = orient(img, header.orientation);
     let img = if img.width().max(img.height()) > STORED_LONG_EDGE {
         img.resize(STORED_LONG_EDGE, STORED_LONG_EDGE, image::imageops::FilterType::Triangle)
     } else {
@@ -666,7 +633,11 @@ mod tests {
         fake.extend(std::iter::repeat_n(0x5A, 4000));
         assert!(not_a_stored_jpeg(&fake).is_some());
         // Cut off before its end marker.
-        assert!(not_a_stored_jpeg(&good[..good.len() - 10]).unwrap().contains("whole"));
+        assert!(not_a_stored_jpeg(&good[..good.len() - 10]).unwrap().contains("cut short"));
+        // Trailing bytes after the end marker: not the JPEG the pipeline wrote.
+        let mut trailing = good.clone();
+        trailing.extend([0, 0, 0]);
+        assert!(not_a_stored_jpeg(&trailing).unwrap().contains("whole"));
         // A PNG is a fine upload from a browser, not what a phone promises to send.
         let mut png = Vec::new();
         image::DynamicImage::ImageRgb8(image::RgbImage::new(4, 4))
@@ -677,6 +648,65 @@ mod tests {
         let mut wide = good.clone();
         let sof = wide.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
         wide[sof + 7..sof + 9].copy_from_slice(&60000u16.to_be_bytes());
-        assert!(not_a_stored_jpeg(&wide).unwrap().contains("limits"));
+        assert!(not_a_stored_jpeg(&wide).unwrap().contains("12000"));
+    }
+
+    /// A camera-like JPEG: textured, so its entropy-coded data is most of the file.
+    fn textured(w: u32, h: u32, exif_orientation: Option<u8>) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            let v = (x.wrapping_mul(2654435761) ^ y.wrapping_mul(40503)).rotate_left(x % 13) as u8;
+            image::Rgb([v, v.wrapping_add(x as u8), (y as u8).wrapping_mul(3)])
+        });
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90).encode_image(&img).unwrap();
+        if let Some(o) = exif_orientation {
+            // APP1 "Exif\0\0", little-endian TIFF, IFD0 with one entry: Orientation (SHORT).
+            let mut tiff = b"II".to_vec();
+            tiff.extend(42u16.to_le_bytes());
+            tiff.extend(8u32.to_le_bytes());
+            tiff.extend(1u16.to_le_bytes());
+            tiff.extend(0x0112u16.to_le_bytes());
+            tiff.extend(3u16.to_le_bytes());
+            tiff.extend(1u32.to_le_bytes());
+            tiff.extend(u16::from(o).to_le_bytes());
+            tiff.extend([0, 0, 0, 0, 0, 0]);
+            let mut app1 = vec![0xFF, 0xE1];
+            app1.extend(((tiff.len() + 8) as u16).to_be_bytes());
+            app1.extend(b"Exif\0\0");
+            app1.extend(tiff);
+            out.splice(2..2, app1);
+        }
+        out
+    }
+
+    #[test]
+    fn a_browser_photo_is_turned_upright_by_its_exif_orientation() {
+        let sideways = textured(64, 48, Some(6));
+        let p = super::prepare_upload("after.jpg", &sideways).unwrap();
+        assert_eq!((p.width, p.height), (48, 64), "orientation 6: a quarter turn clockwise");
+        let upright = super::prepare_upload("after.jpg", &textured(64, 48, None)).unwrap();
+        assert_eq!((upright.width, upright.height), (64, 48));
+    }
+
+    #[test]
+    fn a_damaged_or_cut_photo_is_refused_whole_not_greyed() {
+        let good = textured(320, 240, None);
+        assert!(super::prepare_upload("ok.jpg", &good).is_ok());
+        let scan = good.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap() + 20;
+        // Noise over the middle third of the image data.
+        let mut noisy = good.clone();
+        let (a, b) = (scan + (good.len() - scan) / 3, scan + 2 * (good.len() - scan) / 3);
+        let mut x: u32 = 12345;
+        for byte in &mut noisy[a..b] {
+            x = x.wrapping_mul(1103515245).wrapping_add(12345);
+            *byte = (x >> 16) as u8;
+        }
+        // Cut at 60 % with an end marker glued on.
+        let mut cut = good[..good.len() * 6 / 10].to_vec();
+        cut.extend([0xFF, 0xD9]);
+        for (what, bytes) in [("noise", &noisy), ("cut", &cut)] {
+            let err = super::prepare_upload("bad.jpg", bytes).err().unwrap_or_else(|| panic!("{what} was accepted"));
+            assert!(err.to_string().contains("图片无法完整读取"), "{what}: {err}");
+        }
     }
 }

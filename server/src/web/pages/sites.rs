@@ -246,11 +246,13 @@ mod tests {
         png.extend(640u32.to_be_bytes());
         png.extend(480u32.to_be_bytes());
         assert_eq!(sniff_image(&png), Some(("image/png", 640, 480)));
-        // SOI, an APP0 segment of 16 bytes, then SOF0 with height 300, width 400.
-        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
-        jpeg.extend([0u8; 14]);
-        jpeg.extend([0xFF, 0xC0, 0x00, 0x11, 0x08, 0x01, 0x2C, 0x01, 0x90, 0x03]);
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new(&mut jpeg)
+            .encode_image(&image::RgbImage::from_pixel(400, 300, image::Rgb([90, 120, 30])))
+            .unwrap();
         assert_eq!(sniff_image(&jpeg), Some(("image/jpeg", 400, 300)));
+        // Only a header: not an image.
+        assert_eq!(sniff_image(&jpeg[..40]), None);
         assert_eq!(sniff_image(b"GIF89a......"), None);
         assert_eq!(sniff_image(b"<svg></svg>"), None);
         assert_eq!(sniff_image(&[0xFF, 0xD8, 0xFF]), None);

@@ -171,6 +171,18 @@ class BindingsDayStoryTest {
             officer.checkIn(run.runId, cps[0].id, CheckInMethod.Gps(cps[0].latitude + 0.01, cps[0].longitude, 5.0))
         }
         assertEquals("position", far.field)
+        // Ids are Strings to Kotlin: a malformed one is the app's documented error, at
+        // the top level or inside a record, never uniffi's internal one.
+        for (call in listOf<() -> Unit>(
+            { officer.startRun("not-a-uuid") },
+            { officer.runDetail("") },
+            { officer.checkIn(run.runId, "0190-bad", CheckInMethod.Manual("标签脱落")) },
+            { officer.addPhoto(PhotoInput(PhotoSource.Bytes(Fixtures.cameraJpeg(2)), PhotoContext("nope", cps[0].id, null), route.siteId, null, 31.2, 121.4)) },
+        )) {
+            val bad = assertFailsWith<PatrolException.InvalidInput> { call() }
+            assertEquals("id", bad.field)
+        }
+        assertEquals(before, officer.queueStatus().lastSeq, "malformed ids change nothing")
         officer.close()
     }
 
