@@ -49,6 +49,10 @@ pub struct SignedInPerson {
     pub person_id: Id,
     pub display_name: String,
     pub roles: Vec<Role>,
+    /// Signed in with a one-time password: the app shows the change-password screen
+    /// (`change_password`) before anything else; the server refuses all else.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// What still waits for the server.

@@ -133,6 +133,10 @@ impl PatrolCore {
     pub fn login(&self, server_url: String, login: String, password: String) -> R<SignedInPerson> {
         Ok(self.inner.login(&server_url, &login, &password)?)
     }
+    /// Changes the signed-in person's password (required first after a reset).
+    pub fn change_password(&self, current_password: String, new_password: String) -> R<()> {
+        Ok(self.inner.change_password(&current_password, &new_password)?)
+    }
     pub fn logout(&self) -> R<()> {
         Ok(self.inner.logout()?)
     }

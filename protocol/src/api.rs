@@ -49,6 +49,10 @@ pub struct TokenResponse {
     pub person_id: Id,
     pub display_name: String,
     pub roles: Vec<Role>,
+    /// Signed in with a one-time password (an administrator's reset): the app must
+    /// have the person choose a new one (`POST /api/v1/me/password`) before anything else.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// What the signed-in person may see: their roles and sites.

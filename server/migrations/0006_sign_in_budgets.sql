@@ -11,3 +11,6 @@ CREATE INDEX login_budgets_window ON login_budgets (window_start_ms);
 -- Access tokens name their login family; sign-out revokes the family, and every
 -- request looks it up.
 CREATE INDEX refresh_tokens_person_device ON refresh_tokens (person_id, device_id);
+-- An administrator's reset gives a one-time password that must be changed at the
+-- next sign-in (on the phone too).
+ALTER TABLE people ADD COLUMN must_change_password BIGINT NOT NULL DEFAULT 0;

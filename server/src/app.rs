@@ -12,7 +12,7 @@ use axum::routing::{MethodRouter, get, post, put};
 use axum::{Json, Router};
 use patrol_protocol::api::{PROTOCOL_HEADER, PROTOCOL_VERSION};
 
-use crate::api::{admin, health};
+use crate::api::{account, admin, health};
 use crate::auth::{self, tokens::Keys};
 use crate::clock::Clock;
 use crate::error::ApiError;
@@ -146,6 +146,10 @@ pub fn routes() -> Vec<ApiRoute> {
         route(M::GET, "/api/v1/people", "people", SignedIn, "People and roles (administrators and supervisors)", get(admin::list_people)),
         route(M::POST, "/api/v1/people", "people", Administrator, "Create a person with roles", post(admin::create_person)),
         route(M::POST, "/api/v1/people/{person_id}/roles", "people", Administrator, "Give a person a role", post(admin::add_role)),
+        route(M::POST, "/api/v1/people/{person_id}/roles/remove", "people", Administrator, "Take a role away from a person", post(account::remove_role)),
+        route(M::PUT, "/api/v1/people/{person_id}/active", "people", Administrator, "Deactivate (signs out everywhere) or reactivate a person", put(account::set_active)),
+        route(M::POST, "/api/v1/people/{person_id}/password-reset", "people", Administrator, "A one-time password to be changed at the next sign-in", post(account::reset_password)),
+        route(M::POST, "/api/v1/me/password", "people", SignedIn, "Change one's own password", post(account::change_password)),
         route(M::POST, "/api/v1/sync/push", "sync", SignedIn, "Push a device's records in seq order", post(sync::push_handler)),
         route(M::GET, "/api/v1/sync/status", "sync", SignedIn, "The device's acknowledged position", get(sync::status_handler)),
         route(M::GET, "/api/v1/sync/pull", "sync", SignedIn, "Changes for the caller after a cursor", get(sync::pull_handler)),

@@ -29,6 +29,9 @@ pub enum ApiError {
     TooManyRequests(String),
     #[error("{0}")]
     UpgradeRequired(String),
+    /// Signed in with a one-time password: only changing it is allowed.
+    #[error("change the one-time password first / 请先修改临时密码")]
+    PasswordChangeRequired,
     /// A store the request needs is down for now; the client retries later.
     #[error("{0}")]
     Unavailable(String),
@@ -50,6 +53,7 @@ impl ApiError {
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
+            ApiError::PasswordChangeRequired => StatusCode::FORBIDDEN,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -66,6 +70,7 @@ impl ApiError {
             ApiError::Invalid { .. } => "invalid_input",
             ApiError::TooManyRequests(_) => "too_many_requests",
             ApiError::UpgradeRequired(_) => "protocol_version",
+            ApiError::PasswordChangeRequired => "password_change_required",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }

@@ -175,8 +175,12 @@ impl Core {
             Some(429) => Error::conflict("too many wrong passwords; wait a minute", "密码错误次数过多，请一分钟后再试"),
             _ => network(e),
         })?;
-        let person =
-            SignedInPerson { person_id: t.person_id, display_name: t.display_name.clone(), roles: t.roles.clone() };
+        let person = SignedInPerson {
+            person_id: t.person_id,
+            display_name: t.display_name.clone(),
+            roles: t.roles.clone(),
+            must_change_password: t.must_change_password,
+        };
         let s = Session {
             server_url: url.trim_end_matches('/').to_string(),
             access_token: t.access_token,
@@ -188,6 +192,33 @@ impl Core {
             meta_set(tx, "person", &serde_json::to_string(&person)?)
         })?;
         Ok(person)
+    }
+
+    /// Changes the signed-in person's password (a one-time password after an
+    /// administrator's reset must be changed before anything else). The server checks
+    /// the current password and the policy; its refusal comes back as `InvalidInput`.
+    pub fn change_password(&self, current: &str, new: &str) -> Result<()> {
+        let s = self.store.read(session)?.ok_or(Error::NotSignedIn)?;
+        let http = Http::new(&s.server_url);
+        let body = serde_json::json!({ "current_password": current, "new_password": new });
+        self.call(&http, |t| http.post_json::<_, serde_json::Value>("/api/v1/me/password", Some(t), &body))
+            .or_else(|e| match e {
+                // "field: 中文 / English" from the server's refusal.
+                Error::Server { status: 422, code, detail } if code == "invalid_input" => {
+                    let reason = detail.split_once(": ").map_or(detail.as_str(), |(_, r)| r);
+                    let (zh, en) = reason.split_once(" / ").unwrap_or((reason, reason));
+                    Err(Error::invalid("password", en, zh))
+                }
+                other => Err(other),
+            })?;
+        self.store.write(|tx| {
+            if let Some(v) = meta_get(tx, "person")? {
+                let mut p: SignedInPerson = serde_json::from_str(&v)?;
+                p.must_change_password = false;
+                meta_set(tx, "person", &serde_json::to_string(&p)?)?;
+            }
+            Ok(())
+        })
     }
 
     /// Forgets the server session (the records stay and sync after the next sign-in).

@@ -1,4 +1,5 @@
 //! HTTP handlers, one module per concern.
 
+pub mod account;
 pub mod admin;
 pub mod health;

@@ -107,8 +107,12 @@ async fn token_response(
     refresh_token: String,
 ) -> ApiResult<TokenResponse> {
     let person_id = person.id;
-    let roles = state.store.read(move |c| people::roles_of(c, person_id)).await?;
+    let (roles, must_change_password) = state
+        .store
+        .read(move |c| Ok((people::roles_of(c, person_id)?, people::must_change_password(c, person_id)?)))
+        .await?;
     Ok(TokenResponse {
+        must_change_password,
         access_token: access_token(state, person.id, device_id, family),
         token_type: "Bearer".into(),
         expires_in: state.settings.access_token_seconds,
@@ -392,7 +396,7 @@ impl FromRequestParts<AppState> for Actor {
         // refreshes (at most one access-token lifetime after an upgrade).
         let family =
             claims.fam.clone().ok_or_else(|| unauthorized("invalid_token", "the access token is not valid"))?;
-        let (person, roles, org_sites, revoked) = state
+        let (person, roles, org_sites, revoked, must_change) = state
             .store
             .read(move |c| {
                 let person = people::get_person(c, person_id)?;
@@ -400,11 +404,21 @@ impl FromRequestParts<AppState> for Actor {
                     Some(p) => crate::store::reference::org_site_ids(c, p.org_id)?,
                     None => vec![],
                 };
-                Ok((person, people::roles_of(c, person_id)?, sites, people::family_revoked(c, &family)?))
+                Ok((
+                    person,
+                    people::roles_of(c, person_id)?,
+                    sites,
+                    people::family_revoked(c, &family)?,
+                    people::must_change_password(c, person_id)?,
+                ))
             })
             .await?;
         if revoked {
             return Err(unauthorized("signed_out", "this login was ended; sign in again / 此登录已结束，请重新登录"));
+        }
+        // A one-time password opens only the way to changing it.
+        if must_change && !matches!(parts.uri.path(), "/api/v1/me/password" | "/api/v1/me") {
+            return Err(ApiError::PasswordChangeRequired);
         }
         match person {
             Some(person) if person.active => Ok(Actor { person, roles, device_id: claims.dev, org_sites }),

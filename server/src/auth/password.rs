@@ -18,6 +18,38 @@ pub fn verify(stored: &str, password: &str) -> bool {
     }
 }
 
+/// Passwords nobody may choose: the ones guessed first.
+const COMMON: &[&str] = &[
+    "12345678", "123456789", "1234567890", "87654321", "11111111", "88888888", "66666666", "00000000",
+    "password", "password1", "qwertyui", "qwerty123", "abc12345", "a1234567", "iloveyou", "admin123",
+    "1qaz2wsx", "woaini1314", "aa123456", "123456aa", "patrol123",
+];
+
+/// The minimum password policy (docs/operations.md): 8 to 256 characters, not the
+/// login, not one character repeated, not one of the commonly guessed passwords, and
+/// both letters and something else (digits or signs). `Err((en, zh))` says why not.
+pub fn check_policy(login: &str, password: &str) -> Result<(), (String, String)> {
+    let n = password.chars().count();
+    let refuse = |en: &str, zh: &str| Err((en.to_string(), zh.to_string()));
+    if n < MIN_LEN || password.len() > MAX_LEN {
+        return refuse("a password has 8 to 256 characters", "密码须为 8 至 256 个字符");
+    }
+    let lower = password.to_lowercase();
+    if lower == login.to_lowercase() || lower.contains(&login.to_lowercase()) && login.len() >= 4 {
+        return refuse("a password may not contain the login", "密码不能包含登录名");
+    }
+    let first = password.chars().next().unwrap_or_default();
+    if password.chars().all(|c| c == first) || COMMON.contains(&lower.as_str()) {
+        return refuse("this password is among the first ones guessed; choose another", "该密码过于常见，请另选");
+    }
+    let letters = password.chars().any(char::is_alphabetic);
+    let others = password.chars().any(|c| !c.is_alphabetic());
+    if !(letters && others) {
+        return refuse("use letters and digits (or signs) together", "密码须同时包含字母和数字（或符号）");
+    }
+    Ok(())
+}
+
 /// A hash of nothing in particular, verified against when the login does not exist so
 /// that an unknown login takes as long as a wrong password.
 pub fn dummy_hash() -> &'static str {
@@ -80,6 +112,24 @@ pub async fn hash_bounded(password: String) -> Result<String, Busy> {
 /// Hashes every password of a batch under the bound, one slot for the whole batch.
 pub async fn hash_all_bounded(passwords: Vec<String>) -> Result<Vec<String>, Busy> {
     bounded(move || passwords.iter().map(|p| hash(p)).collect()).await
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::check_policy;
+
+    #[test]
+    fn the_policy_refuses_the_usual_weak_passwords_and_takes_a_plain_good_one() {
+        for weak in ["short1", "12345678", "88888888", "aaaaaaaa", "Password", "wangwei2024x", "abcdefgh", "PASSWORD1"] {
+            let refused = check_policy("wangwei", weak);
+            assert!(refused.is_err(), "{weak} was accepted");
+            let (en, zh) = refused.unwrap_err();
+            assert!(!en.is_empty() && !zh.is_empty());
+        }
+        for good in ["Hua2026-gate", "巡检口令2026", "x7-kettle-moon"] {
+            assert_eq!(check_policy("wangwei", good), Ok(()), "{good}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -49,15 +49,21 @@ pub fn count_people(c: &mut dyn Conn) -> Result<i64, DbError> {
     c.query_one("SELECT COUNT(*) FROM people", &[])?.int(0)
 }
 
-pub fn insert_role(c: &mut dyn Conn, a: &RoleAssignment, now: i64) -> Result<(), DbError> {
-    let (site, dept): (Option<Id>, Option<Id>) = match &a.role {
+/// A role as its stored columns: kind, site, department.
+fn role_columns(role: &Role) -> (&'static str, Option<Id>, Option<Id>) {
+    let (site, dept) = match role {
         Role::PatrolStaff { site_id } | Role::SiteSupervisor { site_id } => (Some(*site_id), None),
         Role::DepartmentHead { site_id, department_id } => (Some(*site_id), Some(*department_id)),
         Role::OrgSupervisor | Role::Administrator => (None, None),
     };
+    (role.kind_str(), site, dept)
+}
+
+pub fn insert_role(c: &mut dyn Conn, a: &RoleAssignment, now: i64) -> Result<(), DbError> {
+    let (kind, site, dept) = role_columns(&a.role);
     c.execute(
         "INSERT INTO role_assignments (person_id, role, site_id, department_id, created_ms) VALUES ($1, $2, $3, $4, $5)",
-        &params![a.person_id, a.role.kind_str(), site, dept, now],
+        &params![a.person_id, kind, site, dept, now],
     )?;
     Ok(())
 }
@@ -207,6 +213,60 @@ pub fn family_revoked(c: &mut dyn Conn, family_id: &str) -> Result<bool, DbError
         &params![family_id],
     )?
     .is_some())
+}
+
+/// Sets a person's password hash; `must_change` makes it a one-time password.
+pub fn set_password(c: &mut dyn Conn, person: Id, hash: &str, must_change: bool) -> Result<(), DbError> {
+    c.execute(
+        "UPDATE people SET password_hash = $2, must_change_password = $3 WHERE id = $1",
+        &params![person, hash, i64::from(must_change)],
+    )?;
+    Ok(())
+}
+
+/// Whether the person signs in with a one-time password that must be changed first.
+pub fn must_change_password(c: &mut dyn Conn, person: Id) -> Result<bool, DbError> {
+    Ok(c.query_opt("SELECT must_change_password FROM people WHERE id = $1", &params![person])?
+        .map(|r| r.int(0))
+        .transpose()?
+        .unwrap_or(0)
+        != 0)
+}
+
+/// The stored password hash of a person.
+pub fn password_hash(c: &mut dyn Conn, person: Id) -> Result<Option<String>, DbError> {
+    c.query_opt("SELECT password_hash FROM people WHERE id = $1", &params![person])?.map(|r| r.text(0)).transpose()
+}
+
+/// Activates or deactivates a person; deactivation ends every login they have
+/// (refresh tokens, console sessions; access tokens are refused at their next request).
+pub fn set_active(c: &mut dyn Conn, person: Id, active: bool, now: i64) -> Result<(), DbError> {
+    c.execute("UPDATE people SET active = $2 WHERE id = $1", &params![person, i64::from(active)])?;
+    if !active {
+        end_everywhere(c, person, now)?;
+    }
+    Ok(())
+}
+
+/// Ends every login of a person: refresh-token families and console sessions.
+pub fn end_everywhere(c: &mut dyn Conn, person: Id, now: i64) -> Result<(), DbError> {
+    revoke_person(c, person, now)?;
+    c.execute(
+        "UPDATE web_sessions SET ended_ms = $2 WHERE person_id = $1 AND ended_ms IS NULL",
+        &params![person, now],
+    )?;
+    Ok(())
+}
+
+/// Removes one role assignment; whether there was one.
+pub fn remove_role(c: &mut dyn Conn, person: Id, role: &Role) -> Result<bool, DbError> {
+    let (kind, site, dept) = role_columns(role);
+    let n = c.execute(
+        "DELETE FROM role_assignments WHERE person_id = $1 AND role = $2
+             AND COALESCE(site_id, '') = COALESCE($3, '') AND COALESCE(department_id, '') = COALESCE($4, '')",
+        &params![person, kind, site, dept],
+    )?;
+    Ok(n > 0)
 }
 
 /// Ends every login of a person (deactivation, password reset).
