@@ -23,7 +23,10 @@ fn main() {
     let repeat: u32 = args[2].parse().expect("repeat is a number");
     let core = Core::open(CoreConfig { font_path: font, ..CoreConfig::new(&args[0]) }).expect("open");
     core.sign_in_locally(SignedInPerson {
-        person_id: Id::now_v7(), display_name: "基准测试".into(), roles: vec![]
+        person_id: Id::now_v7(),
+        display_name: "基准测试".into(),
+        roles: vec![],
+        must_change_password: false,
     })
     .expect("sign in");
     for file in &args[3..] {

@@ -211,6 +211,35 @@ pub fn inspect_stored_jpeg(data: &[u8]) -> Result<Header> {
     Ok(header)
 }
 
+/// Decodes a JPEG whole or not at all, to RGB: `(pixels, width, height)`. zune-jpeg in
+/// strict mode refuses corrupt entropy data; a file cut short and given an end marker
+/// (which a lenient decoder fills with grey) is caught by decoding it without its
+/// final end marker, so the data must carry every MCU itself.
+#[cfg(feature = "jpeg")]
+pub fn decode_jpeg_whole(bytes: &[u8], header: &Header) -> Result<(Vec<u8>, u32, u32)> {
+    use zune_jpeg::zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
+    let broken = |detail: String| Refused {
+        en: format!("the photo does not decode cleanly (damaged or cut short: {detail}); take it again"),
+        zh: "照片文件已损坏或不完整，请重新拍摄".into(),
+    };
+    let end = bytes.windows(2).rposition(|w| w == [0xFF, 0xD9]).unwrap_or(bytes.len());
+    let options = DecoderOptions::default()
+        .set_strict_mode(true)
+        .set_max_width(MAX_SIDE as usize)
+        .set_max_height(MAX_SIDE as usize)
+        .jpeg_set_out_colorspace(ColorSpace::RGB);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(&bytes[..end]), options);
+    let pixels = decoder.decode().map_err(|e| broken(format!("{e:?}")))?;
+    let (w, h) = decoder.dimensions().ok_or_else(|| broken("no dimensions".into()))?;
+    if (w as u32, h as u32) != (header.width, header.height) {
+        return Err(refuse("the image's size differs from its header", "图片尺寸与文件头不符"));
+    }
+    if pixels.len() != w * h * 3 {
+        return Err(broken("a short buffer".into()));
+    }
+    Ok((pixels, w as u32, h as u32))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

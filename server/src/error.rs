@@ -13,7 +13,8 @@ use crate::store::DbError;
 pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
-    #[error("{0}")]
+    /// The code (`token_expired`, `signed_out` …) and the message for people.
+    #[error("{1}")]
     Unauthorized(&'static str, String),
     #[error("{0}")]
     Forbidden(String),

@@ -240,6 +240,22 @@ fn table() -> Vec<(Method, &'static str, Rule, Option<Value>)> {
         (M::GET, "/api/v1/audit/consistency", Public, None),
         (M::GET, "/api/v1/audit/inclusion", Public, None),
         (M::GET, "/api/v1/audit/check-code", Public, None),
+        (
+            M::POST,
+            "/api/v1/me/password",
+            SignedIn,
+            Some(json!({"current_password": "not-the-password", "new_password": "Gate-2026-night"})),
+        ),
+        (M::PUT, "/api/v1/people/{person_id}/active", Admin, Some(json!({"active": true}))),
+        // Last: they take the scope's person's role and logins away, which only rows
+        // about administrators' routes may follow.
+        (
+            M::POST,
+            "/api/v1/people/{person_id}/roles/remove",
+            Admin,
+            Some(json!({"role": "patrol_staff", "site_id": "{site_id}"})),
+        ),
+        (M::POST, "/api/v1/people/{person_id}/password-reset", Admin, None),
     ]
 }
 
@@ -602,6 +618,11 @@ fn page_table() -> Vec<(Method, &'static str, Option<Rule>)> {
         (M::GET, "/sites/{site_id}/monthly/{month}", Some(Supervisor)),
         (M::GET, "/sites/{site_id}/monthly/{month}/summary.xlsx", Some(Supervisor)),
         (M::GET, "/sites/{site_id}/monthly/{month}/summary.pdf", Some(Supervisor)),
+        (M::GET, "/account/password", Some(SignedIn)),
+        (M::POST, "/account/password", Some(SignedIn)),
+        (M::POST, "/admin/people/{person_id}/active", Some(Admin)),
+        // Last: it ends the scope's person's sessions.
+        (M::POST, "/admin/people/{person_id}/password-reset", Some(Admin)),
     ]
 }
 

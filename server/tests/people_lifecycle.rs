@@ -31,7 +31,8 @@ async fn deactivation_signs_out_everywhere_and_reactivation_lets_back_in(backend
     let records_before = s.numbers(&["SELECT COUNT(*) FROM records"]).await;
     let path = format!("/api/v1/people/{person}/active");
     // Nobody but an administrator may, and bad input changes nothing.
-    let (status, _) = s.call(Method::PUT, &path, Some(&text(&phone, "access_token")), Some(json!({"active": false}))).await;
+    let (status, _) =
+        s.call(Method::PUT, &path, Some(&text(&phone, "access_token")), Some(json!({"active": false}))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = s.call(Method::PUT, &path, Some(&admin), Some(json!({"active": "no"}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -92,7 +93,11 @@ async fn a_reset_password_opens_only_the_way_to_changing_it(backend: Backend) {
     let site = s.site_id().await;
     for path in [format!("/api/v1/sites/{site}"), "/api/v1/sync/pull".to_string(), "/api/v1/sites".to_string()] {
         let (status, body) = s.call(Method::GET, &path, Some(&token), None).await;
-        assert_eq!((status, text(&body, "error")), (StatusCode::FORBIDDEN, "password_change_required".into()), "{path}");
+        assert_eq!(
+            (status, text(&body, "error")),
+            (StatusCode::FORBIDDEN, "password_change_required".into()),
+            "{path}"
+        );
     }
     let change = |current: &str, new: &str| json!({"current_password": current, "new_password": new});
     for (current, new, field) in [
@@ -100,7 +105,8 @@ async fn a_reset_password_opens_only_the_way_to_changing_it(backend: Backend) {
         (one_time.as_str(), "patrol-patrol-1", "new_password"),
         ("not-the-one", "Hua2026-gate", "current_password"),
     ] {
-        let (status, body) = s.call(Method::POST, "/api/v1/me/password", Some(&token), Some(change(current, new))).await;
+        let (status, body) =
+            s.call(Method::POST, "/api/v1/me/password", Some(&token), Some(change(current, new))).await;
         assert_eq!((status, text(&body, "field")), (StatusCode::UNPROCESSABLE_ENTITY, field.into()), "{body}");
         assert!(text(&body, "message").chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "bilingual: {body}");
     }
@@ -121,12 +127,14 @@ async fn a_role_taken_away_takes_its_access_with_it(backend: Backend) {
     let person = text(&head, "person_id");
     let role = head["roles"][0].clone();
     let site = role["site_id"].as_str().unwrap().to_string();
-    let (status, _) = s.call(Method::GET, &format!("/api/v1/sites/{site}"), Some(&text(&head, "access_token")), None).await;
+    let (status, _) =
+        s.call(Method::GET, &format!("/api/v1/sites/{site}"), Some(&text(&head, "access_token")), None).await;
     assert_eq!(status, StatusCode::OK);
     let path = format!("/api/v1/people/{person}/roles/remove");
     let (status, body) = s.call(Method::POST, &path, Some(&admin), Some(role.clone())).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let (status, _) = s.call(Method::GET, &format!("/api/v1/sites/{site}"), Some(&text(&head, "access_token")), None).await;
+    let (status, _) =
+        s.call(Method::GET, &format!("/api/v1/sites/{site}"), Some(&text(&head, "access_token")), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = s.call(Method::POST, &path, Some(&admin), Some(role)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a role not held cannot be removed twice");

@@ -218,7 +218,12 @@ fn run(cli: Cli) -> Result<(), PatrolError> {
                 head.into_iter().map(|(site_id, department_id)| Role::DepartmentHead { site_id, department_id }),
             );
             roles.extend(supervisor.into_iter().map(|site_id| Role::SiteSupervisor { site_id }));
-            core.sign_in_locally(SignedInPerson { person_id: person, display_name: name, roles })?;
+            core.sign_in_locally(SignedInPerson {
+                person_id: person,
+                display_name: name,
+                roles,
+                must_change_password: false,
+            })?;
             println!("signed in on device {}", core.device_id());
         }
         Cmd::Load { bundle } => {

@@ -72,31 +72,12 @@ fn decode(bytes: &[u8], header: Header) -> Result<RgbImage> {
     Ok(img.into_rgb8())
 }
 
-/// A camera JPEG decoded whole or not at all: zune-jpeg (the decoder `image` uses) in
-/// strict mode refuses corrupt entropy data and a file cut short with an end marker
-/// glued on, which the lenient default would fill with grey and the watermark would
-/// then seal as evidence.
+/// A camera JPEG decoded whole or not at all (`photo_header::decode_jpeg_whole`, the
+/// server's check too): a damaged or cut file is refused, never sealed with a grey part.
 fn decode_jpeg_strictly(bytes: &[u8], header: Header) -> Result<RgbImage> {
-    use zune_jpeg::zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
-    let broken = |detail: String| {
-        Error::invalid(
-            "photo",
-            format!("the photo does not decode cleanly (damaged or cut short): {detail}; take it again"),
-            "照片文件已损坏或不完整，请重新拍摄",
-        )
-    };
-    let options = DecoderOptions::default()
-        .set_strict_mode(true)
-        .set_max_width(header::MAX_SIDE as usize)
-        .set_max_height(header::MAX_SIDE as usize)
-        .jpeg_set_out_colorspace(ColorSpace::RGB);
-    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-    let pixels = decoder.decode().map_err(|e| broken(format!("{e:?}")))?;
-    let (w, h) = decoder.dimensions().ok_or_else(|| broken("no dimensions".into()))?;
-    if (w as u32, h as u32) != (header.width, header.height) {
-        return Err(Error::invalid("photo", "the image's size differs from its header", "图片尺寸与文件头不符"));
-    }
-    RgbImage::from_raw(w as u32, h as u32, pixels).ok_or_else(|| broken("a short buffer".into()))
+    let (pixels, w, h) = patrol_protocol::photo_header::decode_jpeg_whole(bytes, &header)
+        .map_err(|r| Error::invalid("photo", r.en, r.zh))?;
+    RgbImage::from_raw(w, h, pixels).ok_or_else(|| Error::Corrupt("a short buffer".into()))
 }
 
 /// Dimensions with the long edge at most `max`, keeping the aspect ratio.

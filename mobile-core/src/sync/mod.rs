@@ -201,8 +201,8 @@ impl Core {
         let s = self.store.read(session)?.ok_or(Error::NotSignedIn)?;
         let http = Http::new(&s.server_url);
         let body = serde_json::json!({ "current_password": current, "new_password": new });
-        self.call(&http, |t| http.post_json::<_, serde_json::Value>("/api/v1/me/password", Some(t), &body))
-            .or_else(|e| match e {
+        self.call(&http, |t| http.post_json::<_, serde_json::Value>("/api/v1/me/password", Some(t), &body)).or_else(
+            |e| match e {
                 // "field: 中文 / English" from the server's refusal.
                 Error::Server { status: 422, code, detail } if code == "invalid_input" => {
                     let reason = detail.split_once(": ").map_or(detail.as_str(), |(_, r)| r);
@@ -210,7 +210,8 @@ impl Core {
                     Err(Error::invalid("password", en, zh))
                 }
                 other => Err(other),
-            })?;
+            },
+        )?;
         self.store.write(|tx| {
             if let Some(v) = meta_get(tx, "person")? {
                 let mut p: SignedInPerson = serde_json::from_str(&v)?;

@@ -98,6 +98,7 @@ pub fn patrol_staff() -> SignedInPerson {
         person_id: patrol_person(),
         display_name: "张伟".into(),
         roles: vec![Role::PatrolStaff { site_id: site() }],
+        must_change_password: false,
     }
 }
 
@@ -106,6 +107,7 @@ pub fn engineering_head() -> SignedInPerson {
         person_id: head_person(),
         display_name: "李强".into(),
         roles: vec![Role::DepartmentHead { site_id: site(), department_id: engineering() }],
+        must_change_password: false,
     }
 }
 

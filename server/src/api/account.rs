@@ -75,7 +75,9 @@ pub async fn remove_role(
 ) -> ApiResult<StatusCode> {
     administered_person(&state, &actor, person_id).await?;
     if person_id == actor.person.id && role == Role::Administrator {
-        return Err(ApiError::Conflict("you cannot remove your own administrator role / 不能移除自己的管理员角色".into()));
+        return Err(ApiError::Conflict(
+            "you cannot remove your own administrator role / 不能移除自己的管理员角色".into(),
+        ));
     }
     let now = state.clock.now_ms();
     let removed = state
@@ -155,16 +157,19 @@ pub async fn change_own_password(
         return Err(ApiError::invalid("new_password", format!("{zh} / {en}")));
     }
     if current == new {
-        return Err(ApiError::invalid("new_password", "新密码须与原密码不同 / the new password must differ from the current one"));
+        return Err(ApiError::invalid(
+            "new_password",
+            "新密码须与原密码不同 / the new password must differ from the current one",
+        ));
     }
-    auth::verify_credentials(state, &actor.person.login, current, address, Some(actor.device_id))
-        .await
-        .map_err(|e| match e {
+    auth::verify_credentials(state, &actor.person.login, current, address, Some(actor.device_id)).await.map_err(
+        |e| match e {
             ApiError::Unauthorized(..) => {
                 ApiError::invalid("current_password", "当前密码不正确 / the current password is wrong")
             }
             other => other,
-        })?;
+        },
+    )?;
     let hash = password::hash_bounded(new.to_string()).await.map_err(|password::Busy| auth::busy())?;
     let (person, device, now) = (actor.person.id, actor.device_id, state.clock.now_ms());
     state

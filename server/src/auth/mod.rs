@@ -375,8 +375,9 @@ impl FromRequestParts<AppState> for Actor {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| unauthorized("unauthenticated", "sign in first / 请先登录"))?;
-        let token =
-            header.strip_prefix("Bearer ").ok_or_else(|| unauthorized("unauthenticated", "expected a Bearer token"))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .ok_or_else(|| unauthorized("unauthenticated", "请先登录 / expected a Bearer token"))?;
         let now = state.clock.now_ms();
         let verified = state.keys.read().expect("keys lock").verify(token, now);
         let claims = match verified {
@@ -388,14 +389,18 @@ impl FromRequestParts<AppState> for Actor {
             other => other,
         }
         .map_err(|e| match e {
-            TokenError::Expired => unauthorized("token_expired", "the access token has expired; refresh it"),
-            _ => unauthorized("invalid_token", "the access token is not valid"),
+            TokenError::Expired => {
+                unauthorized("token_expired", "登录已过期，请刷新 / the access token has expired; refresh it")
+            }
+            _ => unauthorized("invalid_token", "登录凭证无效 / the access token is not valid"),
         })?;
         let person_id = claims.sub;
         // Tokens from before families were named carry none: refused, the phone
         // refreshes (at most one access-token lifetime after an upgrade).
-        let family =
-            claims.fam.clone().ok_or_else(|| unauthorized("invalid_token", "the access token is not valid"))?;
+        let family = claims
+            .fam
+            .clone()
+            .ok_or_else(|| unauthorized("invalid_token", "登录凭证无效 / the access token is not valid"))?;
         let (person, roles, org_sites, revoked, must_change) = state
             .store
             .read(move |c| {
@@ -413,8 +418,11 @@ impl FromRequestParts<AppState> for Actor {
                 ))
             })
             .await?;
+        if person.as_ref().is_some_and(|p| !p.active) {
+            return Err(unauthorized("account_disabled", "账号已停用 / this account is disabled"));
+        }
         if revoked {
-            return Err(unauthorized("signed_out", "this login was ended; sign in again / 此登录已结束，请重新登录"));
+            return Err(unauthorized("signed_out", "此登录已结束，请重新登录 / this login was ended; sign in again"));
         }
         // A one-time password opens only the way to changing it.
         if must_change && !matches!(parts.uri.path(), "/api/v1/me/password" | "/api/v1/me") {

@@ -20,9 +20,27 @@ pub fn verify(stored: &str, password: &str) -> bool {
 
 /// Passwords nobody may choose: the ones guessed first.
 const COMMON: &[&str] = &[
-    "12345678", "123456789", "1234567890", "87654321", "11111111", "88888888", "66666666", "00000000",
-    "password", "password1", "qwertyui", "qwerty123", "abc12345", "a1234567", "iloveyou", "admin123",
-    "1qaz2wsx", "woaini1314", "aa123456", "123456aa", "patrol123",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "87654321",
+    "11111111",
+    "88888888",
+    "66666666",
+    "00000000",
+    "password",
+    "password1",
+    "qwertyui",
+    "qwerty123",
+    "abc12345",
+    "a1234567",
+    "iloveyou",
+    "admin123",
+    "1qaz2wsx",
+    "woaini1314",
+    "aa123456",
+    "123456aa",
+    "patrol123",
 ];
 
 /// The minimum password policy (docs/operations.md): 8 to 256 characters, not the
@@ -120,7 +138,8 @@ mod policy_tests {
 
     #[test]
     fn the_policy_refuses_the_usual_weak_passwords_and_takes_a_plain_good_one() {
-        for weak in ["short1", "12345678", "88888888", "aaaaaaaa", "Password", "wangwei2024x", "abcdefgh", "PASSWORD1"] {
+        for weak in ["short1", "12345678", "88888888", "aaaaaaaa", "Password", "wangwei2024x", "abcdefgh", "PASSWORD1"]
+        {
             let refused = check_policy("wangwei", weak);
             assert!(refused.is_err(), "{weak} was accepted");
             let (en, zh) = refused.unwrap_err();

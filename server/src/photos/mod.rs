@@ -475,25 +475,15 @@ fn make_thumbnail(jpeg_bytes: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Decodes a whole image, refusing one that does not decode cleanly: JPEGs go through
-/// zune-jpeg in strict mode, so a file with corrupt entropy data or cut short with an
-/// end marker glued on is an error, not a picture with a grey lower part.
+/// Decodes a whole image, refusing one that does not decode cleanly: JPEGs through the
+/// protocol's `decode_jpeg_whole` (the phone's check too), so a file with corrupt
+/// image data or cut short with an end marker glued on is an error, not a picture
+/// with a grey lower part.
 pub fn decode_whole(bytes: &[u8], header: &photo_header::Header) -> Result<image::DynamicImage, String> {
     match header.format {
         photo_header::Format::Jpeg => {
-            use zune_jpeg::zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
-            let options = DecoderOptions::default()
-                .set_strict_mode(true)
-                .set_max_width(photo_header::MAX_SIDE as usize)
-                .set_max_height(photo_header::MAX_SIDE as usize)
-                .jpeg_set_out_colorspace(ColorSpace::RGB);
-            let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-            let pixels = decoder.decode().map_err(|e| format!("{e:?}"))?;
-            let (w, h) = decoder.dimensions().ok_or("no dimensions")?;
-            if (w as u32, h as u32) != (header.width, header.height) {
-                return Err("the decoded size differs from the header".into());
-            }
-            image::RgbImage::from_raw(w as u32, h as u32, pixels)
+            let (pixels, w, h) = photo_header::decode_jpeg_whole(bytes, header).map_err(|r| r.en)?;
+            image::RgbImage::from_raw(w, h, pixels)
                 .map(image::DynamicImage::ImageRgb8)
                 .ok_or_else(|| "the decoder returned a short buffer".into())
         }

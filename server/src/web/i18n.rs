@@ -158,6 +158,17 @@ strings! {
     Disabled => "停用", "Disabled";
     NewPerson => "新建人员", "New person";
     AddRole => "添加角色", "Add role";
+    Deactivate => "停用", "Deactivate";
+    Reactivate => "启用", "Reactivate";
+    ResetPassword => "重置密码", "Reset password";
+    OneTimePassword => "临时密码", "One-time password";
+    OneTimePasswordHint => "请当面交给本人。此密码只显示这一次，本人登录后须立即修改；其所有登录已被注销。", "Hand it over in person. It is shown only this once and must be changed at the next sign-in; every login of the person has been ended.";
+    ChangePassword => "修改密码", "Change password";
+    CurrentPassword => "当前密码", "Current password";
+    NewPassword => "新密码", "New password";
+    MustChangePassword => "您正在使用临时密码，请先设置新密码。", "You signed in with a one-time password: choose a new one first.";
+    PasswordPolicyHint => "至少 8 个字符，须同时包含字母和数字（或符号），不能包含登录名。", "At least 8 characters, letters together with digits (or signs), not containing your login.";
+    PasswordChanged => "密码已修改，您在其他设备上的登录已注销。", "Password changed; your sign-ins on other devices were ended.";
     Role => "角色", "Role";
     NoSiteNeeded => "（不限项目）", "(no site)";
     NoDepartment => "（不适用）", "(not applicable)";

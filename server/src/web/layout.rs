@@ -84,7 +84,7 @@ pub fn chrome(page: &Page, title: &str, body: Markup) -> Markup {
                         }
                     }
                     nav.user {
-                        span.who { (page.actor.person.display_name) }
+                        a.who href="/account/password" title=(t(K::ChangePassword)) { (page.actor.person.display_name) }
                         (lang_switch(lang, &page.here))
                         form.inline method="post" action="/logout" {
                             (csrf(page))

@@ -120,6 +120,22 @@ pub fn pages() -> Vec<WebRoute> {
         page(M::POST, "/admin/people", Administrator, "Create a person", post(people::create)),
         page(M::POST, "/admin/people/import", Administrator, "Import people from CSV", post(people::import)),
         page(M::POST, "/admin/people/{person_id}/roles", Administrator, "Give a person a role", post(people::add_role)),
+        page(
+            M::POST,
+            "/admin/people/{person_id}/active",
+            Administrator,
+            "Deactivate or reactivate a person",
+            post(people::set_active),
+        ),
+        page(
+            M::POST,
+            "/admin/people/{person_id}/password-reset",
+            Administrator,
+            "Reset a person's password to a one-time one",
+            post(people::reset_password),
+        ),
+        page(M::GET, "/account/password", SignedIn, "Change one's own password", get(people::password_form)),
+        page(M::POST, "/account/password", SignedIn, "Change one's own password", post(people::change_password)),
         page(M::GET, "/live", SignedIn, "Server-sent events when the change feed moves", get(live::events)),
         page(
             M::GET,

@@ -114,6 +114,8 @@ pub struct Page {
     pub lang: Lang,
     /// The path and query asked for, for the language switch to come back to.
     pub here: String,
+    /// Signed in with a one-time password: every page but the password page redirects.
+    pub must_change_password: bool,
 }
 
 /// The language of a request, signed in or not.
@@ -152,13 +154,18 @@ impl FromRequestParts<AppState> for Page {
                     Some(p) => crate::store::reference::org_site_ids(c, p.org_id)?,
                     None => vec![],
                 };
-                Ok(person.filter(|p| p.active).map(|p| (s, p, roles, org_sites)))
+                let must_change = people::must_change_password(c, s.person_id)?;
+                Ok(person.filter(|p| p.active).map(|p| (s, p, roles, org_sites, must_change)))
             })
             .await
             .map_err(|e| WebError::from(e).into_response())?;
-        let Some((session, person, roles, org_sites)) = found else {
+        let Some((session, person, roles, org_sites, must_change_password)) = found else {
             return Err(to_login(parts));
         };
+        // A one-time password opens only the page that changes it.
+        if must_change_password && !matches!(parts.uri.path(), "/account/password" | "/logout") {
+            return Err(axum::response::Redirect::to("/account/password").into_response());
+        }
         if now - session.last_seen_ms > TOUCH_EVERY_MS {
             let hash = session.token_hash.clone();
             state
@@ -184,7 +191,7 @@ impl FromRequestParts<AppState> for Page {
         {
             return Err(WebError::Api(ApiError::forbidden()).into_response());
         }
-        Ok(Page { actor, session, lang, here })
+        Ok(Page { actor, session, lang, here, must_change_password })
     }
 }
 

@@ -173,7 +173,22 @@ async fn render(
                                 td.code { (p.login) }
                                 td { (p.display_name) }
                                 td { ul.tags { @for r in roles { li { (describe(lang, &org, r)) } } } }
-                                td { @if p.active { span.ok { (t(K::Enabled)) } } @else { span.muted { (t(K::Disabled)) } } }
+                                td {
+                                    @if p.active { span.ok { (t(K::Enabled)) } } @else { span.muted { (t(K::Disabled)) } }
+                                    @if p.id != page.actor.person.id {
+                                        form.inline method="post" action={ "/admin/people/" (p.id) "/active" } {
+                                            (csrf(page))
+                                            input type="hidden" name="active" value=(if p.active { "0" } else { "1" });
+                                            button type="submit" data-action="toggle-active" {
+                                                (if p.active { t(K::Deactivate) } else { t(K::Reactivate) })
+                                            }
+                                        }
+                                        form.inline method="post" action={ "/admin/people/" (p.id) "/password-reset" } {
+                                            (csrf(page))
+                                            button type="submit" data-action="reset-password" { (t(K::ResetPassword)) }
+                                        }
+                                    }
+                                }
                                 td {
                                     details {
                                         summary { (t(K::AddRole)) }
@@ -214,6 +229,103 @@ pub async fn create(State(state): State<AppState>, posted: Posted) -> Result<Res
     };
     let _created = admin::create_person(State(state), posted.page.actor, Json(req)).await?;
     Ok(saved("/admin/people"))
+}
+
+/// `POST /admin/people/{person_id}/active`: the JSON API's `set_active`.
+pub async fn set_active(
+    State(state): State<AppState>,
+    Path(person_id): Path<Id>,
+    posted: Posted,
+) -> Result<Response, WebError> {
+    let active = match posted.form.get("active") {
+        "1" => true,
+        "0" => false,
+        _ => return Err(ApiError::invalid("active", "0 或 1 / 0 or 1").into()),
+    };
+    crate::api::account::set_active(
+        State(state),
+        posted.page.actor,
+        Path(person_id),
+        Json(crate::api::account::ActiveRequest { active }),
+    )
+    .await?;
+    Ok(saved("/admin/people"))
+}
+
+/// `POST /admin/people/{person_id}/password-reset`: shows the one-time password once.
+pub async fn reset_password(
+    State(state): State<AppState>,
+    Path(person_id): Path<Id>,
+    posted: Posted,
+) -> Result<Response, WebError> {
+    let page = posted.page;
+    let Json(answer) = crate::api::account::reset_password(State(state), page.actor.clone(), Path(person_id)).await?;
+    let lang = page.lang;
+    let t = |k| lang.t(k);
+    let body = html! {
+        h1 { (t(K::ResetPassword)) }
+        section.card {
+            p { (t(K::OneTimePassword)) "：" code #one-time-password { (answer.one_time_password) } }
+            p.muted { (t(K::OneTimePasswordHint)) }
+            p { a href="/admin/people" { (t(K::People)) } }
+        }
+    };
+    let mut r = layout::chrome(&page, t(K::ResetPassword), body).into_response();
+    r.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+fn password_page(page: &Page, problem: Option<&str>, done: bool) -> Markup {
+    let lang = page.lang;
+    let t = |k| lang.t(k);
+    let body = html! {
+        h1 { (t(K::ChangePassword)) }
+        section.card {
+            @if page.must_change_password { p.warn #must-change { (t(K::MustChangePassword)) } }
+            @if done { p.ok #password-changed { (t(K::PasswordChanged)) } }
+            @if let Some(why) = problem { p.error role="alert" { (why) } }
+            form method="post" action="/account/password" {
+                (csrf(page))
+                label.field { span { (t(K::CurrentPassword)) }
+                    input type="password" name="current_password" autocomplete="current-password" required; }
+                label.field { span { (t(K::NewPassword)) }
+                    input type="password" name="new_password" autocomplete="new-password" required minlength="8"; }
+                p.muted { (t(K::PasswordPolicyHint)) }
+                button type="submit" { (t(K::ChangePassword)) }
+            }
+        }
+    };
+    layout::chrome(page, t(K::ChangePassword), body)
+}
+
+/// `GET /account/password`
+pub async fn password_form(page: Page, Query(q): Query<Saved>) -> Result<Response, WebError> {
+    Ok(password_page(&page, None, q.yes()).into_response())
+}
+
+/// `POST /account/password`: a refusal comes back on the same page, in the reader's
+/// language, with nothing stored.
+pub async fn change_password(
+    State(state): State<AppState>,
+    addr: crate::auth::ClientAddr,
+    posted: Posted,
+) -> Result<Response, WebError> {
+    let value = |k: &str| posted.form.fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let (current, new) = (value("current_password"), value("new_password"));
+    let page = posted.page;
+    match crate::api::account::change_own_password(&state, &page.actor, &addr.0, &current, &new).await {
+        Ok(()) => Ok(saved("/account/password")),
+        Err(ApiError::Invalid { reason, .. }) => {
+            let shown = match reason.split_once(" / ") {
+                Some((zh, en)) => page.lang.pick(zh, en).to_string(),
+                None => reason,
+            };
+            let mut r = password_page(&page, Some(&shown), false).into_response();
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `POST /admin/people/{person_id}/roles`
