@@ -167,6 +167,28 @@ fn store_and_apply(
     Ok(outcome)
 }
 
+/// Applies a stored record again, exactly as the push or the server action that
+/// brought it did: `audit verify` rebuilds every projection this way in a scratch
+/// database (`audit::replay`), with `now` the record's stored receipt time and
+/// `actor` its author as they stood then. A photo a browser uploaded is marked
+/// complete with its record, as `photos::record_prepared` does.
+pub(crate) fn reapply(
+    c: &mut dyn Conn,
+    actor: &Actor,
+    rec: &Record,
+    hash: &str,
+    now: i64,
+    clock_offset_ms: Option<i64>,
+) -> Result<Outcome, DbError> {
+    let outcome = store_and_apply(c, actor, rec, hash, now, clock_offset_ms)?;
+    if let RecordPayload::PhotoTaken { sha256, .. } = &rec.payload {
+        if outcome.status == RecordStatus::Applied && rec.device == api_device(rec.author) {
+            crate::photos::mark_complete(c, sha256, now)?;
+        }
+    }
+    Ok(outcome)
+}
+
 fn save_device(
     c: &mut dyn Conn,
     device_id: Id,
@@ -223,7 +245,8 @@ fn plan<'r>(
         // A clock this far off is not a slow phone but a broken one (or a forged
         // record): refuse rather than let it into the audit. Smaller offsets are
         // accepted and flagged by the patrol audit.
-        if rec.device_time_ms < EARLIEST_DEVICE_TIME_MS || rec.device_time_ms > now.saturating_add(FUTURE_TOLERANCE_MS) {
+        if rec.device_time_ms < EARLIEST_DEVICE_TIME_MS || rec.device_time_ms > now.saturating_add(FUTURE_TOLERANCE_MS)
+        {
             return Ok(Err(PushRefusal::Invalid {
                 field: format!("records[seq={}].device_time_ms", rec.seq),
                 reason: "the device clock is wrong (before 2020 or more than a week ahead of the server); set the \
