@@ -286,24 +286,30 @@ fn replay(c: &mut dyn Conn, s: &ScratchDb, r: &mut Report) -> Result<(), DbError
     let (mut next, mut since_commit, mut unknown_rules) = (0i64, 0u64, 0u64);
     loop {
         let rows = c.query(
-            "SELECT l.leaf_index, l.kind, l.leaf, x.body, x.hash, x.received_ms, x.clock_offset_ms, x.status, x.reason
-             FROM log_leaves l LEFT JOIN records x ON l.kind = 'record' AND x.id = l.subject
+            "SELECT l.leaf_index, l.leaf, x.body, x.clock_offset_ms FROM log_leaves l
+             LEFT JOIN records x ON l.kind = 'record' AND x.id = l.subject
              WHERE l.leaf_index >= $1 ORDER BY l.leaf_index LIMIT $2",
             &params![next, PAGE],
         )?;
         for row in &rows {
             next = row.int(0)? + 1;
-            match row.text(1)?.as_str() {
-                "record" => {
-                    // A record gone or unreadable is reported by the chain and log checks.
-                    let Some(body) = row.opt_text(3)? else { continue };
-                    let Ok(rec) = serde_json::from_str::<Record>(&body) else { continue };
-                    let received = row.int(5)?;
-                    refs.advance(c, s, received)?;
-                    let stored = (row.text(7)?, row.opt_text(8)?);
-                    let (hash, offset) = (row.text(4)?, row.opt_int(6)?);
-                    let rules_now = rules_then(c, s, &rec, received)?;
-                    s.with(|x| replay_record(x, r, &rec, &hash, received, offset, stored))?;
+            since_commit += 1;
+            if since_commit >= COMMIT_EVERY {
+                s.with(|x| x.execute_batch("COMMIT; BEGIN"))?;
+                since_commit = 0;
+            }
+            // A leaf or record that is gone, unreadable or disagreeing is reported by
+            // the chain and log checks; the log's word (receipt time, outcome) is used.
+            match serde_json::from_str::<Leaf>(&row.text(1)?) {
+                Ok(Leaf::Record { record_hash, received_ms, status, reason, .. }) => {
+                    let Some(Ok(rec)) = row.opt_text(2)?.map(|body| serde_json::from_str::<Record>(&body)) else {
+                        continue;
+                    };
+                    refs.advance(c, s, received_ms)?;
+                    // Kept beside the record; no projection reads it.
+                    let offset = row.opt_int(3)?;
+                    let rules_now = rules_then(c, s, &rec, received_ms)?;
+                    s.with(|x| replay_record(x, r, &rec, &record_hash, received_ms, offset, (status, reason)))?;
                     if let Some((site, rules)) = rules_now {
                         s.with(|x| {
                             x.execute("UPDATE site_rules SET rules_json = $2 WHERE site_id = $1", &params![site, rules])
@@ -311,11 +317,7 @@ fn replay(c: &mut dyn Conn, s: &ScratchDb, r: &mut Report) -> Result<(), DbError
                         unknown_rules += 1;
                     }
                 }
-                "photo_completed" => {
-                    let Ok(Leaf::PhotoCompleted { sha256, at_ms, .. }) = serde_json::from_str::<Leaf>(&row.text(2)?)
-                    else {
-                        continue;
-                    };
+                Ok(Leaf::PhotoCompleted { sha256, at_ms, .. }) => {
                     refs.advance(c, s, at_ms)?;
                     s.with(|x| {
                         // Already complete when a browser's photo was recorded with it.
@@ -326,11 +328,6 @@ fn replay(c: &mut dyn Conn, s: &ScratchDb, r: &mut Report) -> Result<(), DbError
                     })?;
                 }
                 _ => {}
-            }
-            since_commit += 1;
-            if since_commit >= COMMIT_EVERY {
-                s.with(|x| x.execute_batch("COMMIT; BEGIN"))?;
-                since_commit = 0;
             }
         }
         if (rows.len() as i64) < PAGE {
