@@ -181,10 +181,11 @@ pub(crate) fn reapply(
     clock_offset_ms: Option<i64>,
 ) -> Result<Outcome, DbError> {
     let outcome = store_and_apply(c, actor, rec, hash, now, clock_offset_ms)?;
-    if let RecordPayload::PhotoTaken { sha256, .. } = &rec.payload {
-        if outcome.status == RecordStatus::Applied && rec.device == api_device(rec.author) {
-            crate::photos::mark_complete(c, sha256, now)?;
-        }
+    if let RecordPayload::PhotoTaken { sha256, .. } = &rec.payload
+        && outcome.status == RecordStatus::Applied
+        && rec.device == api_device(rec.author)
+    {
+        crate::photos::mark_complete(c, sha256, now)?;
     }
     Ok(outcome)
 }
