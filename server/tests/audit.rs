@@ -24,6 +24,7 @@ struct Day {
     second_notice: Id,
     photo_sha: String,
     officer_device: Id,
+    cleaning: Id,
 }
 
 /// A day: a run with a visit and a photo, two notices (numbered 1 and 2), a photo
@@ -71,7 +72,7 @@ async fn a_day(s: &TestServer) -> Day {
     let (status, _) = officer.push_records(s, &[forged]).await;
     assert_eq!(status, StatusCode::CONFLICT);
     officer.queued.clear();
-    Day { site, second_notice: second, photo_sha, officer_device: officer.device }
+    Day { site, second_notice: second, photo_sha, officer_device: officer.device, cleaning: demo.dept("cleaning") }
 }
 
 async fn sql(store: &Store, statements: &[impl AsRef<str>]) {
@@ -305,9 +306,9 @@ async fn a_truncated_log_is_found(backend: Backend) {
     assert!(report.mentions(&format!("a signed head of size {} exists", head.head.tree_size)), "{}", report.render());
 }
 
-/// Reads every leaf, empties the log, and appends the leaves again after `alter`:
-/// what an insider with the database (and so the log key) can do.
-async fn rebuild_log(s: &TestServer, alter: fn(Leaf) -> Leaf, keep_heads: bool) {
+/// Reads every leaf, empties the log, and appends the leaves `alter` keeps (changed or
+/// not): what an insider with the database (and so the log key) can do.
+async fn rebuild_log(s: &TestServer, alter: impl Fn(Leaf) -> Option<Leaf> + Send + 'static, keep_heads: bool) {
     let store = s.state.store.clone();
     let now = s.clock.now_ms();
     tokio::task::spawn_blocking(move || {
@@ -323,8 +324,8 @@ async fn rebuild_log(s: &TestServer, alter: fn(Leaf) -> Leaf, keep_heads: bool) 
                 c.execute("DELETE FROM tree_heads", &[])?;
             }
             c.execute("UPDATE counters SET value = 0 WHERE name = 'log'", &[])?;
-            for l in leaves {
-                log::append(c, &alter(l), now)?;
+            for l in leaves.into_iter().filter_map(&alter) {
+                log::append(c, &l, now)?;
             }
             if !keep_heads {
                 log::sign_head(c, now + 1)?;
@@ -337,14 +338,47 @@ async fn rebuild_log(s: &TestServer, alter: fn(Leaf) -> Leaf, keep_heads: bool) 
     .unwrap();
 }
 
-/// The refusal reason of the head's closing attempt, softened in records and log alike.
-fn soften(l: Leaf) -> Leaf {
-    match l {
+/// Every refusal reason softened to "ok", in records and log alike.
+fn soften(l: Leaf) -> Option<Leaf> {
+    Some(match l {
         Leaf::Record { reason: Some(_), record_id, device_id, seq, record_hash, received_ms, status } => {
             Leaf::Record { reason: Some("ok".into()), record_id, device_id, seq, record_hash, received_ms, status }
         }
         other => other,
-    }
+    })
+}
+
+/// Erases the department head's refused attempt to close a notice, as if it had never
+/// been made: the record, its timeline entry and feed entry, the phone's acknowledged
+/// position, and (with `rebuild_log`) its leaf. Returns the record's id.
+async fn erase_refused_close(s: &TestServer) -> Id {
+    let (id, device, seq) = s
+        .state
+        .store
+        .read(|c| {
+            let r = c.query_one(
+                "SELECT id, device_id, seq FROM records WHERE kind = 'notice_acted' AND status = 'rejected'",
+                &[],
+            )?;
+            Ok((r.uuid(0)?, r.text(1)?, r.int(2)?))
+        })
+        .await
+        .unwrap();
+    sql(
+        &s.state.store,
+        &[
+            format!("DELETE FROM notice_events WHERE record_id = '{id}'"),
+            format!("DELETE FROM feed WHERE record_id = '{id}'"),
+            format!("DELETE FROM records WHERE id = '{id}'"),
+            format!(
+                "UPDATE devices SET acked_seq = {0}, acked_hash = (SELECT hash FROM records WHERE device_id = '{device}' \
+                 AND seq = {0}) WHERE device_id = '{device}'",
+                seq - 1
+            ),
+        ],
+    )
+    .await;
+    id
 }
 
 async fn a_rebuilt_log_is_caught_by_verify_or_by_a_witness(backend: Backend) {
@@ -370,16 +404,25 @@ async fn a_rebuilt_log_is_caught_by_verify_or_by_a_witness(backend: Backend) {
     let v2 = observe(url.clone(), state_dir.clone()).await;
     assert!(matches!(v2, witness::Verdict::Consistent { from, to } if from == seen && to > seen), "{v2:?}");
 
-    // The insider rewrites a refusal reason in the records and rebuilds the log over it.
-    sql(&s.state.store, &["UPDATE records SET reason = 'ok' WHERE reason IS NOT NULL"]).await;
-    rebuild_log(&s, soften, true).await;
+    // The insider erases the head's refused closing attempt and rebuilds the log without it.
+    let erased = erase_refused_close(&s).await;
+    let drop_erased = move |l: Leaf| match &l {
+        Leaf::Record { record_id, .. } if *record_id == erased => None,
+        _ => Some(l),
+    };
+    rebuild_log(&s, drop_erased, true).await;
     // Kept heads give it away to `audit verify` …
     let report = verify(&s).await;
     assert!(report.mentions("its root is not the root of the stored leaves"), "{}", report.render());
     // … so a careful insider deletes them and signs anew with the key in the database.
-    rebuild_log(&s, soften, false).await;
+    // Nothing else tells: every projection is what the remaining records give.
+    rebuild_log(&s, drop_erased, false).await;
     let report = verify(&s).await;
     assert!(report.ok(), "the database alone cannot tell (docs/audit.md): {}", report.render());
+    // The day goes on and the log grows past what the witness saw.
+    let (_, p) = notice(day.site, day.cleaning, "楼道灯仍不亮", vec![], s.clock.now_ms() + 3_600_000);
+    officer.record(&s, p);
+    officer.push(&s).await;
     // The witness remembers what was signed before.
     let v3 = observe(url.clone(), state_dir.clone()).await;
     let witness::Verdict::Alarm(why) = v3 else { panic!("the witness missed a rewritten log: {v3:?}") };
@@ -402,6 +445,47 @@ async fn a_rebuilt_log_is_caught_by_verify_or_by_a_witness(backend: Backend) {
     .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("ALARM"));
+}
+
+/// Refused as "applied", or with a softer reason, in records and log alike: the log
+/// is consistent, but applying the records again decides as the server did.
+async fn an_outcome_rewritten_with_its_log_is_caught_by_applying_the_records_again(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    a_day(&s).await;
+    sql(&s.state.store, &["UPDATE records SET reason = 'ok' WHERE reason IS NOT NULL"]).await;
+    rebuild_log(&s, soften, false).await;
+    let report = verify(&s).await;
+    assert!(!report.mentions("root"), "the log itself is consistent: {}", report.render());
+    assert!(
+        report.mentions("applied again it is rejected (a notice that is Acknowledged cannot be given the action VerifyPass) but the database keeps it rejected (ok)"),
+        "{}",
+        report.render()
+    );
+    let Some(s) = TestServer::start(backend).await else { return };
+    a_day(&s).await;
+    sql(
+        &s.state.store,
+        &["UPDATE records SET status = 'applied', reason = NULL, reason_zh = NULL WHERE status = 'rejected'"],
+    )
+    .await;
+    let applied = |l: Leaf| {
+        Some(match l {
+            Leaf::Record { record_id, device_id, seq, record_hash, received_ms, .. } => Leaf::Record {
+                status: "applied".into(),
+                reason: None,
+                record_id,
+                device_id,
+                seq,
+                record_hash,
+                received_ms,
+            },
+            other => other,
+        })
+    };
+    rebuild_log(&s, applied, false).await;
+    let report = verify(&s).await;
+    assert!(report.mentions("applied again it is rejected"), "{}", report.render());
+    assert!(report.mentions("but the database keeps it applied"), "{}", report.render());
 }
 
 /// `patrol-server audit verify` on the test server's database and data directory.
@@ -544,6 +628,7 @@ both_backends!(
     a_swapped_photo_file_is_found,
     a_truncated_log_is_found,
     a_rebuilt_log_is_caught_by_verify_or_by_a_witness,
+    an_outcome_rewritten_with_its_log_is_caught_by_applying_the_records_again,
     the_verify_command_reports_and_fails_on_a_finding,
     a_monthly_archive_verifies_offline_and_fails_after_one_flipped_byte,
     a_person_who_left_is_shown_without_a_name_and_nothing_breaks,

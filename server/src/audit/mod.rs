@@ -1,10 +1,12 @@
 //! Audit: the transparency log of everything accepted and decided (`log`), its public
-//! API, the verifier of the whole database, the witness, and monthly archives.
+//! API, the verifier of the whole database (with the rebuild of every projection from
+//! the records, `replay`), the witness, and monthly archives.
 //! docs/audit.md says what is proven and what is not.
 
 pub mod api;
 pub mod archive;
 pub mod log;
+pub mod replay;
 pub mod verify;
 pub mod witness;
 

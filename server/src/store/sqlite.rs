@@ -34,6 +34,53 @@ impl SqliteDb {
     }
 }
 
+/// A private SQLite database in a fresh temporary directory, outside any pool and
+/// never shared: `audit verify` rebuilds the projections in one (`audit::replay`). On
+/// disk rather than in memory, so rebuilding ten years of records stays within bounded
+/// memory; nothing in it needs to survive a crash. Removed when dropped.
+pub struct ScratchDb {
+    conn: Option<rusqlite::Connection>,
+    dir: PathBuf,
+}
+
+impl ScratchDb {
+    /// Creates the database under the system's temporary directory, with every
+    /// migration applied.
+    pub fn create() -> Result<ScratchDb, DbError> {
+        let dir = std::env::temp_dir().join(format!("patrol-verify-{}", uuid::Uuid::now_v7().simple()));
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(&dir).map_err(|e| DbError::Backend(format!("cannot create {}: {e}", dir.display())))?;
+        let mut scratch = ScratchDb { conn: None, dir };
+        let conn = rusqlite::Connection::open(scratch.dir.join("rebuilt.db")).map_err(backend)?;
+        // No fsync and no foreign keys: a throwaway copy, written in the order the
+        // records were applied. The rollback journal stays: applying a record rolls
+        // back to a savepoint when it collides with a stored object.
+        conn.execute_batch("PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -16384;")
+            .map_err(backend)?;
+        scratch.conn = Some(conn);
+        scratch.with(|c| {
+            c.execute_batch("BEGIN")?;
+            apply_migrations(c)?;
+            c.execute_batch("COMMIT")
+        })?;
+        Ok(scratch)
+    }
+
+    /// Runs `f` on the connection; transactions are the caller's (`BEGIN`/`COMMIT`).
+    pub fn with<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, DbError>) -> Result<T, DbError> {
+        f(&mut SqliteConn(self.conn.as_ref().expect("open until dropped")))
+    }
+}
+
+impl Drop for ScratchDb {
+    fn drop(&mut self) {
+        drop(self.conn.take());
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 fn backend(e: rusqlite::Error) -> DbError {
     if let rusqlite::Error::SqliteFailure(err, msg) = &e {
         // SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY

@@ -167,6 +167,29 @@ fn store_and_apply(
     Ok(outcome)
 }
 
+/// Applies a stored record again, exactly as the push or the server action that
+/// brought it did: `audit verify` rebuilds every projection this way in a scratch
+/// database (`audit::replay`), with `now` the record's stored receipt time and
+/// `actor` its author as they stood then. A photo a browser uploaded is marked
+/// complete with its record, as `photos::record_prepared` does.
+pub(crate) fn reapply(
+    c: &mut dyn Conn,
+    actor: &Actor,
+    rec: &Record,
+    hash: &str,
+    now: i64,
+    clock_offset_ms: Option<i64>,
+) -> Result<Outcome, DbError> {
+    let outcome = store_and_apply(c, actor, rec, hash, now, clock_offset_ms)?;
+    if let RecordPayload::PhotoTaken { sha256, .. } = &rec.payload
+        && outcome.status == RecordStatus::Applied
+        && rec.device == api_device(rec.author)
+    {
+        crate::photos::mark_complete(c, sha256, now)?;
+    }
+    Ok(outcome)
+}
+
 fn save_device(
     c: &mut dyn Conn,
     device_id: Id,
