@@ -14,3 +14,10 @@ CREATE INDEX refresh_tokens_person_device ON refresh_tokens (person_id, device_i
 -- An administrator's reset gives a one-time password that must be changed at the
 -- next sign-in (on the phone too).
 ALTER TABLE people ADD COLUMN must_change_password BIGINT NOT NULL DEFAULT 0;
+-- A role taken away keeps its row with the time it ended, so `audit verify` can judge
+-- older records by the roles their author held then. Only live roles are unique.
+ALTER TABLE role_assignments ADD COLUMN removed_ms BIGINT;
+DROP INDEX role_assignments_unique;
+CREATE UNIQUE INDEX role_assignments_unique
+    ON role_assignments (person_id, role, COALESCE(site_id, ''), COALESCE(department_id, ''))
+    WHERE removed_ms IS NULL;

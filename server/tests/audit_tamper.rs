@@ -675,6 +675,9 @@ fn reference_data_is_only_ever_inserted_so_the_replay_sees_it_as_it_stood() {
             if *table != "people" {
                 writes.push(format!("UPDATE {table} "));
             }
+            // A role's end is kept as a time on its row, which the replay applies at
+            // that time: the one UPDATE of a reference table with history.
+            let text = text.replace("UPDATE role_assignments SET removed_ms", "");
             for w in writes.iter().filter(|w| text.contains(w.as_str())) {
                 offences.push(format!("{}: {}", f.display(), w.trim_end_matches('"')));
             }

@@ -324,6 +324,20 @@ pub fn camera_jpeg(seed: u8) -> Vec<u8> {
     out
 }
 
+/// A camera-like photo of `w`×`h` with texture everywhere (noise that JPEG cannot
+/// flatten), so the stored photo is hundreds of kilobytes like a real one.
+pub fn textured_jpeg(seed: u32, w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        let mut v = x.wrapping_mul(2654435761) ^ y.wrapping_mul(40503) ^ seed.wrapping_mul(97);
+        v ^= v >> 13;
+        v = v.wrapping_mul(0x5bd1e995);
+        image::Rgb([(v >> 24) as u8, (v >> 16) as u8 ^ (x as u8), (v >> 8) as u8 ^ (y as u8)])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90).encode_image(&img).unwrap();
+    out
+}
+
 /// The watermark font, when the machine has it (scripts/test installs it).
 pub fn font() -> Option<String> {
     let p = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";

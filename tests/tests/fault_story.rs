@@ -60,8 +60,8 @@ fn connections_cut_at_random_offsets_lose_and_double_nothing(backend: Backend) {
 }
 
 /// A link that drops every 100–150 KB sent (a phone on a train): with chunks that
-/// adapt to the link, all 17 photos of a day complete within a bounded number of
-/// sync attempts, and nothing is lost or doubled.
+/// adapt to the link, a batch of phone-sized photos completes within a bounded number
+/// of sync attempts, and nothing is lost or doubled.
 fn photos_complete_on_a_link_that_drops_every_hundred_kilobytes(backend: Backend) {
     let data = TempDir::new("train");
     let Some(url) = database_url(backend, &data) else { return };
@@ -73,11 +73,37 @@ fn photos_complete_on_a_link_that_drops_every_hundred_kilobytes(backend: Backend
     let core = phone(&phone_dir.0);
     core.login(&proxy.url(), "patrol", &server.password("patrol")).expect("a sign-in fits in 100 KB");
     sync_until_done(&core, 20);
-    const PHOTOS: usize = 17;
+    // Photos the size of a phone's stored ones (hundreds of KB each), on notices.
+    const PHOTOS: usize = 8;
+    let site = core.sites().unwrap()[0].id;
+    let dept = core.departments(site).unwrap().into_iter().find(|d| d.kind == DepartmentKind::Cleaning).unwrap().id;
     for i in 0..PHOTOS {
-        raise_with_photo(&core, DepartmentKind::Cleaning, i);
+        let sha = core
+            .add_photo(patrol_core::photos::PhotoInput {
+                source: patrol_core::photos::PhotoSource::Bytes { data: textured_jpeg(i as u32, 1280, 960) },
+                context: patrol_protocol::record::PhotoContext { run_id: None, checkpoint_id: None, notice_id: None },
+                site_id: Some(site),
+                captured_at_ms: None,
+                latitude: None,
+                longitude: None,
+            })
+            .unwrap()
+            .sha256;
+        core.create_notice(patrol_core::notices::NoticeDraft {
+            site_id: site,
+            department_id: dept,
+            checkpoint_id: None,
+            location: format!("{}号楼", i + 1),
+            run_id: None,
+            description: format!("车棚顶棚破损 #{i}"),
+            severity: patrol_protocol::Severity::General,
+            due_ms: core.now_ms() + 86_400_000,
+            photos: vec![sha],
+        })
+        .unwrap();
     }
     let bytes = core.sync_state().unwrap().queued_photo_bytes;
+    assert!(bytes > 1_500_000, "photos of a realistic size: {bytes} bytes");
     let failed = sync_until_done(&core, 200);
     println!(
         "{PHOTOS} photos ({} KB) through a link cut every 100–150 KB: done after {} sync attempts ({failed} cut short), {} cuts",

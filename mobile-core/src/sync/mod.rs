@@ -27,12 +27,13 @@ const PUSH_BATCH: u32 = 200;
 /// Bytes per photo chunk.
 /// Photo upload chunks adapt to the link (docs/mobile-core.md, "Uploads on a bad
 /// link"): a phone starts at `CHUNK_START`, doubles the chunk after each one that gets
-/// through up to the protocol's `PHOTO_CHUNK_MAX` (1 MiB), and halves it on a cut
-/// down to `CHUNK_MIN`. The size is kept between syncs, since a cut ends the sync.
+/// through up to the protocol's `PHOTO_CHUNK_MAX` (1 MiB) — after a cut in the same
+/// sync only by `CHUNK_MIN` at a time — and halves it on a cut down to `CHUNK_MIN`.
+/// The size is kept between syncs, since a cut may end the sync.
 pub const CHUNK_START: usize = 64 * 1024;
 pub const CHUNK_MIN: usize = 16 * 1024;
 /// Cuts within one sync before it gives up and leaves the rest to the next sync.
-const CUTS_PER_SYNC: u32 = 4;
+const CUTS_PER_SYNC: u32 = 8;
 /// Refresh the access token when it has less than this left.
 const REFRESH_MARGIN_MS: i64 = 60_000;
 
@@ -545,8 +546,11 @@ impl Core {
                         progress.photo_bytes_sent += (end - start) as u64;
                         tell(progress);
                         status = s;
+                        // Double while the link holds; after a cut, creep up (a link that
+                        // drops every N bytes is best used just under N).
                         if end - start == *chunk {
-                            *chunk = (*chunk * 2).min(PHOTO_CHUNK_MAX);
+                            let grown = if *cuts == 0 { *chunk * 2 } else { *chunk + CHUNK_MIN };
+                            *chunk = grown.min(PHOTO_CHUNK_MAX);
                         }
                     }
                     // The link dropped mid-chunk: smaller chunks, ask where the server

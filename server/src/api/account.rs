@@ -83,7 +83,7 @@ pub async fn remove_role(
     let removed = state
         .store
         .write(move |c| {
-            let removed = people::remove_role(c, person_id, &role)?;
+            let removed = people::remove_role(c, person_id, &role, now)?;
             if removed {
                 if let Some(site) = role.site_id() {
                     feed::reference_changed(c, site, now)?;

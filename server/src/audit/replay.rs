@@ -106,7 +106,8 @@ pub const TABLES: &[(&str, Class, &str)] = &[
     ("counters", Class::Operational, "position counters; the log's is checked against the leaves"),
     ("signing_keys", Class::Operational, "access-token keys"),
     ("refresh_tokens", Class::Operational, "sign-in state"),
-    ("login_failures", Class::Operational, "sign-in throttling"),
+    ("login_failures", Class::Operational, "sign-in throttling (before version 6)"),
+    ("login_budgets", Class::Operational, "sign-in throttling budgets of the current minute"),
     ("web_sessions", Class::Operational, "console sessions"),
     ("photo_chunks", Class::Operational, "upload buffer, emptied when a photo completes"),
     ("notifications", Class::Operational, "messages about records and job decisions, made with fresh ids"),
@@ -200,6 +201,9 @@ pub const REFERENCE: &[&str] = &[
 
 /// Columns never copied into the scratch file: secrets the replay does not read.
 const WITHHELD: &[(&str, &str)] = &[("people", "password_hash")];
+/// Columns copied as NULL and set later, when the replay reaches the time they say:
+/// a role's end (`ReferenceCopy::advance` applies it at its instant).
+const LATER: &[(&str, &str)] = &[("role_assignments", "removed_ms")];
 
 /// Rebuilds every projection from the records and compares it with the database.
 pub fn check(c: &mut dyn Conn, r: &mut Report) -> Result<(), DbError> {
@@ -216,6 +220,8 @@ pub fn check(c: &mut dyn Conn, r: &mut Report) -> Result<(), DbError> {
 struct ReferenceCopy {
     next: Vec<Option<i64>>,
     copies: Vec<(String, String)>,
+    /// Role ends up to this instant are applied.
+    ended_upto: i64,
 }
 
 impl ReferenceCopy {
@@ -228,13 +234,34 @@ impl ReferenceCopy {
         // Site rules in their latest state: the only state kept.
         let (select, insert) = copy_statements(s, "site_rules", "")?;
         copy_rows(c, s, &select, &insert, &[])?;
-        Ok(ReferenceCopy { next, copies })
+        Ok(ReferenceCopy { next, copies, ended_upto: i64::MIN })
     }
 
     /// Copies every reference row created at or before `t` not yet copied. Reference
     /// data is the organisation's size (sites, people, checkpoints), not ten years of
     /// records: one step copies what was created since the last.
     fn advance(&mut self, c: &mut dyn Conn, s: &ScratchDb, t: i64) -> Result<(), DbError> {
+        // Roles that ended by `t` (after the rows were copied, since rows are copied
+        // by creation time and ends come later).
+        let ended = c.query(
+            "SELECT person_id, role, COALESCE(site_id, ''), COALESCE(department_id, ''), created_ms, removed_ms
+             FROM role_assignments WHERE removed_ms > $1 AND removed_ms <= $2",
+            &params![self.ended_upto, t],
+        )?;
+        self.ended_upto = self.ended_upto.max(t);
+        if !ended.is_empty() {
+            s.with(|x| {
+                for row in &ended {
+                    x.execute(
+                        "UPDATE role_assignments SET removed_ms = $6 WHERE person_id = $1 AND role = $2
+                         AND COALESCE(site_id, '') = $3 AND COALESCE(department_id, '') = $4 AND created_ms = $5
+                         AND removed_ms IS NULL",
+                        &row.0,
+                    )?;
+                }
+                Ok(())
+            })?;
+        }
         for (i, table) in REFERENCE.iter().enumerate() {
             let Some(from) = self.next[i].filter(|n| *n <= t) else { continue };
             let (select, insert) = &self.copies[i];
@@ -257,7 +284,15 @@ fn copy_statements(s: &ScratchDb, table: &str, condition: &str) -> Result<(Strin
         .collect::<Result<_, _>>()?;
     let select = columns
         .iter()
-        .map(|col| if WITHHELD.contains(&(table, col.as_str())) { format!("'' AS {col}") } else { col.clone() })
+        .map(|col| {
+            if WITHHELD.contains(&(table, col.as_str())) {
+                format!("'' AS {col}")
+            } else if LATER.contains(&(table, col.as_str())) {
+                format!("NULL AS {col}")
+            } else {
+                col.clone()
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ");
     let marks = (1..=columns.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");

@@ -70,7 +70,8 @@ pub fn insert_role(c: &mut dyn Conn, a: &RoleAssignment, now: i64) -> Result<(),
 
 pub fn roles_of(c: &mut dyn Conn, person_id: Id) -> Result<Vec<Role>, DbError> {
     c.query(
-        "SELECT role, site_id, department_id FROM role_assignments WHERE person_id = $1 ORDER BY created_ms, role",
+        "SELECT role, site_id, department_id FROM role_assignments WHERE person_id = $1 AND removed_ms IS NULL
+         ORDER BY created_ms, role",
         &params![person_id],
     )?
     .iter()
@@ -258,13 +259,15 @@ pub fn end_everywhere(c: &mut dyn Conn, person: Id, now: i64) -> Result<(), DbEr
     Ok(())
 }
 
-/// Removes one role assignment; whether there was one.
-pub fn remove_role(c: &mut dyn Conn, person: Id, role: &Role) -> Result<bool, DbError> {
+/// Ends one role assignment at `now`, keeping its row (history for `audit verify`);
+/// whether there was a live one.
+pub fn remove_role(c: &mut dyn Conn, person: Id, role: &Role, now: i64) -> Result<bool, DbError> {
     let (kind, site, dept) = role_columns(role);
     let n = c.execute(
-        "DELETE FROM role_assignments WHERE person_id = $1 AND role = $2
-             AND COALESCE(site_id, '') = COALESCE($3, '') AND COALESCE(department_id, '') = COALESCE($4, '')",
-        &params![person, kind, site, dept],
+        "UPDATE role_assignments SET removed_ms = $5 WHERE person_id = $1 AND role = $2
+             AND COALESCE(site_id, '') = COALESCE($3, '') AND COALESCE(department_id, '') = COALESCE($4, '')
+             AND removed_ms IS NULL",
+        &params![person, kind, site, dept, now],
     )?;
     Ok(n > 0)
 }
