@@ -153,7 +153,7 @@ pub fn routes() -> Vec<ApiRoute> {
         route(M::PUT, "/api/v1/photos/{sha256}/upload", "photos", SignedIn, "Append a chunk at the offset", put(photos::upload_chunk)),
         route(M::GET, "/api/v1/photos/{sha256}", "photos", SignedIn, "A photo", get(photos::get_photo)),
         route(M::GET, "/api/v1/photos/{sha256}/thumb", "photos", SignedIn, "A photo's thumbnail", get(photos::get_thumb)),
-        route(M::GET, "/api/v1/notices", "notices", SignedIn, "Notices the caller may see, overdue first", get(notices::api::list)),
+        route(M::GET, "/api/v1/notices", "notices", SignedIn, "Notices the caller may see, open first by due time, a page at a time (Link: rel=next)", get(notices::api::list)),
         route(M::GET, "/api/v1/notices/{notice_id}", "notices", SignedIn, "A notice with its timeline", get(notices::api::get)),
         route(M::POST, "/api/v1/notices/{notice_id}/actions", "notices", SignedIn, "Act on a notice: sign, dispute, fix, verify, reassign, void", post(notices::api::act)),
         route(M::GET, "/api/v1/runs/{run_id}", "patrols", SignedIn, "A patrol run as the server saw it", get(patrols::api::get_run)),

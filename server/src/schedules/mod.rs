@@ -300,7 +300,7 @@ fn runs_of_day(c: &mut dyn Conn, site_id: Id, day: NaiveDate) -> Result<Vec<RunF
         "SELECT r.id, r.route_id, r.started_device_ms, r.finished_device_ms, r.received_ms, r.finished_received_ms,
                 (SELECT x.clock_offset_ms FROM records x WHERE x.id = r.start_record_id),
                 (SELECT y.clock_offset_ms FROM records y WHERE y.id = r.finish_record_id)
-         FROM runs r WHERE r.site_id = $1 AND r.local_day = $2 ORDER BY r.started_device_ms, r.id LIMIT 500",
+         FROM runs r WHERE r.site_id = $1 AND r.local_day = $2 ORDER BY r.started_device_ms, r.id",
         &params![site_id, day.to_string()],
     )?
     .iter()

@@ -196,6 +196,9 @@ strings! {
     Disputed => "有异议", "Disputed";
     AwaitingVerification => "待验证", "Awaiting verification";
     NoNotices => "没有需要处理的整改通知单。", "No notices to handle.";
+    InAll => "共计", "In all";
+    FirstPage => "第一页", "First page";
+    NextPage => "下一页", "Next page";
     NoticeNumber => "编号", "Number";
     NumberPending => "编号待定", "Number pending";
     Location => "地点", "Location";
@@ -250,6 +253,8 @@ strings! {
     FinishedAt => "结束时间", "Finished";
     Visits => "打卡", "Visits";
     NoRunsYet => "暂无巡检记录。", "No runs yet.";
+    ShowingLatest => "显示最近的记录", "Showing the latest";
+    AllInDailyLog => "全部记录见巡检日志", "every run is in the daily log";
     NoticesByDepartment => "各部门整改通知", "Notices per department";
     UnsignedLogs => "近 7 日未审阅签字的巡检日志", "Unsigned logs of the last 7 days";
     AllSigned => "近 7 日的巡检日志均已签字。", "Every log of the last 7 days is signed.";
