@@ -87,12 +87,16 @@ fn once(ids: &[String]) -> BTreeSet<String> {
     set
 }
 
-/// Ids and count of the notices matching a condition, asked of the database directly.
+/// Ids of the notices matching a condition, asked of the database directly.
 async fn in_database(s: &TestServer, condition: String) -> BTreeSet<String> {
+    in_database_table(s, "notices", condition).await
+}
+
+async fn in_database_table(s: &TestServer, table: &'static str, condition: String) -> BTreeSet<String> {
     s.state
         .store
         .read(move |c| {
-            c.query(&format!("SELECT id FROM notices WHERE {condition}"), &[])?
+            c.query(&format!("SELECT id FROM {table} WHERE {condition}"), &[])?
                 .iter()
                 .map(|r| r.text(0))
                 .collect::<Result<BTreeSet<_>, _>>()
@@ -195,6 +199,17 @@ async fn a_busy_department_hides_no_notice_of_a_quiet_one(backend: Backend) {
     // The officer who raised them all sees every one as their issuer.
     officer.renew(&s).await;
     assert_eq!(once(&walk_api(&s, &officer.token, "/api/v1/notices?limit=500").await), site_all);
+
+    // Nobody signed for them in 4 hours: a "not delivered" message per notice to its
+    // heads. The cleaning head's messages come a page at a time, all of them.
+    s.clock.advance_ms(3 * HOUR);
+    let now = s.clock.now_ms();
+    s.state.store.write(move |c| patrol_server::notices::escalation::run(c, now)).await.unwrap();
+    let login = s.login("clean.head").await;
+    let (cleaner, person) = (login["access_token"].as_str().unwrap(), login["person_id"].as_str().unwrap());
+    let mine = in_database_table(&s, "notifications", format!("person_id = '{person}'")).await;
+    assert!(mine.len() >= 520, "{}", mine.len());
+    assert_eq!(once(&walk_api(&s, cleaner, "/api/v1/notifications").await), mine);
 }
 
 /// Notices that arrive while someone pages through the list do not push others off

@@ -6,6 +6,7 @@ use patrol_protocol::{Id, Role};
 use serde::Serialize;
 
 use super::{WaiverBrief, expected_windows, local_day};
+use crate::api::paging;
 use crate::params;
 use crate::policy::Actor;
 use crate::store::{Conn, DbError, Row, reference};
@@ -55,15 +56,29 @@ pub fn get(c: &mut dyn Conn, id: Id) -> Result<Option<Waiver>, DbError> {
         .transpose()
 }
 
-/// A site's waivers, newest first, bounded.
-pub fn list(c: &mut dyn Conn, site_id: Id, limit: i64) -> Result<Vec<Waiver>, DbError> {
-    c.query(
-        &format!("SELECT {COLUMNS} FROM run_waivers WHERE site_id = $1 ORDER BY received_ms DESC, id LIMIT $2"),
-        &params![site_id, limit],
-    )?
-    .iter()
-    .map(waiver)
-    .collect()
+/// A site's waivers, newest first, `limit` of them older than `before` (one more
+/// is read to tell whether another page follows: see `api::paging`).
+pub fn list(
+    c: &mut dyn Conn,
+    site_id: Id,
+    before: Option<paging::Before>,
+    limit: i64,
+) -> Result<(Vec<Waiver>, Option<paging::Before>), DbError> {
+    let mut args = params![site_id];
+    let older = paging::older_than(before, "received_ms", "id", &mut args);
+    args.push((limit + 1).into());
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM run_waivers WHERE site_id = $1{older} ORDER BY received_ms DESC, id DESC LIMIT ${}",
+                args.len()
+            ),
+            &args,
+        )?
+        .iter()
+        .map(waiver)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(paging::split(rows, limit, |w| (w.received_ms, w.id)))
 }
 
 /// The waiver that speaks for a window: the accepted one, else the pending one, else
