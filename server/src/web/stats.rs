@@ -63,6 +63,8 @@ pub struct DayStatus {
     pub checkpoints_covered: u32,
     pub checkpoints_total: u32,
     pub runs: u32,
+    /// Runs of the day no expected window counts (`DayAudit::unscheduled`).
+    pub unscheduled: u32,
 }
 
 /// A day's windows and how they went, as `schedules::audit_day` judges them (the one
@@ -112,6 +114,7 @@ pub fn day_status(c: &mut dyn Conn, site: &Site, day: NaiveDate, now: i64) -> Re
         checkpoints_covered: scheduled.intersection(&visited).count() as u32,
         checkpoints_total: scheduled.len() as u32,
         runs: audit.runs,
+        unscheduled: audit.unscheduled,
         windows,
     })
 }
@@ -143,12 +146,39 @@ pub fn open_by_department(c: &mut dyn Conn, site_id: Id, now: i64) -> Result<BTr
         .collect()
 }
 
-/// Days among the last `days` before today whose log no supervisor has signed.
+/// The local day a site was set up: nothing before it counts (no log to sign, no
+/// patrol expected).
+pub fn site_first_day(c: &mut dyn Conn, site: &Site) -> Result<NaiveDate, DbError> {
+    let created = c
+        .query_opt("SELECT created_ms FROM sites WHERE id = $1", &params![site.id])?
+        .map(|r| r.int(0))
+        .transpose()?
+        .unwrap_or(i64::MIN / 2);
+    Ok(local_day(site, created))
+}
+
+/// When the site's first schedule or special period was set up, if any: schedules
+/// keep no history, so each counts from its creation and nothing is expected before.
+pub fn schedules_since(c: &mut dyn Conn, site: &Site) -> Result<Option<i64>, DbError> {
+    let row = c.query_one(
+        "SELECT (SELECT MIN(s.created_ms) FROM schedules s JOIN routes r ON r.id = s.route_id WHERE r.site_id = $1),
+                (SELECT MIN(p.created_ms) FROM special_periods p WHERE p.site_id = $1)",
+        &params![site.id],
+    )?;
+    Ok([row.opt_int(0)?, row.opt_int(1)?].into_iter().flatten().min())
+}
+
+/// Days among the last `days` before today whose log no supervisor has signed; days
+/// before the site was set up have no log and are not among them.
 pub fn unsigned_days(c: &mut dyn Conn, site: &Site, now: i64, days: i64) -> Result<Vec<NaiveDate>, DbError> {
     let today = today(site, now);
+    let first = site_first_day(c, site)?;
     let mut out = Vec::new();
     for back in 1..=days {
         let day = today - chrono::Duration::days(back);
+        if day < first {
+            break;
+        }
         let signed = c
             .query_opt(
                 "SELECT 1 FROM daily_log_signatures WHERE site_id = $1 AND day = $2 LIMIT 1",
@@ -189,13 +219,21 @@ pub struct PersonMonth {
 pub struct MonthSummary {
     pub year: i32,
     pub month: u32,
-    /// Per day of the month up to today: (day, expected, done, late, missed).
+    /// Per day of the month from the site's first day up to today: (day, expected,
+    /// done, late, missed).
     pub days: Vec<(NaiveDate, u32, u32, u32, u32)>,
+    /// Runs expected by windows up to now, those still to come included.
     pub expected: u32,
     pub done: u32,
     pub late: u32,
     pub missed: u32,
+    /// Expected runs whose window has not ended yet (today's later windows): not
+    /// counted in the completion rate.
+    pub pending: u32,
     pub runs: u32,
+    /// Runs no expected window counts (walked outside every window, or beyond what a
+    /// window asked for).
+    pub unscheduled: u32,
     /// Route checkpoints visited over route checkpoints of the month's runs.
     pub coverage_visited: u32,
     pub coverage_total: u32,
@@ -207,8 +245,15 @@ impl MonthSummary {
     pub fn coverage_percent(&self) -> f64 {
         percent(self.coverage_visited, self.coverage_total)
     }
+    /// Expected runs whose window has ended (or was already walked): the windows a
+    /// completion rate is over.
+    pub fn elapsed(&self) -> u32 {
+        self.expected - self.pending
+    }
+    /// Done (on time or late) over the expected runs of elapsed windows: a window
+    /// still to come is neither done nor missed yet.
     pub fn done_percent(&self) -> f64 {
-        percent(self.done + self.late, self.expected)
+        percent(self.done + self.late, self.elapsed())
     }
 }
 
@@ -243,7 +288,7 @@ pub fn month_summary(c: &mut dyn Conn, site: &Site, year: i32, month: u32, now: 
             .expect("valid month");
     let today = today(site, now);
     let mut s = MonthSummary { year, month, ..MonthSummary::default() };
-    let mut day = first;
+    let mut day = first.max(site_first_day(c, site)?);
     while day < next && day <= today {
         let st = day_status(c, site, day, now)?;
         s.days.push((day, st.expected, st.done, st.late, st.missed));
@@ -251,6 +296,8 @@ pub fn month_summary(c: &mut dyn Conn, site: &Site, year: i32, month: u32, now: 
         s.done += st.done;
         s.late += st.late;
         s.missed += st.missed;
+        s.pending += st.pending;
+        s.unscheduled += st.unscheduled;
         day += chrono::Duration::days(1);
     }
     let routes = reference::list_routes(c, site.id)?;

@@ -22,7 +22,7 @@ use crate::store::{Conn, DbError, reference};
 use crate::web::charts::{self, Mark};
 use crate::web::error::WebError;
 use crate::web::i18n::{K, Lang};
-use crate::web::layout::{self, csrf, flash, hhmm, local_time, state_badge, thumb};
+use crate::web::layout::{self, csrf, flash, local_time, state_badge, thumb, window_span};
 use crate::web::live;
 use crate::web::session::{Page, Posted};
 use crate::web::stats::{self, DayStatus, DeptOpen};
@@ -163,6 +163,7 @@ fn site_today(lang: Lang, s: &SiteToday) -> Markup {
                 (stat(t(K::LateRuns), st.late, if st.late > 0 { "warn" } else { "" }))
                 (stat(t(K::MissedRuns), st.missed, if st.missed > 0 { "bad" } else { "" }))
                 (stat(t(K::PendingRuns), st.pending, ""))
+                (stat(t(K::Unscheduled), st.unscheduled, if st.unscheduled > 0 { "warn" } else { "" }))
                 (stat(t(K::CheckpointsCovered), format!("{}/{}", st.checkpoints_covered, st.checkpoints_total), ""))
             }
             div.grid {
@@ -175,7 +176,7 @@ fn site_today(lang: Lang, s: &SiteToday) -> Markup {
                             @for w in &st.windows {
                                 tr {
                                     td { (s.reference.route(lang, w.route_id)) }
-                                    td.num { (hhmm(w.start_minute)) "–" (hhmm(w.end_minute)) }
+                                    td.num { (window_span(lang, w.start_minute, w.end_minute)) }
                                     td.num { (w.expected) }
                                     td.num { (w.done) }
                                     td.num { (w.late) }
@@ -461,13 +462,14 @@ pub async fn daily_log(
     let date = check_day(&day)?;
     let log = crate::patrols::api::supervised_log(&state, &page.actor, site_id, day.clone()).await?;
     let now = state.clock.now_ms();
-    let (site, status, reference) = state
+    let (site, status, reference, schedules_since) = state
         .store
         .read(move |c| {
             let site = reference::get_site(c, site_id)?.ok_or_else(|| DbError::Backend("no site".into()))?;
             let status = stats::day_status(c, &site, date, now)?;
             let reference = SiteRef::load(c, site_id)?;
-            Ok((site, status, reference))
+            let since = stats::schedules_since(c, &site)?;
+            Ok((site, status, reference, since))
         })
         .await?;
     let lang = page.lang;
@@ -491,6 +493,7 @@ pub async fn daily_log(
             (stat(t(K::DoneRuns), status.done, "good"))
             (stat(t(K::LateRuns), status.late, if status.late > 0 { "warn" } else { "" }))
             (stat(t(K::MissedRuns), status.missed, if status.missed > 0 { "bad" } else { "" }))
+            (stat(t(K::Unscheduled), status.unscheduled, if status.unscheduled > 0 { "warn" } else { "" }))
             (stat(t(K::CheckpointsCovered), format!("{}/{}", status.checkpoints_covered, status.checkpoints_total), ""))
             (stat(t(K::NoticesRaised), log.notices_raised.len(), ""))
         }
@@ -523,14 +526,31 @@ pub async fn daily_log(
                     ul {
                         @for w in status.windows.iter().filter(|w| w.missed > 0 || w.late > 0 || w.pending > 0) {
                             li {
-                                (reference.route(lang, w.route_id)) " " (hhmm(w.start_minute)) "–" (hhmm(w.end_minute)) "："
+                                (reference.route(lang, w.route_id)) " " (window_span(lang, w.start_minute, w.end_minute)) "："
                                 @if w.missed > 0 { span.bad { (t(K::MissedRuns)) " " (w.missed) } " " }
                                 @if w.late > 0 { span.warn { (t(K::LateRuns)) " " (w.late) } " " }
                                 @if w.pending > 0 { span.muted { (t(K::PendingRuns)) " " (w.pending) } }
                             }
                         }
                     }
-                    @if status.missed == 0 && status.late == 0 && status.pending == 0 { p.ok { (t(K::NothingMissed)) } }
+                    // A day nothing was expected of says so, rather than "nothing missed"
+                    // beside the runs listed above.
+                    @if status.expected == 0 {
+                        p.muted #no-schedule { (t(K::NoScheduleThatDay)) }
+                    } @else if status.missed == 0 && status.late == 0 && status.pending == 0 {
+                        p.ok { (t(K::NothingMissed)) }
+                    }
+                    @if status.unscheduled > 0 { p.hint #unscheduled-note { (t(K::UnscheduledHint)) } }
+                    @if status.expected == 0 || status.unscheduled > 0 {
+                        p.hint #schedules-since {
+                            @if let Some(since) = schedules_since {
+                                (t(K::SchedulesSince)) " " (local_time(since, tz)) "。"
+                            } @else {
+                                (t(K::NoScheduleYet)) " "
+                            }
+                            (t(K::SchedulesNoHistory))
+                        }
+                    }
                 }
                 section.card.span2 {
                     h2 { (t(K::Found)) }
