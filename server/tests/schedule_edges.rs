@@ -70,8 +70,8 @@ async fn a_month_rates_only_the_windows_that_have_come(backend: Backend) {
     assert_eq!(month.status, StatusCode::OK);
     assert_eq!(figure(&month.body, "应巡次数"), "4");
     assert_eq!(figure(&month.body, "按时完成"), "1");
-    assert_eq!(figure(&month.body, "待巡"), "3", "the windows still to come are shown apart");
     assert_eq!(figure(&month.body, "完成率（%）"), "100.0%", "over the one window that has come");
+    assert_eq!(figure(&month.body, "待巡"), "3", "the windows still to come are shown apart");
     assert!(month.body.contains("id=\"completion-note\""), "the page says what the rate is over");
     // At 17:00 every window has ended: one done, three missed.
     s.clock.advance_ms(7 * HOUR + 50 * MINUTE);
@@ -238,8 +238,8 @@ async fn runs_before_any_schedule_are_shown_as_not_counted(backend: Backend) {
     assert_eq!(log.status, StatusCode::OK, "{}", log.body);
     assert_eq!(log.body.matches("/runs/").count(), 3, "the day's three runs are listed");
     assert_eq!(figure(&log.body, "应巡次数"), "0");
-    assert_eq!(figure(&log.body, "未计入计划"), "3", "and counted as walked outside any schedule");
     assert!(!log.body.contains("当日没有漏巡或迟巡"), "no \"nothing missed\" beside runs nothing counted");
+    assert_eq!(figure(&log.body, "未计入计划"), "3", "and counted as walked outside any schedule");
     assert!(log.body.contains("id=\"no-schedule\""), "the day says no schedule was in force");
     assert!(log.body.contains("2026-11-25 10:00"), "and from when the schedule counts");
     assert!(log.body.contains("不保留历史版本"), "schedules have no history, and the page says so");
