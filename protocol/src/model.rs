@@ -198,14 +198,30 @@ pub struct Route {
 }
 
 /// A window of the day in site-local time during which `runs` patrols are expected.
+/// A night window may cross midnight: 23:00–01:00 is `start_minute` 1380,
+/// `end_minute` 60, and belongs to the day it starts on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TimeWindow {
-    /// Minutes after local midnight.
+    /// Minutes after local midnight, below 1440.
     pub start_minute: u32,
-    /// Minutes after local midnight, greater than `start_minute`, at most 1440.
+    /// Minutes after local midnight, at most 1440: greater than `start_minute` for a
+    /// window within the day, smaller for one that ends on the next day.
     pub end_minute: u32,
     pub runs: u32,
+}
+
+impl TimeWindow {
+    /// The window ends on the next day (23:00–01:00).
+    pub fn crosses_midnight(&self) -> bool {
+        self.end_minute < self.start_minute
+    }
+
+    /// Minutes from the midnight starting the window's day to its end: past 1440 when
+    /// it ends on the next day (23:00–01:00 ends at 1500).
+    pub fn end_offset_minutes(&self) -> u32 {
+        if self.crosses_midnight() { self.end_minute + 1440 } else { self.end_minute }
+    }
 }
 
 /// When a route must be walked (日常 2 次/天 …).
@@ -333,8 +349,12 @@ impl Schedule {
             return Err(field("windows", "1 to 24 windows"));
         }
         for w in &self.windows {
-            if w.start_minute >= w.end_minute || w.end_minute > 1440 {
-                return Err(field("windows", "each window starts before it ends, within one day"));
+            // An end before the start is on the next day; an end equal to it is nothing.
+            if w.start_minute >= 1440 || w.end_minute > 1440 || w.start_minute == w.end_minute {
+                return Err(field(
+                    "windows",
+                    "each window starts before it ends (an earlier end is the next day), shorter than a day",
+                ));
             }
             if !(1..=24).contains(&w.runs) {
                 return Err(field("windows.runs", "1 to 24 runs per window"));
@@ -380,7 +400,7 @@ mod tests {
     }
 
     #[test]
-    fn a_schedule_window_must_be_inside_one_day() {
+    fn a_schedule_window_is_shorter_than_a_day_and_may_cross_midnight() {
         let mut s = Schedule {
             id: Id::nil(),
             route_id: Id::nil(),
@@ -390,7 +410,18 @@ mod tests {
         assert!(s.validate().is_ok());
         s.windows[0].end_minute = 1500;
         assert_eq!(s.validate().unwrap_err().field, "windows");
-        s.windows[0].end_minute = 600;
+        s.windows[0].end_minute = 480;
+        assert_eq!(s.validate().unwrap_err().field, "windows", "an empty window");
+        // 23:00–01:00: ends on the next day.
+        s.windows[0] = TimeWindow { start_minute: 1380, end_minute: 60, runs: 1 };
+        assert!(s.validate().is_ok());
+        assert!(s.windows[0].crosses_midnight());
+        assert_eq!(s.windows[0].end_offset_minutes(), 1500);
+        s.windows[0].start_minute = 1440;
+        assert_eq!(s.validate().unwrap_err().field, "windows", "a start at 24:00 is the next day's 00:00");
+        s.windows[0] = TimeWindow { start_minute: 480, end_minute: 600, runs: 1 };
+        assert!(!s.windows[0].crosses_midnight());
+        assert_eq!(s.windows[0].end_offset_minutes(), 600);
         s.days_of_week = vec![0];
         assert_eq!(s.validate().unwrap_err().field, "days_of_week");
     }

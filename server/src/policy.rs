@@ -4,6 +4,7 @@
 use patrol_protocol::{Id, Person, Role, Site};
 
 use crate::error::{ApiError, ApiResult};
+use crate::store::Value;
 
 /// The signed-in person making a request, with every role they hold.
 #[derive(Debug, Clone)]
@@ -89,6 +90,36 @@ impl Actor {
             && (issuer_id == self.person.id
                 || self.headed_departments(site_id).contains(&department_id)
                 || self.is_supervisor_of(site_id))
+    }
+
+    /// `may_view_notice` as an SQL condition on `notices n`, for lists that must filter
+    /// in the database (a list that loads a page and filters it in memory loses rows
+    /// silently). The parameters are numbered from `$first`; the condition and its
+    /// values are returned together. The same rule, term by term: the notice's site is
+    /// one of the person's organisation, and they raised it, or head its department at
+    /// its site, or supervise its site (an organisation supervisor every site of it).
+    pub fn notice_scope_sql(&self, first: usize) -> (String, Vec<Value>) {
+        let mut args: Vec<Value> = Vec::new();
+        let mut arg = |v: Value| {
+            args.push(v);
+            format!("${}", first + args.len() - 1)
+        };
+        let org = arg(self.person.org_id.into());
+        let mut any = vec![format!("n.issuer_id = {}", arg(self.person.id.into()))];
+        for r in &self.roles {
+            match r {
+                Role::DepartmentHead { site_id, department_id } => {
+                    let (s, d) = (arg((*site_id).into()), arg((*department_id).into()));
+                    any.push(format!("(n.site_id = {s} AND n.department_id = {d})"));
+                }
+                Role::SiteSupervisor { site_id } => any.push(format!("n.site_id = {}", arg((*site_id).into()))),
+                // Every site of the organisation, which the first term already requires.
+                Role::OrgSupervisor => any.push("1 = 1".into()),
+                Role::PatrolStaff { .. } | Role::Administrator => {}
+            }
+        }
+        let sql = format!("n.site_id IN (SELECT s.id FROM sites s WHERE s.org_id = {org}) AND ({})", any.join(" OR "));
+        (sql, args)
     }
 
     /// May this person see a patrol run of `site_id` walked by `walker`? The walker

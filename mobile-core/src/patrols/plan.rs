@@ -90,7 +90,8 @@ fn plan_site(conn: &Connection, site: &Site, person: Id, now_ms: i64, plan: &mut
         let mut runs = runs_between(conn, person, route.id, midnight_utc, midnight_utc + DAY_MS)?;
         for w in &schedule.windows {
             let start = midnight_utc + w.start_minute as i64 * 60_000;
-            let end = midnight_utc + w.end_minute as i64 * 60_000;
+            // A night window (23:00–01:00) ends on the next day.
+            let end = midnight_utc + w.end_offset_minutes() as i64 * 60_000;
             for slot in 1..=w.runs {
                 let taken = runs.iter().position(|(_, started, _)| (start..end).contains(started));
                 let (status, run_id) = match taken.map(|i| runs.remove(i)) {

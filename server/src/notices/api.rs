@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
 use patrol_protocol::Id;
 use patrol_protocol::notice::NoticeState;
 use patrol_protocol::record::{PhotoContext, RecordPayload};
@@ -11,7 +12,8 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::policy::{Access, Actor};
+use crate::notices::{Cursor, ListFilter};
+use crate::policy::Actor;
 use crate::store::reference;
 use crate::sync::append_server_record;
 
@@ -22,44 +24,67 @@ pub struct ListQuery {
     /// Only notices past their due time and still open.
     #[serde(default)]
     overdue: bool,
+    /// Continue after this place in the list: the `Link: rel="next"` of the page before.
+    after: Option<String>,
+    /// Notices per page, 1 to `LIST_MAX` (default `LIST_DEFAULT`).
+    limit: Option<i64>,
 }
 
-/// `GET /api/v1/notices`: what the caller may see, overdue first, then by due time.
+/// Notices per page of `GET /api/v1/notices` unless asked otherwise, and at most.
+pub const LIST_DEFAULT: i64 = 200;
+pub const LIST_MAX: i64 = 500;
+
+/// `GET /api/v1/notices`: what the caller may see (filtered in the database by the
+/// policy's rule), open ones first by due time (so the overdue lead), then closed and
+/// voided ones. A page at a time: when more follow, the answer carries
+/// `Link: <…&after=…>; rel="next"`, the address of the next page.
 pub async fn list(
     State(state): State<AppState>,
     actor: Actor,
     Query(q): Query<ListQuery>,
-) -> ApiResult<Json<Vec<NoticeView>>> {
+) -> ApiResult<(HeaderMap, Json<Vec<NoticeView>>)> {
     let wanted_state = match q.state.as_deref() {
         None | Some("") => None,
         Some(s) => Some(NoticeState::parse(s).ok_or_else(|| ApiError::invalid("state", "not a notice state"))?),
     };
+    let after = match q.after.as_deref() {
+        None | Some("") => None,
+        Some(text) => Some(Cursor::parse(text).ok_or_else(|| ApiError::invalid("after", "not a place in the list"))?),
+    };
+    let limit = q.limit.unwrap_or(LIST_DEFAULT);
+    if !(1..=LIST_MAX).contains(&limit) {
+        return Err(ApiError::invalid("limit", format!("1 to {LIST_MAX}")));
+    }
     let now = state.clock.now_ms();
+    let filter =
+        ListFilter { site_id: q.site_id, state: wanted_state, open_only: false, overdue_at: q.overdue.then_some(now) };
     let a = actor.clone();
-    let mut views = state
+    let (views, next) = state
         .store
         .read(move |c| {
-            let sites: Vec<_> = reference::list_sites(c, a.person.org_id)?
-                .into_iter()
-                .filter(|s| q.site_id.is_none_or(|id| id == s.id) && a.may(Access::ReadSite(s)))
-                .collect();
-            let ids: Vec<Id> = sites.iter().map(|s| s.id).collect();
-            let mut out = Vec::new();
-            for n in crate::notices::list_for_sites(c, &ids, 1000)? {
-                let org = a.person.org_id;
-                if !crate::notices::visible(&a, &n, org) || wanted_state.is_some_and(|s| s != n.state) {
-                    continue;
-                }
-                if q.overdue && !(n.state.is_open() && now > n.due_ms) {
-                    continue;
-                }
-                out.push(crate::notices::view(c, n)?);
-            }
-            Ok(out)
+            let page = crate::notices::page_visible(c, &a, &filter, after, limit)?;
+            let views = page.rows.into_iter().map(|n| crate::notices::view(c, n)).collect::<Result<Vec<_>, _>>()?;
+            Ok((views, page.next))
         })
         .await?;
-    views.sort_by_key(|v| (!v.is_overdue(now), v.due_ms));
-    Ok(Json(views))
+    let mut headers = HeaderMap::new();
+    if let Some(next) = next {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        if let Some(site) = q.site_id {
+            query.append_pair("site_id", &site.to_string());
+        }
+        if let Some(s) = wanted_state {
+            query.append_pair("state", s.as_str());
+        }
+        if q.overdue {
+            query.append_pair("overdue", "true");
+        }
+        query.append_pair("limit", &limit.to_string());
+        query.append_pair("after", &next.to_string());
+        let link = format!("</api/v1/notices?{}>; rel=\"next\"", query.finish());
+        headers.insert(header::LINK, HeaderValue::from_str(&link).map_err(|e| ApiError::Internal(e.to_string()))?);
+    }
+    Ok((headers, Json(views)))
 }
 
 pub async fn visible_notice(state: &AppState, actor: &Actor, id: Id) -> ApiResult<NoticeView> {

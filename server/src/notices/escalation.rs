@@ -6,58 +6,84 @@
 
 use patrol_protocol::notice::NoticeState;
 
-use super::{COLUMNS, notice_row};
+use super::{COLUMNS, NoticeRow, notice_row};
 use crate::notify::events::{NoticeStep, notice_step};
 use crate::params;
 use crate::schedules::rules::{self, SiteRules};
-use crate::store::{Conn, DbError, reference};
+use crate::store::{Conn, DbError, Row, reference};
 
-/// Fires every step that is due at `now`; returns how many fired.
+/// Notices read per query; the job reads batch after batch until none are left.
+const BATCH: i64 = 500;
+
+/// Fires every step that is due at `now`; returns how many fired. Every waiting
+/// notice is looked at, however many there are: a bounded first batch would leave
+/// the ones due later waiting for ever behind the ones that stay overdue.
 pub fn run(c: &mut dyn Conn, now: i64) -> Result<u32, DbError> {
-    // Only notices still waiting on the department: rectified ones wait on the issuer.
-    let rows = c.query(
-        &format!(
-            "SELECT {COLUMNS}, updated_ms FROM notices WHERE state IN ('issued', 'acknowledged', 'disputed')
-             ORDER BY due_ms, id LIMIT 2000"
-        ),
-        &[],
-    )?;
     let mut fired = 0;
-    for r in &rows {
-        let n = notice_row(r)?;
-        let updated_ms = r.int(16)?;
-        let Some(site) = reference::get_site(c, n.site_id)? else { continue };
-        let rules = rules::get(c, site.id)?;
-        let mut steps: Vec<(NoticeStep, String)> = Vec::new();
-        let waiting_on_head = matches!(n.state, NoticeState::Issued | NoticeState::Acknowledged);
-        if rules.reminder_before_hours > 0
-            && waiting_on_head
-            && now >= n.due_ms - SiteRules::hours_ms(rules.reminder_before_hours)
-            && now < n.due_ms
-        {
-            steps.push((NoticeStep::Reminder, "reminder".into()));
+    let mut after: Option<(i64, patrol_protocol::Id)> = None;
+    loop {
+        // Only notices still waiting on the department: rectified ones wait on the issuer.
+        let mut args = params![];
+        let mut keyset = String::new();
+        if let Some((due, id)) = after {
+            args.extend(params![due, id]);
+            keyset = " AND (due_ms > $1 OR (due_ms = $1 AND id > $2))".into();
         }
-        // Routed when it entered `issued`: on receipt, or when a supervisor reassigned
-        // it; the key names the department so a reassignment starts a new clock.
-        if n.state == NoticeState::Issued && now >= updated_ms + SiteRules::hours_ms(rules.receipt_within_hours) {
-            steps.push((NoticeStep::NotDelivered, format!("not_delivered:{}", n.department_id)));
+        args.push(BATCH.into());
+        let rows = c.query(
+            &format!(
+                "SELECT {COLUMNS}, updated_ms FROM notices WHERE state IN ('issued', 'acknowledged', 'disputed'){keyset}
+                 ORDER BY due_ms, id LIMIT ${}",
+                args.len()
+            ),
+            &args,
+        )?;
+        for r in &rows {
+            let n = notice_row(r)?;
+            after = Some((n.due_ms, n.id));
+            fired += fire_due_steps(c, r, n, now)?;
         }
-        if now >= n.due_ms + SiteRules::hours_ms(rules.supervisor_after_hours) {
-            steps.push((NoticeStep::Overdue, "overdue".into()));
+        if (rows.len() as i64) < BATCH {
+            return Ok(fired);
         }
-        if now >= n.due_ms + SiteRules::hours_ms(rules.manager_after_hours) {
-            steps.push((NoticeStep::Escalated, "escalated".into()));
-        }
-        for (step, key) in steps {
-            let fresh = c.execute(
-                "INSERT INTO notice_escalations (notice_id, step, fired_ms) VALUES ($1, $2, $3)
-                 ON CONFLICT (notice_id, step) DO NOTHING",
-                &params![n.id, &key, now],
-            )?;
-            if fresh == 1 {
-                fired += 1;
-                notice_step(c, &site, &n, step, &key, now)?;
-            }
+    }
+}
+
+/// The steps of one notice that are due at `now` and not yet fired; returns how many fired.
+fn fire_due_steps(c: &mut dyn Conn, r: &Row, n: NoticeRow, now: i64) -> Result<u32, DbError> {
+    let mut fired = 0;
+    let updated_ms = r.int(16)?;
+    let Some(site) = reference::get_site(c, n.site_id)? else { return Ok(0) };
+    let rules = rules::get(c, site.id)?;
+    let mut steps: Vec<(NoticeStep, String)> = Vec::new();
+    let waiting_on_head = matches!(n.state, NoticeState::Issued | NoticeState::Acknowledged);
+    if rules.reminder_before_hours > 0
+        && waiting_on_head
+        && now >= n.due_ms - SiteRules::hours_ms(rules.reminder_before_hours)
+        && now < n.due_ms
+    {
+        steps.push((NoticeStep::Reminder, "reminder".into()));
+    }
+    // Routed when it entered `issued`: on receipt, or when a supervisor reassigned
+    // it; the key names the department so a reassignment starts a new clock.
+    if n.state == NoticeState::Issued && now >= updated_ms + SiteRules::hours_ms(rules.receipt_within_hours) {
+        steps.push((NoticeStep::NotDelivered, format!("not_delivered:{}", n.department_id)));
+    }
+    if now >= n.due_ms + SiteRules::hours_ms(rules.supervisor_after_hours) {
+        steps.push((NoticeStep::Overdue, "overdue".into()));
+    }
+    if now >= n.due_ms + SiteRules::hours_ms(rules.manager_after_hours) {
+        steps.push((NoticeStep::Escalated, "escalated".into()));
+    }
+    for (step, key) in steps {
+        let fresh = c.execute(
+            "INSERT INTO notice_escalations (notice_id, step, fired_ms) VALUES ($1, $2, $3)
+             ON CONFLICT (notice_id, step) DO NOTHING",
+            &params![n.id, &key, now],
+        )?;
+        if fresh == 1 {
+            fired += 1;
+            notice_step(c, &site, &n, step, &key, now)?;
         }
     }
     Ok(fired)

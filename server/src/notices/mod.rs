@@ -4,6 +4,8 @@
 pub mod api;
 pub mod escalation;
 
+use std::collections::BTreeMap;
+
 use patrol_protocol::audit::Leaf;
 use patrol_protocol::notice::{NoticeAction, NoticeRole, NoticeState, Refusal, Severity, decide};
 use patrol_protocol::record::{Record, RecordPayload};
@@ -82,16 +84,161 @@ pub fn get(c: &mut dyn Conn, id: Id) -> Result<Option<NoticeRow>, DbError> {
         .transpose()
 }
 
-/// Notices of the given sites, newest first, bounded.
-pub fn list_for_sites(c: &mut dyn Conn, site_ids: &[Id], limit: i64) -> Result<Vec<NoticeRow>, DbError> {
-    let mut out = Vec::new();
-    for site in site_ids {
-        let rows = c.query(
-            &format!("SELECT {COLUMNS} FROM notices WHERE site_id = $1 ORDER BY received_ms DESC LIMIT $2"),
-            &params![*site, limit],
-        )?;
-        for r in &rows {
-            out.push(notice_row(r)?);
+/// Which notices a list shows, within what its reader may see.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub site_id: Option<Id>,
+    pub state: Option<NoticeState>,
+    /// Only notices not yet closed or voided.
+    pub open_only: bool,
+    /// Only notices still open and past their due time at this instant.
+    pub overdue_at: Option<i64>,
+}
+
+/// A place in the one order every notice list follows: open notices first, by due
+/// time (so the overdue come first), then closed and voided ones by due time; the id
+/// breaks ties. Lists continue *after* a cursor (keyset pagination), so a page never
+/// repeats or skips a notice the way an offset does when notices arrive meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub finished: bool,
+    pub due_ms: i64,
+    pub id: Id,
+}
+
+impl Cursor {
+    fn of(n: &NoticeRow) -> Cursor {
+        Cursor { finished: !n.state.is_open(), due_ms: n.due_ms, id: n.id }
+    }
+
+    /// Parses the text `Display` writes (`o.<due_ms>.<id>` or `f.<due_ms>.<id>`).
+    pub fn parse(text: &str) -> Option<Cursor> {
+        let mut parts = text.splitn(3, '.');
+        let finished = match parts.next()? {
+            "o" => false,
+            "f" => true,
+            _ => return None,
+        };
+        let due_ms = parts.next()?.parse().ok()?;
+        let id = parts.next()?.parse().ok()?;
+        Some(Cursor { finished, due_ms, id })
+    }
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", if self.finished { "f" } else { "o" }, self.due_ms, self.id)
+    }
+}
+
+/// One page of a notice list, and where the next one starts (none: this is the last).
+#[derive(Debug, Clone)]
+pub struct NoticePage {
+    pub rows: Vec<NoticeRow>,
+    pub next: Option<Cursor>,
+}
+
+/// 1 for closed and voided notices, 0 for open ones: the first key of the list order.
+const FINISHED_SQL: &str = "(CASE WHEN n.state IN ('closed', 'voided') THEN 1 ELSE 0 END)";
+
+/// The `WHERE` of a list: what the actor may see (`Actor::notice_scope_sql`, the
+/// policy's rule in SQL) and the filter.
+fn list_condition(actor: &Actor, filter: &ListFilter) -> (String, Vec<crate::store::Value>) {
+    let (mut sql, mut args) = actor.notice_scope_sql(1);
+    if let Some(site) = filter.site_id {
+        args.push(site.into());
+        sql.push_str(&format!(" AND n.site_id = ${}", args.len()));
+    }
+    if let Some(state) = filter.state {
+        args.push(state.as_str().into());
+        sql.push_str(&format!(" AND n.state = ${}", args.len()));
+    }
+    if filter.open_only || filter.overdue_at.is_some() {
+        sql.push_str(&format!(" AND {FINISHED_SQL} = 0"));
+    }
+    if let Some(now) = filter.overdue_at {
+        args.push(now.into());
+        sql.push_str(&format!(" AND n.due_ms < ${}", args.len()));
+    }
+    (sql, args)
+}
+
+/// The notices the actor may see that pass the filter, `limit` of them after `after`
+/// in the list order. Filtered in the database, so a department with few notices at
+/// a site with thousands sees all of its own.
+pub fn page_visible(
+    c: &mut dyn Conn,
+    actor: &Actor,
+    filter: &ListFilter,
+    after: Option<Cursor>,
+    limit: i64,
+) -> Result<NoticePage, DbError> {
+    let (mut sql, mut args) = list_condition(actor, filter);
+    if let Some(a) = after {
+        args.extend(params![i64::from(a.finished), a.due_ms, a.id]);
+        let (f, d, i) = (args.len() - 2, args.len() - 1, args.len());
+        sql.push_str(&format!(
+            " AND ({FINISHED_SQL} > ${f} OR ({FINISHED_SQL} = ${f} AND (n.due_ms > ${d} OR (n.due_ms = ${d} AND n.id > ${i}))))"
+        ));
+    }
+    let limit = limit.max(1);
+    // One more than asked tells whether another page follows.
+    args.push((limit + 1).into());
+    let rows = c.query(
+        &format!(
+            "SELECT {COLUMNS} FROM notices n WHERE {sql} ORDER BY {FINISHED_SQL}, n.due_ms, n.id LIMIT ${}",
+            args.len()
+        ),
+        &args,
+    )?;
+    let mut rows = rows.iter().map(notice_row).collect::<Result<Vec<_>, _>>()?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(Cursor::of)
+    } else {
+        None
+    };
+    Ok(NoticePage { rows, next })
+}
+
+/// How many notices the actor may see, per state, and how many of the open ones are
+/// past due at `now`: counted in the database over all of them, never over a page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub by_state: BTreeMap<&'static str, u64>,
+    pub overdue: u64,
+}
+
+impl Counts {
+    pub fn of(&self, state: NoticeState) -> u64 {
+        self.by_state.get(state.as_str()).copied().unwrap_or(0)
+    }
+    pub fn open(&self) -> u64 {
+        NoticeState::ALL.iter().filter(|s| s.is_open()).map(|s| self.of(*s)).sum()
+    }
+    pub fn total(&self) -> u64 {
+        self.by_state.values().sum()
+    }
+}
+
+pub fn count_visible(c: &mut dyn Conn, actor: &Actor, filter: &ListFilter, now: i64) -> Result<Counts, DbError> {
+    let (sql, mut args) = list_condition(actor, filter);
+    args.push(now.into());
+    // SUM of integers is NUMERIC in PostgreSQL: cast so both databases answer one.
+    let rows = c.query(
+        &format!(
+            "SELECT n.state, COUNT(*), CAST(COALESCE(SUM(CASE WHEN n.due_ms < ${} THEN 1 ELSE 0 END), 0) AS BIGINT)
+             FROM notices n WHERE {sql} GROUP BY n.state",
+            args.len()
+        ),
+        &args,
+    )?;
+    let mut out = Counts::default();
+    for r in &rows {
+        let state = NoticeState::parse(&r.text(0)?).ok_or_else(|| bad("state"))?;
+        out.by_state.insert(state.as_str(), r.int(1)? as u64);
+        if state.is_open() {
+            out.overdue += r.int(2)? as u64;
         }
     }
     Ok(out)

@@ -2,8 +2,8 @@
 //! the outbox's recent deliveries, and the signed-in person's in-app messages.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use patrol_protocol::Id;
 use patrol_protocol::model::check_text;
 use patrol_protocol::sync::InAppNotification;
@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Channel, ChannelKind, EVENTS, get_channel, insert_channel, list_channels, update_channel};
 use crate::api::admin::administered_site;
+use crate::api::paging::{self, PageQuery};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::params;
@@ -182,45 +183,63 @@ pub struct OutboxRow {
     pub created_ms: i64,
 }
 
-/// `GET /api/v1/sites/{site_id}/outbox`: the latest 200 messages to the site's channels.
+/// `GET /api/v1/sites/{site_id}/outbox`: messages to the site's channels, newest
+/// first, a page at a time (`api::paging`: `Link: rel="next"` while more follow).
 pub async fn outbox(
     State(state): State<AppState>,
     actor: Actor,
     Path(site_id): Path<Id>,
-) -> ApiResult<Json<Vec<OutboxRow>>> {
+    Query(q): Query<PageQuery>,
+) -> ApiResult<(HeaderMap, Json<Vec<OutboxRow>>)> {
     administered_site(&state, &actor, site_id).await?;
-    let rows = state
+    let (before, limit) = q.read(200, 500)?;
+    let (rows, next) = state
         .store
         .read(move |c| {
-            c.query(
-                "SELECT o.id, o.channel_id, o.event, o.state, o.attempts, o.next_attempt_ms, o.delivered_ms, o.last_error,
-                        o.created_ms
-                 FROM outbox o JOIN notify_channels ch ON ch.id = o.channel_id WHERE ch.site_id = $1
-                 ORDER BY o.created_ms DESC, o.id DESC LIMIT 200",
-                &params![site_id],
-            )?
-            .iter()
-            .map(|r| {
-                Ok(OutboxRow {
-                    id: r.uuid(0)?,
-                    channel_id: r.uuid(1)?,
-                    event: r.text(2)?,
-                    state: r.text(3)?,
-                    attempts: r.int(4)?,
-                    next_attempt_ms: r.int(5)?,
-                    delivered_ms: r.opt_int(6)?,
-                    last_error: r.opt_text(7)?,
-                    created_ms: r.int(8)?,
+            let mut args = params![site_id];
+            let older = paging::older_than(before, "o.created_ms", "o.id", &mut args);
+            args.push((limit + 1).into());
+            let rows = c
+                .query(
+                    &format!(
+                        "SELECT o.id, o.channel_id, o.event, o.state, o.attempts, o.next_attempt_ms, o.delivered_ms,
+                                o.last_error, o.created_ms
+                         FROM outbox o JOIN notify_channels ch ON ch.id = o.channel_id WHERE ch.site_id = $1{older}
+                         ORDER BY o.created_ms DESC, o.id DESC LIMIT ${}",
+                        args.len()
+                    ),
+                    &args,
+                )?
+                .iter()
+                .map(|r| {
+                    Ok(OutboxRow {
+                        id: r.uuid(0)?,
+                        channel_id: r.uuid(1)?,
+                        event: r.text(2)?,
+                        state: r.text(3)?,
+                        attempts: r.int(4)?,
+                        next_attempt_ms: r.int(5)?,
+                        delivered_ms: r.opt_int(6)?,
+                        last_error: r.opt_text(7)?,
+                        created_ms: r.int(8)?,
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>, _>>()
+                .collect::<Result<Vec<_>, crate::store::DbError>>()?;
+            Ok(paging::split(rows, limit, |o| (o.created_ms, o.id)))
         })
         .await?;
-    Ok(Json(rows))
+    Ok((paging::next_link(&format!("/api/v1/sites/{site_id}/outbox"), limit, next)?, Json(rows)))
 }
 
-/// `GET /api/v1/notifications`: the caller's latest 100 in-app messages.
-pub async fn mine(State(state): State<AppState>, actor: Actor) -> ApiResult<Json<Vec<InAppNotification>>> {
+/// `GET /api/v1/notifications`: the caller's in-app messages, newest first, a page
+/// at a time (`api::paging`: `Link: rel="next"` while more follow).
+pub async fn mine(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<(HeaderMap, Json<Vec<InAppNotification>>)> {
     let me = actor.person.id;
-    Ok(Json(state.store.read(move |c| super::in_app::latest(c, me, 100)).await?))
+    let (before, limit) = q.read(100, 500)?;
+    let (rows, next) = state.store.read(move |c| super::in_app::latest(c, me, before, limit)).await?;
+    Ok((paging::next_link("/api/v1/notifications", limit, next)?, Json(rows)))
 }

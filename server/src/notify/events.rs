@@ -32,7 +32,9 @@ fn route_names(c: &mut dyn Conn, route_id: patrol_protocol::Id) -> Result<(Strin
 
 pub fn run_missed(c: &mut dyn Conn, site: &Site, w: &ExpectedWindow, missing: u32, now: i64) -> Result<(), DbError> {
     let (zh, en) = route_names(c, w.route_id)?;
-    let span = format!("{} {}–{}", w.day, hhmm(w.start_minute), hhmm(w.end_minute));
+    // A night window's end is on the next day: "+1", in both languages.
+    let next_day = if w.end_minute < w.start_minute { "(+1)" } else { "" };
+    let span = format!("{} {}–{}{next_day}", w.day, hhmm(w.start_minute), hhmm(w.end_minute));
     let msg = Message {
         event: "run_missed".into(),
         key: format!("run_missed:{}:{}", w.route_id, w.start_ms),

@@ -5,6 +5,7 @@ use patrol_protocol::Id;
 use patrol_protocol::sync::InAppNotification;
 
 use super::Message;
+use crate::api::paging;
 use crate::params;
 use crate::store::{Conn, DbError, Row};
 use crate::sync::feed::{self, Entry, Kind};
@@ -75,13 +76,27 @@ pub fn for_feed_rows(c: &mut dyn Conn, me: Id, rows: &[feed::Row]) -> Result<Vec
     Ok(out)
 }
 
-/// A person's latest messages, newest first.
-pub fn latest(c: &mut dyn Conn, person: Id, limit: i64) -> Result<Vec<InAppNotification>, DbError> {
-    c.query(
-        &format!("SELECT {COLUMNS} FROM notifications WHERE person_id = $1 ORDER BY created_ms DESC, id DESC LIMIT $2"),
-        &params![person, limit],
-    )?
-    .iter()
-    .map(notification)
-    .collect()
+/// A person's messages, newest first, `limit` of them older than `before` (one more
+/// is read to tell whether another page follows: see `api::paging`).
+pub fn latest(
+    c: &mut dyn Conn,
+    person: Id,
+    before: Option<paging::Before>,
+    limit: i64,
+) -> Result<(Vec<InAppNotification>, Option<paging::Before>), DbError> {
+    let mut args = params![person];
+    let older = paging::older_than(before, "created_ms", "id", &mut args);
+    args.push((limit + 1).into());
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM notifications WHERE person_id = $1{older} ORDER BY created_ms DESC, id DESC LIMIT ${}",
+                args.len()
+            ),
+            &args,
+        )?
+        .iter()
+        .map(notification)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(paging::split(rows, limit, |n| (n.created_ms, n.id)))
 }

@@ -2,8 +2,8 @@
 //! (入伙期), a day's audit of expected patrols, and waivers with their decisions.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use chrono::NaiveDate;
 use patrol_protocol::model::check_text;
 use patrol_protocol::record::RecordPayload;
@@ -15,6 +15,7 @@ use super::rules::{self, SiteRules};
 use super::waivers::{self, Waiver};
 use super::{DayAudit, Holiday, SpecialPeriod, audit_day};
 use crate::api::admin::{administered_site, readable_site};
+use crate::api::paging::{self, PageQuery};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{Access, Actor};
@@ -180,14 +181,18 @@ pub async fn get_audit(
     Ok(Json(state.store.read(move |c| audit_day(c, &site, day, now)).await?))
 }
 
-/// `GET /api/v1/sites/{site_id}/waivers`: everyone with a role at the site.
+/// `GET /api/v1/sites/{site_id}/waivers`: everyone with a role at the site. Newest
+/// first, a page at a time (`api::paging`: `Link: rel="next"` while more follow).
 pub async fn list_waivers(
     State(state): State<AppState>,
     actor: Actor,
     Path(site_id): Path<Id>,
-) -> ApiResult<Json<Vec<Waiver>>> {
+    Query(q): Query<PageQuery>,
+) -> ApiResult<(HeaderMap, Json<Vec<Waiver>>)> {
     readable_site(&state, &actor, site_id).await?;
-    Ok(Json(state.store.read(move |c| waivers::list(c, site_id, 200)).await?))
+    let (before, limit) = q.read(200, 500)?;
+    let (rows, next) = state.store.read(move |c| waivers::list(c, site_id, before, limit)).await?;
+    Ok((paging::next_link(&format!("/api/v1/sites/{site_id}/waivers"), limit, next)?, Json(rows)))
 }
 
 #[derive(Deserialize)]

@@ -113,7 +113,7 @@ pub fn insert_period(c: &mut dyn Conn, p: &SpecialPeriod) -> Result<(), DbError>
 
 pub fn list_periods(c: &mut dyn Conn, site_id: Id) -> Result<Vec<SpecialPeriod>, DbError> {
     c.query(
-        &format!("SELECT {PERIOD_COLUMNS} FROM special_periods WHERE site_id = $1 ORDER BY first_day, id LIMIT 1000"),
+        &format!("SELECT {PERIOD_COLUMNS} FROM special_periods WHERE site_id = $1 ORDER BY first_day, id"),
         &params![site_id],
     )?
     .iter()
@@ -145,7 +145,7 @@ pub fn insert_holiday(c: &mut dyn Conn, site_id: Id, h: &Holiday, now: i64) -> R
 }
 
 pub fn list_holidays(c: &mut dyn Conn, site_id: Id) -> Result<Vec<Holiday>, DbError> {
-    c.query("SELECT day, name FROM holidays WHERE site_id = $1 ORDER BY day LIMIT 2000", &params![site_id])?
+    c.query("SELECT day, name FROM holidays WHERE site_id = $1 ORDER BY day", &params![site_id])?
         .iter()
         .map(|r| Ok(Holiday { day: day_of(r, 0)?, name: r.text(1)? }))
         .collect()
@@ -164,6 +164,10 @@ fn is_holiday(c: &mut dyn Conn, site_id: Id, day: NaiveDate) -> Result<bool, DbE
 /// - Otherwise a holiday expects nothing of the regular schedules.
 /// - A schedule or period expects nothing of windows that ended before it was set
 ///   up: no missed patrols on the days before a site started using the system.
+///   Schedules keep no history (a new one is added beside the old, none is edited),
+///   so each counts from its creation, on every day after.
+/// - A window that crosses midnight (23:00–01:00) belongs to the day it starts on
+///   and ends on the next.
 pub fn expected_windows(c: &mut dyn Conn, site: &Site, day: NaiveDate) -> Result<Vec<ExpectedWindow>, DbError> {
     let weekday = day.weekday().number_from_monday() as u8;
     let start = day_start_ms(site, day);
@@ -177,7 +181,7 @@ pub fn expected_windows(c: &mut dyn Conn, site: &Site, day: NaiveDate) -> Result
     )?;
     let mut out = Vec::new();
     let mut push = |route_id: Id, w: &TimeWindow, since: i64, period_id: Option<Id>| {
-        let (s, e) = (start + i64::from(w.start_minute) * 60_000, start + i64::from(w.end_minute) * 60_000);
+        let (s, e) = (start + i64::from(w.start_minute) * 60_000, start + i64::from(w.end_offset_minutes()) * 60_000);
         if e > since {
             out.push(ExpectedWindow {
                 route_id,
@@ -281,12 +285,19 @@ pub struct DayAudit {
     pub flagged: u32,
     /// Runs started that local day (by device time).
     pub runs: u32,
+    /// Of those, runs no expected window counts: walked outside every window (before
+    /// a schedule existed, say) or beyond what a window asked for. A run after
+    /// midnight inside the previous evening's window is that day's, not one of these.
+    pub unscheduled: u32,
 }
 
 /// What the server knows of a run's times.
 struct RunFacts {
     id: Id,
     route_id: Id,
+    /// Started on the next local day (before the day's last window that crosses
+    /// midnight ended): only a window it started inside may count it.
+    next_day: bool,
     started: i64,
     finished: Option<i64>,
     start_received: i64,
@@ -295,19 +306,24 @@ struct RunFacts {
     finish_offset: Option<i64>,
 }
 
-fn runs_of_day(c: &mut dyn Conn, site_id: Id, day: NaiveDate) -> Result<Vec<RunFacts>, DbError> {
+/// The runs of a local day, and those of the next day started before `until` (the
+/// end of the day's last window that crosses midnight; the day's end if none does).
+fn runs_of_day(c: &mut dyn Conn, site_id: Id, day: NaiveDate, until: i64) -> Result<Vec<RunFacts>, DbError> {
+    let next = day + chrono::Duration::days(1);
     c.query(
         "SELECT r.id, r.route_id, r.started_device_ms, r.finished_device_ms, r.received_ms, r.finished_received_ms,
                 (SELECT x.clock_offset_ms FROM records x WHERE x.id = r.start_record_id),
-                (SELECT y.clock_offset_ms FROM records y WHERE y.id = r.finish_record_id)
-         FROM runs r WHERE r.site_id = $1 AND r.local_day = $2 ORDER BY r.started_device_ms, r.id LIMIT 500",
-        &params![site_id, day.to_string()],
+                (SELECT y.clock_offset_ms FROM records y WHERE y.id = r.finish_record_id), r.local_day
+         FROM runs r WHERE r.site_id = $1 AND (r.local_day = $2 OR (r.local_day = $3 AND r.started_device_ms < $4))
+         ORDER BY r.started_device_ms, r.id",
+        &params![site_id, day.to_string(), next.to_string(), until],
     )?
     .iter()
     .map(|r| {
         Ok(RunFacts {
             id: r.uuid(0)?,
             route_id: r.uuid(1)?,
+            next_day: r.text(8)? != day.to_string(),
             started: r.int(2)?,
             finished: r.opt_int(3)?,
             start_received: r.int(4)?,
@@ -357,8 +373,24 @@ fn distrust(r: &RunFacts, audit_closes_ms: i64, rules: &SiteRules) -> Vec<&'stat
 pub fn audit_day(c: &mut dyn Conn, site: &Site, day: NaiveDate, now: i64) -> Result<DayAudit, DbError> {
     let rules = rules::get(c, site.id)?;
     let windows = expected_windows(c, site, day)?;
-    let runs = runs_of_day(c, site.id, day)?;
-    let close = day_start_ms(site, day) + DAY_MS + SiteRules::hours_ms(rules.audit_grace_hours);
+    let (day_start, day_end) = (day_start_ms(site, day), day_start_ms(site, day) + DAY_MS);
+    // A run just after midnight inside the previous evening's window of its route is
+    // that evening's (its audit counts it), not this day's.
+    let previous_night: Vec<(Id, i64, i64)> = expected_windows(c, site, day - chrono::Duration::days(1))?
+        .into_iter()
+        .filter(|w| w.end_ms > day_start)
+        .map(|w| (w.route_id, w.start_ms, w.end_ms))
+        .collect();
+    let until = windows.iter().map(|w| w.end_ms).fold(day_end, i64::max);
+    let all = runs_of_day(c, site.id, day, until)?;
+    let walked_today = all.iter().filter(|r| !r.next_day).count() as u32;
+    let runs: Vec<RunFacts> = all
+        .into_iter()
+        .filter(|r| !previous_night.iter().any(|(route, s, e)| *route == r.route_id && (*s..*e).contains(&r.started)))
+        .collect();
+    // Records of a window's runs count on time until the day ends (or the window, if it
+    // ends on the next day) plus the site's grace.
+    let grace = SiteRules::hours_ms(rules.audit_grace_hours);
     let mut waivers: BTreeMap<(Id, i64), WaiverBrief> = BTreeMap::new();
     for w in &windows {
         if let Some(b) = waivers::current_for_window(c, w.route_id, w.start_ms)? {
@@ -369,8 +401,8 @@ pub fn audit_day(c: &mut dyn Conn, site: &Site, day: NaiveDate, now: i64) -> Res
         .into_iter()
         .map(|w| WindowAudit {
             waiver: waivers.remove(&(w.route_id, w.start_ms)),
+            audit_closes_ms: w.end_ms.max(day_end) + grace,
             window: w,
-            audit_closes_ms: close,
             slots: Vec::new(),
         })
         .collect();
@@ -386,7 +418,7 @@ pub fn audit_day(c: &mut dyn Conn, site: &Site, day: NaiveDate, now: i64) -> Res
                 continue;
             }
             used[i] = true;
-            let mut notes = distrust(r, close, &rules);
+            let mut notes = distrust(r, a.audit_closes_ms, &rules);
             let verdict = if !notes.is_empty() {
                 Verdict::Flagged
             } else if r.finished.is_some_and(|f| f > w.end_ms) {
@@ -403,6 +435,7 @@ pub fn audit_day(c: &mut dyn Conn, site: &Site, day: NaiveDate, now: i64) -> Res
     }
     // Then a window that ended short takes later runs of its route that day as late,
     // the latest window first: a run at 16:30 makes up for the afternoon, not the morning.
+    // A run after midnight only ever fills the night window it started in.
     for a in audits.iter_mut().rev() {
         if now < a.window.end_ms {
             continue;
@@ -411,18 +444,19 @@ pub fn audit_day(c: &mut dyn Conn, site: &Site, day: NaiveDate, now: i64) -> Res
             if a.slots.len() as u32 >= a.window.runs {
                 break;
             }
-            if used[i] || r.route_id != a.window.route_id || r.started < a.window.end_ms {
+            if used[i] || r.next_day || r.route_id != a.window.route_id || r.started < a.window.end_ms {
                 continue;
             }
             used[i] = true;
-            let mut notes = distrust(r, close, &rules);
+            let mut notes = distrust(r, a.audit_closes_ms, &rules);
             let verdict = if notes.is_empty() { Verdict::Late } else { Verdict::Flagged };
             notes.push("started_late");
             a.slots.push(Slot { verdict, run_id: Some(r.id), notes });
         }
     }
     // What is still short is waived, missed or pending.
-    let mut out = DayAudit { day: Some(day), runs: runs.len() as u32, ..DayAudit::default() };
+    let unscheduled = runs.iter().zip(&used).filter(|(r, used)| !r.next_day && !**used).count() as u32;
+    let mut out = DayAudit { day: Some(day), runs: walked_today, unscheduled, ..DayAudit::default() };
     for a in audits.iter_mut() {
         let waived = a.waiver.as_ref().is_some_and(|w| w.state == waivers::ACCEPTED);
         let verdict = if waived {
@@ -448,7 +482,7 @@ pub fn audit_day(c: &mut dyn Conn, site: &Site, day: NaiveDate, now: i64) -> Res
 }
 
 fn all_sites(c: &mut dyn Conn) -> Result<Vec<Id>, DbError> {
-    c.query("SELECT id FROM sites ORDER BY id LIMIT 10000", &[])?.iter().map(|r| r.uuid(0)).collect()
+    c.query("SELECT id FROM sites ORDER BY id", &[])?.iter().map(|r| r.uuid(0)).collect()
 }
 
 /// The audit job: announces each window that ended missed, once. Looks at today and

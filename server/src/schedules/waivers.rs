@@ -6,6 +6,7 @@ use patrol_protocol::{Id, Role};
 use serde::Serialize;
 
 use super::{WaiverBrief, expected_windows, local_day};
+use crate::api::paging;
 use crate::params;
 use crate::policy::Actor;
 use crate::store::{Conn, DbError, Row, reference};
@@ -55,38 +56,41 @@ pub fn get(c: &mut dyn Conn, id: Id) -> Result<Option<Waiver>, DbError> {
         .transpose()
 }
 
-/// A site's waivers, newest first, bounded.
-pub fn list(c: &mut dyn Conn, site_id: Id, limit: i64) -> Result<Vec<Waiver>, DbError> {
-    c.query(
-        &format!("SELECT {COLUMNS} FROM run_waivers WHERE site_id = $1 ORDER BY received_ms DESC, id LIMIT $2"),
-        &params![site_id, limit],
-    )?
-    .iter()
-    .map(waiver)
-    .collect()
+/// A site's waivers, newest first, `limit` of them older than `before` (one more
+/// is read to tell whether another page follows: see `api::paging`).
+pub fn list(
+    c: &mut dyn Conn,
+    site_id: Id,
+    before: Option<paging::Before>,
+    limit: i64,
+) -> Result<(Vec<Waiver>, Option<paging::Before>), DbError> {
+    let mut args = params![site_id];
+    let older = paging::older_than(before, "received_ms", "id", &mut args);
+    args.push((limit + 1).into());
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM run_waivers WHERE site_id = $1{older} ORDER BY received_ms DESC, id DESC LIMIT ${}",
+                args.len()
+            ),
+            &args,
+        )?
+        .iter()
+        .map(waiver)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(paging::split(rows, limit, |w| (w.received_ms, w.id)))
 }
 
 /// The waiver that speaks for a window: the accepted one, else the pending one, else
 /// the latest rejected one (so the supervisor's "no" stays visible).
 pub fn current_for_window(c: &mut dyn Conn, route_id: Id, start_ms: i64) -> Result<Option<WaiverBrief>, DbError> {
-    let rows = c.query(
+    // Ranked in the database over every waiver of the window, not over the latest few.
+    let row = c.query_opt(
         "SELECT id, state, reason FROM run_waivers WHERE route_id = $1 AND window_start_ms = $2
-         ORDER BY received_ms DESC LIMIT 50",
-        &params![route_id, start_ms],
+         ORDER BY CASE state WHEN $3 THEN 0 WHEN $4 THEN 1 ELSE 2 END, received_ms DESC, id DESC LIMIT 1",
+        &params![route_id, start_ms, ACCEPTED, PENDING],
     )?;
-    let mut best: Option<WaiverBrief> = None;
-    let rank = |s: &str| match s {
-        ACCEPTED => 0,
-        PENDING => 1,
-        _ => 2,
-    };
-    for r in &rows {
-        let b = WaiverBrief { id: r.uuid(0)?, state: r.text(1)?, reason: r.text(2)? };
-        if best.as_ref().is_none_or(|x| rank(&b.state) < rank(&x.state)) {
-            best = Some(b);
-        }
-    }
-    Ok(best)
+    row.map(|r| Ok(WaiverBrief { id: r.uuid(0)?, state: r.text(1)?, reason: r.text(2)? })).transpose()
 }
 
 /// Applies `RunWaived` and `RunWaiverDecided` records.

@@ -76,7 +76,9 @@ fn build_xlsx(lang: Lang, site: &Site, s: &MonthSummary, r: &SiteRef) -> Result<
         (K::DoneRuns, f64::from(s.done)),
         (K::LateRuns, f64::from(s.late)),
         (K::MissedRuns, f64::from(s.missed)),
+        (K::PendingRuns, f64::from(s.pending)),
         (K::RunsWalked, f64::from(s.runs)),
+        (K::Unscheduled, f64::from(s.unscheduled)),
         (K::CompletionPercent, (s.done_percent() * 10.0).round() / 10.0),
         (K::CoveragePercent, (s.coverage_percent() * 10.0).round() / 10.0),
     ];
@@ -231,6 +233,8 @@ pub fn monthly_pdf(font: &CjkFont, lang: Lang, site: &Site, s: &MonthSummary, r:
         (t(K::DoneRuns), s.done.to_string()),
         (t(K::LateRuns), s.late.to_string()),
         (t(K::MissedRuns), s.missed.to_string()),
+        (t(K::PendingRuns), s.pending.to_string()),
+        (t(K::Unscheduled), s.unscheduled.to_string()),
         (t(K::CompletionPercent), format!("{:.1}%", s.done_percent())),
         (t(K::CoveragePercent), format!("{:.1}%", s.coverage_percent())),
     ];

@@ -142,7 +142,7 @@ strings! {
     NewSchedule => "新建巡检计划", "New schedule";
     Days => "星期", "Days";
     Windows => "时段", "Time windows";
-    WindowsHint => "每行一个时段：开始-结束 次数，例如 08:00-10:00 1", "One window per line: start-end runs, e.g. 08:00-10:00 1";
+    WindowsHint => "每行一个时段：开始-结束 次数，例如 08:00-10:00 1；结束早于开始即跨夜到次日，例如 23:00-01:00 1", "One window per line: start-end runs, e.g. 08:00-10:00 1; an end before the start is on the next day, e.g. 23:00-01:00 1";
     Mon => "一", "Mon";
     Tue => "二", "Tue";
     Wed => "三", "Wed";
@@ -207,6 +207,9 @@ strings! {
     Disputed => "有异议", "Disputed";
     AwaitingVerification => "待验证", "Awaiting verification";
     NoNotices => "没有需要处理的整改通知单。", "No notices to handle.";
+    InAll => "共计", "In all";
+    FirstPage => "第一页", "First page";
+    NextPage => "下一页", "Next page";
     NoticeNumber => "编号", "Number";
     NumberPending => "编号待定", "Number pending";
     Location => "地点", "Location";
@@ -261,6 +264,8 @@ strings! {
     FinishedAt => "结束时间", "Finished";
     Visits => "打卡", "Visits";
     NoRunsYet => "暂无巡检记录。", "No runs yet.";
+    ShowingLatest => "显示最近的记录", "Showing the latest";
+    AllInDailyLog => "全部记录见巡检日志", "every run is in the daily log";
     NoticesByDepartment => "各部门整改通知", "Notices per department";
     UnsignedLogs => "近 7 日未审阅签字的巡检日志", "Unsigned logs of the last 7 days";
     AllSigned => "近 7 日的巡检日志均已签字。", "Every log of the last 7 days is signed.";
@@ -287,6 +292,13 @@ strings! {
     Done => "完成情况", "Done";
     Found => "发现的问题", "Found";
     NothingMissed => "当日没有漏巡或迟巡。", "Nothing missed or late that day.";
+    NoScheduleThatDay => "当日没有生效的巡检计划，不计应巡次数。", "No schedule was in force that day: no runs were expected.";
+    SchedulesSince => "本项目的巡检计划自此时起计：", "This site's schedules count from:";
+    NoScheduleYet => "本项目尚未设置巡检计划。", "This site has no schedule yet.";
+    SchedulesNoHistory => "巡检计划不保留历史版本：每个计划自创建时起计，新增计划不替换原有计划。", "Schedules keep no history: each counts from when it was created, and a new one does not replace an earlier one.";
+    Unscheduled => "未计入计划", "Not counted by a schedule";
+    UnscheduledHint => "不在任何计划时段内、或超出时段要求次数的巡检，不计入完成情况。", "Runs outside every schedule window, or beyond what a window asked for, do not count towards completion.";
+    NextDay => "次日", "next day";
     NoticesRaised => "下发通知单", "Notices raised";
     ReviewSignature => "审阅签字", "Review signature";
     ChangedSinceSigned => "签字后日志内容有更新。", "The log changed after this signature.";
@@ -298,6 +310,7 @@ strings! {
     Date => "日期", "Date";
     RunsWalked => "巡检次数", "Runs walked";
     CompletionPercent => "完成率（%）", "Completion (%)";
+    CompletionNote => "完成率只计已到的时段：尚未到来的时段（待巡）不计入。", "Completion counts only windows that have come: those still to come are left out.";
     CoveragePercent => "巡检点覆盖率（%）", "Checkpoint coverage (%)";
     Raised => "下发", "Raised";
     Closed => "已关闭", "Closed";

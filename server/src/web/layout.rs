@@ -185,6 +185,13 @@ pub fn hhmm(minute: u32) -> String {
     format!("{:02}:{:02}", minute / 60, minute % 60)
 }
 
+/// A schedule window as "08:00–10:00", or "23:00–01:00（次日）" when it ends on the
+/// next day.
+pub fn window_span(lang: Lang, start_minute: u32, end_minute: u32) -> String {
+    let next_day = if end_minute < start_minute { format!(" ({})", lang.t(K::NextDay)) } else { String::new() };
+    format!("{}–{}{next_day}", hhmm(start_minute), hhmm(end_minute))
+}
+
 /// The state of a notice as a coloured badge.
 pub fn state_badge(lang: Lang, state: patrol_protocol::notice::NoticeState) -> Markup {
     html! { span class={ "badge state-" (state.as_str()) } { (super::i18n::state_name(lang, state)) } }

@@ -63,6 +63,8 @@ pub struct DayStatus {
     pub checkpoints_covered: u32,
     pub checkpoints_total: u32,
     pub runs: u32,
+    /// Runs of the day no expected window counts (`DayAudit::unscheduled`).
+    pub unscheduled: u32,
 }
 
 /// A day's windows and how they went, as `schedules::audit_day` judges them (the one
@@ -91,20 +93,16 @@ pub fn day_status(c: &mut dyn Conn, site: &Site, day: NaiveDate, now: i64) -> Re
         .filter_map(|w| routes.iter().find(|r| r.id == w.route_id))
         .flat_map(|r| r.checkpoint_ids.iter().copied())
         .collect();
-    let run_ids: Vec<Id> = c
+    // Every checkpoint visited by a run of the day, however many runs there were.
+    let visited: BTreeSet<Id> = c
         .query(
-            "SELECT id FROM runs WHERE site_id = $1 AND local_day = $2 LIMIT 500",
+            "SELECT DISTINCT v.checkpoint_id FROM visits v JOIN runs r ON r.id = v.run_id
+             WHERE r.site_id = $1 AND r.local_day = $2",
             &params![site.id, day.to_string()],
         )?
         .iter()
         .map(|r| r.uuid(0))
         .collect::<Result<_, _>>()?;
-    let mut visited = BTreeSet::new();
-    for id in &run_ids {
-        for v in c.query("SELECT checkpoint_id FROM visits WHERE run_id = $1", &params![*id])? {
-            visited.insert(v.uuid(0)?);
-        }
-    }
     Ok(DayStatus {
         expected: audit.expected,
         done: audit.on_time,
@@ -116,6 +114,7 @@ pub fn day_status(c: &mut dyn Conn, site: &Site, day: NaiveDate, now: i64) -> Re
         checkpoints_covered: scheduled.intersection(&visited).count() as u32,
         checkpoints_total: scheduled.len() as u32,
         runs: audit.runs,
+        unscheduled: audit.unscheduled,
         windows,
     })
 }
@@ -128,31 +127,58 @@ pub struct DeptOpen {
     pub awaiting_receipt: u32,
 }
 
+/// Counted in the database over every open notice of the site.
 pub fn open_by_department(c: &mut dyn Conn, site_id: Id, now: i64) -> Result<BTreeMap<Id, DeptOpen>, DbError> {
-    let mut out: BTreeMap<Id, DeptOpen> = BTreeMap::new();
+    // SUM of integers is NUMERIC in PostgreSQL: cast so both databases answer one.
     let rows = c.query(
-        "SELECT department_id, state, due_ms FROM notices WHERE site_id = $1 AND state <> 'closed' AND state <> 'voided'",
-        &params![site_id],
+        "SELECT department_id, COUNT(*),
+                CAST(COALESCE(SUM(CASE WHEN due_ms < $2 THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN state = $3 THEN 1 ELSE 0 END), 0) AS BIGINT)
+         FROM notices WHERE site_id = $1 AND state <> 'closed' AND state <> 'voided' GROUP BY department_id",
+        &params![site_id, now, NoticeState::Issued.as_str()],
     )?;
-    for r in &rows {
-        let e = out.entry(r.uuid(0)?).or_default();
-        e.open += 1;
-        if now > r.int(2)? {
-            e.overdue += 1;
-        }
-        if r.text(1)? == NoticeState::Issued.as_str() {
-            e.awaiting_receipt += 1;
-        }
-    }
-    Ok(out)
+    rows.iter()
+        .map(|r| {
+            let open =
+                DeptOpen { open: r.int(1)? as u32, overdue: r.int(2)? as u32, awaiting_receipt: r.int(3)? as u32 };
+            Ok((r.uuid(0)?, open))
+        })
+        .collect()
 }
 
-/// Days among the last `days` before today whose log no supervisor has signed.
+/// The local day a site was set up: nothing before it counts (no log to sign, no
+/// patrol expected).
+pub fn site_first_day(c: &mut dyn Conn, site: &Site) -> Result<NaiveDate, DbError> {
+    let created = c
+        .query_opt("SELECT created_ms FROM sites WHERE id = $1", &params![site.id])?
+        .map(|r| r.int(0))
+        .transpose()?
+        .unwrap_or(i64::MIN / 2);
+    Ok(local_day(site, created))
+}
+
+/// When the site's first schedule or special period was set up, if any: schedules
+/// keep no history, so each counts from its creation and nothing is expected before.
+pub fn schedules_since(c: &mut dyn Conn, site: &Site) -> Result<Option<i64>, DbError> {
+    let row = c.query_one(
+        "SELECT (SELECT MIN(s.created_ms) FROM schedules s JOIN routes r ON r.id = s.route_id WHERE r.site_id = $1),
+                (SELECT MIN(p.created_ms) FROM special_periods p WHERE p.site_id = $1)",
+        &params![site.id],
+    )?;
+    Ok([row.opt_int(0)?, row.opt_int(1)?].into_iter().flatten().min())
+}
+
+/// Days among the last `days` before today whose log no supervisor has signed; days
+/// before the site was set up have no log and are not among them.
 pub fn unsigned_days(c: &mut dyn Conn, site: &Site, now: i64, days: i64) -> Result<Vec<NaiveDate>, DbError> {
     let today = today(site, now);
+    let first = site_first_day(c, site)?;
     let mut out = Vec::new();
     for back in 1..=days {
         let day = today - chrono::Duration::days(back);
+        if day < first {
+            break;
+        }
         let signed = c
             .query_opt(
                 "SELECT 1 FROM daily_log_signatures WHERE site_id = $1 AND day = $2 LIMIT 1",
@@ -193,13 +219,21 @@ pub struct PersonMonth {
 pub struct MonthSummary {
     pub year: i32,
     pub month: u32,
-    /// Per day of the month up to today: (day, expected, done, late, missed).
+    /// Per day of the month from the site's first day up to today: (day, expected,
+    /// done, late, missed).
     pub days: Vec<(NaiveDate, u32, u32, u32, u32)>,
+    /// Runs expected by windows up to now, those still to come included.
     pub expected: u32,
     pub done: u32,
     pub late: u32,
     pub missed: u32,
+    /// Expected runs whose window has not ended yet (today's later windows): not
+    /// counted in the completion rate.
+    pub pending: u32,
     pub runs: u32,
+    /// Runs no expected window counts (walked outside every window, or beyond what a
+    /// window asked for).
+    pub unscheduled: u32,
     /// Route checkpoints visited over route checkpoints of the month's runs.
     pub coverage_visited: u32,
     pub coverage_total: u32,
@@ -211,8 +245,15 @@ impl MonthSummary {
     pub fn coverage_percent(&self) -> f64 {
         percent(self.coverage_visited, self.coverage_total)
     }
+    /// Expected runs whose window has ended (or was already walked): the windows a
+    /// completion rate is over.
+    pub fn elapsed(&self) -> u32 {
+        self.expected - self.pending
+    }
+    /// Done (on time or late) over the expected runs of elapsed windows: a window
+    /// still to come is neither done nor missed yet.
     pub fn done_percent(&self) -> f64 {
-        percent(self.done + self.late, self.expected)
+        percent(self.done + self.late, self.elapsed())
     }
 }
 
@@ -247,7 +288,7 @@ pub fn month_summary(c: &mut dyn Conn, site: &Site, year: i32, month: u32, now: 
             .expect("valid month");
     let today = today(site, now);
     let mut s = MonthSummary { year, month, ..MonthSummary::default() };
-    let mut day = first;
+    let mut day = first.max(site_first_day(c, site)?);
     while day < next && day <= today {
         let st = day_status(c, site, day, now)?;
         s.days.push((day, st.expected, st.done, st.late, st.missed));
@@ -255,6 +296,8 @@ pub fn month_summary(c: &mut dyn Conn, site: &Site, year: i32, month: u32, now: 
         s.done += st.done;
         s.late += st.late;
         s.missed += st.missed;
+        s.pending += st.pending;
+        s.unscheduled += st.unscheduled;
         day += chrono::Duration::days(1);
     }
     let routes = reference::list_routes(c, site.id)?;
@@ -262,47 +305,89 @@ pub fn month_summary(c: &mut dyn Conn, site: &Site, year: i32, month: u32, now: 
         crate::store::people::list_people(c, site.org_id)?.into_iter().map(|p| (p.id, p.display_name)).collect();
     let name = |id: &Id| people.get(id).cloned().unwrap_or_default();
     let (from_day, to_day) = (first.to_string(), next.to_string());
-    let rows = c.query(
-        "SELECT id, route_id, person_id FROM runs WHERE site_id = $1 AND local_day >= $2 AND local_day < $3
-         ORDER BY started_device_ms LIMIT 5000",
+    let route_of = |id: Id| routes.iter().find(|x| x.id == id);
+    // Everything below is counted in the database over the whole month: no page of
+    // runs or notices stands in for all of them.
+    let per_route = c.query(
+        "SELECT route_id, COUNT(*) FROM runs WHERE site_id = $1 AND local_day >= $2 AND local_day < $3
+         GROUP BY route_id",
+        &params![site.id, from_day.clone(), to_day.clone()],
+    )?;
+    for r in &per_route {
+        let runs = r.int(1)? as u32;
+        s.runs += runs;
+        s.coverage_total += runs * route_of(r.uuid(0)?).map_or(0, |x| x.checkpoint_ids.len() as u32);
+    }
+    // (route, checkpoint, runs of the route that visited it).
+    let visits = c.query(
+        "SELECT x.route_id, x.checkpoint_id, COUNT(*) FROM
+           (SELECT DISTINCT r.id, r.route_id, v.checkpoint_id FROM visits v JOIN runs r ON r.id = v.run_id
+            WHERE r.site_id = $1 AND r.local_day >= $2 AND r.local_day < $3) x
+         GROUP BY x.route_id, x.checkpoint_id",
+        &params![site.id, from_day.clone(), to_day.clone()],
+    )?;
+    for r in &visits {
+        let (route, checkpoint) = (r.uuid(0)?, r.uuid(1)?);
+        if route_of(route).is_some_and(|x| x.checkpoint_ids.contains(&checkpoint)) {
+            s.coverage_visited += r.int(2)? as u32;
+        }
+    }
+    let per_person = c.query(
+        "SELECT person_id, COUNT(*) FROM runs WHERE site_id = $1 AND local_day >= $2 AND local_day < $3
+         GROUP BY person_id",
+        &params![site.id, from_day.clone(), to_day.clone()],
+    )?;
+    for r in &per_person {
+        let person = r.uuid(0)?;
+        s.people.entry(person).or_insert_with(|| PersonMonth { name: name(&person), ..Default::default() }).runs +=
+            r.int(1)? as u32;
+    }
+    // Checkpoints each person's runs visited, each counted once per run.
+    let visited = c.query(
+        "SELECT x.person_id, COUNT(*) FROM
+           (SELECT DISTINCT r.person_id, v.run_id, v.checkpoint_id FROM visits v JOIN runs r ON r.id = v.run_id
+            WHERE r.site_id = $1 AND r.local_day >= $2 AND r.local_day < $3) x
+         GROUP BY x.person_id",
         &params![site.id, from_day, to_day],
     )?;
-    for r in &rows {
-        let (run_id, route_id, person) = (r.uuid(0)?, r.uuid(1)?, r.uuid(2)?);
-        s.runs += 1;
-        let route: BTreeSet<Id> = routes
-            .iter()
-            .find(|x| x.id == route_id)
-            .map(|x| x.checkpoint_ids.iter().copied().collect())
-            .unwrap_or_default();
-        let visited: BTreeSet<Id> = c
-            .query("SELECT checkpoint_id FROM visits WHERE run_id = $1", &params![run_id])?
-            .iter()
-            .map(|v| v.uuid(0))
-            .collect::<Result<_, _>>()?;
-        let on_route = route.intersection(&visited).count() as u32;
-        s.coverage_visited += on_route;
-        s.coverage_total += route.len() as u32;
-        let p = s.people.entry(person).or_insert_with(|| PersonMonth { name: name(&person), ..Default::default() });
-        p.runs += 1;
-        p.checkpoints_visited += visited.len() as u32;
+    for r in &visited {
+        let person = r.uuid(0)?;
+        s.people
+            .entry(person)
+            .or_insert_with(|| PersonMonth { name: name(&person), ..Default::default() })
+            .checkpoints_visited += r.int(1)? as u32;
     }
     let (start, end) = (day_start_ms(site, first), day_start_ms(site, next));
-    let notices = c.query(
-        "SELECT n.id, n.department_id, n.state, n.due_ms, n.received_ms, n.issuer_id,
+    let per_state = c.query(
+        "SELECT department_id, state, COUNT(*), CAST(COALESCE(SUM(CASE WHEN due_ms < $4 THEN 1 ELSE 0 END), 0) AS BIGINT)
+         FROM notices WHERE site_id = $1 AND received_ms >= $2 AND received_ms < $3 GROUP BY department_id, state",
+        &params![site.id, start, end, now],
+    )?;
+    for r in &per_state {
+        let d = s.departments.entry(r.uuid(0)?).or_default();
+        let (count, past_due) = (r.int(2)? as u32, r.int(3)? as u32);
+        d.raised += count;
+        match NoticeState::parse(&r.text(1)?).unwrap_or(NoticeState::Issued) {
+            // Counted one by one below: on time or not depends on when each closed.
+            NoticeState::Closed => {}
+            NoticeState::Voided => d.voided += count,
+            _ => d.overdue += past_due,
+        }
+    }
+    // The closed ones, each with when it closed: the median needs every duration.
+    let closed = c.query(
+        "SELECT n.department_id, n.due_ms, n.received_ms,
                 (SELECT MAX(e.server_ms) FROM notice_events e WHERE e.notice_id = n.id AND e.to_state = 'closed')
-         FROM notices n WHERE n.site_id = $1 AND n.received_ms >= $2 AND n.received_ms < $3 LIMIT 10000",
+         FROM notices n WHERE n.site_id = $1 AND n.received_ms >= $2 AND n.received_ms < $3 AND n.state = 'closed'",
         &params![site.id, start, end],
     )?;
     let mut hours: BTreeMap<Id, Vec<f64>> = BTreeMap::new();
-    for r in &notices {
-        let dept = r.uuid(1)?;
-        let state = NoticeState::parse(&r.text(2)?).unwrap_or(NoticeState::Issued);
-        let (due, received, issuer, closed_at) = (r.int(3)?, r.int(4)?, r.uuid(5)?, r.opt_int(6)?);
+    for r in &closed {
+        let dept = r.uuid(0)?;
+        let (due, received, closed_at) = (r.int(1)?, r.int(2)?, r.opt_int(3)?);
         let d = s.departments.entry(dept).or_default();
-        d.raised += 1;
-        match (state, closed_at) {
-            (NoticeState::Closed, Some(at)) => {
+        match closed_at {
+            Some(at) => {
                 d.closed += 1;
                 if at <= due {
                     d.closed_on_time += 1;
@@ -311,19 +396,26 @@ pub fn month_summary(c: &mut dyn Conn, site: &Site, year: i32, month: u32, now: 
                 }
                 hours.entry(dept).or_default().push((at - received) as f64 / 3_600_000.0);
             }
-            (NoticeState::Voided, _) => d.voided += 1,
-            _ if now > due => d.overdue += 1,
-            _ => {}
+            None if now > due => d.overdue += 1,
+            None => {}
         }
-        s.people
-            .entry(issuer)
-            .or_insert_with(|| PersonMonth { name: name(&issuer), ..Default::default() })
-            .notices_raised += 1;
     }
     for (dept, h) in hours {
         if let Some(d) = s.departments.get_mut(&dept) {
             d.median_hours_to_close = median(h);
         }
+    }
+    let issuers = c.query(
+        "SELECT issuer_id, COUNT(*) FROM notices WHERE site_id = $1 AND received_ms >= $2 AND received_ms < $3
+         GROUP BY issuer_id",
+        &params![site.id, start, end],
+    )?;
+    for r in &issuers {
+        let issuer = r.uuid(0)?;
+        s.people
+            .entry(issuer)
+            .or_insert_with(|| PersonMonth { name: name(&issuer), ..Default::default() })
+            .notices_raised += r.int(1)? as u32;
     }
     let acts = c.query(
         "SELECT e.actor_id, COUNT(*) FROM notice_events e JOIN notices n ON n.id = e.notice_id

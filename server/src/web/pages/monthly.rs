@@ -91,11 +91,14 @@ pub async fn show(
             (stat(t(K::DoneRuns), s.done, "good"))
             (stat(t(K::LateRuns), s.late, if s.late > 0 { "warn" } else { "" }))
             (stat(t(K::MissedRuns), s.missed, if s.missed > 0 { "bad" } else { "" }))
+            (stat(t(K::PendingRuns), s.pending, ""))
+            (stat(t(K::Unscheduled), s.unscheduled, if s.unscheduled > 0 { "warn" } else { "" }))
             (stat(t(K::CompletionPercent), format!("{:.1}%", s.done_percent()), ""))
             (stat(t(K::CoveragePercent), format!("{:.1}%", s.coverage_percent()), ""))
             (stat(t(K::NoticesRaised), raised, ""))
             (stat(t(K::ClosedOnTime), closed_on_time, "good"))
         }
+        p.hint #completion-note { (t(K::CompletionNote)) " " (t(K::SchedulesNoHistory)) }
         section.card {
             (charts::bars(t(K::RunsPerDay), &[t(K::ExpectedRuns), t(K::DoneRuns), t(K::MissedRuns)], &["s0", "s1", "s2"], &days))
         }

@@ -25,8 +25,8 @@ use crate::web::layout::{self, csrf, flash, local_time, state_badge, thumb};
 use crate::web::live;
 use crate::web::session::{Page, Posted};
 
-/// Most notices an inbox lists; older ones are on the monthly summary.
-const INBOX_MAX: i64 = 500;
+/// Notices on one page of the inbox; the page links to the next.
+pub const INBOX_PAGE: i64 = 100;
 /// Most after-photos one fix report may carry from a browser.
 pub const FIX_PHOTOS_MAX: usize = 6;
 
@@ -34,6 +34,9 @@ pub const FIX_PHOTOS_MAX: usize = 6;
 pub struct InboxQuery {
     #[serde(default)]
     show: Option<String>,
+    /// Where the page starts: the cursor of the previous page's last notice.
+    #[serde(default)]
+    after: Option<String>,
 }
 
 /// A notice row with what the inbox shows beside it.
@@ -43,69 +46,78 @@ struct Listed {
     department: String,
 }
 
-/// Every notice the actor may see at their sites, overdue first, then by due time.
-async fn visible_rows(state: &AppState, page: &Page) -> Result<Vec<Listed>, WebError> {
+/// One page of the notices the actor may see (filtered in the database by the
+/// policy's rule), in the list order of `notices::page_visible`, and the counts of
+/// all of them.
+async fn visible_page(
+    state: &AppState,
+    page: &Page,
+    filter: notices::ListFilter,
+    after: Option<notices::Cursor>,
+) -> Result<(Vec<Listed>, Option<notices::Cursor>, notices::Counts), WebError> {
     let actor = page.actor.clone();
     let lang = page.lang;
     let now = state.clock.now_ms();
-    let mut rows = state
+    Ok(state
         .store
         .read(move |c| {
-            let sites: Vec<Site> = reference::list_sites(c, actor.person.org_id)?
-                .into_iter()
-                .filter(|s| actor.may(crate::policy::Access::ReadSite(s)))
-                .collect();
-            let mut out = Vec::new();
-            for site in sites {
-                let depts: BTreeMap<Id, Department> =
-                    reference::list_departments(c, site.id)?.into_iter().map(|d| (d.id, d)).collect();
-                for n in notices::list_for_sites(c, &[site.id], INBOX_MAX)? {
-                    if notices::visible(&actor, &n, site.org_id) {
-                        let department = depts
-                            .get(&n.department_id)
-                            .map(|d| lang.pick(&d.name_zh, &d.name_en).to_string())
-                            .unwrap_or_default();
-                        out.push(Listed { row: n, site: site.clone(), department });
-                    }
+            let counts = notices::count_visible(c, &actor, &notices::ListFilter::default(), now)?;
+            let found = notices::page_visible(c, &actor, &filter, after, INBOX_PAGE)?;
+            let sites: BTreeMap<Id, Site> =
+                reference::list_sites(c, actor.person.org_id)?.into_iter().map(|s| (s.id, s)).collect();
+            let mut depts: BTreeMap<Id, Department> = BTreeMap::new();
+            let mut out = Vec::with_capacity(found.rows.len());
+            for n in found.rows {
+                let Some(site) = sites.get(&n.site_id) else { continue };
+                if !depts.contains_key(&n.department_id) {
+                    depts.extend(reference::list_departments(c, site.id)?.into_iter().map(|d| (d.id, d)));
                 }
+                let department = depts
+                    .get(&n.department_id)
+                    .map(|d| lang.pick(&d.name_zh, &d.name_en).to_string())
+                    .unwrap_or_default();
+                out.push(Listed { row: n, site: site.clone(), department });
             }
-            Ok(out)
+            Ok((out, found.next, counts))
         })
-        .await?;
-    rows.sort_by_key(|l| (!(l.row.state.is_open() && now > l.row.due_ms), l.row.due_ms));
-    Ok(rows)
+        .await?)
 }
 
 pub fn number_or_pending(lang: Lang, number: &Option<String>) -> String {
     number.clone().unwrap_or_else(|| lang.t(K::NumberPending).to_string())
 }
 
-/// `GET /notices`: the inbox.
+/// `GET /notices`: the inbox, a page at a time (`?after=` the cursor of the last
+/// notice shown), open notices by default (`?show=all` for every one). The figures
+/// above the list count every notice the reader may see, in the database.
 pub async fn inbox(State(state): State<AppState>, page: Page, Query(q): Query<InboxQuery>) -> Result<Markup, WebError> {
-    let all = visible_rows(&state, &page).await?;
+    let show_all = q.show.as_deref() == Some("all");
+    let after = match q.after.as_deref() {
+        None | Some("") => None,
+        Some(text) => {
+            Some(notices::Cursor::parse(text).ok_or_else(|| ApiError::invalid("after", "not a place in the list"))?)
+        }
+    };
+    let filter = notices::ListFilter { open_only: !show_all, ..notices::ListFilter::default() };
+    let (shown, next, counts) = visible_page(&state, &page, filter, after).await?;
     let now = state.clock.now_ms();
     let feed = live::feed_head(&state).await?;
     let lang = page.lang;
     let t = |k| lang.t(k);
-    let count = |f: &dyn Fn(&NoticeRow) -> bool| all.iter().filter(|l| f(&l.row)).count();
-    let open = count(&|n| n.state.is_open());
-    let overdue = count(&|n| n.state.is_open() && now > n.due_ms);
-    let to_sign = count(&|n| n.state == NoticeState::Issued);
-    let fixing = count(&|n| n.state == NoticeState::Acknowledged);
-    let disputed = count(&|n| n.state == NoticeState::Disputed);
-    let to_verify = count(&|n| n.state == NoticeState::Rectified);
-    let show_all = q.show.as_deref() == Some("all");
-    let shown: Vec<&Listed> = all.iter().filter(|l| show_all || l.row.state.is_open()).collect();
+    let open = counts.open();
+    let overdue = counts.overdue;
+    let in_tab = if show_all { counts.total() } else { open };
+    let tab = if show_all { "?show=all&" } else { "?" };
     let body = html! {
         h1 { (t(K::Inbox)) }
         div #live data-live data-feed=(feed) {
             div.stats {
                 (stat(t(K::OpenNotices), open, ""))
                 (stat(t(K::Overdue), overdue, if overdue > 0 { "bad" } else { "" }))
-                (stat(t(K::AwaitingReceipt), to_sign, ""))
-                (stat(t(K::Fixing), fixing, ""))
-                (stat(t(K::Disputed), disputed, ""))
-                (stat(t(K::AwaitingVerification), to_verify, ""))
+                (stat(t(K::AwaitingReceipt), counts.of(NoticeState::Issued), ""))
+                (stat(t(K::Fixing), counts.of(NoticeState::Acknowledged), ""))
+                (stat(t(K::Disputed), counts.of(NoticeState::Disputed), ""))
+                (stat(t(K::AwaitingVerification), counts.of(NoticeState::Rectified), ""))
             }
             section.card.span2 {
                 nav.tabs {
@@ -136,6 +148,15 @@ pub async fn inbox(State(state): State<AppState>, page: Page, Query(q): Query<In
                             }
                         }
                         @if shown.is_empty() { tr { td colspan="6" .muted { (t(K::NoNotices)) } } }
+                    }
+                }
+                nav.pager {
+                    span.muted #list-total { (t(K::InAll)) " " (in_tab) }
+                    @if after.is_some() {
+                        " " a.button.secondary #first-page href={ "/notices" (tab.trim_end_matches(['&', '?'])) } { "« " (t(K::FirstPage)) }
+                    }
+                    @if let Some(n) = next {
+                        " " a.button.secondary #next-page rel="next" href={ "/notices" (tab) "after=" (n) } { (t(K::NextPage)) " »" }
                     }
                 }
             }

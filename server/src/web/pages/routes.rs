@@ -120,11 +120,8 @@ fn weekday(lang: Lang, d: u8) -> &'static str {
     lang.t(k)
 }
 
-fn hhmm(minute: u32) -> String {
-    format!("{:02}:{:02}", minute / 60, minute % 60)
-}
-
-/// Parses "08:00-10:00 1" (start-end runs; runs defaults to 1).
+/// Parses "08:00-10:00 1" (start-end runs; runs defaults to 1). An end before the
+/// start is on the next day ("23:00-01:00"); `Schedule::validate` judges the rest.
 pub fn parse_window(line: &str) -> Result<TimeWindow, ApiError> {
     let bad = || ApiError::invalid("windows", format!("{line:?}: write e.g. 08:00-10:00 1"));
     let mut parts = line.split_whitespace();
@@ -177,7 +174,7 @@ pub async fn schedules(
                                 td { @for d in &s.days_of_week { span.day { (weekday(lang, *d)) } } }
                                 td {
                                     @for w in &s.windows {
-                                        span.window { (hhmm(w.start_minute)) "–" (hhmm(w.end_minute)) " × " (w.runs) }
+                                        span.window { (crate::web::layout::window_span(lang, w.start_minute, w.end_minute)) " × " (w.runs) }
                                     }
                                 }
                             }
@@ -239,6 +236,8 @@ mod tests {
         let w = parse_window("08:00-10:30 2").unwrap();
         assert_eq!((w.start_minute, w.end_minute, w.runs), (480, 630, 2));
         assert_eq!(parse_window("16:00-18:00").unwrap().runs, 1);
+        let night = parse_window("23:00-01:00").unwrap();
+        assert_eq!((night.start_minute, night.end_minute), (1380, 60), "ends on the next day");
         for bad in ["8-10", "08:00-10:00 x", "08:00 10:00", "25:00-26:00", "08:00-10:00 1 2"] {
             assert!(parse_window(bad).is_err(), "{bad}");
         }

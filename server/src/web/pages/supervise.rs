@@ -22,7 +22,7 @@ use crate::store::{Conn, DbError, reference};
 use crate::web::charts::{self, Mark};
 use crate::web::error::WebError;
 use crate::web::i18n::{K, Lang};
-use crate::web::layout::{self, csrf, flash, hhmm, local_time, state_badge, thumb};
+use crate::web::layout::{self, csrf, flash, local_time, state_badge, thumb, window_span};
 use crate::web::live;
 use crate::web::session::{Page, Posted};
 use crate::web::stats::{self, DayStatus, DeptOpen};
@@ -31,6 +31,8 @@ use crate::web::stats::{self, DayStatus, DeptOpen};
 /// few seconds fits; more is thinned evenly.
 const TRACK_BATCHES_MAX: i64 = 200;
 const TRACK_POINTS_MAX: usize = 5000;
+/// Most runs the dashboard lists per site (the latest); the daily log lists all.
+const DASHBOARD_RUNS: i64 = 100;
 /// Days back the dashboard looks for unsigned logs.
 const UNSIGNED_DAYS: i64 = 7;
 
@@ -110,12 +112,15 @@ pub async fn dashboard(State(state): State<AppState>, page: Page) -> Result<Mark
             for site in sites {
                 let day = stats::today(&site, now);
                 let status = stats::day_status(c, &site, day, now)?;
+                // The latest runs, oldest of them first; the page says how many there
+                // were in all and links to the daily log, which lists every one.
                 let ids = c.query(
-                    "SELECT id FROM runs WHERE site_id = $1 AND local_day = $2 ORDER BY started_device_ms LIMIT 100",
-                    &params![site.id, day.to_string()],
+                    "SELECT id FROM runs WHERE site_id = $1 AND local_day = $2
+                     ORDER BY started_device_ms DESC, id DESC LIMIT $3",
+                    &params![site.id, day.to_string(), DASHBOARD_RUNS],
                 )?;
                 let mut runs = Vec::new();
-                for r in &ids {
+                for r in ids.iter().rev() {
                     runs.extend(crate::patrols::run_view(c, r.uuid(0)?)?);
                 }
                 let open = stats::open_by_department(c, site.id, now)?;
@@ -158,6 +163,7 @@ fn site_today(lang: Lang, s: &SiteToday) -> Markup {
                 (stat(t(K::LateRuns), st.late, if st.late > 0 { "warn" } else { "" }))
                 (stat(t(K::MissedRuns), st.missed, if st.missed > 0 { "bad" } else { "" }))
                 (stat(t(K::PendingRuns), st.pending, ""))
+                (stat(t(K::Unscheduled), st.unscheduled, if st.unscheduled > 0 { "warn" } else { "" }))
                 (stat(t(K::CheckpointsCovered), format!("{}/{}", st.checkpoints_covered, st.checkpoints_total), ""))
             }
             div.grid {
@@ -170,7 +176,7 @@ fn site_today(lang: Lang, s: &SiteToday) -> Markup {
                             @for w in &st.windows {
                                 tr {
                                     td { (s.reference.route(lang, w.route_id)) }
-                                    td.num { (hhmm(w.start_minute)) "–" (hhmm(w.end_minute)) }
+                                    td.num { (window_span(lang, w.start_minute, w.end_minute)) }
                                     td.num { (w.expected) }
                                     td.num { (w.done) }
                                     td.num { (w.late) }
@@ -199,6 +205,12 @@ fn site_today(lang: Lang, s: &SiteToday) -> Markup {
                                 }
                             }
                             @if s.runs.is_empty() { tr { td colspan="5" .muted { (t(K::NoRunsYet)) } } }
+                        }
+                    }
+                    @if (s.runs.len() as u32) < st.runs {
+                        p.muted #runs-shown {
+                            (t(K::ShowingLatest)) " " (s.runs.len()) " / " (st.runs) " · "
+                            a href={ "/sites/" (s.site.id) "/daily-logs/" (s.day) } { (t(K::AllInDailyLog)) " →" }
                         }
                     }
                 }
@@ -246,13 +258,27 @@ fn run_state(lang: Lang, r: &RunView) -> Markup {
     }
 }
 
-/// The GPS track of a run, read from its `track_points` records, thinned to a bound.
+/// The GPS track of a run, read from its `track_points` records, thinned to a bound
+/// evenly over the whole walk: every batch's id is read, at most `TRACK_BATCHES_MAX`
+/// evenly spaced batches are drawn (the first and last among them), so a long walk is
+/// drawn from start to end rather than cut off.
 fn track_of(c: &mut dyn Conn, run_id: Id) -> Result<Vec<(f64, f64)>, DbError> {
-    let rows = c.query(
-        "SELECT r.body FROM records r JOIN track_batches t ON t.record_id = r.id
-         WHERE t.run_id = $1 AND r.kind = 'track_points' ORDER BY r.device_time_ms, r.seq LIMIT $2",
-        &params![run_id, TRACK_BATCHES_MAX],
-    )?;
+    let ids: Vec<Id> = c
+        .query(
+            "SELECT r.id FROM records r JOIN track_batches t ON t.record_id = r.id
+             WHERE t.run_id = $1 AND r.kind = 'track_points' ORDER BY r.device_time_ms, r.seq",
+            &params![run_id],
+        )?
+        .iter()
+        .map(|r| r.uuid(0))
+        .collect::<Result<_, _>>()?;
+    let max = TRACK_BATCHES_MAX as usize;
+    let chosen: Vec<Id> =
+        if ids.len() <= max { ids } else { (0..max).map(|i| ids[i * (ids.len() - 1) / (max - 1)]).collect() };
+    let mut rows = Vec::with_capacity(chosen.len());
+    for id in chosen {
+        rows.extend(c.query_opt("SELECT body FROM records WHERE id = $1", &params![id])?);
+    }
     let mut points = Vec::new();
     for r in &rows {
         // Bodies are the canonical JSON the server stored; a body it cannot read
@@ -284,7 +310,7 @@ pub async fn run(State(state): State<AppState>, page: Page, Path(run_id): Path<I
             let track = track_of(c, run_id)?;
             let mut answers: Answers = BTreeMap::new();
             for r in c.query(
-                "SELECT visit_id, item_id, outcome, note FROM item_results WHERE run_id = $1 LIMIT 2000",
+                "SELECT visit_id, item_id, outcome, note FROM item_results WHERE run_id = $1",
                 &params![run_id],
             )? {
                 answers.entry(r.uuid(0)?).or_default().push((r.uuid(1)?, r.text(2)?, r.text(3)?));
@@ -436,13 +462,14 @@ pub async fn daily_log(
     let date = check_day(&day)?;
     let log = crate::patrols::api::supervised_log(&state, &page.actor, site_id, day.clone()).await?;
     let now = state.clock.now_ms();
-    let (site, status, reference) = state
+    let (site, status, reference, schedules_since) = state
         .store
         .read(move |c| {
             let site = reference::get_site(c, site_id)?.ok_or_else(|| DbError::Backend("no site".into()))?;
             let status = stats::day_status(c, &site, date, now)?;
             let reference = SiteRef::load(c, site_id)?;
-            Ok((site, status, reference))
+            let since = stats::schedules_since(c, &site)?;
+            Ok((site, status, reference, since))
         })
         .await?;
     let lang = page.lang;
@@ -466,6 +493,7 @@ pub async fn daily_log(
             (stat(t(K::DoneRuns), status.done, "good"))
             (stat(t(K::LateRuns), status.late, if status.late > 0 { "warn" } else { "" }))
             (stat(t(K::MissedRuns), status.missed, if status.missed > 0 { "bad" } else { "" }))
+            (stat(t(K::Unscheduled), status.unscheduled, if status.unscheduled > 0 { "warn" } else { "" }))
             (stat(t(K::CheckpointsCovered), format!("{}/{}", status.checkpoints_covered, status.checkpoints_total), ""))
             (stat(t(K::NoticesRaised), log.notices_raised.len(), ""))
         }
@@ -498,14 +526,31 @@ pub async fn daily_log(
                     ul {
                         @for w in status.windows.iter().filter(|w| w.missed > 0 || w.late > 0 || w.pending > 0) {
                             li {
-                                (reference.route(lang, w.route_id)) " " (hhmm(w.start_minute)) "–" (hhmm(w.end_minute)) "："
+                                (reference.route(lang, w.route_id)) " " (window_span(lang, w.start_minute, w.end_minute)) "："
                                 @if w.missed > 0 { span.bad { (t(K::MissedRuns)) " " (w.missed) } " " }
                                 @if w.late > 0 { span.warn { (t(K::LateRuns)) " " (w.late) } " " }
                                 @if w.pending > 0 { span.muted { (t(K::PendingRuns)) " " (w.pending) } }
                             }
                         }
                     }
-                    @if status.missed == 0 && status.late == 0 && status.pending == 0 { p.ok { (t(K::NothingMissed)) } }
+                    // A day nothing was expected of says so, rather than "nothing missed"
+                    // beside the runs listed above.
+                    @if status.expected == 0 {
+                        p.muted #no-schedule { (t(K::NoScheduleThatDay)) }
+                    } @else if status.missed == 0 && status.late == 0 && status.pending == 0 {
+                        p.ok { (t(K::NothingMissed)) }
+                    }
+                    @if status.unscheduled > 0 { p.hint #unscheduled-note { (t(K::UnscheduledHint)) } }
+                    @if status.expected == 0 || status.unscheduled > 0 {
+                        p.hint #schedules-since {
+                            @if let Some(since) = schedules_since {
+                                (t(K::SchedulesSince)) " " (local_time(since, tz)) "。"
+                            } @else {
+                                (t(K::NoScheduleYet)) " "
+                            }
+                            (t(K::SchedulesNoHistory))
+                        }
+                    }
                 }
                 section.card.span2 {
                     h2 { (t(K::Found)) }
