@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 
+pub mod chain;
+
 /// A directory removed when dropped.
 pub struct TempDir(pub PathBuf);
 
@@ -168,6 +170,11 @@ impl Server {
 
     pub fn password(&self, login: &str) -> String {
         self.logins.iter().find(|(l, _)| l == login).unwrap_or_else(|| panic!("no demo login {login}")).1.clone()
+    }
+
+    /// The process id while it runs (for reading /proc/PID/status).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// SIGKILL: no chance to flush or say goodbye.

@@ -13,8 +13,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use patrol_e2e::chain::{Chain, visit};
 use patrol_e2e::{Backend, Balancer, Server, TempDir, database_url};
-use patrol_protocol::record::{CheckIn, GENESIS_HASH, ItemOutcome, PhotoContext, Record, RecordPayload, TrackPoint};
+use patrol_protocol::record::{GENESIS_HASH, PhotoContext, Record, RecordPayload, TrackPoint};
 use patrol_protocol::{Checkpoint, Id};
 use rand::RngCore;
 use serde_json::{Value, json};
@@ -86,22 +87,8 @@ fn day_of_work(
     photos: usize,
 ) -> (Vec<Record>, Vec<(String, Vec<u8>)>) {
     let mut out = Vec::new();
-    let (mut seq, mut prev) = (0u64, GENESIS_HASH.to_string());
+    let mut chain = Chain::new(person, device);
     let mut t = 1_795_395_600_000i64;
-    let mut push = |payload: RecordPayload, t: i64| {
-        seq += 1;
-        let r = Record {
-            id: Id::now_v7(),
-            author: person,
-            device,
-            seq,
-            device_time_ms: t,
-            prev_hash: prev.clone(),
-            payload,
-        };
-        prev = r.hash();
-        out.push(r);
-    };
     let mut rng = rand::thread_rng();
     let mut photo_bytes = Vec::new();
     for _ in 0..photos {
@@ -111,40 +98,19 @@ fn day_of_work(
     }
     for run_no in 0..2 {
         let run = Id::now_v7();
-        push(RecordPayload::RunStarted { run_id: run, route_id: route, site_id: site }, t);
+        out.push(chain.record(RecordPayload::RunStarted { run_id: run, route_id: route, site_id: site }, t));
         for cp in cps {
             t += 30_000;
-            let visit = Id::now_v7();
-            push(
-                RecordPayload::CheckpointVisited {
-                    run_id: run,
-                    visit_id: visit,
-                    checkpoint_id: cp.id,
-                    check_in: CheckIn::Qr { token: cp.qr_token.clone() },
-                    out_of_order: false,
-                },
-                t,
-            );
-            push(
-                RecordPayload::ItemRecorded {
-                    run_id: run,
-                    visit_id: visit,
-                    checkpoint_id: cp.id,
-                    item_id: cp.checklist[0].id,
-                    outcome: ItemOutcome::Ok,
-                    note: String::new(),
-                },
-                t,
-            );
+            out.extend(visit(&mut chain, run, cp, t));
         }
         let points: Vec<TrackPoint> = (0..600)
             .map(|i| TrackPoint { time_ms: t + i * 1000, latitude: 31.23, longitude: 121.47, accuracy_m: 5.5 })
             .collect();
-        push(RecordPayload::TrackPoints { run_id: run, points }, t);
+        out.push(chain.record(RecordPayload::TrackPoints { run_id: run, points }, t));
         let half = photo_bytes.len() / 2;
         let mine = if run_no == 0 { &photo_bytes[..half] } else { &photo_bytes[half..] };
         for (sha, b) in mine {
-            push(
+            out.push(chain.record(
                 RecordPayload::PhotoTaken {
                     sha256: sha.clone(),
                     bytes: b.len() as u64,
@@ -156,9 +122,9 @@ fn day_of_work(
                     context: PhotoContext { run_id: Some(run), checkpoint_id: None, notice_id: None },
                 },
                 t,
-            );
+            ));
         }
-        push(RecordPayload::RunFinished { run_id: run, missed_reason: None }, t);
+        out.push(chain.record(RecordPayload::RunFinished { run_id: run, missed_reason: None }, t));
         t += 4 * 3_600_000;
     }
     (out, photo_bytes)
