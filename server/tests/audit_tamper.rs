@@ -48,6 +48,8 @@ fn patrol(s: &TestServer, phone: &mut Phone, demo: &Demo, i: usize, skip_last: b
     let route = demo.route(i).clone();
     let cps: Vec<Value> =
         route["checkpoint_ids"].as_array().unwrap().iter().map(|c| demo.checkpoint(c).clone()).collect();
+    // Phones hold no label secrets: the labels on the walls are the administrator's prints.
+    let labels = s.qr_labels_blocking();
     let run = Id::now_v7();
     phone.record(s, RecordPayload::RunStarted { run_id: run, route_id: id(&route["id"]), site_id: demo.site() });
     phone.record(
@@ -56,7 +58,7 @@ fn patrol(s: &TestServer, phone: &mut Phone, demo: &Demo, i: usize, skip_last: b
             run_id: run,
             visit_id: Id::now_v7(),
             checkpoint_id: id(&cps[0]["id"]),
-            check_in: CheckIn::Qr { token: cps[1]["qr_token"].as_str().unwrap().into() },
+            check_in: CheckIn::Qr { token: labels[cps[1]["id"].as_str().unwrap()].clone() },
             out_of_order: false,
         },
     );
@@ -69,7 +71,7 @@ fn patrol(s: &TestServer, phone: &mut Phone, demo: &Demo, i: usize, skip_last: b
                 run_id: run,
                 visit_id: visit,
                 checkpoint_id: id(&cp["id"]),
-                check_in: CheckIn::Qr { token: cp["qr_token"].as_str().unwrap().into() },
+                check_in: CheckIn::Qr { token: labels[cp["id"].as_str().unwrap()].clone() },
                 out_of_order: n == 1,
             },
         );

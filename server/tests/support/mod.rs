@@ -210,6 +210,21 @@ impl TestServer {
             .collect()
     }
 
+    /// `qr_labels` for synchronous helpers: every checkpoint's label text, read from
+    /// the store (on a multi-threaded runtime).
+    pub fn qr_labels_blocking(&self) -> std::collections::HashMap<String, String> {
+        let store = self.state.store.clone();
+        tokio::task::block_in_place(|| {
+            store.tx_blocking(false, |c| {
+                c.query("SELECT id, qr_token FROM checkpoints", &[])?
+                    .iter()
+                    .map(|r| Ok((r.text(0)?, r.text(1)?)))
+                    .collect::<Result<std::collections::HashMap<_, _>, patrol_server::store::DbError>>()
+            })
+        })
+        .unwrap()
+    }
+
     /// The demo site's id.
     pub async fn site_id(&self) -> String {
         let t = self.token("admin").await;
