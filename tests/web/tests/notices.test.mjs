@@ -51,6 +51,7 @@ async function patrolAndFindings() {
   const dept = (kind) => ref.departments.find((d) => d.kind === kind).id;
   const route = ref.routes[0];
   const cps = route.checkpoint_ids.map((id) => ref.checkpoints.find((c) => c.id === id));
+  const labels = await Phone.labels(site);
   const start = Date.now() - 30 * 60e3;
   runId = uuidv7();
   officer.record({ kind: "run_started", run_id: runId, route_id: route.id, site_id: site }, start);
@@ -60,7 +61,7 @@ async function patrolAndFindings() {
     const t = start + (i + 1) * 120e3;
     officer.record({
       kind: "checkpoint_visited", run_id: runId, visit_id: uuidv7(), checkpoint_id: cp.id,
-      check_in: { method: "qr", token: cp.qr_token }, out_of_order: false,
+      check_in: { method: "qr", token: labels[cp.id] }, out_of_order: false,
     }, t);
     const next = walked[i + 1] ?? cp;
     for (let k = 0; k < 6; k++) {

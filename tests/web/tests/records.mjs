@@ -82,9 +82,22 @@ export class Phone {
     return r;
   }
 
-  /** Pushes everything queued; every record must be applied. */
+  /** The QR label text of each checkpoint of `site`, as the administrator prints them
+   * (phones receive only digests). */
+  static async labels(site) {
+    const admin = await Phone.signIn("admin");
+    const printed = await api("GET", `/api/v1/sites/${site}/checkpoints`, admin.token);
+    return Object.fromEntries(printed.map((cp) => [cp.id, cp.qr_token]));
+  }
+
+  /** Pushes everything queued, with clock evidence as the phone core sends it (the
+   * server's signed time just before); every record must be applied. */
   async push() {
-    const body = { device_id: this.device, sent_at_ms: Date.now(), records: this.queued };
+    const status = await api("GET", `/api/v1/sync/status?device_id=${this.device}`, this.token);
+    const body = {
+      device_id: this.device, sent_at_ms: Date.now(), records: this.queued,
+      clock: { time_token: status.time_token, elapsed_ms: 0 },
+    };
     const resp = await api("POST", "/api/v1/sync/push", this.token, body);
     this.queued = [];
     const refused = resp.results.filter((r) => r.status === "rejected");
