@@ -552,11 +552,21 @@ pub fn raise_with_photo(
     kind: patrol_protocol::DepartmentKind,
     i: usize,
 ) -> patrol_protocol::Id {
+    raise_with_photo_of(core, kind, i, camera_jpeg((i * 37 % 251) as u8))
+}
+
+/// `raise_with_photo` with the camera's bytes given.
+pub fn raise_with_photo_of(
+    core: &patrol_core::Core,
+    kind: patrol_protocol::DepartmentKind,
+    i: usize,
+    photo: Vec<u8>,
+) -> patrol_protocol::Id {
     let site = core.sites().unwrap()[0].id;
     let dept = core.departments(site).unwrap().into_iter().find(|d| d.kind == kind).unwrap().id;
     let sha = core
         .add_photo(patrol_core::photos::PhotoInput {
-            source: patrol_core::photos::PhotoSource::Bytes { data: camera_jpeg((i * 37 % 251) as u8) },
+            source: patrol_core::photos::PhotoSource::Bytes { data: photo },
             context: patrol_protocol::record::PhotoContext { run_id: None, checkpoint_id: None, notice_id: None },
             site_id: Some(site),
             captured_at_ms: None,

@@ -75,32 +75,8 @@ fn photos_complete_on_a_link_that_drops_every_hundred_kilobytes(backend: Backend
     sync_until_done(&core, 20);
     // Photos the size of a phone's stored ones (hundreds of KB each), on notices.
     const PHOTOS: usize = 8;
-    let site = core.sites().unwrap()[0].id;
-    let dept = core.departments(site).unwrap().into_iter().find(|d| d.kind == DepartmentKind::Cleaning).unwrap().id;
     for i in 0..PHOTOS {
-        let sha = core
-            .add_photo(patrol_core::photos::PhotoInput {
-                source: patrol_core::photos::PhotoSource::Bytes { data: textured_jpeg(i as u32, 1280, 960) },
-                context: patrol_protocol::record::PhotoContext { run_id: None, checkpoint_id: None, notice_id: None },
-                site_id: Some(site),
-                captured_at_ms: None,
-                latitude: None,
-                longitude: None,
-            })
-            .unwrap()
-            .sha256;
-        core.create_notice(patrol_core::notices::NoticeDraft {
-            site_id: site,
-            department_id: dept,
-            checkpoint_id: None,
-            location: format!("{}号楼", i + 1),
-            run_id: None,
-            description: format!("车棚顶棚破损 #{i}"),
-            severity: patrol_protocol::Severity::General,
-            due_ms: core.now_ms() + 86_400_000,
-            photos: vec![sha],
-        })
-        .unwrap();
+        raise_with_photo_of(&core, DepartmentKind::Cleaning, i, textured_jpeg(i as u32, 1280, 960));
     }
     let bytes = core.sync_state().unwrap().queued_photo_bytes;
     assert!(bytes > 1_500_000, "photos of a realistic size: {bytes} bytes");
