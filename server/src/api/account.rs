@@ -177,11 +177,7 @@ pub async fn change_own_password(
         .write(move |c| {
             people::set_password(c, person, &hash, false)?;
             // Other phones and browsers sign in again with the new password.
-            c.execute(
-                "UPDATE refresh_tokens SET revoked_ms = $2 WHERE person_id = $1 AND device_id <> $3 AND revoked_ms IS NULL",
-                &crate::params![person, now, device],
-            )?;
-            Ok(())
+            people::revoke_other_devices(c, person, device, now).map(|_| ())
         })
         .await?;
     tracing::info!(person = %person, "password changed");

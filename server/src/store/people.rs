@@ -272,6 +272,14 @@ pub fn remove_role(c: &mut dyn Conn, person: Id, role: &Role, now: i64) -> Resul
     Ok(n > 0)
 }
 
+/// Ends the person's logins on every device but `keep` (a changed password).
+pub fn revoke_other_devices(c: &mut dyn Conn, person: Id, keep: Id, now: i64) -> Result<u64, DbError> {
+    c.execute(
+        "UPDATE refresh_tokens SET revoked_ms = $2 WHERE person_id = $1 AND device_id <> $3 AND revoked_ms IS NULL",
+        &params![person, now, keep],
+    )
+}
+
 /// Ends every login of a person (deactivation, password reset).
 pub fn revoke_person(c: &mut dyn Conn, person: Id, now: i64) -> Result<u64, DbError> {
     c.execute(
