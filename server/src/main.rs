@@ -109,7 +109,25 @@ enum UserCommand {
     },
 }
 
+/// glibc's malloc raises its mmap threshold to the size of every large block freed
+/// (up to 32 MiB), so after the first large buffer (a 4 MiB push, a photo, a
+/// thumbnail's decode) later ones are carved from per-thread arenas and stay resident
+/// after they are freed: under 200 callers the server grew past a gigabyte and did
+/// not shrink (docs/benchmarks.md, "Resources under load"). A fixed threshold keeps
+/// blocks of 1 MiB and more in their own mappings, returned to the system on free.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn keep_large_blocks_out_of_the_arenas() {
+    // SAFETY: mallopt only changes malloc's tuning; called once before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn keep_large_blocks_out_of_the_arenas() {}
+
 fn main() {
+    keep_large_blocks_out_of_the_arenas();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=info".into()),

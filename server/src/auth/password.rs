@@ -1,21 +1,111 @@
 //! Password hashing with argon2id (the crate's defaults: 19 MiB, 2 passes).
+//!
+//! The 19 MiB of each run come from a small free list ([`Workspace`]) instead of a fresh
+//! allocation per hash: with glibc's malloc a freed 19 MiB block raises its mmap
+//! threshold, later blocks come from per-thread arenas and are kept there, and 200
+//! sign-ins a second took the server past a gigabyte of resident memory
+//! (docs/benchmarks.md, "Resources under load").
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use std::sync::Mutex;
+
+use argon2::password_hash::{Output, PasswordHash, SaltString, rand_core::OsRng};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 pub const MIN_LEN: usize = 8;
 pub const MAX_LEN: usize = 256;
 
-pub fn hash(password: &str) -> String {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default().hash_password(password.as_bytes(), &salt).expect("argon2 accepts any password").to_string()
+/// Workspaces kept for the next hash: as many as may run at once under the bound.
+static FREE: Mutex<Vec<Box<[Block]>>> = Mutex::new(Vec::new());
+
+/// The argon2 memory of one run, taken from the free list (or made) and given back
+/// when dropped. Runs that need more blocks than the defaults (a stored hash with a
+/// larger `m`) get a block of their own that is not kept.
+struct Workspace(Option<Box<[Block]>>);
+
+impl Workspace {
+    fn take(blocks: usize) -> Workspace {
+        let kept = FREE.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match kept {
+            Some(b) if b.len() >= blocks => Workspace(Some(b)),
+            other => {
+                if let Some(b) = other {
+                    Workspace(Some(b)).give_back();
+                }
+                Workspace(Some(vec![Block::default(); blocks].into_boxed_slice()))
+            }
+        }
+    }
+
+    fn blocks(&mut self, n: usize) -> &mut [Block] {
+        &mut self.0.as_mut().expect("workspace present until dropped")[..n]
+    }
+
+    fn give_back(&mut self) {
+        if let Some(b) = self.0.take() {
+            let mut free = FREE.lock().unwrap_or_else(|e| e.into_inner());
+            if free.len() < CONCURRENT_HASHES && b.len() == Params::default().block_count() {
+                free.push(b);
+            }
+        }
+    }
 }
 
-pub fn verify(stored: &str, password: &str) -> bool {
-    match PasswordHash::new(stored) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
-        Err(_) => false,
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        self.give_back();
     }
+}
+
+/// Runs argon2id with `params` into `out`, in a reused workspace.
+fn run(params: Params, algorithm: Algorithm, version: Version, password: &[u8], salt: &[u8], out: &mut [u8]) -> bool {
+    let n = params.block_count();
+    let argon = Argon2::new(algorithm, version, params);
+    let mut ws = Workspace::take(n);
+    argon.hash_password_into_with_memory(password, salt, out, ws.blocks(n)).is_ok()
+}
+
+pub fn hash(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    let params = Params::default();
+    let mut raw = [0u8; 16];
+    let salt_bytes = salt.decode_b64(&mut raw).expect("a generated salt decodes");
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    assert!(run(params.clone(), Algorithm::Argon2id, Version::V0x13, password.as_bytes(), salt_bytes, &mut out));
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: (&params).try_into().expect("default parameters encode"),
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).expect("32 bytes is a valid output")),
+    };
+    phc.to_string()
+}
+
+/// The largest memory cost a stored hash may ask for (4× the default): a hash string
+/// from elsewhere cannot make one verification take a gigabyte.
+const MAX_STORED_M_COST: u32 = 4 * Params::DEFAULT_M_COST;
+
+pub fn verify(stored: &str, password: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else { return false };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else { return false };
+    let version = match parsed.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let Ok(params) = Params::try_from(&parsed) else { return false };
+    if params.m_cost() > MAX_STORED_M_COST || params.t_cost() > 16 || params.p_cost() > 4 {
+        return false;
+    }
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else { return false };
+    let mut raw = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut raw) else { return false };
+    let mut out = vec![0u8; expected.len()];
+    if !run(params, algorithm, version, password.as_bytes(), salt, &mut out) {
+        return false;
+    }
+    // `Output`'s equality is constant-time.
+    Output::new(&out).is_ok_and(|computed| computed == expected)
 }
 
 /// Passwords nobody may choose: the ones guessed first.
@@ -160,5 +250,52 @@ mod tests {
         assert!(super::verify(&h, "correct horse"));
         assert!(!super::verify(&h, "correct horsf"));
         assert!(!super::verify("not a hash", "correct horse"));
+    }
+
+    #[test]
+    fn hashes_made_by_the_crates_own_hasher_verify_and_ours_verify_there() {
+        use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+        let theirs = argon2::Argon2::default()
+            .hash_password(b"Hua2026-gate", &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string();
+        assert!(super::verify(&theirs, "Hua2026-gate"));
+        assert!(!super::verify(&theirs, "Hua2026-gatf"));
+        let ours = super::hash("Hua2026-gate");
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(argon2::Argon2::default().verify_password(b"Hua2026-gate", &parsed).is_ok());
+        assert!(argon2::Argon2::default().verify_password(b"hua2026-gate", &parsed).is_err());
+    }
+
+    #[test]
+    fn a_stored_hash_asking_for_more_than_four_times_the_memory_is_refused() {
+        use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+        // A true hash of the password, with m just over the bound: verifying it would
+        // be allowed to allocate whatever a stored string asks for.
+        let params = argon2::Params::new(super::MAX_STORED_M_COST + 8, 1, 1, None).unwrap();
+        let greedy = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+            .hash_password(b"Hua2026-gate", &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string();
+        assert!(!super::verify(&greedy, "Hua2026-gate"));
+        let params = argon2::Params::new(super::MAX_STORED_M_COST, 1, 1, None).unwrap();
+        let largest = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+            .hash_password(b"Hua2026-gate", &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string();
+        assert!(super::verify(&largest, "Hua2026-gate"));
+    }
+
+    #[test]
+    fn workspaces_are_kept_for_reuse_up_to_the_bound() {
+        for _ in 0..4 {
+            std::thread::scope(|s| {
+                for _ in 0..3 {
+                    s.spawn(|| assert!(super::verify(&super::hash("x7-kettle-moon"), "x7-kettle-moon")));
+                }
+            });
+        }
+        let kept = super::FREE.lock().unwrap().len();
+        assert!((1..=super::CONCURRENT_HASHES).contains(&kept), "{kept} workspaces kept");
     }
 }

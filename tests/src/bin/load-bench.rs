@@ -55,9 +55,13 @@ fn get_json(a: &ureq::Agent, url: &str, token: &str) -> Value {
     r.body_mut().with_config().limit(64 << 20).read_json().unwrap()
 }
 
-fn login(a: &ureq::Agent, base: &str, who: &str, password: &str, device: Id) -> Result<Value, String> {
+/// Signs in from `addr`: the server trusts one proxy (`PATROL_FORWARDED_PROXIES=1`), so
+/// the `X-Forwarded-For` entry stands for the caller's own address, as each phone of a
+/// real compound has its own (the per-address sign-in budget applies to each).
+fn login(a: &ureq::Agent, base: &str, who: &str, password: &str, device: Id, addr: &str) -> Result<Value, String> {
     let mut r = a
         .post(format!("{base}/api/v1/auth/login"))
+        .header("x-forwarded-for", addr)
         .send_json(json!({"login": who, "password": password, "device_id": device}))
         .map_err(|e| e.to_string())?;
     let status = r.status().as_u16();
@@ -100,13 +104,17 @@ fn main() {
 
     let dir = TempDir::new("load-bench");
     let url = database_url(patrol_e2e::Backend::Sqlite, &dir).unwrap();
-    let server = Server::start(&url, &dir.0.join("data"));
+    let server = Server::start_with(&url, &dir.0.join("data"), vec![
+        ("PATROL_FORWARDED_PROXIES".into(), "1".into()),
+        // One line per refused sign-in would bury the figures.
+        ("RUST_LOG".into(), "off".into()),
+    ]);
     let pid = server.pid().expect("server running");
     let base = server.url();
     let a = agent();
 
     // The demo's first route and the checkpoints it walks (at least 4).
-    let admin = login(&a, &base, "admin", &server.password("admin"), Id::now_v7()).unwrap();
+    let admin = login(&a, &base, "admin", &server.password("admin"), Id::now_v7(), "10.1.0.1").unwrap();
     let admin = admin["access_token"].as_str().unwrap().to_string();
     let site = get_json(&a, &format!("{base}/api/v1/sites"), &admin)[0]["id"].as_str().unwrap().to_string();
     let cps: Vec<Checkpoint> =
@@ -150,7 +158,8 @@ fn main() {
     let first_rejection = Arc::new(Mutex::new(None::<String>));
     let start = Arc::new(Barrier::new(callers + 1));
     let workers: Vec<_> = (0..callers)
-        .map(|_| {
+        .map(|i| {
+            let addr = format!("10.0.{}.{}", i / 250, i % 250 + 1);
             let (tally, login_times, push_times, first_error, first_rejection, start) = (
                 tally.clone(),
                 login_times.clone(),
@@ -176,7 +185,7 @@ fn main() {
                     let deadline = Instant::now() + Duration::from_secs(seconds);
                     while Instant::now() < deadline {
                         let t0 = Instant::now();
-                        let v = match login(&a, &base, "patrol", &password, device) {
+                        let v = match login(&a, &base, "patrol", &password, device, &addr) {
                             Ok(v) => v,
                             Err(e) => {
                                 fail(e);
@@ -268,7 +277,7 @@ fn main() {
 
     // One photo, then many first requests for its thumbnail at once.
     let device = Id::now_v7();
-    let v = login(&a, &base, "patrol", &password, device).unwrap();
+    let v = login(&a, &base, "patrol", &password, device, "10.1.0.2").unwrap();
     let token = v["access_token"].as_str().unwrap().to_string();
     let mut chain = Chain::new(v["person_id"].as_str().unwrap().parse().unwrap(), device);
     let photo = camera_jpeg(9);
