@@ -1,7 +1,8 @@
 // Photos from the system camera at full size (through the FileProvider), handed to the
 // core as JPEG bytes; the core scales, orients and watermarks them. The manifest declares
 // CAMERA, so the system refuses ACTION_IMAGE_CAPTURE (SecurityException) until it is
-// granted: the permission is asked here, at the tap, wherever a photo is taken.
+// granted, and CameraX (the QR scanner) shows nothing without it: the permission is
+// asked here, at the tap, wherever the camera is used.
 package app.patrol.android.platform
 
 import android.Manifest
@@ -13,7 +14,10 @@ import android.widget.Toast
 import androidx.activity.compose.rememberLauncherForActivityResult
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
+import androidx.compose.runtime.setValue
 import androidx.compose.ui.platform.LocalContext
 import androidx.core.content.ContextCompat
 import androidx.core.content.FileProvider
@@ -45,14 +49,31 @@ fun rememberPhotoTaker(onPhoto: (ByteArray) -> Unit): () -> Unit {
             Toast.makeText(context, R.string.camera_permission_refused, Toast.LENGTH_LONG).show()
         }
     }
+    val withCamera = rememberCameraPermission()
+    return { withCamera(::openCamera) }
+}
+
+/**
+ * Returns a function that runs its argument once the camera may be used: at once when
+ * the permission is held, else after the person grants it. Refused, it says so (and
+ * where to allow it) instead. Used by the photo taker and the QR scanner.
+ */
+@Composable
+fun rememberCameraPermission(): (() -> Unit) -> Unit {
+    val context = LocalContext.current
+    // What to run once granted; lost (harmlessly) if the process dies during the prompt.
+    var pending by remember { mutableStateOf<(() -> Unit)?>(null) }
     val permission = rememberLauncherForActivityResult(ActivityResultContracts.RequestPermission()) { granted ->
-        if (granted) openCamera()
+        val then = pending
+        pending = null
+        if (granted) then?.invoke()
         else Toast.makeText(context, R.string.camera_permission_refused, Toast.LENGTH_LONG).show()
     }
-    return {
+    return { action ->
         if (ContextCompat.checkSelfPermission(context, Manifest.permission.CAMERA) == PackageManager.PERMISSION_GRANTED) {
-            openCamera()
+            action()
         } else {
+            pending = action
             permission.launch(Manifest.permission.CAMERA)
         }
     }

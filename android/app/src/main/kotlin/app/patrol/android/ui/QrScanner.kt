@@ -2,6 +2,7 @@
 // is handed back once, then the camera is released.
 package app.patrol.android.ui
 
+import android.widget.Toast
 import androidx.annotation.OptIn
 import androidx.camera.core.CameraSelector
 import androidx.camera.core.ExperimentalGetImage
@@ -26,16 +27,18 @@ import androidx.compose.ui.viewinterop.AndroidView
 import androidx.compose.ui.window.Dialog
 import androidx.compose.ui.window.DialogProperties
 import androidx.core.content.ContextCompat
+import androidx.lifecycle.LifecycleOwner
 import androidx.lifecycle.compose.LocalLifecycleOwner
 import app.patrol.android.R
+import com.google.mlkit.vision.barcode.BarcodeScanner
 import com.google.mlkit.vision.barcode.BarcodeScannerOptions
 import com.google.mlkit.vision.barcode.BarcodeScanning
 import com.google.mlkit.vision.barcode.common.Barcode
 import com.google.mlkit.vision.common.InputImage
+import java.util.concurrent.Executor
 import java.util.concurrent.Executors
 import java.util.concurrent.atomic.AtomicBoolean
 
-@OptIn(ExperimentalGetImage::class)
 @Composable
 fun QrScannerDialog(onCode: (String) -> Unit, onClose: () -> Unit) {
     val context = LocalContext.current
@@ -46,8 +49,10 @@ fun QrScannerDialog(onCode: (String) -> Unit, onClose: () -> Unit) {
     val analysisThread = remember { Executors.newSingleThreadExecutor() }
     val delivered = remember { AtomicBoolean(false) }
     val providerFuture = remember { ProcessCameraProvider.getInstance(context) }
+    val closed = remember { AtomicBoolean(false) }
     DisposableEffect(Unit) {
         onDispose {
+            closed.set(true)
             runCatching { providerFuture.get().unbindAll() }
             scanner.close()
             analysisThread.shutdown()
@@ -60,26 +65,18 @@ fun QrScannerDialog(onCode: (String) -> Unit, onClose: () -> Unit) {
                 factory = { ctx ->
                     val view = PreviewView(ctx)
                     providerFuture.addListener({
-                        val provider = providerFuture.get()
-                        val preview = Preview.Builder().build().also { it.setSurfaceProvider(view.surfaceProvider) }
-                        val analysis = ImageAnalysis.Builder()
-                            .setBackpressureStrategy(ImageAnalysis.STRATEGY_KEEP_ONLY_LATEST)
-                            .build()
-                        analysis.setAnalyzer(analysisThread) { proxy ->
-                            val media = proxy.image
-                            if (media == null || delivered.get()) {
-                                proxy.close()
-                                return@setAnalyzer
-                            }
-                            scanner.process(InputImage.fromMediaImage(media, proxy.imageInfo.rotationDegrees))
-                                .addOnSuccessListener { codes ->
-                                    val value = codes.firstNotNullOfOrNull { it.rawValue }
-                                    if (value != null && delivered.compareAndSet(false, true)) onCode(value)
-                                }
-                                .addOnCompleteListener { proxy.close() }
+                        // Closed before CameraX was ready: binding now would leave the
+                        // camera on behind the run screen.
+                        if (closed.get()) return@addListener
+                        // CameraX may fail to start (no back camera, the camera in use by
+                        // another app, refused by a device policy): say so and close,
+                        // instead of an exception on the main thread.
+                        try {
+                            bind(providerFuture.get(), view, owner, analysisThread, scanner, delivered, onCode)
+                        } catch (e: Exception) {
+                            Toast.makeText(ctx, R.string.scanner_unavailable, Toast.LENGTH_LONG).show()
+                            onClose()
                         }
-                        provider.unbindAll()
-                        provider.bindToLifecycle(owner, CameraSelector.DEFAULT_BACK_CAMERA, preview, analysis)
                     }, ContextCompat.getMainExecutor(ctx))
                     view
                 },
@@ -89,4 +86,36 @@ fun QrScannerDialog(onCode: (String) -> Unit, onClose: () -> Unit) {
             }
         }
     }
+}
+
+/** Binds the preview and the QR analysis to [owner]; throws when the camera cannot start. */
+@OptIn(ExperimentalGetImage::class)
+private fun bind(
+    provider: ProcessCameraProvider,
+    view: PreviewView,
+    owner: LifecycleOwner,
+    analysisThread: Executor,
+    scanner: BarcodeScanner,
+    delivered: AtomicBoolean,
+    onCode: (String) -> Unit,
+) {
+    val preview = Preview.Builder().build().also { it.setSurfaceProvider(view.surfaceProvider) }
+    val analysis = ImageAnalysis.Builder()
+        .setBackpressureStrategy(ImageAnalysis.STRATEGY_KEEP_ONLY_LATEST)
+        .build()
+    analysis.setAnalyzer(analysisThread) { proxy ->
+        val media = proxy.image
+        if (media == null || delivered.get()) {
+            proxy.close()
+            return@setAnalyzer
+        }
+        scanner.process(InputImage.fromMediaImage(media, proxy.imageInfo.rotationDegrees))
+            .addOnSuccessListener { codes ->
+                val value = codes.firstNotNullOfOrNull { it.rawValue }
+                if (value != null && delivered.compareAndSet(false, true)) onCode(value)
+            }
+            .addOnCompleteListener { proxy.close() }
+    }
+    provider.unbindAll()
+    provider.bindToLifecycle(owner, CameraSelector.DEFAULT_BACK_CAMERA, preview, analysis)
 }

@@ -33,6 +33,7 @@ import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.graphics.Color
 import androidx.compose.ui.platform.LocalContext
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
@@ -41,6 +42,7 @@ import app.patrol.android.R
 import app.patrol.android.location.RunLocationService
 import app.patrol.android.platform.NfcTags
 import app.patrol.android.platform.fixes
+import app.patrol.android.platform.rememberCameraPermission
 import app.patrol.android.platform.rememberPhotoTaker
 import app.patrol.logic.Fix
 import app.patrol.logic.Formats
@@ -60,23 +62,27 @@ fun RunScreen(vm: PatrolViewModel, runId: String, raiseNotice: () -> Unit, back:
     val summary by model.summary.collectAsStateWithLifecycle()
     val lastVisit by model.lastVisit.collectAsStateWithLifecycle()
     val offsets by vm.siteOffsets.collectAsStateWithLifecycle()
-    var granted by remember { mutableStateOf(false) }
+    // Precise location: GPS check-ins and the track need it (an approximate position is
+    // off by a kilometre or more). null until the person answered.
+    var granted by remember { mutableStateOf<Boolean?>(null) }
     val permissions = rememberLauncherForActivityResult(ActivityResultContracts.RequestMultiplePermissions()) { result ->
         granted = result[Manifest.permission.ACCESS_FINE_LOCATION] == true
     }
     LaunchedEffect(runId) {
         model.load(runId)
-        val wanted = mutableListOf(Manifest.permission.CAMERA, Manifest.permission.ACCESS_FINE_LOCATION)
+        // Fine and coarse together: Android 12+ ignores a request for fine location alone
+        // (no prompt, refused). The camera is asked for at the tap (scan, photo).
+        val wanted = mutableListOf(Manifest.permission.ACCESS_FINE_LOCATION, Manifest.permission.ACCESS_COARSE_LOCATION)
         if (Build.VERSION.SDK_INT >= 33) wanted += Manifest.permission.POST_NOTIFICATIONS
         permissions.launch(wanted.toTypedArray())
     }
     val open = detail?.let { it.runId == runId && it.finishedMs == null } == true
     // The track is recorded while the run is open and location is allowed.
     LaunchedEffect(open, granted) {
-        if (open && granted) RunLocationService.start(context, runId) else if (!open) RunLocationService.stop(context)
+        if (open && granted == true) RunLocationService.start(context, runId) else if (!open) RunLocationService.stop(context)
     }
     // Live position for the GPS check-in, with its accuracy on screen.
-    val fix by remember(granted) { if (granted) context.fixes() else emptyFlow<Fix>() }.collectAsState(initial = null)
+    val fix by remember(granted) { if (granted == true) context.fixes() else emptyFlow<Fix>() }.collectAsState(initial = null)
     // A tag held to the phone checks in at the checkpoint it belongs to.
     LaunchedEffect(open) {
         if (open) NfcTags.tags.collect { model.checkInNfc(it) }
@@ -86,6 +92,7 @@ fun RunScreen(vm: PatrolViewModel, runId: String, raiseNotice: () -> Unit, back:
     var finishing by remember { mutableStateOf(false) }
     var photoFor by remember { mutableStateOf<String?>(null) }
     val takePhoto = rememberPhotoTaker { bytes -> model.addPhoto(bytes, photoFor, fix) }
+    val withCamera = rememberCameraPermission()
 
     val d = detail
     Column(Modifier.fillMaxSize()) {
@@ -97,9 +104,15 @@ fun RunScreen(vm: PatrolViewModel, runId: String, raiseNotice: () -> Unit, back:
             Text(lang.pick(d.routeNameZh, d.routeNameEn), style = MaterialTheme.typography.titleLarge)
             Text(stringResource(R.string.progress, progress.visited, progress.total))
             LinearProgressIndicator(progress = { progress.fraction }, modifier = Modifier.fillMaxWidth().padding(vertical = 4.dp))
+            val shown = fix
             Text(
-                fix?.let { stringResource(R.string.gps_accuracy, it.accuracyM) } ?: stringResource(R.string.gps_waiting),
+                when {
+                    granted == false -> stringResource(R.string.location_refused)
+                    shown != null -> stringResource(R.string.gps_accuracy, shown.accuracyM)
+                    else -> stringResource(R.string.gps_waiting)
+                },
                 style = MaterialTheme.typography.bodySmall,
+                color = if (granted == false) Overdue else Color.Unspecified,
             )
             lastVisit?.let { v ->
                 val name = d.checkpoints.firstOrNull { it.checkpoint.checkpointId == v.checkpointId }?.checkpoint
@@ -115,7 +128,7 @@ fun RunScreen(vm: PatrolViewModel, runId: String, raiseNotice: () -> Unit, back:
             }
             if (open) {
                 Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
-                    Button(onClick = { scanning = true }) { Text(stringResource(R.string.scan_qr)) }
+                    Button(onClick = { withCamera { scanning = true } }) { Text(stringResource(R.string.scan_qr)) }
                     OutlinedButton(onClick = { vm.raise.open(d.siteId, d.runId); raiseNotice() }) {
                         Text(stringResource(R.string.raise_notice))
                     }
