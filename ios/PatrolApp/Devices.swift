@@ -23,6 +23,7 @@ struct QRScannerView: UIViewControllerRepresentable {
     final class ScannerController: UIViewController, AVCaptureMetadataOutputObjectsDelegate {
         var onCode: ((String) -> Void)?
         private let session = AVCaptureSession()
+        private var preview: AVCaptureVideoPreviewLayer?
         private var delivered = false
 
         override func viewDidLoad() {
@@ -38,9 +39,15 @@ struct QRScannerView: UIViewControllerRepresentable {
             output.metadataObjectTypes = [.qr]
             let preview = AVCaptureVideoPreviewLayer(session: session)
             preview.videoGravity = .resizeAspectFill
-            preview.frame = view.layer.bounds
             view.layer.addSublayer(preview)
+            self.preview = preview
             DispatchQueue.global(qos: .userInitiated).async { self.session.startRunning() }
+        }
+
+        // The sheet's final size is known here, not in viewDidLoad.
+        override func viewDidLayoutSubviews() {
+            super.viewDidLayoutSubviews()
+            preview?.frame = view.layer.bounds
         }
 
         override func viewWillDisappear(_ animated: Bool) {
@@ -84,7 +91,7 @@ final class NFCReader: NSObject, NFCTagReaderSessionDelegate {
     func tagReaderSession(_ session: NFCTagReaderSession, didDetect tags: [NFCTag]) {
         guard let tag = tags.first else { return }
         session.connect(to: tag) { error in
-            if error != nil { session.invalidate(errorMessage: "NFC"); return }
+            if error != nil { session.invalidate(errorMessage: NSLocalizedString("run.nfcFailed", comment: "")); return }
             let id: Data
             switch tag {
             case let .miFare(t): id = t.identifier
@@ -103,6 +110,9 @@ final class NFCReader: NSObject, NFCTagReaderSessionDelegate {
 @MainActor
 final class LocationTracker: NSObject, ObservableObject, CLLocationManagerDelegate {
     @Published private(set) var fix: Fix?
+    /// Location refused, restricted, or allowed only approximately (off by a kilometre or
+    /// more): no GPS check-in and no track; the run screen says so.
+    @Published private(set) var refused = false
     private let manager = CLLocationManager()
     var onFix: ((Fix) -> Void)?
 
@@ -125,6 +135,15 @@ final class LocationTracker: NSObject, ObservableObject, CLLocationManagerDelega
 
     func stop() { manager.stopUpdatingLocation() }
 
+    // Called when the manager is made and whenever the person changes the permission.
+    nonisolated func locationManagerDidChangeAuthorization(_ manager: CLLocationManager) {
+        let status = manager.authorizationStatus
+        let approximate = manager.accuracyAuthorization == .reducedAccuracy
+        let noPrecise = status == .denied || status == .restricted
+            || ((status == .authorizedWhenInUse || status == .authorizedAlways) && approximate)
+        Task { @MainActor in self.refused = noPrecise }
+    }
+
     nonisolated func locationManager(_ manager: CLLocationManager, didUpdateLocations locations: [CLLocation]) {
         guard let l = locations.last else { return }
         let f = Fix(latitude: l.coordinate.latitude, longitude: l.coordinate.longitude,
@@ -138,6 +157,36 @@ final class LocationTracker: NSObject, ObservableObject, CLLocationManagerDelega
 }
 
 // MARK: Camera
+
+/// The camera permission, asked at the tap wherever the camera is used (QR scan, photos).
+/// Without it the QR scanner shows a black screen and the camera picker an empty one,
+/// with nothing said; refused, the screen shows `cameraRefusedAlert` instead.
+enum CameraAccess {
+    /// Whether the camera may be used; asks the person the first time.
+    @MainActor static func allowed() async -> Bool {
+        // No camera (a simulator): the picker opens the photo library, which asks nothing.
+        guard UIImagePickerController.isSourceTypeAvailable(.camera) else { return true }
+        switch AVCaptureDevice.authorizationStatus(for: .video) {
+        case .authorized: return true
+        case .notDetermined: return await AVCaptureDevice.requestAccess(for: .video)
+        default: return false
+        }
+    }
+}
+
+extension View {
+    /// Says that the camera is not allowed and where to allow it, with a way to Settings.
+    @MainActor func cameraRefusedAlert(isPresented: Binding<Bool>) -> some View {
+        alert("camera.refused", isPresented: isPresented) {
+            Button("camera.openSettings") {
+                if let url = URL(string: UIApplication.openSettingsURLString) { UIApplication.shared.open(url) }
+            }
+            Button("cancel", role: .cancel) {}
+        } message: {
+            Text("camera.refusedMessage")
+        }
+    }
+}
 
 /// The system camera; hands back JPEG bytes (the core scales, orients and watermarks).
 struct CameraPicker: UIViewControllerRepresentable {

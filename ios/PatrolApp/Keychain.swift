@@ -6,18 +6,22 @@ import Security
 enum Keychain {
     private static let account = "patrol.db.key"
 
-    static func deviceSecret() -> Data {
+    /// The secret, made on first use; nil while the Keychain cannot be read. That happens
+    /// when iOS launches the app for a background task before the phone was first
+    /// unlocked since it started: then no new secret is made (it would differ from the
+    /// stored one, which is only unreadable for now).
+    static func deviceSecret() -> Data? {
         let query: [String: Any] = [
             kSecClass as String: kSecClassGenericPassword,
             kSecAttrAccount as String: account,
             kSecReturnData as String: true,
         ]
         var item: CFTypeRef?
-        if SecItemCopyMatching(query as CFDictionary, &item) == errSecSuccess, let data = item as? Data {
-            return data
-        }
+        let found = SecItemCopyMatching(query as CFDictionary, &item)
+        if found == errSecSuccess, let data = item as? Data { return data }
+        guard found == errSecItemNotFound else { return nil }
         var bytes = [UInt8](repeating: 0, count: 32)
-        _ = SecRandomCopyBytes(kSecRandomDefault, bytes.count, &bytes)
+        guard SecRandomCopyBytes(kSecRandomDefault, bytes.count, &bytes) == errSecSuccess else { return nil }
         let secret = Data(bytes)
         let add: [String: Any] = [
             kSecClass as String: kSecClassGenericPassword,
@@ -25,7 +29,6 @@ enum Keychain {
             kSecValueData as String: secret,
             kSecAttrAccessible as String: kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly,
         ]
-        SecItemAdd(add as CFDictionary, nil)
-        return secret
+        return SecItemAdd(add as CFDictionary, nil) == errSecSuccess ? secret : nil
     }
 }

@@ -15,6 +15,7 @@ struct NoticeFormView: View {
         @ObservedObject var model: NoticeFormModel
         let done: () -> Void
         @State private var camera = false
+        @State private var cameraRefused = false
         @State private var library: PhotosPickerItem?
 
         var body: some View {
@@ -35,7 +36,7 @@ struct NoticeFormView: View {
                 TextField("notice.description", text: $model.text, axis: .vertical).lineLimit(3...8)
                 Section {
                     Thumbnails(shas: model.photos)
-                    Button("photo.take") { camera = true }
+                    Button("photo.take") { openCamera() }
                     PhotosPicker(selection: $library, matching: .images) { Text("photo.library") }
                 }
                 Button("notice.submit") { model.submit() }.disabled(model.busy)
@@ -43,6 +44,7 @@ struct NoticeFormView: View {
             }
             .navigationTitle(Text("notice.title"))
             .sheet(isPresented: $camera) { CameraPicker { model.addPhoto($0, fix: nil) } }
+            .cameraRefusedAlert(isPresented: $cameraRefused)
             .onChange(of: library) { item in
                 Task {
                     if let data = try? await item?.loadTransferable(type: Data.self) { model.addPhoto(data, fix: nil) }
@@ -50,6 +52,13 @@ struct NoticeFormView: View {
                 }
             }
             .onChange(of: model.created?.noticeId) { id in if id != nil { done() } }
+        }
+
+        /// The camera once it may be used, else why it cannot be.
+        private func openCamera() {
+            Task { @MainActor in
+                if await CameraAccess.allowed() { camera = true } else { cameraRefused = true }
+            }
         }
     }
 }
@@ -124,6 +133,7 @@ struct NoticeDetailView: View {
         @State private var pending: Pending?
         @State private var text = ""
         @State private var camera = false
+        @State private var cameraRefused = false
 
         var body: some View {
             List {
@@ -143,7 +153,7 @@ struct NoticeDetailView: View {
                         if n.allowedActions.contains(.acknowledge) { Button("notice.sign") { pending = .sign } }
                         if n.allowedActions.contains(.reportFix) {
                             Thumbnails(shas: model.afterPhotos)
-                            Button("notice.afterPhoto") { camera = true }
+                            Button("notice.afterPhoto") { openCamera() }
                             Button("notice.reportFix") { pending = .fix }.disabled(model.afterPhotos.isEmpty)
                         }
                         if n.allowedActions.contains(.correctiveAction) { Button("notice.corrective") { pending = .corrective } }
@@ -163,6 +173,7 @@ struct NoticeDetailView: View {
             }
             .onAppear { model.select(noticeId) }
             .sheet(isPresented: $camera) { CameraPicker { model.addAfterPhoto($0, fix: nil) } }
+            .cameraRefusedAlert(isPresented: $cameraRefused)
             .sheet(item: $pending) { p in
                 if p == .sign {
                     SignaturePad { png in model.signForReceipt(signaturePng: png); pending = nil }
@@ -185,6 +196,13 @@ struct NoticeDetailView: View {
                             }
                     }
                 }
+            }
+        }
+
+        /// The camera once it may be used, else why it cannot be.
+        private func openCamera() {
+            Task { @MainActor in
+                if await CameraAccess.allowed() { camera = true } else { cameraRefused = true }
             }
         }
     }

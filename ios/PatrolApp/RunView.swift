@@ -17,6 +17,7 @@ struct RunView: View {
         @State private var nfc = NFCReader()
         @State private var scanning = false
         @State private var camera = false
+        @State private var cameraRefused = false
         @State private var library: PhotosPickerItem?
         @State private var photoFor: String?
         @State private var manualFor: String?
@@ -66,7 +67,15 @@ struct RunView: View {
                 Button("cancel", role: .cancel) {}
             }
             .sheet(isPresented: $raising) { NavigationStack { NoticeFormView(done: { raising = false }) } }
+            .cameraRefusedAlert(isPresented: $cameraRefused)
             .onChange(of: model.detail?.finishedMs) { finished in if finished != nil { location.stop() } }
+        }
+
+        /// Runs `open` once the camera may be used, else shows why it cannot be.
+        private func withCamera(_ open: @escaping @MainActor () -> Void) {
+            Task { @MainActor in
+                if await CameraAccess.allowed() { open() } else { cameraRefused = true }
+            }
         }
 
         @ViewBuilder private func header(_ d: RunDetail) -> some View {
@@ -74,7 +83,9 @@ struct RunView: View {
             VStack(alignment: .leading, spacing: 6) {
                 Text(String(format: NSLocalizedString("run.progress %lld %lld", comment: ""), p.visited, p.total))
                 ProgressView(value: Double(p.visited), total: Double(max(p.total, 1)))
-                if let f = location.fix {
+                if location.refused {
+                    Text("run.locationRefused").font(.caption).foregroundColor(.red)
+                } else if let f = location.fix {
                     Text(String(format: NSLocalizedString("run.accuracy %.0f", comment: ""), f.accuracyM)).font(.caption)
                 } else {
                     Text("run.locating").font(.caption)
@@ -88,7 +99,7 @@ struct RunView: View {
                 }
                 if model.isOpen {
                     HStack {
-                        Button("run.scan") { scanning = true }.buttonStyle(.borderedProminent)
+                        Button("run.scan") { withCamera { scanning = true } }.buttonStyle(.borderedProminent)
                         if NFCReader.available {
                             Button("run.nfc") { nfc.scan(prompt: NSLocalizedString("run.nfcPrompt", comment: "")) { model.checkInNfc($0) } }
                                 .buttonStyle(.bordered)
@@ -135,7 +146,7 @@ struct RunView: View {
                     }
                     if model.isOpen {
                         HStack {
-                            Button("photo.take") { photoFor = cp.checkpoint.checkpointId; camera = true }.buttonStyle(.bordered)
+                            Button("photo.take") { photoFor = cp.checkpoint.checkpointId; withCamera { camera = true } }.buttonStyle(.bordered)
                             PhotosPicker(selection: $library, matching: .images) { Text("photo.library") }
                                 .simultaneousGesture(TapGesture().onEnded { photoFor = cp.checkpoint.checkpointId })
                             Button("notice.raise") {
