@@ -23,8 +23,9 @@ fun Location.toFix() = Fix(latitude, longitude, if (hasAccuracy()) accuracy.toDo
  * Fixes every [intervalMs] while collected. Both providers the phone has are asked,
  * switched on or not: GPS switched on during a run starts delivering without asking
  * again. Only the providers the app holds the permission for are asked (GPS needs
- * precise location, the network provider either), so a permission refused or taken
- * back gives a flow without fixes instead of a SecurityException in the collector.
+ * precise location, the network provider either), so a flow started without it (refused,
+ * or a one-time permission that has lapsed) gives no fixes instead of a SecurityException
+ * in the collector (the run screen or the location service).
  */
 @SuppressLint("MissingPermission")
 fun Context.fixes(intervalMs: Long = 2_000): Flow<Fix> = callbackFlow {
