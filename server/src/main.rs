@@ -117,10 +117,25 @@ enum UserCommand {
 /// blocks of 1 MiB and more in their own mappings, returned to the system on free.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn keep_large_blocks_out_of_the_arenas() {
-    // SAFETY: mallopt only changes malloc's tuning; called once before any thread starts.
+    // SAFETY: mallopt only changes malloc's tuning; called once before any other thread starts.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
+    // Free memory inside the arenas (the many small blocks of a burst of requests) is
+    // kept by malloc until something asks for it back; every 10 s it is given back.
+    std::thread::Builder::new()
+        .name("malloc-trim".into())
+        .stack_size(64 * 1024)
+        .spawn(|| {
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(10));
+                // SAFETY: malloc_trim is thread-safe; it only returns free pages.
+                unsafe {
+                    libc::malloc_trim(0);
+                }
+            }
+        })
+        .expect("start the malloc-trim thread");
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]

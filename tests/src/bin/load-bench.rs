@@ -58,17 +58,29 @@ fn get_json(a: &ureq::Agent, url: &str, token: &str) -> Value {
 /// Signs in from `addr`: the server trusts one proxy (`PATROL_FORWARDED_PROXIES=1`), so
 /// the `X-Forwarded-For` entry stands for the caller's own address, as each phone of a
 /// real compound has its own (the per-address sign-in budget applies to each).
-fn login(a: &ureq::Agent, base: &str, who: &str, password: &str, device: Id, addr: &str) -> Result<Value, String> {
+fn login(a: &ureq::Agent, base: &str, who: &str, password: &str, device: Id, addr: &str) -> Result<Value, Refusal> {
     let mut r = a
         .post(format!("{base}/api/v1/auth/login"))
         .header("x-forwarded-for", addr)
         .send_json(json!({"login": who, "password": password, "device_id": device}))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Refusal::Error(e.to_string()))?;
     let status = r.status().as_u16();
-    if status != 200 {
-        return Err(format!("login {status}"));
+    if status == 503 || status == 429 {
+        let after = r.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse().ok());
+        return Err(Refusal::Busy(after.unwrap_or(1)));
     }
-    r.body_mut().read_json().map_err(|e| e.to_string())
+    if status != 200 {
+        return Err(Refusal::Error(format!("login {status}")));
+    }
+    r.body_mut().read_json().map_err(|e| Refusal::Error(e.to_string()))
+}
+
+/// Why a sign-in did not succeed.
+#[derive(Debug)]
+enum Refusal {
+    /// 503 or 429 with `Retry-After` (seconds): a phone waits that long and tries again.
+    Busy(u64),
+    Error(String),
 }
 
 fn thumbnails_made(a: &ureq::Agent, base: &str) -> u64 {
@@ -93,6 +105,8 @@ struct Tally {
     applied: AtomicU64,
     rejected: AtomicU64,
     errors: AtomicU64,
+    /// Sign-ins answered 503/429 with Retry-After (the caller waited and tried again).
+    busy: AtomicU64,
 }
 
 fn main() {
@@ -104,11 +118,15 @@ fn main() {
 
     let dir = TempDir::new("load-bench");
     let url = database_url(patrol_e2e::Backend::Sqlite, &dir).unwrap();
-    let server = Server::start_with(&url, &dir.0.join("data"), vec![
-        ("PATROL_FORWARDED_PROXIES".into(), "1".into()),
-        // One line per refused sign-in would bury the figures.
-        ("RUST_LOG".into(), "off".into()),
-    ]);
+    let server = Server::start_with(
+        &url,
+        &dir.0.join("data"),
+        vec![
+            ("PATROL_FORWARDED_PROXIES".into(), "1".into()),
+            // One line per refused sign-in would bury the figures.
+            ("RUST_LOG".into(), "off".into()),
+        ],
+    );
     let pid = server.pid().expect("server running");
     let base = server.url();
     let a = agent();
@@ -187,7 +205,12 @@ fn main() {
                         let t0 = Instant::now();
                         let v = match login(&a, &base, "patrol", &password, device, &addr) {
                             Ok(v) => v,
-                            Err(e) => {
+                            Err(Refusal::Busy(seconds)) => {
+                                tally.busy.fetch_add(1, Ordering::Relaxed);
+                                std::thread::sleep(Duration::from_secs(seconds.clamp(1, 30)));
+                                continue;
+                            }
+                            Err(Refusal::Error(e)) => {
                                 fail(e);
                                 std::thread::sleep(Duration::from_millis(100));
                                 continue;
@@ -339,7 +362,7 @@ fn main() {
     let t = &tally;
     println!("load: {callers} callers × {wall:.0} s, each login + 10-record push, repeatedly (SQLite, release build)");
     println!(
-        "  logins {} ({:.1}/s, p50 {:.2} s, p99 {:.2} s)  pushes {} (p50 {:.3} s, p99 {:.3} s)  records applied {}  rejected {}  errors {}",
+        "  logins {} ({:.1}/s, p50 {:.2} s, p99 {:.2} s)  pushes {} (p50 {:.3} s, p99 {:.3} s)  records applied {}  rejected {}  errors {}  busy (waited Retry-After) {}",
         t.logins.load(Ordering::Relaxed),
         t.logins.load(Ordering::Relaxed) as f64 / wall,
         percentile(&lt, 0.5),
@@ -350,6 +373,7 @@ fn main() {
         t.applied.load(Ordering::Relaxed),
         t.rejected.load(Ordering::Relaxed),
         t.errors.load(Ordering::Relaxed),
+        t.busy.load(Ordering::Relaxed),
     );
     if let Some(e) = first_error.lock().unwrap().as_ref() {
         println!("  first error: {e}");
