@@ -608,6 +608,7 @@ fn page_table() -> Vec<(Method, &'static str, Option<Rule>)> {
         (M::GET, "/photos/{sha256}", Some(NoticeViewer)),
         (M::GET, "/photos/{sha256}/thumb", Some(NoticeViewer)),
         (M::GET, "/notices", Some(SignedIn)),
+        (M::GET, "/notices/export.xlsx", Some(SignedIn)),
         (M::GET, "/notices/{notice_id}", Some(NoticeViewer)),
         (M::POST, "/notices/{notice_id}/actions", Some(NoticeViewer)),
         (M::GET, "/notices/{notice_id}/notice.pdf", Some(NoticeViewer)),
@@ -919,6 +920,7 @@ async fn records_naming_other_scopes_things_reveal_and_change_nothing() {
             let (cookie, _) = support::web::sign_in(&s, login).await;
             for path in [
                 "/notices".to_string(),
+                "/notices?state=all".to_string(),
                 format!("/notices/{}", target.notice),
                 format!("/notices/{}/notice.pdf", target.notice),
                 format!("/photos/{}", target.sha),

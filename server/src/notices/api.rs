@@ -56,8 +56,12 @@ pub async fn list(
         return Err(ApiError::invalid("limit", format!("1 to {LIST_MAX}")));
     }
     let now = state.clock.now_ms();
-    let filter =
-        ListFilter { site_id: q.site_id, state: wanted_state, open_only: false, overdue_at: q.overdue.then_some(now) };
+    let filter = ListFilter {
+        site_id: q.site_id,
+        state: wanted_state,
+        overdue_at: q.overdue.then_some(now),
+        ..ListFilter::default()
+    };
     let a = actor.clone();
     let (views, next) = state
         .store

@@ -84,6 +84,24 @@ pub fn get(c: &mut dyn Conn, id: Id) -> Result<Option<NoticeRow>, DbError> {
         .transpose()
 }
 
+/// When the closed ones among `ids` were closed (the server's time of the
+/// verification that closed them), in one query.
+pub fn closed_times(c: &mut dyn Conn, ids: &[Id]) -> Result<BTreeMap<Id, i64>, DbError> {
+    let mut out = BTreeMap::new();
+    for chunk in ids.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let args: Vec<crate::store::Value> = chunk.iter().map(|id| (*id).into()).collect();
+        let rows = c.query(
+            &format!("SELECT id, updated_ms FROM notices WHERE state = 'closed' AND id IN ({})", marks.join(", ")),
+            &args,
+        )?;
+        for r in &rows {
+            out.insert(r.text(0)?.parse().map_err(|_| bad("id"))?, r.int(1)?);
+        }
+    }
+    Ok(out)
+}
+
 /// Which notices a list shows, within what its reader may see.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
@@ -93,6 +111,37 @@ pub struct ListFilter {
     pub open_only: bool,
     /// Only notices still open and past their due time at this instant.
     pub overdue_at: Option<i64>,
+    pub department_id: Option<Id>,
+    pub severity: Option<Severity>,
+    /// Raised (the officer's time of raising) at or after this instant.
+    pub raised_from_ms: Option<i64>,
+    /// Raised before this instant.
+    pub raised_before_ms: Option<i64>,
+    /// Words in the number, the description or the location (all of them, any case).
+    pub text: Option<String>,
+}
+
+/// The longest text a list may be searched for, in characters.
+pub const SEARCH_MAX_CHARS: usize = 100;
+/// The most words a search may hold.
+pub const SEARCH_MAX_WORDS: usize = 8;
+
+/// A search text as `LIKE` patterns, one per word (`%` and `_` taken literally).
+fn like_patterns(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .take(SEARCH_MAX_WORDS)
+        .map(|w| {
+            let mut p = String::from("%");
+            for ch in w.to_lowercase().chars() {
+                if matches!(ch, '%' | '_' | '\\') {
+                    p.push('\\');
+                }
+                p.push(ch);
+            }
+            p.push('%');
+            p
+        })
+        .collect()
 }
 
 /// A place in the one order every notice list follows: open notices first, by due
@@ -159,6 +208,31 @@ fn list_condition(actor: &Actor, filter: &ListFilter) -> (String, Vec<crate::sto
     if let Some(now) = filter.overdue_at {
         args.push(now.into());
         sql.push_str(&format!(" AND n.due_ms < ${}", args.len()));
+    }
+    if let Some(dept) = filter.department_id {
+        args.push(dept.into());
+        sql.push_str(&format!(" AND n.department_id = ${}", args.len()));
+    }
+    if let Some(sev) = filter.severity {
+        let text = serde_json::to_value(sev).expect("severity serialises");
+        args.push(text.as_str().unwrap_or("general").to_string().into());
+        sql.push_str(&format!(" AND n.severity = ${}", args.len()));
+    }
+    if let Some(from) = filter.raised_from_ms {
+        args.push(from.into());
+        sql.push_str(&format!(" AND n.raised_device_ms >= ${}", args.len()));
+    }
+    if let Some(before) = filter.raised_before_ms {
+        args.push(before.into());
+        sql.push_str(&format!(" AND n.raised_device_ms < ${}", args.len()));
+    }
+    for pattern in like_patterns(filter.text.as_deref().unwrap_or("")) {
+        args.push(pattern.into());
+        let p = args.len();
+        sql.push_str(&format!(
+            " AND (LOWER(COALESCE(n.number, '')) LIKE ${p} ESCAPE '\\' OR LOWER(n.description) LIKE ${p} ESCAPE '\\' \
+             OR LOWER(n.location) LIKE ${p} ESCAPE '\\')"
+        ));
     }
     (sql, args)
 }

@@ -254,6 +254,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, sql: include_str!("../../migrations/0004_audit.sql") },
     Migration { version: 5, sql: include_str!("../../migrations/0005_schedules_notify.sql") },
     Migration { version: 6, sql: include_str!("../../migrations/0006_sign_in_budgets.sql") },
+    Migration { version: 7, sql: include_str!("../../migrations/0007_notice_register.sql") },
 ];
 
 /// Applies missing migrations inside the caller's transaction.

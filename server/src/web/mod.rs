@@ -145,7 +145,20 @@ pub fn pages() -> Vec<WebRoute> {
             get(notices::photo),
         ),
         page(M::GET, "/photos/{sha256}/thumb", SignedIn, "A photo's thumbnail", get(notices::photo_thumb)),
-        page(M::GET, "/notices", SignedIn, "Inbox: notices the person may see, overdue first", get(notices::inbox)),
+        page(
+            M::GET,
+            "/notices",
+            SignedIn,
+            "Notice register: the notices the person may see, searched and filtered; unfiltered, the inbox (open, overdue first)",
+            get(notices::inbox),
+        ),
+        page(
+            M::GET,
+            "/notices/export.xlsx",
+            SignedIn,
+            "The notice register as filtered, as an Excel workbook",
+            get(notices::export_register),
+        ),
         page(M::GET, "/notices/{notice_id}", SignedIn, "A notice: photos, timeline, actions", get(notices::show)),
         page(
             M::POST,

@@ -8,6 +8,7 @@ pub mod login;
 pub mod monthly;
 pub mod notices;
 pub mod people;
+pub mod register;
 pub mod routes;
 pub mod sites;
 pub mod supervise;

@@ -10,7 +10,8 @@ use maud::{Markup, html};
 use patrol_protocol::notice::{NoticeAction, NoticeState, Refusal, Severity, decide};
 use patrol_protocol::sync::{NoticeActionRequest, NoticeView};
 use patrol_protocol::{Department, Id, Site};
-use serde::Deserialize;
+
+use super::register::{EXPORT_MAX, Register, RegisterQuery, RegisterRow, StateChoice, register_xlsx};
 
 use super::{Saved, saved};
 use crate::app::AppState;
@@ -30,15 +31,6 @@ pub const INBOX_PAGE: i64 = 100;
 /// Most after-photos one fix report may carry from a browser.
 pub const FIX_PHOTOS_MAX: usize = 6;
 
-#[derive(Deserialize, Default)]
-pub struct InboxQuery {
-    #[serde(default)]
-    show: Option<String>,
-    /// Where the page starts: the cursor of the previous page's last notice.
-    #[serde(default)]
-    after: Option<String>,
-}
-
 /// A notice row with what the inbox shows beside it.
 struct Listed {
     row: NoticeRow,
@@ -46,68 +38,81 @@ struct Listed {
     department: String,
 }
 
+/// What one page of the register shows.
+struct Listing {
+    shown: Vec<Listed>,
+    next: Option<notices::Cursor>,
+    /// Every notice the reader may see, per state (the figures above the list).
+    counts: notices::Counts,
+    /// How many pass the filter.
+    matching: u64,
+    sites: BTreeMap<Id, Site>,
+    departments: Vec<Department>,
+}
+
 /// One page of the notices the actor may see (filtered in the database by the
 /// policy's rule), in the list order of `notices::page_visible`, and the counts of
-/// all of them.
-async fn visible_page(
-    state: &AppState,
-    page: &Page,
-    filter: notices::ListFilter,
-    after: Option<notices::Cursor>,
-) -> Result<(Vec<Listed>, Option<notices::Cursor>, notices::Counts), WebError> {
+/// all of them and of those the filter lets through.
+async fn visible_page(state: &AppState, page: &Page, query: RegisterQuery) -> Result<(Register, Listing), WebError> {
     let actor = page.actor.clone();
     let lang = page.lang;
     let now = state.clock.now_ms();
     Ok(state
         .store
         .read(move |c| {
-            let counts = notices::count_visible(c, &actor, &notices::ListFilter::default(), now)?;
-            let found = notices::page_visible(c, &actor, &filter, after, INBOX_PAGE)?;
             let sites: BTreeMap<Id, Site> =
                 reference::list_sites(c, actor.person.org_id)?.into_iter().map(|s| (s.id, s)).collect();
-            let mut depts: BTreeMap<Id, Department> = BTreeMap::new();
-            let mut out = Vec::with_capacity(found.rows.len());
+            let first_offset = sites.values().next().map_or(480, |s| s.utc_offset_minutes);
+            let register = match query
+                .parse(now, |site| site.and_then(|id| sites.get(&id)).map_or(first_offset, |s| s.utc_offset_minutes))
+            {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(e)),
+            };
+            let counts = notices::count_visible(c, &actor, &notices::ListFilter::default(), now)?;
+            let matching = notices::count_visible(c, &actor, &register.filter, now)?.total();
+            let found = notices::page_visible(c, &actor, &register.filter, register.after, INBOX_PAGE)?;
+            let mut departments = Vec::new();
+            for site in sites.values() {
+                departments.extend(reference::list_departments(c, site.id)?);
+            }
+            let names: BTreeMap<Id, &Department> = departments.iter().map(|d| (d.id, d)).collect();
+            let mut shown = Vec::with_capacity(found.rows.len());
             for n in found.rows {
                 let Some(site) = sites.get(&n.site_id) else { continue };
-                if !depts.contains_key(&n.department_id) {
-                    depts.extend(reference::list_departments(c, site.id)?.into_iter().map(|d| (d.id, d)));
-                }
-                let department = depts
+                let department = names
                     .get(&n.department_id)
                     .map(|d| lang.pick(&d.name_zh, &d.name_en).to_string())
                     .unwrap_or_default();
-                out.push(Listed { row: n, site: site.clone(), department });
+                shown.push(Listed { row: n, site: site.clone(), department });
             }
-            Ok((out, found.next, counts))
+            Ok(Ok((register, Listing { shown, next: found.next, counts, matching, sites, departments })))
         })
-        .await?)
+        .await??)
 }
 
 pub fn number_or_pending(lang: Lang, number: &Option<String>) -> String {
     number.clone().unwrap_or_else(|| lang.t(K::NumberPending).to_string())
 }
 
-/// `GET /notices`: the inbox, a page at a time (`?after=` the cursor of the last
-/// notice shown), open notices by default (`?show=all` for every one). The figures
-/// above the list count every notice the reader may see, in the database.
-pub async fn inbox(State(state): State<AppState>, page: Page, Query(q): Query<InboxQuery>) -> Result<Markup, WebError> {
-    let show_all = q.show.as_deref() == Some("all");
-    let after = match q.after.as_deref() {
-        None | Some("") => None,
-        Some(text) => {
-            Some(notices::Cursor::parse(text).ok_or_else(|| ApiError::invalid("after", "not a place in the list"))?)
-        }
-    };
-    let filter = notices::ListFilter { open_only: !show_all, ..notices::ListFilter::default() };
-    let (shown, next, counts) = visible_page(&state, &page, filter, after).await?;
+/// `GET /notices`: the register (整改通知台账), a page at a time (`?after=` the cursor
+/// of the last notice shown). With no filter it is the inbox: open notices, the
+/// overdue first. The figures above the list count every notice the reader may see,
+/// in the database; "matching" counts those the filter lets through.
+pub async fn inbox(
+    State(state): State<AppState>,
+    page: Page,
+    Query(q): Query<RegisterQuery>,
+) -> Result<Markup, WebError> {
+    let (register, listing) = visible_page(&state, &page, q).await?;
+    let Listing { shown, next, counts, matching, sites, departments } = listing;
     let now = state.clock.now_ms();
     let feed = live::feed_head(&state).await?;
     let lang = page.lang;
     let t = |k| lang.t(k);
     let open = counts.open();
     let overdue = counts.overdue;
-    let in_tab = if show_all { counts.total() } else { open };
-    let tab = if show_all { "?show=all&" } else { "?" };
+    let filtered = register.echo.iter().any(|(k, _)| *k != "state");
     let body = html! {
         h1 { (t(K::Inbox)) }
         div #live data-live data-feed=(feed) {
@@ -121,9 +126,16 @@ pub async fn inbox(State(state): State<AppState>, page: Page, Query(q): Query<In
             }
             section.card.span2 {
                 nav.tabs {
-                    a class=(if show_all { "" } else { "active" }) href="/notices" { (t(K::OpenNotices)) }
-                    a class=(if show_all { "active" } else { "" }) href="/notices?show=all" { (t(K::AllNotices)) }
+                    a class=(if register.state == StateChoice::Open { "active" } else { "" })
+                        href=(register.with_state("").href("/notices", &[])) { (t(K::OpenNotices)) }
+                    a class=(if register.state == StateChoice::All { "active" } else { "" })
+                        href=(register.with_state("all").href("/notices", &[])) { (t(K::AllNotices)) }
                 }
+                details.filter open[filtered] {
+                    summary { (t(K::Search)) " · " (t(K::ApplyFilter)) }
+                    (register.form(lang, &sites, &departments))
+                }
+                div.table-wrap {
                 table.notices {
                     thead { tr {
                         th { (t(K::NoticeNumber)) } th { (t(K::Department)) } th { (t(K::Location)) }
@@ -150,13 +162,14 @@ pub async fn inbox(State(state): State<AppState>, page: Page, Query(q): Query<In
                         @if shown.is_empty() { tr { td colspan="6" .muted { (t(K::NoNotices)) } } }
                     }
                 }
+                }
                 nav.pager {
-                    span.muted #list-total { (t(K::InAll)) " " (in_tab) }
-                    @if after.is_some() {
-                        " " a.button.secondary #first-page href={ "/notices" (tab.trim_end_matches(['&', '?'])) } { "« " (t(K::FirstPage)) }
+                    span.muted #list-total { (t(K::Matching)) " " (matching) }
+                    @if register.after.is_some() {
+                        " " a.button.secondary #first-page href=(register.href("/notices", &[])) { "« " (t(K::FirstPage)) }
                     }
                     @if let Some(n) = next {
-                        " " a.button.secondary #next-page rel="next" href={ "/notices" (tab) "after=" (n) } { (t(K::NextPage)) " »" }
+                        " " a.button.secondary #next-page rel="next" href=(register.href("/notices", &[("after", n.to_string())])) { (t(K::NextPage)) " »" }
                     }
                 }
             }
@@ -164,6 +177,76 @@ pub async fn inbox(State(state): State<AppState>, page: Page, Query(q): Query<In
         p.muted.live-note { (t(K::LiveNote)) }
     };
     Ok(layout::chrome(&page, t(K::Inbox), body))
+}
+
+/// `GET /notices/export.xlsx`: the register as filtered (every page of it, at most
+/// [`EXPORT_MAX`] notices), with real dates, a frozen header and totals.
+pub async fn export_register(
+    State(state): State<AppState>,
+    page: Page,
+    Query(q): Query<RegisterQuery>,
+) -> Result<Response, WebError> {
+    let actor = page.actor.clone();
+    let lang = page.lang;
+    let now = state.clock.now_ms();
+    let rows = state
+        .store
+        .read(move |c| {
+            let sites: BTreeMap<Id, Site> =
+                reference::list_sites(c, actor.person.org_id)?.into_iter().map(|s| (s.id, s)).collect();
+            let first_offset = sites.values().next().map_or(480, |s| s.utc_offset_minutes);
+            let register = match q
+                .parse(now, |site| site.and_then(|id| sites.get(&id)).map_or(first_offset, |s| s.utc_offset_minutes))
+            {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(e)),
+            };
+            let total = notices::count_visible(c, &actor, &register.filter, now)?.total();
+            if total as usize > EXPORT_MAX {
+                return Ok(Err(ApiError::invalid(
+                    "filter",
+                    format!(
+                        "符合条件的通知单有 {total} 张，超过一次导出的上限 {EXPORT_MAX} 张，请缩小筛选范围 / {total} notices match, more than the {EXPORT_MAX} one export may hold: narrow the filter"
+                    ),
+                )));
+            }
+            let mut departments: BTreeMap<Id, Department> = BTreeMap::new();
+            for site in sites.values() {
+                departments.extend(reference::list_departments(c, site.id)?.into_iter().map(|d| (d.id, d)));
+            }
+            let mut out = Vec::with_capacity(total as usize);
+            let mut after = None;
+            loop {
+                let found = notices::page_visible(c, &actor, &register.filter, after, 1000)?;
+                let ids: Vec<Id> = found.rows.iter().filter(|n| n.state == NoticeState::Closed).map(|n| n.id).collect();
+                let closed = notices::closed_times(c, &ids)?;
+                for n in found.rows {
+                    let Some(site) = sites.get(&n.site_id) else { continue };
+                    let department = departments
+                        .get(&n.department_id)
+                        .map(|d| lang.pick(&d.name_zh, &d.name_en).to_string())
+                        .unwrap_or_default();
+                    out.push(RegisterRow {
+                        site: lang.pick(&site.name_zh, &site.name_en).to_string(),
+                        offset_minutes: site.utc_offset_minutes,
+                        department,
+                        closed_ms: closed.get(&n.id).copied(),
+                        row: n,
+                    });
+                }
+                match found.next {
+                    Some(n) => after = Some(n),
+                    None => break,
+                }
+            }
+            Ok(Ok(out))
+        })
+        .await??;
+    let bytes = tokio::task::spawn_blocking(move || register_xlsx(lang, &rows, now))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(ApiError::Internal)?;
+    Ok(exports::download(exports::XLSX, "notice-register.xlsx", bytes))
 }
 
 pub fn stat(label: &str, value: impl std::fmt::Display, class: &str) -> Markup {
