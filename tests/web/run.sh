@@ -49,7 +49,7 @@ mkdir -p "$PATROL_WEB_ARTIFACTS/screenshots"
 log "browser tests against $PATROL_WEB_URL"
 cd tests/web
 status=0
-node --test --test-concurrency=1 tests/*.test.mjs || status=$?
+node --test --test-concurrency=1 ${PATROL_WEB_TESTS:-tests/*.test.mjs} || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- server log (last 50 lines) ---"
   tail -n 50 "$dir/err.log"
