@@ -345,6 +345,8 @@ strings! {
     PrintedFromConsole => "由巡检管理平台生成，记录不可涂改", "Printed from the Patrol console; records cannot be altered";
     ReassignTo => "改派至部门", "Reassign to";
     VerificationCode => "审计验证码", "Verification code";
+    PageOf => "第 {n} / {total} 页", "Page {n} of {total}";
+    Total => "合计", "Total";
 }
 
 /// A notice state in the reader's language.

@@ -88,27 +88,13 @@ pub fn sheet(font: &CjkFont, site: &Site, checkpoints: &[Checkpoint]) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::web::pdf::testing;
     use patrol_protocol::Id;
 
     #[test]
     fn a_sheet_has_one_page_per_twelve_labels_and_embeds_a_small_font() {
-        let font = match load_cjk_font("") {
-            Ok(font) => font,
-            // Outside CI a developer may lack the font; scripts/test installs it.
-            Err(e) if std::env::var("CI").is_err() => {
-                eprintln!("{e}; skipping");
-                return;
-            }
-            Err(e) => panic!("{e}"),
-        };
-        let site = Site {
-            id: Id::now_v7(),
-            org_id: Id::now_v7(),
-            code: "JY".into(),
-            name_zh: "锦园小区".into(),
-            name_en: "Jade Garden".into(),
-            utc_offset_minutes: 480,
-        };
+        let Some(font) = testing::font() else { return };
+        let site = testing::site();
         let cps: Vec<Checkpoint> = (0..13)
             .map(|i| Checkpoint {
                 id: Id::now_v7(),
