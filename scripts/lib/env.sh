@@ -18,6 +18,14 @@ ensure_apt() {
   fi
 }
 
+# build_server: the debug server binary the scripts start. Under scripts/test the
+# workspace is built once, with the feature set of its tests, and PATROL_PREBUILT=1 says
+# so: building again here with `-p` would compile the dependencies a second time with
+# other features (twice the disk and the time).
+build_server() {
+  [ -n "${PATROL_PREBUILT:-}" ] || cargo build -q -p patrol-server --bin patrol-server
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }

@@ -13,7 +13,7 @@ ensure_apt chromium fonts-wqy-microhei poppler-utils unzip
 command -v npm >/dev/null || ensure_apt nodejs npm
 target="${CARGO_TARGET_DIR:-$root/target}"
 log "building patrol-server (debug)"
-cargo build -q -p patrol-server
+build_server
 (cd tests/web && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
 dir=$(mktemp -d /tmp/patrol-web.XXXXXX)

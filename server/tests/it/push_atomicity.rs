@@ -6,7 +6,7 @@
 //! devices …) is exactly as before, no database text reaches the phone, and the
 //! corrected resend is accepted whole.
 
-mod support;
+use crate::support;
 
 use axum::http::{Method, StatusCode};
 use patrol_protocol::Id;

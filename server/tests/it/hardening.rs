@@ -2,7 +2,7 @@
 //! transparency log and the row counts before and after), and the photo store going
 //! away for a while loses nothing: records are still accepted, photos complete later.
 
-mod support;
+use crate::support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};

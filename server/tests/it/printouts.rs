@@ -4,7 +4,7 @@
 //! and the number and verification code on every page; an emoji prints as a marker
 //! and stays in the text layer; the monthly PDF keeps each label apart from its value.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

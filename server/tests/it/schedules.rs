@@ -2,7 +2,7 @@
 //! a move-in period, missed and late windows at the right instants, an offline phone
 //! that syncs at 23:00, a phone whose clock is two hours slow, and a "won't do".
 
-mod support;
+use crate::support;
 
 use axum::http::{Method, StatusCode};
 use patrol_protocol::Id;

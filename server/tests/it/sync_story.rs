@@ -2,7 +2,7 @@
 //! chain and HTTP calls): a day's patrol reaches the department head, conflicts are
 //! kept and explained, retries converge, photos resume. Against both databases.
 
-mod support;
+use crate::support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};

@@ -1,7 +1,7 @@
 //! The storage conformance suite: every test runs against SQLite and PostgreSQL, so
 //! the two implementations of `Database` behave alike.
 
-mod support;
+use crate::support;
 
 use patrol_protocol::{
     ChecklistItem, Checkpoint, Department, DepartmentKind, Id, Organisation, Person, Role, RoleAssignment, Site,

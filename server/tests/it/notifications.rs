@@ -3,7 +3,7 @@
 //! every event exactly once through an outage and a restart; two instances on one
 //! database run each job once.
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 

@@ -2,7 +2,7 @@
 //! are still to come, a night window that crosses midnight, the days before a site
 //! existed, and a day whose runs came before any schedule did.
 
-mod support;
+use crate::support;
 
 use axum::http::{Method, StatusCode};
 use patrol_protocol::Id;

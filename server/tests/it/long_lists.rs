@@ -5,7 +5,7 @@
 //! read "0 未关闭" after 520 cleaning notices while the dashboard showed engineering
 //! with 3 open, 1 overdue).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 

@@ -1,7 +1,7 @@
 //! Stories of signing in and being kept out: tokens, refresh rotation, rate limits,
 //! and the policy's site and role scopes, over the real router.
 
-mod support;
+use crate::support;
 
 use axum::http::{Method, StatusCode};
 use base64::Engine;

@@ -2,7 +2,7 @@
 //! refused without their CSRF token, idle sessions ending, the 403 page, and the
 //! administrator's uploads and imports leaving nothing half-done.
 
-mod support;
+use crate::support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};

@@ -2,7 +2,7 @@
 //! other site of the same organisation, and a site of another organisation, against
 //! one table of expectations. A route added to the router without a line here fails.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 

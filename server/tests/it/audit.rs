@@ -3,7 +3,7 @@
 //! photo, truncates the log or rebuilds it is caught by `audit verify` or a witness;
 //! a monthly archive verifies with no server and fails after one flipped byte.
 
-mod support;
+use crate::support;
 
 use axum::http::{Method, StatusCode};
 use patrol_protocol::Id;

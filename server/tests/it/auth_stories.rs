@@ -3,7 +3,7 @@
 //! out, an atomic guessing budget, the forwarded client address, and sign-out that
 //! takes effect on the access token at once.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 

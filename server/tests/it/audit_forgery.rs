@@ -2,7 +2,7 @@
 //! answer carries a checkpoint's QR secret, device times later than their receipt
 //! are not believed, and the clock offset comes from the server's own signed time.
 
-mod support;
+use crate::support;
 
 use axum::http::{Method, StatusCode};
 use patrol_protocol::Id;

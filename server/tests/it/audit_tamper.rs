@@ -11,7 +11,7 @@
 //! reported (a notice closed and reworded by SQL, a timeline event deleted, a visit
 //! moved to another checkpoint, a run deleted) are also told through the command line.
 
-mod support;
+use crate::support;
 
 use axum::http::{Method, StatusCode};
 use patrol_protocol::Id;

@@ -3,7 +3,7 @@
 //! reset gives a one-time password that opens nothing but changing it; a changed
 //! password ends the person's other logins; roles can be taken away.
 
-mod support;
+use crate::support;
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};

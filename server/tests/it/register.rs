@@ -6,7 +6,7 @@
 //! it should, each once, the "matching" figure counts them, and the Excel export holds
 //! the same rows. Wrong filters are refused with the field named, in both languages.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::io::Read;

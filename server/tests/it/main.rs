@@ -1,0 +1,25 @@
+//! The server's integration suites, linked into one test binary: one link of the
+//! server and its dependencies instead of one per suite (disk and link time on CI).
+//! Each module is one suite; nextest names a test `suite::test`.
+
+#[macro_use]
+mod support;
+
+mod api_auth;
+mod audit;
+mod audit_forgery;
+mod audit_tamper;
+mod auth_stories;
+mod authz_matrix;
+mod hardening;
+mod long_lists;
+mod notifications;
+mod people_lifecycle;
+mod printouts;
+mod push_atomicity;
+mod register;
+mod schedule_edges;
+mod schedules;
+mod store_conformance;
+mod sync_story;
+mod web_console;
