@@ -12,7 +12,7 @@ use axum::routing::{MethodRouter, get, post, put};
 use axum::{Json, Router};
 use patrol_protocol::api::{PROTOCOL_HEADER, PROTOCOL_VERSION};
 
-use crate::api::{account, admin, health};
+use crate::api::{account, admin, health, versions};
 use crate::auth::{self, tokens::Keys};
 use crate::clock::Clock;
 use crate::error::ApiError;
@@ -121,6 +121,20 @@ pub fn routes() -> Vec<ApiRoute> {
         route(M::GET, "/api/v1/sites", "sites", SignedIn, "Sites the caller may see", get(admin::list_sites)),
         route(M::POST, "/api/v1/sites", "sites", Administrator, "Create a site", post(admin::create_site)),
         route(M::GET, "/api/v1/sites/{site_id}", "sites", SignedIn, "One site", get(admin::get_site)),
+        route(M::PUT, "/api/v1/sites/{site_id}", "sites", Administrator, "Edit a site's names (a new version)", put(versions::edit_site)),
+        route(M::GET, "/api/v1/sites/{site_id}/history", "sites", SignedIn, "Every version of a site", get(versions::site_history)),
+        route(M::PUT, "/api/v1/sites/{site_id}/departments/{id}", "sites", Administrator, "Edit a department (a new version)", put(versions::edit_department)),
+        route(M::POST, "/api/v1/sites/{site_id}/departments/{id}/retire", "sites", Administrator, "Retire a department with no open notices", post(versions::retire_department)),
+        route(M::GET, "/api/v1/sites/{site_id}/departments/{id}/history", "sites", SignedIn, "Every version of a department", get(versions::department_history)),
+        route(M::PUT, "/api/v1/sites/{site_id}/checkpoints/{id}", "sites", Administrator, "Edit a checkpoint and its checklist (a new version)", put(versions::edit_checkpoint)),
+        route(M::POST, "/api/v1/sites/{site_id}/checkpoints/{id}/retire", "sites", Administrator, "Retire a checkpoint no route uses", post(versions::retire_checkpoint)),
+        route(M::GET, "/api/v1/sites/{site_id}/checkpoints/{id}/history", "sites", SignedIn, "Every version of a checkpoint", get(versions::checkpoint_history)),
+        route(M::PUT, "/api/v1/sites/{site_id}/routes/{id}", "sites", Administrator, "Edit a route (a new version)", put(versions::edit_route)),
+        route(M::POST, "/api/v1/sites/{site_id}/routes/{id}/retire", "sites", Administrator, "Retire a route and its schedules", post(versions::retire_route)),
+        route(M::GET, "/api/v1/sites/{site_id}/routes/{id}/history", "sites", SignedIn, "Every version of a route", get(versions::route_history)),
+        route(M::PUT, "/api/v1/sites/{site_id}/schedules/{id}", "sites", Administrator, "Edit a schedule (a new version, counted from the windows that end after it)", put(versions::edit_schedule)),
+        route(M::POST, "/api/v1/sites/{site_id}/schedules/{id}/retire", "sites", Administrator, "Retire a schedule", post(versions::retire_schedule)),
+        route(M::GET, "/api/v1/sites/{site_id}/schedules/{id}/history", "sites", SignedIn, "Every version of a schedule", get(versions::schedule_history)),
         route(M::GET, "/api/v1/sites/{site_id}/departments", "sites", SignedIn, "Departments of a site", get(admin::list_departments)),
         route(M::POST, "/api/v1/sites/{site_id}/departments", "sites", Administrator, "Create a department", post(admin::create_department)),
         route(M::GET, "/api/v1/sites/{site_id}/checkpoints", "sites", SignedIn, "Checkpoints of a site with checklists", get(admin::list_checkpoints)),

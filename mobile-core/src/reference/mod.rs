@@ -85,7 +85,13 @@ pub fn parse_bundle(json: &str) -> Result<Bundle> {
 
 /// Validates the whole bundle against itself and what is already stored, then stores
 /// it; one transaction, so a bad bundle changes nothing.
+///
+/// A bundle is the whole of what the person may see: an item stored before and absent
+/// now was retired (or moved out of reach). It is kept, marked retired, because a run
+/// under way or an old notice still names it ([`get`]/[`find`] read it), but [`list`]
+/// no longer offers it: no new plan, picker or route uses it (docs/sync-protocol.md).
 pub fn store_bundle(tx: &Transaction<'_>, b: &Bundle) -> Result<ReferenceCounts> {
+    tx.execute("UPDATE reference SET retired = 1", [])?;
     for s in &b.sites {
         check_site_code(&s.code)?;
         check_text("name_zh", &s.name_zh, limits::NAME_MAX, true)?;
@@ -160,8 +166,8 @@ pub fn store_bundle(tx: &Transaction<'_>, b: &Bundle) -> Result<ReferenceCounts>
 
 fn put<T: Kind>(conn: &Connection, item: &T, site: Option<Id>) -> Result<()> {
     conn.execute(
-        "INSERT INTO reference (kind, id, site_id, body) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (kind, id) DO UPDATE SET site_id = excluded.site_id, body = excluded.body",
+        "INSERT INTO reference (kind, id, site_id, body, retired) VALUES (?1, ?2, ?3, ?4, 0)
+         ON CONFLICT (kind, id) DO UPDATE SET site_id = excluded.site_id, body = excluded.body, retired = 0",
         params![T::KIND, item.id().to_string(), site.map(|s| s.to_string()), serde_json::to_string(item)?],
     )?;
     Ok(())
@@ -180,10 +186,12 @@ pub fn get<T: Kind>(conn: &Connection, id: Id) -> Result<T> {
     find(conn, id)?.ok_or_else(|| Error::not_found(T::KIND, id))
 }
 
-/// All items of a kind, optionally only one site's, in a stable order.
+/// All items of a kind still in use (not retired), optionally only one site's, in a
+/// stable order.
 pub fn list<T: Kind>(conn: &Connection, site: Option<Id>) -> Result<Vec<T>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT body FROM reference WHERE kind = ?1 AND (?2 IS NULL OR site_id = ?2) ORDER BY id")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT body FROM reference WHERE kind = ?1 AND (?2 IS NULL OR site_id = ?2) AND retired = 0 ORDER BY id",
+    )?;
     let rows = stmt.query_map(params![T::KIND, site.map(|s| s.to_string())], |r| r.get::<_, String>(0))?;
     let mut out = vec![];
     for body in rows {

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 
 /// The schema version this build writes. Raise it with a new arm in `upgrade_from`
 /// and the same change folded into `CURRENT`.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// The schema as first written (v1). Frozen: the upgrade test builds an old file from it.
 pub const V1: &str = "
@@ -155,6 +155,13 @@ CREATE TABLE rejections (
 ) STRICT;
 ";
 
+/// v3 → v4: reference items the server no longer sends (retired checkpoints, routes,
+/// schedules, departments) are kept, marked retired: runs under way and old notices
+/// still name them, new plans and pickers no longer offer them.
+const V3_TO_V4: &str = "
+ALTER TABLE reference ADD COLUMN retired INTEGER NOT NULL DEFAULT 0;
+";
+
 /// Rows every schema starts with, whichever way it was reached.
 const SEED: &str = "INSERT OR IGNORE INTO sync_state (id, acked_seq) VALUES (1, 0);";
 
@@ -182,6 +189,7 @@ fn init(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(V1)?;
     tx.execute_batch(V1_TO_V2)?;
     tx.execute_batch(V2_TO_V3)?;
+    tx.execute_batch(V3_TO_V4)?;
     Ok(())
 }
 
@@ -191,6 +199,7 @@ fn upgrade_from(tx: &Transaction<'_>, mut version: u32) -> Result<()> {
         match version {
             1 => tx.execute_batch(V1_TO_V2)?,
             2 => tx.execute_batch(V2_TO_V3)?,
+            3 => tx.execute_batch(V3_TO_V4)?,
             v => return Err(Error::Corrupt(format!("no upgrade from schema {v}"))),
         }
         version += 1;

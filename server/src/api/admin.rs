@@ -254,7 +254,7 @@ pub struct NewRoute {
 }
 
 /// Checks that every id names a checkpoint of the site, once.
-fn check_route_checkpoints(c: &mut dyn Conn, site_id: Id, ids: &[Id]) -> Result<Option<ApiError>, DbError> {
+pub(crate) fn check_route_checkpoints(c: &mut dyn Conn, site_id: Id, ids: &[Id]) -> Result<Option<ApiError>, DbError> {
     if ids.is_empty() || ids.len() > limits::ROUTE_CHECKPOINTS_MAX {
         return Ok(Some(ApiError::invalid("checkpoint_ids", "1 to 500 checkpoints")));
     }

@@ -91,6 +91,11 @@ pub const TABLES: &[(&str, Class, &str)] = &[
     ("checkpoints", Class::Reference, "set up by administrators"),
     ("routes", Class::Reference, "set up by administrators"),
     ("schedules", Class::Reference, "set up by administrators"),
+    (
+        "reference_versions",
+        Class::Reference,
+        "every edit and retirement of sites, departments, checkpoints, routes and schedules; the replay applies each at its instant",
+    ),
     ("holidays", Class::Reference, "set up by administrators"),
     ("special_periods", Class::Reference, "set up by administrators"),
     ("site_rules", Class::Reference, "set by administrators; only the latest state is kept"),
@@ -203,7 +208,16 @@ pub const REFERENCE: &[&str] = &[
 const WITHHELD: &[(&str, &str)] = &[("people", "password_hash")];
 /// Columns copied as NULL and set later, when the replay reaches the time they say:
 /// a role's end (`ReferenceCopy::advance` applies it at its instant).
-const LATER: &[(&str, &str)] = &[("role_assignments", "removed_ms")];
+/// A reference row's retirement, like each edit, comes from `reference_versions`
+/// (`ReferenceCopy::advance` applies them at their instants).
+const LATER: &[(&str, &str)] = &[
+    ("role_assignments", "removed_ms"),
+    ("sites", "retired_ms"),
+    ("departments", "retired_ms"),
+    ("checkpoints", "retired_ms"),
+    ("routes", "retired_ms"),
+    ("schedules", "retired_ms"),
+];
 
 /// Rebuilds every projection from the records and compares it with the database.
 pub fn check(c: &mut dyn Conn, r: &mut Report) -> Result<(), DbError> {
@@ -222,6 +236,8 @@ struct ReferenceCopy {
     copies: Vec<(String, String)>,
     /// Role ends up to this instant are applied.
     ended_upto: i64,
+    /// Versions of reference objects up to this instant are applied.
+    versions_upto: i64,
 }
 
 impl ReferenceCopy {
@@ -234,7 +250,7 @@ impl ReferenceCopy {
         // Site rules in their latest state: the only state kept.
         let (select, insert) = copy_statements(s, "site_rules", "")?;
         copy_rows(c, s, &select, &insert, &[])?;
-        Ok(ReferenceCopy { next, copies, ended_upto: i64::MIN })
+        Ok(ReferenceCopy { next, copies, ended_upto: i64::MIN, versions_upto: i64::MIN })
     }
 
     /// Copies every reference row created at or before `t` not yet copied. Reference
@@ -269,6 +285,19 @@ impl ReferenceCopy {
             self.next[i] = c
                 .query_one(&format!("SELECT MIN(created_ms) FROM {table} WHERE created_ms > $1"), &params![t])?
                 .opt_int(0)?;
+        }
+        // Edits and retirements that took effect by `t`, after the rows they change were
+        // copied (a first version's time is its object's creation), with the one
+        // function that made them live.
+        let versions = reference::versions_between(c, self.versions_upto, t)?;
+        self.versions_upto = self.versions_upto.max(t);
+        if !versions.is_empty() {
+            s.with(|x| {
+                for (id, v) in &versions {
+                    reference::apply_version(x, *id, &v.body, v.retired_ms)?;
+                }
+                Ok(())
+            })?;
         }
         Ok(())
     }

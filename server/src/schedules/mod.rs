@@ -164,25 +164,41 @@ fn is_holiday(c: &mut dyn Conn, site_id: Id, day: NaiveDate) -> Result<bool, DbE
 /// - Otherwise a holiday expects nothing of the regular schedules.
 /// - A schedule or period expects nothing of windows that ended before it was set
 ///   up: no missed patrols on the days before a site started using the system.
-///   Schedules keep no history (a new one is added beside the old, none is edited),
-///   so each counts from its creation, on every day after.
+/// - A schedule edited or retired over time (`reference::write_version`) counts each
+///   window under the version in force when the window ends: a window ending before
+///   an edit follows the old days and times, one ending after it the new; none ending
+///   after its retirement (a route's retirement retires its schedules).
 /// - A window that crosses midnight (23:00–01:00) belongs to the day it starts on
 ///   and ends on the next.
 pub fn expected_windows(c: &mut dyn Conn, site: &Site, day: NaiveDate) -> Result<Vec<ExpectedWindow>, DbError> {
     let weekday = day.weekday().number_from_monday() as u8;
     let start = day_start_ms(site, day);
-    let routes = reference::list_routes(c, site.id)?;
+    let routes = reference::list_routes_all(c, site.id)?;
     let periods = periods_covering(c, site.id, day)?;
     let holiday = is_holiday(c, site.id, day)?;
     let schedules = c.query(
-        "SELECT s.route_id, s.days_json, s.windows_json, s.created_ms FROM schedules s JOIN routes r ON r.id = s.route_id
-         WHERE r.site_id = $1 ORDER BY s.created_ms, s.id",
+        "SELECT s.route_id, s.days_json, s.windows_json, s.created_ms, s.id, s.retired_ms FROM schedules s
+         JOIN routes r ON r.id = s.route_id WHERE r.site_id = $1 ORDER BY s.created_ms, s.id",
         &params![site.id],
     )?;
+    // Versions of this site's schedules, oldest first per schedule (one query a day).
+    let mut versions: std::collections::HashMap<Id, Vec<(i64, Vec<u8>, Vec<TimeWindow>, bool)>> = Default::default();
+    for v in c.query(
+        "SELECT v.object_id, v.valid_from_ms, v.body_json, v.retired_ms FROM reference_versions v
+         JOIN schedules s ON s.id = v.object_id JOIN routes r ON r.id = s.route_id
+         WHERE v.kind = 'schedule' AND r.site_id = $1 ORDER BY v.object_id, v.version",
+        &params![site.id],
+    )? {
+        if let reference::Body::Schedule { days_of_week, windows } =
+            serde_json::from_str(&v.text(2)?).map_err(|_| bad("schedule version"))?
+        {
+            versions.entry(v.uuid(0)?).or_default().push((v.int(1)?, days_of_week, windows, v.opt_int(3)?.is_some()));
+        }
+    }
     let mut out = Vec::new();
-    let mut push = |route_id: Id, w: &TimeWindow, since: i64, period_id: Option<Id>| {
+    let mut push = |route_id: Id, w: &TimeWindow, since: i64, until: i64, period_id: Option<Id>| {
         let (s, e) = (start + i64::from(w.start_minute) * 60_000, start + i64::from(w.end_offset_minutes()) * 60_000);
-        if e > since {
+        if e > since && e <= until {
             out.push(ExpectedWindow {
                 route_id,
                 day,
@@ -198,7 +214,7 @@ pub fn expected_windows(c: &mut dyn Conn, site: &Site, day: NaiveDate) -> Result
     for route in &routes {
         if let Some(p) = periods.iter().rev().find(|p| p.route_id == route.id) {
             if p.days_of_week.contains(&weekday) {
-                p.windows.iter().for_each(|w| push(route.id, w, p.created_ms, Some(p.id)));
+                p.windows.iter().for_each(|w| push(route.id, w, p.created_ms, i64::MAX, Some(p.id)));
             }
             continue;
         }
@@ -209,11 +225,25 @@ pub fn expected_windows(c: &mut dyn Conn, site: &Site, day: NaiveDate) -> Result
             if s.uuid(0)? != route.id {
                 continue;
             }
-            let days: Vec<u8> = serde_json::from_str(&s.text(1)?).map_err(|_| bad("schedule days"))?;
-            let windows: Vec<TimeWindow> = serde_json::from_str(&s.text(2)?).map_err(|_| bad("schedule windows"))?;
-            if days.contains(&weekday) {
-                let since = s.int(3)?;
-                windows.iter().for_each(|w| push(route.id, w, since, None));
+            match versions.get(&s.uuid(4)?) {
+                // Each version rules the windows that end while it is in force.
+                Some(vs) => {
+                    for (i, (from, days, windows, retired)) in vs.iter().enumerate() {
+                        let until = vs.get(i + 1).map_or(i64::MAX, |next| next.0);
+                        if !retired && days.contains(&weekday) {
+                            windows.iter().for_each(|w| push(route.id, w, *from, until, None));
+                        }
+                    }
+                }
+                None => {
+                    let days: Vec<u8> = serde_json::from_str(&s.text(1)?).map_err(|_| bad("schedule days"))?;
+                    let windows: Vec<TimeWindow> =
+                        serde_json::from_str(&s.text(2)?).map_err(|_| bad("schedule windows"))?;
+                    if days.contains(&weekday) {
+                        let (since, until) = (s.int(3)?, s.opt_int(5)?.unwrap_or(i64::MAX));
+                        windows.iter().for_each(|w| push(route.id, w, since, until, None));
+                    }
+                }
             }
         }
     }

@@ -648,12 +648,14 @@ async fn the_edits_issue_12_reported_are_found(backend: Backend) {
 }
 
 /// The replay sees reference data as it stood when each record arrived because the
-/// server only ever inserts it, each row with its creation time. An UPDATE or DELETE
-/// of a reference table anywhere in the server would have `verify` judge old records
-/// by today's data (false findings, or a removed role hiding why a record was applied):
-/// this fails until such a change keeps its history (docs/audit.md). People are the
-/// exception: their name, password and active flag change, none of which the replay
-/// reads (records carry ids; the organisation of a person never changes).
+/// server inserts it with its creation time and changes it only through
+/// `reference::apply_version`, called by `reference::write_version`, which keeps each
+/// change as a version the replay applies at its instant. Any other UPDATE or DELETE
+/// of a reference table would have `verify` judge old records by today's data (false
+/// findings, or a removed role hiding why a record was applied): this fails until
+/// such a change keeps its history (docs/audit.md). People are the exception: their
+/// name, password and active flag change, none of which the replay reads (records
+/// carry ids; the organisation of a person never changes).
 #[test]
 fn reference_data_is_only_ever_inserted_so_the_replay_sees_it_as_it_stood() {
     fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
@@ -671,7 +673,13 @@ fn reference_data_is_only_ever_inserted_so_the_replay_sees_it_as_it_stood() {
     assert!(files.len() > 20);
     let mut offences = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(&f).unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut text = std::fs::read_to_string(&f).unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+        if f.ends_with("store/reference.rs") {
+            // The one function that changes a reference row after its insert.
+            let start = text.find("pub fn apply_version(").expect("reference::apply_version");
+            let end = start + text[start..].find("} /// The live state").expect("apply_version ends before `live`");
+            text.replace_range(start..end, "");
+        }
         for table in replay::REFERENCE {
             let mut writes = vec![format!("DELETE FROM {table} "), format!("DELETE FROM {table}\"")];
             if *table != "people" {
