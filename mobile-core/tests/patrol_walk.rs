@@ -293,3 +293,36 @@ fn the_afternoon_window_is_missed_when_nobody_walks_it() {
     clock.advance_minutes(8 * 60); // 01:10 the next day: a fresh plan
     assert!(core.today_plan().unwrap().iter().all(|p| p.status == PlanStatus::Pending));
 }
+
+/// The server retires the route, its schedule and a checkpoint while the route is
+/// being walked: the next bundle leaves them out. The phone no longer offers them (no
+/// route to start, nothing in the plan), but the run under way still checks in on its
+/// checkpoints, the retired one too, and finishes; the old notices' and runs' names
+/// still resolve. Sent again, the route is offered again.
+#[test]
+fn a_route_retired_while_it_is_walked_still_finishes_and_leaves_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = TestClock::at(MORNING_MS);
+    let core = open_world(dir.path(), &clock, None);
+    let run_id = core.start_run(route()).unwrap().run_id;
+    core.check_in(run_id, cp(1), CheckInMethod::Qr { payload: qr(1) }).unwrap();
+
+    let mut retired: serde_json::Value = serde_json::from_str(&bundle_json()).unwrap();
+    retired["routes"] = serde_json::json!([]);
+    retired["schedules"] = serde_json::json!([]);
+    retired["checkpoints"].as_array_mut().unwrap().pop();
+    let counts = core.load_reference_json(&retired.to_string()).unwrap();
+    assert_eq!((counts.routes, counts.schedules, counts.checkpoints), (0, 0, 4));
+    assert!(core.routes(site()).unwrap().is_empty(), "a retired route is not offered");
+    assert!(core.today_plan().unwrap().is_empty(), "nor planned");
+
+    clock.advance_minutes(5);
+    core.check_in(run_id, cp(2), CheckInMethod::Qr { payload: qr(2) }).unwrap();
+    core.check_in(run_id, cp(5), CheckInMethod::Qr { payload: qr(5) }).unwrap();
+    let summary = core.finish_run(run_id, Some("线路已停用 / route retired".into())).unwrap();
+    assert_eq!((summary.total, summary.visited), (5, 3), "the run finishes on the route it started on");
+
+    core.load_reference_json(&bundle_json()).unwrap();
+    assert_eq!(core.routes(site()).unwrap().len(), 1, "sent again, it is offered again");
+    assert_eq!(core.today_plan().unwrap().len(), 2);
+}

@@ -58,7 +58,9 @@ fn validate(c: &mut dyn Conn, site_id: Id, id: Id, body: &Body) -> Result<Result
     Ok(match body {
         Body::Site { name_zh, name_en } | Body::Department { name_zh, name_en } => names(name_zh, name_en),
         Body::Checkpoint { .. } => {
-            let Some(mut cp) = reference::get_checkpoint(c, id)? else { return Ok(Err(not_found(RefKind::Checkpoint))) };
+            let Some(mut cp) = reference::get_checkpoint(c, id)? else {
+                return Ok(Err(not_found(RefKind::Checkpoint)));
+            };
             if let Body::Checkpoint { name_zh, name_en, latitude, longitude, radius_m, nfc_tag_id, checklist } = body {
                 cp.name_zh = name_zh.clone();
                 cp.name_en = name_en.clone();
@@ -79,7 +81,9 @@ fn validate(c: &mut dyn Conn, site_id: Id, id: Id, body: &Body) -> Result<Result
         },
         Body::Schedule { days_of_week, windows } => {
             let Some(s) = reference::get_schedule(c, id)? else { return Ok(Err(not_found(RefKind::Schedule))) };
-            Schedule { days_of_week: days_of_week.clone(), windows: windows.clone(), ..s }.validate().map_err(ApiError::from)
+            Schedule { days_of_week: days_of_week.clone(), windows: windows.clone(), ..s }
+                .validate()
+                .map_err(ApiError::from)
         }
     })
 }
@@ -111,7 +115,7 @@ fn retirement(c: &mut dyn Conn, site_id: Id, kind: RefKind, id: Id) -> Result<Re
         RefKind::Department => {
             let open = c
                 .query_one(
-                    "SELECT COUNT(*) FROM notices WHERE department_id = $1 AND state NOT IN ('closed', 'cancelled')",
+                    "SELECT COUNT(*) FROM notices WHERE department_id = $1 AND state NOT IN ('closed', 'voided')",
                     &crate::params![id],
                 )?
                 .int(0)?;
@@ -164,7 +168,9 @@ pub fn change(
         Err(VersionRefusal::Unchanged) => return Ok(Ok(reference::history(c, kind, id)?.len() as i64)),
         Err(VersionRefusal::Retired) => {
             let (zh, en) = kind.label();
-            return Ok(Err(ApiError::Conflict(format!("该{zh}已停用，不能再修改 / the {en} is retired and cannot change"))));
+            return Ok(Err(ApiError::Conflict(format!(
+                "该{zh}已停用，不能再修改 / the {en} is retired and cannot change"
+            ))));
         }
         Err(VersionRefusal::NotFound) => return Ok(Err(not_found(kind))),
     };
@@ -329,7 +335,13 @@ pub async fn retire(state: AppState, actor: Actor, site_id: Id, id: Id, kind: Re
 }
 
 /// `GET …/{id}/history` of one kind: every version, oldest first.
-pub async fn history(state: AppState, actor: Actor, site_id: Id, id: Id, kind: RefKind) -> ApiResult<Json<Vec<Version>>> {
+pub async fn history(
+    state: AppState,
+    actor: Actor,
+    site_id: Id,
+    id: Id,
+    kind: RefKind,
+) -> ApiResult<Json<Vec<Version>>> {
     crate::api::admin::readable_site(&state, &actor, site_id).await?;
     let versions = state
         .store
@@ -362,6 +374,10 @@ per_kind! {
 }
 
 /// `GET /api/v1/sites/{site_id}/history`: the site's own versions.
-pub async fn site_history(State(state): State<AppState>, actor: Actor, Path(site_id): Path<Id>) -> ApiResult<Json<Vec<Version>>> {
+pub async fn site_history(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(site_id): Path<Id>,
+) -> ApiResult<Json<Vec<Version>>> {
     history(state, actor, site_id, site_id, RefKind::Site).await
 }

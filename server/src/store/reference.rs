@@ -292,7 +292,8 @@ pub enum RefKind {
 }
 
 impl RefKind {
-    pub const ALL: [RefKind; 5] = [RefKind::Site, RefKind::Department, RefKind::Checkpoint, RefKind::Route, RefKind::Schedule];
+    pub const ALL: [RefKind; 5] =
+        [RefKind::Site, RefKind::Department, RefKind::Checkpoint, RefKind::Route, RefKind::Schedule];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -336,8 +337,14 @@ impl RefKind {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Body {
-    Site { name_zh: String, name_en: String },
-    Department { name_zh: String, name_en: String },
+    Site {
+        name_zh: String,
+        name_en: String,
+    },
+    Department {
+        name_zh: String,
+        name_en: String,
+    },
     Checkpoint {
         name_zh: String,
         name_en: String,
@@ -347,8 +354,15 @@ pub enum Body {
         nfc_tag_id: Option<String>,
         checklist: Vec<ChecklistItem>,
     },
-    Route { name_zh: String, name_en: String, checkpoint_ids: Vec<Id> },
-    Schedule { days_of_week: Vec<u8>, windows: Vec<TimeWindow> },
+    Route {
+        name_zh: String,
+        name_en: String,
+        checkpoint_ids: Vec<Id>,
+    },
+    Schedule {
+        days_of_week: Vec<u8>,
+        windows: Vec<TimeWindow>,
+    },
 }
 
 impl Body {
@@ -447,7 +461,17 @@ pub fn apply_version(c: &mut dyn Conn, id: Id, body: &Body, retired_ms: Option<i
         Body::Checkpoint { name_zh, name_en, latitude, longitude, radius_m, nfc_tag_id, checklist } => c.execute(
             "UPDATE checkpoints SET name_zh = $2, name_en = $3, latitude = $4, longitude = $5, radius_m = $6,
              nfc_tag_id = $7, checklist_json = $8, retired_ms = $9 WHERE id = $1",
-            &params![id, name_zh, name_en, *latitude, *longitude, *radius_m, nfc_tag_id.clone(), json(checklist), retired_ms],
+            &params![
+                id,
+                name_zh,
+                name_en,
+                *latitude,
+                *longitude,
+                *radius_m,
+                nfc_tag_id.clone(),
+                json(checklist),
+                retired_ms
+            ],
         )?,
         Body::Route { name_zh, name_en, checkpoint_ids } => c.execute(
             "UPDATE routes SET name_zh = $2, name_en = $3, checkpoint_ids_json = $4, retired_ms = $5 WHERE id = $1",
@@ -467,8 +491,7 @@ pub fn apply_version(c: &mut dyn Conn, id: Id, body: &Body, retired_ms: Option<i
 /// The live state of an object: its body, retirement and creation time.
 pub fn live(c: &mut dyn Conn, kind: RefKind, id: Id) -> Result<Option<(Body, Option<i64>, i64)>, DbError> {
     let table = kind.table();
-    let Some(meta) =
-        c.query_opt(&format!("SELECT retired_ms, created_ms FROM {table} WHERE id = $1"), &params![id])?
+    let Some(meta) = c.query_opt(&format!("SELECT retired_ms, created_ms FROM {table} WHERE id = $1"), &params![id])?
     else {
         return Ok(None);
     };
@@ -580,7 +603,9 @@ pub fn history(c: &mut dyn Conn, kind: RefKind, id: Id) -> Result<Vec<Version>, 
         return Ok(kept);
     }
     Ok(live(c, kind, id)?
-        .map(|(body, retired_ms, created)| vec![Version { version: 1, valid_from_ms: created, actor_id: None, body, retired_ms }])
+        .map(|(body, retired_ms, created)| {
+            vec![Version { version: 1, valid_from_ms: created, actor_id: None, body, retired_ms }]
+        })
         .unwrap_or_default())
 }
 

@@ -110,6 +110,17 @@ strings! {
     Actions => "操作", "Actions";
     Nothing => "暂无数据", "Nothing yet";
     Saved => "已保存。", "Saved.";
+    EditHistory => "修改 · 历史", "Edit · history";
+    EditObject => "修改", "Edit";
+    History => "历史版本", "History";
+    Version => "版本", "Version";
+    ValidFrom => "生效时间", "In force from";
+    ChangedBy => "修改人", "Changed by";
+    Content => "内容", "Content";
+    Retired => "已停用", "Retired";
+    Retire => "停用", "Retire";
+    RetireHint => "停用后不再出现在手机和列表中；历史版本和引用它的记录都保留，正在进行的巡检照常完成。", "Once retired it leaves the phones and the lists; its history and the records that name it stay, and runs under way finish as usual.";
+    SaveChanges => "保存修改", "Save changes";
     NewSite => "新建项目", "New site";
     SiteCodeHint => "1–8 位大写字母或数字，用于整改通知单编号。", "1–8 upper-case letters or digits, used in notice numbers.";
     Kind => "类型", "Kind";

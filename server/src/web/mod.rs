@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get, post};
 
 use crate::app::{AppState, Audience};
-use pages::{checkpoints, departments, home, login, monthly, notices, people, routes, sites, supervise};
+use pages::{checkpoints, departments, home, login, monthly, notices, objects, people, routes, sites, supervise};
 
 /// One console page or form target: who may use it, for the authorization matrix.
 pub struct WebRoute {
@@ -68,6 +68,27 @@ pub fn pages() -> Vec<WebRoute> {
             SignedIn,
             "The site plan image (readers of the site)",
             get(sites::plan_image),
+        ),
+        page(
+            M::GET,
+            "/admin/sites/{site_id}/objects/{kind}/{id}",
+            Administrator,
+            "One site, department, checkpoint, route or schedule: edit, retire, history",
+            get(objects::show),
+        ),
+        page(
+            M::POST,
+            "/admin/sites/{site_id}/objects/{kind}/{id}/edit",
+            Administrator,
+            "Edit a reference object (a new version)",
+            post(objects::edit),
+        ),
+        page(
+            M::POST,
+            "/admin/sites/{site_id}/objects/{kind}/{id}/retire",
+            Administrator,
+            "Retire a reference object",
+            post(objects::retire),
         ),
         page(M::GET, "/admin/sites/{site_id}/departments", Administrator, "Departments", get(departments::list)),
         page(

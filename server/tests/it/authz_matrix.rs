@@ -247,6 +247,37 @@ fn table() -> Vec<(Method, &'static str, Rule, Option<Value>)> {
             Some(json!({"current_password": "not-the-password", "new_password": "Gate-2026-night"})),
         ),
         (M::PUT, "/api/v1/people/{person_id}/active", Admin, Some(json!({"active": true}))),
+        // Reference objects edited and retired (versions). Late: a retirement changes
+        // what the lines above act on (the lines after end sessions).
+        (M::GET, "/api/v1/sites/{site_id}/history", SiteReader, None),
+        (M::GET, "/api/v1/sites/{site_id}/departments/{department_id}/history", SiteReader, None),
+        (M::GET, "/api/v1/sites/{site_id}/checkpoints/{checkpoint_id}/history", SiteReader, None),
+        (M::GET, "/api/v1/sites/{site_id}/routes/{route_id}/history", SiteReader, None),
+        (M::GET, "/api/v1/sites/{site_id}/schedules/{schedule_id}/history", SiteReader, None),
+        (M::PUT, "/api/v1/sites/{site_id}", Admin, Some(json!({"name_zh": "改名{code}"}))),
+        (M::PUT, "/api/v1/sites/{site_id}/departments/{department_id}", Admin, Some(json!({"name_zh": "工程{code}"}))),
+        (
+            M::PUT,
+            "/api/v1/sites/{site_id}/checkpoints/{checkpoint_id}",
+            Admin,
+            Some(json!({"name_zh": "门{code}", "latitude": 31.0, "longitude": 121.0, "radius_m": 30.0})),
+        ),
+        (
+            M::PUT,
+            "/api/v1/sites/{site_id}/routes/{route_id}",
+            Admin,
+            Some(json!({"name_zh": "线路{code}", "checkpoint_ids": ["{checkpoint_id}"]})),
+        ),
+        (
+            M::PUT,
+            "/api/v1/sites/{site_id}/schedules/{schedule_id}",
+            Admin,
+            Some(json!({"days_of_week": [1, 2, 3], "windows": [{"start_minute": 840, "end_minute": 960, "runs": 1}]})),
+        ),
+        (M::POST, "/api/v1/sites/{site_id}/checkpoints/{checkpoint_id}/retire", Admin, None),
+        (M::POST, "/api/v1/sites/{site_id}/departments/{department_id}/retire", Admin, None),
+        (M::POST, "/api/v1/sites/{site_id}/schedules/{schedule_id}/retire", Admin, None),
+        (M::POST, "/api/v1/sites/{site_id}/routes/{route_id}/retire", Admin, None),
         // Last: they take the scope's person's role and logins away, which only rows
         // about administrators' routes may follow.
         (
@@ -262,6 +293,8 @@ fn table() -> Vec<(Method, &'static str, Rule, Option<Value>)> {
 /// Things of one scope the paths point at.
 #[derive(Clone, Default)]
 struct Things {
+    department: Id,
+    schedule: Id,
     site: Id,
     notice: Id,
     run: Id,
@@ -424,6 +457,29 @@ async fn three_scopes(s: &TestServer) -> (Things, Things, Things) {
     foreign.checkpoint = c_cp.id;
     foreign.route = c_route.id;
 
+    // Each scope's engineering department and its route's schedule (edit, retire and
+    // history of reference objects).
+    for t in [&mut own, &mut other, &mut foreign] {
+        let (site, route) = (t.site, t.route);
+        let ids = s
+            .state
+            .store
+            .read(move |c| {
+                let d = c
+                    .query_one(
+                        "SELECT id FROM departments WHERE site_id = $1 AND kind = 'engineering'",
+                        &patrol_server::params![site],
+                    )?
+                    .uuid(0)?;
+                let sc = c
+                    .query_one("SELECT id FROM schedules WHERE route_id = $1", &patrol_server::params![route])?
+                    .uuid(0)?;
+                Ok((d, sc))
+            })
+            .await
+            .unwrap();
+        (t.department, t.schedule) = ids;
+    }
     (own, other, foreign)
 }
 
@@ -480,6 +536,8 @@ async fn every_route_answers_every_role_in_every_scope_as_the_table_says() {
                         .replace("{person_id}", &things.person.to_string())
                         .replace("{checkpoint_id}", &things.checkpoint.to_string())
                         .replace("{route_id}", &things.route.to_string())
+                        .replace("{department_id}", &things.department.to_string())
+                        .replace("{schedule_id}", &things.schedule.to_string())
                         .replace("{waiver_id}", &things.waiver.to_string())
                         .replace("{channel_id}", &Id::now_v7().to_string())
                         .replace("{day}", "2026-11-23")
@@ -543,6 +601,7 @@ fn page_path(template: &str, t: &Things) -> String {
         .replace("{sha256}", &t.sha)
         .replace("{checkpoint_id}", &t.checkpoint.to_string())
         .replace("{person_id}", &t.person.to_string())
+        .replace("{kind}/{id}", &format!("route/{}", t.route))
         .replace("{day}", "2026-11-23")
         .replace("{month}", "2026-11")
         .replace("{lang}", "en")
@@ -598,6 +657,9 @@ fn page_table() -> Vec<(Method, &'static str, Option<Rule>)> {
         (M::POST, "/admin/sites/{site_id}/routes", Some(Admin)),
         (M::GET, "/admin/sites/{site_id}/schedules", Some(Admin)),
         (M::POST, "/admin/sites/{site_id}/schedules", Some(Admin)),
+        (M::GET, "/admin/sites/{site_id}/objects/{kind}/{id}", Some(Admin)),
+        (M::POST, "/admin/sites/{site_id}/objects/{kind}/{id}/edit", Some(Admin)),
+        (M::POST, "/admin/sites/{site_id}/objects/{kind}/{id}/retire", Some(Admin)),
         (M::GET, "/admin/people", Some(Admin)),
         (M::POST, "/admin/people", Some(Admin)),
         (M::POST, "/admin/people/import", Some(Admin)),

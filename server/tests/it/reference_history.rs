@@ -160,9 +160,17 @@ async fn changes_keep_every_version_refusals_change_nothing_and_the_audit_replay
                 let body = json!({"name_zh": format!("阳光花园 第{n}版"), "name_en": format!("Sunshine v{n}")});
                 w.accepted("site", site, Method::PUT, "", Some(body)).await;
             }
+            1 if departments.iter().any(|d| d["kind"] == "administration") && rng.gen_bool(0.3) => {
+                // A department with no notices retires.
+                let d = departments.iter().find(|d| d["kind"] == "administration").unwrap().clone();
+                let path = format!("/departments/{}/retire", id(&d));
+                w.accepted("departments", id(&d), Method::POST, &path, None).await;
+                w.retired.insert(id(&d));
+            }
             1 => {
                 let d = w.pick(&mut rng, &departments).unwrap().clone();
-                let body = json!({"name_zh": format!("{}·{n}", d["kind"].as_str().unwrap()), "name_en": format!("Dept {n}")});
+                let body =
+                    json!({"name_zh": format!("{}·{n}", d["kind"].as_str().unwrap()), "name_en": format!("Dept {n}")});
                 w.accepted("departments", id(&d), Method::PUT, &format!("/departments/{}", id(&d)), Some(body)).await;
             }
             2 => {
@@ -186,7 +194,8 @@ async fn changes_keep_every_version_refusals_change_nothing_and_the_audit_replay
                 let mut ids: Vec<Value> = checkpoints.iter().map(|c| c["id"].clone()).collect();
                 ids.shuffle(&mut rng);
                 ids.truncate(rng.gen_range(1..=ids.len().min(8)));
-                let body = json!({"name_zh": format!("线路{n}"), "name_en": format!("Round {n}"), "checkpoint_ids": ids});
+                let body =
+                    json!({"name_zh": format!("线路{n}"), "name_en": format!("Round {n}"), "checkpoint_ids": ids});
                 w.accepted("routes", id(&r), Method::PUT, &format!("/routes/{}", id(&r)), Some(body)).await;
             }
             4 => {
@@ -204,12 +213,14 @@ async fn changes_keep_every_version_refusals_change_nothing_and_the_audit_replay
                 let body = json!({"code": format!("TMP-{n}"), "name_zh": format!("临时点{n}"), "latitude": 31.2, "longitude": 121.4});
                 let (status, cp) = w.call(Method::POST, "/checkpoints", &w.admin.clone(), Some(body)).await;
                 assert_eq!(status, StatusCode::CREATED, "{cp}");
-                w.accepted("checkpoints", id(&cp), Method::POST, &format!("/checkpoints/{}/retire", id(&cp)), None).await;
+                w.accepted("checkpoints", id(&cp), Method::POST, &format!("/checkpoints/{}/retire", id(&cp)), None)
+                    .await;
                 w.retired.insert(id(&cp));
             }
             7 => {
                 // A checkpoint still on a route stays.
-                let on_route: Vec<Value> = routes.iter().flat_map(|r| r["checkpoint_ids"].as_array().unwrap().clone()).collect();
+                let on_route: Vec<Value> =
+                    routes.iter().flat_map(|r| r["checkpoint_ids"].as_array().unwrap().clone()).collect();
                 let Some(cp) = on_route.choose(&mut rng) else { continue };
                 let path = format!("/checkpoints/{}/retire", cp.as_str().unwrap());
                 w.refused(&w.admin.clone(), Method::POST, &path, None, StatusCode::CONFLICT).await;
@@ -258,8 +269,10 @@ async fn changes_keep_every_version_refusals_change_nothing_and_the_audit_replay
                 let body = json!({"name_zh": "线路", "checkpoint_ids": []});
                 let admin = w.admin.clone();
                 w.refused(&admin, Method::PUT, &format!("/routes/{unknown}"), Some(body), StatusCode::NOT_FOUND).await;
-                w.refused(&admin, Method::POST, &format!("/schedules/{unknown}/retire"), None, StatusCode::NOT_FOUND).await;
-                if let Some(gone) = w.expected.keys().find(|(k, i)| k == "schedules" && w.retired.contains(i)).cloned() {
+                w.refused(&admin, Method::POST, &format!("/schedules/{unknown}/retire"), None, StatusCode::NOT_FOUND)
+                    .await;
+                if let Some(gone) = w.expected.keys().find(|(k, i)| k == "schedules" && w.retired.contains(i)).cloned()
+                {
                     let body = json!({"days_of_week": [1], "windows": windows(&mut rng)});
                     w.refused(&admin, Method::PUT, &format!("/schedules/{}", gone.1), Some(body), StatusCode::CONFLICT)
                         .await;
@@ -366,8 +379,14 @@ async fn a_schedule_changed_mid_day_counts_each_window_under_the_version_then_in
         {"start_minute": 13 * 60, "end_minute": 15 * 60, "runs": 1},
         {"start_minute": 18 * 60, "end_minute": 19 * 60, "runs": 1},
     ]});
-    let (status, resp) =
-        s.call(Method::PUT, &format!("/api/v1/sites/{site}/schedules/{}", first["id"].as_str().unwrap()), Some(&admin), Some(body)).await;
+    let (status, resp) = s
+        .call(
+            Method::PUT,
+            &format!("/api/v1/sites/{site}/schedules/{}", first["id"].as_str().unwrap()),
+            Some(&admin),
+            Some(body),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{resp}");
     let day = "2026-11-23";
     let (status, audit) = s.call(Method::GET, &format!("/api/v1/sites/{site}/audit/{day}"), Some(&sup), None).await;
@@ -377,16 +396,137 @@ async fn a_schedule_changed_mid_day_counts_each_window_under_the_version_then_in
     s.clock.advance_ms(22 * 60 * MINUTE + 30 * MINUTE);
     let (admin, sup) = (s.token("admin").await, s.token("supervisor").await);
     let (status, resp) = s
-        .call(Method::POST, &format!("/api/v1/sites/{site}/schedules/{}/retire", first["id"].as_str().unwrap()), Some(&admin), None)
+        .call(
+            Method::POST,
+            &format!("/api/v1/sites/{site}/schedules/{}/retire", first["id"].as_str().unwrap()),
+            Some(&admin),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{resp}");
     let (_, audit) = s.call(Method::GET, &format!("/api/v1/sites/{site}/audit/2026-11-24"), Some(&sup), None).await;
-    assert_eq!(windows_of(&audit), Vec::<(u64, u64)>::new(), "the new version has no window ending before 10:30: {audit}");
+    assert_eq!(
+        windows_of(&audit),
+        Vec::<(u64, u64)>::new(),
+        "the new version has no window ending before 10:30: {audit}"
+    );
     let (_, audit) = s.call(Method::GET, &format!("/api/v1/sites/{site}/audit/{day}"), Some(&sup), None).await;
     assert_eq!(windows_of(&audit).len(), 3, "the day before is unchanged by the retirement");
+}
+
+/// The console: a checkpoint's page offers its current state as a form; saving a
+/// change shows two versions (the created one and the change), the list links to it;
+/// a route's order is edited through the same numbered fields as on creation; retiring
+/// a schedule takes it off the list and leaves its page read-only with its history;
+/// a bad field is refused and changes nothing.
+async fn the_console_edits_retires_and_shows_history(backend: Backend) {
+    use support::web::{get, post, sign_in};
+    let Some(s) = TestServer::start(backend).await else { return };
+    let site = s.site_id().await;
+    let admin = s.token("admin").await;
+    let (_, checkpoints) = s.call(Method::GET, &format!("/api/v1/sites/{site}/checkpoints"), Some(&admin), None).await;
+    let cp = checkpoints[0].clone();
+    let (cookie, csrf) = sign_in(&s, "admin").await;
+    let list = get(&s, &format!("/admin/sites/{site}/checkpoints"), &cookie).await;
+    let page_path = format!("/admin/sites/{site}/objects/checkpoint/{}", id(&cp));
+    assert!(list.body.contains(&page_path), "the list links to each checkpoint's page");
+    let page = get(&s, &page_path, &cookie).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(cp["name_zh"].as_str().unwrap()));
+
+    let checklist = "照明正常 / Lights work\n消防通道畅通";
+    let edited = post(
+        &s,
+        &format!("{page_path}/edit"),
+        &cookie,
+        &[
+            ("_csrf", csrf.as_str()),
+            ("name_zh", "北门岗亭（新）"),
+            ("name_en", "North gate (new)"),
+            ("latitude", "31.2301"),
+            ("longitude", "121.4701"),
+            ("radius_m", "35"),
+            ("nfc_tag_id", ""),
+            ("checklist", checklist),
+        ],
+    )
+    .await;
+    assert_eq!(edited.status, StatusCode::SEE_OTHER, "{}", edited.body);
+    let page = get(&s, &page_path, &cookie).await;
+    assert!(page.body.contains("北门岗亭（新）"), "{}", page.body);
+    let rows = page
+        .body
+        .split("<table id=\"history\"")
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap()
+        .matches("<tr>")
+        .count();
+    assert_eq!(rows, 3, "a header row and two versions: {}", page.body);
+    let (_, history) =
+        s.call(Method::GET, &format!("/api/v1/sites/{site}/checkpoints/{}/history", id(&cp)), Some(&admin), None).await;
+    assert_eq!(history[1]["body"]["checklist"].as_array().unwrap().len(), 2);
+    assert_eq!(history[1]["body"]["radius_m"], json!(35.0));
+
+    // A bad latitude: refused, nothing kept.
+    let before = support::dump::dump(&s.state.store).await;
+    let bad = post(
+        &s,
+        &format!("{page_path}/edit"),
+        &cookie,
+        &[
+            ("_csrf", csrf.as_str()),
+            ("name_zh", "北门"),
+            ("latitude", "north"),
+            ("longitude", "121.47"),
+            ("radius_m", "30"),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    let after = support::dump::dump(&s.state.store).await;
+    assert!(
+        support::dump::changed(&before, &after)
+            .iter()
+            .all(|t| !t.starts_with("checkpoints ") && !t.starts_with("reference_versions "))
+    );
+
+    // A route's order, through the numbered fields: two checkpoints, reversed.
+    let (_, routes) = s.call(Method::GET, &format!("/api/v1/sites/{site}/routes"), Some(&admin), None).await;
+    let route = routes[0].clone();
+    let ids = route["checkpoint_ids"].as_array().unwrap();
+    let (first, second) = (ids[0].as_str().unwrap(), ids[1].as_str().unwrap());
+    let route_page = format!("/admin/sites/{site}/objects/route/{}", id(&route));
+    let (o1, o2) = (format!("order_{first}"), format!("order_{second}"));
+    let saved = post(
+        &s,
+        &format!("{route_page}/edit"),
+        &cookie,
+        &[("_csrf", csrf.as_str()), ("name_zh", "外围线路"), ("name_en", ""), (o1.as_str(), "2"), (o2.as_str(), "1")],
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let (_, routes) = s.call(Method::GET, &format!("/api/v1/sites/{site}/routes"), Some(&admin), None).await;
+    let now = routes.as_array().unwrap().iter().find(|r| r["id"] == route["id"]).unwrap().clone();
+    assert_eq!(now["checkpoint_ids"], json!([second, first]));
+
+    // Retiring a schedule.
+    let (_, schedules) = s.call(Method::GET, &format!("/api/v1/sites/{site}/schedules"), Some(&admin), None).await;
+    let sc = id(&schedules[0]);
+    let sc_page = format!("/admin/sites/{site}/objects/schedule/{sc}");
+    let retired = post(&s, &format!("{sc_page}/retire"), &cookie, &[("_csrf", csrf.as_str())]).await;
+    assert_eq!(retired.status, StatusCode::SEE_OTHER, "{}", retired.body);
+    let list = get(&s, &format!("/admin/sites/{site}/schedules"), &cookie).await;
+    assert!(!list.body.contains(&sc_page), "a retired schedule leaves the list");
+    let page = get(&s, &sc_page, &cookie).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("已停用") && !page.body.contains(&format!("{sc_page}/edit")), "read-only once retired");
 }
 
 both_backends!(
     changes_keep_every_version_refusals_change_nothing_and_the_audit_replays_them,
     a_schedule_changed_mid_day_counts_each_window_under_the_version_then_in_force,
+    the_console_edits_retires_and_shows_history,
 );

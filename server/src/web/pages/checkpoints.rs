@@ -36,7 +36,7 @@ fn checklist_item(text: &str) -> NewChecklistItem {
     NewChecklistItem { text_zh: zh.trim().to_string(), text_en: en.trim().to_string() }
 }
 
-fn checklist(text: &str, separator: char) -> Vec<NewChecklistItem> {
+pub(super) fn checklist(text: &str, separator: char) -> Vec<NewChecklistItem> {
     text.split(separator).map(str::trim).filter(|l| !l.is_empty()).map(checklist_item).collect()
 }
 
@@ -106,7 +106,11 @@ async fn render(
                                 td.num { (format!("{:.5}, {:.5}", cp.latitude, cp.longitude)) br; span.muted { "± " (cp.radius_m) " m" } }
                                 td.num { (cp.checklist.len()) }
                                 td { code.token { (cp.qr_token) } }
-                                td.actions { a.label-link href={ (base) "/" (cp.id) "/label.pdf" } download { (t(K::PrintLabel)) } }
+                                td.actions {
+                                    a.label-link href={ (base) "/" (cp.id) "/label.pdf" } download { (t(K::PrintLabel)) }
+                                    " "
+                                    a href=(super::objects::href(site.id, reference::RefKind::Checkpoint, cp.id)) { (t(K::EditHistory)) }
+                                }
                             }
                         }
                         @if checkpoints.is_empty() { tr { td colspan="6" .muted { (t(K::Nothing)) } } }
@@ -172,7 +176,24 @@ fn checkpoints_from_csv(rows: &[csv_import::CsvRow], site_id: Id) -> Result<Vec<
     if problems.is_empty() { Ok(out) } else { Err(problems) }
 }
 
-/// `POST /admin/sites/{site_id}/checkpoints/import`: every row valid, or nothing.
+/// The edit a CSV row makes of an existing checkpoint: its new editable state, with
+/// the ids of checklist items whose Chinese text is unchanged kept (results recorded
+/// against an item keep their meaning).
+fn edit_from_row(old: &Checkpoint, new: &Checkpoint) -> reference::Body {
+    let mut body = reference::Body::of_checkpoint(new);
+    if let reference::Body::Checkpoint { checklist, .. } = &mut body {
+        for item in checklist.iter_mut() {
+            if let Some(kept) = old.checklist.iter().find(|o| o.text_zh == item.text_zh) {
+                item.id = kept.id;
+            }
+        }
+    }
+    body
+}
+
+/// `POST /admin/sites/{site_id}/checkpoints/import`: every row valid, or nothing. A
+/// row whose code exists at the site edits that checkpoint (a new version, through
+/// `versions::change` like any edit); other rows add checkpoints.
 pub async fn import(
     State(state): State<AppState>,
     Path(site_id): Path<Id>,
@@ -188,34 +209,54 @@ pub async fn import(
         Err(problems) => return refused(&state, &posted.page, &site, &problems).await,
     };
     let now = state.clock.now_ms();
+    let me = posted.page.actor.person.id;
     let outcome = state
         .store
-        .write(move |c| {
+        .write_or_refuse(move |c| {
             // Everything is checked against what is stored before anything is
-            // written, so a refusal leaves the site exactly as it was.
-            let existing: HashSet<String> =
-                reference::list_checkpoints(c, site_id)?.into_iter().map(|cp| cp.code).collect();
+            // written, and a refusal while writing rolls the whole file back, so a
+            // refusal leaves the site exactly as it was.
+            let retired = reference::retired_at(c, reference::RefKind::Checkpoint, site_id)?;
+            let existing: std::collections::HashMap<String, Checkpoint> =
+                reference::list_checkpoints_all(c, site_id)?.into_iter().map(|cp| (cp.code.clone(), cp)).collect();
             let mut problems = Vec::new();
+            let (mut added, mut edits) = (Vec::new(), Vec::new());
             for (line, cp) in &checkpoints {
-                if existing.contains(&cp.code) {
-                    problems.push(RowError::new(*line, format!("code {} already exists at this site", cp.code)));
-                }
-                if token_taken(c, &cp.qr_token)? {
-                    problems.push(RowError::new(*line, "qr_token is already in use"));
+                match existing.get(&cp.code) {
+                    Some(old) if retired.contains_key(&old.id) => problems.push(RowError::new(
+                        *line,
+                        format!("巡检点 {0} 已停用，不能通过导入修改 / checkpoint {0} is retired and cannot be changed by an import", cp.code),
+                    )),
+                    Some(old) => edits.push((*line, old.id, edit_from_row(old, cp))),
+                    None => {
+                        if token_taken(c, &cp.qr_token)? {
+                            problems.push(RowError::new(*line, "二维码口令已被使用 / qr_token is already in use"));
+                        }
+                        added.push(cp);
+                    }
                 }
             }
             if !problems.is_empty() {
                 return Ok(Err(problems));
             }
-            for (_, cp) in &checkpoints {
+            for cp in &added {
                 reference::insert_checkpoint(c, cp, now)?;
             }
-            Ok(Ok(checkpoints.len()))
+            for (line, id, body) in &edits {
+                let change = crate::api::versions::Change::Edit(body.clone());
+                let done =
+                    crate::api::versions::change(c, site_id, reference::RefKind::Checkpoint, *id, &change, me, now)?;
+                if let Err(e) = done {
+                    return Ok(Err(vec![RowError::new(*line, e.to_string())]));
+                }
+            }
+            crate::sync::feed::reference_changed(c, site_id, now)?;
+            Ok(Ok((added.len(), edits.len())))
         })
         .await?;
     match outcome {
-        Ok(n) => {
-            tracing::info!(site = %site_id, checkpoints = n, "checkpoints imported");
+        Ok((added, edited)) => {
+            tracing::info!(site = %site_id, added, edited, "checkpoints imported");
             Ok(saved(&format!("/admin/sites/{site_id}/checkpoints")))
         }
         Err(problems) => refused(&state, &posted.page, &site, &problems).await,

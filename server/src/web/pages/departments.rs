@@ -51,12 +51,15 @@ pub async fn list(
         div.grid {
             section.card.span2 {
                 table {
-                    thead { tr { th { (t(K::Kind)) } th { (t(K::NameZh)) } th { (t(K::NameEn)) } } }
+                    thead { tr { th { (t(K::Kind)) } th { (t(K::NameZh)) } th { (t(K::NameEn)) } th {} } }
                     tbody {
                         @for d in &departments {
-                            tr { td { (kind_label(lang, d.kind)) } td { (d.name_zh) } td { (d.name_en) } }
+                            tr {
+                                td { (kind_label(lang, d.kind)) } td { (d.name_zh) } td { (d.name_en) }
+                                td.actions { a href=(super::objects::href(site.id, reference::RefKind::Department, d.id)) { (t(K::EditHistory)) } }
+                            }
                         }
-                        @if departments.is_empty() { tr { td colspan="3" .muted { (t(K::Nothing)) } } }
+                        @if departments.is_empty() { tr { td colspan="4" .muted { (t(K::Nothing)) } } }
                     }
                 }
             }

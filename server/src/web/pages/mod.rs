@@ -7,6 +7,7 @@ pub mod home;
 pub mod login;
 pub mod monthly;
 pub mod notices;
+pub mod objects;
 pub mod people;
 pub mod register;
 pub mod routes;

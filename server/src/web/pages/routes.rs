@@ -39,7 +39,7 @@ pub async fn list(
         div.grid {
             section.card.span2 {
                 table {
-                    thead { tr { th { (t(K::Name)) } th.num { (t(K::CheckpointCount)) } th { (t(K::Order)) } } }
+                    thead { tr { th { (t(K::Name)) } th.num { (t(K::CheckpointCount)) } th { (t(K::Order)) } th {} } }
                     tbody {
                         @for r in &routes {
                             tr {
@@ -51,9 +51,10 @@ pub async fn list(
                                         span.code { (code_of(id)) }
                                     }
                                 }
+                                td.actions { a href=(super::objects::href(site.id, reference::RefKind::Route, r.id)) { (t(K::EditHistory)) } }
                             }
                         }
-                        @if routes.is_empty() { tr { td colspan="3" .muted { (t(K::Nothing)) } } }
+                        @if routes.is_empty() { tr { td colspan="4" .muted { (t(K::Nothing)) } } }
                     }
                 }
             }
@@ -107,7 +108,7 @@ pub async fn create(
     Ok(saved(&format!("/admin/sites/{site_id}/routes")))
 }
 
-fn weekday(lang: Lang, d: u8) -> &'static str {
+pub(super) fn weekday(lang: Lang, d: u8) -> &'static str {
     let k = match d {
         1 => K::Mon,
         2 => K::Tue,
@@ -166,7 +167,7 @@ pub async fn schedules(
         div.grid {
             section.card.span2 {
                 table {
-                    thead { tr { th { (t(K::Route)) } th { (t(K::Days)) } th { (t(K::Windows)) } } }
+                    thead { tr { th { (t(K::Route)) } th { (t(K::Days)) } th { (t(K::Windows)) } th {} } }
                     tbody {
                         @for s in &schedules {
                             tr {
@@ -177,9 +178,10 @@ pub async fn schedules(
                                         span.window { (crate::web::layout::window_span(lang, w.start_minute, w.end_minute)) " × " (w.runs) }
                                     }
                                 }
+                                td.actions { a href=(super::objects::href(site.id, reference::RefKind::Schedule, s.id)) { (t(K::EditHistory)) } }
                             }
                         }
-                        @if schedules.is_empty() { tr { td colspan="3" .muted { (t(K::Nothing)) } } }
+                        @if schedules.is_empty() { tr { td colspan="4" .muted { (t(K::Nothing)) } } }
                     }
                 }
             }

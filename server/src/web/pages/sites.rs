@@ -137,6 +137,7 @@ pub async fn show(
     let body = html! {
         (site_header(lang, &site, Tab::Overview))
         (flash(q.yes(), lang))
+        p { a #site-history href=(super::objects::href(site.id, crate::store::reference::RefKind::Site, site.id)) { (t(K::EditHistory)) } }
         div.grid {
             section.card.span2 {
                 h2 { (t(K::SitePlan)) }
