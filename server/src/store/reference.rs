@@ -5,6 +5,8 @@ use patrol_protocol::{
     ChecklistItem, Checkpoint, Department, DepartmentKind, Id, Organisation, Route, Schedule, Site, TimeWindow,
 };
 
+use std::collections::HashMap;
+
 use super::db::{Conn, DbError, Row};
 use crate::params;
 
@@ -613,7 +615,7 @@ pub fn history(c: &mut dyn Conn, kind: RefKind, id: Id) -> Result<Vec<Version>, 
 /// before its creation).
 pub fn as_of(c: &mut dyn Conn, kind: RefKind, id: Id, t: i64) -> Result<Option<Body>, DbError> {
     let versions = history(c, kind, id)?;
-    Ok(versions.iter().rev().find(|v| v.valid_from_ms <= t).or(versions.first()).map(|v| v.body.clone()))
+    Ok(in_force(&versions, t).cloned())
 }
 
 /// Versions that took effect in `(after, upto]`, in the order they were made: what the
@@ -650,4 +652,61 @@ fn schedule(r: &Row) -> Result<Schedule, DbError> {
         days_of_week: from_json(r, 2)?,
         windows: from_json::<Vec<TimeWindow>>(r, 3)?,
     })
+}
+
+/// The versions of the objects of one kind at a site, oldest first per object: one
+/// query for a page that shows many objects as they stood at some time.
+fn site_versions(c: &mut dyn Conn, kind: RefKind, site_id: Id) -> Result<HashMap<Id, Vec<Version>>, DbError> {
+    let table = kind.table();
+    let mut out: HashMap<Id, Vec<Version>> = HashMap::new();
+    for r in c.query(
+        &format!(
+            "SELECT v.version, v.valid_from_ms, v.actor_id, v.body_json, v.retired_ms, v.object_id
+             FROM reference_versions v JOIN {table} o ON o.id = v.object_id
+             WHERE v.kind = $1 AND o.site_id = $2 ORDER BY v.object_id, v.version"
+        ),
+        &params![kind.as_str(), site_id],
+    )? {
+        out.entry(r.uuid(5)?).or_default().push(version_row(&r)?);
+    }
+    Ok(out)
+}
+
+/// The version of `versions` in force at `t` (the first one before it existed).
+fn in_force(versions: &[Version], t: i64) -> Option<&Body> {
+    versions.iter().rev().find(|v| v.valid_from_ms <= t).or(versions.first()).map(|v| &v.body)
+}
+
+/// Every checkpoint a site ever had, each as it stood at `t` (a past run's page).
+pub fn checkpoints_as_of(c: &mut dyn Conn, site_id: Id, t: i64) -> Result<Vec<Checkpoint>, DbError> {
+    let versions = site_versions(c, RefKind::Checkpoint, site_id)?;
+    let mut all = list_checkpoints_all(c, site_id)?;
+    for cp in &mut all {
+        if let Some(Body::Checkpoint { name_zh, name_en, latitude, longitude, radius_m, nfc_tag_id, checklist }) =
+            versions.get(&cp.id).and_then(|v| in_force(v, t))
+        {
+            cp.name_zh = name_zh.clone();
+            cp.name_en = name_en.clone();
+            cp.latitude = *latitude;
+            cp.longitude = *longitude;
+            cp.radius_m = *radius_m;
+            cp.nfc_tag_id = nfc_tag_id.clone();
+            cp.checklist = checklist.clone();
+        }
+    }
+    Ok(all)
+}
+
+/// Every route a site ever had, each as it stood at `t`.
+pub fn routes_as_of(c: &mut dyn Conn, site_id: Id, t: i64) -> Result<Vec<Route>, DbError> {
+    let versions = site_versions(c, RefKind::Route, site_id)?;
+    let mut all = list_routes_all(c, site_id)?;
+    for r in &mut all {
+        if let Some(Body::Route { name_zh, name_en, checkpoint_ids }) = versions.get(&r.id).and_then(|v| in_force(v, t)) {
+            r.name_zh = name_zh.clone();
+            r.name_en = name_en.clone();
+            r.checkpoint_ids = checkpoint_ids.clone();
+        }
+    }
+    Ok(all)
 }

@@ -525,8 +525,45 @@ async fn the_console_edits_retires_and_shows_history(backend: Backend) {
     assert!(page.body.contains("已停用") && !page.body.contains(&format!("{sc_page}/edit")), "read-only once retired");
 }
 
+/// A run walked before a checkpoint was renamed shows it by the name it had then; a
+/// run walked after, by the new one.
+async fn a_past_run_shows_its_checkpoints_as_they_were(backend: Backend) {
+    use support::web::{get, sign_in};
+    let Some(s) = TestServer::start(backend).await else { return };
+    let site: Id = s.site_id().await.parse().unwrap();
+    let mut phone = Phone::sign_in(&s, "patrol").await;
+    let admin = s.token("admin").await;
+    let (_, routes) = s.call(Method::GET, &format!("/api/v1/sites/{site}/routes"), Some(&admin), None).await;
+    let route = routes[0].clone();
+    let cp_id = route["checkpoint_ids"][0].as_str().unwrap().to_string();
+    let (_, cps) = s.call(Method::GET, &format!("/api/v1/sites/{site}/checkpoints"), Some(&admin), None).await;
+    let cp = cps.as_array().unwrap().iter().find(|c| c["id"] == json!(cp_id)).unwrap().clone();
+    let old_name = cp["name_zh"].as_str().unwrap().to_string();
+    let labels = s.qr_labels().await;
+    let before = walk(&s, &mut phone, &route, &labels, site).await;
+    finish(&s, &mut phone, before).await;
+
+    s.clock.advance_ms(30 * MINUTE);
+    let admin = s.token("admin").await;
+    let body = json!({"name_zh": "改名后的岗亭", "latitude": cp["latitude"], "longitude": cp["longitude"], "radius_m": cp["radius_m"], "checklist": cp["checklist"]});
+    let (status, resp) = s.call(Method::PUT, &format!("/api/v1/sites/{site}/checkpoints/{cp_id}"), Some(&admin), Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{resp}");
+    s.clock.advance_ms(30 * MINUTE);
+    phone.renew(&s).await;
+    let after = walk(&s, &mut phone, &route, &labels, site).await;
+    finish(&s, &mut phone, after).await;
+
+    let (cookie, _) = sign_in(&s, "supervisor").await;
+    let then = get(&s, &format!("/runs/{before}"), &cookie).await;
+    assert_eq!(then.status, StatusCode::OK, "{}", then.body);
+    assert!(then.body.contains(&old_name) && !then.body.contains("改名后的岗亭"), "the earlier run names it as it was");
+    let now = get(&s, &format!("/runs/{after}"), &cookie).await;
+    assert!(now.body.contains("改名后的岗亭"), "the later run names it as it is");
+}
+
 both_backends!(
     changes_keep_every_version_refusals_change_nothing_and_the_audit_replays_them,
     a_schedule_changed_mid_day_counts_each_window_under_the_version_then_in_force,
     the_console_edits_retires_and_shows_history,
+    a_past_run_shows_its_checkpoints_as_they_were,
 );

@@ -60,11 +60,23 @@ pub struct SiteRef {
 }
 
 impl SiteRef {
+    /// Names of everything the site ever had, retired objects too (old runs and
+    /// notices name them), as they stand now.
     pub fn load(c: &mut dyn Conn, site_id: Id) -> Result<SiteRef, DbError> {
         Ok(SiteRef {
-            departments: reference::list_departments(c, site_id)?,
-            routes: reference::list_routes(c, site_id)?,
-            checkpoints: reference::list_checkpoints(c, site_id)?,
+            departments: reference::list_departments_all(c, site_id)?,
+            routes: reference::list_routes_all(c, site_id)?,
+            checkpoints: reference::list_checkpoints_all(c, site_id)?,
+        })
+    }
+
+    /// The same as it stood at `t`: a past run shows its route and checkpoints as
+    /// they were when it was walked, whatever was edited since.
+    pub fn as_of(c: &mut dyn Conn, site_id: Id, t: i64) -> Result<SiteRef, DbError> {
+        Ok(SiteRef {
+            departments: reference::list_departments_all(c, site_id)?,
+            routes: reference::routes_as_of(c, site_id, t)?,
+            checkpoints: reference::checkpoints_as_of(c, site_id, t)?,
         })
     }
     pub fn department(&self, lang: Lang, id: Id) -> String {
@@ -305,7 +317,7 @@ pub async fn run(State(state): State<AppState>, page: Page, Path(run_id): Path<I
             let Some(run) = crate::patrols::run_view(c, run_id)? else { return Ok(None) };
             let site =
                 reference::get_site(c, run.site_id)?.ok_or_else(|| DbError::Backend("run without site".into()))?;
-            let reference = SiteRef::load(c, site.id)?;
+            let reference = SiteRef::as_of(c, site.id, run.started_device_ms)?;
             let plan = web_store::get_site_plan(c, site.id)?;
             let track = track_of(c, run_id)?;
             let mut answers: Answers = BTreeMap::new();
