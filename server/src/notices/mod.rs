@@ -720,6 +720,11 @@ pub fn apply_acted(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> R
             record_refusal(c, rec, &n, *action, reason, photos, *reassign_to, outcome.reason.clone(), now)?;
             return Ok(outcome.in_timeline());
         }
+        if reference::is_retired(c, reference::RefKind::Department, target)? {
+            let outcome = Outcome::rejected("the new department was retired", "改派的部门已停用");
+            record_refusal(c, rec, &n, *action, reason, photos, *reassign_to, outcome.reason.clone(), now)?;
+            return Ok(outcome.in_timeline());
+        }
     }
     if decision.is_ok() {
         if let Some(outcome) = uncited_photo(c, rec, photos)? {

@@ -710,3 +710,12 @@ pub fn routes_as_of(c: &mut dyn Conn, site_id: Id, t: i64) -> Result<Vec<Route>,
     }
     Ok(all)
 }
+
+/// Whether an object was retired (an unknown one is not).
+pub fn is_retired(c: &mut dyn Conn, kind: RefKind, id: Id) -> Result<bool, DbError> {
+    Ok(c.query_opt(&format!("SELECT retired_ms FROM {} WHERE id = $1", kind.table()), &params![id])?
+        .map(|r| r.opt_int(0))
+        .transpose()?
+        .flatten()
+        .is_some())
+}

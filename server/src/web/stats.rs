@@ -71,7 +71,7 @@ pub struct DayStatus {
 /// definition of on time, late, missed, waived and flagged), plus checkpoint coverage.
 pub fn day_status(c: &mut dyn Conn, site: &Site, day: NaiveDate, now: i64) -> Result<DayStatus, DbError> {
     let audit = schedules::audit_day(c, site, day, now)?;
-    let routes = reference::list_routes(c, site.id)?;
+    let routes = reference::list_routes_all(c, site.id)?;
     let windows: Vec<WindowStatus> = audit
         .windows
         .iter()
@@ -300,7 +300,7 @@ pub fn month_summary(c: &mut dyn Conn, site: &Site, year: i32, month: u32, now: 
         s.unscheduled += st.unscheduled;
         day += chrono::Duration::days(1);
     }
-    let routes = reference::list_routes(c, site.id)?;
+    let routes = reference::list_routes_all(c, site.id)?;
     let people: BTreeMap<Id, String> =
         crate::store::people::list_people(c, site.org_id)?.into_iter().map(|p| (p.id, p.display_name)).collect();
     let name = |id: &Id| people.get(id).cloned().unwrap_or_default();

@@ -561,9 +561,44 @@ async fn a_past_run_shows_its_checkpoints_as_they_were(backend: Backend) {
     assert!(now.body.contains("改名后的岗亭"), "the later run names it as it is");
 }
 
+/// A department retired while a disputed notice waits: reassigning the notice to it
+/// is refused (in the timeline, with the reason in both languages), to a department
+/// in use it goes.
+async fn a_notice_is_not_reassigned_to_a_retired_department(backend: Backend) {
+    use patrol_protocol::notice::NoticeAction;
+    use support::phone::{Demo, act, notice};
+    let Some(s) = TestServer::start(backend).await else { return };
+    let mut officer = Phone::sign_in(&s, "patrol").await;
+    let demo = Demo { reference: officer.pull(&s, "").await["reference"].clone() };
+    let (nid, raised) = notice(demo.site(), demo.dept("engineering"), "水管漏水", vec![], s.clock_now() + 86_400_000);
+    officer.record(&s, raised);
+    officer.push(&s).await;
+    let mut eng = Phone::sign_in(&s, "eng.head").await;
+    eng.record(&s, act(nid, NoticeAction::Dispute, "不属于工程部", vec![], None));
+    eng.push(&s).await;
+
+    let admin = s.token("admin").await;
+    let gone = demo.dept("administration");
+    let (status, resp) =
+        s.call(Method::POST, &format!("/api/v1/sites/{}/departments/{gone}/retire", demo.site()), Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK, "{resp}");
+    let mut supervisor = Phone::sign_in(&s, "supervisor").await;
+    supervisor.record(&s, act(nid, NoticeAction::Reassign, "转行政部", vec![], Some(gone)));
+    let resp = supervisor.push(&s).await;
+    assert_eq!(resp["results"][0]["status"], "rejected", "{resp}");
+    let why = resp["results"][0].to_string();
+    assert!(why.contains("retired") && why.contains("已停用"), "{why}");
+    supervisor.record(&s, act(nid, NoticeAction::Reassign, "转保洁部", vec![], Some(demo.dept("cleaning"))));
+    let resp = supervisor.push(&s).await;
+    assert_eq!(resp["results"][0]["status"], "applied", "{resp}");
+    let report = verify::verify(&s.state.store, &s.state.photos).await.unwrap();
+    assert!(report.ok(), "{}", report.render());
+}
+
 both_backends!(
     changes_keep_every_version_refusals_change_nothing_and_the_audit_replays_them,
     a_schedule_changed_mid_day_counts_each_window_under_the_version_then_in_force,
     the_console_edits_retires_and_shows_history,
     a_past_run_shows_its_checkpoints_as_they_were,
+    a_notice_is_not_reassigned_to_a_retired_department,
 );

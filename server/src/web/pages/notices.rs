@@ -74,7 +74,7 @@ async fn visible_page(state: &AppState, page: &Page, query: RegisterQuery) -> Re
             let found = notices::page_visible(c, &actor, &register.filter, register.after, INBOX_PAGE)?;
             let mut departments = Vec::new();
             for site in sites.values() {
-                departments.extend(reference::list_departments(c, site.id)?);
+                departments.extend(reference::list_departments_all(c, site.id)?);
             }
             let names: BTreeMap<Id, &Department> = departments.iter().map(|d| (d.id, d)).collect();
             let mut shown = Vec::with_capacity(found.rows.len());
@@ -212,7 +212,7 @@ pub async fn export_register(
             }
             let mut departments: BTreeMap<Id, Department> = BTreeMap::new();
             for site in sites.values() {
-                departments.extend(reference::list_departments(c, site.id)?.into_iter().map(|d| (d.id, d)));
+                departments.extend(reference::list_departments_all(c, site.id)?.into_iter().map(|d| (d.id, d)));
             }
             let mut out = Vec::with_capacity(total as usize);
             let mut after = None;
@@ -289,9 +289,14 @@ pub async fn load(state: &AppState, page: &Page, id: Id) -> Result<Shown, WebErr
             let row = notices::get(c, id)?.ok_or_else(|| crate::store::DbError::Backend("notice vanished".into()))?;
             let site =
                 reference::get_site(c, row.site_id)?.ok_or_else(|| crate::store::DbError::Backend("no site".into()))?;
-            let departments = reference::list_departments(c, site.id)?;
+            // The departments in use (the reassign picker), and the notice's own even
+            // if it was retired since (its name).
+            let mut departments = reference::list_departments(c, site.id)?;
+            if !departments.iter().any(|d| d.id == row.department_id) {
+                departments.extend(reference::get_department(c, row.department_id)?);
+            }
             let checkpoint = match row.checkpoint_id {
-                Some(cp) => reference::list_checkpoints(c, site.id)?
+                Some(cp) => reference::list_checkpoints_all(c, site.id)?
                     .into_iter()
                     .find(|x| x.id == cp)
                     .map(|x| format!("{} {}", x.code, lang.pick(&x.name_zh, &x.name_en))),

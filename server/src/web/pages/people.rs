@@ -84,7 +84,7 @@ async fn org_of(state: &AppState, org: Id) -> Result<Org, WebError> {
             let sites = reference::list_sites(c, org)?;
             let mut departments = Vec::new();
             for s in &sites {
-                departments.extend(reference::list_departments(c, s.id)?);
+                departments.extend(reference::list_departments_all(c, s.id)?);
             }
             Ok(Org { sites, departments })
         })
