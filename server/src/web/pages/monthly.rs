@@ -125,7 +125,7 @@ pub async fn show(
                     (charts::bars(t(K::NoticesByDepartment), &[t(K::Raised), t(K::ClosedOnTime), t(K::Overdue)], &["s0", "s1", "s2"], &depts))
                 }
             }
-            section.card {
+            section.card.span2 {
                 h2 { (t(K::People)) }
                 table #people {
                     thead { tr { th { (t(K::Person)) } th.num { (t(K::RunsWalked)) } th.num { (t(K::CheckpointsVisited)) } th.num { (t(K::NoticesRaised)) } th.num { (t(K::NoticeActions)) } } }

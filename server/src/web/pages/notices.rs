@@ -136,7 +136,7 @@ pub async fn inbox(
                     (register.form(lang, &sites, &departments))
                 }
                 div.table-wrap {
-                table.notices {
+                table.notices.cards {
                     thead { tr {
                         th { (t(K::NoticeNumber)) } th { (t(K::Department)) } th { (t(K::Location)) }
                         th { (t(K::Description)) } th { (t(K::State)) } th { (t(K::Due)) }
@@ -145,15 +145,15 @@ pub async fn inbox(
                         @for l in &shown {
                             @let late = l.row.state.is_open() && now > l.row.due_ms;
                             tr class=(if late { "overdue" } else { "" }) data-notice=(l.row.id) {
-                                td { a.code href={ "/notices/" (l.row.id) } { (number_or_pending(lang, &l.row.number)) } }
-                                td { (l.department) }
-                                td { (l.row.location) }
-                                td {
+                                td data-label=(t(K::NoticeNumber)) { a.code href={ "/notices/" (l.row.id) } { (number_or_pending(lang, &l.row.number)) } }
+                                td.name data-label=(t(K::Department)) { (l.department) }
+                                td.wide data-label=(t(K::Location)) { (l.row.location) }
+                                td.wide {
                                     @if l.row.severity == Severity::Serious { span.badge.serious { (t(K::Serious)) } " " }
                                     (truncate(&l.row.description, 60))
                                 }
-                                td { (state_badge(lang, l.row.state)) }
-                                td.num {
+                                td data-label=(t(K::State)) { (state_badge(lang, l.row.state)) }
+                                td.num data-label=(t(K::Due)) {
                                     (local_time(l.row.due_ms, l.site.utc_offset_minutes))
                                     @if late { br; span.badge.overdue { (t(K::Overdue)) } }
                                 }
@@ -349,7 +349,7 @@ pub async fn show(
             }
         }
         (flash(q.yes(), lang))
-        div.grid {
+        div.grid.notice-page {
             div.stack {
                 section.card {
                     dl.facts {
@@ -373,9 +373,9 @@ pub async fn show(
                     div.photos #after-photos { @for p in &v.after_photos { (thumb(lang, p)) } @if v.after_photos.is_empty() { p.muted { (t(K::NoPhotos)) } } }
                     @if !v.photos_complete { p.hint { (t(K::PhotosUploading)) } }
                 }
-                section.card.span2 {
+                section.card.span2.timeline-card {
                     h2 { (t(K::Timeline)) }
-                    table.timeline {
+                    table.timeline.cards {
                         thead { tr {
                             th { (t(K::ServerTime)) } th { (t(K::DeviceTime)) } th { (t(K::Person)) }
                             th { (t(K::Action)) } th { (t(K::Result)) } th { (t(K::Reason)) }
@@ -383,14 +383,14 @@ pub async fn show(
                         tbody {
                             @for e in &v.events {
                                 tr class=(if e.applied { "" } else { "refused" }) {
-                                    td.num { (local_time(e.server_time_ms, tz)) }
-                                    td.num { (local_time(e.device_time_ms, tz)) }
-                                    td { (e.actor_name) }
-                                    td {
+                                    td.num data-label=(t(K::ServerTime)) { (local_time(e.server_time_ms, tz)) }
+                                    td.num data-label=(t(K::DeviceTime)) { (local_time(e.device_time_ms, tz)) }
+                                    td.name data-label=(t(K::Person)) { (e.actor_name) }
+                                    td data-label=(t(K::Action)) {
                                         (action_name(lang, &e.action))
                                         @if let Some(to) = e.reassign_to { " → " (s.department_name(lang, to)) }
                                     }
-                                    td {
+                                    td.wide data-label=(t(K::Result)) {
                                         @if e.applied {
                                             span.ok { "✓ " (t(K::Applied)) }
                                             @if let Some(to) = e.to_state { br; span.muted { (crate::web::i18n::state_name(lang, to)) } }
@@ -399,7 +399,7 @@ pub async fn show(
                                             @if let Some(r) = &e.refusal { br; span.muted { (r) } }
                                         }
                                     }
-                                    td {
+                                    td.wide data-label=(t(K::Reason)) {
                                         (e.reason)
                                         @if !e.photos.is_empty() { div.photos.small { @for p in &e.photos { (thumb(lang, p)) } } }
                                     }

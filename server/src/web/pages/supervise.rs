@@ -181,18 +181,18 @@ fn site_today(lang: Lang, s: &SiteToday) -> Markup {
             div.grid {
                 section.card.span2 {
                     h2 { (t(K::TodaysWindows)) }
-                    table {
+                    table.cards {
                         thead { tr { th { (t(K::Route)) } th { (t(K::Window)) } th.num { (t(K::ExpectedRuns)) }
                             th.num { (t(K::DoneRuns)) } th.num { (t(K::LateRuns)) } th { (t(K::State)) } } }
                         tbody {
                             @for w in &st.windows {
                                 tr {
-                                    td { (s.reference.route(lang, w.route_id)) }
-                                    td.num { (window_span(lang, w.start_minute, w.end_minute)) }
-                                    td.num { (w.expected) }
-                                    td.num { (w.done) }
-                                    td.num { (w.late) }
-                                    td {
+                                    td data-label=(t(K::Route)) { (s.reference.route(lang, w.route_id)) }
+                                    td.num data-label=(t(K::Window)) { (window_span(lang, w.start_minute, w.end_minute)) }
+                                    td.num data-label=(t(K::ExpectedRuns)) { (w.expected) }
+                                    td.num data-label=(t(K::DoneRuns)) { (w.done) }
+                                    td.num data-label=(t(K::LateRuns)) { (w.late) }
+                                    td data-label=(t(K::State)) {
                                         @if w.missed > 0 { span.badge.overdue { (t(K::MissedRuns)) " " (w.missed) } }
                                         @else if w.pending > 0 { span.badge.state-issued { (t(K::PendingRuns)) } }
                                         @else if w.late > 0 { span.badge.warn { (t(K::LateRuns)) } }
@@ -204,16 +204,16 @@ fn site_today(lang: Lang, s: &SiteToday) -> Markup {
                         }
                     }
                     h2 { (t(K::TodaysRuns)) }
-                    table {
+                    table.cards {
                         thead { tr { th { (t(K::Person)) } th { (t(K::Route)) } th { (t(K::Started)) } th.num { (t(K::Visits)) } th { (t(K::State)) } } }
                         tbody {
                             @for r in &s.runs {
                                 tr {
-                                    td { a href={ "/runs/" (r.run_id) } { (r.person_name) } }
-                                    td { (s.reference.route(lang, r.route_id)) }
-                                    td.num { (local_time(r.started_device_ms, tz)) }
-                                    td.num { (r.visits.len()) }
-                                    td { (run_state(lang, r)) }
+                                    td.name data-label=(t(K::Person)) { a href={ "/runs/" (r.run_id) } { (r.person_name) } }
+                                    td data-label=(t(K::Route)) { (s.reference.route(lang, r.route_id)) }
+                                    td.num data-label=(t(K::Started)) { (local_time(r.started_device_ms, tz)) }
+                                    td.num data-label=(t(K::Visits)) { (r.visits.len()) }
+                                    td data-label=(t(K::State)) { (run_state(lang, r)) }
                                 }
                             }
                             @if s.runs.is_empty() { tr { td colspan="5" .muted { (t(K::NoRunsYet)) } } }
@@ -412,16 +412,16 @@ pub async fn run(State(state): State<AppState>, page: Page, Path(run_id): Path<I
         }
         section.card.span2 {
             h2 { (t(K::Visits)) }
-            table.visits {
+            table.visits.cards {
                 thead { tr { th { (t(K::DeviceTime)) } th { (t(K::ServerTime)) } th { (t(K::Checkpoint)) } th { (t(K::Method)) } th { (t(K::Result)) } } }
                 tbody {
                     @for v in &run.visits {
                         tr {
-                            td.num { (local_time(v.device_time_ms, tz)) }
-                            td.num { (local_time(v.received_ms, tz)) }
-                            td { (reference.checkpoint(lang, v.checkpoint_id)) @if v.out_of_order { " " span.badge.warn { (t(K::OutOfOrder)) } } }
-                            td { (method_name(lang, &v.method)) }
-                            td {
+                            td.num data-label=(t(K::DeviceTime)) { (local_time(v.device_time_ms, tz)) }
+                            td.num data-label=(t(K::ServerTime)) { (local_time(v.received_ms, tz)) }
+                            td data-label=(t(K::Checkpoint)) { (reference.checkpoint(lang, v.checkpoint_id)) @if v.out_of_order { " " span.badge.warn { (t(K::OutOfOrder)) } } }
+                            td data-label=(t(K::Method)) { (method_name(lang, &v.method)) }
+                            td.wide data-label=(t(K::Result)) {
                                 @if v.problems == 0 { span.ok { "✓ " (t(K::AllOk)) } } @else { span.bad { (v.problems) " " (t(K::Problems)) } }
                                 @if let Some(items) = answers.get(&v.visit_id) {
                                     ul.answers {
@@ -513,17 +513,17 @@ pub async fn daily_log(
             div.stack {
                 section.card.span2 {
                     h2 { (t(K::Done)) }
-                    table {
+                    table.cards {
                         thead { tr { th { (t(K::Person)) } th { (t(K::Route)) } th { (t(K::Started)) } th { (t(K::FinishedAt)) } th.num { (t(K::Visits)) } th { (t(K::MissedCheckpoints)) } } }
                         tbody {
                             @for r in &log.runs {
                                 tr {
-                                    td { a href={ "/runs/" (r.run_id) } { (r.person_name) } }
-                                    td { (reference.route(lang, r.route_id)) }
-                                    td.num { (local_time(r.started_device_ms, tz)) }
-                                    td.num { (r.finished_device_ms.map(|f| local_time(f, tz)).unwrap_or_else(|| "—".into())) }
-                                    td.num { (r.visits.len()) }
-                                    td {
+                                    td.name data-label=(t(K::Person)) { a href={ "/runs/" (r.run_id) } { (r.person_name) } }
+                                    td data-label=(t(K::Route)) { (reference.route(lang, r.route_id)) }
+                                    td.num data-label=(t(K::Started)) { (local_time(r.started_device_ms, tz)) }
+                                    td.num data-label=(t(K::FinishedAt)) { (r.finished_device_ms.map(|f| local_time(f, tz)).unwrap_or_else(|| "—".into())) }
+                                    td.num data-label=(t(K::Visits)) { (r.visits.len()) }
+                                    td.wide data-label=(t(K::MissedCheckpoints)) {
                                         @for id in &r.missed_checkpoints { span.badge.warn { (reference.checkpoint(lang, *id)) } " " }
                                         @if let Some(reason) = &r.missed_reason { br; span.muted { (reason) } }
                                     }
@@ -566,15 +566,15 @@ pub async fn daily_log(
                 }
                 section.card.span2 {
                     h2 { (t(K::Found)) }
-                    table {
+                    table.cards {
                         thead { tr { th { (t(K::NoticeNumber)) } th { (t(K::Department)) } th { (t(K::Description)) } th { (t(K::State)) } } }
                         tbody {
                             @for n in &log.notices_raised {
                                 tr {
-                                    td { a.code href={ "/notices/" (n.id) } { (number_or_pending(lang, &n.number)) } }
-                                    td { (reference.department(lang, n.department_id)) }
-                                    td { (truncate(&n.description, 80)) }
-                                    td { (state_badge(lang, n.state)) }
+                                    td data-label=(t(K::NoticeNumber)) { a.code href={ "/notices/" (n.id) } { (number_or_pending(lang, &n.number)) } }
+                                    td.name data-label=(t(K::Department)) { (reference.department(lang, n.department_id)) }
+                                    td.wide { (truncate(&n.description, 80)) }
+                                    td data-label=(t(K::State)) { (state_badge(lang, n.state)) }
                                 }
                             }
                             @if log.notices_raised.is_empty() { tr { td colspan="4" .muted { (t(K::Nothing)) } } }
