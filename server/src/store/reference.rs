@@ -404,15 +404,17 @@ impl Body {
 
     /// One line for a history table: the fields that make this version.
     pub fn summary(&self) -> String {
+        let names = |zh: &str, en: &str| if en.trim().is_empty() { zh.to_string() } else { format!("{zh} / {en}") };
         match self {
-            Body::Site { name_zh, name_en } | Body::Department { name_zh, name_en } => format!("{name_zh} / {name_en}"),
+            Body::Site { name_zh, name_en } | Body::Department { name_zh, name_en } => names(name_zh, name_en),
             Body::Checkpoint { name_zh, name_en, latitude, longitude, radius_m, nfc_tag_id, checklist } => format!(
-                "{name_zh} / {name_en} · {latitude:.6}, {longitude:.6} · {radius_m} m · NFC {} · 检查项 {}",
+                "{} · {latitude:.6}, {longitude:.6} · {radius_m} m · NFC {} · 检查项 {}",
+                names(name_zh, name_en),
                 nfc_tag_id.as_deref().unwrap_or("—"),
                 checklist.iter().map(|i| i.text_zh.as_str()).collect::<Vec<_>>().join("；")
             ),
             Body::Route { name_zh, name_en, checkpoint_ids } => {
-                format!("{name_zh} / {name_en} · {} 个巡检点", checkpoint_ids.len())
+                format!("{} · {} 个巡检点", names(name_zh, name_en), checkpoint_ids.len())
             }
             Body::Schedule { days_of_week, windows } => format!(
                 "周 {} · {}",

@@ -170,7 +170,7 @@ fn version_row(
         tr {
             td.num { (v.version) }
             td { (local_time(v.valid_from_ms, site.utc_offset_minutes)) }
-            td { (who) }
+            td.name { (who) }
             td {
                 @if v.retired_ms.is_some() { span.badge.retired { (lang.t(K::Retired)) } " " }
                 (content)
