@@ -220,6 +220,9 @@ pub struct CuttingProxy {
     pub port: u16,
     pub cuts: Arc<AtomicUsize>,
     pub connections: Arc<AtomicUsize>,
+    /// Bytes that went towards the server and back to the client, headers included.
+    pub bytes_up: Arc<AtomicUsize>,
+    pub bytes_down: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
 }
 
@@ -247,6 +250,16 @@ impl CuttingProxy {
         Self::with_budgets(upstream, seed, move |rng| (Some(rng.gen_range(min..max)), None))
     }
 
+    /// A link that never drops and counts what crosses it (a phone's data plan).
+    pub fn counting(upstream: u16) -> CuttingProxy {
+        Self::with_budgets(upstream, 0, |_| (None, None))
+    }
+
+    /// (up, down) bytes so far.
+    pub fn bytes(&self) -> (usize, usize) {
+        (self.bytes_up.load(Ordering::Relaxed), self.bytes_down.load(Ordering::Relaxed))
+    }
+
     fn with_budgets(
         upstream: u16,
         seed: u64,
@@ -257,9 +270,11 @@ impl CuttingProxy {
         listener.set_nonblocking(true).unwrap();
         let cuts = Arc::new(AtomicUsize::new(0));
         let connections = Arc::new(AtomicUsize::new(0));
+        let (bytes_up, bytes_down) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let stop = Arc::new(AtomicBool::new(false));
         let rng = Arc::new(Mutex::new(rand::rngs::StdRng::seed_from_u64(seed)));
         let (c2, n2, s2) = (cuts.clone(), connections.clone(), stop.clone());
+        let (u2, d2) = (bytes_up.clone(), bytes_down.clone());
         std::thread::spawn(move || {
             while !s2.load(Ordering::Relaxed) {
                 match listener.accept() {
@@ -270,14 +285,14 @@ impl CuttingProxy {
                         };
                         n2.fetch_add(1, Ordering::Relaxed);
                         let (up, down) = budgets(&mut rng.lock().unwrap());
-                        pump(client.try_clone().unwrap(), server.try_clone().unwrap(), up, c2.clone());
-                        pump(server, client, down, c2.clone());
+                        pump(client.try_clone().unwrap(), server.try_clone().unwrap(), up, c2.clone(), u2.clone());
+                        pump(server, client, down, c2.clone(), d2.clone());
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(2)),
                 }
             }
         });
-        CuttingProxy { port, cuts, connections, stop }
+        CuttingProxy { port, cuts, connections, bytes_up, bytes_down, stop }
     }
 
     pub fn url(&self) -> String {
@@ -296,7 +311,13 @@ impl Drop for CuttingProxy {
 }
 
 /// Copies `from` to `to`; after `cut_after` bytes, shuts both down.
-fn pump(mut from: TcpStream, mut to: TcpStream, cut_after: Option<usize>, cuts: Arc<AtomicUsize>) {
+fn pump(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    cut_after: Option<usize>,
+    cuts: Arc<AtomicUsize>,
+    counted: Arc<AtomicUsize>,
+) {
     std::thread::spawn(move || {
         let mut sent = 0usize;
         let mut buf = [0u8; 8192];
@@ -312,6 +333,7 @@ fn pump(mut from: TcpStream, mut to: TcpStream, cut_after: Option<usize>, cuts: 
             if to.write_all(&buf[..allowed]).is_err() {
                 break;
             }
+            counted.fetch_add(allowed, Ordering::Relaxed);
             sent += allowed;
             if allowed < n || cut_after == Some(sent) {
                 cuts.fetch_add(1, Ordering::Relaxed);
@@ -489,8 +511,8 @@ impl Balancer {
                         for i in 0..upstreams.len() {
                             let port = upstreams[(next + i) % upstreams.len()];
                             if let Ok(server) = TcpStream::connect(("127.0.0.1", port)) {
-                                pump(client.try_clone().unwrap(), server.try_clone().unwrap(), None, none.clone());
-                                pump(server, client, None, none.clone());
+                                pump(client.try_clone().unwrap(), server.try_clone().unwrap(), None, none.clone(), Arc::new(AtomicUsize::new(0)));
+                                pump(server, client, None, none.clone(), Arc::new(AtomicUsize::new(0)));
                                 break;
                             }
                         }
