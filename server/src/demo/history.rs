@@ -155,6 +155,9 @@ struct Finding {
     photos: u8,
     location: &'static str,
     text: &'static str,
+    /// The checklist item it answers "problem" to; none when the checklist does not
+    /// ask (the officer raises it all the same).
+    item: Option<usize>,
     steps: &'static [Step],
 }
 
@@ -167,19 +170,19 @@ use Round::{Buildings, Outer};
 #[rustfmt::skip]
 const FINDINGS: &[Finding] = &[
     Finding { day: -29, half: Morning, round: Outer, checkpoint: "LAWN", to: Landscaping, serious: false, subject: Subject::Greenery, photos: 1,
-        location: "中心草坪东侧", text: "中心草坪东侧灌木三株枯死，需补植",
+        location: "中心草坪东侧", text: "中心草坪东侧灌木三株枯死，需补植", item: Some(1),
         steps: &[step(1.5, Head, Acknowledge, ""), step(27.0, Head, ReportFix, "已补植冬青三株"), step(29.0, Supervisor, VerifyPass, "现场已核实")] },
     Finding { day: -28, half: Afternoon, round: Buildings, checkpoint: "LOBBY-1", to: Engineering, serious: false, subject: Subject::Lights, photos: 1,
-        location: "1号楼一层电梯厅", text: "1号楼电梯厅顶灯两盏不亮",
+        location: "1号楼一层电梯厅", text: "1号楼电梯厅顶灯两盏不亮", item: None,
         steps: &[step(0.4, Head, Acknowledge, ""), step(4.5, Head, ReportFix, "已更换LED灯管两支"), step(17.5, Officer, VerifyPass, "")] },
     Finding { day: -27, half: Morning, round: Outer, checkpoint: "BINS", to: Cleaning, serious: false, subject: Subject::Bins, photos: 1,
-        location: "垃圾站", text: "垃圾站3号垃圾桶满溢，周边地面有污水",
+        location: "垃圾站", text: "垃圾站3号垃圾桶满溢，周边地面有污水", item: Some(0),
         steps: &[step(1.0, Head, Acknowledge, ""), step(3.0, Head, ReportFix, "已清运并冲洗地面"), step(6.5, Supervisor, VerifyPass, "已核实")] },
     Finding { day: -26, half: Morning, round: Outer, checkpoint: "FIRE-E", to: Security, serious: false, subject: Subject::FireLane, photos: 1,
-        location: "东侧消防通道（3号楼旁）", text: "东侧消防通道被私家车占用",
+        location: "东侧消防通道（3号楼旁）", text: "东侧消防通道被私家车占用", item: Some(0),
         steps: &[step(0.3, Head, Acknowledge, ""), step(1.2, Head, ReportFix, "已联系车主挪车并张贴禁停提示"), step(5.5, Officer, VerifyPass, "")] },
     Finding { day: -25, half: Afternoon, round: Buildings, checkpoint: "PUMP", to: Engineering, serious: true, subject: Subject::Leak, photos: 2,
-        location: "地下一层水泵房", text: "水泵房2号生活水泵机械密封渗漏，地面积水",
+        location: "地下一层水泵房", text: "水泵房2号生活水泵机械密封渗漏，地面积水", item: Some(1),
         steps: &[
             step(0.5, Head, Acknowledge, ""),
             step(2.5, Head, CorrectiveAction, "纠正措施报告：原因为2号泵机械密封老化，超过更换周期未更换。纠正：停用2号泵，切换至1号泵供水，更换机械密封。预防：将水泵机械密封纳入季度保养计划，每月检查运行记录中的渗漏项。"),
@@ -187,7 +190,7 @@ const FINDINGS: &[Finding] = &[
             step(19.0, Supervisor, VerifyPass, "复查无渗漏，纠正措施已落实，同意关闭"),
         ] },
     Finding { day: -24, half: Morning, round: Outer, checkpoint: "PLAY", to: Engineering, serious: false, subject: Subject::Playground, photos: 1,
-        location: "儿童游乐场", text: "儿童游乐场秋千吊链松动",
+        location: "儿童游乐场", text: "儿童游乐场秋千吊链松动", item: Some(0),
         steps: &[
             step(0.6, Head, Acknowledge, ""),
             step(5.0, Head, ReportFix, "已紧固吊链螺栓"),
@@ -196,23 +199,23 @@ const FINDINGS: &[Finding] = &[
             step(25.5, Supervisor, VerifyPass, "复查合格"),
         ] },
     Finding { day: -22, half: Morning, round: Outer, checkpoint: "GATE-S", to: Security, serious: false, subject: Subject::Gate, photos: 1,
-        location: "南门外侧", text: "南门门前车辆乱停，影响通行",
+        location: "南门外侧", text: "南门门前车辆乱停，影响通行", item: Some(1),
         steps: &[step(0.5, Head, Acknowledge, ""), step(1.5, Head, ReportFix, "已疏导车辆离开"), step(5.6, Officer, VerifyPass, "")] },
     Finding { day: -21, half: Afternoon, round: Outer, checkpoint: "POOL", to: Engineering, serious: false, subject: Subject::Pool, photos: 1,
-        location: "游泳池深水区", text: "游泳池深水区警示牌缺失",
+        location: "游泳池深水区", text: "游泳池深水区警示牌缺失", item: Some(2),
         steps: &[step(0.5, Head, Acknowledge, ""), step(20.0, Head, ReportFix, "已补装警示牌"), step(23.5, Officer, VerifyPass, "")] },
     Finding { day: -19, half: Morning, round: Outer, checkpoint: "CAR-B1", to: Engineering, serious: false, subject: Subject::Lights, photos: 1,
-        location: "地下车库B1层C区", text: "地下车库B1层C区照明灯管闪烁",
+        location: "地下车库B1层C区", text: "地下车库B1层C区照明灯管闪烁", item: Some(0),
         steps: &[step(1.0, Head, Acknowledge, ""), step(7.0, Head, ReportFix, "已更换镇流器及灯管"), step(23.5, Officer, VerifyPass, "")] },
     Finding { day: -18, half: Morning, round: Outer, checkpoint: "LAWN", to: Landscaping, serious: false, subject: Subject::Greenery, photos: 1,
-        location: "中心草坪西侧", text: "草坪喷灌喷头损坏，持续漏水",
+        location: "中心草坪西侧", text: "草坪喷灌喷头损坏，持续漏水", item: Some(2),
         steps: &[step(2.0, Head, Acknowledge, ""), step(6.0, Head, ReportFix, "已更换喷头"), step(7.0, Supervisor, VerifyPass, "")] },
     Finding { day: -17, half: Afternoon, round: Buildings, checkpoint: "CLUB", to: Cleaning, serious: false, subject: Subject::Indoor, photos: 1,
-        location: "会所一楼卫生间", text: "会所一楼卫生间地面有污渍",
+        location: "会所一楼卫生间", text: "会所一楼卫生间地面有污渍", item: Some(1),
         steps: &[step(0.5, Head, Acknowledge, ""), step(1.5, Head, ReportFix, "已清洁并增加巡回保洁频次"), step(17.5, Officer, VerifyPass, "")] },
     // Sent to cleaning, disputed, reassigned to security, fixed and closed.
     Finding { day: -16, half: Morning, round: Outer, checkpoint: "FIRE-E", to: Cleaning, serious: false, subject: Subject::FireLane, photos: 1,
-        location: "东侧消防通道（5号楼旁）", text: "东侧消防通道堆放装修垃圾",
+        location: "东侧消防通道（5号楼旁）", text: "东侧消防通道堆放装修垃圾", item: Some(0),
         steps: &[
             step(1.2, Head, Dispute, "装修垃圾系业主违规堆放，应由秩序维护部责令业主清运"),
             reassign(2.5, Security, "违规堆放由秩序维护部处理，责令业主限期清运"),
@@ -221,62 +224,62 @@ const FINDINGS: &[Finding] = &[
             step(29.5, Officer, VerifyPass, ""),
         ] },
     Finding { day: -15, half: Morning, round: Outer, checkpoint: "GATE-N", to: Engineering, serious: false, subject: Subject::Gate, photos: 1,
-        location: "北门车行道闸", text: "北门道闸抬杆缓慢，高峰期车辆排队",
+        location: "北门车行道闸", text: "北门道闸抬杆缓慢，高峰期车辆排队", item: Some(1),
         steps: &[step(0.8, Head, Acknowledge, ""), step(7.5, Head, ReportFix, "已调整道闸电机"), step(24.0, Officer, VerifyPass, "")] },
     // The same barrier again that afternoon: voided as a duplicate, keeping its number.
     Finding { day: -15, half: Afternoon, round: Outer, checkpoint: "GATE-N", to: Engineering, serious: false, subject: Subject::Gate, photos: 1,
-        location: "北门车行道闸", text: "北门道闸抬杆慢",
+        location: "北门车行道闸", text: "北门道闸抬杆慢", item: Some(1),
         steps: &[step(0.3, Supervisor, Void, "与上午下发的北门道闸通知单重复")] },
     Finding { day: -14, half: Afternoon, round: Buildings, checkpoint: "LOBBY-3", to: Engineering, serious: false, subject: Subject::Indoor, photos: 1,
-        location: "3号楼一层电梯厅", text: "3号楼电梯厅消防器材箱玻璃破损",
+        location: "3号楼一层电梯厅", text: "3号楼电梯厅消防器材箱玻璃破损", item: Some(2),
         steps: &[step(0.5, Head, Acknowledge, ""), step(19.0, Head, ReportFix, "已更换玻璃"), step(23.0, Officer, VerifyPass, "")] },
     Finding { day: -11, half: Morning, round: Outer, checkpoint: "BINS", to: Cleaning, serious: false, subject: Subject::Bins, photos: 1,
-        location: "垃圾站", text: "厨余垃圾桶混入其他垃圾，分类不规范",
+        location: "垃圾站", text: "厨余垃圾桶混入其他垃圾，分类不规范", item: Some(1),
         steps: &[step(0.7, Head, Acknowledge, ""), step(3.0, Head, ReportFix, "已二次分拣，并在投放点张贴分类指引"), step(5.6, Officer, VerifyPass, "")] },
     Finding { day: -10, half: Afternoon, round: Buildings, checkpoint: "POWER", to: Engineering, serious: false, subject: Subject::Indoor, photos: 1,
-        location: "地下一层配电房", text: "配电房门未上锁",
+        location: "地下一层配电房", text: "配电房门未上锁", item: Some(1),
         steps: &[step(0.2, Head, Acknowledge, ""), step(0.5, Head, ReportFix, "已上锁并检查门锁"), step(17.5, Officer, VerifyPass, "")] },
     Finding { day: -9, half: Morning, round: Outer, checkpoint: "GATE-N", to: Security, serious: false, subject: Subject::Gate, photos: 1,
-        location: "北门岗亭", text: "北门岗亭无人值守约10分钟",
+        location: "北门岗亭", text: "北门岗亭无人值守约10分钟", item: Some(0),
         steps: &[step(0.3, Head, Acknowledge, ""), step(2.0, Head, ReportFix, "已对当班人员进行教育，调整交接班时间"), step(4.0, Manager, VerifyPass, "经理巡查时复核，岗亭已有人值守")] },
     Finding { day: -8, half: Afternoon, round: Outer, checkpoint: "PLAY", to: Cleaning, serious: false, subject: Subject::Playground, photos: 1,
-        location: "儿童游乐场沙池", text: "游乐场沙池内发现碎玻璃",
+        location: "儿童游乐场沙池", text: "游乐场沙池内发现碎玻璃", item: Some(1),
         steps: &[step(0.3, Head, Acknowledge, ""), step(1.0, Head, ReportFix, "已清理沙池并筛沙"), step(1.5, Supervisor, VerifyPass, "")] },
     // Never signed for in time: not delivered, overdue, escalated to the manager;
     // signed at last, still open and overdue.
     Finding { day: -6, half: Morning, round: Outer, checkpoint: "LAWN", to: Landscaping, serious: false, subject: Subject::Greenery, photos: 2,
-        location: "中心草坪西侧", text: "中心草坪西侧大树断枝悬挂，有坠落风险",
+        location: "中心草坪西侧", text: "中心草坪西侧大树断枝悬挂，有坠落风险", item: None,
         steps: &[step(96.0, Head, Acknowledge, "已安排高空作业车，预计本周内修剪")] },
     // Sent to engineering, disputed, reassigned to landscaping, signed for.
     Finding { day: -3, half: Morning, round: Outer, checkpoint: "FIRE-E", to: Engineering, serious: false, subject: Subject::FireLane, photos: 1,
-        location: "东侧消防通道", text: "东侧消防通道消防标识被树枝遮挡",
+        location: "东侧消防通道", text: "东侧消防通道消防标识被树枝遮挡", item: Some(1),
         steps: &[
             step(0.8, Head, Dispute, "树枝修剪属绿化部职责"),
             reassign(2.0, Landscaping, "绿化修剪由绿化部负责"),
             step(5.5, Head, Acknowledge, ""),
         ] },
     Finding { day: -2, half: Morning, round: Outer, checkpoint: "BINS", to: Cleaning, serious: false, subject: Subject::Bins, photos: 1,
-        location: "垃圾站", text: "垃圾分类桶标识脱落",
+        location: "垃圾站", text: "垃圾分类桶标识脱落", item: Some(1),
         steps: &[step(1.0, Head, Acknowledge, ""), step(4.0, Head, ReportFix, "已重新粘贴分类标识")] },
     // Disputed, waiting for the supervisor.
     Finding { day: -2, half: Afternoon, round: Outer, checkpoint: "POOL", to: Security, serious: false, subject: Subject::Pool, photos: 1,
-        location: "游泳池", text: "游泳池救生员不在岗，池边无人看护",
+        location: "游泳池", text: "游泳池救生员不在岗，池边无人看护", item: Some(1),
         steps: &[step(1.0, Head, Dispute, "救生员由会所外包单位管理，不属秩序维护部职责，请改派")] },
-    Finding { day: -1, half: Morning, round: Outer, checkpoint: "GATE-S", to: Security, serious: false, subject: Subject::Gate, photos: 1,
-        location: "南门访客登记处", text: "南门访客登记不规范，多条记录缺少来访事由",
+    Finding { day: -1, half: Morning, round: Outer, checkpoint: "GATE-N", to: Security, serious: false, subject: Subject::Gate, photos: 1,
+        location: "北门岗亭访客登记处", text: "北门访客登记不规范，多条记录缺少来访事由", item: Some(2),
         steps: &[step(0.5, Head, Acknowledge, "")] },
     Finding { day: -1, half: Morning, round: Buildings, checkpoint: "LOBBY-1", to: Engineering, serious: false, subject: Subject::Indoor, photos: 1,
-        location: "1号楼一层电梯厅", text: "1号楼电梯厅公告栏玻璃破裂",
+        location: "1号楼一层电梯厅", text: "1号楼电梯厅公告栏玻璃破裂", item: Some(2),
         steps: &[step(0.5, Head, Acknowledge, ""), step(5.0, Head, ReportFix, "已更换公告栏玻璃")] },
     // Serious, signed for, its corrective-action report still owed.
     Finding { day: -1, half: Afternoon, round: Outer, checkpoint: "CAR-B1", to: Engineering, serious: true, subject: Subject::Lights, photos: 2,
-        location: "地下车库B1层", text: "地下车库B1层消防疏散指示灯4处不亮",
+        location: "地下车库B1层", text: "地下车库B1层消防疏散指示灯4处不亮", item: Some(0),
         steps: &[step(0.7, Head, Acknowledge, "")] },
     Finding { day: -1, half: Afternoon, round: Buildings, checkpoint: "CLUB", to: Cleaning, serious: false, subject: Subject::Indoor, photos: 1,
-        location: "会所正门", text: "会所门前地面有油污",
+        location: "会所正门", text: "会所门前地面有油污", item: Some(1),
         steps: &[] },
     Finding { day: 0, half: Morning, round: Outer, checkpoint: "LAWN", to: Landscaping, serious: false, subject: Subject::Greenery, photos: 1,
-        location: "中心草坪南侧人行道", text: "草坪喷灌未按时关闭，人行道积水",
+        location: "中心草坪南侧人行道", text: "草坪喷灌未按时关闭，人行道积水", item: Some(2),
         steps: &[] },
 ];
 
@@ -308,12 +311,29 @@ fn log_comment(day: i64, rng: &mut SplitMix) -> &'static str {
 /// One thing that happens, at a moment of the month.
 enum Event {
     /// A phone makes a record (pushed with its next sync); a photo's bytes go with it.
-    Record { phone: usize, payload: RecordPayload, photo: Option<Vec<u8>> },
+    Record {
+        phone: usize,
+        payload: RecordPayload,
+        photo: Option<Vec<u8>>,
+    },
     /// A phone syncs: pushes what it made and uploads the photos.
-    Sync { phone: usize },
+    Sync {
+        phone: usize,
+    },
     /// Someone at a desk acts on a notice; a fix carries photos uploaded from the browser.
-    Desk { login: &'static str, notice: Id, action: NoticeAction, reason: String, to: Option<Id>, photos: Vec<Vec<u8>> },
-    SignLog { login: &'static str, day: NaiveDate, comment: String },
+    Desk {
+        login: &'static str,
+        notice: Id,
+        action: NoticeAction,
+        reason: String,
+        to: Option<Id>,
+        photos: Vec<Vec<u8>>,
+    },
+    SignLog {
+        login: &'static str,
+        day: NaiveDate,
+        comment: String,
+    },
     /// The background jobs' tick: missed windows and the escalation ladder.
     Jobs,
     /// The log's tree head, as the running instance signs it.
@@ -379,8 +399,8 @@ impl<'c> Plan<'c> {
 
     /// A UUIDv7 as a phone makes it at `at`: the time, then (fixed) random bits.
     fn id(&mut self, at: i64) -> Id {
-        let bytes = self.rng.next().to_le_bytes();
-        let more = self.rng.next().to_le_bytes();
+        let bytes = self.rng.next_u64().to_le_bytes();
+        let more = self.rng.next_u64().to_le_bytes();
         let random = [bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], more[0], more[1]];
         uuid::Builder::from_unix_timestamp_millis(at.max(0) as u64, &random).into_uuid()
     }
@@ -413,7 +433,7 @@ impl<'c> Plan<'c> {
 
     /// One round of `round` started at `start`: the run's records as the officer's
     /// phone makes them, findings raised as notices on the spot. Returns when the
-    /// phone synced and the notices it raised, with what became of them to plan.
+    /// round ended and the notices raised on it.
     fn walk(&mut self, day: i64, half: Half, round: Round, start: i64) -> (i64, Vec<(Id, &'static Finding)>) {
         let c = self.compound;
         let route = c.route(round);
@@ -442,7 +462,11 @@ impl<'c> Plan<'c> {
             while s < walk_ms {
                 let f = s as f64 / walk_ms as f64;
                 let off = bend * (f * std::f64::consts::PI).sin();
-                track.push(self.fix(t + s, here.0 + (there.0 - here.0) * f + off, here.1 + (there.1 - here.1) * f - off));
+                track.push(self.fix(
+                    t + s,
+                    here.0 + (there.0 - here.0) * f + off,
+                    here.1 + (there.1 - here.1) * f - off,
+                ));
                 s += FIX_EVERY_MS;
             }
             t += walk_ms;
@@ -464,15 +488,20 @@ impl<'c> Plan<'c> {
             self.record(
                 OFFICER,
                 t,
-                RecordPayload::CheckpointVisited { run_id, visit_id, checkpoint_id: cp.id, check_in, out_of_order: false },
+                RecordPayload::CheckpointVisited {
+                    run_id,
+                    visit_id,
+                    checkpoint_id: cp.id,
+                    check_in,
+                    out_of_order: false,
+                },
             );
-            let finding = FINDINGS.iter().find(|f| {
-                (f.day, f.half, f.round) == (day, half, round) && f.checkpoint == cp.code
-            });
+            let finding =
+                FINDINGS.iter().find(|f| (f.day, f.half, f.round) == (day, half, round) && f.checkpoint == cp.code);
             let mut stay = self.rng.int(45, 80) * 1000;
             for (i, item) in cp.checklist.iter().enumerate() {
                 let (outcome, note) = match finding {
-                    Some(f) if i == 0 => (ItemOutcome::Problem, f.text.to_string()),
+                    Some(f) if f.item == Some(i) => (ItemOutcome::Problem, f.text.to_string()),
                     _ => (ItemOutcome::Ok, String::new()),
                 };
                 let payload = RecordPayload::ItemRecorded {
@@ -491,7 +520,8 @@ impl<'c> Plan<'c> {
                 let mut shas = Vec::new();
                 for k in 0..f.photos {
                     let bytes = self.photo(f.subject, false);
-                    let context = PhotoContext { run_id: Some(run_id), checkpoint_id: Some(cp.id), notice_id: Some(notice_id) };
+                    let context =
+                        PhotoContext { run_id: Some(run_id), checkpoint_id: Some(cp.id), notice_id: Some(notice_id) };
                     let at = t + stay + 15_000 * i64::from(k);
                     shas.push(self.photo_taken(OFFICER, at, bytes, context, (cp.latitude, cp.longitude)));
                 }
@@ -526,9 +556,7 @@ impl<'c> Plan<'c> {
         }
         let end = t + 20_000;
         self.record(OFFICER, end, RecordPayload::RunFinished { run_id, missed_reason });
-        let synced = end + self.rng.int(40, 180) * 1000;
-        self.at(synced, Event::Sync { phone: OFFICER });
-        (synced, raised)
+        (end, raised)
     }
 
     /// A GPS fix near a position, in the officer's phone's clock.
@@ -564,7 +592,8 @@ impl<'c> Plan<'c> {
                     photos.push(self.photo_taken(phone, at - 40_000, bytes, context, pos));
                 }
                 let to = s.to.map(|k| c.department(k));
-                let payload = RecordPayload::NoticeActed { notice_id: notice, action: s.action, reason, photos, reassign_to: to };
+                let payload =
+                    RecordPayload::NoticeActed { notice_id: notice, action: s.action, reason, photos, reassign_to: to };
                 self.record(phone, at, payload);
                 let synced = at + self.rng.int(20, 90) * 1000;
                 self.at(synced, Event::Sync { phone });
@@ -592,6 +621,7 @@ impl<'c> Plan<'c> {
                 let window = local_ms(day, if half == Morning { 8 * 60 } else { 14 * 60 });
                 let rounds = if (d, half) == LATE { [Buildings, Outer] } else { [Outer, Buildings] };
                 let mut t = window + self.rng.int(4, 14) * MINUTE;
+                let mut raised = Vec::new();
                 for (i, round) in rounds.into_iter().enumerate() {
                     if (d, half, round) == MISSED {
                         continue;
@@ -600,11 +630,16 @@ impl<'c> Plan<'c> {
                         // Called to an owner's complaint in between: out at 09:41.
                         t = window + 101 * MINUTE;
                     }
-                    let (synced, raised) = self.walk(d, half, round, t);
-                    for (notice, f) in raised {
-                        self.follow(notice, f, synced);
-                    }
-                    t = synced + self.rng.int(5, 10) * MINUTE;
+                    let (end, found) = self.walk(d, half, round, t);
+                    raised.extend(found);
+                    t = end + self.rng.int(6, 12) * MINUTE;
+                }
+                // Back at the service centre, the phone syncs both rounds in one push
+                // (the push takes up to 500 records; a window's rounds make ~70).
+                let synced = t - self.rng.int(3, 5) * MINUTE;
+                self.at(synced, Event::Sync { phone: OFFICER });
+                for (notice, f) in raised {
+                    self.follow(notice, f, synced);
                 }
             }
             // The background jobs' ticks: before the morning window (reminders of
@@ -615,14 +650,20 @@ impl<'c> Plan<'c> {
             self.at(local_ms(day, 23 * 60 + 55), Event::TreeHead);
             // The supervisor signs yesterday's log mid-morning (审阅签字).
             let signed_day = d - 1;
-            if signed_day >= -DAYS && signed_day <= LAST_SIGNED && !UNSIGNED.contains(&signed_day) && signed_day != SIGNED_BY_MANAGER {
+            if (-DAYS..=LAST_SIGNED).contains(&signed_day)
+                && !UNSIGNED.contains(&signed_day)
+                && signed_day != SIGNED_BY_MANAGER
+            {
                 let comment = log_comment(signed_day, &mut self.rng).to_string();
                 let at = local_ms(day, 10 * 60 + 30) + self.rng.int(0, 40) * MINUTE;
                 self.at(at, Event::SignLog { login: "supervisor", day: day - Duration::days(1), comment });
             }
             if d == SIGNED_BY_MANAGER + 3 {
                 let comment = "主管休假，补签".to_string();
-                self.at(local_ms(day, 11 * 60 + 5), Event::SignLog { login: "manager", day: day - Duration::days(3), comment });
+                self.at(
+                    local_ms(day, 11 * 60 + 5),
+                    Event::SignLog { login: "manager", day: day - Duration::days(3), comment },
+                );
             }
         }
         self.events.sort_by_key(|e| (e.at, e.order));
@@ -728,8 +769,8 @@ impl Seeder {
     /// A phone makes a record now, on its own clock.
     fn make(&mut self, i: usize, payload: RecordPayload, photo: Option<Vec<u8>>) {
         let device_time = self.now() - skew(i);
-        let bytes = self.rng.next().to_le_bytes();
-        let more = self.rng.next().to_le_bytes();
+        let bytes = self.rng.next_u64().to_le_bytes();
+        let more = self.rng.next_u64().to_le_bytes();
         let random = [bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], more[0], more[1]];
         let id = uuid::Builder::from_unix_timestamp_millis(device_time as u64, &random).into_uuid();
         let p = &mut self.phones[i];
@@ -755,7 +796,9 @@ impl Seeder {
         }
         self.sign_in(i).await?;
         let (device, token) = (self.phones[i].device, self.phones[i].access.clone());
-        let status = self.call(Method::GET, &format!("/api/v1/sync/status?device_id={device}"), &token, Body::empty(), true).await?;
+        let status = self
+            .call(Method::GET, &format!("/api/v1/sync/status?device_id={device}"), &token, Body::empty(), true)
+            .await?;
         let mut time_token = status["time_token"].as_str().unwrap_or_default().to_string();
         let pending = std::mem::take(&mut self.phones[i].pending);
         let records: Vec<Record> = pending.iter().map(|(r, _)| r.clone()).collect();
@@ -779,7 +822,8 @@ impl Seeder {
             }
             time_token = answer["time_token"].as_str().unwrap_or_default().to_string();
         }
-        self.summary.runs += records.iter().filter(|r| matches!(r.payload, RecordPayload::RunStarted { .. })).count() as u32;
+        self.summary.runs +=
+            records.iter().filter(|r| matches!(r.payload, RecordPayload::RunStarted { .. })).count() as u32;
         for (rec, photo) in pending {
             if let (RecordPayload::PhotoTaken { sha256, .. }, Some(bytes)) = (rec.payload, photo) {
                 let path = format!("/api/v1/photos/{sha256}/upload?offset=0");
@@ -878,7 +922,8 @@ impl Seeder {
 async fn load_compound(store: &Store) -> Result<Compound, String> {
     store
         .read(|c| {
-            let org = reference::first_organisation(c)?.ok_or_else(|| crate::store::DbError::Backend("no organisation".into()))?;
+            let org = reference::first_organisation(c)?
+                .ok_or_else(|| crate::store::DbError::Backend("no organisation".into()))?;
             let site = reference::list_sites(c, org.id)?
                 .into_iter()
                 .find(|s| s.code == "JY")
@@ -932,9 +977,11 @@ pub async fn seed(store: Store, settings: Settings, logins: &[DemoLogin], now: i
     };
     store.write(move |c| crate::store::web::put_site_plan(c, &plan, png)).await.map_err(|e| failed("site plan", e))?;
 
-    let mut planned = Plan { compound: &compound, events: Vec::new(), rng: SplitMix::new(0x4A59_2026_0001), photo_seed: 0 };
+    let mut planned =
+        Plan { compound: &compound, events: Vec::new(), rng: SplitMix::new(0x4A59_2026_0001), photo_seed: 0 };
     planned.month(today(now));
-    let password = |login: &str| logins.iter().find(|l| l.login == login).map(|l| l.password.clone()).unwrap_or_default();
+    let password =
+        |login: &str| logins.iter().find(|l| l.login == login).map(|l| l.password.clone()).unwrap_or_default();
     let phones: Vec<Phone> = [("patrol", setup + HOUR), ("eng.head", setup + 2 * HOUR)]
         .into_iter()
         .map(|(login, at)| Phone {

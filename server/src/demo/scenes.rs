@@ -38,7 +38,7 @@ impl SplitMix {
     pub fn new(seed: u64) -> SplitMix {
         SplitMix(seed)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -47,7 +47,7 @@ impl SplitMix {
     }
     /// Uniform in `0.0..1.0`.
     pub fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
     /// Uniform in `lo..hi`.
     pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
@@ -55,7 +55,7 @@ impl SplitMix {
     }
     /// Uniform integer in `lo..=hi`.
     pub fn int(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % ((hi - lo + 1) as u64)) as i64
+        lo + (self.next_u64() % ((hi - lo + 1) as u64)) as i64
     }
     /// True with probability `p`.
     pub fn chance(&mut self, p: f64) -> bool {
@@ -128,7 +128,7 @@ impl Canvas {
     fn finish(mut self, rng: &mut SplitMix) -> RgbImage {
         let light = rng.range(-12.0, 12.0);
         for (x, y, p) in self.img.enumerate_pixels_mut() {
-            let grain = (rng.next() % 15) as i32 - 7;
+            let grain = (rng.next_u64() % 15) as i32 - 7;
             let tilt = (light * (f64::from(x) / f64::from(W) - 0.5)) as i32;
             let band = if y >= H - 26 { -70 } else { 0 };
             *p = shade(p.0, grain + tilt + band);
@@ -165,7 +165,13 @@ pub fn photo(subject: Subject, fixed: bool, seed: u64) -> Vec<u8> {
             for i in 0..3 {
                 let y = 50.0 + f64::from(i) * 40.0 + dy;
                 c.line(0.0, y, f64::from(W), y, 16.0, [70, 110, 160]);
-                c.rect(120.0 + dx + f64::from(i) * 60.0, y - 14.0, 136.0 + dx + f64::from(i) * 60.0, y + 14.0, [60, 60, 70]);
+                c.rect(
+                    120.0 + dx + f64::from(i) * 60.0,
+                    y - 14.0,
+                    136.0 + dx + f64::from(i) * 60.0,
+                    y + 14.0,
+                    [60, 60, 70],
+                );
             }
             c.rect(40.0 + dx, 150.0, 150.0 + dx, 230.0, [50, 90, 140]);
             c.circle(95.0 + dx, 190.0, 26.0, [200, 60, 50]);

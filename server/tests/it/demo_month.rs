@@ -53,7 +53,11 @@ async fn a_month_of_demo_history_is_real_work_that_the_audit_accepts(backend: Ba
     assert!((DAYS * 4 - 1..=DAYS * 4 + 1).contains(&runs), "{runs} runs");
     assert_eq!(count(&s, "SELECT COUNT(*) FROM runs WHERE finished_device_ms IS NULL".into()).await, 0);
     assert_eq!(
-        count(&s, "SELECT COUNT(*) FROM runs r WHERE NOT EXISTS (SELECT 1 FROM track_batches t WHERE t.run_id = r.id)".into()).await,
+        count(
+            &s,
+            "SELECT COUNT(*) FROM runs r WHERE NOT EXISTS (SELECT 1 FROM track_batches t WHERE t.run_id = r.id)".into()
+        )
+        .await,
         0,
         "every run has its GPS track"
     );
@@ -77,16 +81,24 @@ async fn a_month_of_demo_history_is_real_work_that_the_audit_accepts(backend: Ba
         let n = count(&s, format!("SELECT COUNT(*) FROM notices WHERE state = '{state}'")).await;
         assert!(n >= 1, "no {state} notice");
     }
-    let reassigned =
-        count(&s, "SELECT COUNT(DISTINCT notice_id) FROM notice_events WHERE action = 'reassign' AND applied = 1".into())
-            .await;
+    let reassigned = count(
+        &s,
+        "SELECT COUNT(DISTINCT notice_id) FROM notice_events WHERE action = 'reassign' AND applied = 1".into(),
+    )
+    .await;
     assert_eq!(reassigned, 2, "a reassignment that closed, one still open");
     assert_eq!(
-        count(&s, "SELECT COUNT(*) FROM notices WHERE severity = 'serious' AND has_car = 1 AND state = 'closed'".into()).await,
+        count(
+            &s,
+            "SELECT COUNT(*) FROM notices WHERE severity = 'serious' AND has_car = 1 AND state = 'closed'".into()
+        )
+        .await,
         1,
         "the serious notice closed after its corrective-action report"
     );
-    assert!(count(&s, "SELECT COUNT(*) FROM notice_events WHERE action = 'verify_fail' AND applied = 1".into()).await >= 1);
+    assert!(
+        count(&s, "SELECT COUNT(*) FROM notice_events WHERE action = 'verify_fail' AND applied = 1".into()).await >= 1
+    );
     for step in ["not_delivered:%", "overdue", "escalated", "reminder"] {
         let n = count(&s, format!("SELECT COUNT(*) FROM notice_escalations WHERE step LIKE '{step}'")).await;
         assert!(n >= 1, "no {step} step fired");

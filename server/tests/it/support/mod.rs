@@ -119,20 +119,18 @@ impl TestServer {
     /// month before, with the month lived since (`demo::history`). Returns how long
     /// the seed took and what it made.
     pub async fn start_seeded(backend: Backend) -> Option<(TestServer, demo::history::Summary)> {
-        let dir = TempDir::new("demo");
-        let url = fresh_database(backend, &dir)?;
-        let settings = Settings { database_url: url.clone(), data_dir: dir.0.clone(), ..Settings::default() };
-        let (store, logins) = {
-            let (url, data_dir) = (url.clone(), dir.0.clone());
-            tokio::task::spawn_blocking(move || {
-                let store = Store::open(&url, 4).unwrap();
-                store.migrate_blocking().unwrap();
-                let logins = demo::ensure_demo(&store, &data_dir, demo::history::setup_time(START_MS)).unwrap();
-                (store, logins)
-            })
-            .await
-            .unwrap()
-        };
+        // Off the async threads: the PostgreSQL driver blocks.
+        let (dir, url, store, logins) = tokio::task::spawn_blocking(move || {
+            let dir = TempDir::new("demo");
+            let url = fresh_database(backend, &dir)?;
+            let store = Store::open(&url, 4).unwrap();
+            store.migrate_blocking().unwrap();
+            let logins = demo::ensure_demo(&store, &dir.0, demo::history::setup_time(START_MS)).unwrap();
+            Some((dir, url, store, logins))
+        })
+        .await
+        .unwrap()?;
+        let settings = Settings { database_url: url, data_dir: dir.0.clone(), ..Settings::default() };
         let summary = demo::history::seed(store.clone(), settings.clone(), &logins, START_MS).await.unwrap();
         let clock = ManualClock::at(START_MS);
         let state = {
