@@ -33,8 +33,13 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
-    /// Load the demo organisation into an empty database, print its logins, and serve.
-    Demo,
+    /// Load the demo organisation into an empty database with a month of patrols,
+    /// notices and signed logs behind it, print its logins, and serve.
+    Demo {
+        /// Only the organisation and its logins: no runs, no notices.
+        #[arg(long)]
+        empty: bool,
+    },
     /// Audit the transparency log and the records (docs/audit.md).
     Audit {
         #[command(subcommand)]
@@ -165,10 +170,19 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Serve => serve(open(&settings)?, settings, None),
-        Command::Demo => {
+        Command::Demo { empty } => {
             let store = open(&settings)?;
             store.migrate_blocking().map_err(|e| e.to_string())?;
-            let logins = demo::ensure_demo(&store, &settings.data_dir, SystemClock.now_ms())?;
+            let now = SystemClock.now_ms();
+            let logins = if empty {
+                demo::ensure_demo(&store, &settings.data_dir, now)?
+            } else {
+                let (logins, history) = demo::ensure_demo_with_history(&store, &settings, now)?;
+                if let Some(h) = history {
+                    tracing::info!("demo history: {h}");
+                }
+                logins
+            };
             serve(store, settings, Some(logins))
         }
         Command::Audit { command } => audit(command, &settings, open),

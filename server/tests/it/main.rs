@@ -11,6 +11,7 @@ mod audit_forgery;
 mod audit_tamper;
 mod auth_stories;
 mod authz_matrix;
+mod demo_month;
 mod hardening;
 mod long_lists;
 mod notifications;

@@ -1,4 +1,4 @@
-//! Resource benchmark of the real server (`patrol-server demo` on loopback):
+//! Resource benchmark of the real server (`patrol-server demo --empty` on loopback):
 //!
 //! 1. N concurrent callers for S seconds, each with a device of its own, repeatedly
 //!    signing in (argon2) and pushing a 10-record patrol run (run start, 4 QR visits

@@ -16,7 +16,7 @@ export function password(login) {
 }
 
 /** Starts chromium; playwright gives it a fresh temporary profile each time. */
-export async function launch() {
+export async function launch(baseURL = BASE) {
   const browser = await chromium.launch({
     executablePath: process.env.PATROL_CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
@@ -32,7 +32,7 @@ export async function launch() {
     ],
   });
   const context = await browser.newContext({
-    baseURL: BASE,
+    baseURL,
     viewport: { width: 1280, height: 860 },
     locale: "zh-CN",
     acceptDownloads: true,

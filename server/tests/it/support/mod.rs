@@ -115,6 +115,32 @@ impl TestServer {
         Some(TestServer { state, router, clock, logins, dir })
     }
 
+    /// The demo as `patrol-server demo` serves it when started at `START_MS`: set up a
+    /// month before, with the month lived since (`demo::history`). Returns how long
+    /// the seed took and what it made.
+    pub async fn start_seeded(backend: Backend) -> Option<(TestServer, demo::history::Summary)> {
+        // Off the async threads: the PostgreSQL driver blocks.
+        let (dir, url, store, logins) = tokio::task::spawn_blocking(move || {
+            let dir = TempDir::new("demo");
+            let url = fresh_database(backend, &dir)?;
+            let store = Store::open(&url, 4).unwrap();
+            store.migrate_blocking().unwrap();
+            let logins = demo::ensure_demo(&store, &dir.0, demo::history::setup_time(START_MS)).unwrap();
+            Some((dir, url, store, logins))
+        })
+        .await
+        .unwrap()?;
+        let settings = Settings { database_url: url, data_dir: dir.0.clone(), ..Settings::default() };
+        let summary = demo::history::seed(store.clone(), settings.clone(), &logins, START_MS).await.unwrap();
+        let clock = ManualClock::at(START_MS);
+        let state = {
+            let clock = clock.clone();
+            tokio::task::spawn_blocking(move || AppState::new(store, settings, Arc::new(clock)).unwrap()).await.unwrap()
+        };
+        let router = patrol_server::router(state.clone());
+        Some((TestServer { state, router, clock, logins, dir }, summary))
+    }
+
     /// A second server instance on the same database, sharing the clock: another
     /// process behind the same load balancer.
     pub async fn another_instance(&self) -> AppState {

@@ -1,4 +1,5 @@
-// The real server for the JVM suites: `patrol-server demo` on a free loopback port with a
+// The real server for the JVM suites: `patrol-server demo --empty` (the demo's people and
+// places, no history: the suites count their own notices) on a free loopback port with a
 // throwaway data directory, its printed logins parsed, stopped when the JVM exits.
 package app.patrol.logic
 
@@ -66,7 +67,7 @@ class DemoServer private constructor(val url: String, private val process: Proce
         fun start(): DemoServer {
             val port = ServerSocket(0).use { it.localPort }
             val dir = Files.createTempDirectory("patrol-kotlin-server").toFile()
-            val pb = ProcessBuilder(binary().absolutePath, "demo")
+            val pb = ProcessBuilder(binary().absolutePath, "demo", "--empty")
                 .redirectError(ProcessBuilder.Redirect.INHERIT)
             pb.environment().apply {
                 put("PATROL_DATA_DIR", File(dir, "data").path)

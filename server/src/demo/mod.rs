@@ -1,7 +1,10 @@
 //! The demo organisation: one compound with its six departments, fourteen
 //! checkpoints, two routes walked twice a day, and one person for each role.
 //! Passwords are generated on first load, kept in the data directory (mode 0600)
-//! and printed; none is in the repository.
+//! and printed; none is in the repository. `history` gives it a month of work.
+
+pub mod history;
+pub mod scenes;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -83,16 +86,44 @@ fn offset(north_m: f64, east_m: f64) -> (f64, f64) {
 }
 
 /// Loads the demo into an empty database and returns its logins; on a database that
-/// already has people, returns the logins saved when the demo was first loaded.
+/// already has people, returns the logins saved when the demo was first loaded. No
+/// runs, no notices: `patrol-server demo --empty`, and what the tests start from.
 pub fn ensure_demo(store: &Store, data_dir: &Path, now: i64) -> Result<Vec<DemoLogin>, String> {
+    Ok(load_once(store, data_dir, now)?.0)
+}
+
+/// What `patrol-server demo` serves: the demo as set up a month before `now`, and
+/// the month since lived through the paths phones and desks use (`history`). On a
+/// database that already has people, the saved logins and no history (it was made
+/// when the demo was first loaded).
+pub fn ensure_demo_with_history(
+    store: &Store,
+    settings: &crate::settings::Settings,
+    now: i64,
+) -> Result<(Vec<DemoLogin>, Option<history::Summary>), String> {
+    let (logins, fresh) = load_once(store, &settings.data_dir, history::setup_time(now))?;
+    if !fresh {
+        return Ok((logins, None));
+    }
+    // The seed drives the server's own async code; `serve` starts its runtime later.
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let summary = runtime
+        .block_on(history::seed(store.clone(), settings.clone(), &logins, now))
+        .map_err(|e| format!("making the demo's month failed: {e}"))?;
+    Ok((logins, Some(summary)))
+}
+
+/// Loads the demo into an empty database (`true`: it was empty), or reads the logins
+/// saved when it was.
+fn load_once(store: &Store, data_dir: &Path, now: i64) -> Result<(Vec<DemoLogin>, bool), String> {
     let path = data_dir.join(LOGINS_FILE);
     let empty = store.tx_blocking(false, |c| people::count_people(c)).map_err(|e| e.to_string())? == 0;
     if !empty {
         return match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display())),
+            Ok(bytes) => Ok((serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?, false)),
             Err(_) => {
                 eprintln!("The database already has people and no demo logins are saved in {}.", path.display());
-                Ok(vec![])
+                Ok((vec![], false))
             }
         };
     }
@@ -104,7 +135,7 @@ pub fn ensure_demo(store: &Store, data_dir: &Path, now: i64) -> Result<Vec<DemoL
     store.tx_blocking(true, |c| load(c, &hashes, now)).map_err(|e| format!("loading the demo failed: {e}"))?;
     std::fs::create_dir_all(data_dir).map_err(|e| e.to_string())?;
     write_private(&path, &serde_json::to_vec_pretty(&logins).expect("logins serialise"))?;
-    Ok(logins)
+    Ok((logins, true))
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {

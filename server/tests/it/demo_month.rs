@@ -1,0 +1,200 @@
+//! The demo as `patrol-server demo` serves it: a month of patrols, notices and signed
+//! logs, made through the push path and the desks' own functions, on both databases.
+//! A newcomer finds work in every state, the auditor finds nothing wrong with it, and
+//! every head's inbox counts what the database holds for them.
+
+use crate::support;
+
+use chrono::{Duration, NaiveDate};
+use patrol_protocol::Site;
+use patrol_server::audit::verify;
+use patrol_server::demo::history::DAYS;
+use patrol_server::schedules::{self, DayAudit};
+use patrol_server::store::reference;
+use support::{Backend, START_MS, TestServer, web};
+
+/// The figure above a label on a console page (`div.stat`).
+fn figure(html: &str, label: &str) -> u64 {
+    let at = html.find(&format!("<span class=\"label\">{label}</span>")).unwrap_or_else(|| panic!("no {label} figure"));
+    let open = "<span class=\"value\">";
+    let from = html[..at].rfind(open).expect("a value before its label") + open.len();
+    html[from..].split('<').next().unwrap().trim().parse().unwrap()
+}
+
+async fn site(s: &TestServer) -> Site {
+    s.state
+        .store
+        .read(|c| {
+            let org = reference::first_organisation(c)?.unwrap();
+            Ok(reference::list_sites(c, org.id)?.remove(0))
+        })
+        .await
+        .unwrap()
+}
+
+async fn audit_of(s: &TestServer, site: &Site, day: NaiveDate) -> DayAudit {
+    let site = site.clone();
+    s.state.store.read(move |c| schedules::audit_day(c, &site, day, START_MS)).await.unwrap()
+}
+
+async fn count(s: &TestServer, sql: String) -> i64 {
+    s.state.store.read(move |c| c.query_one(&sql, &[])?.int(0)).await.unwrap()
+}
+
+async fn a_month_of_demo_history_is_real_work_that_the_audit_accepts(backend: Backend) {
+    let Some((s, summary)) = TestServer::start_seeded(backend).await else { return };
+    eprintln!("{backend:?}: {summary}");
+    let site = site(&s).await;
+    let today = schedules::local_day(&site, START_MS);
+
+    // Runs on every window of the month, walked along their routes with GPS tracks:
+    // 4 windows a day, one missed; today's first round done by 09:00.
+    let runs = count(&s, "SELECT COUNT(*) FROM runs".into()).await;
+    assert!((DAYS * 4 - 1..=DAYS * 4 + 1).contains(&runs), "{runs} runs");
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM runs WHERE finished_device_ms IS NULL".into()).await, 0);
+    assert_eq!(
+        count(
+            &s,
+            "SELECT COUNT(*) FROM runs r WHERE NOT EXISTS (SELECT 1 FROM track_batches t WHERE t.run_id = r.id)".into()
+        )
+        .await,
+        0,
+        "every run has its GPS track"
+    );
+    assert!(count(&s, "SELECT COUNT(*) FROM visits".into()).await >= runs * 6);
+    let mut verdicts = DayAudit::default();
+    for back in 1..=DAYS {
+        let a = audit_of(&s, &site, today - Duration::days(back)).await;
+        assert_eq!(a.expected, 4, "{:?}", a.day);
+        assert_eq!(a.flagged, 0, "{:?}: {a:?}", a.day);
+        verdicts.on_time += a.on_time;
+        verdicts.late += a.late;
+        verdicts.missed += a.missed;
+    }
+    assert_eq!((verdicts.on_time, verdicts.late, verdicts.missed), (DAYS as u32 * 4 - 2, 1, 1), "{verdicts:?}");
+    assert_eq!(audit_of(&s, &site, today - Duration::days(12)).await.missed, 1);
+    assert_eq!(audit_of(&s, &site, today - Duration::days(5)).await.late, 1);
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM missed_windows".into()).await, 1, "the job announced the missed window");
+
+    // Notices in every state, with photos before and after.
+    for state in ["issued", "acknowledged", "disputed", "rectified", "closed", "voided"] {
+        let n = count(&s, format!("SELECT COUNT(*) FROM notices WHERE state = '{state}'")).await;
+        assert!(n >= 1, "no {state} notice");
+    }
+    let reassigned = count(
+        &s,
+        "SELECT COUNT(DISTINCT notice_id) FROM notice_events WHERE action = 'reassign' AND applied = 1".into(),
+    )
+    .await;
+    assert_eq!(reassigned, 2, "a reassignment that closed, one still open");
+    assert_eq!(
+        count(
+            &s,
+            "SELECT COUNT(*) FROM notices WHERE severity = 'serious' AND has_car = 1 AND state = 'closed'".into()
+        )
+        .await,
+        1,
+        "the serious notice closed after its corrective-action report"
+    );
+    assert!(
+        count(&s, "SELECT COUNT(*) FROM notice_events WHERE action = 'verify_fail' AND applied = 1".into()).await >= 1
+    );
+    for step in ["not_delivered:%", "overdue", "escalated", "reminder"] {
+        let n = count(&s, format!("SELECT COUNT(*) FROM notice_escalations WHERE step LIKE '{step}'")).await;
+        assert!(n >= 1, "no {step} step fired");
+    }
+    let photos = count(&s, "SELECT COUNT(*) FROM photos".into()).await;
+    assert!(photos >= 50, "{photos} photos");
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM photos WHERE complete = 0".into()).await, 0, "every photo arrived");
+    let after = count(
+        &s,
+        "SELECT COUNT(*) FROM notice_events WHERE action = 'report_fix' AND applied = 1 AND photos_json <> '[]'".into(),
+    )
+    .await;
+    assert!(after >= 20, "{after} fixes reported with after-photos");
+    assert_eq!(
+        count(&s, "SELECT COUNT(*) FROM records WHERE status = 'rejected'".into()).await,
+        0,
+        "nothing the demo did was refused"
+    );
+
+    // Daily logs: signed up to five days ago but for one forgotten day, the last four waiting.
+    let signed = count(&s, "SELECT COUNT(DISTINCT day) FROM daily_log_signatures".into()).await;
+    assert_eq!(signed, DAYS - 4 - 1, "days signed");
+    let by_manager = count(
+        &s,
+        "SELECT COUNT(*) FROM daily_log_signatures d JOIN people p ON p.id = d.person_id WHERE p.login = 'manager'"
+            .into(),
+    )
+    .await;
+    assert_eq!(by_manager, 1);
+
+    // The auditor's check of the whole database passes.
+    let report = verify::verify(&s.state.store, &s.state.photos).await.unwrap();
+    assert!(report.ok(), "{}", report.render());
+    assert!(report.replayed as i64 >= count(&s, "SELECT COUNT(*) FROM records".into()).await);
+
+    // Every head's inbox counts the open notices of their department, and has some.
+    for (login, kind) in [
+        ("eng.head", "engineering"),
+        ("clean.head", "cleaning"),
+        ("security.head", "security"),
+        ("garden.head", "landscaping"),
+    ] {
+        let (cookie, _) = web::sign_in(&s, login).await;
+        let inbox = web::get(&s, "/notices", &cookie).await;
+        assert_eq!(inbox.status, 200, "{login}");
+        let open = count(
+            &s,
+            format!(
+                "SELECT COUNT(*) FROM notices n JOIN departments d ON d.id = n.department_id
+                 WHERE d.kind = '{kind}' AND n.state NOT IN ('closed', 'voided')"
+            ),
+        )
+        .await;
+        assert!(open >= 2, "{login}: {open} open notices");
+        assert_eq!(figure(&inbox.body, "未关闭") as i64, open, "{login}'s inbox");
+    }
+    let (cookie, _) = web::sign_in(&s, "supervisor").await;
+    let dashboard = web::get(&s, "/dashboard", &cookie).await;
+    assert_eq!(dashboard.status, 200);
+    assert_eq!(figure(&dashboard.body, "应巡次数"), 4, "today's expected runs");
+}
+
+/// The same date gives the same month: the same notices in the same states, the
+/// same photos, the same runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_month_is_the_same_for_the_same_date() {
+    let mut months = Vec::new();
+    for _ in 0..2 {
+        let (s, _) = TestServer::start_seeded(Backend::Sqlite).await.unwrap();
+        let made = s
+            .state
+            .store
+            .read(|c| {
+                let notices = c
+                    .query("SELECT number, state, description, photos_json FROM notices ORDER BY number", &[])?
+                    .iter()
+                    .map(|r| Ok(format!("{} {} {} {}", r.text(0)?, r.text(1)?, r.text(2)?, r.text(3)?)))
+                    .collect::<Result<Vec<_>, patrol_server::store::DbError>>()?;
+                let photos = c
+                    .query("SELECT sha256 FROM photos ORDER BY sha256", &[])?
+                    .iter()
+                    .map(|r| r.text(0))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let runs = c
+                    .query("SELECT id, started_device_ms, finished_device_ms FROM runs ORDER BY id", &[])?
+                    .iter()
+                    .map(|r| Ok(format!("{} {} {}", r.text(0)?, r.int(1)?, r.int(2)?)))
+                    .collect::<Result<Vec<_>, patrol_server::store::DbError>>()?;
+                Ok((notices, photos, runs))
+            })
+            .await
+            .unwrap();
+        months.push(made);
+    }
+    assert!(!months[0].0.is_empty());
+    assert_eq!(months[0], months[1]);
+}
+
+both_backends!(a_month_of_demo_history_is_real_work_that_the_audit_accepts);
