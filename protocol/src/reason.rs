@@ -258,6 +258,8 @@ reasons! {
     TimeYears => "time_years", "时间须在 2000 至 2200 年之间", "a time between 2000 and 2200";
     LastDayBeforeFirst => "last_before_first", "结束日期早于开始日期", "the last day comes before the first";
     LastDayRange => "last_day_range", "须不早于 first_day，且在一年之内", "on or after first_day, within a year";
+    SearchText { max: usize } => "search_text", "搜索内容不超过 {max} 个字符，且不含控制字符", "a search of at most {max} characters, without control characters";
+    SeverityChoice => "severity_choice", "应为一般或严重不合格", "general or serious";
     NotAChoice => "not_a_choice", "不是可选的选项", "not one of the choices";
     OneOf { allowed: String } => "not_one_of", "须为以下之一：{allowed}", "one of {allowed}";
     OneOrMoreOf { allowed: String } => "not_some_of", "须为以下一项或多项：{allowed}", "one or more of {allowed}";
@@ -271,6 +273,19 @@ reasons! {
     ChooseFile => "choose_file", "请选择文件", "choose a file";
     ChooseRoute => "choose_route", "请选择巡检路线", "choose a route";
     ChooseDepartment => "choose_department", "请选择部门", "choose a department";
+
+    // CSV files.
+    CsvTooLarge { max_kb: usize } => "csv_too_large", "文件超过 {max_kb} KB", "the file is larger than {max_kb} KB";
+    CsvNotUtf8 => "csv_not_utf8", "文件不是 UTF-8 编码，请另存为“CSV UTF-8”", "the file is not UTF-8: save it as “CSV UTF-8”";
+    CsvHeaderUnreadable { detail: String } => "csv_header", "无法读取表头（第一行）", "cannot read the header: {detail}";
+    CsvUnknownColumn { name: String, known: String } => "csv_unknown_column", "未知的列 {name}；可用的列：{known}", "unknown column {name}; known: {known}";
+    CsvMissingColumn { name: String } => "csv_missing_column", "缺少列 {name}", "missing column {name}";
+    CsvTooManyRows { max: usize } => "csv_too_many_rows", "超过 {max} 行，请分批导入", "more than {max} rows; split the file";
+    CsvRowUnreadable { detail: String } => "csv_row", "此行无法读取（列数与表头不符，或引号不成对）", "the row does not read: {detail}";
+    CsvNoRows => "csv_no_rows", "文件中没有数据行", "the file has no data rows";
+    CodeTwiceInFile { code: String } => "code_twice", "编号 {code} 在文件中重复出现", "code {code} appears twice in the file";
+    QrTokenTwiceInFile => "qr_token_twice", "二维码令牌 qr_token 在文件中重复出现", "qr_token appears twice in the file";
+    LoginTwiceInFile { login: String } => "login_twice", "登录名 {login} 在文件中重复出现", "login {login} appears twice in the file";
 
     // Reference data.
     SiteCode => "site_code", "须为 1 至 8 位大写字母或数字", "1 to 8 upper-case letters or digits";
@@ -321,6 +336,7 @@ reasons! {
     PhotoDoesNotDecode { detail: String } => "photo_broken", "照片文件已损坏或不完整，请重新拍摄", "the photo does not decode cleanly (damaged or cut short: {detail}); take it again";
     SizeDiffersFromHeader => "size_differs", "图片尺寸与文件头不符", "the image's size differs from its header";
     ImageUnreadable { detail: String } => "image_unreadable", "图片无法完整读取", "the image cannot be read whole: {detail}";
+    PhotoRefused { why: Box<Reason> } => "photo_refused", "照片未被接受：{why}", "photo refused: {why}";
     InFile { name: String, why: Box<Reason> } => "in_file", "{name}：{why}", "{name}: {why}";
     HashMismatch => "hash_mismatch", "上传的内容与其 SHA-256 不符，请从头重新上传", "the uploaded bytes do not have this SHA-256; upload again from the start";
     ChunkPastEnd { size: u64 } => "chunk_past_end", "照片共 {size} 字节，此块超出了末尾", "the photo has {size} bytes; this chunk goes past its end";
@@ -335,12 +351,13 @@ reasons! {
     JsonMissingField { name: String } => "missing_field", "缺少字段 {name}", "missing field {name}";
     JsonUnknownField { name: String } => "unknown_field", "不认识的字段 {name}", "unknown field {name}";
     JsonUnknownChoice { value: String } => "unknown_choice", "不认识的取值 {value}", "unknown value {value}";
-    JsonWrongType { detail: String } => "wrong_type", "值的类型或格式不对", "wrong type or shape: {detail}";
+    WrongType { detail: String } => "wrong_type", "值的类型或格式不对", "wrong type or shape: {detail}";
     BadPathPart { name: String } => "bad_path", "网址中的 {name} 格式不正确", "{name} in the address is not valid";
     BadQuery { detail: String } => "bad_query", "网址中的查询参数不正确", "the query does not fit: {detail}";
     ExpectedForm => "expected_form", "请求应为表单", "expected a form";
     FormUnreadable => "form_unreadable", "表单无法读取，请重新提交", "the form could not be read; send it again";
     TooManyFields => "too_many_fields", "表单字段过多", "too many fields";
+    RequestTooLarge => "request_too_large", "请求内容过大", "the request is too large";
     BodyTooLarge { max_kb: usize } => "body_too_large", "内容过大，最多 {max_kb} KB", "too large: at most {max_kb} KB";
     FileTooLarge { max_mb: usize } => "file_too_large", "文件过大，最多 {max_mb} MB", "the file may be at most {max_mb} MB";
     ChunkTooLarge { max: usize } => "chunk_too_large", "每次上传最多 {max} 字节", "a chunk carries at most {max} bytes";
@@ -387,6 +404,7 @@ reasons! {
     SyncForkChain { seq: u64 } => "sync_fork", "sync_fork：第 {seq} 条记录与服务器保存的记录链接不上，已提交稽核", "sync_fork: record {seq} does not follow the chain the server holds (prev_hash); flagged for audit";
     PushOtherDevice => "push_other_device", "只能同步本机登录的设备的记录链", "push the chain of the device you signed in on";
     RecordsNotYours => "records_not_yours", "记录须为登录本人在本设备上所产生", "records must be the signed-in person's, from this device";
+    DeviceClockWrong => "device_clock", "手机日期时间有误（早于 2020 年或比服务器快一周以上），请校正后再同步", "the device clock is wrong (before 2020 or more than a week ahead of the server); set the phone's date and time";
     ChainOfOtherPerson => "chain_of_other_person", "此设备的记录链属于他人", "this device's chain belongs to someone else";
     TimeTokenForeign => "time_token_foreign", "不是服务器给本设备的时间", "not a time this server gave this device";
     ElapsedTooLong => "elapsed_too_long", "经过时间超出实际", "more time than has passed since the server's answer";
@@ -547,9 +565,39 @@ mod tests {
     /// Words a Chinese text may hold in Latin letters: codes programs match on,
     /// field names, formats and the names of file types and protocols.
     const LATIN_ALLOWED: &[&str] = &[
-        "sync_gap", "sync_fork", "offset_mismatch", "first_day", "record_id", "tree_size", "index", "first",
-        "second", "YYYY", "MM", "DD", "JPEG", "PNG", "SHA", "UTF", "CSV", "JSON", "NFC", "KB", "MB", "MiB",
-        "Content", "Type", "application", "json", "http", "https", "Bearer", "IHDR", "GPS", "QR", "ID",
+        "sync_gap",
+        "sync_fork",
+        "offset_mismatch",
+        "first_day",
+        "record_id",
+        "tree_size",
+        "index",
+        "first",
+        "second",
+        "YYYY",
+        "MM",
+        "DD",
+        "JPEG",
+        "PNG",
+        "SHA",
+        "UTF",
+        "CSV",
+        "JSON",
+        "NFC",
+        "KB",
+        "MB",
+        "MiB",
+        "Content",
+        "Type",
+        "application",
+        "json",
+        "http",
+        "https",
+        "Bearer",
+        "IHDR",
+        "GPS",
+        "QR",
+        "ID",
     ];
 
     #[test]
@@ -568,7 +616,11 @@ mod tests {
                 .filter(|w| !LATIN_ALLOWED.contains(w) && !w.contains('_') && !w.bytes().any(|b| b.is_ascii_digit()))
                 .collect();
             assert!(stray.is_empty(), "{r:?}: English words {stray:?} in the Chinese text: {zh}");
-            assert!(!r.code().is_empty() && r.code().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{r:?}");
+            assert!(
+                !r.code().is_empty()
+                    && r.code().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{r:?}"
+            );
         }
     }
 

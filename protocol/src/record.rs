@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::model::{FieldError, check_text};
-use crate::reason::Reason;
 use crate::notice::{NoticeAction, Severity};
+use crate::reason::Reason;
 use crate::{Id, limits};
 
 /// `prev_hash` of a device's first record.

@@ -2,5 +2,6 @@
 
 pub mod account;
 pub mod admin;
+pub mod extract;
 pub mod health;
 pub mod paging;

@@ -3,11 +3,13 @@
 
 use std::collections::HashSet;
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::api::extract::Json;
+use crate::api::extract::{Path, Query};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
+use patrol_protocol::reason::{Reason, Thing};
 use patrol_protocol::{Checkpoint, Id, Site};
 
 use super::sites::{Tab, number, site_header};
@@ -114,7 +116,7 @@ async fn render(
                 }
             }
             div.stack {
-                (create_card(page, t(K::NewCheckpoint), &base, html! {
+                (create_card(page, t(K::NewCheckpoint), &base, || html! {
                     (field(t(K::Code), "code", "", FieldKind::Required))
                     (field(t(K::NameZh), "name_zh", "", FieldKind::Required))
                     (field(t(K::NameEn), "name_en", "", FieldKind::Optional))
@@ -126,8 +128,7 @@ async fn render(
                     (field(t(K::QrToken), "qr_token", "", FieldKind::Optional))
                     p.hint { (t(K::QrTokenHint)) }
                     (field(t(K::NfcTag), "nfc_tag_id", "", FieldKind::Optional))
-                    label.field { span { (t(K::Checklist)) }
-                        textarea name="checklist" rows="4" placeholder="灯具完好 / Lights working" {} }
+                    (layout::textarea_field(t(K::Checklist), "checklist", "", 4, html! {}))
                 }))
                 (import_card(page, &format!("{base}/import"), K::CheckpointCsvHint))
             }
@@ -159,14 +160,14 @@ fn checkpoints_from_csv(rows: &[csv_import::CsvRow], site_id: Id) -> Result<Vec<
         match built {
             Ok(cp) => {
                 if !codes.insert(cp.code.clone()) {
-                    problems.push(RowError::new(row.line, format!("code {} appears twice in the file", cp.code)));
+                    problems.push(RowError::about(row.line, "code", Reason::CodeTwiceInFile { code: cp.code.clone() }));
                 } else if !tokens.insert(cp.qr_token.clone()) {
-                    problems.push(RowError::new(row.line, "qr_token appears twice in the file"));
+                    problems.push(RowError::about(row.line, "qr_token", Reason::QrTokenTwiceInFile));
                 } else {
                     out.push((row.line, cp));
                 }
             }
-            Err(e) => problems.push(RowError::new(row.line, e.to_string())),
+            Err(e) => problems.push(csv_import::row_refused(row.line, &e)),
         }
     }
     if problems.is_empty() { Ok(out) } else { Err(problems) }
@@ -179,7 +180,7 @@ pub async fn import(
     posted: Posted,
 ) -> Result<Response, WebError> {
     let site = admin::administered_site(&state, &posted.page.actor, site_id).await?;
-    let file = posted.form.file("file").ok_or_else(|| ApiError::invalid("file", "choose a CSV file"))?;
+    let file = posted.form.file("file").ok_or_else(|| ApiError::invalid("file", Reason::ChooseFile))?;
     let parsed =
         csv_import::read(&file.bytes, CSV_COLUMNS, &["code", "name_zh", "latitude", "longitude"], IMPORT_ROWS_MAX)
             .and_then(|rows| checkpoints_from_csv(&rows, site_id));
@@ -198,10 +199,10 @@ pub async fn import(
             let mut problems = Vec::new();
             for (line, cp) in &checkpoints {
                 if existing.contains(&cp.code) {
-                    problems.push(RowError::new(*line, format!("code {} already exists at this site", cp.code)));
+                    problems.push(RowError::about(*line, "code", Reason::CodeTaken { code: cp.code.clone() }));
                 }
                 if token_taken(c, &cp.qr_token)? {
-                    problems.push(RowError::new(*line, "qr_token is already in use"));
+                    problems.push(RowError::about(*line, "qr_token", Reason::QrTokenTaken));
                 }
             }
             if !problems.is_empty() {
@@ -248,7 +249,7 @@ async fn sheet(state: &AppState, site: Site, only: Option<Id>) -> Result<Respons
     if let Some(id) = only {
         checkpoints.retain(|cp| cp.id == id);
         if checkpoints.is_empty() {
-            return Err(ApiError::not_found("checkpoint").into());
+            return Err(ApiError::not_found(Thing::Checkpoint).into());
         }
     }
     let font_setting = state.settings.cjk_font.clone();
