@@ -262,6 +262,7 @@ reasons! {
     SeverityChoice => "severity_choice", "应为一般或严重不合格", "general or serious";
     NotAChoice => "not_a_choice", "不是可选的选项", "not one of the choices";
     OneOf { allowed: String } => "not_one_of", "须为以下之一：{allowed}", "one of {allowed}";
+    UnknownValue { value: String, allowed: String } => "unknown_value", "不认识的取值 {value}，须为以下之一：{allowed}", "unknown value {value}; one of {allowed}";
     OneOrMoreOf { allowed: String } => "not_some_of", "须为以下一项或多项：{allowed}", "one or more of {allowed}";
     ZeroOrOne => "zero_or_one", "须为 0 或 1", "0 or 1";
     OneOrNothing => "one_or_nothing", "须为 1 或留空", "1 or nothing";

@@ -17,6 +17,7 @@ mod notifications;
 mod people_lifecycle;
 mod printouts;
 mod push_atomicity;
+mod refusals;
 mod register;
 mod schedule_edges;
 mod schedules;

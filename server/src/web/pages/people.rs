@@ -52,9 +52,10 @@ fn role_from(kind: &str, site: Option<Id>, department: Option<Id>) -> Result<Rol
             site_id: site.ok_or_else(need_site)?,
             department_id: department.ok_or_else(|| ApiError::invalid("department", Reason::HeadNeedsDepartment))?,
         },
-        _ => {
+        other => {
             let allowed = ROLE_KINDS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ");
-            return Err(ApiError::invalid("role", Reason::OneOf { allowed }));
+            let value = other.chars().take(40).collect();
+            return Err(ApiError::invalid("role", Reason::UnknownValue { value, allowed }));
         }
     })
 }
@@ -368,7 +369,10 @@ fn person_from_row(row: &CsvRow, org: &Org) -> Result<NewPerson, ApiError> {
             let kind = DepartmentKind::parse(kind).ok_or_else(|| {
                 ApiError::invalid(
                     "department_kind",
-                    Reason::OneOf { allowed: DepartmentKind::ALL.map(DepartmentKind::as_str).join(", ") },
+                    Reason::UnknownValue {
+                        value: kind.chars().take(40).collect(),
+                        allowed: DepartmentKind::ALL.map(DepartmentKind::as_str).join(", "),
+                    },
                 )
             })?;
             let site = site.ok_or_else(|| ApiError::invalid("site_code", Reason::DepartmentNeedsSite))?;
