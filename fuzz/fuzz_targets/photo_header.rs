@@ -19,8 +19,8 @@ fuzz_target!(|data: &[u8]| {
             assert!(u64::from(h.width) * u64::from(h.height) <= 50_000_000);
             assert!((1..=8).contains(&h.orientation));
         }
-        Err(header::Refused { en, zh }) => {
-            assert!(!en.is_empty() && !zh.is_empty(), "a refusal says why in both languages");
+        Err(why) => {
+            assert!(!why.en().is_empty() && !why.zh().is_empty(), "a refusal says why in both languages");
         }
     }
 });

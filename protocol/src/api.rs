@@ -10,7 +10,11 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// Header in which clients announce the protocol version they speak.
 pub const PROTOCOL_HEADER: &str = "x-patrol-protocol";
 
-/// Every error the API returns: `{ "error": "<code>", "message": "<human text>" }`.
+/// Every error the API returns: `{ "error": "<code>", "message": "<human text>" }`,
+/// with the text in both languages beside it. `message` is in the language the request
+/// asked for with `Accept-Language` (Chinese unless English is preferred);
+/// `message_zh` and `message_en` are always both there, and `reason` is the finer
+/// code of why (`reason::Reason::code`), for programs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub error: String,
@@ -18,6 +22,27 @@ pub struct ErrorBody {
     /// The offending field, for invalid input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Why, as a stable code (`too_long`, `sync_gap` …); empty from older servers.
+    #[serde(default)]
+    pub reason: String,
+    /// The message in Chinese; empty from older servers.
+    #[serde(default)]
+    pub message_zh: String,
+    /// The message in English; empty from older servers.
+    #[serde(default)]
+    pub message_en: String,
+}
+
+impl ErrorBody {
+    /// The Chinese text, or `message` from a server that sent no `message_zh`.
+    pub fn text_zh(&self) -> &str {
+        if self.message_zh.is_empty() { &self.message } else { &self.message_zh }
+    }
+
+    /// The English text, or `message` from a server that sent no `message_en`.
+    pub fn text_en(&self) -> &str {
+        if self.message_en.is_empty() { &self.message } else { &self.message_en }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

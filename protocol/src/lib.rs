@@ -7,9 +7,14 @@ pub mod audit;
 pub mod model;
 pub mod notice;
 pub mod photo_header;
+pub mod reason;
 pub mod record;
 pub mod sync;
 pub mod transparency;
+
+// Lets files built on their own too (the fuzz targets' `#[path]` modules) name this
+// crate the same way inside it and outside.
+extern crate self as patrol_protocol;
 
 pub use model::*;
 pub use notice::{NoticeAction, NoticeRole, NoticeState, Refusal, Severity};

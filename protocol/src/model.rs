@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Id;
+use crate::reason::Reason;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
@@ -236,27 +237,27 @@ pub struct Schedule {
 }
 
 /// Why a piece of reference data is not acceptable, naming the field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{field}: {reason}")]
 pub struct FieldError {
     pub field: &'static str,
-    pub reason: String,
+    pub reason: Reason,
 }
 
-fn field(field: &'static str, reason: impl Into<String>) -> FieldError {
-    FieldError { field, reason: reason.into() }
+fn field(field: &'static str, reason: Reason) -> FieldError {
+    FieldError { field, reason }
 }
 
 /// Checks a human-entered text: trimmed non-empty (when required) and bounded.
 pub fn check_text(name: &'static str, value: &str, max: usize, required: bool) -> Result<(), FieldError> {
     if required && value.trim().is_empty() {
-        return Err(field(name, "must not be empty"));
+        return Err(field(name, Reason::Required));
     }
     if value.chars().count() > max {
-        return Err(field(name, format!("longer than {max} characters")));
+        return Err(field(name, Reason::TooLong { max }));
     }
     if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(field(name, "contains control characters"));
+        return Err(field(name, Reason::ControlCharacters));
     }
     Ok(())
 }
@@ -268,7 +269,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// A site code: 1–8 upper-case ASCII letters or digits, since it is printed in numbers.
 pub fn check_site_code(code: &str) -> Result<(), FieldError> {
     let ok = (1..=8).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-    if ok { Ok(()) } else { Err(field("code", "1 to 8 upper-case letters or digits")) }
+    if ok { Ok(()) } else { Err(field("code", Reason::SiteCode)) }
 }
 
 /// The one-way image of a checkpoint's QR secret that phones hold: SHA-256 over a
@@ -310,27 +311,27 @@ impl Checkpoint {
         check_text("name_zh", &self.name_zh, NAME_MAX, true)?;
         check_text("name_en", &self.name_en, NAME_MAX, false)?;
         if !(-90.0..=90.0).contains(&self.latitude) {
-            return Err(field("latitude", "must be between -90 and 90"));
+            return Err(field("latitude", Reason::OutOfRange { min: -90.0, max: 90.0 }));
         }
         if !(-180.0..=180.0).contains(&self.longitude) {
-            return Err(field("longitude", "must be between -180 and 180"));
+            return Err(field("longitude", Reason::OutOfRange { min: -180.0, max: 180.0 }));
         }
         if !(1.0..=5000.0).contains(&self.radius_m) {
-            return Err(field("radius_m", "must be between 1 and 5000 metres"));
+            return Err(field("radius_m", Reason::OutOfRange { min: 1.0, max: 5000.0 }));
         }
         if self.qr_token.is_empty() {
             // A reader's copy: the digest stands in for the withheld secret.
             if self.qr_digest.len() != 64 || !self.qr_digest.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(field("qr_digest", "a withheld QR secret needs its 64-hex-digit digest"));
+                return Err(field("qr_digest", Reason::QrDigest));
             }
         } else if self.qr_token.len() < 8 || self.qr_token.len() > 128 {
-            return Err(field("qr_token", "must be 8 to 128 characters"));
+            return Err(field("qr_token", Reason::LengthBetween { min: 8, max: 128 }));
         }
         if let Some(tag) = &self.nfc_tag_id {
             check_text("nfc_tag_id", tag, 64, true)?;
         }
         if self.checklist.len() > CHECKLIST_MAX {
-            return Err(field("checklist", format!("at most {CHECKLIST_MAX} items")));
+            return Err(field("checklist", Reason::TooMany { max: CHECKLIST_MAX }));
         }
         for item in &self.checklist {
             check_text("checklist.text_zh", &item.text_zh, NAME_MAX, true)?;
@@ -343,21 +344,18 @@ impl Checkpoint {
 impl Schedule {
     pub fn validate(&self) -> Result<(), FieldError> {
         if self.days_of_week.is_empty() || self.days_of_week.iter().any(|d| !(1..=7).contains(d)) {
-            return Err(field("days_of_week", "ISO weekdays 1 (Monday) to 7 (Sunday), at least one"));
+            return Err(field("days_of_week", Reason::Weekdays));
         }
         if self.windows.is_empty() || self.windows.len() > 24 {
-            return Err(field("windows", "1 to 24 windows"));
+            return Err(field("windows", Reason::CountBetween { min: 1, max: 24 }));
         }
         for w in &self.windows {
             // An end before the start is on the next day; an end equal to it is nothing.
             if w.start_minute >= 1440 || w.end_minute > 1440 || w.start_minute == w.end_minute {
-                return Err(field(
-                    "windows",
-                    "each window starts before it ends (an earlier end is the next day), shorter than a day",
-                ));
+                return Err(field("windows", Reason::WindowSpan));
             }
             if !(1..=24).contains(&w.runs) {
-                return Err(field("windows.runs", "1 to 24 runs per window"));
+                return Err(field("windows.runs", Reason::OutOfRange { min: 1.0, max: 24.0 }));
             }
         }
         Ok(())

@@ -94,6 +94,16 @@ impl NoticeState {
             Self::Voided => "已作废",
         }
     }
+    pub fn name_en(self) -> &'static str {
+        match self {
+            Self::Issued => "Issued",
+            Self::Acknowledged => "Acknowledged",
+            Self::Disputed => "Disputed",
+            Self::Rectified => "Fixed, to verify",
+            Self::Closed => "Closed",
+            Self::Voided => "Voided",
+        }
+    }
     /// Open notices can still become overdue.
     pub fn is_open(self) -> bool {
         !matches!(self, Self::Closed | Self::Voided)
@@ -125,6 +135,30 @@ impl NoticeAction {
     }
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Self::Acknowledge => "签收",
+            Self::Dispute => "提出异议",
+            Self::ReportFix => "报告整改完成",
+            Self::VerifyPass => "验证通过",
+            Self::VerifyFail => "验证不通过",
+            Self::Reassign => "改派",
+            Self::Void => "作废",
+            Self::CorrectiveAction => "纠正措施报告",
+        }
+    }
+    pub fn name_en(self) -> &'static str {
+        match self {
+            Self::Acknowledge => "Sign for receipt",
+            Self::Dispute => "Dispute",
+            Self::ReportFix => "Report the fix",
+            Self::VerifyPass => "Verify: passed",
+            Self::VerifyFail => "Verify: failed",
+            Self::Reassign => "Reassign",
+            Self::Void => "Void",
+            Self::CorrectiveAction => "Corrective-action report",
+        }
     }
     /// Actions whose record must carry a reason people can read later.
     pub fn needs_reason(self) -> bool {

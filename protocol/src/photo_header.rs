@@ -25,26 +25,10 @@ pub struct Header {
     pub orientation: u8,
 }
 
-/// Why an image was refused, in both languages.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refused {
-    pub en: String,
-    pub zh: String,
-}
-
-impl std::fmt::Display for Refused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} / {}", self.zh, self.en)
-    }
-}
-
-impl std::error::Error for Refused {}
+/// Why an image was refused: a `Reason`, worded in both languages.
+pub use patrol_protocol::reason::Reason as Refused;
 
 pub type Result<T> = std::result::Result<T, Refused>;
-
-fn refuse(en: &str, zh: &str) -> Refused {
-    Refused { en: en.into(), zh: zh.into() }
-}
 
 /// Reads the header and applies the bounds. Nothing here allocates in proportion to
 /// what the file claims.
@@ -54,17 +38,14 @@ pub fn inspect(bytes: &[u8]) -> Result<Header> {
     } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         png(bytes)?
     } else {
-        return Err(refuse("not a JPEG or PNG image", "不是 JPEG 或 PNG 图片"));
+        return Err(Refused::NotJpegOrPng);
     };
     let (w, h) = (header.width, header.height);
     if w == 0 || h == 0 {
-        return Err(refuse("the image has no pixels", "图片尺寸为零"));
+        return Err(Refused::NoPixels);
     }
     if w > MAX_SIDE || h > MAX_SIDE || w as u64 * h as u64 > MAX_PIXELS {
-        return Err(Refused {
-            en: format!("the image claims {w}×{h} pixels, more than the {MAX_SIDE} px a side / 50 megapixels accepted"),
-            zh: format!("图片尺寸 {w}×{h} 超出上限（单边 {MAX_SIDE} 像素、总计 5000 万像素）"),
-        });
+        return Err(Refused::ImageTooBig { width: w, height: h, max_side: MAX_SIDE });
     }
     Ok(header)
 }
@@ -72,14 +53,14 @@ pub fn inspect(bytes: &[u8]) -> Result<Header> {
 fn png(b: &[u8]) -> Result<Header> {
     // Signature (8), then the first chunk must be IHDR: length (4), type (4), width, height.
     if b.len() < 24 || &b[12..16] != b"IHDR" {
-        return Err(refuse("a PNG without its IHDR header", "PNG 文件头损坏"));
+        return Err(Refused::PngNoHeader);
     }
     let be = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
     Ok(Header { format: Format::Png, width: be(16), height: be(20), orientation: 1 })
 }
 
 fn jpeg(b: &[u8]) -> Result<Header> {
-    let truncated = || refuse("a JPEG without a frame header", "JPEG 文件头损坏");
+    let truncated = || Refused::JpegNoFrame;
     let mut orientation = 1;
     let mut i = 2;
     loop {
@@ -121,10 +102,10 @@ fn jpeg(b: &[u8]) -> Result<Header> {
                 // entropy-coded data (0xFF is stuffed there), and embedded EXIF
                 // thumbnails sit before the frame header, so any FFD9 after it is the end.
                 if !b[i..].windows(2).any(|w| w == [0xFF, 0xD9]) {
-                    return Err(refuse("the JPEG is cut short (no end marker)", "JPEG 文件不完整"));
+                    return Err(Refused::JpegCutShort);
                 }
                 if !has_scan_data(b) {
-                    return Err(refuse("the JPEG has no image data after its header", "JPEG 文件没有图像数据"));
+                    return Err(Refused::JpegNoImageData);
                 }
                 return Ok(Header { format: Format::Jpeg, width, height, orientation });
             }
@@ -203,10 +184,10 @@ pub fn has_scan_data(data: &[u8]) -> bool {
 pub fn inspect_stored_jpeg(data: &[u8]) -> Result<Header> {
     let header = inspect(data)?;
     if header.format != Format::Jpeg {
-        return Err(refuse("the photo is not a JPEG", "照片不是 JPEG 格式"));
+        return Err(Refused::PhotoNotJpeg);
     }
     if !data.ends_with(&[0xFF, 0xD9]) {
-        return Err(refuse("the photo is not a whole JPEG (no end-of-image marker)", "照片不完整（缺少结束标记）"));
+        return Err(Refused::PhotoNotWhole);
     }
     Ok(header)
 }
@@ -218,10 +199,7 @@ pub fn inspect_stored_jpeg(data: &[u8]) -> Result<Header> {
 #[cfg(feature = "jpeg")]
 pub fn decode_jpeg_whole(bytes: &[u8], header: &Header) -> Result<(Vec<u8>, u32, u32)> {
     use zune_jpeg::zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
-    let broken = |detail: String| Refused {
-        en: format!("the photo does not decode cleanly (damaged or cut short: {detail}); take it again"),
-        zh: "照片文件已损坏或不完整，请重新拍摄".into(),
-    };
+    let broken = |detail: String| Refused::PhotoDoesNotDecode { detail };
     let end = bytes.windows(2).rposition(|w| w == [0xFF, 0xD9]).unwrap_or(bytes.len());
     let options = DecoderOptions::default()
         .set_strict_mode(true)
@@ -232,7 +210,7 @@ pub fn decode_jpeg_whole(bytes: &[u8], header: &Header) -> Result<(Vec<u8>, u32,
     let pixels = decoder.decode().map_err(|e| broken(format!("{e:?}")))?;
     let (w, h) = decoder.dimensions().ok_or_else(|| broken("no dimensions".into()))?;
     if (w as u32, h as u32) != (header.width, header.height) {
-        return Err(refuse("the image's size differs from its header", "图片尺寸与文件头不符"));
+        return Err(Refused::SizeDiffersFromHeader);
     }
     if pixels.len() != w * h * 3 {
         return Err(broken("a short buffer".into()));
@@ -278,7 +256,7 @@ mod tests {
         png.extend(100_000u32.to_be_bytes());
         png.extend([8, 2, 0, 0, 0, 0, 0, 0, 0]);
         let err = inspect(&png).unwrap_err();
-        assert!(err.zh.contains("超出上限") && err.en.contains("100000"), "{err:?}");
+        assert!(err.zh().contains("超出上限") && err.en().contains("100000"), "{err:?}");
     }
 
     #[test]
@@ -296,7 +274,7 @@ mod tests {
         j.extend([0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 63, 0]);
         j.extend([0xFF, 0xD9]);
         let err = inspect(&j).unwrap_err();
-        assert!(err.en.contains("no image data"), "{err:?}");
+        assert!(err.en().contains("no image data"), "{err:?}");
         assert!(inspect_stored_jpeg(&j).is_err());
     }
 }

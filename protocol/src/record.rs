@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::model::{FieldError, check_text};
 use crate::notice::{NoticeAction, Severity};
+use crate::reason::Reason;
 use crate::{Id, limits};
 
 /// `prev_hash` of a device's first record.
@@ -196,17 +197,17 @@ impl RecordPayload {
 
     /// Bounds and shape checks that need no other data. Both sides run them.
     pub fn validate(&self) -> Result<(), FieldError> {
-        let err = |field: &'static str, reason: &str| Err(FieldError { field, reason: reason.into() });
+        let err = |field: &'static str, reason: Reason| Err(FieldError { field, reason });
         match self {
             Self::CheckpointVisited { check_in, .. } => match check_in {
                 CheckIn::Qr { token } => check_text("token", token, 256, true),
                 CheckIn::Nfc { tag_id } => check_text("tag_id", tag_id, 64, true),
                 CheckIn::Gps { latitude, longitude, accuracy_m, distance_m } => {
                     if ![latitude, longitude, accuracy_m, distance_m].iter().all(|v| v.is_finite()) {
-                        return err("position", "must be finite numbers");
+                        return err("position", Reason::NotFinite);
                     }
                     if latitude.abs() > 90.0 || longitude.abs() > 180.0 || *accuracy_m < 0.0 {
-                        return err("position", "out of range");
+                        return err("position", Reason::PositionOutOfRange);
                     }
                     Ok(())
                 }
@@ -215,7 +216,7 @@ impl RecordPayload {
             Self::ItemRecorded { note, .. } => check_text("note", note, limits::TEXT_MAX, false),
             Self::TrackPoints { points, .. } => {
                 if points.is_empty() || points.len() > limits::TRACK_POINTS_PER_RECORD_MAX {
-                    return err("points", "1 to 5000 points per record");
+                    return err("points", Reason::CountBetween { min: 1, max: limits::TRACK_POINTS_PER_RECORD_MAX });
                 }
                 let ok = points.iter().all(|p| {
                     p.latitude.is_finite()
@@ -224,17 +225,17 @@ impl RecordPayload {
                         && p.latitude.abs() <= 90.0
                         && p.longitude.abs() <= 180.0
                 });
-                if ok { Ok(()) } else { err("points", "positions must be finite and in range") }
+                if ok { Ok(()) } else { err("points", Reason::TrackPoints) }
             }
             Self::PhotoTaken { sha256, latitude, longitude, width, height, .. } => {
                 check_sha256("sha256", sha256)?;
                 if latitude.is_some_and(|v| !v.is_finite() || v.abs() > 90.0)
                     || longitude.is_some_and(|v| !v.is_finite() || v.abs() > 180.0)
                 {
-                    return err("position", "out of range");
+                    return err("position", Reason::PositionOutOfRange);
                 }
                 if *width == 0 || *height == 0 || *width > 20_000 || *height > 20_000 {
-                    return err("dimensions", "1 to 20000 pixels a side");
+                    return err("dimensions", Reason::PixelsPerSide { max: 20_000 });
                 }
                 Ok(())
             }
@@ -251,16 +252,16 @@ impl RecordPayload {
                 check_text("reason", reason, limits::TEXT_MAX, action.needs_reason())?;
                 check_photos(photos)?;
                 if action.needs_photos() && photos.is_empty() {
-                    return err("photos", "this action needs at least one photo");
+                    return err("photos", Reason::NeedsPhoto);
                 }
                 if (*action == NoticeAction::Reassign) != reassign_to.is_some() {
-                    return err("reassign_to", "given exactly when reassigning");
+                    return err("reassign_to", Reason::ReassignTarget);
                 }
                 Ok(())
             }
             Self::DailyLogSigned { day, comment, .. } => {
                 if chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_err() {
-                    return err("day", "a date as YYYY-MM-DD");
+                    return err("day", Reason::DateFormat);
                 }
                 check_text("comment", comment, limits::TEXT_MAX, false)
             }
@@ -268,7 +269,7 @@ impl RecordPayload {
             Self::RunWaived { reason, window_start_ms, .. } => {
                 // Before 2000 or after 2200 is a broken clock or a made-up window.
                 if !(946_684_800_000..7_258_118_400_000).contains(window_start_ms) {
-                    return err("window_start_ms", "a time between 2000 and 2200");
+                    return err("window_start_ms", Reason::TimeYears);
                 }
                 check_text("reason", reason, limits::TEXT_MAX, true)
             }
@@ -283,7 +284,7 @@ impl RecordPayload {
 
 fn check_photos(photos: &[String]) -> Result<(), FieldError> {
     if photos.len() > limits::PHOTOS_PER_RECORD_MAX {
-        return Err(FieldError { field: "photos", reason: "at most 20 photos".into() });
+        return Err(FieldError { field: "photos", reason: Reason::TooMany { max: limits::PHOTOS_PER_RECORD_MAX } });
     }
     photos.iter().try_for_each(|p| check_sha256("photos", p))
 }
@@ -293,7 +294,7 @@ pub fn check_sha256(field: &'static str, s: &str) -> Result<(), FieldError> {
     if s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         Ok(())
     } else {
-        Err(FieldError { field, reason: "a lower-case hex SHA-256".into() })
+        Err(FieldError { field, reason: Reason::Sha256 })
     }
 }
 
@@ -317,14 +318,11 @@ impl Record {
     /// Envelope and payload checks that need no other data.
     pub fn validate(&self) -> Result<(), FieldError> {
         if self.seq == 0 {
-            return Err(FieldError { field: "seq", reason: "starts at 1".into() });
+            return Err(FieldError { field: "seq", reason: Reason::SeqStartsAtOne });
         }
         check_sha256("prev_hash", &self.prev_hash)?;
         if self.seq == 1 && self.prev_hash != GENESIS_HASH {
-            return Err(FieldError {
-                field: "prev_hash",
-                reason: "the first record chains to the genesis hash".into(),
-            });
+            return Err(FieldError { field: "prev_hash", reason: Reason::GenesisHash });
         }
         self.payload.validate()
     }

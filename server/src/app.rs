@@ -5,17 +5,18 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post, put};
 use axum::{Json, Router};
 use patrol_protocol::api::{PROTOCOL_HEADER, PROTOCOL_VERSION};
+use patrol_protocol::reason::{Reason, Thing};
 
 use crate::api::{account, admin, health, versions};
 use crate::auth::{self, tokens::Keys};
 use crate::clock::Clock;
-use crate::error::ApiError;
+use crate::error::{ApiError, Reader};
 use crate::metrics::Metrics;
 use crate::photos::Photos;
 use crate::settings::Settings;
@@ -198,7 +199,7 @@ pub fn router(state: AppState) -> Router {
     }
     router
         .merge(crate::web::router())
-        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .fallback(unknown_path)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -233,48 +234,36 @@ async fn gate(State((state, audience)): State<(AppState, Audience)>, req: Reques
 }
 
 /// Counts requests for `/metrics`, refuses clients of another protocol version, and
-/// turns axum's plain-text rejections (bad JSON, body too large) into JSON errors.
+/// answers every error in the reader's language, axum's own plain-text rejections
+/// (bad JSON, body too large, wrong method) included (`error::answer_in_reader_language`).
 async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let path =
         req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let method = req.method().clone();
+    let reader = Reader::of(req.headers());
     let wrong_version = req
         .headers()
         .get(PROTOCOL_HEADER)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim() != PROTOCOL_VERSION.to_string());
     let response = if wrong_version {
-        ApiError::UpgradeRequired(format!(
-            "this server speaks protocol {PROTOCOL_VERSION}; please update the app / 请更新应用"
-        ))
-        .into_response()
+        ApiError::UpgradeRequired(Reason::UpdateApp { version: PROTOCOL_VERSION }).into_response()
     } else {
-        jsonify_rejection(next.run(req).await).await
+        next.run(req).await
     };
+    let response = crate::error::answer_in_reader_language(reader, response).await;
     state.metrics.observe(method.as_str(), &path, response.status().as_u16(), started.elapsed());
     response
 }
 
-async fn jsonify_rejection(response: Response) -> Response {
-    let is_text = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
-    let status = response.status();
-    if !is_text || !(status.is_client_error()) {
-        return response;
+/// A path no route serves: a page for a browser outside the API, JSON for the rest.
+async fn unknown_path(req: Request) -> Response {
+    let html = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
+    if html && !req.uri().path().starts_with("/api/") {
+        return crate::web::error::page(req.headers(), req.uri().path(), &ApiError::not_found(Thing::Page));
     }
-    let body = axum::body::to_bytes(response.into_body(), 64 * 1024).await.unwrap_or_default();
-    let message = String::from_utf8_lossy(&body).into_owned();
-    let error = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(message),
-        StatusCode::UNPROCESSABLE_ENTITY => ApiError::invalid("body", message),
-        StatusCode::METHOD_NOT_ALLOWED => ApiError::BadRequest("method not allowed here".into()),
-        _ => ApiError::BadRequest(message),
-    };
-    let mut r = error.into_response();
-    if status == StatusCode::METHOD_NOT_ALLOWED {
-        *r.status_mut() = status;
-    }
-    r
+    ApiError::not_found(Thing::Endpoint).into_response()
 }
 
 /// The OpenAPI 3.1 document, generated from `routes()`.
@@ -295,7 +284,8 @@ pub fn openapi_document() -> serde_json::Value {
             "parameters": params,
             "responses": {
                 "200": {"description": "success"},
-                "4XX": {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+                "4XX": {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "5XX": {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             }
         });
         if r.audience != Audience::Public {
@@ -309,12 +299,23 @@ pub fn openapi_document() -> serde_json::Value {
     }
     json!({
         "openapi": "3.1.0",
-        "info": {"title": "Patrol API", "version": env!("CARGO_PKG_VERSION"), "description": format!("Protocol version {PROTOCOL_VERSION}")},
+        "info": {"title": "Patrol API", "version": env!("CARGO_PKG_VERSION"), "description": format!("Protocol version {PROTOCOL_VERSION}. Every error is an `Error` object whose `message` is in the language of the request's `Accept-Language` (Chinese unless English is preferred), with `message_zh` and `message_en` beside it.")},
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-            "schemas": {"Error": {"type": "object", "required": ["error", "message"], "properties": {
-                "error": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}
+            "schemas": {"Error": {
+                "type": "object",
+                "description": "Every error. `message` is in the language the request prefers by `Accept-Language` (Chinese, zh-CN, unless English is preferred); `message_zh` and `message_en` always carry both.",
+                "required": ["error", "message", "message_zh", "message_en", "reason"],
+                "properties": {
+                    "error": {"type": "string", "description": "The kind of error: bad_request, invalid_input, not_found, conflict, forbidden, too_large, too_many_requests, unavailable, internal, protocol_version, password_change_required, or for 401 why (unauthenticated, token_expired, invalid_token, signed_out, account_disabled, invalid_credentials, refresh_*)"},
+                    "message": {"type": "string", "description": "Why, in the reader's language"},
+                    "message_zh": {"type": "string", "description": "Why, in Chinese"},
+                    "message_en": {"type": "string", "description": "Why, in English"},
+                    "reason": {"type": "string", "description": "Why, as a stable code (required, too_long, json_syntax, sync_gap …)"},
+                    "field": {"type": "string", "description": "The field refused, for invalid_input"}
+                }
+            }}
         }
     })
 }

@@ -513,7 +513,13 @@ impl Balancer {
                         for i in 0..upstreams.len() {
                             let port = upstreams[(next + i) % upstreams.len()];
                             if let Ok(server) = TcpStream::connect(("127.0.0.1", port)) {
-                                pump(client.try_clone().unwrap(), server.try_clone().unwrap(), None, none.clone(), Arc::new(AtomicUsize::new(0)));
+                                pump(
+                                    client.try_clone().unwrap(),
+                                    server.try_clone().unwrap(),
+                                    None,
+                                    none.clone(),
+                                    Arc::new(AtomicUsize::new(0)),
+                                );
                                 pump(server, client, None, none.clone(), Arc::new(AtomicUsize::new(0)));
                                 break;
                             }

@@ -3,8 +3,9 @@
 //! Deactivation and a reset end every login of the person at once (refresh tokens,
 //! console sessions; access tokens at their next request).
 
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::api::extract::Json;
+use crate::api::extract::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use patrol_protocol::{Id, Role};
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::policy::{Access, Actor};
 use crate::store::people;
 use crate::sync::feed;
+use patrol_protocol::reason::{Reason, Thing};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,7 +34,7 @@ async fn administered_person(state: &AppState, actor: &Actor, person: Id) -> Api
         .read(move |c| people::get_person(c, person))
         .await?
         .filter(|p| p.org_id == org)
-        .ok_or_else(|| ApiError::not_found("person"))?;
+        .ok_or_else(|| ApiError::not_found(Thing::Person))?;
     Ok(p)
 }
 
@@ -46,7 +48,7 @@ pub async fn set_active(
 ) -> ApiResult<StatusCode> {
     let p = administered_person(&state, &actor, person_id).await?;
     if p.id == actor.person.id && !req.active {
-        return Err(ApiError::Conflict("you cannot deactivate yourself / 不能停用自己的账号".into()));
+        return Err(ApiError::Conflict(Reason::CannotDeactivateSelf));
     }
     let now = state.clock.now_ms();
     state
@@ -75,9 +77,7 @@ pub async fn remove_role(
 ) -> ApiResult<StatusCode> {
     administered_person(&state, &actor, person_id).await?;
     if person_id == actor.person.id && role == Role::Administrator {
-        return Err(ApiError::Conflict(
-            "you cannot remove your own administrator role / 不能移除自己的管理员角色".into(),
-        ));
+        return Err(ApiError::Conflict(Reason::CannotDropOwnAdmin));
     }
     let now = state.clock.now_ms();
     let removed = state
@@ -92,7 +92,7 @@ pub async fn remove_role(
             Ok(removed)
         })
         .await?;
-    if removed { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::not_found("role")) }
+    if removed { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::not_found(Thing::Role)) }
 }
 
 #[derive(Serialize)]
@@ -153,20 +153,15 @@ pub async fn change_own_password(
     current: &str,
     new: &str,
 ) -> ApiResult<()> {
-    if let Err((en, zh)) = password::check_policy(&actor.person.login, new) {
-        return Err(ApiError::invalid("new_password", format!("{zh} / {en}")));
+    if let Err(why) = password::check_policy(&actor.person.login, new) {
+        return Err(ApiError::invalid("new_password", why));
     }
     if current == new {
-        return Err(ApiError::invalid(
-            "new_password",
-            "新密码须与原密码不同 / the new password must differ from the current one",
-        ));
+        return Err(ApiError::invalid("new_password", Reason::PasswordUnchanged));
     }
     auth::verify_credentials(state, &actor.person.login, current, address, Some(actor.device_id)).await.map_err(
         |e| match e {
-            ApiError::Unauthorized(..) => {
-                ApiError::invalid("current_password", "当前密码不正确 / the current password is wrong")
-            }
+            ApiError::Unauthorized(..) => ApiError::invalid("current_password", Reason::CurrentPasswordWrong),
             other => other,
         },
     )?;

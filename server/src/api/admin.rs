@@ -1,11 +1,13 @@
 //! The administrator's JSON API for reference data, and the scoped reads that
 //! supervisors, heads and patrol staff make of it.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::api::extract::Json;
+use crate::api::extract::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use patrol_protocol::api::Me;
 use patrol_protocol::model::check_text;
+use patrol_protocol::reason::{Reason, Thing};
 use patrol_protocol::{
     ChecklistItem, Checkpoint, Department, DepartmentKind, Id, Person, Role, RoleAssignment, Route, Schedule, Site,
     TimeWindow, check_site_code, limits,
@@ -21,8 +23,11 @@ use crate::sync::feed;
 
 /// Loads a site the actor may read, or answers 404 / 403.
 pub(crate) async fn readable_site(state: &AppState, actor: &Actor, site_id: Id) -> ApiResult<Site> {
-    let site =
-        state.store.read(move |c| reference::get_site(c, site_id)).await?.ok_or_else(|| ApiError::not_found("site"))?;
+    let site = state
+        .store
+        .read(move |c| reference::get_site(c, site_id))
+        .await?
+        .ok_or_else(|| ApiError::not_found(Thing::Site))?;
     actor.require(Access::ReadSite(&site))?;
     Ok(site)
 }
@@ -78,7 +83,7 @@ pub async fn create_site(
     check_text("name_zh", &req.name_zh, limits::NAME_MAX, true)?;
     check_text("name_en", &req.name_en, limits::NAME_MAX, false)?;
     if !(-720..=840).contains(&req.utc_offset_minutes) {
-        return Err(ApiError::invalid("utc_offset_minutes", "between -720 and 840"));
+        return Err(ApiError::invalid("utc_offset_minutes", Reason::OutOfRange { min: -720.0, max: 840.0 }));
     }
     let site = Site {
         id: Id::now_v7(),
@@ -256,16 +261,16 @@ pub struct NewRoute {
 /// Checks that every id names a checkpoint of the site, once.
 pub(crate) fn check_route_checkpoints(c: &mut dyn Conn, site_id: Id, ids: &[Id]) -> Result<Option<ApiError>, DbError> {
     if ids.is_empty() || ids.len() > limits::ROUTE_CHECKPOINTS_MAX {
-        return Ok(Some(ApiError::invalid("checkpoint_ids", "1 to 500 checkpoints")));
+        return Ok(Some(ApiError::invalid("checkpoint_ids", Reason::CountBetween { min: 1, max: 500 })));
     }
     let known: Vec<Id> = reference::list_checkpoints(c, site_id)?.into_iter().map(|cp| cp.id).collect();
     let mut seen = std::collections::HashSet::new();
     for id in ids {
         if !known.contains(id) {
-            return Ok(Some(ApiError::invalid("checkpoint_ids", format!("{id} is not a checkpoint of this site"))));
+            return Ok(Some(ApiError::invalid("checkpoint_ids", Reason::CheckpointNotOfSite { id: id.to_string() })));
         }
         if !seen.insert(id) {
-            return Ok(Some(ApiError::invalid("checkpoint_ids", format!("{id} appears twice"))));
+            return Ok(Some(ApiError::invalid("checkpoint_ids", Reason::AppearsTwice { what: id.to_string() })));
         }
     }
     Ok(None)
@@ -336,7 +341,7 @@ pub async fn create_schedule(
     let route_id = schedule.route_id;
     let route = state.store.read(move |c| reference::get_route(c, route_id)).await?;
     if route.is_none_or(|r| r.site_id != site_id) {
-        return Err(ApiError::invalid("route_id", "not a route of this site"));
+        return Err(ApiError::invalid("route_id", Reason::RouteNotOfSite));
     }
     let now = state.clock.now_ms();
     let s = schedule.clone();
@@ -387,22 +392,19 @@ pub struct NewPerson {
 pub(crate) fn check_login(login: &str) -> ApiResult<()> {
     let ok = (2..=64).contains(&login.len())
         && login.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
-    if ok { Ok(()) } else { Err(ApiError::invalid("login", "2 to 64 letters, digits, '.', '_', '-' or '@'")) }
+    if ok { Ok(()) } else { Err(ApiError::invalid("login", Reason::LoginFormat)) }
 }
 
 /// Checks that a role's site and department belong to the organisation.
 pub(crate) fn role_problem(c: &mut dyn Conn, org: Id, role: &Role) -> Result<Option<ApiError>, DbError> {
     if let Some(site_id) = role.site_id() {
         if reference::get_site(c, site_id)?.is_none_or(|s| s.org_id != org) {
-            return Ok(Some(ApiError::invalid(
-                "roles.site_id",
-                format!("{site_id} is not a site of this organisation"),
-            )));
+            return Ok(Some(ApiError::invalid("roles.site_id", Reason::SiteNotOfOrg { id: site_id.to_string() })));
         }
     }
     if let Role::DepartmentHead { site_id, department_id } = role {
         if reference::get_department(c, *department_id)?.is_none_or(|d| d.site_id != *site_id) {
-            return Ok(Some(ApiError::invalid("roles.department_id", "not a department of that site")));
+            return Ok(Some(ApiError::invalid("roles.department_id", Reason::DepartmentNotOfSite)));
         }
     }
     Ok(None)
@@ -414,10 +416,10 @@ pub(crate) fn check_new_person(req: &NewPerson) -> ApiResult<()> {
     check_login(&req.login)?;
     check_text("display_name", &req.display_name, limits::NAME_MAX, true)?;
     if req.password.chars().count() < password::MIN_LEN || req.password.len() > password::MAX_LEN {
-        return Err(ApiError::invalid("password", "8 to 256 characters"));
+        return Err(ApiError::invalid("password", Reason::PasswordLength));
     }
     if req.roles.len() > 50 {
-        return Err(ApiError::invalid("roles", "at most 50 roles"));
+        return Err(ApiError::invalid("roles", Reason::TooMany { max: 50 }));
     }
     Ok(())
 }
@@ -485,7 +487,7 @@ pub async fn add_role(
         .store
         .write(move |c| {
             let Some(person) = people::get_person(c, person_id)?.filter(|p| p.org_id == org) else {
-                return Ok(Err(ApiError::not_found("person")));
+                return Ok(Err(ApiError::not_found(Thing::Person)));
             };
             if let Some(e) = role_problem(c, org, &role)? {
                 return Ok(Err(e));

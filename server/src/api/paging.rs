@@ -6,6 +6,7 @@
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use patrol_protocol::Id;
+use patrol_protocol::reason::Reason;
 use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult};
@@ -38,14 +39,14 @@ impl PageQuery {
         let before = match self.before.as_deref() {
             None | Some("") => None,
             Some(text) => {
-                let bad = || ApiError::invalid("before", "not a place in the list");
+                let bad = || ApiError::invalid("before", Reason::NotAPlaceInList);
                 let (ms, id) = text.split_once('.').ok_or_else(bad)?;
                 Some(Before { ms: ms.parse().map_err(|_| bad())?, id: id.parse().map_err(|_| bad())? })
             }
         };
         let limit = self.limit.unwrap_or(default);
         if !(1..=max).contains(&limit) {
-            return Err(ApiError::invalid("limit", format!("1 to {max}")));
+            return Err(ApiError::invalid("limit", Reason::OutOfRange { min: 1.0, max: max as f64 }));
         }
         Ok((before, limit))
     }

@@ -14,6 +14,8 @@ use patrol_protocol::model::check_text;
 use patrol_protocol::{ChecklistItem, Id, Schedule, TimeWindow, limits};
 use serde::{Deserialize, Serialize};
 
+use patrol_protocol::reason::{Reason, Thing};
+
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Actor;
@@ -43,9 +45,18 @@ fn site_of(c: &mut dyn Conn, kind: RefKind, id: Id) -> Result<Option<Id>, DbErro
     })
 }
 
+fn thing(kind: RefKind) -> Thing {
+    match kind {
+        RefKind::Site => Thing::Site,
+        RefKind::Department => Thing::Department,
+        RefKind::Checkpoint => Thing::Checkpoint,
+        RefKind::Route => Thing::Route,
+        RefKind::Schedule => Thing::Schedule,
+    }
+}
+
 fn not_found(kind: RefKind) -> ApiError {
-    let (zh, en) = kind.label();
-    ApiError::NotFound(format!("没有这个{zh} / no such {en} at this site"))
+    ApiError::NotFound(Reason::NotFound { thing: thing(kind) })
 }
 
 /// Checks the new state the way creation checks a new object.
@@ -92,10 +103,7 @@ fn validate(c: &mut dyn Conn, site_id: Id, id: Id, body: &Body) -> Result<Result
 /// schedules (returned, to be retired in the same transaction).
 fn retirement(c: &mut dyn Conn, site_id: Id, kind: RefKind, id: Id) -> Result<Result<Vec<Id>, ApiError>, DbError> {
     Ok(match kind {
-        RefKind::Site => Err(ApiError::Conflict(
-            "项目不能在此停用：请先停用其线路和计划，项目的记录保留 / a site is not retired here: retire its routes and schedules; its records stay"
-                .into(),
-        )),
+        RefKind::Site => Err(ApiError::Conflict(Reason::SiteNotRetiredHere)),
         RefKind::Checkpoint => {
             let on: Vec<String> = reference::list_routes(c, site_id)?
                 .into_iter()
@@ -105,11 +113,7 @@ fn retirement(c: &mut dyn Conn, site_id: Id, kind: RefKind, id: Id) -> Result<Re
             if on.is_empty() {
                 Ok(vec![])
             } else {
-                Err(ApiError::Conflict(format!(
-                    "该巡检点仍在线路中：{}。请先从线路中移除 / the checkpoint is still on {} route(s): take it off them first",
-                    on.join("、"),
-                    on.len()
-                )))
+                Err(ApiError::Conflict(Reason::CheckpointOnRoutes { routes: on.join("、"), count: on.len() }))
             }
         }
         RefKind::Department => {
@@ -119,15 +123,11 @@ fn retirement(c: &mut dyn Conn, site_id: Id, kind: RefKind, id: Id) -> Result<Re
                     &crate::params![id],
                 )?
                 .int(0)?;
-            if open > 0 {
-                Err(ApiError::Conflict(format!(
-                    "该部门还有 {open} 张未关闭的整改通知单，请先改派或关闭 / the department still has {open} open notice(s): reassign or close them first"
-                )))
-            } else {
-                Ok(vec![])
-            }
+            if open > 0 { Err(ApiError::Conflict(Reason::DepartmentHasOpenNotices { open })) } else { Ok(vec![]) }
         }
-        RefKind::Route => Ok(reference::list_schedules(c, site_id)?.into_iter().filter(|s| s.route_id == id).map(|s| s.id).collect()),
+        RefKind::Route => {
+            Ok(reference::list_schedules(c, site_id)?.into_iter().filter(|s| s.route_id == id).map(|s| s.id).collect())
+        }
         RefKind::Schedule => Ok(vec![]),
     })
 }
@@ -151,7 +151,7 @@ pub fn change(
     let (body, retire, cascade) = match what {
         Change::Edit(body) => {
             if body.kind() != kind {
-                return Ok(Err(ApiError::invalid("kind", format!("not a {} / 类型不符", kind.as_str()))));
+                return Ok(Err(ApiError::invalid("kind", Reason::KindMismatch)));
             }
             if let Err(e) = validate(c, site_id, id, body)? {
                 return Ok(Err(e));
@@ -167,10 +167,7 @@ pub fn change(
         Ok(v) => v,
         Err(VersionRefusal::Unchanged) => return Ok(Ok(reference::history(c, kind, id)?.len() as i64)),
         Err(VersionRefusal::Retired) => {
-            let (zh, en) = kind.label();
-            return Ok(Err(ApiError::Conflict(format!(
-                "该{zh}已停用，不能再修改 / the {en} is retired and cannot change"
-            ))));
+            return Ok(Err(ApiError::Conflict(Reason::ObjectRetired { thing: thing(kind) })));
         }
         Err(VersionRefusal::NotFound) => return Ok(Err(not_found(kind))),
     };

@@ -6,10 +6,12 @@
 //! names. The one lookup by content (`check-code`) needs the notice number AND the
 //! code, and answers only whether they match.
 
-use axum::Json;
-use axum::extract::{Query, State};
+use crate::api::extract::Json;
+use crate::api::extract::Query;
+use axum::extract::State;
 use patrol_protocol::Id;
 use patrol_protocol::audit::{ConsistencyProof, InclusionProof, Leaf, LogPublicKey, SignedTreeHead};
+use patrol_protocol::reason::Reason;
 use patrol_protocol::transparency::{self, Hash};
 use serde::{Deserialize, Serialize};
 
@@ -59,7 +61,7 @@ pub async fn consistency(
             log::Reader::new(c).consistency(first, second).map(Ok)
         })
         .await?
-        .map_err(|size| ApiError::invalid("first", format!("need 1 <= first <= second <= {size} (the log's size)")))?;
+        .map_err(|size| ApiError::invalid("first", Reason::ConsistencyBounds { size }))?;
     Ok(Json(ConsistencyProof { first, second, proof: hexes(proof) }))
 }
 
@@ -77,7 +79,7 @@ pub async fn inclusion(
     Query(q): Query<InclusionQuery>,
 ) -> ApiResult<Json<InclusionProof>> {
     if q.index.is_some() == q.record_id.is_some() {
-        return Err(ApiError::invalid("index", "give either index or record_id"));
+        return Err(ApiError::invalid("index", Reason::IndexOrRecordId));
     }
     let answer = state
         .store
@@ -87,16 +89,13 @@ pub async fn inclusion(
                 (Some(i), _) => i,
                 (_, Some(id)) => match log::record_leaf(c, id, "record")? {
                     Some(i) => i,
-                    None => return Ok(Err(ApiError::NotFound("no leaf for this record".into()))),
+                    None => return Ok(Err(ApiError::NotFound(Reason::NoLeaf))),
                 },
                 _ => unreachable!("checked above"),
             };
             let tree_size = q.tree_size.unwrap_or(size);
             if index >= tree_size || tree_size > size {
-                return Ok(Err(ApiError::invalid(
-                    "tree_size",
-                    format!("need index < tree_size <= {size} (the log's size)"),
-                )));
+                return Ok(Err(ApiError::invalid("tree_size", Reason::InclusionBounds { size })));
             }
             let leaf = log::perfect(c, 0, index)?;
             let proof = log::Reader::new(c).inclusion(index, tree_size)?;
@@ -179,10 +178,10 @@ pub async fn check_code_handler(
     Query(q): Query<CodeQuery>,
 ) -> ApiResult<Json<CodeCheck>> {
     if q.number.len() > 64 || q.code.len() > 64 {
-        return Err(ApiError::invalid("code", "at most 64 characters"));
+        return Err(ApiError::invalid("code", Reason::TooLong { max: 64 }));
     }
     if log::parse_code(&q.code).is_none() {
-        return Err(ApiError::invalid("code", "a verification code looks like 17-42-3fa9c01b"));
+        return Err(ApiError::invalid("code", Reason::VerificationCodeFormat));
     }
     let checked = state.store.read(move |c| check_code(c, &q.number, &q.code)).await?;
     Ok(Json(checked.expect("parsed above")))

@@ -4,7 +4,7 @@
 pub mod password;
 pub mod tokens;
 
-use axum::Json;
+use crate::api::extract::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use base64::Engine;
@@ -16,12 +16,13 @@ use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Actor;
 use crate::store::people;
+use patrol_protocol::reason::Reason;
 use tokens::{Claims, TokenError};
 
 const WINDOW_MS: i64 = 60_000;
 
-fn unauthorized(code: &'static str, message: &str) -> ApiError {
-    ApiError::Unauthorized(code, message.into())
+fn unauthorized(code: &'static str, reason: Reason) -> ApiError {
+    ApiError::Unauthorized(code, reason)
 }
 
 fn hash_refresh(token: &str) -> String {
@@ -168,10 +169,10 @@ pub async fn verify_credentials(
     device: Option<Id>,
 ) -> ApiResult<Person> {
     if login.is_empty() || login.len() > 100 {
-        return Err(ApiError::invalid("login", "1 to 100 characters / 登录名须为 1 至 100 个字符"));
+        return Err(ApiError::invalid("login", Reason::LengthBetween { min: 1, max: 100 }));
     }
     if password.len() > password::MAX_LEN {
-        return Err(ApiError::invalid("password", "at most 256 characters / 密码最多 256 个字符"));
+        return Err(ApiError::invalid("password", Reason::TooLong { max: 256 }));
     }
     let now = state.clock.now_ms();
     let (l, a) = (login.to_string(), address.to_string());
@@ -194,9 +195,7 @@ pub async fn verify_credentials(
         .await?;
     let (creds, buckets, over) = taken;
     if over {
-        return Err(ApiError::TooManyRequests(
-            "too many wrong passwords; wait a minute and try again / 密码错误次数过多，请一分钟后再试".into(),
-        ));
+        return Err(ApiError::TooManyRequests(Reason::TooManyWrongPasswords));
     }
     let password = password.to_string();
     let stored = creds.as_ref().map(|(_, h)| h.clone());
@@ -219,15 +218,13 @@ pub async fn verify_credentials(
                 .await?;
             Ok(person)
         }
-        _ => Err(unauthorized("invalid_credentials", "wrong login or password / 用户名或密码错误")),
+        _ => Err(unauthorized("invalid_credentials", Reason::WrongCredentials)),
     }
 }
 
 /// The answer when every password-hashing slot is taken and the queue is full.
 pub fn busy() -> ApiError {
-    ApiError::Unavailable(
-        "the server is busy signing people in; try again in a few seconds / 登录繁忙，请几秒后重试".into(),
-    )
+    ApiError::Unavailable(Reason::SignInBusy, "every password-hashing slot is taken".into())
 }
 
 /// `POST /api/v1/auth/login`
@@ -262,7 +259,7 @@ enum Refreshed {
 /// was used) means someone else holds a copy: the whole family is revoked.
 pub async fn refresh(State(state): State<AppState>, Json(req): Json<RefreshRequest>) -> ApiResult<Json<TokenResponse>> {
     if req.refresh_token.is_empty() || req.refresh_token.len() > 200 {
-        return Err(ApiError::invalid("refresh_token", "1 to 200 characters / 长度须为 1 至 200 个字符"));
+        return Err(ApiError::invalid("refresh_token", Reason::LengthBetween { min: 1, max: 200 }));
     }
     let now = state.clock.now_ms();
     let token_hash = hash_refresh(&req.refresh_token);
@@ -329,12 +326,12 @@ pub async fn refresh(State(state): State<AppState>, Json(req): Json<RefreshReque
         Refreshed::Rotated { family, person: Some(person), token } if person.active => {
             Ok(Json(token_response(&state, person, device_id, &family, token).await?))
         }
-        Refreshed::Rotated { .. } => Err(unauthorized("account_disabled", "this account is disabled / 账号已停用")),
+        Refreshed::Rotated { .. } => Err(unauthorized("account_disabled", Reason::AccountDisabled)),
         Refreshed::Refused(code) => {
             if code == "refresh_reused" {
                 tracing::warn!("a used refresh token was presented again; its family is revoked");
             }
-            Err(unauthorized(code, "sign in again / 请重新登录"))
+            Err(unauthorized(code, Reason::SignInAgain))
         }
     }
 }
@@ -346,7 +343,7 @@ pub async fn logout(
     Json(req): Json<LogoutRequest>,
 ) -> ApiResult<axum::http::StatusCode> {
     if req.refresh_token.len() > 200 {
-        return Err(ApiError::invalid("refresh_token", "at most 200 characters / 最多 200 个字符"));
+        return Err(ApiError::invalid("refresh_token", Reason::TooLong { max: 200 }));
     }
     let now = state.clock.now_ms();
     let token_hash = hash_refresh(&req.refresh_token);
@@ -374,10 +371,9 @@ impl FromRequestParts<AppState> for Actor {
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| unauthorized("unauthenticated", "sign in first / 请先登录"))?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .ok_or_else(|| unauthorized("unauthenticated", "请先登录 / expected a Bearer token"))?;
+            .ok_or_else(|| unauthorized("unauthenticated", Reason::SignInFirst))?;
+        let token =
+            header.strip_prefix("Bearer ").ok_or_else(|| unauthorized("unauthenticated", Reason::BearerExpected))?;
         let now = state.clock.now_ms();
         let verified = state.keys.read().expect("keys lock").verify(token, now);
         let claims = match verified {
@@ -389,18 +385,13 @@ impl FromRequestParts<AppState> for Actor {
             other => other,
         }
         .map_err(|e| match e {
-            TokenError::Expired => {
-                unauthorized("token_expired", "登录已过期，请刷新 / the access token has expired; refresh it")
-            }
-            _ => unauthorized("invalid_token", "登录凭证无效 / the access token is not valid"),
+            TokenError::Expired => unauthorized("token_expired", Reason::TokenExpired),
+            _ => unauthorized("invalid_token", Reason::TokenInvalid),
         })?;
         let person_id = claims.sub;
         // Tokens from before families were named carry none: refused, the phone
         // refreshes (at most one access-token lifetime after an upgrade).
-        let family = claims
-            .fam
-            .clone()
-            .ok_or_else(|| unauthorized("invalid_token", "登录凭证无效 / the access token is not valid"))?;
+        let family = claims.fam.clone().ok_or_else(|| unauthorized("invalid_token", Reason::TokenInvalid))?;
         let (person, roles, org_sites, revoked, must_change) = state
             .store
             .read(move |c| {
@@ -419,10 +410,10 @@ impl FromRequestParts<AppState> for Actor {
             })
             .await?;
         if person.as_ref().is_some_and(|p| !p.active) {
-            return Err(unauthorized("account_disabled", "账号已停用 / this account is disabled"));
+            return Err(unauthorized("account_disabled", Reason::AccountDisabled));
         }
         if revoked {
-            return Err(unauthorized("signed_out", "此登录已结束，请重新登录 / this login was ended; sign in again"));
+            return Err(unauthorized("signed_out", Reason::SignedOut));
         }
         // A one-time password opens only the way to changing it.
         if must_change && !matches!(parts.uri.path(), "/api/v1/me/password" | "/api/v1/me") {
@@ -430,7 +421,7 @@ impl FromRequestParts<AppState> for Actor {
         }
         match person {
             Some(person) if person.active => Ok(Actor { person, roles, device_id: claims.dev, org_sites }),
-            _ => Err(unauthorized("account_disabled", "this account is disabled / 账号已停用")),
+            _ => Err(unauthorized("account_disabled", Reason::AccountDisabled)),
         }
     }
 }

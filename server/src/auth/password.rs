@@ -10,6 +10,7 @@ use std::sync::Mutex;
 
 use argon2::password_hash::{Output, PasswordHash, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+use patrol_protocol::reason::Reason;
 
 pub const MIN_LEN: usize = 8;
 pub const MAX_LEN: usize = 256;
@@ -135,25 +136,24 @@ const COMMON: &[&str] = &[
 
 /// The minimum password policy (docs/operations.md): 8 to 256 characters, not the
 /// login, not one character repeated, not one of the commonly guessed passwords, and
-/// both letters and something else (digits or signs). `Err((en, zh))` says why not.
-pub fn check_policy(login: &str, password: &str) -> Result<(), (String, String)> {
+/// both letters and something else (digits or signs). `Err` says why not.
+pub fn check_policy(login: &str, password: &str) -> Result<(), Reason> {
     let n = password.chars().count();
-    let refuse = |en: &str, zh: &str| Err((en.to_string(), zh.to_string()));
     if n < MIN_LEN || password.len() > MAX_LEN {
-        return refuse("a password has 8 to 256 characters", "密码须为 8 至 256 个字符");
+        return Err(Reason::PasswordLength);
     }
     let lower = password.to_lowercase();
     if lower == login.to_lowercase() || lower.contains(&login.to_lowercase()) && login.len() >= 4 {
-        return refuse("a password may not contain the login", "密码不能包含登录名");
+        return Err(Reason::PasswordHasLogin);
     }
     let first = password.chars().next().unwrap_or_default();
     if password.chars().all(|c| c == first) || COMMON.contains(&lower.as_str()) {
-        return refuse("this password is among the first ones guessed; choose another", "该密码过于常见，请另选");
+        return Err(Reason::PasswordTooCommon);
     }
     let letters = password.chars().any(char::is_alphabetic);
     let others = password.chars().any(|c| !c.is_alphabetic());
     if !(letters && others) {
-        return refuse("use letters and digits (or signs) together", "密码须同时包含字母和数字（或符号）");
+        return Err(Reason::PasswordNeedsMix);
     }
     Ok(())
 }
@@ -232,8 +232,8 @@ mod policy_tests {
         {
             let refused = check_policy("wangwei", weak);
             assert!(refused.is_err(), "{weak} was accepted");
-            let (en, zh) = refused.unwrap_err();
-            assert!(!en.is_empty() && !zh.is_empty());
+            let why = refused.unwrap_err();
+            assert!(why.code().starts_with("password_"), "{weak}: {why:?}");
         }
         for good in ["Hua2026-gate", "巡检口令2026", "x7-kettle-moon"] {
             assert_eq!(check_policy("wangwei", good), Ok(()), "{good}");

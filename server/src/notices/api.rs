@@ -1,11 +1,13 @@
 //! The notices' JSON API: lists and views scoped by the policy, and sign-off actions
 //! from the web console or scripts, written as records on the person's API chain.
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::api::extract::Json;
+use crate::api::extract::{Path, Query};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use patrol_protocol::Id;
 use patrol_protocol::notice::NoticeState;
+use patrol_protocol::reason::{Reason, Thing};
 use patrol_protocol::record::{PhotoContext, RecordPayload};
 use patrol_protocol::sync::{NoticeActionRequest, NoticeView, RecordStatus};
 use serde::Deserialize;
@@ -45,15 +47,17 @@ pub async fn list(
 ) -> ApiResult<(HeaderMap, Json<Vec<NoticeView>>)> {
     let wanted_state = match q.state.as_deref() {
         None | Some("") => None,
-        Some(s) => Some(NoticeState::parse(s).ok_or_else(|| ApiError::invalid("state", "not a notice state"))?),
+        Some(s) => Some(NoticeState::parse(s).ok_or_else(|| {
+            ApiError::invalid("state", Reason::OneOf { allowed: NoticeState::ALL.map(NoticeState::as_str).join(", ") })
+        })?),
     };
     let after = match q.after.as_deref() {
         None | Some("") => None,
-        Some(text) => Some(Cursor::parse(text).ok_or_else(|| ApiError::invalid("after", "not a place in the list"))?),
+        Some(text) => Some(Cursor::parse(text).ok_or_else(|| ApiError::invalid("after", Reason::NotAPlaceInList))?),
     };
     let limit = q.limit.unwrap_or(LIST_DEFAULT);
     if !(1..=LIST_MAX).contains(&limit) {
-        return Err(ApiError::invalid("limit", format!("1 to {LIST_MAX}")));
+        return Err(ApiError::invalid("limit", Reason::OutOfRange { min: 1.0, max: LIST_MAX as f64 }));
     }
     let now = state.clock.now_ms();
     let filter = ListFilter {
@@ -103,7 +107,7 @@ pub async fn visible_notice(state: &AppState, actor: &Actor, id: Id) -> ApiResul
         })
         .await?;
     match found {
-        None => Err(ApiError::not_found("notice")),
+        None => Err(ApiError::not_found(Thing::Notice)),
         Some((false, _)) => Err(ApiError::forbidden()),
         Some((true, v)) => Ok(v),
     }
@@ -161,30 +165,24 @@ pub async fn act_on(
         .write_or_refuse(move |c| {
             let n = match crate::notices::check_action(c, &a, id, req.action)?.expect("checked visible") {
                 Ok(n) => n,
-                Err(refusal) => return Ok(Err(refusal.to_string() + " / " + &refusal.message_zh())),
+                Err(refusal) => return Ok(Err(Reason::NoticeRefused { refusal })),
             };
             let context = PhotoContext { run_id: None, checkpoint_id: n.checkpoint_id, notice_id: Some(id) };
             for p in &uploaded {
                 let o = crate::photos::record_prepared(c, &a, p, context.clone(), now)?;
-                if o.status == RecordStatus::Rejected {
-                    return Ok(Err(format!(
-                        "photo refused: {} / 照片未被接受：{}",
-                        o.reason.unwrap_or_default(),
-                        o.reason_zh.unwrap_or_default()
-                    )));
+                if let (RecordStatus::Rejected, Some(why)) = (o.status, o.why) {
+                    return Ok(Err(Reason::PhotoRefused { why: Box::new(why) }));
                 }
             }
             let (_, outcome) = append_server_record(c, &a, payload, now)?;
-            Ok(match outcome.status {
-                RecordStatus::Rejected => {
-                    Err(format!("{} / {}", outcome.reason.unwrap_or_default(), outcome.reason_zh.unwrap_or_default()))
-                }
+            Ok(match (outcome.status, outcome.why) {
+                (RecordStatus::Rejected, Some(why)) => Err(why),
                 _ => Ok(()),
             })
         })
         .await?;
-    if let Err(reason) = outcome {
-        return Err(ApiError::Conflict(format!("refused: {reason}")));
+    if let Err(why) = outcome {
+        return Err(ApiError::Conflict(why));
     }
     visible_notice(state, actor, id).await
 }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use patrol_protocol::audit::Leaf;
 use patrol_protocol::notice::{NoticeAction, NoticeRole, NoticeState, Refusal, Severity, decide};
+use patrol_protocol::reason::Reason;
 use patrol_protocol::record::{Record, RecordPayload};
 use patrol_protocol::sync::{NoticeEvent, NoticeView};
 use patrol_protocol::{Id, Role};
@@ -489,16 +490,16 @@ pub fn apply_raised(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> 
         unreachable!("dispatched by kind")
     };
     let Some(site) = reference::get_site(c, *site_id)?.filter(|s| s.org_id == actor.person.org_id) else {
-        return Ok(Outcome::rejected("unknown site", "项目不存在"));
+        return Ok(Outcome::rejected(Reason::SiteUnknown));
     };
     if !may_raise(actor, site.id) {
-        return Ok(Outcome::rejected("you have no role at this site", "您在该项目没有岗位，不能下发整改通知单"));
+        return Ok(Outcome::rejected(Reason::NoRoleToRaise));
     }
     let Some(dept) = reference::get_department(c, *department_id)?.filter(|d| d.site_id == site.id) else {
-        return Ok(Outcome::rejected("the department is not one of this site", "责任部门不属于该项目"));
+        return Ok(Outcome::rejected(Reason::DepartmentOfOtherSite));
     };
     if get(c, *notice_id)?.is_some() {
-        return Ok(Outcome::rejected("a notice with this id already exists", "该通知单已存在"));
+        return Ok(Outcome::rejected(Reason::NoticeExists));
     }
     if let Some(cp) = checkpoint_id {
         let cp_site = c
@@ -506,14 +507,14 @@ pub fn apply_raised(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> 
             .map(|r| r.uuid(0))
             .transpose()?;
         if cp_site != Some(site.id) {
-            return Ok(Outcome::rejected("the checkpoint is not one of this site", "巡检点不属于该项目"));
+            return Ok(Outcome::rejected(Reason::CheckpointOfOtherSite));
         }
     }
     if let Some(run) = run_id {
         let run_site =
             c.query_opt("SELECT site_id FROM runs WHERE id = $1", &params![*run])?.map(|r| r.uuid(0)).transpose()?;
         if run_site != Some(site.id) {
-            return Ok(Outcome::rejected("the patrol run is not one of this site", "巡检记录不属于该项目"));
+            return Ok(Outcome::rejected(Reason::RunOfOtherSite));
         }
     }
     if let Some(o) = uncited_photo(c, rec, photos)? {
@@ -618,10 +619,7 @@ pub fn apply_raised(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> 
 fn uncited_photo(c: &mut dyn Conn, rec: &Record, photos: &[String]) -> Result<Option<Outcome>, DbError> {
     for p in photos {
         if !crate::photos::taken_on_device(c, p, rec.device)? {
-            return Ok(Some(Outcome::rejected(
-                format!("photo {p} was not taken on this device before the record"),
-                "引用的照片不是本机先前拍摄的",
-            )));
+            return Ok(Some(Outcome::rejected(Reason::PhotoNotFromDevice { sha: p.to_string() })));
         }
     }
     Ok(None)
@@ -684,19 +682,16 @@ fn insert_event(
 }
 
 /// The refusal in words, with what changed meanwhile when the actor lost the right.
-fn explain(c: &mut dyn Conn, refusal: &Refusal, n: &NoticeRow, actor: &Actor) -> Result<(String, String), DbError> {
+fn explain(c: &mut dyn Conn, refusal: &Refusal, n: &NoticeRow, actor: &Actor) -> Result<Reason, DbError> {
     let dept = reference::get_department(c, n.department_id)?;
     let dept_zh = dept.as_ref().map(|d| d.name_zh.clone()).unwrap_or_default();
     let dept_en = dept.as_ref().map(|d| d.name_en.clone()).unwrap_or_default();
     let heads_another = matches!(refusal, Refusal::NotPermitted { .. })
         && actor.roles.iter().any(|r| matches!(r, Role::DepartmentHead { site_id, .. } if *site_id == n.site_id));
     if heads_another {
-        return Ok((
-            format!("the notice is now addressed to {dept_en} ({dept_zh}); your action was not applied"),
-            format!("该通知单已改派至{dept_zh}，您的操作未生效"),
-        ));
+        return Ok(Reason::NoticeHeadedElsewhere { dept_zh, dept_en });
     }
-    Ok((refusal.to_string(), refusal.message_zh()))
+    Ok(Reason::NoticeRefused { refusal: refusal.clone() })
 }
 
 /// Applies a `NoticeActed` record against the state machine; a refused action is
@@ -709,19 +704,19 @@ pub fn apply_acted(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> R
     // timeline is not touched and nothing of it reaches the author.
     let Some(n) = get(c, *notice_id)?.map(|n| involved(c, actor, &n).map(|i| i.then_some(n))).transpose()?.flatten()
     else {
-        return Ok(Outcome::rejected("unknown notice", "通知单不存在"));
+        return Ok(Outcome::rejected(Reason::NoticeUnknown));
     };
     let roles = roles_for(actor, &n);
     let decision = decide(n.state, *action, &roles, n.severity, n.has_car);
     if decision.is_ok() && *action == NoticeAction::Reassign {
         let target = reassign_to.expect("validated: reassign names a department");
         if reference::get_department(c, target)?.is_none_or(|d| d.site_id != n.site_id) {
-            let outcome = Outcome::rejected("the new department is not one of this site", "改派的部门不属于该项目");
+            let outcome = Outcome::rejected(Reason::ReassignOfOtherSite);
             record_refusal(c, rec, &n, *action, reason, photos, *reassign_to, outcome.reason.clone(), now)?;
             return Ok(outcome.in_timeline());
         }
         if reference::is_retired(c, reference::RefKind::Department, target)? {
-            let outcome = Outcome::rejected("the new department was retired", "改派的部门已停用");
+            let outcome = Outcome::rejected(Reason::ReassignRetired);
             record_refusal(c, rec, &n, *action, reason, photos, *reassign_to, outcome.reason.clone(), now)?;
             return Ok(outcome.in_timeline());
         }
@@ -734,9 +729,9 @@ pub fn apply_acted(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> R
     }
     match decision {
         Err(refusal) => {
-            let (en, zh) = explain(c, &refusal, &n, actor)?;
-            record_refusal(c, rec, &n, *action, reason, photos, *reassign_to, Some(en.clone()), now)?;
-            Ok(Outcome::rejected(en, zh).in_timeline())
+            let why = explain(c, &refusal, &n, actor)?;
+            record_refusal(c, rec, &n, *action, reason, photos, *reassign_to, Some(why.en()), now)?;
+            Ok(Outcome::rejected(why).in_timeline())
         }
         Ok(next) => {
             let new_dept =

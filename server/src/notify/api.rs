@@ -1,11 +1,13 @@
 //! JSON API of notifications: a site's channels (administrators; secrets write-only),
 //! the outbox's recent deliveries, and the signed-in person's in-app messages.
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::api::extract::Json;
+use crate::api::extract::{Path, Query};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use patrol_protocol::Id;
 use patrol_protocol::model::check_text;
+use patrol_protocol::reason::{Reason, Thing};
 use patrol_protocol::sync::InAppNotification;
 use serde::{Deserialize, Serialize};
 
@@ -80,12 +82,12 @@ fn check(req: &ChannelInput) -> ApiResult<()> {
         ChannelKind::Email => {
             let addrs: Vec<&str> = req.target.split(',').map(str::trim).collect();
             if addrs.len() > 20 || addrs.iter().any(|a| !a.contains('@') || a.contains(['<', '>', ' '])) {
-                return Err(ApiError::invalid("target", "1 to 20 comma-separated e-mail addresses"));
+                return Err(ApiError::invalid("target", Reason::EmailList));
             }
         }
         _ => {
             if !(req.target.starts_with("https://") || req.target.starts_with("http://")) {
-                return Err(ApiError::invalid("target", "an http:// or https:// URL"));
+                return Err(ApiError::invalid("target", Reason::HttpUrl));
             }
         }
     }
@@ -96,7 +98,7 @@ fn check(req: &ChannelInput) -> ApiResult<()> {
         || req.events.len() > EVENTS.len()
         || req.events.iter().any(|e| !EVENTS.contains(&e.as_str()))
     {
-        return Err(ApiError::invalid("events", format!("one or more of {}", EVENTS.join(", "))));
+        return Err(ApiError::invalid("events", Reason::OneOrMoreOf { allowed: EVENTS.join(", ") }));
     }
     Ok(())
 }
@@ -152,9 +154,9 @@ pub async fn update(
         .read(move |c| get_channel(c, channel_id))
         .await?
         .filter(|c| c.site_id == site_id)
-        .ok_or_else(|| ApiError::not_found("channel"))?;
+        .ok_or_else(|| ApiError::not_found(Thing::Channel))?;
     if old.kind != req.kind {
-        return Err(ApiError::invalid("kind", "a channel keeps its kind; make a new one"));
+        return Err(ApiError::invalid("kind", Reason::ChannelKindFixed));
     }
     let ch = Channel {
         name: req.name,

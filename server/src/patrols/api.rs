@@ -1,8 +1,10 @@
 //! Patrol runs and daily logs over JSON: the supervisor's views and signature.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::api::extract::Json;
+use crate::api::extract::Path;
+use axum::extract::State;
 use patrol_protocol::Id;
+use patrol_protocol::reason::{Reason, Thing};
 use patrol_protocol::record::RecordPayload;
 use patrol_protocol::sync::{DailyLog, RecordStatus, RunView};
 use serde::Deserialize;
@@ -16,7 +18,7 @@ use crate::sync::append_server_record;
 fn check_day(day: &str) -> ApiResult<()> {
     chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
         .map(|_| ())
-        .map_err(|_| ApiError::invalid("day", "a date as YYYY-MM-DD"))
+        .map_err(|_| ApiError::invalid("day", Reason::DateFormat))
 }
 
 /// `GET /api/v1/runs/{run_id}`: the walker and the site's supervisors.
@@ -25,7 +27,7 @@ pub async fn get_run(State(state): State<AppState>, actor: Actor, Path(run_id): 
         .store
         .read(move |c| crate::patrols::run_view(c, run_id))
         .await?
-        .ok_or_else(|| ApiError::not_found("run"))?;
+        .ok_or_else(|| ApiError::not_found(Thing::Run))?;
     if run.person_id != actor.person.id && !actor.is_supervisor_of(run.site_id) {
         return Err(ApiError::forbidden());
     }
@@ -34,8 +36,11 @@ pub async fn get_run(State(state): State<AppState>, actor: Actor, Path(run_id): 
 
 pub async fn supervised_log(state: &AppState, actor: &Actor, site_id: Id, day: String) -> ApiResult<DailyLog> {
     check_day(&day)?;
-    let site =
-        state.store.read(move |c| reference::get_site(c, site_id)).await?.ok_or_else(|| ApiError::not_found("site"))?;
+    let site = state
+        .store
+        .read(move |c| reference::get_site(c, site_id))
+        .await?
+        .ok_or_else(|| ApiError::not_found(Thing::Site))?;
     if site.org_id != actor.person.org_id || !actor.is_supervisor_of(site.id) {
         return Err(ApiError::forbidden());
     }
@@ -78,7 +83,7 @@ pub async fn sign(state: &AppState, actor: &Actor, site_id: Id, day: String, com
     let a = actor.clone();
     let outcome = state.store.write(move |c| append_server_record(c, &a, payload, now).map(|(_, o)| o)).await?;
     if outcome.status == RecordStatus::Rejected {
-        return Err(ApiError::Conflict(outcome.reason.unwrap_or_default()));
+        return Err(ApiError::Conflict(outcome.why.unwrap_or(Reason::Conflict)));
     }
     supervised_log(state, actor, site_id, day).await
 }

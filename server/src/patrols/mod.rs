@@ -4,6 +4,7 @@
 pub mod api;
 
 use patrol_protocol::model::normalise_nfc_tag;
+use patrol_protocol::reason::{Metres, Reason};
 use patrol_protocol::record::{CheckIn, Record, RecordPayload};
 use patrol_protocol::sync::{DailyLog, DailyLogSignature, RunView, VisitView};
 use patrol_protocol::{Id, Site, distance_m};
@@ -41,9 +42,9 @@ fn run_row(c: &mut dyn Conn, run_id: Id) -> Result<Option<RunRow>, DbError> {
 /// The author's own, unfinished run, or the reason it is not.
 fn own_open_run(c: &mut dyn Conn, rec: &Record, run_id: Id) -> Result<Result<RunRow, Outcome>, DbError> {
     Ok(match run_row(c, run_id)? {
-        None => Err(Outcome::rejected("unknown run", "巡检记录不存在")),
-        Some(r) if r.person_id != rec.author => Err(Outcome::rejected("the run is someone else's", "这不是您的巡检")),
-        Some(r) if r.finished => Err(Outcome::rejected("the run is already finished", "该巡检已结束")),
+        None => Err(Outcome::rejected(Reason::RunUnknown)),
+        Some(r) if r.person_id != rec.author => Err(Outcome::rejected(Reason::RunNotYours)),
+        Some(r) if r.finished => Err(Outcome::rejected(Reason::RunFinished)),
         Some(r) => Ok(r),
     })
 }
@@ -59,29 +60,23 @@ fn run_changed(c: &mut dyn Conn, run: &RunRow, rec: &Record, now: i64) -> Result
 }
 
 /// Does the check-in prove presence at the checkpoint? `Err` names why not.
-pub fn verify_check_in(cp: &patrol_protocol::Checkpoint, check_in: &CheckIn) -> Result<(), (String, String)> {
+pub fn verify_check_in(cp: &patrol_protocol::Checkpoint, check_in: &CheckIn) -> Result<(), Reason> {
     match check_in {
         CheckIn::Qr { token } if !cp.label_matches(token) => {
-            Err(("the QR code is not this checkpoint's".into(), format!("二维码与巡检点「{}」不符", cp.name_zh)))
+            Err(Reason::QrNotThisCheckpoint { name: cp.name_zh.clone() })
         }
         CheckIn::Nfc { tag_id }
             if cp.nfc_tag_id.as_deref().map(normalise_nfc_tag) != Some(normalise_nfc_tag(tag_id)) =>
         {
-            Err(("the NFC tag is not this checkpoint's".into(), format!("NFC 标签与巡检点「{}」不符", cp.name_zh)))
+            Err(Reason::NfcNotThisCheckpoint { name: cp.name_zh.clone() })
         }
         CheckIn::Gps { latitude, longitude, accuracy_m, .. } => {
             if *accuracy_m > GPS_ACCURACY_LIMIT_M {
-                return Err((
-                    format!("GPS accuracy {accuracy_m:.0} m is too poor"),
-                    format!("定位精度 {accuracy_m:.0} 米，误差过大"),
-                ));
+                return Err(Reason::GpsTooPoor { accuracy_m: Metres(*accuracy_m) });
             }
             let d = distance_m(*latitude, *longitude, cp.latitude, cp.longitude);
             if d - accuracy_m > cp.radius_m {
-                return Err((
-                    format!("{d:.0} m from the checkpoint, outside its {:.0} m radius", cp.radius_m),
-                    format!("距巡检点 {d:.0} 米，超出 {:.0} 米范围", cp.radius_m),
-                ));
+                return Err(Reason::TooFarAway { distance_m: Metres(d), radius_m: Metres(cp.radius_m) });
             }
             Ok(())
         }
@@ -93,16 +88,16 @@ pub fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<
     match &rec.payload {
         RecordPayload::RunStarted { run_id, route_id, site_id } => {
             let Some(site) = reference::get_site(c, *site_id)?.filter(|s| s.org_id == actor.person.org_id) else {
-                return Ok(Outcome::rejected("unknown site", "项目不存在"));
+                return Ok(Outcome::rejected(Reason::SiteUnknown));
             };
             if reference::get_route(c, *route_id)?.is_none_or(|r| r.site_id != site.id) {
-                return Ok(Outcome::rejected("the route is not one of this site", "线路不属于该项目"));
+                return Ok(Outcome::rejected(Reason::RouteOfOtherSite));
             }
             if !(actor.is_org_wide() || actor.roles.iter().any(|r| r.site_id() == Some(site.id))) {
-                return Ok(Outcome::rejected("you have no role at this site", "您在该项目没有岗位"));
+                return Ok(Outcome::rejected(Reason::NoRoleAtSite));
             }
             if run_row(c, *run_id)?.is_some() {
-                return Ok(Outcome::rejected("the run was already started", "该巡检已开始"));
+                return Ok(Outcome::rejected(Reason::RunStarted));
             }
             let day = local_date(rec.device_time_ms, site.utc_offset_minutes).to_string();
             c.execute(
@@ -122,13 +117,13 @@ pub fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<
             };
             let cp = reference::list_checkpoints(c, run.site_id)?.into_iter().find(|cp| cp.id == *checkpoint_id);
             let Some(cp) = cp else {
-                return Ok(Outcome::rejected("the checkpoint is not one of this site", "巡检点不属于该项目"));
+                return Ok(Outcome::rejected(Reason::CheckpointOfOtherSite));
             };
-            if let Err((en, zh)) = verify_check_in(&cp, check_in) {
-                return Ok(Outcome::rejected(en, zh));
+            if let Err(why) = verify_check_in(&cp, check_in) {
+                return Ok(Outcome::rejected(why));
             }
             if c.query_opt("SELECT 1 FROM visits WHERE id = $1", &params![*visit_id])?.is_some() {
-                return Ok(Outcome::rejected("the visit was already recorded", "该打卡已记录"));
+                return Ok(Outcome::rejected(Reason::VisitRecorded));
             }
             c.execute(
                 "INSERT INTO visits (id, run_id, checkpoint_id, method, device_time_ms, received_ms, out_of_order, record_id)
@@ -156,7 +151,7 @@ pub fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<
             // Track points may trail the run's end: the phone batches them.
             match run_row(c, *run_id)? {
                 Some(r) if r.person_id == rec.author => {}
-                _ => return Ok(Outcome::rejected("unknown run", "巡检记录不存在")),
+                _ => return Ok(Outcome::rejected(Reason::RunUnknown)),
             }
             c.execute(
                 "INSERT INTO track_batches (record_id, run_id, points) VALUES ($1, $2, $3)",
@@ -171,10 +166,7 @@ pub fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<
             };
             let missed = missed_checkpoints(c, *run_id, run.route_id)?;
             if !missed.is_empty() && missed_reason.is_none() {
-                return Ok(Outcome::rejected(
-                    format!("{} checkpoints were missed and no reason was given", missed.len()),
-                    format!("漏检 {} 个巡检点，须填写原因", missed.len()),
-                ));
+                return Ok(Outcome::rejected(Reason::MissedWithoutReason { missed: missed.len() }));
             }
             c.execute(
                 "UPDATE runs SET finished_device_ms = $2, missed_reason = $3, finish_record_id = $4, finished_received_ms = $5
@@ -186,13 +178,10 @@ pub fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<
         }
         RecordPayload::DailyLogSigned { site_id, day, comment } => {
             let Some(site) = reference::get_site(c, *site_id)?.filter(|s| s.org_id == actor.person.org_id) else {
-                return Ok(Outcome::rejected("unknown site", "项目不存在"));
+                return Ok(Outcome::rejected(Reason::SiteUnknown));
             };
             if !actor.is_supervisor_of(site.id) {
-                return Ok(Outcome::rejected(
-                    "only a supervisor of the site signs its daily log",
-                    "只有该项目主管可签阅巡检日志",
-                ));
+                return Ok(Outcome::rejected(Reason::OnlySupervisorSigns));
             }
             let log = daily_log(c, &site, day)?;
             c.execute(

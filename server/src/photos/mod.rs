@@ -3,14 +3,16 @@
 
 use std::sync::Arc;
 
-use axum::Json;
+use crate::api::extract::Json;
+use crate::api::extract::{Path, Query};
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use patrol_protocol::photo_header;
+use patrol_protocol::reason::Reason;
 use patrol_protocol::record::{Record, RecordPayload, check_sha256};
 use patrol_protocol::sync::{PHOTO_CHUNK_MAX, PHOTO_MAX_BYTES, PhotoStatus};
 use serde::Deserialize;
@@ -85,10 +87,7 @@ pub fn apply_taken(c: &mut dyn Conn, rec: &Record, now: i64) -> Result<Outcome, 
         unreachable!("dispatched by kind")
     };
     if *bytes == 0 || *bytes > PHOTO_MAX_BYTES {
-        return Ok(Outcome::rejected(
-            format!("a photo of {bytes} bytes is outside 1 byte to 15 MiB"),
-            "照片大小超出范围",
-        ));
+        return Ok(Outcome::rejected(Reason::PhotoSizeRange { bytes: *bytes }));
     }
     // A photo's hash is no secret (it is printed, shown, logged): recording one that
     // another device took would make its author a viewer. Only the device that took
@@ -98,7 +97,7 @@ pub fn apply_taken(c: &mut dyn Conn, rec: &Record, now: i64) -> Result<Outcome, 
         && rec.device != crate::sync::api_device(rec.author)
         && c.query_opt("SELECT 1 FROM photos WHERE sha256 = $1", &params![sha256])?.is_some()
     {
-        return Ok(Outcome::rejected("this photo was recorded by another device", "该照片已由其他设备记录"));
+        return Ok(Outcome::rejected(Reason::PhotoOfOtherDevice));
     }
     match c.query_opt("SELECT size FROM photos WHERE sha256 = $1", &params![sha256])? {
         None => {
@@ -108,7 +107,7 @@ pub fn apply_taken(c: &mut dyn Conn, rec: &Record, now: i64) -> Result<Outcome, 
             )?;
         }
         Some(r) if r.int(0)? != *bytes as i64 => {
-            return Ok(Outcome::rejected("this photo was recorded before with another size", "照片大小与此前记录不符"));
+            return Ok(Outcome::rejected(Reason::PhotoSizeChanged));
         }
         Some(_) => {}
     }
@@ -190,7 +189,7 @@ async fn uploader_status(state: &AppState, actor: &Actor, sha: &str) -> ApiResul
             if cited { status_of(c, &sha_owned) } else { Ok(None) }
         })
         .await?;
-    status.ok_or_else(|| ApiError::NotFound("no record of yours cites this photo; push the records first".into()))
+    status.ok_or_else(|| ApiError::NotFound(Reason::PhotoNotCited))
 }
 
 /// `GET /api/v1/photos/{sha256}/upload`
@@ -223,23 +222,17 @@ pub async fn upload_chunk(
 ) -> ApiResult<Json<PhotoStatus>> {
     check_sha(&sha)?;
     if body.len() > PHOTO_CHUNK_MAX {
-        return Err(ApiError::TooLarge(format!("a chunk carries at most {PHOTO_CHUNK_MAX} bytes")));
+        return Err(ApiError::TooLarge(Reason::ChunkTooLarge { max: PHOTO_CHUNK_MAX }));
     }
     let status = uploader_status(&state, &actor, &sha).await?;
     if status.complete {
         return Ok(Json(status));
     }
     if offset != status.received {
-        return Err(ApiError::Conflict(format!(
-            "offset_mismatch: the server has {} of {} bytes",
-            status.received, status.size
-        )));
+        return Err(ApiError::Conflict(Reason::OffsetMismatch { received: status.received, size: status.size }));
     }
     if offset + body.len() as u64 > status.size {
-        return Err(ApiError::invalid(
-            "body",
-            format!("the photo has {} bytes; this chunk goes past its end", status.size),
-        ));
+        return Err(ApiError::invalid("body", Reason::ChunkPastEnd { size: status.size }));
     }
     if !body.is_empty() {
         let (sha2, data) = (sha.clone(), body.to_vec());
@@ -262,7 +255,7 @@ pub async fn upload_chunk(
             })
             .await?;
         if !advanced {
-            return Err(ApiError::Conflict("offset_mismatch: another upload of this photo moved on; ask again".into()));
+            return Err(ApiError::Conflict(Reason::UploadMovedOn));
         }
     }
     if offset + body.len() as u64 == status.size {
@@ -289,13 +282,14 @@ async fn complete(state: &AppState, sha: &str) -> ApiResult<PhotoStatus> {
     let data: Vec<u8> = chunks.concat();
     let actual = hex::encode(Sha256::digest(&data));
     let problem = if actual != sha {
-        Some(("hash_mismatch", "the uploaded bytes do not have this SHA-256; upload again from the start".to_string()))
+        // The field names what went wrong, as the phones have read it from the start.
+        Some(("hash_mismatch", Reason::HashMismatch))
     } else if let Some(why) = not_a_stored_jpeg(&data) {
         Some(("not_an_image", why))
     } else {
         None
     };
-    if let Some((code, message)) = problem {
+    if let Some((code, why)) = problem {
         let sha_owned = sha.to_string();
         state
             .store
@@ -305,7 +299,7 @@ async fn complete(state: &AppState, sha: &str) -> ApiResult<PhotoStatus> {
                 Ok(())
             })
             .await?;
-        return Err(ApiError::invalid(code, message));
+        return Err(ApiError::invalid(code, why));
     }
     let size = data.len() as u64;
     store_bytes(state, sha, data).await?;
@@ -321,11 +315,7 @@ pub async fn store_bytes(state: &AppState, sha: &str, data: Vec<u8>) -> ApiResul
         .photos
         .put(&photo_key(sha), data.into())
         .await
-        .map_err(|e| {
-            ApiError::Unavailable(format!(
-                "the photo store cannot take the photo now; the phone keeps it and tries again / 照片存储暂不可用，手机会保留照片稍后重试 ({e})"
-            ))
-        })?;
+        .map_err(|e| ApiError::Unavailable(Reason::PhotoStoreDown, format!("photo: {e}")))?;
     Ok(())
 }
 
@@ -387,9 +377,7 @@ async fn fetch(state: &AppState, key: &ObjectPath) -> Result<Option<Bytes>, ApiE
 pub async fn serve(state: &AppState, actor: &Actor, sha: &str, thumb: bool) -> ApiResult<Response> {
     viewable(state, actor, sha).await?;
     if !thumb {
-        let bytes = fetch(state, &photo_key(sha))
-            .await?
-            .ok_or_else(|| ApiError::NotFound("the photo has not arrived yet".into()))?;
+        let bytes = fetch(state, &photo_key(sha)).await?.ok_or_else(|| ApiError::NotFound(Reason::PhotoNotArrived))?;
         return Ok(jpeg(bytes));
     }
     if let Some(t) = fetch(state, &thumb_key(sha)).await? {
@@ -403,9 +391,7 @@ pub async fn serve(state: &AppState, actor: &Actor, sha: &str, thumb: bool) -> A
         forget_thumb_lock(sha);
         return Ok(jpeg(t));
     }
-    let photo = fetch(state, &photo_key(sha))
-        .await?
-        .ok_or_else(|| ApiError::NotFound("the photo has not arrived yet".into()))?;
+    let photo = fetch(state, &photo_key(sha)).await?.ok_or_else(|| ApiError::NotFound(Reason::PhotoNotArrived))?;
     // At most two decodes at once per instance, whatever the photos: each may take
     // tens of MB for a moment.
     let _slot = DECODES.acquire().await.map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -418,14 +404,14 @@ pub async fn serve(state: &AppState, actor: &Actor, sha: &str, thumb: bool) -> A
         Err(e) => {
             tracing::warn!(%sha, error = %e, "a stored photo does not decode; no thumbnail");
             forget_thumb_lock(sha);
-            return Err(ApiError::NotFound(
-                "no thumbnail can be made of this photo (it does not decode) / 此照片无法生成缩略图".into(),
-            ));
+            return Err(ApiError::NotFound(Reason::NoThumbnail));
         }
     };
-    state.photos.put(&thumb_key(sha), thumb.clone().into()).await.map_err(|e| {
-        ApiError::Unavailable(format!("the photo store cannot take the thumbnail now / 照片存储暂不可用 ({e})"))
-    })?;
+    state
+        .photos
+        .put(&thumb_key(sha), thumb.clone().into())
+        .await
+        .map_err(|e| ApiError::Unavailable(Reason::PhotoStoreDown, format!("thumbnail: {e}")))?;
     forget_thumb_lock(sha);
     Ok(jpeg(thumb))
 }
@@ -482,7 +468,7 @@ fn make_thumbnail(jpeg_bytes: &[u8]) -> Result<Vec<u8>, String> {
 pub fn decode_whole(bytes: &[u8], header: &photo_header::Header) -> Result<image::DynamicImage, String> {
     match header.format {
         photo_header::Format::Jpeg => {
-            let (pixels, w, h) = photo_header::decode_jpeg_whole(bytes, header).map_err(|r| r.en)?;
+            let (pixels, w, h) = photo_header::decode_jpeg_whole(bytes, header).map_err(|r| r.en())?;
             image::RgbImage::from_raw(w, h, pixels)
                 .map(image::DynamicImage::ImageRgb8)
                 .ok_or_else(|| "the decoder returned a short buffer".into())
@@ -537,8 +523,8 @@ pub fn sniff_image(bytes: &[u8]) -> Option<(&'static str, u32, u32)> {
 /// Why a phone's upload is not the JPEG the protocol promises, from its header, image
 /// data and end marker (nothing is decoded: the server does not spend a core per
 /// photo). The same check the phone's pipeline applies to its sources.
-pub fn not_a_stored_jpeg(data: &[u8]) -> Option<String> {
-    photo_header::inspect_stored_jpeg(data).err().map(|r| r.en)
+pub fn not_a_stored_jpeg(data: &[u8]) -> Option<Reason> {
+    photo_header::inspect_stored_jpeg(data).err()
 }
 
 /// A browser upload made into the JPEG the protocol expects, not yet stored.
@@ -554,12 +540,15 @@ pub struct Prepared {
 /// CPU-bound: call it off the async threads.
 pub fn prepare_upload(name: &str, bytes: &[u8]) -> ApiResult<Prepared> {
     if bytes.len() > UPLOAD_MAX_BYTES {
-        return Err(ApiError::TooLarge(format!("{name}: a photo may be at most {} MB", UPLOAD_MAX_BYTES >> 20)));
+        let why = Reason::FileTooLarge { max_mb: UPLOAD_MAX_BYTES >> 20 };
+        return Err(ApiError::TooLarge(Reason::InFile { name: name.to_string(), why: Box::new(why) }));
     }
     let header = photo_header::inspect(bytes)
-        .map_err(|r| ApiError::invalid("photos", format!("{name}: {} / {}", r.zh, r.en)))?;
-    let img = decode_whole(bytes, &header)
-        .map_err(|e| ApiError::invalid("photos", format!("{name}: 图片无法完整读取 / cannot be read whole: {e}")))?;
+        .map_err(|r| ApiError::invalid("photos", Reason::InFile { name: name.to_string(), why: Box::new(r) }))?;
+    let img = decode_whole(bytes, &header).map_err(|detail| {
+        let why = Box::new(Reason::ImageUnreadable { detail });
+        ApiError::invalid("photos", Reason::InFile { name: name.to_string(), why })
+    })?;
     // Browsers send the camera's bytes; the pixels are turned upright here, as the
     // phone's pipeline does, since the stored JPEG carries no EXIF.
     let img = orient(img, header.orientation);
@@ -623,11 +612,11 @@ mod tests {
         fake.extend(std::iter::repeat_n(0x5A, 4000));
         assert!(not_a_stored_jpeg(&fake).is_some());
         // Cut off before its end marker.
-        assert!(not_a_stored_jpeg(&good[..good.len() - 10]).unwrap().contains("cut short"));
+        assert!(not_a_stored_jpeg(&good[..good.len() - 10]).unwrap().en().contains("cut short"));
         // Trailing bytes after the end marker: not the JPEG the pipeline wrote.
         let mut trailing = good.clone();
         trailing.extend([0, 0, 0]);
-        assert!(not_a_stored_jpeg(&trailing).unwrap().contains("whole"));
+        assert!(not_a_stored_jpeg(&trailing).unwrap().en().contains("whole"));
         // A PNG is a fine upload from a browser, not what a phone promises to send.
         let mut png = Vec::new();
         image::DynamicImage::ImageRgb8(image::RgbImage::new(4, 4))
@@ -638,7 +627,7 @@ mod tests {
         let mut wide = good.clone();
         let sof = wide.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
         wide[sof + 7..sof + 9].copy_from_slice(&60000u16.to_be_bytes());
-        assert!(not_a_stored_jpeg(&wide).unwrap().contains("12000"));
+        assert!(not_a_stored_jpeg(&wide).unwrap().en().contains("12000"));
     }
 
     /// A camera-like JPEG: textured, so its entropy-coded data is most of the file.
@@ -696,7 +685,7 @@ mod tests {
         cut.extend([0xFF, 0xD9]);
         for (what, bytes) in [("noise", &noisy), ("cut", &cut)] {
             let err = super::prepare_upload("bad.jpg", bytes).err().unwrap_or_else(|| panic!("{what} was accepted"));
-            assert!(err.to_string().contains("图片无法完整读取"), "{what}: {err}");
+            assert!(err.texts().zh.contains("图片无法完整读取") && err.texts().zh.contains("bad.jpg"), "{what}: {err}");
         }
     }
 }

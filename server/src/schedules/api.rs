@@ -1,11 +1,13 @@
 //! JSON API of schedules beyond the weekly plan: site rules, holidays, special periods
 //! (入伙期), a day's audit of expected patrols, and waivers with their decisions.
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::api::extract::Json;
+use crate::api::extract::{Path, Query};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::NaiveDate;
 use patrol_protocol::model::check_text;
+use patrol_protocol::reason::{Reason, Thing};
 use patrol_protocol::record::RecordPayload;
 use patrol_protocol::sync::RecordStatus;
 use patrol_protocol::{Id, Schedule, TimeWindow, limits};
@@ -23,7 +25,7 @@ use crate::store::reference;
 use crate::sync::{append_server_record, feed};
 
 fn parse_day(field: &str, text: &str) -> ApiResult<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| ApiError::invalid(field, "a date as YYYY-MM-DD"))
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| ApiError::invalid(field, Reason::DateFormat))
 }
 
 /// `GET /api/v1/sites/{site_id}/rules`
@@ -125,12 +127,12 @@ pub async fn create_period(
 ) -> ApiResult<(StatusCode, Json<SpecialPeriod>)> {
     administered_site(&state, &actor, site_id).await?;
     if !matches!(req.kind.as_str(), "move_in" | "other") {
-        return Err(ApiError::invalid("kind", "move_in or other"));
+        return Err(ApiError::invalid("kind", Reason::OneOf { allowed: "move_in, other".into() }));
     }
     check_text("name", &req.name, limits::NAME_MAX, true)?;
     let (first, last) = (parse_day("first_day", &req.first_day)?, parse_day("last_day", &req.last_day)?);
     if last < first || (last - first).num_days() >= PERIOD_MAX_DAYS {
-        return Err(ApiError::invalid("last_day", "on or after first_day, within a year"));
+        return Err(ApiError::invalid("last_day", Reason::LastDayRange));
     }
     // The same checks as a weekly schedule's.
     Schedule {
@@ -143,7 +145,7 @@ pub async fn create_period(
     let route_id = req.route_id;
     let route = state.store.read(move |c| reference::get_route(c, route_id)).await?;
     if route.is_none_or(|r| r.site_id != site_id) {
-        return Err(ApiError::invalid("route_id", "not a route of this site"));
+        return Err(ApiError::invalid("route_id", Reason::RouteNotOfSite));
     }
     let p = SpecialPeriod {
         id: Id::now_v7(),
@@ -213,20 +215,30 @@ pub async fn decide(
 ) -> ApiResult<Json<Waiver>> {
     let payload = RecordPayload::RunWaiverDecided { waiver_id, accept: req.accept, note: req.note };
     payload.validate()?;
-    let w =
-        state.store.read(move |c| waivers::get(c, waiver_id)).await?.ok_or_else(|| ApiError::not_found("waiver"))?;
+    let w = state
+        .store
+        .read(move |c| waivers::get(c, waiver_id))
+        .await?
+        .ok_or_else(|| ApiError::not_found(Thing::Waiver))?;
     let site = readable_site(&state, &actor, w.site_id).await?;
     actor.require(Access::Supervise(&site))?;
     if w.state != waivers::PENDING {
-        return Err(ApiError::Conflict(format!("the waiver was already {}", w.state)));
+        return Err(ApiError::Conflict(if w.state == waivers::ACCEPTED {
+            Reason::WaiverAccepted
+        } else {
+            Reason::WaiverRejected
+        }));
     }
     let now = state.clock.now_ms();
     let a = actor.clone();
     let outcome = state.store.write(move |c| append_server_record(c, &a, payload, now).map(|(_, o)| o)).await?;
     if outcome.status == RecordStatus::Rejected {
-        return Err(ApiError::Conflict(outcome.reason.unwrap_or_default()));
+        return Err(ApiError::Conflict(outcome.why.unwrap_or(Reason::Conflict)));
     }
-    let w =
-        state.store.read(move |c| waivers::get(c, waiver_id)).await?.ok_or_else(|| ApiError::not_found("waiver"))?;
+    let w = state
+        .store
+        .read(move |c| waivers::get(c, waiver_id))
+        .await?
+        .ok_or_else(|| ApiError::not_found(Thing::Waiver))?;
     Ok(Json(w))
 }

@@ -1,6 +1,7 @@
 //! Per-site rules for time limits: notice due times by severity, reminders and
 //! escalation steps, the patrol audit's grace and clock bounds, the message language.
 
+use patrol_protocol::reason::Reason;
 use serde::{Deserialize, Serialize};
 
 use patrol_protocol::Id;
@@ -68,7 +69,7 @@ impl SiteRules {
             if (lo..=hi).contains(&v) {
                 Ok(())
             } else {
-                Err(ApiError::invalid(field, format!("between {lo} and {hi}")))
+                Err(ApiError::invalid(field, Reason::OutOfRange { min: f64::from(lo), max: f64::from(hi) }))
             }
         };
         within("general_due_hours", self.general_due_hours, 1, 720)?;
@@ -80,7 +81,7 @@ impl SiteRules {
         within("audit_grace_hours", self.audit_grace_hours, 0, 720)?;
         within("max_clock_offset_minutes", self.max_clock_offset_minutes, 1, 720)?;
         if self.manager_after_hours < self.supervisor_after_hours {
-            return Err(ApiError::invalid("manager_after_hours", "not before the supervisor's step"));
+            return Err(ApiError::invalid("manager_after_hours", Reason::ManagerBeforeSupervisor));
         }
         Ok(())
     }

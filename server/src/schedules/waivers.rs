@@ -1,6 +1,7 @@
 //! "Won't do": a patrol officer's waiver of one expected window, with a reason, and a
 //! supervisor's acceptance or rejection. Both are records on their authors' chains.
 
+use patrol_protocol::reason::Reason;
 use patrol_protocol::record::{Record, RecordPayload};
 use patrol_protocol::{Id, Role};
 use serde::Serialize;
@@ -98,27 +99,21 @@ pub fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<
     match &rec.payload {
         RecordPayload::RunWaived { site_id, route_id, window_start_ms, reason } => {
             let Some(site) = reference::get_site(c, *site_id)?.filter(|s| s.org_id == actor.person.org_id) else {
-                return Ok(Outcome::rejected("unknown site", "项目不存在"));
+                return Ok(Outcome::rejected(Reason::SiteUnknown));
             };
             if !actor.roles.iter().any(|r| matches!(r, Role::PatrolStaff { site_id } if *site_id == site.id))
                 && !actor.is_supervisor_of(site.id)
             {
-                return Ok(Outcome::rejected(
-                    "only the site's patrol staff may waive a patrol",
-                    "只有该项目的巡检人员可申请不巡检",
-                ));
+                return Ok(Outcome::rejected(Reason::OnlyStaffWaive));
             }
             let day = local_day(&site, *window_start_ms);
             let expected = expected_windows(c, &site, day)?;
             if !expected.iter().any(|w| w.route_id == *route_id && w.start_ms == *window_start_ms) {
-                return Ok(Outcome::rejected(
-                    "no patrol of this route is expected in a window starting then",
-                    "该线路在此时段没有计划巡检",
-                ));
+                return Ok(Outcome::rejected(Reason::NothingExpected));
             }
             if let Some(b) = current_for_window(c, *route_id, *window_start_ms)? {
                 if b.state != REJECTED {
-                    return Ok(Outcome::rejected("this window was already waived", "该时段已申请不巡检"));
+                    return Ok(Outcome::rejected(Reason::AlreadyWaived));
                 }
             }
             c.execute(
@@ -133,22 +128,20 @@ pub fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<
         }
         RecordPayload::RunWaiverDecided { waiver_id, accept, note } => {
             let Some(w) = get(c, *waiver_id)? else {
-                return Ok(Outcome::rejected("unknown waiver", "不巡检申请不存在"));
+                return Ok(Outcome::rejected(Reason::WaiverUnknown));
             };
             let Some(site) = reference::get_site(c, w.site_id)?.filter(|s| s.org_id == actor.person.org_id) else {
-                return Ok(Outcome::rejected("unknown waiver", "不巡检申请不存在"));
+                return Ok(Outcome::rejected(Reason::WaiverUnknown));
             };
             if !actor.is_supervisor_of(site.id) {
-                return Ok(Outcome::rejected(
-                    "only a supervisor of the site decides on waivers",
-                    "只有该项目主管可审批不巡检申请",
-                ));
+                return Ok(Outcome::rejected(Reason::OnlySupervisorDecides));
             }
             if w.state != PENDING {
-                return Ok(Outcome::rejected(
-                    format!("the waiver was already {}", w.state),
-                    if w.state == ACCEPTED { "该申请已批准" } else { "该申请已驳回" },
-                ));
+                return Ok(Outcome::rejected(if w.state == ACCEPTED {
+                    Reason::WaiverAccepted
+                } else {
+                    Reason::WaiverRejected
+                }));
             }
             let state = if *accept { ACCEPTED } else { REJECTED };
             c.execute(

@@ -704,7 +704,8 @@ pub fn routes_as_of(c: &mut dyn Conn, site_id: Id, t: i64) -> Result<Vec<Route>,
     let versions = site_versions(c, RefKind::Route, site_id)?;
     let mut all = list_routes_all(c, site_id)?;
     for r in &mut all {
-        if let Some(Body::Route { name_zh, name_en, checkpoint_ids }) = versions.get(&r.id).and_then(|v| in_force(v, t)) {
+        if let Some(Body::Route { name_zh, name_en, checkpoint_ids }) = versions.get(&r.id).and_then(|v| in_force(v, t))
+        {
             r.name_zh = name_zh.clone();
             r.name_en = name_en.clone();
             r.checkpoint_ids = checkpoint_ids.clone();

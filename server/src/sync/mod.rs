@@ -4,9 +4,11 @@
 pub mod feed;
 pub mod outcome;
 
-use axum::Json;
-use axum::extract::{Query, State};
+use crate::api::extract::Json;
+use crate::api::extract::Query;
+use axum::extract::State;
 use patrol_protocol::audit::Leaf;
+use patrol_protocol::reason::Reason;
 use patrol_protocol::record::{GENESIS_HASH, Record, RecordPayload};
 use patrol_protocol::sync::{
     MAX_PULL_LIMIT, MAX_PUSH_BYTES, MAX_PUSH_RECORDS, NoticeView, PullResponse, PushRequest, PushResponse,
@@ -32,22 +34,18 @@ const FUTURE_TOLERANCE_MS: i64 = 7 * 86_400_000;
 pub enum PushRefusal {
     Gap { expected: u64, got: u64 },
     Fork { seq: u64, stored_hash: Option<String>, offered: Box<Record> },
-    Invalid { field: String, reason: String },
-    Forbidden(String),
+    Invalid { field: String, reason: Reason },
+    Forbidden(Reason),
 }
 
 impl From<PushRefusal> for ApiError {
     fn from(r: PushRefusal) -> Self {
         match r {
-            PushRefusal::Gap { expected, got } => ApiError::Conflict(format!(
-                "sync_gap: expected seq {expected}, got {got}; ask /api/v1/sync/status and resend"
-            )),
-            PushRefusal::Fork { seq, stored_hash: Some(_), .. } => ApiError::Conflict(format!(
-                "sync_fork: record {seq} contradicts the one the server accepted; flagged for audit / 记录与服务器已接收的不一致，已提交稽核"
-            )),
-            PushRefusal::Fork { seq, stored_hash: None, .. } => ApiError::Conflict(format!(
-                "sync_fork: record {seq} does not follow the chain the server holds (prev_hash); flagged for audit / 记录链与服务器不一致，已提交稽核"
-            )),
+            PushRefusal::Gap { expected, got } => ApiError::Conflict(Reason::SyncGap { expected, got }),
+            PushRefusal::Fork { seq, stored_hash: Some(_), .. } => {
+                ApiError::Conflict(Reason::SyncForkContradicts { seq })
+            }
+            PushRefusal::Fork { seq, stored_hash: None, .. } => ApiError::Conflict(Reason::SyncForkChain { seq }),
             PushRefusal::Invalid { field, reason } => ApiError::Invalid { field, reason },
             PushRefusal::Forbidden(m) => ApiError::Forbidden(m),
         }
@@ -87,7 +85,7 @@ fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<Outc
             {
                 Ok(Outcome::applied())
             } else {
-                Ok(Outcome::rejected("a correction must point at one of your own records", "更正只能针对您本人的记录"))
+                Ok(Outcome::rejected(Reason::CorrectionNotYours))
             }
         }
     }
@@ -119,7 +117,7 @@ fn store_and_apply(
         Err(DbError::Unique(detail)) => {
             tracing::info!(record = %rec.id, %detail, "record collides with a stored object; kept as rejected");
             c.execute_batch("ROLLBACK TO SAVEPOINT apply_record; RELEASE SAVEPOINT apply_record")?;
-            Outcome::rejected("it names an object that already exists", "记录中的对象已存在，未予采用")
+            Outcome::rejected(Reason::ObjectExists)
         }
         Err(e) => return Err(e),
     };
@@ -235,7 +233,7 @@ fn plan<'r>(
     let mut steps = Vec::with_capacity(req.records.len());
     for rec in &req.records {
         if rec.device != req.device_id || rec.author != actor.person.id {
-            return Ok(Err(PushRefusal::Forbidden("records must be the signed-in person's, from this device".into())));
+            return Ok(Err(PushRefusal::Forbidden(Reason::RecordsNotYours)));
         }
         if let Err(e) = rec.validate() {
             return Ok(Err(PushRefusal::Invalid {
@@ -250,9 +248,7 @@ fn plan<'r>(
         {
             return Ok(Err(PushRefusal::Invalid {
                 field: format!("records[seq={}].device_time_ms", rec.seq),
-                reason: "the device clock is wrong (before 2020 or more than a week ahead of the server); set the \
-                         phone's date and time / 手机日期时间有误，请校正后再同步"
-                    .into(),
+                reason: Reason::DeviceClockWrong,
             }));
         }
         let h = rec.hash();
@@ -308,16 +304,15 @@ pub fn anchored_offset(
     let Some(ev) = &req.clock else {
         return Ok(None);
     };
-    let invalid =
-        |field: &str, reason: &str| PushRefusal::Invalid { field: format!("clock.{field}"), reason: reason.into() };
+    let invalid = |field: &str, reason: Reason| PushRefusal::Invalid { field: format!("clock.{field}"), reason };
     if ev.time_token.len() > 200 {
-        return Err(invalid("time_token", "too long / 过长"));
+        return Err(invalid("time_token", Reason::TooLong { max: 200 }));
     }
     let Some(given) = keys.verify_time_token(req.device_id, &ev.time_token) else {
-        return Err(invalid("time_token", "not a time this server gave this device / 不是服务器给本设备的时间"));
+        return Err(invalid("time_token", Reason::TimeTokenForeign));
     };
     if ev.elapsed_ms < 0 || given.saturating_add(ev.elapsed_ms) > now.saturating_add(1_000) {
-        return Err(invalid("elapsed_ms", "more time than has passed since the server's answer / 经过时间超出实际"));
+        return Err(invalid("elapsed_ms", Reason::ElapsedTooLong));
     }
     if now - given > CLOCK_EVIDENCE_MAX_AGE_MS
         || !(EARLIEST_DEVICE_TIME_MS..=now.saturating_add(FUTURE_TOLERANCE_MS)).contains(&req.sent_at_ms)
@@ -336,7 +331,7 @@ pub fn push(
 ) -> Result<Result<PushResponse, PushRefusal>, DbError> {
     let dev = device(c, req.device_id)?;
     if dev.as_ref().is_some_and(|d| d.person_id != actor.person.id) {
-        return Ok(Err(PushRefusal::Forbidden("this device's chain belongs to someone else".into())));
+        return Ok(Err(PushRefusal::Forbidden(Reason::ChainOfOtherPerson)));
     }
     let (mut seq, mut hash) = dev.map_or((0, GENESIS_HASH.to_string()), |d| (d.acked_seq, d.acked_hash));
     let steps = match plan(c, actor, req, (seq, hash.clone()), now)? {
@@ -424,19 +419,17 @@ pub async fn push_handler(
 ) -> ApiResult<Json<PushResponse>> {
     // The documented bound, exactly: the server-wide body limit is a little larger.
     if body.len() > MAX_PUSH_BYTES {
-        return Err(ApiError::TooLarge(format!(
-            "a push carries at most {} MiB; send fewer records at a time / 单次同步数据过大，请分批发送",
-            MAX_PUSH_BYTES >> 20
-        )));
+        return Err(ApiError::TooLarge(Reason::PushTooLarge { max_mib: MAX_PUSH_BYTES >> 20 }));
     }
-    let req: PushRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::invalid("body", format!("not a push this server understands: {e} / 同步数据格式不符"))
-    })?;
+    // Any push that does not read is 422, naming where (the body as a whole when it
+    // is not JSON at all).
+    let req: PushRequest = crate::api::extract::parse_located(&body)
+        .map_err(|(field, reason)| ApiError::Invalid { field: field.unwrap_or_else(|| "body".into()), reason })?;
     if req.records.len() > MAX_PUSH_RECORDS {
-        return Err(ApiError::TooLarge(format!("at most {MAX_PUSH_RECORDS} records per push")));
+        return Err(ApiError::TooLarge(Reason::TooMany { max: MAX_PUSH_RECORDS }));
     }
     if req.device_id != actor.device_id {
-        return Err(ApiError::Forbidden("push the chain of the device you signed in on".into()));
+        return Err(ApiError::Forbidden(Reason::PushOtherDevice));
     }
     let now = state.clock.now_ms();
     let device_id = req.device_id;
@@ -527,7 +520,7 @@ fn parse_cursor(cursor: &str) -> ApiResult<i64> {
         .strip_prefix("v1.")
         .and_then(|p| p.parse::<i64>().ok())
         .filter(|p| *p >= 0)
-        .ok_or_else(|| ApiError::invalid("cursor", "not a cursor this server gave out"))
+        .ok_or_else(|| ApiError::invalid("cursor", Reason::NotACursor))
 }
 
 /// Everything of the reference data the actor may see.

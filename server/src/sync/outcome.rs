@@ -1,11 +1,14 @@
 //! What applying one record came to: applied, or kept but rejected with a reason
 //! in English and Chinese for the person who made it.
 
+use patrol_protocol::reason::Reason;
 use patrol_protocol::sync::RecordStatus;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     pub status: RecordStatus,
+    /// Why it was rejected; `reason` and `reason_zh` are its texts, as stored.
+    pub why: Option<Reason>,
     pub reason: Option<String>,
     pub reason_zh: Option<String>,
     pub notice_number: Option<String>,
@@ -17,6 +20,7 @@ impl Outcome {
     pub fn applied() -> Outcome {
         Outcome {
             status: RecordStatus::Applied,
+            why: None,
             reason: None,
             reason_zh: None,
             notice_number: None,
@@ -24,11 +28,14 @@ impl Outcome {
         }
     }
 
-    pub fn rejected(en: impl Into<String>, zh: impl Into<String>) -> Outcome {
+    /// Rejected: `why` is stored in both languages (the English text also in the
+    /// transparency log, which is why those texts are never reworded).
+    pub fn rejected(why: Reason) -> Outcome {
         Outcome {
             status: RecordStatus::Rejected,
-            reason: Some(en.into()),
-            reason_zh: Some(zh.into()),
+            reason: Some(why.en()),
+            reason_zh: Some(why.zh()),
+            why: Some(why),
             notice_number: None,
             in_timeline: false,
         }

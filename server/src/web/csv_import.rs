@@ -4,6 +4,16 @@ use maud::{Markup, html};
 
 pub use super::csv_read::{CSV_MAX_BYTES, CsvRow, RowError, read};
 use super::i18n::{K, Lang};
+use crate::error::ApiError;
+
+/// A row refused by the checks the API makes (a field out of range, an unknown site):
+/// its reason and field, on the row's line.
+pub fn row_refused(line: usize, e: &ApiError) -> RowError {
+    match e.field() {
+        Some(field) => RowError::about(line, field, e.reason().clone()),
+        None => RowError::new(line, e.reason().clone()),
+    }
+}
 
 /// The report shown when an import was refused.
 pub fn report(lang: Lang, problems: &[RowError]) -> Markup {
@@ -15,7 +25,8 @@ pub fn report(lang: Lang, problems: &[RowError]) -> Markup {
                 thead { tr { th { (t(K::Row)) } th { (t(K::Problem)) } } }
                 tbody {
                     @for p in problems {
-                        tr { td.code { (p.line) } td { (p.message) } }
+                        @let texts = p.texts();
+                        tr { td.code { (p.line) } td { (if lang == Lang::En { texts.en } else { texts.zh }) } }
                     }
                 }
             }
@@ -44,13 +55,14 @@ mod tests {
     #[test]
     fn a_bad_file_is_refused_whole_with_reasons() {
         let unknown = read(b"code,colour\nA,red\n", KNOWN, &["code"], 10).unwrap_err();
-        assert!(unknown[0].message.contains("colour"));
+        assert!(unknown[0].texts().zh.contains("colour") && unknown[0].texts().en.contains("colour"));
         let missing = read(b"code\nA\n", KNOWN, &["code", "name_zh"], 10).unwrap_err();
-        assert!(missing[0].message.contains("name_zh"));
+        assert!(missing[0].texts().zh.contains("name_zh"));
         let gbk = read(b"code,name_zh\nA,\xB1\xB1\xC3\xC5\n", KNOWN, &["code"], 10).unwrap_err();
-        assert!(gbk[0].message.contains("UTF-8"));
+        assert!(gbk[0].texts().zh.contains("UTF-8"));
         let many = "code\n".to_string() + &"A\n".repeat(11);
-        assert!(read(many.as_bytes(), KNOWN, &["code"], 10).unwrap_err()[0].message.contains("more than 10"));
+        let too_many = &read(many.as_bytes(), KNOWN, &["code"], 10).unwrap_err()[0];
+        assert!(too_many.texts().en.contains("more than 10") && too_many.texts().zh.contains("超过 10 行"));
         let ragged = read(b"code,name_zh\nA,x\nB\n", KNOWN, &["code"], 10).unwrap_err();
         assert_eq!(ragged[0].line, 3);
         assert!(read(b"code,name_zh\n", KNOWN, &["code"], 10).is_err());

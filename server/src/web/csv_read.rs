@@ -4,19 +4,35 @@
 
 use std::collections::HashMap;
 
+use patrol_protocol::reason::{Reason, Texts};
+
 /// Largest CSV file accepted.
 pub const CSV_MAX_BYTES: usize = 1024 * 1024;
 
-/// One problem, on a line of the file as a spreadsheet numbers it (header = 1).
+/// One problem, on a line of the file as a spreadsheet numbers it (header = 1): why,
+/// and the column it is about when there is one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowError {
     pub line: usize,
-    pub message: String,
+    pub column: Option<String>,
+    pub reason: Reason,
 }
 
 impl RowError {
-    pub fn new(line: usize, message: impl Into<String>) -> RowError {
-        RowError { line, message: message.into() }
+    pub fn new(line: usize, reason: Reason) -> RowError {
+        RowError { line, column: None, reason }
+    }
+
+    pub fn about(line: usize, column: impl Into<String>, reason: Reason) -> RowError {
+        RowError { line, column: Some(column.into()), reason }
+    }
+
+    /// The problem in both languages, naming the column.
+    pub fn texts(&self) -> Texts {
+        match &self.column {
+            Some(c) => self.reason.about(c),
+            None => self.reason.texts(),
+        }
     }
 }
 
@@ -37,36 +53,31 @@ impl CsvRow {
 /// Parses a CSV file whose header names columns from `known`; `required` ones must
 /// be present. Errors are reported against line 1 (the file as a whole) or a row.
 pub fn read(bytes: &[u8], known: &[&str], required: &[&str], max_rows: usize) -> Result<Vec<CsvRow>, Vec<RowError>> {
-    let whole = |m: String| vec![RowError::new(1, m)];
+    let whole = |why: Reason| vec![RowError::new(1, why)];
     if bytes.len() > CSV_MAX_BYTES {
-        return Err(whole(format!(
-            "the file is larger than {} KB / 文件超过 {} KB",
-            CSV_MAX_BYTES / 1024,
-            CSV_MAX_BYTES / 1024
-        )));
+        return Err(whole(Reason::CsvTooLarge { max_kb: CSV_MAX_BYTES / 1024 }));
     }
     // Excel writes a byte-order mark before UTF-8; other encodings (GBK) are
     // refused rather than guessed at.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if std::str::from_utf8(bytes).is_err() {
-        return Err(whole(
-            "the file is not UTF-8: save it as \"CSV UTF-8\" / 文件不是 UTF-8 编码，请另存为“CSV UTF-8”".into(),
-        ));
+        return Err(whole(Reason::CsvNotUtf8));
     }
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(bytes);
     let header: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(|c| c.trim().to_ascii_lowercase()).collect(),
-        Err(e) => return Err(whole(format!("cannot read the header: {e}"))),
+        Err(e) => return Err(whole(Reason::CsvHeaderUnreadable { detail: e.to_string() })),
     };
     let mut problems = Vec::new();
     for name in &header {
         if !known.contains(&name.as_str()) {
-            problems.push(RowError::new(1, format!("unknown column {name:?}; known: {}", known.join(", "))));
+            let name: String = name.chars().take(64).collect();
+            problems.push(RowError::new(1, Reason::CsvUnknownColumn { name, known: known.join(", ") }));
         }
     }
     for name in required {
         if !header.iter().any(|h| h == name) {
-            problems.push(RowError::new(1, format!("missing column {name:?}")));
+            problems.push(RowError::new(1, Reason::CsvMissingColumn { name: name.to_string() }));
         }
     }
     if !problems.is_empty() {
@@ -92,7 +103,7 @@ pub fn read(bytes: &[u8], known: &[&str], required: &[&str], max_rows: usize) ->
         // The header is line 1 whatever the offsets say.
         .max(2);
         if rows.len() >= max_rows {
-            return Err(whole(format!("more than {max_rows} rows; split the file / 超过 {max_rows} 行，请分批导入")));
+            return Err(whole(Reason::CsvTooManyRows { max: max_rows }));
         }
         match record {
             Ok(r) => {
@@ -102,14 +113,14 @@ pub fn read(bytes: &[u8], known: &[&str], required: &[&str], max_rows: usize) ->
                 let cells = header.iter().cloned().zip(r.iter().map(str::to_string)).collect();
                 rows.push(CsvRow { line, cells });
             }
-            Err(e) => problems.push(RowError::new(line, e.to_string())),
+            Err(e) => problems.push(RowError::new(line, Reason::CsvRowUnreadable { detail: e.to_string() })),
         }
     }
     if !problems.is_empty() {
         return Err(problems);
     }
     if rows.is_empty() {
-        return Err(whole("the file has no data rows / 文件中没有数据行".into()));
+        return Err(whole(Reason::CsvNoRows));
     }
     Ok(rows)
 }

@@ -207,6 +207,7 @@ strings! {
     Back => "返回", "Back";
     GoHome => "回到首页", "Go to the home page";
     SignInAgain => "以其他账号登录", "Sign in as someone else";
+    SignInAgainTitle => "请重新登录", "Please sign in again";
     Notices => "整改通知", "Notices";
     Inbox => "整改通知单", "Notice inbox";
     Dashboard => "今日巡检看板", "Today's dashboard";

@@ -4,6 +4,8 @@
 use maud::{DOCTYPE, Markup, html};
 use patrol_protocol::Role;
 
+use super::echo;
+use super::error::FROM_FIELD;
 use super::i18n::{K, Lang};
 use super::session::{CSRF_FIELD, Page};
 
@@ -98,20 +100,33 @@ pub fn chrome(page: &Page, title: &str, body: Markup) -> Markup {
     }
 }
 
-/// The hidden field every form carries.
+/// The hidden fields every form carries: the CSRF token, and the page the form is on
+/// (without its "saved" banner), where a refused form comes back filled in.
 pub fn csrf(page: &Page) -> Markup {
-    html! { input type="hidden" name=(CSRF_FIELD) value=(page.session.csrf_token); }
+    html! {
+        input type="hidden" name=(CSRF_FIELD) value=(page.session.csrf_token);
+        input type="hidden" name=(FROM_FIELD) value=(without_saved(&page.here));
+    }
 }
 
-/// A card whose form creates something: its title, the CSRF token, the fields and
-/// the submit button.
-pub fn create_card(page: &Page, title: &str, action: &str, fields: Markup) -> Markup {
+/// A path and query without `saved=1`.
+fn without_saved(here: &str) -> String {
+    let Some((path, query)) = here.split_once('?') else {
+        return here.to_string();
+    };
+    let kept: Vec<&str> = query.split('&').filter(|p| !p.is_empty() && !p.starts_with("saved=")).collect();
+    if kept.is_empty() { path.to_string() } else { format!("{path}?{}", kept.join("&")) }
+}
+
+/// A card whose form creates something: its title, the CSRF token, the fields (as
+/// typed, when it was refused) and the submit button.
+pub fn create_card(page: &Page, title: &str, action: &str, fields: impl FnOnce() -> Markup) -> Markup {
     html! {
         section.card {
             h2 { (title) }
             form method="post" action=(action) {
                 (csrf(page))
-                (fields)
+                (echo::form(action, None, fields))
                 button.primary type="submit" { (page.lang.t(K::Create)) }
             }
         }
@@ -127,7 +142,7 @@ pub fn import_card(page: &Page, action: &str, hint: K) -> Markup {
             p.hint { (t(hint)) }
             form method="post" action=(action) enctype="multipart/form-data" {
                 (csrf(page))
-                label.field { span { (t(K::CsvFile)) } input type="file" name="file" accept=".csv,text/csv" required; }
+                (echo::form(action, None, || file_field(t(K::CsvFile), "file", ".csv,text/csv")))
                 button type="submit" { (t(K::Import)) }
             }
         }
@@ -149,19 +164,65 @@ pub fn role_label(lang: Lang, role: &Role) -> &'static str {
     })
 }
 
-/// A labelled text input.
+/// A labelled text input: the value as typed when its form was refused, with the
+/// reason beside it when it is about this input.
 pub fn field(label: &str, name: &str, value: &str, attrs: FieldKind) -> Markup {
+    let typed = echo::typed(name);
+    let value = typed.as_deref().unwrap_or(value);
+    let error = echo::error_for(name);
+    let described = error.as_ref().map(|_| echo::error_id(name));
+    let invalid = error.as_ref().map(|_| "true");
     html! {
-        label.field {
+        label.field.invalid[error.is_some()] {
             span { (label) }
             @match attrs {
-                FieldKind::Required => input type="text" name=(name) value=(value) required;,
-                FieldKind::Optional => input type="text" name=(name) value=(value);,
-                FieldKind::Number => input type="text" inputmode="decimal" name=(name) value=(value) required;,
-                FieldKind::Password => input type="password" name=(name) autocomplete="new-password" required minlength="8";,
+                FieldKind::Required => input type="text" name=(name) value=(value) required aria-invalid=[invalid] aria-describedby=[&described];,
+                FieldKind::Optional => input type="text" name=(name) value=(value) aria-invalid=[invalid] aria-describedby=[&described];,
+                FieldKind::Number => input type="text" inputmode="decimal" name=(name) value=(value) required aria-invalid=[invalid] aria-describedby=[&described];,
+                FieldKind::Password => input type="password" name=(name) autocomplete="new-password" required minlength="8" aria-invalid=[invalid] aria-describedby=[&described];,
             }
+            (field_error(name, error))
         }
     }
+}
+
+/// The reason beside an input of a refused form.
+pub fn field_error(name: &str, error: Option<String>) -> Markup {
+    html! { @if let Some(e) = error { span.field-error id=(echo::error_id(name)) { (e) } } }
+}
+
+/// A labelled multi-line input, filled in as typed when its form was refused.
+pub fn textarea_field(label: &str, name: &str, value: &str, rows: u32, extra: Markup) -> Markup {
+    let typed = echo::typed(name);
+    let value = typed.as_deref().unwrap_or(value);
+    let error = echo::error_for(name);
+    let invalid = error.as_ref().map(|_| "true");
+    let described = error.as_ref().map(|_| echo::error_id(name));
+    html! {
+        label.field.invalid[error.is_some()] {
+            span { (label) }
+            textarea name=(name) rows=(rows) aria-invalid=[invalid] aria-describedby=[&described] { (value) }
+            (extra)
+            (field_error(name, error))
+        }
+    }
+}
+
+/// A labelled file input; a file cannot be filled in again, the reason can.
+pub fn file_field(label: &str, name: &str, accept: &str) -> Markup {
+    let error = echo::error_for(name);
+    html! {
+        label.field.invalid[error.is_some()] {
+            span { (label) }
+            input type="file" name=(name) accept=(accept) required;
+            (field_error(name, error))
+        }
+    }
+}
+
+/// Whether an option is chosen: as typed when the form was refused, else `default`.
+pub fn chosen(name: &str, value: &str, default: bool) -> bool {
+    echo::chosen(name, value).unwrap_or(default)
 }
 
 #[derive(Clone, Copy)]
@@ -215,5 +276,12 @@ mod tests {
         assert_eq!(super::local_path("//evil.example/"), "/");
         assert_eq!(super::local_path("https://evil.example/"), "/");
         assert_eq!(super::local_path("/\\evil.example"), "/");
+    }
+
+    #[test]
+    fn a_form_comes_back_to_its_page_without_the_saved_banner() {
+        assert_eq!(super::without_saved("/admin/sites?saved=1"), "/admin/sites");
+        assert_eq!(super::without_saved("/notices?q=x&saved=1&site=2"), "/notices?q=x&site=2");
+        assert_eq!(super::without_saved("/admin/people"), "/admin/people");
     }
 }

@@ -4,6 +4,7 @@
 pub mod charts;
 pub mod csv_import;
 pub mod csv_read;
+pub mod echo;
 pub mod error;
 pub mod exports;
 pub mod i18n;

@@ -9,13 +9,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
-use super::error::WebError;
+use super::error::{FormSlot, WebError};
 use super::i18n::{LANG_COOKIE, Lang};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::policy::Actor;
 use crate::store::people;
 use crate::store::web::{self as store, WebSession};
+use patrol_protocol::reason::Reason;
 
 pub const SESSION_COOKIE: &str = "patrol_session";
 /// Before sign-in there is no session to hold a CSRF token, so the login form is
@@ -231,11 +232,11 @@ impl FormData {
             let body = axum::body::to_bytes(req.into_body(), FORM_MAX).await.map_err(|_| too_large(FORM_MAX))?;
             form.fields = form_urlencoded::parse(&body).into_owned().collect();
             if form.fields.len() > FIELDS_MAX {
-                return Err(ApiError::invalid("form", "too many fields").into());
+                return Err(ApiError::invalid("form", Reason::TooManyFields).into());
             }
         } else if content_type.starts_with("multipart/form-data") {
             let mut multipart =
-                Multipart::from_request(req, &()).await.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+                Multipart::from_request(req, &()).await.map_err(|_| ApiError::BadRequest(Reason::FormUnreadable))?;
             let mut total = 0usize;
             while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
                 let name = field.name().unwrap_or("").to_string();
@@ -246,7 +247,7 @@ impl FormData {
                     return Err(too_large(MULTIPART_MAX));
                 }
                 if form.fields.len() + form.files.len() >= FIELDS_MAX {
-                    return Err(ApiError::invalid("form", "too many fields").into());
+                    return Err(ApiError::invalid("form", Reason::TooManyFields).into());
                 }
                 match filename {
                     Some(filename) => form.files.push((name, Upload { filename, bytes })),
@@ -255,27 +256,28 @@ impl FormData {
                             return Err(too_large(FIELD_TEXT_MAX));
                         }
                         let text = String::from_utf8(bytes.to_vec())
-                            .map_err(|_| ApiError::invalid(name.clone(), "is not UTF-8 text"))?;
+                            .map_err(|_| ApiError::invalid(name.clone(), Reason::NotUtf8Text))?;
                         form.fields.push((name, text));
                     }
                 }
             }
         } else {
-            return Err(ApiError::BadRequest("expected a form".into()).into());
+            return Err(ApiError::BadRequest(Reason::ExpectedForm).into());
         }
         Ok(form)
     }
 }
 
 fn too_large(limit: usize) -> WebError {
-    ApiError::TooLarge(format!("at most {} KB", limit / 1024)).into()
+    ApiError::TooLarge(Reason::BodyTooLarge { max_kb: limit / 1024 }).into()
 }
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> WebError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         too_large(MULTIPART_MAX)
     } else {
-        ApiError::BadRequest(e.body_text()).into()
+        tracing::debug!(error = %e.body_text(), "a multipart form did not read");
+        ApiError::BadRequest(Reason::FormUnreadable).into()
     }
 }
 
@@ -307,6 +309,7 @@ impl FromRequest<AppState> for Posted {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Posted, Response> {
         let (mut parts, body) = req.into_parts();
+        let slot = parts.extensions.get::<FormSlot>().cloned();
         let page = Page::from_request_parts(&mut parts, state).await?;
         if !origin_ok(&parts.headers) {
             return Err(WebError::Csrf.into_response());
@@ -315,6 +318,12 @@ impl FromRequest<AppState> for Posted {
         if !same_secret(form.get(CSRF_FIELD), &page.session.csrf_token) {
             tracing::warn!(person = %page.actor.person.id, "a form without a valid CSRF token was refused");
             return Err(WebError::Csrf.into_response());
+        }
+        // Kept for the page to be rendered again with them, should the form be refused.
+        if let Some(slot) = slot
+            && let Ok(mut kept) = slot.0.lock()
+        {
+            *kept = Some((form.fields.clone(), state.clone()));
         }
         Ok(Posted { page, form })
     }

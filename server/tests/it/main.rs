@@ -19,6 +19,7 @@ mod people_lifecycle;
 mod printouts;
 mod push_atomicity;
 mod reference_history;
+mod refusals;
 mod register;
 mod schedule_edges;
 mod schedules;

@@ -546,7 +546,8 @@ async fn a_past_run_shows_its_checkpoints_as_they_were(backend: Backend) {
     s.clock.advance_ms(30 * MINUTE);
     let admin = s.token("admin").await;
     let body = json!({"name_zh": "改名后的岗亭", "latitude": cp["latitude"], "longitude": cp["longitude"], "radius_m": cp["radius_m"], "checklist": cp["checklist"]});
-    let (status, resp) = s.call(Method::PUT, &format!("/api/v1/sites/{site}/checkpoints/{cp_id}"), Some(&admin), Some(body)).await;
+    let (status, resp) =
+        s.call(Method::PUT, &format!("/api/v1/sites/{site}/checkpoints/{cp_id}"), Some(&admin), Some(body)).await;
     assert_eq!(status, StatusCode::OK, "{resp}");
     s.clock.advance_ms(30 * MINUTE);
     phone.renew(&s).await;
@@ -579,8 +580,9 @@ async fn a_notice_is_not_reassigned_to_a_retired_department(backend: Backend) {
 
     let admin = s.token("admin").await;
     let gone = demo.dept("administration");
-    let (status, resp) =
-        s.call(Method::POST, &format!("/api/v1/sites/{}/departments/{gone}/retire", demo.site()), Some(&admin), None).await;
+    let (status, resp) = s
+        .call(Method::POST, &format!("/api/v1/sites/{}/departments/{gone}/retire", demo.site()), Some(&admin), None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{resp}");
     let mut supervisor = Phone::sign_in(&s, "supervisor").await;
     supervisor.record(&s, act(nid, NoticeAction::Reassign, "转行政部", vec![], Some(gone)));

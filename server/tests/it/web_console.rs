@@ -211,7 +211,7 @@ async fn a_site_plan_is_an_image_within_bounds(backend: Backend) {
         [("_csrf", csrf.as_str()), ("north", "31.232"), ("south", "31.228"), ("west", "121.471"), ("east", "121.476")];
     let gif = post_multipart(&s, &path, &cookie, &corners, ("plan", "plan.png", b"GIF89a\x01\x00\x01\x00")).await;
     assert_eq!(gif.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(gif.body.contains("not a PNG or JPEG"), "{}", gif.body);
+    assert!(gif.body.contains("plan.png：不是 JPEG 或 PNG 图片"), "in Chinese, naming the file: {}", gif.body);
     let mut swapped = corners;
     swapped[1] = ("north", "31.200");
     let upside_down = post_multipart(&s, &path, &cookie, &swapped, ("plan", "plan.png", &tiny_png())).await;
@@ -262,7 +262,7 @@ async fn a_people_import_creates_everyone_or_no_one(backend: Backend) {
 
     let again = import_people(&s, &cookie, &csrf, &good).await;
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(again.body.contains("already taken"));
+    assert!(again.body.contains("登录名 wang.li 已被占用"), "in Chinese: {}", again.body);
 }
 
 /// A patrol officer's phone raises a notice to a department with one photo, pushes
@@ -342,7 +342,7 @@ async fn a_head_signs_for_receipt_and_reports_the_fix_with_a_browser_photo(backe
     )
     .await;
     assert_eq!(gif.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(gif.body.contains("not a JPEG or PNG"), "{}", gif.body);
+    assert!(gif.body.contains("fix.gif：不是 JPEG 或 PNG 图片"), "in Chinese, naming the file: {}", gif.body);
     // A header that claims a huge canvas is refused before decoding.
     let mut bomb = png(4, 4);
     bomb[16..20].copy_from_slice(&60_000u32.to_be_bytes());

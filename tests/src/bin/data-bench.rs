@@ -61,8 +61,10 @@ fn main() {
             assert_eq!(status, 201, "{cp}");
             ids.push(cp["id"].clone());
         }
-        let (status, route) =
-            desk.post(&format!("/api/v1/sites/{site}/routes"), json!({"name_zh": format!("{r}号线"), "checkpoint_ids": ids}));
+        let (status, route) = desk.post(
+            &format!("/api/v1/sites/{site}/routes"),
+            json!({"name_zh": format!("{r}号线"), "checkpoint_ids": ids}),
+        );
         assert_eq!(status, 201, "{route}");
         routes.push(route["id"].as_str().unwrap().parse::<Id>().unwrap());
     }
@@ -80,8 +82,13 @@ fn main() {
     let (up0, down0) = proxy.bytes();
     println!("sign-in and first sync (reference data of the site): up {:.3} MB, down {:.3} MB", mb(up0), mb(down0));
 
-    let engineering =
-        core.departments(site.parse().unwrap()).unwrap().into_iter().find(|d| d.kind == DepartmentKind::Engineering).unwrap().id;
+    let engineering = core
+        .departments(site.parse().unwrap())
+        .unwrap()
+        .into_iter()
+        .find(|d| d.kind == DepartmentKind::Engineering)
+        .unwrap()
+        .id;
     let mut per_day = Vec::new();
     let mut photo_n = 0;
     let mut stored_photo_bytes = 0u64;

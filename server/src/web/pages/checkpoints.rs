@@ -3,11 +3,13 @@
 
 use std::collections::HashSet;
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::api::extract::Json;
+use crate::api::extract::{Path, Query};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
+use patrol_protocol::reason::{Reason, Thing};
 use patrol_protocol::{Checkpoint, Id, Site};
 
 use super::sites::{Tab, number, site_header};
@@ -118,7 +120,7 @@ async fn render(
                 }
             }
             div.stack {
-                (create_card(page, t(K::NewCheckpoint), &base, html! {
+                (create_card(page, t(K::NewCheckpoint), &base, || html! {
                     (field(t(K::Code), "code", "", FieldKind::Required))
                     (field(t(K::NameZh), "name_zh", "", FieldKind::Required))
                     (field(t(K::NameEn), "name_en", "", FieldKind::Optional))
@@ -130,8 +132,7 @@ async fn render(
                     (field(t(K::QrToken), "qr_token", "", FieldKind::Optional))
                     p.hint { (t(K::QrTokenHint)) }
                     (field(t(K::NfcTag), "nfc_tag_id", "", FieldKind::Optional))
-                    label.field { span { (t(K::Checklist)) }
-                        textarea name="checklist" rows="4" placeholder="灯具完好 / Lights working" {} }
+                    (layout::textarea_field(t(K::Checklist), "checklist", "", 4, html! {}))
                 }))
                 (import_card(page, &format!("{base}/import"), K::CheckpointCsvHint))
             }
@@ -163,14 +164,14 @@ fn checkpoints_from_csv(rows: &[csv_import::CsvRow], site_id: Id) -> Result<Vec<
         match built {
             Ok(cp) => {
                 if !codes.insert(cp.code.clone()) {
-                    problems.push(RowError::new(row.line, format!("code {} appears twice in the file", cp.code)));
+                    problems.push(RowError::about(row.line, "code", Reason::CodeTwiceInFile { code: cp.code.clone() }));
                 } else if !tokens.insert(cp.qr_token.clone()) {
-                    problems.push(RowError::new(row.line, "qr_token appears twice in the file"));
+                    problems.push(RowError::about(row.line, "qr_token", Reason::QrTokenTwiceInFile));
                 } else {
                     out.push((row.line, cp));
                 }
             }
-            Err(e) => problems.push(RowError::new(row.line, e.to_string())),
+            Err(e) => problems.push(csv_import::row_refused(row.line, &e)),
         }
     }
     if problems.is_empty() { Ok(out) } else { Err(problems) }
@@ -200,7 +201,7 @@ pub async fn import(
     posted: Posted,
 ) -> Result<Response, WebError> {
     let site = admin::administered_site(&state, &posted.page.actor, site_id).await?;
-    let file = posted.form.file("file").ok_or_else(|| ApiError::invalid("file", "choose a CSV file"))?;
+    let file = posted.form.file("file").ok_or_else(|| ApiError::invalid("file", Reason::ChooseFile))?;
     let parsed =
         csv_import::read(&file.bytes, CSV_COLUMNS, &["code", "name_zh", "latitude", "longitude"], IMPORT_ROWS_MAX)
             .and_then(|rows| checkpoints_from_csv(&rows, site_id));
@@ -223,14 +224,15 @@ pub async fn import(
             let (mut added, mut edits) = (Vec::new(), Vec::new());
             for (line, cp) in &checkpoints {
                 match existing.get(&cp.code) {
-                    Some(old) if retired.contains_key(&old.id) => problems.push(RowError::new(
+                    Some(old) if retired.contains_key(&old.id) => problems.push(RowError::about(
                         *line,
-                        format!("巡检点 {0} 已停用，不能通过导入修改 / checkpoint {0} is retired and cannot be changed by an import", cp.code),
+                        "code",
+                        Reason::RetiredNotImported { code: cp.code.clone() },
                     )),
                     Some(old) => edits.push((*line, old.id, edit_from_row(old, cp))),
                     None => {
                         if token_taken(c, &cp.qr_token)? {
-                            problems.push(RowError::new(*line, "二维码口令已被使用 / qr_token is already in use"));
+                            problems.push(RowError::about(*line, "qr_token", Reason::QrTokenTaken));
                         }
                         added.push(cp);
                     }
@@ -247,7 +249,11 @@ pub async fn import(
                 let done =
                     crate::api::versions::change(c, site_id, reference::RefKind::Checkpoint, *id, &change, me, now)?;
                 if let Err(e) = done {
-                    return Ok(Err(vec![RowError::new(*line, e.to_string())]));
+                    let problem = match e.field() {
+                        Some(field) => RowError::about(*line, field, e.reason().clone()),
+                        None => RowError::new(*line, e.reason().clone()),
+                    };
+                    return Ok(Err(vec![problem]));
                 }
             }
             crate::sync::feed::reference_changed(c, site_id, now)?;
@@ -289,7 +295,7 @@ async fn sheet(state: &AppState, site: Site, only: Option<Id>) -> Result<Respons
     if let Some(id) = only {
         checkpoints.retain(|cp| cp.id == id);
         if checkpoints.is_empty() {
-            return Err(ApiError::not_found("checkpoint").into());
+            return Err(ApiError::not_found(Thing::Checkpoint).into());
         }
     }
     let font_setting = state.settings.cjk_font.clone();

@@ -1,10 +1,12 @@
 //! A site's departments for the administrator: the list and a form to add one of
 //! the kinds the regulations name (客服部, 工程部, 保洁部 …).
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::api::extract::Json;
+use crate::api::extract::{Path, Query};
+use axum::extract::State;
 use axum::response::Response;
 use maud::{Markup, html};
+use patrol_protocol::reason::Reason;
 use patrol_protocol::{DepartmentKind, Id};
 
 use super::sites::{Tab, site_header};
@@ -13,6 +15,7 @@ use crate::api::admin::{self, NewDepartment};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::store::reference;
+use crate::web::echo;
 use crate::web::error::WebError;
 use crate::web::i18n::{K, Lang};
 use crate::web::layout::{self, FieldKind, create_card, field, flash};
@@ -63,11 +66,14 @@ pub async fn list(
                     }
                 }
             }
-            (create_card(&page, t(K::NewDepartment), &format!("/admin/sites/{}/departments", site.id), html! {
+            (create_card(&page, t(K::NewDepartment), &format!("/admin/sites/{}/departments", site.id), || html! {
                 label.field { span { (t(K::Kind)) }
                     select name="kind" {
-                        @for k in DepartmentKind::ALL { option value=(k.as_str()) { (kind_label(lang, k)) } }
+                        @for k in DepartmentKind::ALL {
+                            option value=(k.as_str()) selected[layout::chosen("kind", k.as_str(), false)] { (kind_label(lang, k)) }
+                        }
                     }
+                    (layout::field_error("kind", echo::error_for("kind")))
                 }
                 (field(t(K::NameZh), "name_zh", "", FieldKind::Optional))
                 (field(t(K::NameEn), "name_en", "", FieldKind::Optional))
@@ -84,8 +90,7 @@ pub async fn create(
     posted: Posted,
 ) -> Result<Response, WebError> {
     let f = &posted.form;
-    let kind =
-        DepartmentKind::parse(f.get("kind")).ok_or_else(|| ApiError::invalid("kind", "not a department kind"))?;
+    let kind = DepartmentKind::parse(f.get("kind")).ok_or_else(|| ApiError::invalid("kind", Reason::NotAChoice))?;
     let req = NewDepartment { kind, name_zh: f.get("name_zh").to_string(), name_en: f.get("name_en").to_string() };
     let _created = admin::create_department(State(state), posted.page.actor, Path(site_id), Json(req)).await?;
     Ok(saved(&format!("/admin/sites/{site_id}/departments")))

@@ -1,7 +1,8 @@
 //! Signing in and out of the console: the login form with its double-submit CSRF
 //! cookie, the shared password check and rate limit, and the session cookie.
 
-use axum::extract::{Query, Request, State};
+use crate::api::extract::Query;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;

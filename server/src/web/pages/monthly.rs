@@ -2,9 +2,11 @@
 //! expected, checkpoint coverage, notices per department and per person, with
 //! server-drawn charts, and the same figures as Excel and PDF downloads.
 
-use axum::extract::{Path, State};
+use crate::api::extract::Path;
+use axum::extract::State;
 use axum::response::Response;
 use maud::{Markup, html};
+use patrol_protocol::reason::{Reason, Thing};
 use patrol_protocol::{Id, Site};
 
 use super::notices::stat;
@@ -27,9 +29,12 @@ async fn load(
     site_id: Id,
     month: &str,
 ) -> Result<(Site, MonthSummary, SiteRef), WebError> {
-    let (year, m) = stats::parse_month(month).ok_or_else(|| ApiError::invalid("month", "a month as YYYY-MM"))?;
-    let site =
-        state.store.read(move |c| reference::get_site(c, site_id)).await?.ok_or_else(|| ApiError::not_found("site"))?;
+    let (year, m) = stats::parse_month(month).ok_or_else(|| ApiError::invalid("month", Reason::MonthFormat))?;
+    let site = state
+        .store
+        .read(move |c| reference::get_site(c, site_id))
+        .await?
+        .ok_or_else(|| ApiError::not_found(Thing::Site))?;
     if site.org_id != page.actor.person.org_id || !page.actor.is_supervisor_of(site.id) {
         return Err(ApiError::forbidden().into());
     }

@@ -4,10 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use crate::api::extract::{Path, Query};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use patrol_protocol::notice::{NoticeAction, NoticeState, Refusal, Severity, decide};
+use patrol_protocol::reason::{Reason, Thing};
 use patrol_protocol::sync::{NoticeActionRequest, NoticeView};
 use patrol_protocol::{Department, Id, Site};
 
@@ -19,6 +21,7 @@ use crate::error::ApiError;
 use crate::notices::{self, NoticeRow};
 use crate::photos;
 use crate::store::reference;
+use crate::web::echo;
 use crate::web::error::WebError;
 use crate::web::exports;
 use crate::web::i18n::{K, Lang, action_name};
@@ -205,9 +208,7 @@ pub async fn export_register(
             if total as usize > EXPORT_MAX {
                 return Ok(Err(ApiError::invalid(
                     "filter",
-                    format!(
-                        "符合条件的通知单有 {total} 张，超过一次导出的上限 {EXPORT_MAX} 张，请缩小筛选范围 / {total} notices match, more than the {EXPORT_MAX} one export may hold: narrow the filter"
-                    ),
+                    Reason::ExportTooBig { total: total as usize, max: EXPORT_MAX },
                 )));
             }
             let mut departments: BTreeMap<Id, Department> = BTreeMap::new();
@@ -442,28 +443,37 @@ fn action_form(page: &Page, s: &Shown, action: NoticeAction, possible: bool) -> 
                 form method="post" action=(target) enctype=(if multipart { "multipart/form-data" } else { "application/x-www-form-urlencoded" }) {
                     (csrf(page))
                     input type="hidden" name="action" value=(action.as_str());
-                    @if action == NoticeAction::Reassign {
-                        label.field { span { (t(K::ReassignTo)) }
-                            select name="reassign_to" required {
-                                @for d in s.departments.iter().filter(|d| d.id != s.row.department_id) {
-                                    option value=(d.id) { (lang.pick(&d.name_zh, &d.name_en)) }
+                    (echo::form(&target, Some(("action", action.as_str())), || html! {
+                        @if action == NoticeAction::Reassign {
+                            label.field { span { (t(K::ReassignTo)) }
+                                select name="reassign_to" required {
+                                    @for d in s.departments.iter().filter(|d| d.id != s.row.department_id) {
+                                        option value=(d.id) selected[layout::chosen("reassign_to", &d.id.to_string(), false)] {
+                                            (lang.pick(&d.name_zh, &d.name_en))
+                                        }
+                                    }
                                 }
+                                (layout::field_error("reassign_to", echo::error_for("reassign_to")))
                             }
                         }
-                    }
-                    @if multipart {
-                        label.field { span { (t(K::AfterPhotosUpload)) }
-                            input type="file" name="photos" accept="image/jpeg,image/png" multiple required; }
-                    }
-                    @if action != NoticeAction::Acknowledge && action != NoticeAction::VerifyPass {
-                        label.field { span { (t(reason_label)) }
-                            @if action.needs_reason() {
-                                textarea name="reason" rows="3" maxlength="4000" required {}
-                            } @else {
-                                textarea name="reason" rows="2" maxlength="4000" {}
+                        @if multipart {
+                            label.field { span { (t(K::AfterPhotosUpload)) }
+                                input type="file" name="photos" accept="image/jpeg,image/png" multiple required;
+                                (layout::field_error("photos", echo::error_for("photos")))
                             }
                         }
-                    }
+                        @if action != NoticeAction::Acknowledge && action != NoticeAction::VerifyPass {
+                            @let typed = echo::typed("reason").unwrap_or_default();
+                            label.field { span { (t(reason_label)) }
+                                @if action.needs_reason() {
+                                    textarea name="reason" rows="3" maxlength="4000" required { (typed) }
+                                } @else {
+                                    textarea name="reason" rows="2" maxlength="4000" { (typed) }
+                                }
+                                (layout::field_error("reason", echo::error_for("reason")))
+                            }
+                        }
+                    }))
                     button class=(if matches!(action, NoticeAction::Void | NoticeAction::VerifyFail | NoticeAction::Dispute) { "danger" } else { "primary" })
                         type="submit" { (action_name(lang, action.as_str())) }
                 }
@@ -480,19 +490,21 @@ pub async fn act(State(state): State<AppState>, Path(id): Path<Id>, posted: Post
     // Someone who may not see the notice is told so before anything they posted is
     // looked at (a 403, or 404 for a notice of another organisation).
     notices::api::visible_notice(&state, actor, id).await?;
-    let action = NoticeAction::parse(f.get("action")).ok_or_else(|| ApiError::invalid("action", "not an action"))?;
+    let action = NoticeAction::parse(f.get("action")).ok_or_else(|| ApiError::invalid("action", Reason::NotAChoice))?;
     let reassign_to = match action {
         NoticeAction::Reassign => Some(
-            f.get("reassign_to").parse::<Id>().map_err(|_| ApiError::invalid("reassign_to", "choose a department"))?,
+            f.get("reassign_to")
+                .parse::<Id>()
+                .map_err(|_| ApiError::invalid("reassign_to", Reason::ChooseDepartment))?,
         ),
         _ => None,
     };
     let files: Vec<_> = f.files.iter().filter(|(name, u)| name == "photos" && !u.bytes.is_empty()).collect();
     if files.len() > FIX_PHOTOS_MAX {
-        return Err(ApiError::invalid("photos", format!("at most {FIX_PHOTOS_MAX} photos at once")).into());
+        return Err(ApiError::invalid("photos", Reason::TooMany { max: FIX_PHOTOS_MAX }).into());
     }
     if !files.is_empty() && action != NoticeAction::ReportFix {
-        return Err(ApiError::invalid("photos", "only a fix report carries photos").into());
+        return Err(ApiError::invalid("photos", Reason::OnlyFixCarriesPhotos).into());
     }
     let mut prepared = Vec::with_capacity(files.len());
     if !files.is_empty() {
@@ -500,9 +512,9 @@ pub async fn act(State(state): State<AppState>, Path(id): Path<Id>, posted: Post
         let a = actor.clone();
         let verdict = state.store.read(move |c| notices::check_action(c, &a, id, action)).await?;
         match verdict {
-            None => return Err(ApiError::not_found("notice").into()),
+            None => return Err(ApiError::not_found(Thing::Notice).into()),
             Some(Err(refusal)) => {
-                return Err(ApiError::Conflict(format!("refused: {refusal} / {}", refusal.message_zh())).into());
+                return Err(ApiError::Conflict(Reason::NoticeRefused { refusal }).into());
             }
             Some(Ok(_)) => {}
         }

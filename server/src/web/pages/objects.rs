@@ -15,6 +15,8 @@ use super::sites::{Tab, number, site_header};
 use super::{Saved, saved};
 use crate::api::admin;
 use crate::api::versions::{self, Change};
+use patrol_protocol::reason::Reason;
+
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::store::people;
@@ -25,7 +27,7 @@ use crate::web::layout::{self, FieldKind, csrf, field, flash, local_time, window
 use crate::web::session::{Page, Posted};
 
 fn kind_of(segment: &str) -> Result<RefKind, WebError> {
-    RefKind::parse(segment).ok_or_else(|| ApiError::NotFound("没有这类对象 / no such kind of object".into()).into())
+    RefKind::parse(segment).ok_or_else(|| ApiError::NotFound(Reason::NoSuchKind).into())
 }
 
 /// Where an object's page is.
@@ -86,7 +88,7 @@ pub async fn show(
         })
         .await?;
     let Some((current, retired, _)) = live else {
-        return Err(ApiError::NotFound("没有这个对象 / no such object".into()).into());
+        return Err(ApiError::NotFound(Reason::NoSuchKind).into());
     };
     let lang = page.lang;
     let t = |k| lang.t(k);
@@ -280,13 +282,12 @@ fn body_from_form(f: &crate::web::session::FormData, current: &Body) -> Result<B
                 if value.trim().is_empty() {
                     continue;
                 }
-                let id: Id =
-                    id.parse().map_err(|_| ApiError::invalid("checkpoint_ids", "不是巡检点 / not a checkpoint"))?;
+                let id: Id = id.parse().map_err(|_| ApiError::invalid("checkpoint_ids", Reason::NotAChoice))?;
                 numbered.push((number("order", value)?, id));
             }
             numbered.sort_by_key(|(n, _)| *n);
             if numbered.windows(2).any(|w| w[0].0 == w[1].0) {
-                return Err(ApiError::invalid("order", "两个巡检点序号相同 / two checkpoints have the same number"));
+                return Err(ApiError::invalid("order", Reason::SameOrderNumber));
             }
             Body::Route { name_zh, name_en, checkpoint_ids: numbered.into_iter().map(|(_, id)| id).collect() }
         }
@@ -315,7 +316,7 @@ pub async fn edit(
     admin::administered_site(&state, &posted.page.actor, site_id).await?;
     let current = state.store.read(move |c| reference::live(c, kind, id)).await?;
     let Some((current, _, _)) = current else {
-        return Err(ApiError::NotFound("没有这个对象 / no such object".into()).into());
+        return Err(ApiError::NotFound(Reason::NoSuchKind).into());
     };
     let body = body_from_form(&posted.form, &current)?;
     versions::change_now(&state, &posted.page.actor, site_id, kind, id, Change::Edit(body)).await?;

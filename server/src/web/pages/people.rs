@@ -3,11 +3,13 @@
 
 use std::collections::HashSet;
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::api::extract::Json;
+use crate::api::extract::{Path, Query};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
+use patrol_protocol::reason::Reason;
 use patrol_protocol::{Department, DepartmentKind, Id, Person, Role, Site};
 
 use super::{Saved, saved};
@@ -18,6 +20,7 @@ use crate::error::ApiError;
 use crate::policy::Access;
 use crate::store::{DbError, people, reference};
 use crate::web::csv_import::{self, CsvRow, RowError};
+use crate::web::echo;
 use crate::web::error::WebError;
 use crate::web::i18n::{K, Lang};
 use crate::web::layout::{self, FieldKind, create_card, csrf, field, flash, import_card, role_label};
@@ -39,7 +42,7 @@ const ROLE_KINDS: &[(&str, K)] = &[
 
 /// A role from its kind, site and department, as chosen in a form or a CSV row.
 fn role_from(kind: &str, site: Option<Id>, department: Option<Id>) -> Result<Role, ApiError> {
-    let need_site = || ApiError::invalid("site", format!("role {kind} needs a site"));
+    let need_site = || ApiError::invalid("site_id", Reason::RoleNeedsSite { role: kind.to_string() });
     Ok(match kind {
         "administrator" => Role::Administrator,
         "org_supervisor" => Role::OrgSupervisor,
@@ -47,10 +50,13 @@ fn role_from(kind: &str, site: Option<Id>, department: Option<Id>) -> Result<Rol
         "patrol_staff" => Role::PatrolStaff { site_id: site.ok_or_else(need_site)? },
         "department_head" => Role::DepartmentHead {
             site_id: site.ok_or_else(need_site)?,
-            department_id: department
-                .ok_or_else(|| ApiError::invalid("department", "a department head needs a department"))?,
+            department_id: department.ok_or_else(|| ApiError::invalid("department", Reason::HeadNeedsDepartment))?,
         },
-        other => return Err(ApiError::invalid("role", format!("unknown role {other:?}"))),
+        other => {
+            let allowed = ROLE_KINDS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ");
+            let value = other.chars().take(40).collect();
+            return Err(ApiError::invalid("role", Reason::UnknownValue { value, allowed }));
+        }
     })
 }
 
@@ -62,7 +68,7 @@ fn role_from_form(form: &crate::web::session::FormData) -> Result<Role, ApiError
         if v.is_empty() {
             Ok(None)
         } else {
-            v.parse().map(Some).map_err(|_| ApiError::invalid(field, "not a choice offered"))
+            v.parse().map(Some).map_err(|_| ApiError::invalid(field, Reason::NotAChoice))
         }
     };
     let (site, department) = match form.get("department").split_once(':') {
@@ -113,23 +119,35 @@ fn role_fields(lang: Lang, org: &Org) -> Markup {
     html! {
         label.field { span { (t(K::Role)) }
             select name="role" {
-                @for (kind, label) in ROLE_KINDS { option value=(kind) { (t(*label)) } }
+                @for (kind, label) in ROLE_KINDS {
+                    option value=(kind) selected[layout::chosen("role", kind, false)] { (t(*label)) }
+                }
             }
+            (layout::field_error("role", echo::error_for("role")))
         }
         label.field { span { (t(K::Site)) }
             select name="site_id" {
                 option value="" { (t(K::NoSiteNeeded)) }
-                @for s in &org.sites { option value=(s.id) { (s.code) " " (lang.pick(&s.name_zh, &s.name_en)) } }
+                @for s in &org.sites {
+                    option value=(s.id) selected[layout::chosen("site_id", &s.id.to_string(), false)] {
+                        (s.code) " " (lang.pick(&s.name_zh, &s.name_en))
+                    }
+                }
             }
+            (layout::field_error("site_id", echo::error_for("site_id")))
         }
         label.field { span { (t(K::Department)) " (" (t(K::RoleDepartmentHead)) ")" }
             select name="department" {
                 option value="" { (t(K::NoDepartment)) }
                 @for d in &org.departments {
                     @let site = org.sites.iter().find(|s| s.id == d.site_id).map_or("", |s| s.code.as_str());
-                    option value={ (d.site_id) ":" (d.id) } { (site) " · " (lang.pick(&d.name_zh, &d.name_en)) }
+                    @let value = format!("{}:{}", d.site_id, d.id);
+                    option value=(value) selected[layout::chosen("department", &value, false)] {
+                        (site) " · " (lang.pick(&d.name_zh, &d.name_en))
+                    }
                 }
             }
+            (layout::field_error("department", echo::error_for("department")))
         }
     }
 }
@@ -192,9 +210,10 @@ async fn render(
                                 td {
                                     details {
                                         summary { (t(K::AddRole)) }
-                                        form method="post" action={ "/admin/people/" (p.id) "/roles" } {
+                                        @let action = format!("/admin/people/{}/roles", p.id);
+                                        form method="post" action=(action) {
                                             (csrf(page))
-                                            (role_fields(lang, &org))
+                                            (echo::form(&action, None, || role_fields(lang, &org)))
                                             button type="submit" { (t(K::Save)) }
                                         }
                                     }
@@ -205,7 +224,7 @@ async fn render(
                 }
             }
             div.stack {
-                (create_card(page, t(K::NewPerson), "/admin/people", html! {
+                (create_card(page, t(K::NewPerson), "/admin/people", || html! {
                     (field(t(K::Login), "login", "", FieldKind::Required))
                     (field(t(K::DisplayName), "display_name", "", FieldKind::Required))
                     (field(t(K::Password), "password", "", FieldKind::Password))
@@ -240,7 +259,7 @@ pub async fn set_active(
     let active = match posted.form.get("active") {
         "1" => true,
         "0" => false,
-        _ => return Err(ApiError::invalid("active", "0 或 1 / 0 or 1").into()),
+        _ => return Err(ApiError::invalid("active", Reason::ZeroOrOne).into()),
     };
     crate::api::account::set_active(
         State(state),
@@ -316,10 +335,7 @@ pub async fn change_password(
     match crate::api::account::change_own_password(&state, &page.actor, &addr.0, &current, &new).await {
         Ok(()) => Ok(saved("/account/password")),
         Err(ApiError::Invalid { reason, .. }) => {
-            let shown = match reason.split_once(" / ") {
-                Some((zh, en)) => page.lang.pick(zh, en).to_string(),
-                None => reason,
-            };
+            let shown = crate::web::error::say(page.lang, &reason);
             let mut r = password_page(&page, Some(&shown), false).into_response();
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(r)
@@ -343,19 +359,23 @@ pub async fn add_role(
 fn person_from_row(row: &CsvRow, org: &Org) -> Result<NewPerson, ApiError> {
     let site = match row.get("site_code") {
         "" => None,
-        code => Some(
-            org.sites
-                .iter()
-                .find(|s| s.code == code)
-                .ok_or_else(|| ApiError::invalid("site_code", format!("no site with code {code}")))?,
-        ),
+        code => Some(org.sites.iter().find(|s| s.code == code).ok_or_else(|| {
+            ApiError::invalid("site_code", Reason::NoSiteWithCode { code: code.chars().take(40).collect() })
+        })?),
     };
     let department = match row.get("department_kind") {
         "" => None,
         kind => {
-            let kind = DepartmentKind::parse(kind)
-                .ok_or_else(|| ApiError::invalid("department_kind", format!("unknown kind {kind:?}")))?;
-            let site = site.ok_or_else(|| ApiError::invalid("site_code", "a department needs its site"))?;
+            let kind = DepartmentKind::parse(kind).ok_or_else(|| {
+                ApiError::invalid(
+                    "department_kind",
+                    Reason::UnknownValue {
+                        value: kind.chars().take(40).collect(),
+                        allowed: DepartmentKind::ALL.map(DepartmentKind::as_str).join(", "),
+                    },
+                )
+            })?;
+            let site = site.ok_or_else(|| ApiError::invalid("site_code", Reason::DepartmentNeedsSite))?;
             Some(
                 org.departments
                     .iter()
@@ -363,7 +383,7 @@ fn person_from_row(row: &CsvRow, org: &Org) -> Result<NewPerson, ApiError> {
                     .ok_or_else(|| {
                         ApiError::invalid(
                             "department_kind",
-                            format!("{} has no {} department", site.code, kind.as_str()),
+                            Reason::SiteLacksDepartment { site: site.code.clone(), kind },
                         )
                     })?
                     .id,
@@ -384,7 +404,7 @@ fn person_from_row(row: &CsvRow, org: &Org) -> Result<NewPerson, ApiError> {
 pub async fn import(State(state): State<AppState>, posted: Posted) -> Result<Response, WebError> {
     let page = &posted.page;
     page.actor.require(Access::Administer)?;
-    let file = posted.form.file("file").ok_or_else(|| ApiError::invalid("file", "choose a CSV file"))?;
+    let file = posted.form.file("file").ok_or_else(|| ApiError::invalid("file", Reason::ChooseFile))?;
     let org = org_of(&state, page.actor.person.org_id).await?;
     let rows = match csv_import::read(
         &file.bytes,
@@ -401,10 +421,10 @@ pub async fn import(State(state): State<AppState>, posted: Posted) -> Result<Res
     for row in &rows {
         match person_from_row(row, &org) {
             Ok(p) if !logins.insert(p.login.clone()) => {
-                problems.push(RowError::new(row.line, format!("login {} appears twice in the file", p.login)))
+                problems.push(RowError::about(row.line, "login", Reason::LoginTwiceInFile { login: p.login.clone() }))
             }
             Ok(p) => accepted.push((row.line, p)),
-            Err(e) => problems.push(RowError::new(row.line, e.to_string())),
+            Err(e) => problems.push(csv_import::row_refused(row.line, &e)),
         }
     }
     if !problems.is_empty() {
@@ -422,7 +442,7 @@ pub async fn import(State(state): State<AppState>, posted: Posted) -> Result<Res
             let mut problems = Vec::new();
             for (line, p, _) in &hashed {
                 if people::credentials(c, &p.login)?.is_some() {
-                    problems.push(RowError::new(*line, format!("login {} is already taken", p.login)));
+                    problems.push(RowError::about(*line, "login", Reason::LoginTaken { login: p.login.clone() }));
                 }
             }
             if !problems.is_empty() {

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use maud::{Markup, html};
 use patrol_protocol::notice::{NoticeState, Severity};
+use patrol_protocol::reason::Reason;
 use patrol_protocol::{Department, Id, Site};
 use serde::Deserialize;
 
@@ -73,8 +74,8 @@ fn given(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn invalid(field: &str, en: &str, zh: &str) -> ApiError {
-    ApiError::invalid(field, format!("{zh} / {en}"))
+fn invalid(field: &str, why: Reason) -> ApiError {
+    ApiError::invalid(field, why)
 }
 
 /// The local midnight that starts `day` at `offset_minutes` from UTC, in ms.
@@ -84,10 +85,9 @@ fn local_midnight_ms(day: NaiveDate, offset_minutes: i32) -> i64 {
 
 fn parse_day(field: &str, v: &Option<String>) -> Result<Option<NaiveDate>, ApiError> {
     let Some(text) = given(v) else { return Ok(None) };
-    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| invalid(field, "a day as YYYY-MM-DD", "日期格式应为 年-月-日"))?;
+    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| invalid(field, Reason::DateFormat))?;
     if !(2000..=2200).contains(&chrono::Datelike::year(&day)) {
-        return Err(invalid(field, "a day between the years 2000 and 2200", "日期须在 2000 至 2200 年之间"));
+        return Err(invalid(field, Reason::DayYears));
     }
     Ok(Some(day))
 }
@@ -101,19 +101,13 @@ impl RegisterQuery {
         let mut echo = Vec::new();
         if let Some(q) = given(&self.q) {
             if q.chars().count() > notices::SEARCH_MAX_CHARS || q.chars().any(char::is_control) {
-                return Err(invalid(
-                    "q",
-                    "a search of at most 100 characters, without control characters",
-                    "搜索内容不超过 100 个字符，且不含控制字符",
-                ));
+                return Err(invalid("q", Reason::SearchText { max: notices::SEARCH_MAX_CHARS }));
             }
             filter.text = Some(q.to_string());
             echo.push(("q", q.to_string()));
         }
         let id = |field: &'static str, v: &Option<String>| -> Result<Option<Id>, ApiError> {
-            given(v)
-                .map(|t| t.parse::<Id>().map_err(|_| invalid(field, "not one of the choices", "不是可选的项目")))
-                .transpose()
+            given(v).map(|t| t.parse::<Id>().map_err(|_| invalid(field, Reason::NotAChoice))).transpose()
         };
         filter.site_id = id("site", &self.site)?;
         if let Some(s) = filter.site_id {
@@ -126,9 +120,9 @@ impl RegisterQuery {
         let state = match (given(&self.state), given(&self.show)) {
             (Some("all"), _) | (None, Some("all")) => StateChoice::All,
             (Some("open"), _) | (None, _) => StateChoice::Open,
-            (Some(s), _) => StateChoice::One(
-                NoticeState::parse(s).ok_or_else(|| invalid("state", "not a notice state", "不是通知单的状态"))?,
-            ),
+            (Some(s), _) => StateChoice::One(NoticeState::parse(s).ok_or_else(|| {
+                invalid("state", Reason::OneOf { allowed: NoticeState::ALL.map(NoticeState::as_str).join(", ") })
+            })?),
         };
         match state {
             StateChoice::Open => filter.open_only = true,
@@ -142,7 +136,7 @@ impl RegisterQuery {
             filter.severity = Some(match sev {
                 "general" => Severity::General,
                 "serious" => Severity::Serious,
-                _ => return Err(invalid("severity", "general or serious", "应为一般或严重不合格")),
+                _ => return Err(invalid("severity", Reason::SeverityChoice)),
             });
             echo.push(("severity", sev.to_string()));
         }
@@ -152,7 +146,7 @@ impl RegisterQuery {
                 filter.overdue_at = Some(now_ms);
                 echo.push(("overdue", "1".into()));
             }
-            Some(_) => return Err(invalid("overdue", "1 or nothing", "应为 1 或留空")),
+            Some(_) => return Err(invalid("overdue", Reason::OneOrNothing)),
         }
         let offset = offset_of(filter.site_id);
         let from = parse_day("from", &self.from)?;
@@ -160,7 +154,7 @@ impl RegisterQuery {
         if let (Some(f), Some(t)) = (from, to)
             && f > t
         {
-            return Err(invalid("to", "the last day comes before the first", "结束日期早于开始日期"));
+            return Err(invalid("to", Reason::LastDayBeforeFirst));
         }
         if let Some(f) = from {
             filter.raised_from_ms = Some(local_midnight_ms(f, offset));
@@ -172,10 +166,7 @@ impl RegisterQuery {
         }
         let after = match given(&self.after) {
             None => None,
-            Some(text) => Some(
-                notices::Cursor::parse(text)
-                    .ok_or_else(|| invalid("after", "not a place in the list", "不是列表中的位置"))?,
-            ),
+            Some(text) => Some(notices::Cursor::parse(text).ok_or_else(|| invalid("after", Reason::NotAPlaceInList))?),
         };
         Ok(Register { filter, state, after, echo })
     }

@@ -1,10 +1,12 @@
 //! A site's routes (checkpoints in walking order) and schedules (days, time windows,
 //! runs per window) for the administrator.
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::api::extract::Json;
+use crate::api::extract::{Path, Query};
+use axum::extract::State;
 use axum::response::Response;
 use maud::{Markup, html};
+use patrol_protocol::reason::Reason;
 use patrol_protocol::{Id, TimeWindow};
 
 use super::sites::{Tab, number, site_header};
@@ -13,6 +15,7 @@ use crate::api::admin::{self, NewRoute, NewSchedule};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::store::reference;
+use crate::web::echo;
 use crate::web::error::WebError;
 use crate::web::i18n::{K, Lang};
 use crate::web::layout::{self, FieldKind, create_card, field, flash};
@@ -58,14 +61,16 @@ pub async fn list(
                     }
                 }
             }
-            (create_card(&page, t(K::NewRoute), &format!("/admin/sites/{}/routes", site.id), html! {
+            (create_card(&page, t(K::NewRoute), &format!("/admin/sites/{}/routes", site.id), || html! {
                 (field(t(K::NameZh), "name_zh", "", FieldKind::Required))
                 (field(t(K::NameEn), "name_en", "", FieldKind::Optional))
                 p.hint { (t(K::RouteOrderHint)) }
+                (layout::field_error("order", echo::error_for("order").or_else(|| echo::error_for("checkpoint_ids"))))
                 div.order-list {
                     @for cp in &checkpoints {
                         label.order-item {
-                            input type="text" inputmode="numeric" size="3" name={ "order_" (cp.id) } aria-label=(t(K::Order));
+                            @let name = format!("order_{}", cp.id);
+                            input type="text" inputmode="numeric" size="3" name=(name) value=[echo::typed(&name)] aria-label=(t(K::Order));
                             span.code { (cp.code) } " " (lang.pick(&cp.name_zh, &cp.name_en))
                         }
                     }
@@ -92,12 +97,12 @@ pub async fn create(
         if value.trim().is_empty() {
             continue;
         }
-        let id: Id = id.parse().map_err(|_| ApiError::invalid("checkpoint_ids", "not a checkpoint"))?;
+        let id: Id = id.parse().map_err(|_| ApiError::invalid("checkpoint_ids", Reason::NotAChoice))?;
         numbered.push((number("order", value)?, id));
     }
     numbered.sort_by_key(|(n, _)| *n);
     if numbered.windows(2).any(|w| w[0].0 == w[1].0) {
-        return Err(ApiError::invalid("order", "two checkpoints have the same number").into());
+        return Err(ApiError::invalid("order", Reason::SameOrderNumber).into());
     }
     let req = NewRoute {
         name_zh: f.get("name_zh").to_string(),
@@ -124,7 +129,7 @@ pub(super) fn weekday(lang: Lang, d: u8) -> &'static str {
 /// Parses "08:00-10:00 1" (start-end runs; runs defaults to 1). An end before the
 /// start is on the next day ("23:00-01:00"); `Schedule::validate` judges the rest.
 pub fn parse_window(line: &str) -> Result<TimeWindow, ApiError> {
-    let bad = || ApiError::invalid("windows", format!("{line:?}: write e.g. 08:00-10:00 1"));
+    let bad = || ApiError::invalid("windows", Reason::WindowLine { line: line.chars().take(40).collect() });
     let mut parts = line.split_whitespace();
     let span = parts.next().ok_or_else(bad)?;
     let runs = match parts.next() {
@@ -185,20 +190,26 @@ pub async fn schedules(
                     }
                 }
             }
-            (create_card(&page, t(K::NewSchedule), &format!("/admin/sites/{}/schedules", site.id), html! {
+            (create_card(&page, t(K::NewSchedule), &format!("/admin/sites/{}/schedules", site.id), || html! {
                 label.field { span { (t(K::Route)) }
                     select name="route_id" required {
-                        @for r in &routes { option value=(r.id) { (lang.pick(&r.name_zh, &r.name_en)) } }
+                        @for r in &routes {
+                            option value=(r.id) selected[layout::chosen("route_id", &r.id.to_string(), false)] { (lang.pick(&r.name_zh, &r.name_en)) }
+                        }
                     }
+                    (layout::field_error("route_id", echo::error_for("route_id")))
                 }
                 fieldset.days {
                     legend { (t(K::Days)) }
+                    (layout::field_error("days_of_week", echo::error_for("days_of_week")))
                     @for d in 1u8..=7 {
-                        label.check { input type="checkbox" name="day" value=(d) checked; (weekday(lang, d)) }
+                        label.check {
+                            input type="checkbox" name="day" value=(d) checked[echo::ticked("day", &d.to_string()).unwrap_or(true)];
+                            (weekday(lang, d))
+                        }
                     }
                 }
-                label.field { span { (t(K::Windows)) }
-                    textarea name="windows" rows="3" { "08:00-10:00 1\n16:00-18:00 1" } }
+                (layout::textarea_field(t(K::Windows), "windows", "08:00-10:00 1\n16:00-18:00 1", 3, html! {}))
                 p.hint { (t(K::WindowsHint)) }
             }))
         }
@@ -214,7 +225,7 @@ pub async fn create_schedule(
     posted: Posted,
 ) -> Result<Response, WebError> {
     let f = &posted.form;
-    let route_id: Id = f.get("route_id").parse().map_err(|_| ApiError::invalid("route_id", "choose a route"))?;
+    let route_id: Id = f.get("route_id").parse().map_err(|_| ApiError::invalid("route_id", Reason::ChooseRoute))?;
     let days = f.all("day").map(|d| number("days_of_week", d)).collect::<Result<Vec<u8>, _>>()?;
     let windows = f
         .get("windows")

@@ -1,11 +1,13 @@
 //! Sites for the administrator: the list, creating one, a site's overview with its
 //! plan image (uploaded with the latitude/longitude of its edges) and the image itself.
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::api::extract::Json;
+use crate::api::extract::{Path, Query};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
+use patrol_protocol::reason::{Reason, Thing};
 use patrol_protocol::{Id, Site};
 use sha2::{Digest, Sha256};
 
@@ -16,6 +18,7 @@ use crate::error::ApiError;
 use crate::policy::Access;
 use crate::store::reference;
 use crate::store::web::{self as web_store, SitePlan};
+use crate::web::echo;
 use crate::web::error::WebError;
 use crate::web::i18n::{K, Lang};
 use crate::web::layout::{self, FieldKind, create_card, csrf, field, flash};
@@ -63,7 +66,7 @@ pub fn site_header(lang: Lang, site: &Site, active: Tab) -> Markup {
 
 /// Parses a number a person typed, naming the field when it is not one.
 pub fn number<T: std::str::FromStr>(field: &'static str, text: &str) -> Result<T, ApiError> {
-    text.trim().parse().map_err(|_| ApiError::invalid(field, "is not a number"))
+    text.trim().parse().map_err(|_| ApiError::invalid(field, Reason::NotNumber))
 }
 
 /// `GET /admin/sites`
@@ -96,7 +99,7 @@ pub async fn list(State(state): State<AppState>, page: Page, Query(q): Query<Sav
                     }
                 }
             }
-            (create_card(&page, t(K::NewSite), "/admin/sites", html! {
+            (create_card(&page, t(K::NewSite), "/admin/sites", || html! {
                 (field(t(K::Code), "code", "", FieldKind::Required))
                 p.hint { (t(K::SiteCodeHint)) }
                 (field(t(K::NameZh), "name_zh", "", FieldKind::Required))
@@ -155,17 +158,19 @@ pub async fn show(
             }
             section.card {
                 h2 { (t(K::Upload)) }
-                form method="post" action={ "/admin/sites/" (site.id) "/plan" } enctype="multipart/form-data" {
+                @let action = format!("/admin/sites/{}/plan", site.id);
+                form method="post" action=(action) enctype="multipart/form-data" {
                     (csrf(&page))
-                    label.field { span { (t(K::PlanFile)) }
-                        input type="file" name="plan" accept="image/png,image/jpeg" required; }
-                    fieldset {
-                        legend { (t(K::PlanCorners)) }
-                        (field(t(K::North), "north", &coord(&plan, |p| p.north), FieldKind::Number))
-                        (field(t(K::South), "south", &coord(&plan, |p| p.south), FieldKind::Number))
-                        (field(t(K::West), "west", &coord(&plan, |p| p.west), FieldKind::Number))
-                        (field(t(K::East), "east", &coord(&plan, |p| p.east), FieldKind::Number))
-                    }
+                    (echo::form(&action, None, || html! {
+                        (layout::file_field(t(K::PlanFile), "plan", "image/png,image/jpeg"))
+                        fieldset {
+                            legend { (t(K::PlanCorners)) }
+                            (field(t(K::North), "north", &coord(&plan, |p| p.north), FieldKind::Number))
+                            (field(t(K::South), "south", &coord(&plan, |p| p.south), FieldKind::Number))
+                            (field(t(K::West), "west", &coord(&plan, |p| p.west), FieldKind::Number))
+                            (field(t(K::East), "east", &coord(&plan, |p| p.east), FieldKind::Number))
+                        }
+                    }))
                     button.primary type="submit" { (t(K::Upload)) }
                 }
             }
@@ -184,24 +189,25 @@ pub async fn upload_plan(
 ) -> Result<Response, WebError> {
     let site = admin::administered_site(&state, &posted.page.actor, site_id).await?;
     let f = &posted.form;
-    let file = f.file("plan").ok_or_else(|| ApiError::invalid("plan", "choose an image file"))?;
+    let file = f.file("plan").ok_or_else(|| ApiError::invalid("plan", Reason::ChooseFile))?;
     if file.bytes.len() > PLAN_MAX_BYTES {
-        return Err(ApiError::TooLarge("the plan image may be at most 5 MB".into()).into());
+        return Err(ApiError::TooLarge(Reason::FileTooLarge { max_mb: PLAN_MAX_BYTES >> 20 }).into());
     }
-    let (content_type, width, height) = sniff_image(&file.bytes)
-        .ok_or_else(|| ApiError::invalid("plan", format!("{} is not a PNG or JPEG image", file.filename)))?;
+    let (content_type, width, height) = sniff_image(&file.bytes).ok_or_else(|| {
+        ApiError::invalid("plan", Reason::InFile { name: file.filename.clone(), why: Box::new(Reason::NotJpegOrPng) })
+    })?;
     if width == 0 || height == 0 || width > PLAN_MAX_SIDE || height > PLAN_MAX_SIDE {
-        return Err(ApiError::invalid("plan", "1 to 10000 pixels on each side").into());
+        return Err(ApiError::invalid("plan", Reason::PixelsPerSide { max: PLAN_MAX_SIDE }).into());
     }
     let north: f64 = number("north", f.get("north"))?;
     let south: f64 = number("south", f.get("south"))?;
     let west: f64 = number("west", f.get("west"))?;
     let east: f64 = number("east", f.get("east"))?;
     if !(-90.0..=90.0).contains(&north) || !(-90.0..=90.0).contains(&south) || north <= south {
-        return Err(ApiError::invalid("north", "latitudes within ±90, north above south").into());
+        return Err(ApiError::invalid("north", Reason::PlanLatitudes).into());
     }
     if !(-180.0..=180.0).contains(&west) || !(-180.0..=180.0).contains(&east) || east <= west {
-        return Err(ApiError::invalid("east", "longitudes within ±180, east of west").into());
+        return Err(ApiError::invalid("east", Reason::PlanLongitudes).into());
     }
     let plan = SitePlan {
         site_id: site.id,
@@ -232,7 +238,7 @@ pub async fn plan_image(
         .store
         .read(move |c| web_store::get_site_plan_image(c, site_id))
         .await?
-        .ok_or_else(|| ApiError::not_found("site plan"))?;
+        .ok_or_else(|| ApiError::not_found(Thing::SitePlan))?;
     Ok(([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "private, max-age=300".to_string())], bytes)
         .into_response())
 }

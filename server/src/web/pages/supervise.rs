@@ -3,10 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use crate::api::extract::{Path, Query};
+use axum::extract::State;
 use axum::response::Response;
 use chrono::NaiveDate;
 use maud::{Markup, html};
+use patrol_protocol::reason::{Reason, Thing};
 use patrol_protocol::record::{Record, RecordPayload};
 use patrol_protocol::sync::RunView;
 use patrol_protocol::{Checkpoint, Department, Id, Route, Site};
@@ -20,6 +22,7 @@ use crate::policy::Access;
 use crate::store::web as web_store;
 use crate::store::{Conn, DbError, reference};
 use crate::web::charts::{self, Mark};
+use crate::web::echo;
 use crate::web::error::WebError;
 use crate::web::i18n::{K, Lang};
 use crate::web::layout::{self, csrf, flash, local_time, state_badge, thumb, window_span};
@@ -330,7 +333,7 @@ pub async fn run(State(state): State<AppState>, page: Page, Path(run_id): Path<I
             Ok(Some((run, site, reference, plan, track, answers)))
         })
         .await?;
-    let (run, site, reference, plan, track, answers) = found.ok_or_else(|| ApiError::not_found("run"))?;
+    let (run, site, reference, plan, track, answers) = found.ok_or_else(|| ApiError::not_found(Thing::Run))?;
     if run.person_id != page.actor.person.id && !page.actor.is_supervisor_of(run.site_id) {
         return Err(ApiError::forbidden().into());
     }
@@ -461,7 +464,7 @@ fn outcome_name(lang: Lang, outcome: &str) -> &'static str {
 }
 
 fn check_day(day: &str) -> Result<NaiveDate, WebError> {
-    NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| ApiError::invalid("day", "a date as YYYY-MM-DD").into())
+    NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| ApiError::invalid("day", Reason::DateFormat).into())
 }
 
 /// `GET /sites/{site_id}/daily-logs/{day}`: what was done, missed and found that day.
@@ -594,9 +597,10 @@ pub async fn daily_log(
                     }
                     @if log.signatures.is_empty() { p.bad { (t(K::NotSignedYet)) } }
                     @if !signed_by_me {
-                        form method="post" action={ "/sites/" (site.id) "/daily-logs/" (day) "/sign" } {
+                        @let action = format!("/sites/{}/daily-logs/{}/sign", site.id, day);
+                        form method="post" action=(action) {
                             (csrf(&page))
-                            label.field { span { (t(K::Comment)) } textarea name="comment" rows="3" maxlength="4000" {} }
+                            (echo::form(&action, None, || layout::textarea_field(t(K::Comment), "comment", "", 3, html! {})))
                             button.primary type="submit" { (t(K::SignLog)) }
                         }
                     }
