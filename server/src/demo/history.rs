@@ -701,6 +701,8 @@ struct Seeder {
     phones: Vec<Phone>,
     rng: SplitMix,
     site_id: Id,
+    /// People at desks as their sessions see them, by login (roles do not change).
+    desks: std::collections::HashMap<&'static str, Actor>,
     summary: Summary,
 }
 
@@ -840,7 +842,10 @@ impl Seeder {
     }
 
     /// The person at a desk as the console's session sees them.
-    async fn desk_actor(&self, login: &'static str) -> Result<Actor, String> {
+    async fn desk_actor(&mut self, login: &'static str) -> Result<Actor, String> {
+        if let Some(actor) = self.desks.get(login) {
+            return Ok(actor.clone());
+        }
         let found = self
             .state
             .store
@@ -852,7 +857,9 @@ impl Seeder {
             })
             .await
             .map_err(|e| failed(login, e))?;
-        found.ok_or_else(|| format!("no demo person {login}"))
+        let actor = found.ok_or_else(|| format!("no demo person {login}"))?;
+        self.desks.insert(login, actor.clone());
+        Ok(actor)
     }
 
     async fn desk(
@@ -1006,6 +1013,7 @@ pub async fn seed(store: Store, settings: Settings, logins: &[DemoLogin], now: i
         phones,
         rng: SplitMix::new(0x4A59_2026_0002),
         site_id: compound.site.id,
+        desks: Default::default(),
         summary: Summary { days: DAYS as u32, ..Summary::default() },
     };
     // The officer and the head of engineering install the app that evening.
