@@ -397,12 +397,9 @@ impl<'c> Plan<'c> {
         self.events.push(Timed { at, order, event });
     }
 
-    /// A UUIDv7 as a phone makes it at `at`: the time, then (fixed) random bits.
+    /// An id the officer's phone makes at `at`.
     fn id(&mut self, at: i64) -> Id {
-        let bytes = self.rng.next_u64().to_le_bytes();
-        let more = self.rng.next_u64().to_le_bytes();
-        let random = [bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], more[0], more[1]];
-        uuid::Builder::from_unix_timestamp_millis(at.max(0) as u64, &random).into_uuid()
+        v7(at - skew(OFFICER), &mut self.rng)
     }
 
     fn photo(&mut self, subject: Subject, fixed: bool) -> Vec<u8> {
@@ -674,6 +671,14 @@ fn skew(phone: usize) -> i64 {
     if phone == OFFICER { OFFICER_SKEW_MS } else { ENGINEER_SKEW_MS }
 }
 
+/// A UUIDv7 as a phone makes it when its clock reads `device_ms`: that time, then
+/// random bits, here from the fixed-seed generator.
+fn v7(device_ms: i64, rng: &mut SplitMix) -> Id {
+    let [a, b, c, d, e, f, g, h] = rng.next_u64().to_le_bytes();
+    let [i, j, ..] = rng.next_u64().to_le_bytes();
+    uuid::Builder::from_unix_timestamp_millis(device_ms.max(0) as u64, &[a, b, c, d, e, f, g, h, i, j]).into_uuid()
+}
+
 /// A signed-in phone: its chain, what it made and has not pushed, its tokens.
 struct Phone {
     login: &'static str,
@@ -696,6 +701,8 @@ struct Seeder {
     phones: Vec<Phone>,
     rng: SplitMix,
     site_id: Id,
+    /// People at desks as their sessions see them, by login (roles do not change).
+    desks: std::collections::HashMap<&'static str, Actor>,
     summary: Summary,
 }
 
@@ -769,10 +776,7 @@ impl Seeder {
     /// A phone makes a record now, on its own clock.
     fn make(&mut self, i: usize, payload: RecordPayload, photo: Option<Vec<u8>>) {
         let device_time = self.now() - skew(i);
-        let bytes = self.rng.next_u64().to_le_bytes();
-        let more = self.rng.next_u64().to_le_bytes();
-        let random = [bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], more[0], more[1]];
-        let id = uuid::Builder::from_unix_timestamp_millis(device_time as u64, &random).into_uuid();
+        let id = v7(device_time, &mut self.rng);
         let p = &mut self.phones[i];
         p.seq += 1;
         let rec = Record {
@@ -838,7 +842,10 @@ impl Seeder {
     }
 
     /// The person at a desk as the console's session sees them.
-    async fn desk_actor(&self, login: &'static str) -> Result<Actor, String> {
+    async fn desk_actor(&mut self, login: &'static str) -> Result<Actor, String> {
+        if let Some(actor) = self.desks.get(login) {
+            return Ok(actor.clone());
+        }
         let found = self
             .state
             .store
@@ -850,7 +857,9 @@ impl Seeder {
             })
             .await
             .map_err(|e| failed(login, e))?;
-        found.ok_or_else(|| format!("no demo person {login}"))
+        let actor = found.ok_or_else(|| format!("no demo person {login}"))?;
+        self.desks.insert(login, actor.clone());
+        Ok(actor)
     }
 
     async fn desk(
@@ -1004,6 +1013,7 @@ pub async fn seed(store: Store, settings: Settings, logins: &[DemoLogin], now: i
         phones,
         rng: SplitMix::new(0x4A59_2026_0002),
         site_id: compound.site.id,
+        desks: Default::default(),
         summary: Summary { days: DAYS as u32, ..Summary::default() },
     };
     // The officer and the head of engineering install the app that evening.
