@@ -23,7 +23,7 @@ struct SyncView: View {
                     } else {
                         Text("sync.never")
                     }
-                    if let e = s.lastError { Text(e).foregroundColor(.red) }
+                    if let e = s.lastError { Text(Lang.current.pick(s.lastErrorZh ?? e, e)).foregroundColor(.red) }
                 }
                 if model.busy, let p = model.progress {
                     switch p.phase {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use patrol_protocol::model::check_text;
+use patrol_protocol::reason::Reason;
 use patrol_protocol::{Id, Record, Role, limits};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
@@ -93,7 +94,7 @@ impl Core {
     /// Opens with an injected clock, so tests can walk a patrol at a chosen hour.
     pub fn open_with_clock(config: CoreConfig, clock: Clock) -> Result<Core> {
         if config.data_dir.trim().is_empty() {
-            return Err(Error::invalid("data_dir", "must name a directory", "须指定数据目录"));
+            return Err(Error::invalid("data_dir", Reason::DataDirNeeded));
         }
         let photo = PhotoSettings::from_config(&config)?;
         let dir = PathBuf::from(&config.data_dir);
@@ -117,7 +118,7 @@ impl Core {
     pub fn sign_in_locally(&self, person: SignedInPerson) -> Result<()> {
         check_text("display_name", &person.display_name, limits::NAME_MAX, true)?;
         if person.roles.len() > 100 {
-            return Err(Error::invalid("roles", "at most 100 roles", "角色过多"));
+            return Err(Error::invalid("roles", Reason::TooMany { max: 100 }));
         }
         let json = serde_json::to_string(&person)?;
         self.store.write(|tx| store::meta_set(tx, "person", &json))
@@ -204,10 +205,10 @@ pub(crate) fn signed_in(conn: &Connection) -> Result<Option<SignedInPerson>> {
 pub(crate) fn clean_text(field: &'static str, value: &str, max: usize, required: bool) -> Result<String> {
     let v = value.trim();
     if required && v.is_empty() {
-        return Err(Error::invalid(field, "must not be empty", "不能为空"));
+        return Err(Error::invalid(field, Reason::Required));
     }
     if v.chars().count() > max {
-        return Err(Error::invalid(field, format!("longer than {max} characters"), format!("超过 {max} 个字")));
+        return Err(Error::invalid(field, Reason::TooLong { max }));
     }
     check_text(field, v, max, required)?;
     Ok(v.to_string())

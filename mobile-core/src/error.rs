@@ -5,10 +5,13 @@ use std::path::PathBuf;
 
 use patrol_protocol::model::FieldError;
 use patrol_protocol::notice::Refusal;
+use patrol_protocol::reason::{Reason, Texts, Thing};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong inside the core, with enough detail to debug it.
+/// Everything that can go wrong inside the core, with enough detail to debug it. What
+/// a person reads is made from a typed `Reason` (`patrol_protocol::reason`), or comes
+/// from the server already in both languages.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("database: {0}")]
@@ -35,22 +38,25 @@ pub enum Error {
     Poisoned,
     #[error("network: {0}")]
     Network(String),
-    #[error("the server refused the session: {0}")]
-    Unauthorized(String),
-    #[error("the server speaks another protocol version: {0}")]
-    Outdated(String),
-    #[error("the server answered {status} {code}: {detail}")]
-    Server { status: u16, code: String, detail: String },
+    /// The server no longer accepts the session (or the password), in its words.
+    #[error("the server refused the session: {en}")]
+    Unauthorized { en: String, zh: String },
+    #[error("the server speaks another protocol version: {en}")]
+    Outdated { en: String, zh: String },
+    /// Any other refusal of the server: its status, its codes (`error` and the finer
+    /// `reason`) and its texts in both languages.
+    #[error("the server answered {status} {code}: {en}")]
+    Server { status: u16, code: String, reason: String, en: String, zh: String },
 }
 
 impl Error {
-    /// Bad input from the app or the person, in both languages.
-    pub fn invalid(field: &str, en: impl Into<String>, zh: impl Into<String>) -> Self {
-        Error::Invalid { field: field.into(), en: en.into(), zh: zh.into() }
+    /// Bad input from the app or the person, worded from its reason in both languages.
+    pub fn invalid(field: &str, why: Reason) -> Self {
+        Error::Invalid { field: field.into(), en: why.en(), zh: why.zh() }
     }
 
-    pub fn conflict(en: impl Into<String>, zh: impl Into<String>) -> Self {
-        Error::Conflict { en: en.into(), zh: zh.into() }
+    pub fn conflict(why: Reason) -> Self {
+        Error::Conflict { en: why.en(), zh: why.zh() }
     }
 
     pub fn not_found(what: &'static str, id: impl ToString) -> Self {
@@ -60,6 +66,12 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
         move |source| Error::Io { path, source }
+    }
+
+    /// The server's refusal of this kind (`sync_gap`, `sync_fork` …): by its reason
+    /// code, or, from a server older than reason codes, by the code its text starts with.
+    pub fn is_server_reason(&self, code: &str) -> bool {
+        matches!(self, Error::Server { reason, en, .. } if reason == code || (reason.is_empty() && en.starts_with(code)))
     }
 }
 
@@ -80,47 +92,49 @@ impl Error {
 
 impl From<FieldError> for Error {
     fn from(e: FieldError) -> Self {
-        // The protocol's bounds speak English only; the field name tells the UI where.
-        Error::Invalid { field: e.field.into(), zh: format!("输入不符合要求：{}", e.reason), en: e.reason }
+        // The field name tells the UI where; the reason says why, in both languages.
+        Error::invalid(e.field, e.reason)
     }
 }
 
-/// What the apps see. Few variants, each one a UI can act on. No field is called
-/// `message`: Kotlin exceptions already have one and the generated code breaks.
+/// What the apps see. Few variants, each one a UI can act on, each with its text in
+/// English and in Chinese (`…_zh`). No field is called `message`: Kotlin exceptions
+/// already have one and the generated code breaks.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum PatrolError {
-    /// The server could not be reached (used by the sync, later).
+    /// The server could not be reached (or failed); the sync tries again later.
     #[error("network: {detail}")]
-    Network { detail: String },
+    Network { detail: String, detail_zh: String },
     /// Nobody is signed in, or the server no longer accepts the session.
     #[error("unauthorized: {detail}")]
-    Unauthorized { detail: String },
+    Unauthorized { detail: String, detail_zh: String },
     /// The input was refused; `field` says which, `reason` and `reason_zh` say why.
     #[error("invalid {field}: {reason}")]
     InvalidInput { field: String, reason: String, reason_zh: String },
+    /// `what` (`run`, `notice`, `photo`, `checkpoint` …) with this id is not known here.
     #[error("{what} not found: {id}")]
-    NotFound { what: String, id: String },
+    NotFound { what: String, id: String, reason: String, reason_zh: String },
     /// The request clashes with the current state (a finished run, a notice in
     /// another state); nothing was changed.
     #[error("conflict: {reason}")]
     Conflict { reason: String, reason_zh: String },
     /// The device's storage failed; the app should tell the person and not retry blindly.
     #[error("storage: {detail}")]
-    Storage { detail: String },
+    Storage { detail: String, detail_zh: String },
     /// The server speaks another protocol version: the app must be updated.
     #[error("update the app: {detail}")]
-    Outdated { detail: String },
+    Outdated { detail: String, detail_zh: String },
 }
 
 /// The error an app gets for an id argument that is not a UUID, whatever function or
 /// record carried it: registered with the protocol crate's id conversion
 /// ([`register_ffi_errors`]), so uniffi hands it over as `PatrolError`.
 fn malformed_id(text: &str) -> uniffi::deps::anyhow::Error {
-    let shown: String = text.chars().take(40).collect();
+    let why = Reason::NotAnId { shown: format!("{:?}", text.chars().take(40).collect::<String>()) };
     uniffi::deps::anyhow::Error::new(PatrolError::InvalidInput {
         field: "id".into(),
-        reason: format!("{shown:?} is not an id (a UUID such as 0190f1c2-…)"),
-        reason_zh: "编号格式不正确".into(),
+        reason: why.en(),
+        reason_zh: why.zh(),
     })
 }
 
@@ -130,43 +144,69 @@ pub fn register_ffi_errors() {
     let _ = patrol_protocol::ffi::MALFORMED_ID.set(malformed_id);
 }
 
+/// What a `NotFound`'s `what` is called.
+fn thing(what: &str) -> Thing {
+    match what {
+        "site" => Thing::Site,
+        "department" => Thing::Department,
+        "checkpoint" => Thing::Checkpoint,
+        "route" => Thing::Route,
+        "notice" => Thing::Notice,
+        "run" => Thing::Run,
+        "photo" => Thing::Photo,
+        "person" => Thing::Person,
+        _ => Thing::Record,
+    }
+}
+
+impl Error {
+    /// What a person reads about this error, in English and Chinese: the one place the
+    /// texts of the public errors are made (from a `Reason`, or the server's own two).
+    pub fn texts(&self) -> Texts {
+        let both = |en: &str, zh: &str| Texts { en: en.to_string(), zh: zh.to_string() };
+        match self {
+            Error::Invalid { en, zh, .. }
+            | Error::Conflict { en, zh }
+            | Error::Unauthorized { en, zh }
+            | Error::Outdated { en, zh } => both(en, zh),
+            Error::Server { status, code, en, zh, .. } if *status >= 500 => both(&format!("{status} {code}: {en}"), zh),
+            Error::Server { code, en, zh, .. } => both(&format!("{code}: {en}"), zh),
+            Error::Image(err) => Reason::PhotoUnreadable { detail: err.to_string() }.texts(),
+            Error::NotFound { what, id } => Reason::NotFoundHere { thing: thing(what), id: id.clone() }.texts(),
+            Error::Refused(refusal) => Reason::NoticeRefused { refusal: refusal.clone() }.texts(),
+            Error::NotSignedIn => Reason::NotSignedIn.texts(),
+            Error::Network(detail) => Reason::NoConnection { detail: detail.clone() }.texts(),
+            e if e.is_storage_full() => Reason::StorageFull { detail: e.to_string() }.texts(),
+            e @ (Error::Sql(_) | Error::Io { .. } | Error::StoredJson(_) | Error::Corrupt(_) | Error::Poisoned) => {
+                Reason::StorageFailed { detail: e.to_string() }.texts()
+            }
+        }
+    }
+}
+
 /// The one place internal errors become public ones, and where we decide what to log:
 /// storage failures are logged (they are our bugs or a dying disk), user errors not.
 impl From<Error> for PatrolError {
     fn from(e: Error) -> Self {
+        let Texts { en, zh } = e.texts();
         match e {
-            Error::Invalid { field, en, zh } => PatrolError::InvalidInput { field, reason: en, reason_zh: zh },
-            Error::Image(err) => PatrolError::InvalidInput {
-                field: "photo".into(),
-                reason: format!("the image cannot be read: {err}"),
-                reason_zh: "照片无法读取".into(),
-            },
-            Error::NotFound { what, id } => PatrolError::NotFound { what: what.into(), id },
-            Error::Conflict { en, zh } => PatrolError::Conflict { reason: en, reason_zh: zh },
-            Error::Refused(r) => PatrolError::Conflict { reason: r.to_string(), reason_zh: r.message_zh() },
-            Error::NotSignedIn => PatrolError::Unauthorized { detail: "nobody is signed in on this device".into() },
-            Error::Network(detail) => PatrolError::Network { detail },
-            Error::Unauthorized(detail) => PatrolError::Unauthorized { detail },
-            Error::Outdated(detail) => PatrolError::Outdated { detail },
+            Error::Invalid { field, .. } => PatrolError::InvalidInput { field, reason: en, reason_zh: zh },
+            Error::Image(_) => PatrolError::InvalidInput { field: "photo".into(), reason: en, reason_zh: zh },
+            Error::NotFound { what, id } => PatrolError::NotFound { what: what.into(), id, reason: en, reason_zh: zh },
+            Error::Conflict { .. } | Error::Refused(_) => PatrolError::Conflict { reason: en, reason_zh: zh },
+            Error::NotSignedIn | Error::Unauthorized { .. } => PatrolError::Unauthorized { detail: en, detail_zh: zh },
+            Error::Outdated { .. } => PatrolError::Outdated { detail: en, detail_zh: zh },
             // A server fault is worth retrying later, like a network fault.
-            Error::Server { status, code, detail } if status >= 500 => {
-                PatrolError::Network { detail: format!("{status} {code}: {detail}") }
-            }
-            Error::Server { code, detail, .. } => {
-                PatrolError::Conflict { reason: format!("{code}: {detail}"), reason_zh: detail }
-            }
+            Error::Network(_) => PatrolError::Network { detail: en, detail_zh: zh },
+            Error::Server { status, .. } if status >= 500 => PatrolError::Network { detail: en, detail_zh: zh },
+            Error::Server { .. } => PatrolError::Conflict { reason: en, reason_zh: zh },
             e if e.is_storage_full() => {
                 tracing::warn!(error = %e, "storage full");
-                PatrolError::Storage {
-                    detail: format!(
-                        "the phone's storage is full; nothing of this action was saved. Free some space and try \
-                         again / 手机存储空间不足，本次操作未保存，请清理空间后重试 ({e})"
-                    ),
-                }
+                PatrolError::Storage { detail: en, detail_zh: zh }
             }
             e @ (Error::Sql(_) | Error::Io { .. } | Error::StoredJson(_) | Error::Corrupt(_) | Error::Poisoned) => {
                 tracing::error!(error = %e, "storage failure");
-                PatrolError::Storage { detail: e.to_string() }
+                PatrolError::Storage { detail: en, detail_zh: zh }
             }
         }
     }
@@ -185,5 +225,66 @@ mod ffi_error_tests {
             matches!(e, PatrolError::InvalidInput { ref field, ref reason_zh, .. } if field == "id" && reason_zh.contains("编号")),
             "{e:?}"
         );
+    }
+
+    fn has_cjk(s: &str) -> bool {
+        s.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c))
+    }
+
+    /// Every public error an app can get carries its text in Chinese and in English,
+    /// never the one language inside the other ("输入不符合要求：contains control
+    /// characters" was once shown).
+    #[test]
+    fn every_public_error_reads_in_chinese_and_in_english() {
+        let field = patrol_protocol::model::check_text("note", "a\u{7}b", 100, true).unwrap_err();
+        let full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error { code: rusqlite::ErrorCode::DiskFull, extended_code: 13 },
+            None,
+        );
+        let internal = vec![
+            Error::from(field),
+            Error::invalid("qr", Reason::QrEmptyOrLong),
+            Error::not_found("run", "0190"),
+            Error::conflict(Reason::RunOver),
+            Error::Refused(Refusal::NeedsCorrectiveActionReport),
+            Error::NotSignedIn,
+            Error::Image(image::ImageError::Unsupported(image::error::UnsupportedError::from(
+                image::error::ImageFormatHint::Unknown,
+            ))),
+            Error::Poisoned,
+            Error::Corrupt("a stored id".into()),
+            Error::Sql(full),
+            Error::Network("connection refused".into()),
+            Error::Unauthorized { en: "sign in again".into(), zh: "请重新登录".into() },
+            Error::Outdated { en: "please update the app".into(), zh: "请更新应用".into() },
+            Error::Server {
+                status: 409,
+                code: "conflict".into(),
+                reason: "x".into(),
+                en: "refused".into(),
+                zh: "已拒绝".into(),
+            },
+            Error::Server {
+                status: 503,
+                code: "unavailable".into(),
+                reason: "x".into(),
+                en: "busy".into(),
+                zh: "繁忙".into(),
+            },
+        ];
+        for e in internal {
+            let shown = format!("{e:?}");
+            let (en, zh) = match PatrolError::from(e) {
+                PatrolError::Network { detail, detail_zh }
+                | PatrolError::Unauthorized { detail, detail_zh }
+                | PatrolError::Storage { detail, detail_zh }
+                | PatrolError::Outdated { detail, detail_zh } => (detail, detail_zh),
+                PatrolError::InvalidInput { reason, reason_zh, .. }
+                | PatrolError::NotFound { reason, reason_zh, .. }
+                | PatrolError::Conflict { reason, reason_zh } => (reason, reason_zh),
+            };
+            assert!(has_cjk(&zh) && !zh.contains("contains"), "{shown}: the Chinese text is not Chinese: {zh}");
+            assert!(!en.trim().is_empty() && !has_cjk(&en), "{shown}: the English text is not English: {en}");
+        }
     }
 }

@@ -464,6 +464,59 @@ reasons! {
     NoticeRefused { refusal: Refusal } => "notice_refused", "{refusal}", "{refusal}";
     NoticeHeadedElsewhere { dept_zh: String, dept_en: String } => "notice_reassigned", "该通知单已改派至{dept_zh}，您的操作未生效", "the notice is now addressed to {dept_en} ({dept_zh}); your action was not applied";
 
+    // The phone: checking in, walking, raising notices, photos, its own store and sync.
+    QrEmptyOrLong => "qr_empty_or_long", "二维码内容为空或过长", "the scanned code is empty or too long";
+    QrOfOtherCheckpoint { other_zh: String, other_en: String, other_code: String, here_zh: String, here_en: String, here_code: String } => "qr_other_checkpoint", "此二维码属于巡检点「{other_zh}」，不是「{here_zh}」", "this QR code belongs to checkpoint {other_en} ({other_code}), not {here_en} ({here_code})";
+    QrNotLabelOf { name_zh: String, name_en: String, code: String } => "qr_not_label", "二维码与巡检点「{name_zh}」不符", "this QR code is not the label of checkpoint {name_en} ({code})";
+    NfcEmptyOrLong => "nfc_empty_or_long", "NFC 标签编号为空或过长", "the tag id is empty or too long";
+    NoNfcTag { name_zh: String, name_en: String } => "no_nfc_tag", "巡检点「{name_zh}」未配置 NFC 标签，请扫码打卡", "checkpoint {name_en} has no NFC tag; scan its QR code";
+    NfcNotOf { name_zh: String, name_en: String, code: String } => "nfc_not_of", "NFC 标签与巡检点「{name_zh}」不符", "this NFC tag is not the one at checkpoint {name_en} ({code})";
+    PositionInvalid => "position_invalid", "定位数据无效", "not a valid position";
+    GpsNotGoodEnough { accuracy_m: Metres, needed_m: Metres } => "gps_not_good_enough", "定位精度 ±{accuracy_m} 米，未达到 ±{needed_m} 米的要求，请稍候重试或扫码打卡", "GPS accuracy ±{accuracy_m} m is worse than the ±{needed_m} m needed; wait for a better fix or scan the QR code";
+    OutsideRadius { name_zh: String, name_en: String, distance_m: Metres, accuracy_m: Metres, radius_m: Metres } => "outside_radius", "您距巡检点「{name_zh}」约 {distance_m} 米（精度 ±{accuracy_m} 米），超出 {radius_m} 米范围", "you are about {distance_m} m from checkpoint {name_en} (±{accuracy_m} m), outside its {radius_m} m radius";
+    ManualNeedsReason => "manual_needs_reason", "手动打卡须填写原因", "a manual check-in needs a reason";
+    RunOver => "run_over", "本次巡检已结束", "this run is already finished";
+    RunOfSomeoneElse => "run_of_someone_else", "本次巡检由他人发起", "this run was started by someone else";
+    CheckpointNotOnRoute => "checkpoint_not_on_route", "该巡检点不在本线路上", "this checkpoint is not on the run's route";
+    AlreadyCheckedIn => "already_checked_in", "本次巡检已在该点打卡", "already checked in at this checkpoint in this run";
+    CheckInFirst => "check_in_first", "请先在该巡检点打卡", "check in at this checkpoint first";
+    ItemNotOnChecklist => "item_not_on_checklist", "该检查项不属于此巡检点", "not an item of this checkpoint's checklist";
+    TrackBatch { max: usize } => "track_batch", "每批轨迹点须为 1 至 {max} 个", "1 to {max} points a batch";
+    MissedNeedsReason { missed: usize } => "missed_needs_reason", "有 {missed} 个巡检点未巡检，须填写原因才能结束本次巡检", "{missed} checkpoint(s) were not visited; give a reason to finish the run";
+    TimeOutOfRange => "time_out_of_range", "时间超出范围", "time out of range";
+    NotATime => "not_a_time", "时间无效", "not a time";
+    BundleTooLarge { max_mb: usize } => "bundle_too_large", "参考数据超过 {max_mb} MB", "larger than {max_mb} MB";
+    BundleShape { detail: String } => "bundle_shape", "参考数据格式不正确", "not the server's JSON shape: {detail}";
+    BundleTooMany { max: usize } => "bundle_too_many", "参考数据条目过多（每类最多 {max} 条）", "more than {max} items of one kind";
+    UtcOffsetHours => "utc_offset_hours", "时区偏移须在 ±14 小时之内", "between -14 and +14 hours";
+    RouteCheckpoints { max: usize } => "route_checkpoints", "每条线路须有 1 至 {max} 个巡检点", "1 to {max} checkpoints a route";
+    RouteCheckpointsOfSite => "route_checkpoints_of_site", "线路的巡检点须属于同一项目", "a route's checkpoints belong to its site";
+    RouteCheckpointTwice => "route_checkpoint_twice", "线路中巡检点重复", "a checkpoint appears twice on a route";
+    DataDirNeeded => "data_dir_needed", "须指定数据目录", "must name a directory";
+    DataDirOfOtherDevice { device: String } => "data_dir_other_device", "此数据目录属于设备 {device}", "this data directory belongs to device {device}";
+    ServerUrl => "server_url", "服务器地址应以 http:// 或 https:// 开头", "an http(s) address";
+    ServerHoldsOtherRecord { detail: String } => "server_holds_other_record", "服务器上的记录与本机不一致，已报告审计，请联系管理员", "the server holds a different record at this position: {detail}";
+    PhotoUploadState => "photo_upload_state", "照片上传状态异常", "the server has more of this photo than exists";
+    PhotoListedTwice => "photo_listed_twice", "照片重复", "the same photo is listed twice";
+    DueWithinYear => "due_within_year", "整改期限须在未来一年之内", "the due time must be in the coming year";
+    DepartmentNotHere => "department_not_here", "该部门不属于此项目", "the department is not at this site";
+    CheckpointNotHere => "checkpoint_not_here", "该巡检点不属于此项目", "the checkpoint is not at this site";
+    RunNotHere => "run_not_here", "该巡检不属于此项目", "the run is at another site";
+    FixNeedsAfterPhoto => "fix_needs_after_photo", "报告整改完成须附整改后照片", "reporting a fix needs at least one after-photo";
+    ReassignNotHere => "reassign_not_here", "该部门不属于此项目", "the department is not at this notice's site";
+    FontUnusable { detail: String } => "font_unusable", "水印字体文件无法使用", "the watermark font cannot be used: {detail}";
+    PhotoFileUnreadable { detail: String } => "photo_file_unreadable", "照片文件无法读取", "the photo file cannot be read: {detail}";
+    PhotoTooLarge { max_mb: usize } => "photo_too_large", "照片超过 {max_mb} MB", "larger than {max_mb} MB";
+    LatLonPair => "lat_lon_pair", "经纬度须成对且有效", "latitude and longitude go together, in range";
+    PhotoUnreadable { detail: String } => "photo_unreadable", "照片无法读取", "the image cannot be read: {detail}";
+    NotAnId { shown: String } => "not_an_id", "编号格式不正确", "{shown} is not an id (a UUID such as 0190f1c2-…)";
+    NotSignedIn => "not_signed_in", "本机尚未登录，请先登录", "nobody is signed in on this device";
+    NoConnection { detail: String } => "no_connection", "网络不可用，稍后自动重试", "no connection to the server; will retry later ({detail})";
+    StorageFull { detail: String } => "storage_full", "手机存储空间不足，本次操作未保存，请清理空间后重试", "the phone's storage is full; nothing of this action was saved. Free some space and try again ({detail})";
+    StorageFailed { detail: String } => "storage_failed", "手机存储出错，请重启应用；如仍出错请联系管理员", "the phone's storage failed: {detail}";
+    ServerAnswered { status: u32 } => "server_answered", "服务器返回错误（HTTP {status}），请稍后重试", "the server answered HTTP {status}";
+    NotFoundHere { thing: Thing, id: String } => "not_found_here", "{thing}不存在", "{thing} {id} not found";
+
     // The server itself.
     Conflict => "conflict", "与已保存的内容冲突（可能重复提交），本次未作任何修改", "this conflicts with something already stored (sent twice at once?); nothing was changed";
     Internal => "internal", "服务器出现意外错误，已记录，请稍后再试", "something went wrong on the server; it has been logged, please try again later";
@@ -607,6 +660,7 @@ mod tests {
         "json",
         "http",
         "https",
+        "HTTP",
         "Bearer",
         "IHDR",
         "GPS",

@@ -2,6 +2,7 @@
 //! against the protocol's state machine, and the local projection ("number pending").
 
 use patrol_protocol::notice::{self, NoticeAction, NoticeRole, NoticeState, Severity};
+use patrol_protocol::reason::Reason;
 use patrol_protocol::{Checkpoint, Department, Id, Record, RecordPayload, Role, Site, limits};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -204,11 +205,11 @@ fn roles_for(person: &SignedInPerson, n: &NoticeRow) -> Vec<NoticeRole> {
 
 fn check_photos(conn: &Connection, photos: &[String]) -> Result<()> {
     if photos.len() > limits::PHOTOS_PER_RECORD_MAX {
-        return Err(Error::invalid("photos", "at most 20 photos", "最多 20 张照片"));
+        return Err(Error::invalid("photos", Reason::TooMany { max: limits::PHOTOS_PER_RECORD_MAX }));
     }
     for (i, sha) in photos.iter().enumerate() {
         if photos[..i].contains(sha) {
-            return Err(Error::invalid("photos", "the same photo is listed twice", "照片重复"));
+            return Err(Error::invalid("photos", Reason::PhotoListedTwice));
         }
         if !photos::exists(conn, sha)? {
             return Err(Error::not_found("photo", sha));
@@ -433,36 +434,24 @@ impl Core {
             })?;
         let now = self.now_ms();
         if draft.due_ms <= now || draft.due_ms > now + DUE_MAX_MS {
-            return Err(Error::invalid(
-                "due_ms",
-                "the due time must be in the coming year",
-                "整改期限须在未来一年之内",
-            ));
+            return Err(Error::invalid("due_ms", Reason::DueWithinYear));
         }
         let notice_id = self.store.write(|tx| {
             let (_, by) = self.author(tx)?;
             reference::get::<Site>(tx, draft.site_id)?;
             let dept: Department = reference::get(tx, draft.department_id)?;
             if dept.site_id != draft.site_id {
-                return Err(Error::invalid(
-                    "department_id",
-                    "the department is not at this site",
-                    "该部门不属于此项目",
-                ));
+                return Err(Error::invalid("department_id", Reason::DepartmentNotHere));
             }
             if let Some(cp) = draft.checkpoint_id
                 && reference::get::<Checkpoint>(tx, cp)?.site_id != draft.site_id
             {
-                return Err(Error::invalid(
-                    "checkpoint_id",
-                    "the checkpoint is not at this site",
-                    "该巡检点不属于此项目",
-                ));
+                return Err(Error::invalid("checkpoint_id", Reason::CheckpointNotHere));
             }
             if let Some(run) = draft.run_id
                 && patrols::get_run(tx, run)?.site_id != draft.site_id
             {
-                return Err(Error::invalid("run_id", "the run is at another site", "该巡检不属于此项目"));
+                return Err(Error::invalid("run_id", Reason::RunNotHere));
             }
             check_photos(tx, &draft.photos)?;
             let notice_id = Id::now_v7();
@@ -500,11 +489,7 @@ impl Core {
     ) -> Result<NoticeView> {
         let reason = clean_text("reason", reason, limits::TEXT_MAX, action.needs_reason())?;
         if action.needs_photos() && photos.is_empty() {
-            return Err(Error::invalid(
-                "photos",
-                "reporting a fix needs at least one after-photo",
-                "报告整改完成须附整改后照片",
-            ));
+            return Err(Error::invalid("photos", Reason::FixNeedsAfterPhoto));
         }
         self.store.write(|tx| {
             let (person, by) = self.author(tx)?;
@@ -513,11 +498,7 @@ impl Core {
             if let Some(dept) = reassign_to
                 && reference::get::<Department>(tx, dept)?.site_id != n.site_id
             {
-                return Err(Error::invalid(
-                    "reassign_to",
-                    "the department is not at this notice's site",
-                    "该部门不属于此项目",
-                ));
+                return Err(Error::invalid("reassign_to", Reason::ReassignNotHere));
             }
             notice::decide(n.state, action, &roles_for(&person, &n), n.severity, n.has_corrective_report)?;
             store::append(tx, by, RecordPayload::NoticeActed { notice_id, action, reason, photos, reassign_to })?;

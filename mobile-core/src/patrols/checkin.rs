@@ -1,6 +1,7 @@
 //! Proving a checkpoint visit: QR label, NFC tag, GPS position within the radius, or a
 //! manual reason. A proof that does not match the checkpoint is refused, in zh and en.
 
+use patrol_protocol::reason::{Metres, Reason};
 use patrol_protocol::record::CheckIn;
 use patrol_protocol::{Checkpoint, limits, model::distance_m};
 
@@ -30,7 +31,7 @@ pub fn prove(cp: &Checkpoint, route: &[Checkpoint], method: &CheckInMethod) -> R
         CheckInMethod::Qr { payload } => {
             let token = payload.trim();
             if token.is_empty() || token.len() > 256 {
-                return Err(Error::invalid("qr", "the scanned code is empty or too long", "二维码内容为空或过长"));
+                return Err(Error::invalid("qr", Reason::QrEmptyOrLong));
             }
             // The phone holds only the label's digest: it can tell a label, never make one.
             if cp.label_matches(token) {
@@ -39,35 +40,43 @@ pub fn prove(cp: &Checkpoint, route: &[Checkpoint], method: &CheckInMethod) -> R
             match route.iter().find(|other| other.label_matches(token)) {
                 Some(other) => Err(Error::invalid(
                     "qr",
-                    format!(
-                        "this QR code belongs to checkpoint {} ({}), not {} ({})",
-                        other.name_en, other.code, cp.name_en, cp.code
-                    ),
-                    format!("此二维码属于巡检点「{}」，不是「{}」", other.name_zh, cp.name_zh),
+                    Reason::QrOfOtherCheckpoint {
+                        other_zh: other.name_zh.clone(),
+                        other_en: other.name_en.clone(),
+                        other_code: other.code.clone(),
+                        here_zh: cp.name_zh.clone(),
+                        here_en: cp.name_en.clone(),
+                        here_code: cp.code.clone(),
+                    },
                 )),
                 None => Err(Error::invalid(
                     "qr",
-                    format!("this QR code is not the label of checkpoint {} ({})", cp.name_en, cp.code),
-                    format!("二维码与巡检点「{}」不符", cp.name_zh),
+                    Reason::QrNotLabelOf {
+                        name_zh: cp.name_zh.clone(),
+                        name_en: cp.name_en.clone(),
+                        code: cp.code.clone(),
+                    },
                 )),
             }
         }
         CheckInMethod::Nfc { tag_id } => {
             let scanned = normalise_tag(tag_id);
             if scanned.is_empty() || scanned.len() > 64 {
-                return Err(Error::invalid("nfc", "the tag id is empty or too long", "NFC 标签编号为空或过长"));
+                return Err(Error::invalid("nfc", Reason::NfcEmptyOrLong));
             }
             match &cp.nfc_tag_id {
                 None => Err(Error::invalid(
                     "nfc",
-                    format!("checkpoint {} has no NFC tag; scan its QR code", cp.name_en),
-                    format!("巡检点「{}」未配置 NFC 标签，请扫码打卡", cp.name_zh),
+                    Reason::NoNfcTag { name_zh: cp.name_zh.clone(), name_en: cp.name_en.clone() },
                 )),
                 Some(expected) if normalise_tag(expected) == scanned => Ok(CheckIn::Nfc { tag_id: scanned }),
                 Some(_) => Err(Error::invalid(
                     "nfc",
-                    format!("this NFC tag is not the one at checkpoint {} ({})", cp.name_en, cp.code),
-                    format!("NFC 标签与巡检点「{}」不符", cp.name_zh),
+                    Reason::NfcNotOf {
+                        name_zh: cp.name_zh.clone(),
+                        name_en: cp.name_en.clone(),
+                        code: cp.code.clone(),
+                    },
                 )),
             }
         }
@@ -78,15 +87,12 @@ pub fn prove(cp: &Checkpoint, route: &[Checkpoint], method: &CheckInMethod) -> R
                 || lon.abs() > 180.0
                 || acc < 0.0
             {
-                return Err(Error::invalid("position", "not a valid position", "定位数据无效"));
+                return Err(Error::invalid("position", Reason::PositionInvalid));
             }
             if acc > GPS_ACCURACY_MAX_M {
                 return Err(Error::invalid(
                     "accuracy_m",
-                    format!(
-                        "GPS accuracy ±{acc:.0} m is worse than the ±{GPS_ACCURACY_MAX_M:.0} m needed; wait for a better fix or scan the QR code"
-                    ),
-                    format!("定位精度 ±{acc:.0} 米，未达到 ±{GPS_ACCURACY_MAX_M:.0} 米的要求，请稍候重试或扫码打卡"),
+                    Reason::GpsNotGoodEnough { accuracy_m: Metres(acc), needed_m: Metres(GPS_ACCURACY_MAX_M) },
                 ));
             }
             let d = distance_m(lat, lon, cp.latitude, cp.longitude);
@@ -95,21 +101,20 @@ pub fn prove(cp: &Checkpoint, route: &[Checkpoint], method: &CheckInMethod) -> R
             if d - acc > cp.radius_m {
                 return Err(Error::invalid(
                     "position",
-                    format!(
-                        "you are about {d:.0} m from checkpoint {} (±{acc:.0} m), outside its {:.0} m radius",
-                        cp.name_en, cp.radius_m
-                    ),
-                    format!(
-                        "您距巡检点「{}」约 {d:.0} 米（精度 ±{acc:.0} 米），超出 {:.0} 米范围",
-                        cp.name_zh, cp.radius_m
-                    ),
+                    Reason::OutsideRadius {
+                        name_zh: cp.name_zh.clone(),
+                        name_en: cp.name_en.clone(),
+                        distance_m: Metres(d),
+                        accuracy_m: Metres(acc),
+                        radius_m: Metres(cp.radius_m),
+                    },
                 ));
             }
             Ok(CheckIn::Gps { latitude: lat, longitude: lon, accuracy_m: acc, distance_m: (d * 100.0).round() / 100.0 })
         }
         CheckInMethod::Manual { reason } => {
             let reason = clean_text("reason", reason, limits::TEXT_MAX, true)
-                .map_err(|_| Error::invalid("reason", "a manual check-in needs a reason", "手动打卡须填写原因"))?;
+                .map_err(|_| Error::invalid("reason", Reason::ManualNeedsReason))?;
             Ok(CheckIn::Manual { reason })
         }
     }

@@ -6,6 +6,7 @@ pub mod plan;
 
 use std::collections::HashMap;
 
+use patrol_protocol::reason::Reason;
 use patrol_protocol::record::{CheckIn, ItemOutcome, TrackPoint};
 use patrol_protocol::{Checkpoint, Id, Record, RecordPayload, Route, Site, limits};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -175,10 +176,10 @@ pub(crate) fn get_run(conn: &Connection, run_id: Id) -> Result<RunRow> {
 fn open_run(conn: &Connection, run_id: Id, person: Id) -> Result<RunRow> {
     let run = get_run(conn, run_id)?;
     if run.finished_ms.is_some() {
-        return Err(Error::conflict("this run is already finished", "本次巡检已结束"));
+        return Err(Error::conflict(Reason::RunOver));
     }
     if run.person_id != person {
-        return Err(Error::conflict("this run was started by someone else", "本次巡检由他人发起"));
+        return Err(Error::conflict(Reason::RunOfSomeoneElse));
     }
     Ok(run)
 }
@@ -340,18 +341,11 @@ impl Core {
             let run = open_run(tx, run_id, person.person_id)?;
             let route: Route = reference::get(tx, run.route_id)?;
             let Some(position) = route.checkpoint_ids.iter().position(|c| *c == checkpoint_id) else {
-                return Err(Error::invalid(
-                    "checkpoint_id",
-                    "this checkpoint is not on the run's route",
-                    "该巡检点不在本线路上",
-                ));
+                return Err(Error::invalid("checkpoint_id", Reason::CheckpointNotOnRoute));
             };
             let visits = visits_of(tx, run_id)?;
             if visits.contains_key(&checkpoint_id) {
-                return Err(Error::conflict(
-                    "already checked in at this checkpoint in this run",
-                    "本次巡检已在该点打卡",
-                ));
+                return Err(Error::conflict(Reason::AlreadyCheckedIn));
             }
             let checkpoints: Vec<Checkpoint> =
                 route.checkpoint_ids.iter().map(|id| reference::get(tx, *id)).collect::<Result<_>>()?;
@@ -401,16 +395,11 @@ impl Core {
         self.store.write(|tx| {
             let (person, by) = self.author(tx)?;
             open_run(tx, run_id, person.person_id)?;
-            let visit = visits_of(tx, run_id)?
-                .remove(&checkpoint_id)
-                .ok_or_else(|| Error::conflict("check in at this checkpoint first", "请先在该巡检点打卡"))?;
+            let visit =
+                visits_of(tx, run_id)?.remove(&checkpoint_id).ok_or_else(|| Error::conflict(Reason::CheckInFirst))?;
             let cp: Checkpoint = reference::get(tx, checkpoint_id)?;
             if !cp.checklist.iter().any(|i| i.id == item_id) {
-                return Err(Error::invalid(
-                    "item_id",
-                    "not an item of this checkpoint's checklist",
-                    "该检查项不属于此巡检点",
-                ));
+                return Err(Error::invalid("item_id", Reason::ItemNotOnChecklist));
             }
             store::append(
                 tx,
@@ -425,7 +414,7 @@ impl Core {
     /// total number of points so far.
     pub fn append_track_points(&self, run_id: Id, points: Vec<TrackPoint>) -> Result<u64> {
         if points.is_empty() || points.len() > limits::TRACK_POINTS_PER_RECORD_MAX {
-            return Err(Error::invalid("points", "1 to 5000 points a batch", "每批轨迹点须为 1 至 5000 个"));
+            return Err(Error::invalid("points", Reason::TrackBatch { max: limits::TRACK_POINTS_PER_RECORD_MAX }));
         }
         self.store.write(|tx| {
             let (person, by) = self.author(tx)?;
@@ -455,11 +444,7 @@ impl Core {
             let before = summarise(tx, &run, &route, now)?;
             if !before.missed.is_empty() && reason.is_none() {
                 let n = before.missed.len();
-                return Err(Error::invalid(
-                    "missed_reason",
-                    format!("{n} checkpoint(s) were not visited; give a reason to finish the run"),
-                    format!("有 {n} 个巡检点未巡检，须填写原因才能结束本次巡检"),
-                ));
+                return Err(Error::invalid("missed_reason", Reason::MissedNeedsReason { missed: n }));
             }
             store::append(tx, by, RecordPayload::RunFinished { run_id, missed_reason: reason.clone() })?;
             summarise(tx, &get_run(tx, run_id)?, &route, now)

@@ -2,6 +2,7 @@
 //! with its window in site-local time and whether it is done, under way, due or missed.
 
 use chrono::Datelike;
+use patrol_protocol::reason::Reason;
 use patrol_protocol::{Id, Role, Route, Schedule, Site};
 use rusqlite::Connection;
 
@@ -77,7 +78,7 @@ fn plan_site(conn: &Connection, site: &Site, person: Id, now_ms: i64, plan: &mut
     let local_day = (now_ms + offset_ms).div_euclid(DAY_MS);
     let midnight_utc = local_day * DAY_MS - offset_ms;
     let date = chrono::DateTime::from_timestamp_millis(local_day * DAY_MS)
-        .ok_or_else(|| Error::invalid("now", "time out of range", "时间超出范围"))?
+        .ok_or_else(|| Error::invalid("now", Reason::TimeOutOfRange))?
         .date_naive();
     let weekday = date.weekday().number_from_monday() as u8;
 

@@ -8,5 +8,5 @@ use crate::error::{Error, Result};
 /// Reads the header and applies the bounds. Nothing here allocates in proportion to
 /// what the file claims.
 pub fn inspect(bytes: &[u8]) -> Result<Header> {
-    patrol_protocol::photo_header::inspect(bytes).map_err(|r| Error::invalid("photo", r.en, r.zh))
+    patrol_protocol::photo_header::inspect(bytes).map_err(|r| Error::invalid("photo", r))
 }

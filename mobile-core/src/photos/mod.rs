@@ -8,6 +8,7 @@ pub mod watermark;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use patrol_protocol::reason::Reason;
 use patrol_protocol::record::PhotoContext;
 use patrol_protocol::{Checkpoint, Id, Record, RecordPayload, Site};
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -36,13 +37,12 @@ impl PhotoSettings {
         if !(pipeline::THUMB_LONG_EDGE..=8192).contains(&max_long_edge) {
             return Err(Error::invalid(
                 "photo_max_long_edge",
-                "between 320 and 8192 pixels",
-                "照片长边须在 320 至 8192 像素之间",
+                Reason::OutOfRange { min: f64::from(pipeline::THUMB_LONG_EDGE), max: 8192.0 },
             ));
         }
         let quality = c.jpeg_quality.unwrap_or(DEFAULT_QUALITY);
         if !(1..=100).contains(&quality) {
-            return Err(Error::invalid("jpeg_quality", "between 1 and 100", "JPEG 质量须在 1 至 100 之间"));
+            return Err(Error::invalid("jpeg_quality", Reason::OutOfRange { min: 1.0, max: 100.0 }));
         }
         Ok(PhotoSettings {
             options: pipeline::Options { max_long_edge, quality },
@@ -123,13 +123,7 @@ fn write_durably(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn read_source(source: PhotoSource) -> Result<Vec<u8>> {
-    let too_big = || {
-        Error::invalid(
-            "photo",
-            format!("larger than {} MB", INPUT_MAX_BYTES >> 20),
-            format!("照片超过 {} MB", INPUT_MAX_BYTES >> 20),
-        )
-    };
+    let too_big = || Error::invalid("photo", Reason::PhotoTooLarge { max_mb: (INPUT_MAX_BYTES >> 20) as usize });
     match source {
         PhotoSource::Bytes { data } => {
             if data.len() as u64 > INPUT_MAX_BYTES {
@@ -138,7 +132,9 @@ fn read_source(source: PhotoSource) -> Result<Vec<u8>> {
             Ok(data)
         }
         PhotoSource::File { path } => {
-            let unreadable = |e: std::io::Error| Error::invalid("path", format!("{path}: {e}"), "照片文件无法读取");
+            let unreadable = |e: std::io::Error| {
+                Error::invalid("path", Reason::PhotoFileUnreadable { detail: format!("{path}: {e}") })
+            };
             let f = std::fs::File::open(&path).map_err(unreadable)?;
             if f.metadata().map_err(unreadable)?.len() > INPUT_MAX_BYTES {
                 return Err(too_big());
@@ -228,16 +224,12 @@ impl Core {
             }
             (None, None) => (None, None),
             _ => {
-                return Err(Error::invalid(
-                    "position",
-                    "latitude and longitude go together, in range",
-                    "经纬度须成对且有效",
-                ));
+                return Err(Error::invalid("position", Reason::LatLonPair));
             }
         };
         let captured_at_ms = input.captured_at_ms.unwrap_or_else(|| self.now_ms());
         if captured_at_ms <= 0 {
-            return Err(Error::invalid("captured_at_ms", "not a time", "拍摄时间无效"));
+            return Err(Error::invalid("captured_at_ms", Reason::NotATime));
         }
         let caption = self.store.read(|conn| {
             let person = signed_in(conn)?.ok_or(Error::NotSignedIn)?;

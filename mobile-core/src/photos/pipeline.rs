@@ -1,6 +1,7 @@
 //! The pixel work of one photo: decode within bounds, scale, turn upright, burn in the
 //! watermark, encode the stored JPEG and its thumbnail. No I/O, no database.
 
+use patrol_protocol::reason::Reason;
 use std::io::Cursor;
 
 use ab_glyph::FontArc;
@@ -67,7 +68,7 @@ fn decode(bytes: &[u8], header: Header) -> Result<RgbImage> {
     reader.limits(limits);
     let img = reader.decode()?;
     if (img.width(), img.height()) != (header.width, header.height) {
-        return Err(Error::invalid("photo", "the image's size differs from its header", "图片尺寸与文件头不符"));
+        return Err(Error::invalid("photo", Reason::SizeDiffersFromHeader));
     }
     Ok(img.into_rgb8())
 }
@@ -75,8 +76,8 @@ fn decode(bytes: &[u8], header: Header) -> Result<RgbImage> {
 /// A camera JPEG decoded whole or not at all (`photo_header::decode_jpeg_whole`, the
 /// server's check too): a damaged or cut file is refused, never sealed with a grey part.
 fn decode_jpeg_strictly(bytes: &[u8], header: Header) -> Result<RgbImage> {
-    let (pixels, w, h) = patrol_protocol::photo_header::decode_jpeg_whole(bytes, &header)
-        .map_err(|r| Error::invalid("photo", r.en, r.zh))?;
+    let (pixels, w, h) =
+        patrol_protocol::photo_header::decode_jpeg_whole(bytes, &header).map_err(|r| Error::invalid("photo", r))?;
     RgbImage::from_raw(w, h, pixels).ok_or_else(|| Error::Corrupt("a short buffer".into()))
 }
 

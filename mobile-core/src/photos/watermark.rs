@@ -1,6 +1,7 @@
 //! The evidence strip burned into every stored photo: a darkened band at the bottom
 //! with time, place, person and position, drawn with the CJK font the app provides.
 
+use patrol_protocol::reason::Reason;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -33,7 +34,7 @@ impl FontCache {
 
 /// Loads a TTF/OTF, or the first face of a TTC collection (wqy-microhei.ttc is one).
 fn load(path: &Path) -> Result<FontArc> {
-    let bad = |en: String| Error::invalid("font_path", en, "水印字体文件无法使用");
+    let bad = |detail: String| Error::invalid("font_path", Reason::FontUnusable { detail });
     let size = std::fs::metadata(path).map_err(|e| bad(format!("{}: {e}", path.display())))?.len();
     if size > FONT_MAX_BYTES {
         return Err(bad(format!("{} is larger than 64 MB", path.display())));

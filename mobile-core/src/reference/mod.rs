@@ -2,6 +2,7 @@
 //! routes, schedules): validated, stored as the server's JSON, and looked up by id.
 
 use patrol_protocol::model::{check_site_code, check_text};
+use patrol_protocol::reason::Reason;
 use patrol_protocol::{Checkpoint, Department, Id, Person, Route, Schedule, Site, limits};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
@@ -65,10 +66,10 @@ kind!(Person, "person");
 
 pub fn parse_bundle(json: &str) -> Result<Bundle> {
     if json.len() > BUNDLE_MAX_BYTES {
-        return Err(Error::invalid("bundle", "larger than 16 MB", "参考数据超过 16 MB"));
+        return Err(Error::invalid("bundle", Reason::BundleTooLarge { max_mb: BUNDLE_MAX_BYTES >> 20 }));
     }
     let bundle: Bundle = serde_json::from_str(json)
-        .map_err(|e| Error::invalid("bundle", format!("not the server's JSON shape: {e}"), "参考数据格式不正确"))?;
+        .map_err(|e| Error::invalid("bundle", Reason::BundleShape { detail: e.to_string() }))?;
     let lens = [
         bundle.sites.len(),
         bundle.departments.len(),
@@ -78,7 +79,7 @@ pub fn parse_bundle(json: &str) -> Result<Bundle> {
         bundle.people.len(),
     ];
     if lens.iter().any(|&n| n > ITEMS_MAX) {
-        return Err(Error::invalid("bundle", format!("more than {ITEMS_MAX} items of one kind"), "参考数据条目过多"));
+        return Err(Error::invalid("bundle", Reason::BundleTooMany { max: ITEMS_MAX }));
     }
     Ok(bundle)
 }
@@ -97,7 +98,7 @@ pub fn store_bundle(tx: &Transaction<'_>, b: &Bundle) -> Result<ReferenceCounts>
         check_text("name_zh", &s.name_zh, limits::NAME_MAX, true)?;
         check_text("name_en", &s.name_en, limits::NAME_MAX, false)?;
         if !(-14 * 60..=14 * 60).contains(&s.utc_offset_minutes) {
-            return Err(Error::invalid("utc_offset_minutes", "between -14 and +14 hours", "时区偏移须在 ±14 小时之内"));
+            return Err(Error::invalid("utc_offset_minutes", Reason::UtcOffsetHours));
         }
         put(tx, s, Some(s.id))?;
     }
@@ -120,26 +121,17 @@ pub fn store_bundle(tx: &Transaction<'_>, b: &Bundle) -> Result<ReferenceCounts>
         if r.checkpoint_ids.is_empty() || r.checkpoint_ids.len() > limits::ROUTE_CHECKPOINTS_MAX {
             return Err(Error::invalid(
                 "checkpoint_ids",
-                "1 to 500 checkpoints a route",
-                "每条线路须有 1 至 500 个巡检点",
+                Reason::RouteCheckpoints { max: limits::ROUTE_CHECKPOINTS_MAX },
             ));
         }
         let mut seen = std::collections::HashSet::new();
         for id in &r.checkpoint_ids {
             let c = get::<Checkpoint>(tx, *id)?;
             if c.site_id != r.site_id {
-                return Err(Error::invalid(
-                    "checkpoint_ids",
-                    "a route's checkpoints belong to its site",
-                    "线路的巡检点须属于同一项目",
-                ));
+                return Err(Error::invalid("checkpoint_ids", Reason::RouteCheckpointsOfSite));
             }
             if !seen.insert(*id) {
-                return Err(Error::invalid(
-                    "checkpoint_ids",
-                    "a checkpoint appears twice on a route",
-                    "线路中巡检点重复",
-                ));
+                return Err(Error::invalid("checkpoint_ids", Reason::RouteCheckpointTwice));
             }
         }
         put(tx, r, Some(r.site_id))?;

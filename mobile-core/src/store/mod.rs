@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use patrol_protocol::reason::Reason;
 use patrol_protocol::record::{GENESIS_HASH, TrackPoint};
 use patrol_protocol::{Id, Record, RecordPayload};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
@@ -49,10 +50,7 @@ impl Store {
             (Some(s), wanted) => {
                 let id = parse_id(&s)?;
                 if wanted.is_some_and(|w| w != id) {
-                    return Err(Error::conflict(
-                        format!("this data directory belongs to device {id}"),
-                        format!("此数据目录属于设备 {id}"),
-                    ));
+                    return Err(Error::conflict(Reason::DataDirOfOtherDevice { device: id.to_string() }));
                 }
                 id
             }

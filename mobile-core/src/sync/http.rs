@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use patrol_protocol::api::{ErrorBody, PROTOCOL_HEADER, PROTOCOL_VERSION};
+use patrol_protocol::reason::Reason;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -70,10 +71,18 @@ impl Http {
             let text = if text.is_empty() { "null" } else { text.as_str() };
             return serde_json::from_str(text).map_err(|e| HttpError::Network(format!("unreadable answer: {e}")));
         }
-        let body = serde_json::from_str(&text).unwrap_or(ErrorBody {
-            error: format!("http_{status}"),
-            message: text.chars().take(200).collect(),
-            field: None,
+        // Not our JSON (a proxy's page): the status says what happened.
+        let body = serde_json::from_str(&text).unwrap_or_else(|_| {
+            let why = Reason::ServerAnswered { status: u32::from(status) };
+            let shown: String = text.chars().take(200).collect();
+            ErrorBody {
+                error: format!("http_{status}"),
+                message_en: format!("{}: {shown}", why.en()),
+                message_zh: why.zh(),
+                reason: why.code().into(),
+                message: shown,
+                field: None,
+            }
         });
         Err(HttpError::Status { status, body })
     }

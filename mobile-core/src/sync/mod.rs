@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use patrol_protocol::api::{LoginRequest, RefreshRequest, TokenResponse};
 use patrol_protocol::notice::{self, NoticeRole};
+use patrol_protocol::reason::{Reason, Texts};
 use patrol_protocol::record::RecordPayload;
 use patrol_protocol::sync::{
     ClockEvidence, PHOTO_CHUNK_MAX, PhotoStatus, PullResponse, PushRequest, PushResponse, RecordStatus, SyncStatus,
@@ -123,6 +124,8 @@ pub struct SyncReport {
     /// down, the connection lost mid-photo); records and the pull went ahead anyway,
     /// and the next sync sends the photos.
     pub photos_deferred: Option<String>,
+    /// The same in Chinese.
+    pub photos_deferred_zh: Option<String>,
 }
 
 /// What the sync screen shows.
@@ -130,7 +133,10 @@ pub struct SyncReport {
 pub struct SyncState {
     pub signed_in_to: Option<String>,
     pub last_success_ms: Option<i64>,
+    /// Why the last sync failed (or what it left for later), in English…
     pub last_error: Option<String>,
+    /// …and in Chinese.
+    pub last_error_zh: Option<String>,
     pub queued_records: u64,
     pub queued_photos: u64,
     pub queued_photo_bytes: u64,
@@ -140,9 +146,19 @@ pub struct SyncState {
 fn network(e: HttpError) -> Error {
     match e {
         HttpError::Network(m) => Error::Network(m),
-        HttpError::Status { status: 401, body } => Error::Unauthorized(body.message),
-        HttpError::Status { status: 426, body } => Error::Outdated(body.message),
-        HttpError::Status { status, body } => Error::Server { status, code: body.error, detail: body.message },
+        HttpError::Status { status: 401, body } => {
+            Error::Unauthorized { en: body.text_en().to_string(), zh: body.text_zh().to_string() }
+        }
+        HttpError::Status { status: 426, body } => {
+            Error::Outdated { en: body.text_en().to_string(), zh: body.text_zh().to_string() }
+        }
+        HttpError::Status { status, body } => Error::Server {
+            status,
+            en: body.text_en().to_string(),
+            zh: body.text_zh().to_string(),
+            code: body.error,
+            reason: body.reason,
+        },
     }
 }
 
@@ -163,7 +179,7 @@ impl Core {
     pub fn login(&self, server_url: &str, login: &str, password: &str) -> Result<SignedInPerson> {
         let url = server_url.trim();
         if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 500 {
-            return Err(Error::invalid("server_url", "an http(s) address", "服务器地址应以 http:// 或 https:// 开头"));
+            return Err(Error::invalid("server_url", Reason::ServerUrl));
         }
         let http = Http::new(url);
         let req = LoginRequest {
@@ -172,8 +188,8 @@ impl Core {
             device_id: self.device_id(),
         };
         let t: TokenResponse = http.post_json("/api/v1/auth/login", None, &req).map_err(|e| match e.status() {
-            Some(401) => Error::Unauthorized("wrong login or password / 用户名或密码错误".into()),
-            Some(429) => Error::conflict("too many wrong passwords; wait a minute", "密码错误次数过多，请一分钟后再试"),
+            Some(401) => Error::Unauthorized { en: Reason::WrongCredentials.en(), zh: Reason::WrongCredentials.zh() },
+            Some(429) => Error::conflict(Reason::TooManyWrongPasswords),
             _ => network(e),
         })?;
         let person = SignedInPerson {
@@ -204,11 +220,23 @@ impl Core {
         let body = serde_json::json!({ "current_password": current, "new_password": new });
         self.call(&http, |t| http.post_json::<_, serde_json::Value>("/api/v1/me/password", Some(t), &body)).or_else(
             |e| match e {
-                // "field: 中文 / English" from the server's refusal.
-                Error::Server { status: 422, code, detail } if code == "invalid_input" => {
-                    let reason = detail.split_once(": ").map_or(detail.as_str(), |(_, r)| r);
-                    let (zh, en) = reason.split_once(" / ").unwrap_or((reason, reason));
-                    Err(Error::invalid("password", en, zh))
+                // The server's refusal in its two languages, without the field it names
+                // (older servers sent one text, "field: 中文 / English").
+                Error::Server { status: 422, code, en, zh, .. } if code == "invalid_input" => {
+                    let cut = |t: &str| {
+                        let t = t.split_once(": ").or_else(|| t.split_once('：')).map_or(t, |(_, r)| r).to_string();
+                        t
+                    };
+                    let (en, zh) = if en == zh {
+                        let whole = cut(&en);
+                        match whole.split_once(" / ") {
+                            Some((zh, en)) => (en.to_string(), zh.to_string()),
+                            None => (whole.clone(), whole),
+                        }
+                    } else {
+                        (cut(&en), cut(&zh))
+                    };
+                    Err(Error::Invalid { field: "password".into(), en, zh })
                 }
                 other => Err(other),
             },
@@ -260,7 +288,14 @@ impl Core {
                     tx.execute("DELETE FROM meta WHERE key = 'session'", [])?;
                     Ok(())
                 })?;
-                Err(Error::Unauthorized(format!("sign in again / 请重新登录 ({})", e.message())))
+                let (en, zh) = match &e {
+                    HttpError::Status { body, .. } => (body.text_en().to_string(), body.text_zh().to_string()),
+                    HttpError::Network(m) => (m.clone(), String::new()),
+                };
+                let again = Reason::SignInAgain;
+                Err(Error::Unauthorized {
+                    en: format!("{} ({en})", again.en()), zh: format!("{}（{zh}）", again.zh())
+                })
             }
             Err(e) => Err(network(e)),
         }
@@ -291,10 +326,13 @@ impl Core {
         self.store.write(|tx| match &result {
             Ok(r) => {
                 meta_set(tx, "last_success_ms", &now.to_string())?;
-                match &r.photos_deferred {
-                    Some(why) => meta_set(tx, "last_error", &format!("photos wait: {why}"))?,
-                    None => {
-                        tx.execute("DELETE FROM meta WHERE key = 'last_error'", [])?;
+                match (&r.photos_deferred, &r.photos_deferred_zh) {
+                    (Some(en), zh) => {
+                        meta_set(tx, "last_error", &format!("photos wait: {en}"))?;
+                        meta_set(tx, "last_error_zh", &format!("照片稍后上传：{}", zh.as_deref().unwrap_or(en)))?;
+                    }
+                    (None, _) => {
+                        tx.execute("DELETE FROM meta WHERE key IN ('last_error', 'last_error_zh')", [])?;
                     }
                 }
                 if let Some(o) = r.clock_offset_ms {
@@ -306,7 +344,9 @@ impl Core {
                 if let Some(o) = measured {
                     meta_set(tx, "clock_offset_ms", &o.to_string())?;
                 }
-                meta_set(tx, "last_error", &e.to_string())
+                let Texts { en, zh } = e.texts();
+                meta_set(tx, "last_error", &en)?;
+                meta_set(tx, "last_error_zh", &zh)
             }
         })?;
         result
@@ -348,7 +388,9 @@ impl Core {
             // A photo the server cannot take now must not keep the phone from learning
             // its numbers, decisions and rejections: pull anyway, photos stay queued.
             Err(e @ (Error::Network(_) | Error::Server { status: 500.., .. })) => {
-                report.photos_deferred = Some(e.to_string());
+                let Texts { en, zh } = e.texts();
+                report.photos_deferred = Some(en);
+                report.photos_deferred_zh = Some(zh);
             }
             Err(e) => return Err(e),
         }
@@ -402,7 +444,7 @@ impl Core {
             let result = self.call(http, |t| http.post_json::<_, PushResponse>("/api/v1/sync/push", Some(t), &req));
             let resp = match result {
                 Ok(r) => r,
-                Err(Error::Server { status: 409, detail, .. }) if detail.starts_with("sync_gap") && gap_retries < 3 => {
+                Err(e) if e.is_server_reason("sync_gap") && gap_retries < 3 => {
                     // The server has less (or more) than we think: ask and continue from there.
                     gap_retries += 1;
                     let st: SyncStatus = self.call(http, |t| {
@@ -414,11 +456,12 @@ impl Core {
                     })?;
                     continue;
                 }
-                Err(Error::Server { status: 409, detail, .. }) if detail.starts_with("sync_fork") => {
-                    return Err(Error::conflict(
-                        format!("the server holds a different record at this position: {detail}"),
-                        "服务器上的记录与本机不一致，已报告审计，请联系管理员",
-                    ));
+                Err(e) if e.is_server_reason("sync_fork") => {
+                    let detail = match e {
+                        Error::Server { en, .. } => en,
+                        other => other.to_string(),
+                    };
+                    return Err(Error::conflict(Reason::ServerHoldsOtherRecord { detail }));
                 }
                 Err(Error::Server { status: 413, .. }) if batch > 1 => {
                     batch = (batch / 2).max(1);
@@ -536,7 +579,7 @@ impl Core {
                 }
                 let start = status.received as usize;
                 if start > bytes.len() {
-                    return Err(Error::conflict("the server has more of this photo than exists", "照片上传状态异常"));
+                    return Err(Error::conflict(Reason::PhotoUploadState));
                 }
                 let end = (start + *chunk).min(bytes.len());
                 let put_path = format!("/api/v1/photos/{sha}/upload?offset={start}");
@@ -670,6 +713,7 @@ impl Core {
                 signed_in_to: session(c)?.map(|s| s.server_url),
                 last_success_ms: parse("last_success_ms")?,
                 last_error: meta_get(c, "last_error")?,
+                last_error_zh: meta_get(c, "last_error_zh")?,
                 queued_records: last.saturating_sub(acked),
                 queued_photos: photos,
                 queued_photo_bytes: bytes,

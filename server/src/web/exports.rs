@@ -578,7 +578,7 @@ pub fn notice_pdf(
         let result = if e.applied {
             e.to_state.map(|st| state_name(lang, st).to_string()).unwrap_or_else(|| t(K::Applied).to_string())
         } else {
-            format!("{}: {}", t(K::Refused), e.refusal.clone().unwrap_or_default())
+            format!("{}: {}", t(K::Refused), s.refusal(lang, e))
         };
         let gray = if e.applied { 0.0 } else { 0.4 };
         let cells = vec![local_time(e.server_time_ms, tz), e.actor_name.clone(), action, result];
@@ -722,6 +722,7 @@ mod tests {
             departments: vec![dept],
             checkpoint: None,
             verification_code: Some("7-9-0a1b2c3d".into()),
+            refusals_zh: Default::default(),
         }
     }
 

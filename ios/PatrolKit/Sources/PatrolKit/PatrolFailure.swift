@@ -24,16 +24,16 @@ public struct PatrolFailure: Error, Equatable, Identifiable {
             return PatrolFailure(kind: .invalidInput, zh: reasonZh, en: reason, field: field)
         case let .Conflict(reason, reasonZh):
             return PatrolFailure(kind: .conflict, zh: reasonZh, en: reason, field: nil)
-        case let .NotFound(what, id):
-            return PatrolFailure(kind: .notFound, zh: "未找到（\(what)）", en: "Not found: \(what) \(id)", field: nil)
-        case let .Unauthorized(detail):
-            return PatrolFailure(kind: .signInAgain, zh: "请重新登录（\(detail)）", en: "Please sign in again (\(detail))", field: nil)
-        case let .Network(detail):
-            return PatrolFailure(kind: .offline, zh: "网络不可用，稍后自动重试", en: "No connection; will retry later (\(detail))", field: nil)
-        case let .Storage(detail):
-            return PatrolFailure(kind: .storage, zh: "手机存储出错：\(detail)", en: "Phone storage failed: \(detail)", field: nil)
-        case let .Outdated(detail):
-            return PatrolFailure(kind: .updateApp, zh: "请更新应用", en: "Please update the app (\(detail))", field: nil)
+        case let .NotFound(_, _, reason, reasonZh):
+            return PatrolFailure(kind: .notFound, zh: reasonZh, en: reason, field: nil)
+        case let .Unauthorized(detail, detailZh):
+            return PatrolFailure(kind: .signInAgain, zh: detailZh, en: detail, field: nil)
+        case let .Network(detail, detailZh):
+            return PatrolFailure(kind: .offline, zh: detailZh, en: detail, field: nil)
+        case let .Storage(detail, detailZh):
+            return PatrolFailure(kind: .storage, zh: detailZh, en: detail, field: nil)
+        case let .Outdated(detail, detailZh):
+            return PatrolFailure(kind: .updateApp, zh: detailZh, en: detail, field: nil)
         }
     }
 }

@@ -267,9 +267,21 @@ pub struct Shown {
     pub checkpoint: Option<String>,
     /// The short form of the notice's inclusion proof in the audit log (docs/audit.md).
     pub verification_code: Option<String>,
+    /// The Chinese of each refused action's reason, by record (the timeline keeps the
+    /// English one, as the transparency log has it).
+    pub refusals_zh: BTreeMap<Id, String>,
 }
 
 impl Shown {
+    /// Why an action of the timeline was refused, in the reader's language.
+    pub fn refusal(&self, lang: Lang, e: &patrol_protocol::sync::NoticeEvent) -> String {
+        let en = e.refusal.clone().unwrap_or_default();
+        match (lang, self.refusals_zh.get(&e.record_id)) {
+            (Lang::Zh, Some(zh)) if !zh.is_empty() => zh.clone(),
+            _ => en,
+        }
+    }
+
     pub fn department_name(&self, lang: Lang, id: Id) -> String {
         self.departments
             .iter()
@@ -303,7 +315,14 @@ pub async fn load(state: &AppState, page: &Page, id: Id) -> Result<Shown, WebErr
                     .map(|x| format!("{} {}", x.code, lang.pick(&x.name_zh, &x.name_en))),
                 None => None,
             };
-            Ok(Shown { row, view, site, departments, checkpoint, verification_code })
+            let mut refusals_zh = BTreeMap::new();
+            for e in view.events.iter().filter(|e| !e.applied) {
+                let found = c.query_opt("SELECT reason_zh FROM records WHERE id = $1", &crate::params![e.record_id])?;
+                if let Some(zh) = found.map(|r| r.opt_text(0)).transpose()?.flatten() {
+                    refusals_zh.insert(e.record_id, zh);
+                }
+            }
+            Ok(Shown { row, view, site, departments, checkpoint, verification_code, refusals_zh })
         })
         .await?)
 }
@@ -397,7 +416,7 @@ pub async fn show(
                                             @if let Some(to) = e.to_state { br; span.muted { (crate::web::i18n::state_name(lang, to)) } }
                                         } @else {
                                             span.bad { "✗ " (t(K::Refused)) }
-                                            @if let Some(r) = &e.refusal { br; span.muted { (r) } }
+                                            @if e.refusal.is_some() { br; span.muted { (s.refusal(lang, e)) } }
                                         }
                                     }
                                     td.wide data-label=(t(K::Reason)) {

@@ -17,15 +17,16 @@ data class UiError(val kind: ErrorKind, val zh: String, val en: String, val fiel
     fun text(lang: Lang): String = if (lang == Lang.EN) en else zh
 }
 
-/** The one mapping from the core's typed exceptions to what screens show. */
+/** The one mapping from the core's typed exceptions to what screens show: every one
+ *  carries its text in Chinese and English, made by the core. */
 fun Throwable.toUiError(): UiError = when (this) {
     is PatrolException.InvalidInput -> UiError(ErrorKind.INVALID_INPUT, reasonZh, reason, field)
     is PatrolException.Conflict -> UiError(ErrorKind.CONFLICT, reasonZh, reason)
-    is PatrolException.NotFound -> UiError(ErrorKind.NOT_FOUND, "未找到（$what）", "Not found: $what $id")
-    is PatrolException.Unauthorized -> UiError(ErrorKind.SIGN_IN_AGAIN, "请重新登录（$detail）", "Please sign in again ($detail)")
-    is PatrolException.Network -> UiError(ErrorKind.OFFLINE, "网络不可用，稍后自动重试", "No connection; will retry later ($detail)")
-    is PatrolException.Storage -> UiError(ErrorKind.STORAGE, "手机存储出错：$detail", "Phone storage failed: $detail")
-    is PatrolException.Outdated -> UiError(ErrorKind.UPDATE_APP, "请更新应用", "Please update the app ($detail)")
+    is PatrolException.NotFound -> UiError(ErrorKind.NOT_FOUND, reasonZh, reason)
+    is PatrolException.Unauthorized -> UiError(ErrorKind.SIGN_IN_AGAIN, detailZh, detail)
+    is PatrolException.Network -> UiError(ErrorKind.OFFLINE, detailZh, detail)
+    is PatrolException.Storage -> UiError(ErrorKind.STORAGE, detailZh, detail)
+    is PatrolException.Outdated -> UiError(ErrorKind.UPDATE_APP, detailZh, detail)
     else -> UiError(ErrorKind.UNKNOWN, "出错了：${this.message ?: this::class.simpleName}", "Something went wrong: ${this.message ?: this::class.simpleName}")
 }
 

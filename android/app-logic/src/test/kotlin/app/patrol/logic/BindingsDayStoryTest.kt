@@ -189,7 +189,8 @@ class BindingsDayStoryTest {
     @Test
     fun `a bad password is Unauthorized`() {
         val phone = Fixtures.phone("stranger")
-        assertFailsWith<PatrolException.Unauthorized> { phone.login(server.url, "patrol", "not-the-password") }
+        val e = assertFailsWith<PatrolException.Unauthorized> { phone.login(server.url, "patrol", "not-the-password") }
+        assertEquals(UiError(ErrorKind.SIGN_IN_AGAIN, "用户名或密码错误", "wrong login or password"), e.toUiError())
         assertNull(phone.signedInPerson())
         phone.close()
     }
@@ -198,7 +199,8 @@ class BindingsDayStoryTest {
     fun `a server that is not there is a Network error`() {
         val phone = Fixtures.phone("offline")
         val port = java.net.ServerSocket(0).use { it.localPort }
-        assertFailsWith<PatrolException.Network> { phone.login("http://127.0.0.1:$port", "patrol", "x") }
+        val e = assertFailsWith<PatrolException.Network> { phone.login("http://127.0.0.1:$port", "patrol", "x") }
+        assertTrue(e.detailZh.any { it in '\u4e00'..'\u9fff' } && e.detail.none { it in '\u4e00'..'\u9fff' }, "$e")
         phone.close()
     }
 
@@ -218,7 +220,8 @@ class BindingsDayStoryTest {
         assertTrue(e.reasonZh.isNotBlank(), "$e")
         assertEquals(NoticeState.ISSUED, officer.notice(notice.noticeId).state)
         // A missing notice is NotFound.
-        assertFailsWith<PatrolException.NotFound> { officer.notice("01890000-0000-7000-8000-000000000000") }
+        val missing = assertFailsWith<PatrolException.NotFound> { officer.notice("01890000-0000-7000-8000-000000000000") }
+        assertEquals("整改通知单不存在", missing.toUiError().zh)
         officer.close()
     }
 }

@@ -25,6 +25,7 @@ import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.patrol.android.R
 import app.patrol.logic.Formats
 import app.patrol.logic.Lang
+import app.patrol.logic.pick
 import uniffi.patrol_core.SyncPhase
 
 @Composable
@@ -45,7 +46,7 @@ fun SyncScreen(vm: PatrolViewModel) {
             Text(stringResource(R.string.queued_photos, s.queuedPhotos.toInt(), Formats.bytes(s.queuedPhotoBytes)))
             Text(s.lastSuccessMs?.let { stringResource(R.string.last_sync, Formats.dayClock(it, java.util.TimeZone.getDefault().getOffset(it) / 60_000)) }
                 ?: stringResource(R.string.never_synced))
-            s.lastError?.let { Text(stringResource(R.string.last_error, it), color = Overdue) }
+            s.lastError?.let { en -> Text(stringResource(R.string.last_error, lang.pick(s.lastErrorZh ?: en, en)), color = Overdue) }
             s.clockOffsetMs?.let { if (kotlin.math.abs(it) > 60_000) Text(stringResource(R.string.clock_offset, (it / 1000).toInt())) }
         }
         if (busy) {
