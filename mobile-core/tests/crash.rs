@@ -19,6 +19,7 @@ use patrol_protocol::record::{ItemOutcome, PhotoContext, TrackPoint};
 
 const CHILD_ENV: &str = "PATROL_CRASH_CHILD_DIR";
 const KILLS: usize = 80;
+const KILLS_MAX: usize = 400;
 
 /// Not a test of its own: the body of the child process. Without the variable it returns.
 #[test]
@@ -160,7 +161,12 @@ fn killing_the_app_at_random_moments_loses_nothing_it_reported_saved() {
     // patrol, not while it was still opening the store.
     let mut kills_mid_patrol = 0;
 
-    for kill in 0..KILLS {
+    // At least KILLS kills, and on until 50 of them hit a patrol in progress: on a
+    // loaded machine the children are slower to open, so more kills land in the open
+    // (seen: 46 of 80). KILLS_MAX bounds the run.
+    let mut kill = 0;
+    while kill < KILLS || (kills_mid_patrol < 50 && kill < KILLS_MAX) {
+        kill += 1;
         let checked = reported.len();
         let mut child = Command::new(&exe)
             .args(["--exact", "crash_child_records_patrols_until_killed", "--nocapture", "--test-threads=1"])
@@ -225,7 +231,7 @@ fn killing_the_app_at_random_moments_loses_nothing_it_reported_saved() {
         "{kills} kills ({kills_mid_patrol} in the middle of a patrol) in {:?}: {saves} saved calls reported, {records} records on disk, chain intact",
         started.elapsed()
     );
-    assert_eq!(kills, KILLS);
+    assert!(kills >= KILLS);
     assert!(kills_mid_patrol >= 50, "only {kills_mid_patrol} kills hit a patrol in progress");
     assert!(saves >= 100, "the children got far enough to matter: {saves} saves");
     assert!(records as usize >= saves - reported.iter().filter(|l| l.starts_with("OK photo")).count());
