@@ -418,11 +418,15 @@ pub fn run(loaded: &Loaded, data_dir: &std::path::Path, o: &Options) -> Result<b
 
 fn print_table(o: &Options, loaded: &Loaded, stats: &[Stat], (all, open, overdue): (i64, i64, i64), sites: usize) {
     println!();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let local = chrono::Utc::now() + chrono::Duration::minutes(i64::from(OFFSET_MINUTES));
     println!(
-        "{} — {all} notices ({open} open, {overdue} overdue), {sites} sites, {} days; server {}",
+        "{} — {all} notices ({open} open, {overdue} overdue), {sites} sites, {} days; server {}; sites' local time {}; load average {}",
         o.label,
         loaded.days,
-        patrol_e2e::server_binary().display()
+        patrol_e2e::server_binary().display(),
+        local.format("%H:%M"),
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     );
     println!("| page | n | p50 ms | p95 ms | max ms | bytes |");
     println!("|---|---:|---:|---:|---:|---:|");
