@@ -230,10 +230,13 @@ pub fn run_view(c: &mut dyn Conn, run_id: Id) -> Result<Option<RunView>, DbError
         return Ok(None);
     };
     let route_id = r.uuid(1)?;
+    // Problems per visit, found through the run (`item_results_run`): there is no index
+    // by visit, and without the run each visit scanned every item result ever recorded.
     let visits = c
         .query(
             "SELECT v.id, v.checkpoint_id, v.method, v.device_time_ms, v.received_ms, v.out_of_order,
-                    (SELECT COUNT(*) FROM item_results i WHERE i.visit_id = v.id AND i.outcome = 'problem')
+                    (SELECT COUNT(*) FROM item_results i WHERE i.run_id = v.run_id AND i.visit_id = v.id
+                       AND i.outcome = 'problem')
              FROM visits v WHERE v.run_id = $1 ORDER BY v.device_time_ms, v.id",
             &params![run_id],
         )?

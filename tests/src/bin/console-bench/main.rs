@@ -8,11 +8,14 @@
 //!
 //! Usage: console-bench <sqlite|postgres> [--sites 50] [--days 365] [--notices N]
 //!          [--samples 50] [--warmup 5] [--seed 1] [--keep DIR] [--reuse DIR]
-//!          [--load-only] [--no-jobs]
+//!          [--load-only] [--no-jobs] [--only A,B] [--skip A,B] [--no-checks]
 //!
 //! `--notices` defaults to 100 000 × sites/50 × days/365. `--keep DIR` loads into DIR
 //! (kept afterwards, with `bench.json` naming the database); `--reuse DIR` measures a
 //! database loaded so before (e.g. with another server binary: `PATROL_SERVER_BIN`).
+//! `--only A,B` times only the pages whose name contains A or B, `--skip A,B` leaves
+//! those out; `--no-checks` skips
+//! the inbox and paging checks; `--no-jobs` runs the server without its background jobs.
 
 mod load;
 mod measure;
@@ -39,7 +42,7 @@ fn main() {
         Some("postgres") => Backend::Postgres,
         _ => {
             eprintln!(
-                "usage: console-bench <sqlite|postgres> [--sites N] [--days N] [--notices N] [--samples N] [--warmup N] [--seed N] [--keep DIR | --reuse DIR] [--load-only] [--no-jobs]"
+                "usage: console-bench <sqlite|postgres> [--sites N] [--days N] [--notices N] [--samples N] [--warmup N] [--seed N] [--keep DIR | --reuse DIR] [--load-only] [--no-jobs] [--only A,B] [--skip A,B] [--no-checks]"
             );
             std::process::exit(2)
         }
@@ -62,6 +65,9 @@ fn main() {
         samples: arg(&args, "--samples").unwrap_or(50),
         jobs: !flag("--no-jobs"),
         label: label.to_string(),
+        only: arg(&args, "--only"),
+        skip: arg(&args, "--skip"),
+        checks: !flag("--no-checks"),
     };
 
     let mut _temp = None;

@@ -17,6 +17,12 @@ pub struct Options {
     pub jobs: bool,
     /// What the figures are printed under (sqlite, postgres).
     pub label: String,
+    /// Time only the pages whose name contains one of these (comma-separated).
+    pub only: Option<String>,
+    /// Leave out the pages whose name contains one of these (comma-separated).
+    pub skip: Option<String>,
+    /// Skip the two correctness checks (every head's inbox, the register's paging).
+    pub checks: bool,
 }
 
 /// A browser: a signed-in console session.
@@ -261,6 +267,13 @@ pub fn run(loaded: &Loaded, data_dir: &std::path::Path, o: &Options) -> Result<b
     let (busiest, _, _, busiest_open) = heads.first().cloned().ok_or("no heads")?;
     let head = Web::sign_in(&base, &busiest, &password(&busiest))?;
     let month = last_full_month(chrono::Utc::now().timestamp_millis());
+    let yesterday = (chrono::DateTime::from_timestamp_millis(
+        chrono::Utc::now().timestamp_millis() + i64::from(OFFSET_MINUTES) * 60_000,
+    )
+    .unwrap()
+    .date_naive()
+        - chrono::Duration::days(1))
+    .to_string();
     let site = loaded.busy_site;
     eprintln!(
         "timing {} requests per page after {} warm-up ({}; site supervisor {}, head {} with {} open, month {month})",
@@ -277,6 +290,7 @@ pub fn run(loaded: &Loaded, data_dir: &std::path::Path, o: &Options) -> Result<b
             &supervisor,
             format!("/notices?q={search}&state=all"),
         ),
+        (format!("daily log {yesterday} (a whole day's runs)"), &supervisor, format!("/sites/{site}/daily-logs/{yesterday}")),
         (format!("monthly summary {month}"), &supervisor, format!("/sites/{site}/monthly/{month}")),
         (format!("monthly summary {month} .xlsx"), &supervisor, format!("/sites/{site}/monthly/{month}/summary.xlsx")),
         (
@@ -287,7 +301,15 @@ pub fn run(loaded: &Loaded, data_dir: &std::path::Path, o: &Options) -> Result<b
     ];
     let mut stats = Vec::new();
     for (name, web, path) in &pages {
-        stats.push(bench(name, web, path, o));
+        let any = |list: &Option<String>| list.as_ref().map(|l| l.split(',').any(|w| name.contains(w)));
+        if any(&o.only) != Some(false) && any(&o.skip) != Some(true) {
+            stats.push(bench(name, web, path, o));
+        }
+    }
+    if !o.checks {
+        print_table(o, loaded, &stats, (all_total, open_total, overdue_total), sites.len());
+        println!("checks: skipped");
+        return Ok(stats.iter().all(|s| s.errors == 0));
     }
 
     // Claim 1: every head's inbox shows the database's count of their open notices.
@@ -392,4 +414,34 @@ pub fn run(loaded: &Loaded, data_dir: &std::path::Path, o: &Options) -> Result<b
     );
     drop(server);
     Ok(ok && stats.iter().all(|s| s.errors == 0))
+}
+
+fn print_table(o: &Options, loaded: &Loaded, stats: &[Stat], (all, open, overdue): (i64, i64, i64), sites: usize) {
+    println!();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let local = chrono::Utc::now() + chrono::Duration::minutes(i64::from(OFFSET_MINUTES));
+    println!(
+        "{} — {all} notices ({open} open, {overdue} overdue), {sites} sites, {} days; server {}; sites' local time {}; load average {}",
+        o.label,
+        loaded.days,
+        patrol_e2e::server_binary().display(),
+        local.format("%H:%M"),
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    );
+    println!("| page | n | p50 ms | p95 ms | max ms | bytes |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for s in stats {
+        println!(
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {} |",
+            s.name,
+            s.n,
+            s.p50,
+            s.p95,
+            s.max,
+            if s.bytes > 0 { s.bytes.to_string() } else { "".into() }
+        );
+        if s.errors > 0 {
+            println!("|   errors | {} | | | | |", s.errors);
+        }
+    }
 }
