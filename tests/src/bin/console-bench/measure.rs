@@ -378,32 +378,7 @@ pub fn run(loaded: &Loaded, data_dir: &std::path::Path, o: &Options) -> Result<b
         eprintln!("    {b}");
     }
 
-    println!();
-    println!(
-        "{} — {} notices ({} open, {} overdue), {} sites, {} days",
-        o.label,
-        all_total,
-        open_total,
-        overdue_total,
-        sites.len(),
-        loaded.days
-    );
-    println!("| page | n | p50 ms | p95 ms | max ms | bytes |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    for s in &stats {
-        println!(
-            "| {} | {} | {:.1} | {:.1} | {:.1} | {} |",
-            s.name,
-            s.n,
-            s.p50,
-            s.p95,
-            s.max,
-            if s.bytes > 0 { s.bytes.to_string() } else { "".into() }
-        );
-        if s.errors > 0 {
-            println!("|   errors | {} | | | | |", s.errors);
-        }
-    }
+    print_table(o, loaded, &stats, (all_total, open_total, overdue_total), sites.len());
     let ok = mismatches.is_empty() && bad_sites.is_empty() && listed_total == all_total as usize;
     println!(
         "checks: inbox counts {} ({} heads); register paging {} ({} notices in {pages_seen} pages)",
