@@ -290,11 +290,15 @@ pub fn run(loaded: &Loaded, data_dir: &std::path::Path, o: &Options) -> Result<b
             &supervisor,
             format!("/notices?q={search}&state=all"),
         ),
-        (format!("daily log {yesterday} (a whole day's runs)"), &supervisor, format!("/sites/{site}/daily-logs/{yesterday}")),
+        (
+            format!("daily log {yesterday} (a whole day's runs)"),
+            &supervisor,
+            format!("/sites/{site}/daily-logs/{yesterday}"),
+        ),
         (format!("monthly summary {month}"), &supervisor, format!("/sites/{site}/monthly/{month}")),
         (format!("monthly summary {month} .xlsx"), &supervisor, format!("/sites/{site}/monthly/{month}/summary.xlsx")),
         (
-            "register export .xlsx: site, all states (a year)".into(),
+            "register export .xlsx: site, all states (all days loaded)".into(),
             &supervisor,
             format!("/notices/export.xlsx?site={site}&state=all"),
         ),
