@@ -310,6 +310,15 @@ struct Tenure {
     until: Option<i64>,
 }
 
+/// A run of a day as notices need it: (run, walker, visits as (checkpoint, time)).
+type DayRun = (Id, Id, Vec<(Id, i64)>);
+
+/// A step of a notice's timeline: (when, action, actor, reassigned to, state after, reason).
+type Step = (i64, &'static str, Id, Option<Id>, &'static str, String);
+
+/// A generated route: (名称, name, checkpoints, days of week, windows, minutes a checkpoint).
+type RoutePlan = (&'static str, &'static str, Vec<Checkpoint>, Vec<u8>, Vec<TimeWindow>, f64);
+
 fn holders(t: &[Tenure], at: i64) -> Vec<&Tenure> {
     t.iter().filter(|x| x.from <= at && x.until.is_none_or(|u| at < u)).collect()
 }
@@ -788,7 +797,7 @@ impl Loader {
         let every_day: Vec<u8> = (1..=7).collect();
         let w =
             |h: u32, m: u32, len: u32| TimeWindow { start_minute: h * 60 + m, end_minute: h * 60 + m + len, runs: 1 };
-        let plans: Vec<(&str, &str, Vec<Checkpoint>, Vec<u8>, Vec<TimeWindow>, f64)> = vec![
+        let plans: Vec<RoutePlan> = vec![
             (
                 "秩序维护巡逻线路",
                 "Security round",
@@ -948,7 +957,7 @@ impl Loader {
                 break;
             }
             let weekday = day.weekday().number_from_monday() as u8;
-            let mut day_runs: Vec<(Id, Id, Vec<(Id, i64)>)> = Vec::new();
+            let mut day_runs: Vec<DayRun> = Vec::new();
             for (ri, r) in m.routes.iter().enumerate() {
                 for (ws, we, runs) in r.windows(day_start, weekday) {
                     for _ in 0..runs {
@@ -960,7 +969,7 @@ impl Loader {
             if self.rng.gen_bool(0.1) {
                 let ri = self.rng.gen_range(0..m.routes.len());
                 let at = day_start + self.hours(6.0, 22.0);
-                self.walk(c, t, m, ri, at, 0, None, &mut day_runs)?;
+                self.walk(c, t, m, ri, at, 0, &mut day_runs)?;
             }
             let n = self.poisson(self.notice_rate);
             for _ in 0..n {
@@ -968,14 +977,15 @@ impl Loader {
             }
             // The supervisor signs the day's log the next morning, most days.
             let sign_at = day_start + DAY + self.hours(8.5, 11.0);
-            if sign_at < self.now && self.rng.gen_bool(0.93) {
-                if let Some(s) = holders(&m.supervisors, sign_at).first().map(|x| x.person) {
-                    let id = self.id_at(sign_at);
-                    t.signatures.push(
-                        c,
-                        patrol_server::params![id, m.site.id, day.to_string(), s, "已审阅", sign_at, fake_hash(id, 7)],
-                    )?;
-                }
+            if sign_at < self.now
+                && self.rng.gen_bool(0.93)
+                && let Some(s) = holders(&m.supervisors, sign_at).first().map(|x| x.person)
+            {
+                let id = self.id_at(sign_at);
+                t.signatures.push(
+                    c,
+                    patrol_server::params![id, m.site.id, day.to_string(), s, "已审阅", sign_at, fake_hash(id, 7)],
+                )?;
             }
         }
         t.flush(c)?;
@@ -999,7 +1009,7 @@ impl Loader {
         ri: usize,
         ws: i64,
         we: i64,
-        day_runs: &mut Vec<(Id, Id, Vec<(Id, i64)>)>,
+        day_runs: &mut Vec<DayRun>,
     ) -> Result<(), DbError> {
         if ws >= self.now {
             return Ok(());
@@ -1022,7 +1032,7 @@ impl Loader {
         } else {
             (ws + self.rng.gen_range(0..(we - ws - duration).max(MIN)), 0)
         };
-        self.walk(c, t, m, ri, start, skew, Some(we), day_runs)
+        self.walk(c, t, m, ri, start, skew, day_runs)
     }
 
     /// Walks a route from `start` (true time; the phone's clock is `skew` ahead).
@@ -1035,8 +1045,7 @@ impl Loader {
         ri: usize,
         start: i64,
         skew: i64,
-        _window_end: Option<i64>,
-        day_runs: &mut Vec<(Id, Id, Vec<(Id, i64)>)>,
+        day_runs: &mut Vec<DayRun>,
     ) -> Result<(), DbError> {
         if start >= self.now {
             return Ok(());
@@ -1182,10 +1191,10 @@ impl Loader {
         t: &mut Tables,
         m: &SiteModel,
         day_start: i64,
-        day_runs: &[(Id, Id, Vec<(Id, i64)>)],
+        day_runs: &[DayRun],
         counters: &mut BTreeMap<i32, i64>,
     ) -> Result<(), DbError> {
-        let with_visits: Vec<&(Id, Id, Vec<(Id, i64)>)> = day_runs.iter().filter(|r| !r.2.is_empty()).collect();
+        let with_visits: Vec<&DayRun> = day_runs.iter().filter(|r| !r.2.is_empty()).collect();
         let (raised, issuer, run, checkpoint) = if !with_visits.is_empty() && self.rng.gen_bool(0.7) {
             let r = with_visits[self.rng.gen_range(0..with_visits.len())];
             let (cp, at) = r.2[self.rng.gen_range(0..r.2.len())];
@@ -1245,7 +1254,7 @@ impl Loader {
         let photos = format!(r#"["{}"]"#, fake_hash(id, 1));
 
         // The plan: (when, action, actor, reassign to, to state), applied while in the past.
-        let mut plan: Vec<(i64, &'static str, Id, Option<Id>, &'static str, String)> = Vec::new();
+        let mut plan: Vec<Step> = Vec::new();
         let sup_at = |at: i64| holders(&m.supervisors, at).first().map_or(m.supervisors[0].person, |x| x.person);
         let head_at = |d: Id, at: i64| {
             m.heads.get(&d).and_then(|h| holders(h, at).first().map(|x| x.person).or(h.last().map(|x| x.person)))

@@ -290,11 +290,15 @@ pub fn run(loaded: &Loaded, data_dir: &std::path::Path, o: &Options) -> Result<b
             &supervisor,
             format!("/notices?q={search}&state=all"),
         ),
-        (format!("daily log {yesterday} (a whole day's runs)"), &supervisor, format!("/sites/{site}/daily-logs/{yesterday}")),
+        (
+            format!("daily log {yesterday} (a whole day's runs)"),
+            &supervisor,
+            format!("/sites/{site}/daily-logs/{yesterday}"),
+        ),
         (format!("monthly summary {month}"), &supervisor, format!("/sites/{site}/monthly/{month}")),
         (format!("monthly summary {month} .xlsx"), &supervisor, format!("/sites/{site}/monthly/{month}/summary.xlsx")),
         (
-            "register export .xlsx: site, all states (a year)".into(),
+            "register export .xlsx: site, all states (all days loaded)".into(),
             &supervisor,
             format!("/notices/export.xlsx?site={site}&state=all"),
         ),
@@ -378,32 +382,7 @@ pub fn run(loaded: &Loaded, data_dir: &std::path::Path, o: &Options) -> Result<b
         eprintln!("    {b}");
     }
 
-    println!();
-    println!(
-        "{} — {} notices ({} open, {} overdue), {} sites, {} days",
-        o.label,
-        all_total,
-        open_total,
-        overdue_total,
-        sites.len(),
-        loaded.days
-    );
-    println!("| page | n | p50 ms | p95 ms | max ms | bytes |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    for s in &stats {
-        println!(
-            "| {} | {} | {:.1} | {:.1} | {:.1} | {} |",
-            s.name,
-            s.n,
-            s.p50,
-            s.p95,
-            s.max,
-            if s.bytes > 0 { s.bytes.to_string() } else { "".into() }
-        );
-        if s.errors > 0 {
-            println!("|   errors | {} | | | | |", s.errors);
-        }
-    }
+    print_table(o, loaded, &stats, (all_total, open_total, overdue_total), sites.len());
     let ok = mismatches.is_empty() && bad_sites.is_empty() && listed_total == all_total as usize;
     println!(
         "checks: inbox counts {} ({} heads); register paging {} ({} notices in {pages_seen} pages)",
