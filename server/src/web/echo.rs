@@ -7,6 +7,10 @@ use std::cell::{Cell, RefCell};
 
 use maud::{Markup, html};
 
+/// A form of a page: its action and, when several forms post to the same action, the
+/// hidden field (name, value) that tells them apart.
+type FormKey = (String, Option<(String, String)>);
+
 /// What the refused form held and why it was refused.
 pub struct Echo {
     /// The path the form was posted to (its `action`).
@@ -21,7 +25,7 @@ pub struct Echo {
     pub whole: String,
     /// The form being rendered now: its action and, when several forms post to the
     /// same action, the hidden field that tells them apart.
-    current: RefCell<Option<(String, Option<(String, String)>)>>,
+    current: RefCell<Option<FormKey>>,
     /// Whether the reason was shown beside a field of the form.
     placed: Cell<bool>,
 }

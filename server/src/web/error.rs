@@ -57,7 +57,10 @@ impl IntoResponse for WebError {
 /// put into the request by `render_errors`, filled by the `Posted` extractor (with the
 /// state, to render the form's page again).
 #[derive(Clone, Default)]
-pub struct FormSlot(pub Arc<Mutex<Option<(Vec<(String, String)>, AppState)>>>);
+pub struct FormSlot(pub Arc<Mutex<Option<PostedForm>>>);
+
+/// A posted form's fields, and the state to render its page again with.
+pub type PostedForm = (Vec<(String, String)>, AppState);
 
 /// The hidden field every console form carries: the page it was on, to render again
 /// when the form is refused.

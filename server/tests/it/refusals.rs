@@ -51,6 +51,9 @@ async fn raw(
     (a.status, ct, serde_json::from_slice(&a.bytes).unwrap_or(Value::Null))
 }
 
+/// What is sent: what it is, method, path, content type, body.
+type Case<'a> = (String, Method, String, Option<&'a str>, Vec<u8>);
+
 /// A route's path with its parameters filled in: ids with one nothing has, a photo's
 /// hash, a day; the first of them `not-an-id` when `malformed`.
 fn fill(template: &str, id: &str, malformed: bool) -> String {
@@ -81,7 +84,7 @@ async fn every_api_route_refuses_bad_input_in_both_languages(backend: Backend) {
             continue;
         }
         let path = fill(r.path, &nobody, false);
-        let mut cases: Vec<(String, Method, String, Option<&str>, Vec<u8>)> = vec![
+        let mut cases: Vec<Case> = vec![
             // A method the route does not take.
             (format!("DELETE {path}"), Method::DELETE, path.clone(), None, vec![]),
         ];
