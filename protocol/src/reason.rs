@@ -29,41 +29,23 @@ macro_rules! same_in_both {
 
 same_in_both!(usize = 7, u64 = 7, u32 = 7, i64 = -7, f64 = 1.5, String = "A1".to_string());
 
-impl Wording for NoticeState {
-    fn zh(&self) -> Cow<'_, str> {
-        Cow::Borrowed(self.name_zh())
-    }
-    fn en(&self) -> Cow<'_, str> {
-        Cow::Borrowed(self.name_en())
-    }
-    fn sample() -> Self {
-        NoticeState::Acknowledged
-    }
+/// Values with a name of their own in each language.
+macro_rules! named_in_each {
+    ($($t:ty: $zh:ident, $en:ident, $sample:expr);* $(;)?) => {$(
+        impl Wording for $t {
+            fn zh(&self) -> Cow<'_, str> { Cow::Borrowed(self.$zh()) }
+            fn en(&self) -> Cow<'_, str> { Cow::Borrowed(self.$en()) }
+            fn sample() -> Self { $sample }
+        }
+    )*};
 }
 
-impl Wording for NoticeAction {
-    fn zh(&self) -> Cow<'_, str> {
-        Cow::Borrowed(self.name_zh())
-    }
-    fn en(&self) -> Cow<'_, str> {
-        Cow::Borrowed(self.name_en())
-    }
-    fn sample() -> Self {
-        NoticeAction::VerifyPass
-    }
-}
-
-impl Wording for DepartmentKind {
-    fn zh(&self) -> Cow<'_, str> {
-        Cow::Borrowed(self.name_zh())
-    }
-    fn en(&self) -> Cow<'_, str> {
-        Cow::Borrowed(self.as_str())
-    }
-    fn sample() -> Self {
-        DepartmentKind::Engineering
-    }
-}
+named_in_each!(
+    NoticeState: name_zh, name_en, NoticeState::Acknowledged;
+    NoticeAction: name_zh, name_en, NoticeAction::VerifyPass;
+    DepartmentKind: name_zh, as_str, DepartmentKind::Engineering;
+    Thing: name_zh, name_en, Thing::Checkpoint;
+);
 
 /// A reason inside a reason (a photo's name, then why it was refused).
 impl Wording for Box<Reason> {
@@ -194,18 +176,6 @@ impl Thing {
             Thing::Page => "page",
             Thing::Endpoint => "endpoint",
         }
-    }
-}
-
-impl Wording for Thing {
-    fn zh(&self) -> Cow<'_, str> {
-        Cow::Borrowed(self.name_zh())
-    }
-    fn en(&self) -> Cow<'_, str> {
-        Cow::Borrowed(self.name_en())
-    }
-    fn sample() -> Self {
-        Thing::Checkpoint
     }
 }
 

@@ -100,48 +100,17 @@ async fn every_api_route_refuses_bad_input_in_both_languages(backend: Backend) {
             ));
         }
         if r.method == Method::POST || r.method == Method::PUT {
-            cases.push((
-                format!("{} {path}: not JSON", r.method),
-                r.method.clone(),
-                path.clone(),
-                Some("application/json"),
-                b"{not json".to_vec(),
-            ));
-            cases.push((
-                format!("{} {path}: cut short", r.method),
-                r.method.clone(),
-                path.clone(),
-                Some("application/json"),
-                b"{\"a\": [1, 2".to_vec(),
-            ));
-            cases.push((
-                format!("{} {path}: JSON of the wrong shape", r.method),
-                r.method.clone(),
-                path.clone(),
-                Some("application/json"),
-                b"[1, 2, 3]".to_vec(),
-            ));
-            cases.push((
-                format!("{} {path}: no content type", r.method),
-                r.method.clone(),
-                path.clone(),
-                None,
-                b"{}".to_vec(),
-            ));
-            cases.push((
-                format!("{} {path}: text, not JSON", r.method),
-                r.method.clone(),
-                path.clone(),
-                Some("text/plain"),
-                b"hello".to_vec(),
-            ));
-            cases.push((
-                format!("{} {path}: over the body limit", r.method),
-                r.method.clone(),
-                path.clone(),
-                Some("application/json"),
-                huge.clone(),
-            ));
+            let bodies: [(&str, Option<&str>, &[u8]); 6] = [
+                ("not JSON", Some("application/json"), b"{not json"),
+                ("cut short", Some("application/json"), b"{\"a\": [1, 2"),
+                ("JSON of the wrong shape", Some("application/json"), b"[1, 2, 3]"),
+                ("no content type", None, b"{}"),
+                ("text, not JSON", Some("text/plain"), b"hello"),
+                ("over the body limit", Some("application/json"), &huge),
+            ];
+            for (what, ct, body) in bodies {
+                cases.push((format!("{} {path}: {what}", r.method), r.method.clone(), path.clone(), ct, body.to_vec()));
+            }
         }
         for (what, method, path, ct, body) in cases {
             for (language, english) in
