@@ -21,7 +21,7 @@ use super::i18n::{K, Lang};
 use super::layout;
 use super::session::lang_of;
 use crate::app::AppState;
-use crate::error::{ApiError, Refused};
+use crate::error::{ApiError, Cause};
 use crate::store::DbError;
 
 #[derive(Debug)]
@@ -81,8 +81,8 @@ pub async fn render_errors(mut req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let error = match response.extensions().get::<Refused>() {
-        Some(Refused(e)) => e.clone(),
+    let error = match response.extensions().get::<Cause>() {
+        Some(Cause(e)) => e.clone(),
         None => {
             let is_page =
                 response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
@@ -159,10 +159,8 @@ pub fn page(headers: &HeaderMap, here: &str, error: &ApiError) -> Response {
     r
 }
 
+/// The page of a refusal (its detail was logged when the error became a response).
 fn page_in(lang: Lang, here: &str, error: &ApiError) -> Response {
-    if let ApiError::Internal(detail) = error {
-        tracing::error!(%detail, "page failed");
-    }
     let title = match (error, error.reason()) {
         (_, Reason::StaleForm) => K::SessionRefused,
         (ApiError::Forbidden(_) | ApiError::PasswordChangeRequired, _) => K::Forbidden,
