@@ -141,10 +141,13 @@ async fn refill(
     let kept = fields.into_iter().filter(|(k, _)| echo::may_echo(k)).collect();
     let echo = Echo::new(action.to_string(), kept, error.field().map(str::to_string), reason, whole);
     let pages = super::router().with_state(state);
-    let response = echo.scope(pages.oneshot(get)).await.ok()?;
+    let (response, shown) = echo.scope(pages.oneshot(get)).await;
+    let response = response.ok()?;
     let is_page = response.status() == StatusCode::OK
         && response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-    is_page.then_some(response)
+    // A page that did not show the reason (its form is not one that comes back) would
+    // leave the person without it: the refusal is then a page of its own.
+    (is_page && shown).then_some(response)
 }
 
 /// A reason in the reader's language.

@@ -335,6 +335,23 @@ async fn console_refusals_are_pages_with_a_way_back_in_the_readers_language(back
         let text: String = a.body.split('<').filter_map(|t| t.split_once('>').map(|(_, x)| x)).collect();
         assert!(!text.contains("Failed") && !text.contains("Invalid URL"), "{what}: axum's English: {text}");
     }
+    // A refusal of a form that does not come back (deactivating oneself, which no
+    // page offers): a page with the reason, never the form's page silent about it.
+    let me = s.call(Method::GET, "/api/v1/me", Some(&s.token("admin").await), None).await.1;
+    let own = format!("/admin/people/{}/active", me["person_id"].as_str().unwrap());
+    let people = get(&s, "/admin/people", &cookie).await;
+    let mut fields = hidden_fields(&people.body, "/admin/people");
+    fields.push(("active".into(), "0".into()));
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let req = Request::post(&own)
+        .header(header::COOKIE, &cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(encode(&fields)))
+        .unwrap();
+    let a = send(&s, req).await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+    assert!(a.body.contains("不能停用自己的账号") && a.body.contains("回到首页"), "{}", a.body);
+
     // The same page in English for a reader who chose it.
     let req = Request::get("/notices/not-a-notice").header(header::COOKIE, format!("{cookie}; patrol_lang=en"));
     let a = send(&s, req.body(Body::empty()).unwrap()).await;
