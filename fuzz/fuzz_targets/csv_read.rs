@@ -5,6 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 #[path = "../../server/src/web/csv_read.rs"]
+#[allow(dead_code)]
 mod csv_read;
 
 const COLUMNS: &[&str] = &["code", "name_zh", "name_en", "latitude", "longitude", "radius_m", "nfc_tag_id", "checklist"];
@@ -18,6 +19,12 @@ fuzz_target!(|data: &[u8]| {
                 let _ = r.get("code");
             }
         }
-        Err(problems) => assert!(!problems.is_empty()),
+        Err(problems) => {
+            assert!(!problems.is_empty());
+            for p in &problems {
+                let said = p.texts();
+                assert!(!said.zh.is_empty() && !said.en.is_empty(), "a refusal says why in both languages");
+            }
+        }
     }
 });

@@ -29,41 +29,23 @@ macro_rules! same_in_both {
 
 same_in_both!(usize = 7, u64 = 7, u32 = 7, i64 = -7, f64 = 1.5, String = "A1".to_string());
 
-impl Wording for NoticeState {
-    fn zh(&self) -> Cow<'_, str> {
-        Cow::Borrowed(self.name_zh())
-    }
-    fn en(&self) -> Cow<'_, str> {
-        Cow::Borrowed(self.name_en())
-    }
-    fn sample() -> Self {
-        NoticeState::Acknowledged
-    }
+/// Values with a name of their own in each language.
+macro_rules! named_in_each {
+    ($($t:ty: $zh:ident, $en:ident, $sample:expr);* $(;)?) => {$(
+        impl Wording for $t {
+            fn zh(&self) -> Cow<'_, str> { Cow::Borrowed(self.$zh()) }
+            fn en(&self) -> Cow<'_, str> { Cow::Borrowed(self.$en()) }
+            fn sample() -> Self { $sample }
+        }
+    )*};
 }
 
-impl Wording for NoticeAction {
-    fn zh(&self) -> Cow<'_, str> {
-        Cow::Borrowed(self.name_zh())
-    }
-    fn en(&self) -> Cow<'_, str> {
-        Cow::Borrowed(self.name_en())
-    }
-    fn sample() -> Self {
-        NoticeAction::VerifyPass
-    }
-}
-
-impl Wording for DepartmentKind {
-    fn zh(&self) -> Cow<'_, str> {
-        Cow::Borrowed(self.name_zh())
-    }
-    fn en(&self) -> Cow<'_, str> {
-        Cow::Borrowed(self.as_str())
-    }
-    fn sample() -> Self {
-        DepartmentKind::Engineering
-    }
-}
+named_in_each!(
+    NoticeState: name_zh, name_en, NoticeState::Acknowledged;
+    NoticeAction: name_zh, name_en, NoticeAction::VerifyPass;
+    DepartmentKind: name_zh, as_str, DepartmentKind::Engineering;
+    Thing: name_zh, name_en, Thing::Checkpoint;
+);
 
 /// A reason inside a reason (a photo's name, then why it was refused).
 impl Wording for Box<Reason> {
@@ -91,6 +73,29 @@ impl Wording for Metres {
     }
     fn sample() -> Self {
         Metres(12.4)
+    }
+}
+
+/// Something named in both languages with its code (a checkpoint): the Chinese name
+/// in Chinese, `English name (code)` in English. Boxed, so a reason stays small.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Named(Box<[String; 3]>);
+
+impl Named {
+    pub fn new(name_zh: &str, name_en: &str, code: &str) -> Named {
+        Named(Box::new([name_zh.to_string(), name_en.to_string(), code.to_string()]))
+    }
+}
+
+impl Wording for Named {
+    fn zh(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.0[0])
+    }
+    fn en(&self) -> Cow<'_, str> {
+        Cow::Owned(format!("{} ({})", self.0[1], self.0[2]))
+    }
+    fn sample() -> Self {
+        Named::new("北门岗亭", "North gate", "GATE-N")
     }
 }
 
@@ -175,18 +180,6 @@ impl Thing {
             Thing::Endpoint => "endpoint",
             Thing::Schedule => "schedule",
         }
-    }
-}
-
-impl Wording for Thing {
-    fn zh(&self) -> Cow<'_, str> {
-        Cow::Borrowed(self.name_zh())
-    }
-    fn en(&self) -> Cow<'_, str> {
-        Cow::Borrowed(self.name_en())
-    }
-    fn sample() -> Self {
-        Thing::Checkpoint
     }
 }
 
@@ -466,11 +459,11 @@ reasons! {
 
     // The phone: checking in, walking, raising notices, photos, its own store and sync.
     QrEmptyOrLong => "qr_empty_or_long", "二维码内容为空或过长", "the scanned code is empty or too long";
-    QrOfOtherCheckpoint { other_zh: String, other_en: String, other_code: String, here_zh: String, here_en: String, here_code: String } => "qr_other_checkpoint", "此二维码属于巡检点「{other_zh}」，不是「{here_zh}」", "this QR code belongs to checkpoint {other_en} ({other_code}), not {here_en} ({here_code})";
-    QrNotLabelOf { name_zh: String, name_en: String, code: String } => "qr_not_label", "二维码与巡检点「{name_zh}」不符", "this QR code is not the label of checkpoint {name_en} ({code})";
+    QrOfOtherCheckpoint { other: Named, here: Named } => "qr_other_checkpoint", "此二维码属于巡检点「{other}」，不是「{here}」", "this QR code belongs to checkpoint {other}, not {here}";
+    QrNotLabelOf { checkpoint: Named } => "qr_not_label", "二维码与巡检点「{checkpoint}」不符", "this QR code is not the label of checkpoint {checkpoint}";
     NfcEmptyOrLong => "nfc_empty_or_long", "NFC 标签编号为空或过长", "the tag id is empty or too long";
     NoNfcTag { name_zh: String, name_en: String } => "no_nfc_tag", "巡检点「{name_zh}」未配置 NFC 标签，请扫码打卡", "checkpoint {name_en} has no NFC tag; scan its QR code";
-    NfcNotOf { name_zh: String, name_en: String, code: String } => "nfc_not_of", "NFC 标签与巡检点「{name_zh}」不符", "this NFC tag is not the one at checkpoint {name_en} ({code})";
+    NfcNotOf { checkpoint: Named } => "nfc_not_of", "NFC 标签与巡检点「{checkpoint}」不符", "this NFC tag is not the one at checkpoint {checkpoint}";
     PositionInvalid => "position_invalid", "定位数据无效", "not a valid position";
     GpsNotGoodEnough { accuracy_m: Metres, needed_m: Metres } => "gps_not_good_enough", "定位精度 ±{accuracy_m} 米，未达到 ±{needed_m} 米的要求，请稍候重试或扫码打卡", "GPS accuracy ±{accuracy_m} m is worse than the ±{needed_m} m needed; wait for a better fix or scan the QR code";
     OutsideRadius { name_zh: String, name_en: String, distance_m: Metres, accuracy_m: Metres, radius_m: Metres } => "outside_radius", "您距巡检点「{name_zh}」约 {distance_m} 米（精度 ±{accuracy_m} 米），超出 {radius_m} 米范围", "you are about {distance_m} m from checkpoint {name_en} (±{accuracy_m} m), outside its {radius_m} m radius";

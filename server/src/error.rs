@@ -5,7 +5,6 @@
 //! unless English is preferred). Internal details are logged, not sent.
 
 use axum::Json;
-use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use patrol_protocol::api::ErrorBody;
@@ -223,7 +222,7 @@ impl From<FieldError> for ApiError {
 /// The error behind a response, kept in its extensions: the API's middleware answers
 /// in the reader's language from it, and the console renders its page from it.
 #[derive(Debug, Clone)]
-pub struct Refused(pub ApiError);
+pub struct Cause(pub ApiError);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -247,7 +246,7 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
-        response.extensions_mut().insert(Refused(self));
+        response.extensions_mut().insert(Cause(self));
         response
     }
 }
@@ -261,7 +260,7 @@ pub async fn answer_in_reader_language(reader: Reader, response: Response) -> Re
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let response = if response.extensions().get::<Refused>().is_some() {
+    let response = if response.extensions().get::<Cause>().is_some() {
         response
     } else {
         let content_type = response.headers().get(header::CONTENT_TYPE).map(|v| v.as_bytes().to_vec());
@@ -271,8 +270,8 @@ pub async fn answer_in_reader_language(reader: Reader, response: Response) -> Re
         }
         framework_refusal(response).await
     };
-    match (reader, response.extensions().get::<Refused>().cloned()) {
-        (Reader::En, Some(Refused(error))) => {
+    match (reader, response.extensions().get::<Cause>().cloned()) {
+        (Reader::En, Some(Cause(error))) => {
             let (mut parts, _) = response.into_parts();
             let body = serde_json::to_vec(&error.body(reader)).unwrap_or_default();
             parts.headers.remove(header::CONTENT_LENGTH);
@@ -295,11 +294,6 @@ pub async fn framework_refusal(response: Response) -> Response {
         r.headers_mut().insert(header::ALLOW, allow);
     }
     r
-}
-
-/// The reader of a request, for middleware that answers after the handler.
-pub fn reader_of(req: &Request) -> Reader {
-    Reader::of(req.headers())
 }
 
 #[cfg(test)]

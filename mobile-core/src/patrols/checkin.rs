@@ -1,7 +1,7 @@
 //! Proving a checkpoint visit: QR label, NFC tag, GPS position within the radius, or a
 //! manual reason. A proof that does not match the checkpoint is refused, in zh and en.
 
-use patrol_protocol::reason::{Metres, Reason};
+use patrol_protocol::reason::{Metres, Named, Reason};
 use patrol_protocol::record::CheckIn;
 use patrol_protocol::{Checkpoint, limits, model::distance_m};
 
@@ -24,6 +24,10 @@ pub enum CheckInMethod {
     Manual { reason: String },
 }
 
+fn named(cp: &Checkpoint) -> Named {
+    Named::new(&cp.name_zh, &cp.name_en, &cp.code)
+}
+
 /// Checks the proof against the checkpoint; `route` holds the other checkpoints of the
 /// run, so a QR label of the wrong checkpoint can be named.
 pub fn prove(cp: &Checkpoint, route: &[Checkpoint], method: &CheckInMethod) -> Result<CheckIn> {
@@ -38,25 +42,10 @@ pub fn prove(cp: &Checkpoint, route: &[Checkpoint], method: &CheckInMethod) -> R
                 return Ok(CheckIn::Qr { token: token.to_string() });
             }
             match route.iter().find(|other| other.label_matches(token)) {
-                Some(other) => Err(Error::invalid(
-                    "qr",
-                    Reason::QrOfOtherCheckpoint {
-                        other_zh: other.name_zh.clone(),
-                        other_en: other.name_en.clone(),
-                        other_code: other.code.clone(),
-                        here_zh: cp.name_zh.clone(),
-                        here_en: cp.name_en.clone(),
-                        here_code: cp.code.clone(),
-                    },
-                )),
-                None => Err(Error::invalid(
-                    "qr",
-                    Reason::QrNotLabelOf {
-                        name_zh: cp.name_zh.clone(),
-                        name_en: cp.name_en.clone(),
-                        code: cp.code.clone(),
-                    },
-                )),
+                Some(other) => {
+                    Err(Error::invalid("qr", Reason::QrOfOtherCheckpoint { other: named(other), here: named(cp) }))
+                }
+                None => Err(Error::invalid("qr", Reason::QrNotLabelOf { checkpoint: named(cp) })),
             }
         }
         CheckInMethod::Nfc { tag_id } => {
@@ -70,14 +59,7 @@ pub fn prove(cp: &Checkpoint, route: &[Checkpoint], method: &CheckInMethod) -> R
                     Reason::NoNfcTag { name_zh: cp.name_zh.clone(), name_en: cp.name_en.clone() },
                 )),
                 Some(expected) if normalise_tag(expected) == scanned => Ok(CheckIn::Nfc { tag_id: scanned }),
-                Some(_) => Err(Error::invalid(
-                    "nfc",
-                    Reason::NfcNotOf {
-                        name_zh: cp.name_zh.clone(),
-                        name_en: cp.name_en.clone(),
-                        code: cp.code.clone(),
-                    },
-                )),
+                Some(_) => Err(Error::invalid("nfc", Reason::NfcNotOf { checkpoint: named(cp) })),
             }
         }
         CheckInMethod::Gps { latitude, longitude, accuracy_m } => {

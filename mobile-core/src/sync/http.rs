@@ -16,7 +16,7 @@ pub enum HttpError {
     /// No answer: connection refused or cut, timeout, or an unreadable answer.
     Network(String),
     /// The server answered with an error status and (usually) a JSON body.
-    Status { status: u16, body: ErrorBody },
+    Status { status: u16, body: Box<ErrorBody> },
 }
 
 impl HttpError {
@@ -84,7 +84,7 @@ impl Http {
                 field: None,
             }
         });
-        Err(HttpError::Status { status, body })
+        Err(HttpError::Status { status, body: Box::new(body) })
     }
 
     pub fn post_json<T: Serialize, R: DeserializeOwned>(

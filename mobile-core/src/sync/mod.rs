@@ -218,15 +218,13 @@ impl Core {
         let s = self.store.read(session)?.ok_or(Error::NotSignedIn)?;
         let http = Http::new(&s.server_url);
         let body = serde_json::json!({ "current_password": current, "new_password": new });
-        self.call(&http, |t| http.post_json::<_, serde_json::Value>("/api/v1/me/password", Some(t), &body)).or_else(
+        self.call(&http, |t| http.post_json::<_, serde_json::Value>("/api/v1/me/password", Some(t), &body)).map_err(
             |e| match e {
                 // The server's refusal in its two languages, without the field it names
                 // (older servers sent one text, "field: 中文 / English").
                 Error::Server { status: 422, code, en, zh, .. } if code == "invalid_input" => {
-                    let cut = |t: &str| {
-                        let t = t.split_once(": ").or_else(|| t.split_once('：')).map_or(t, |(_, r)| r).to_string();
-                        t
-                    };
+                    let cut =
+                        |t: &str| t.split_once(": ").or_else(|| t.split_once('：')).map_or(t, |(_, r)| r).to_string();
                     let (en, zh) = if en == zh {
                         let whole = cut(&en);
                         match whole.split_once(" / ") {
@@ -236,9 +234,9 @@ impl Core {
                     } else {
                         (cut(&en), cut(&zh))
                     };
-                    Err(Error::Invalid { field: "password".into(), en, zh })
+                    Error::Invalid { field: "password".into(), en, zh }
                 }
-                other => Err(other),
+                other => other,
             },
         )?;
         self.store.write(|tx| {

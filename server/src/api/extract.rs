@@ -22,12 +22,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<mime_lite::Essence>().ok())
-            .is_some_and(|m| m.is_json());
+        let is_json = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_json);
         if !is_json {
             return Err(ApiError::BadRequest(Reason::NeedsJson));
         }
@@ -86,18 +81,23 @@ fn json_refusal(field: String, e: serde_json::Error) -> (Option<String>, Reason)
             let text = e.to_string();
             // serde's words, without the position it appends.
             let text = text.rsplit_once(" at line ").map_or(text.as_str(), |(t, _)| t);
-            let quoted = || text.split('`').nth(1).unwrap_or("").chars().take(64).collect::<String>();
-            let reason = if text.starts_with("missing field") {
-                Reason::JsonMissingField { name: quoted() }
-            } else if text.starts_with("unknown field") {
-                Reason::JsonUnknownField { name: quoted() }
-            } else if text.starts_with("unknown variant") {
-                Reason::JsonUnknownChoice { value: quoted() }
-            } else {
-                Reason::WrongType { detail: text.chars().take(200).collect() }
-            };
-            (Some(field), reason)
+            (Some(field), data_reason(text))
         }
+    }
+}
+
+/// Why a value does not fit, from serde's words (`missing field `code``, `unknown
+/// variant `x`, expected …`); the rest is a wrong type, with serde's words in English.
+fn data_reason(text: &str) -> Reason {
+    let quoted = || text.split('`').nth(1).unwrap_or("").chars().take(64).collect::<String>();
+    if text.starts_with("missing field") {
+        Reason::JsonMissingField { name: quoted() }
+    } else if text.starts_with("unknown field") {
+        Reason::JsonUnknownField { name: quoted() }
+    } else if text.starts_with("unknown variant") {
+        Reason::JsonUnknownChoice { value: quoted() }
+    } else {
+        Reason::WrongType { detail: text.chars().take(200).collect() }
     }
 }
 
@@ -141,38 +141,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
         serde_path_to_error::deserialize(de).map(Query).map_err(|e| {
             let path = e.path().to_string();
             let field = if path == "." || path.is_empty() { "query".to_string() } else { path };
-            let text = e.into_inner().to_string();
-            let quoted = || text.split('`').nth(1).unwrap_or("").chars().take(64).collect::<String>();
-            let reason = if text.starts_with("missing field") {
-                Reason::JsonMissingField { name: quoted() }
-            } else if text.starts_with("unknown variant") {
-                Reason::JsonUnknownChoice { value: quoted() }
-            } else {
-                Reason::WrongType { detail: text.chars().take(200).collect() }
-            };
+            let reason = data_reason(&e.into_inner().to_string());
             ApiError::Invalid { field, reason }
         })
     }
 }
 
-/// The media types a JSON body may be sent as: `application/json` and
-/// `application/…+json`, parameters (a charset) allowed.
-mod mime_lite {
-    pub struct Essence(String);
-
-    impl std::str::FromStr for Essence {
-        type Err = ();
-        fn from_str(s: &str) -> Result<Self, ()> {
-            let essence = s.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-            if essence.contains('/') { Ok(Essence(essence)) } else { Err(()) }
-        }
-    }
-
-    impl Essence {
-        pub fn is_json(&self) -> bool {
-            let (kind, sub) = self.0.split_once('/').unwrap_or(("", ""));
-            kind == "application" && (sub == "json" || sub.ends_with("+json"))
-        }
+/// The media types a JSON body may be sent as, as axum's `Json` takes them:
+/// `application/json` and `application/…+json`, parameters (a charset) allowed.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match essence.split_once('/') {
+        Some(("application", sub)) => sub == "json" || sub.ends_with("+json"),
+        _ => false,
     }
 }
 
@@ -186,6 +167,12 @@ mod tests {
     struct Site {
         code: String,
         radius: u32,
+    }
+
+    #[test]
+    fn json_is_json_whatever_its_charset() {
+        assert!(is_json("application/json") && is_json("Application/JSON; charset=utf-8"));
+        assert!(is_json("application/problem+json") && !is_json("text/plain") && !is_json("application/jsonx"));
     }
 
     #[test]

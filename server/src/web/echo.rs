@@ -7,6 +7,10 @@ use std::cell::{Cell, RefCell};
 
 use maud::{Markup, html};
 
+/// A form of a page: its action and, when several forms post to the same action, the
+/// hidden field (name, value) that tells them apart.
+type FormKey = (String, Option<(String, String)>);
+
 /// What the refused form held and why it was refused.
 pub struct Echo {
     /// The path the form was posted to (its `action`).
@@ -21,9 +25,12 @@ pub struct Echo {
     pub whole: String,
     /// The form being rendered now: its action and, when several forms post to the
     /// same action, the hidden field that tells them apart.
-    current: RefCell<Option<(String, Option<(String, String)>)>>,
+    current: RefCell<Option<FormKey>>,
     /// Whether the reason was shown beside a field of the form.
     placed: Cell<bool>,
+    /// Whether the page showed the reason at all (a form without `echo::form` would
+    /// come back silent: then the refusal is a page of its own).
+    shown: Cell<bool>,
 }
 
 tokio::task_local! {
@@ -38,12 +45,26 @@ impl Echo {
         reason: String,
         whole: String,
     ) -> Echo {
-        Echo { action, fields, field, reason, whole, current: RefCell::new(None), placed: Cell::new(false) }
+        Echo {
+            action,
+            fields,
+            field,
+            reason,
+            whole,
+            current: RefCell::new(None),
+            placed: Cell::new(false),
+            shown: Cell::new(false),
+        }
     }
 
-    /// Runs `f` (the page's handler) with this echo in scope.
-    pub async fn scope<F: std::future::Future>(self, f: F) -> F::Output {
-        ECHO.scope(self, f).await
+    /// Runs `f` (the page's handler) with this echo in scope; also says whether the
+    /// page it rendered showed the reason.
+    pub async fn scope<F: std::future::Future>(self, f: F) -> (F::Output, bool) {
+        ECHO.scope(self, async {
+            let out = f.await;
+            (out, ECHO.with(|e| e.shown.get()))
+        })
+        .await
     }
 
     fn value(&self, name: &str) -> Option<&str> {
@@ -103,6 +124,7 @@ pub fn error_for(name: &str) -> Option<String> {
         let about = e.field.as_deref().is_some_and(|f| is_about(f, name));
         about.then(|| {
             e.placed.set(true);
+            e.shown.set(true);
             e.reason.clone()
         })
     })
@@ -124,7 +146,12 @@ pub fn form(action: &str, which: Option<(&str, &str)>, fields: impl FnOnce() -> 
         })
         .is_ok();
     let inner = fields();
-    let unplaced = with(|e| (!e.placed.get()).then(|| e.whole.clone()));
+    let unplaced = with(|e| {
+        (!e.placed.get()).then(|| {
+            e.shown.set(true);
+            e.whole.clone()
+        })
+    });
     if set {
         let _ = ECHO.try_with(|e| *e.current.borrow_mut() = None);
     }
@@ -158,18 +185,26 @@ mod tests {
             "须为 1 至 8 位大写字母或数字".into(),
             "code（编号）：须为 1 至 8 位大写字母或数字".into(),
         );
-        echo.scope(async {
-            let other = form("/admin/people", None, || html! { (typed("code").unwrap_or_default()) });
-            assert_eq!(other.into_string(), "");
-            let refused = form("/admin/sites", None, || {
-                assert_eq!(error_for("code").as_deref(), Some("须为 1 至 8 位大写字母或数字"));
-                html! { (typed("name_zh").unwrap_or_default()) }
-            });
-            assert_eq!(refused.into_string(), "锦园", "the reason sits beside the field, not again above the button");
-            let unplaced = form("/admin/sites", None, || html! {});
-            assert!(unplaced.into_string().contains("code（编号）"), "no field took it: above the button");
-        })
-        .await;
+        let (_, shown) = echo
+            .scope(async {
+                let other = form("/admin/people", None, || html! { (typed("code").unwrap_or_default()) });
+                assert_eq!(other.into_string(), "");
+                let refused = form("/admin/sites", None, || {
+                    assert_eq!(error_for("code").as_deref(), Some("须为 1 至 8 位大写字母或数字"));
+                    html! { (typed("name_zh").unwrap_or_default()) }
+                });
+                assert_eq!(
+                    refused.into_string(),
+                    "锦园",
+                    "the reason sits beside the field, not again above the button"
+                );
+                let unplaced = form("/admin/sites", None, || html! {});
+                assert!(unplaced.into_string().contains("code（编号）"), "no field took it: above the button");
+            })
+            .await;
+        assert!(shown, "the page showed the reason");
+        let (_, shown) = Echo::new("/x".into(), vec![], None, "r".into(), "r".into()).scope(async {}).await;
+        assert!(!shown, "a page without the refused form did not");
         assert_eq!(typed("code"), None, "outside the echo nothing is filled in");
     }
 }

@@ -21,7 +21,7 @@ use super::i18n::{K, Lang};
 use super::layout;
 use super::session::lang_of;
 use crate::app::AppState;
-use crate::error::{ApiError, Refused};
+use crate::error::{ApiError, Cause};
 use crate::store::DbError;
 
 #[derive(Debug)]
@@ -57,7 +57,10 @@ impl IntoResponse for WebError {
 /// put into the request by `render_errors`, filled by the `Posted` extractor (with the
 /// state, to render the form's page again).
 #[derive(Clone, Default)]
-pub struct FormSlot(pub Arc<Mutex<Option<(Vec<(String, String)>, AppState)>>>);
+pub struct FormSlot(pub Arc<Mutex<Option<PostedForm>>>);
+
+/// A posted form's fields, and the state to render its page again with.
+pub type PostedForm = (Vec<(String, String)>, AppState);
 
 /// The hidden field every console form carries: the page it was on, to render again
 /// when the form is refused.
@@ -78,8 +81,8 @@ pub async fn render_errors(mut req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let error = match response.extensions().get::<Refused>() {
-        Some(Refused(e)) => e.clone(),
+    let error = match response.extensions().get::<Cause>() {
+        Some(Cause(e)) => e.clone(),
         None => {
             let is_page =
                 response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
@@ -138,10 +141,13 @@ async fn refill(
     let kept = fields.into_iter().filter(|(k, _)| echo::may_echo(k)).collect();
     let echo = Echo::new(action.to_string(), kept, error.field().map(str::to_string), reason, whole);
     let pages = super::router().with_state(state);
-    let response = echo.scope(pages.oneshot(get)).await.ok()?;
+    let (response, shown) = echo.scope(pages.oneshot(get)).await;
+    let response = response.ok()?;
     let is_page = response.status() == StatusCode::OK
         && response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-    is_page.then_some(response)
+    // A page that did not show the reason (its form is not one that comes back) would
+    // leave the person without it: the refusal is then a page of its own.
+    (is_page && shown).then_some(response)
 }
 
 /// A reason in the reader's language.
@@ -156,10 +162,8 @@ pub fn page(headers: &HeaderMap, here: &str, error: &ApiError) -> Response {
     r
 }
 
+/// The page of a refusal (its detail was logged when the error became a response).
 fn page_in(lang: Lang, here: &str, error: &ApiError) -> Response {
-    if let ApiError::Internal(detail) = error {
-        tracing::error!(%detail, "page failed");
-    }
     let title = match (error, error.reason()) {
         (_, Reason::StaleForm) => K::SessionRefused,
         (ApiError::Forbidden(_) | ApiError::PasswordChangeRequired, _) => K::Forbidden,

@@ -165,7 +165,8 @@ pub fn role_label(lang: Lang, role: &Role) -> &'static str {
 }
 
 /// A labelled text input: the value as typed when its form was refused, with the
-/// reason beside it when it is about this input.
+/// reason beside it (and the focus, so a long page scrolls to it) when it is about
+/// this input.
 pub fn field(label: &str, name: &str, value: &str, attrs: FieldKind) -> Markup {
     let typed = echo::typed(name);
     let value = typed.as_deref().unwrap_or(value);
@@ -176,10 +177,10 @@ pub fn field(label: &str, name: &str, value: &str, attrs: FieldKind) -> Markup {
         label.field.invalid[error.is_some()] {
             span { (label) }
             @match attrs {
-                FieldKind::Required => input type="text" name=(name) value=(value) required aria-invalid=[invalid] aria-describedby=[&described];,
-                FieldKind::Optional => input type="text" name=(name) value=(value) aria-invalid=[invalid] aria-describedby=[&described];,
-                FieldKind::Number => input type="text" inputmode="decimal" name=(name) value=(value) required aria-invalid=[invalid] aria-describedby=[&described];,
-                FieldKind::Password => input type="password" name=(name) autocomplete="new-password" required minlength="8" aria-invalid=[invalid] aria-describedby=[&described];,
+                FieldKind::Required => input type="text" name=(name) value=(value) required aria-invalid=[invalid] aria-describedby=[&described] autofocus[invalid.is_some()];,
+                FieldKind::Optional => input type="text" name=(name) value=(value) aria-invalid=[invalid] aria-describedby=[&described] autofocus[invalid.is_some()];,
+                FieldKind::Number => input type="text" inputmode="decimal" name=(name) value=(value) required aria-invalid=[invalid] aria-describedby=[&described] autofocus[invalid.is_some()];,
+                FieldKind::Password => input type="password" name=(name) autocomplete="new-password" required minlength="8" aria-invalid=[invalid] aria-describedby=[&described] autofocus[invalid.is_some()];,
             }
             (field_error(name, error))
         }
@@ -201,7 +202,7 @@ pub fn textarea_field(label: &str, name: &str, value: &str, rows: u32, extra: Ma
     html! {
         label.field.invalid[error.is_some()] {
             span { (label) }
-            textarea name=(name) rows=(rows) aria-invalid=[invalid] aria-describedby=[&described] { (value) }
+            textarea name=(name) rows=(rows) aria-invalid=[invalid] aria-describedby=[&described] autofocus[invalid.is_some()] { (value) }
             (extra)
             (field_error(name, error))
         }

@@ -51,6 +51,9 @@ async fn raw(
     (a.status, ct, serde_json::from_slice(&a.bytes).unwrap_or(Value::Null))
 }
 
+/// What is sent: what it is, method, path, content type, body.
+type Case<'a> = (String, Method, String, Option<&'a str>, Vec<u8>);
+
 /// A route's path with its parameters filled in: ids with one nothing has, a photo's
 /// hash, a day; the first of them `not-an-id` when `malformed`.
 fn fill(template: &str, id: &str, malformed: bool) -> String {
@@ -81,7 +84,7 @@ async fn every_api_route_refuses_bad_input_in_both_languages(backend: Backend) {
             continue;
         }
         let path = fill(r.path, &nobody, false);
-        let mut cases: Vec<(String, Method, String, Option<&str>, Vec<u8>)> = vec![
+        let mut cases: Vec<Case> = vec![
             // A method the route does not take.
             (format!("DELETE {path}"), Method::DELETE, path.clone(), None, vec![]),
         ];
@@ -97,48 +100,17 @@ async fn every_api_route_refuses_bad_input_in_both_languages(backend: Backend) {
             ));
         }
         if r.method == Method::POST || r.method == Method::PUT {
-            cases.push((
-                format!("{} {path}: not JSON", r.method),
-                r.method.clone(),
-                path.clone(),
-                Some("application/json"),
-                b"{not json".to_vec(),
-            ));
-            cases.push((
-                format!("{} {path}: cut short", r.method),
-                r.method.clone(),
-                path.clone(),
-                Some("application/json"),
-                b"{\"a\": [1, 2".to_vec(),
-            ));
-            cases.push((
-                format!("{} {path}: JSON of the wrong shape", r.method),
-                r.method.clone(),
-                path.clone(),
-                Some("application/json"),
-                b"[1, 2, 3]".to_vec(),
-            ));
-            cases.push((
-                format!("{} {path}: no content type", r.method),
-                r.method.clone(),
-                path.clone(),
-                None,
-                b"{}".to_vec(),
-            ));
-            cases.push((
-                format!("{} {path}: text, not JSON", r.method),
-                r.method.clone(),
-                path.clone(),
-                Some("text/plain"),
-                b"hello".to_vec(),
-            ));
-            cases.push((
-                format!("{} {path}: over the body limit", r.method),
-                r.method.clone(),
-                path.clone(),
-                Some("application/json"),
-                huge.clone(),
-            ));
+            let bodies: [(&str, Option<&str>, &[u8]); 6] = [
+                ("not JSON", Some("application/json"), b"{not json"),
+                ("cut short", Some("application/json"), b"{\"a\": [1, 2"),
+                ("JSON of the wrong shape", Some("application/json"), b"[1, 2, 3]"),
+                ("no content type", None, b"{}"),
+                ("text, not JSON", Some("text/plain"), b"hello"),
+                ("over the body limit", Some("application/json"), &huge),
+            ];
+            for (what, ct, body) in bodies {
+                cases.push((format!("{} {path}: {what}", r.method), r.method.clone(), path.clone(), ct, body.to_vec()));
+            }
         }
         for (what, method, path, ct, body) in cases {
             for (language, english) in
@@ -363,6 +335,23 @@ async fn console_refusals_are_pages_with_a_way_back_in_the_readers_language(back
         let text: String = a.body.split('<').filter_map(|t| t.split_once('>').map(|(_, x)| x)).collect();
         assert!(!text.contains("Failed") && !text.contains("Invalid URL"), "{what}: axum's English: {text}");
     }
+    // A refusal of a form that does not come back (deactivating oneself, which no
+    // page offers): a page with the reason, never the form's page silent about it.
+    let me = s.call(Method::GET, "/api/v1/me", Some(&s.token("admin").await), None).await.1;
+    let own = format!("/admin/people/{}/active", me["person_id"].as_str().unwrap());
+    let people = get(&s, "/admin/people", &cookie).await;
+    let mut fields = hidden_fields(&people.body, "/admin/people");
+    fields.push(("active".into(), "0".into()));
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let req = Request::post(&own)
+        .header(header::COOKIE, &cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(encode(&fields)))
+        .unwrap();
+    let a = send(&s, req).await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+    assert!(a.body.contains("不能停用自己的账号") && a.body.contains("回到首页"), "{}", a.body);
+
     // The same page in English for a reader who chose it.
     let req = Request::get("/notices/not-a-notice").header(header::COOKIE, format!("{cookie}; patrol_lang=en"));
     let a = send(&s, req.body(Body::empty()).unwrap()).await;

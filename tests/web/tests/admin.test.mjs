@@ -72,6 +72,33 @@ test("the sheet of all labels is a PDF with every checkpoint", async () => {
   for (const name of ["北门岗亭", "水泵房", "非机动车棚"]) assert.match(text, new RegExp(name));
 });
 
+test("a refused checkpoint comes back as typed, the reason in Chinese beside the latitude", async () => {
+  await page.goto(`/admin/sites/${siteId}/checkpoints`);
+  const before = await page.locator("tbody tr").count();
+  const form = page.locator("form:has(textarea[name=\"checklist\"])");
+  await form.locator('input[name="code"]').fill("RAMP-9");
+  await form.locator('input[name="name_zh"]').fill("地库坡道");
+  await form.locator('input[name="latitude"]').fill("north");
+  await form.locator('input[name="longitude"]').fill("121.4731");
+  await form.locator("textarea[name=\"checklist\"]").fill("坡道防滑\n照明正常");
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "POST"),
+    form.locator('button[type="submit"]').click(),
+  ]);
+  assert.equal(response.status(), 422);
+  const again = page.locator("form:has(textarea[name=\"checklist\"])");
+  assert.equal(await again.locator('input[name="code"]').inputValue(), "RAMP-9");
+  assert.equal(await again.locator('input[name="name_zh"]').inputValue(), "地库坡道");
+  assert.equal(await again.locator("textarea[name=\"checklist\"]").inputValue(), "坡道防滑\n照明正常");
+  assert.equal(await again.locator('input[name="latitude"]').getAttribute("aria-invalid"), "true");
+  assert.match(await again.locator(".field-error").textContent(), /须为数字/);
+  await screenshot(page, "checkpoint-refused");
+  // Corrected, it is stored.
+  await again.locator('input[name="latitude"]').fill("31.2302");
+  await Promise.all([page.waitForURL(/saved=1/), again.locator('button[type="submit"]').click()]);
+  assert.equal(await page.locator("tbody tr").count(), before + 1);
+});
+
 test("a checkpoint CSV with one bad row imports nothing and says which row", async () => {
   await page.goto(`/admin/sites/${siteId}/checkpoints`);
   const before = await page.locator("tbody tr").count();
