@@ -8,3 +8,4 @@ mod fault_story;
 mod instances;
 mod photo_store_outage;
 mod sync_calls;
+mod year_scale;

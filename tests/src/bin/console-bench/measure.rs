@@ -262,6 +262,17 @@ pub fn run(loaded: &Loaded, data_dir: &std::path::Path, o: &Options) -> Result<b
         sites.len()
     );
 
+    let busiest_department = store
+        .tx_blocking(false, |c| {
+            c.query_one(
+                "SELECT COUNT(*) FROM notices GROUP BY site_id, department_id ORDER BY 1 DESC LIMIT 1",
+                &[],
+            )?
+            .int(0)
+        })
+        .map_err(e)?;
+    eprintln!("busiest department: {busiest_department} notices at one site");
+
     let manager = Web::sign_in(&base, "manager", &server.password("manager"))?;
     let supervisor = Web::sign_in(&base, &loaded.busy_supervisor, &password(&loaded.busy_supervisor))?;
     let (busiest, _, _, busiest_open) = heads.first().cloned().ok_or("no heads")?;
