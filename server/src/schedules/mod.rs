@@ -6,10 +6,10 @@ pub mod api;
 pub mod rules;
 pub mod waivers;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{Datelike, NaiveDate};
-use patrol_protocol::{Id, Site, TimeWindow};
+use patrol_protocol::{Id, Route, Site, TimeWindow};
 use serde::Serialize;
 
 use crate::params;
@@ -121,21 +121,6 @@ pub fn list_periods(c: &mut dyn Conn, site_id: Id) -> Result<Vec<SpecialPeriod>,
     .collect()
 }
 
-/// Dates as `YYYY-MM-DD` text compare like the dates they are.
-fn periods_covering(c: &mut dyn Conn, site_id: Id, day: NaiveDate) -> Result<Vec<SpecialPeriod>, DbError> {
-    let d = day.to_string();
-    c.query(
-        &format!(
-            "SELECT {PERIOD_COLUMNS} FROM special_periods WHERE site_id = $1 AND first_day <= $2 AND last_day >= $2
-             ORDER BY created_ms"
-        ),
-        &params![site_id, d],
-    )?
-    .iter()
-    .map(period)
-    .collect()
-}
-
 pub fn insert_holiday(c: &mut dyn Conn, site_id: Id, h: &Holiday, now: i64) -> Result<(), DbError> {
     c.execute(
         "INSERT INTO holidays (site_id, day, name, created_ms) VALUES ($1, $2, $3, $4)",
@@ -149,11 +134,6 @@ pub fn list_holidays(c: &mut dyn Conn, site_id: Id) -> Result<Vec<Holiday>, DbEr
         .iter()
         .map(|r| Ok(Holiday { day: day_of(r, 0)?, name: r.text(1)? }))
         .collect()
-}
-
-fn is_holiday(c: &mut dyn Conn, site_id: Id, day: NaiveDate) -> Result<bool, DbError> {
-    Ok(c.query_opt("SELECT 1 FROM holidays WHERE site_id = $1 AND day = $2", &params![site_id, day.to_string()])?
-        .is_some())
 }
 
 /// The windows a site expects on one local day, ordered by start.
@@ -171,84 +151,156 @@ fn is_holiday(c: &mut dyn Conn, site_id: Id, day: NaiveDate) -> Result<bool, DbE
 /// - A window that crosses midnight (23:00–01:00) belongs to the day it starts on
 ///   and ends on the next.
 pub fn expected_windows(c: &mut dyn Conn, site: &Site, day: NaiveDate) -> Result<Vec<ExpectedWindow>, DbError> {
-    let weekday = day.weekday().number_from_monday() as u8;
-    let start = day_start_ms(site, day);
-    let routes = reference::list_routes_all(c, site.id)?;
-    let periods = periods_covering(c, site.id, day)?;
-    let holiday = is_holiday(c, site.id, day)?;
-    let schedules = c.query(
-        "SELECT s.route_id, s.days_json, s.windows_json, s.created_ms, s.id, s.retired_ms FROM schedules s
-         JOIN routes r ON r.id = s.route_id WHERE r.site_id = $1 ORDER BY s.created_ms, s.id",
-        &params![site.id],
-    )?;
-    // Versions of this site's schedules, oldest first per schedule (one query a day).
-    let mut versions: std::collections::HashMap<Id, Vec<(i64, Vec<u8>, Vec<TimeWindow>, bool)>> = Default::default();
-    for v in c.query(
-        "SELECT v.object_id, v.valid_from_ms, v.body_json, v.retired_ms FROM reference_versions v
-         JOIN schedules s ON s.id = v.object_id JOIN routes r ON r.id = s.route_id
-         WHERE v.kind = 'schedule' AND r.site_id = $1 ORDER BY v.object_id, v.version",
-        &params![site.id],
-    )? {
-        if let reference::Body::Schedule { days_of_week, windows } =
-            serde_json::from_str(&v.text(2)?).map_err(|_| bad("schedule version"))?
-        {
-            versions.entry(v.uuid(0)?).or_default().push((v.int(1)?, days_of_week, windows, v.opt_int(3)?.is_some()));
+    Ok(Book::load(c, &[site.id])?.remove(&site.id).unwrap_or_default().windows(site, day))
+}
+
+/// What decides the windows a site expects: its routes (retired ones too), their
+/// schedules with every version, its special periods and holidays. Read once, it
+/// answers for any day without the database, so a month's summary or a manager's
+/// fifty sites cost a handful of statements instead of a handful a day and a site.
+#[derive(Debug, Default)]
+pub struct Book {
+    /// The site's routes, retired ones too, in the order it made them.
+    routes: Vec<Route>,
+    schedules: Vec<BookSchedule>,
+    /// Oldest set up first.
+    periods: Vec<SpecialPeriod>,
+    holidays: BTreeSet<NaiveDate>,
+}
+
+#[derive(Debug)]
+struct BookSchedule {
+    route_id: Id,
+    /// Each version rules the windows that end while it is in force: (in force from,
+    /// days, windows, retired), oldest first. A schedule from before versions were kept
+    /// has one, made of its row: in force from its creation until its retirement.
+    versions: Vec<(i64, Vec<u8>, Vec<TimeWindow>, bool)>,
+}
+
+fn site_params(site_ids: &[Id]) -> Vec<crate::store::Value> {
+    site_ids.iter().map(|id| crate::store::Value::from(*id)).collect()
+}
+
+impl Book {
+    /// The books of several sites, in five statements whatever their number.
+    pub fn load(c: &mut dyn Conn, site_ids: &[Id]) -> Result<HashMap<Id, Book>, DbError> {
+        let mut books: HashMap<Id, Book> = site_ids.iter().map(|id| (*id, Book::default())).collect();
+        if site_ids.is_empty() {
+            return Ok(books);
         }
-    }
-    let mut out = Vec::new();
-    let mut push = |route_id: Id, w: &TimeWindow, since: i64, until: i64, period_id: Option<Id>| {
-        let (s, e) = (start + i64::from(w.start_minute) * 60_000, start + i64::from(w.end_offset_minutes()) * 60_000);
-        if e > since && e <= until {
-            out.push(ExpectedWindow {
-                route_id,
-                day,
-                start_minute: w.start_minute,
-                end_minute: w.end_minute,
-                start_ms: s,
-                end_ms: e,
-                runs: w.runs,
-                period_id,
-            });
+        let ids = crate::store::marks(1, site_ids.len());
+        let args = site_params(site_ids);
+        for route in reference::list_routes_all_of(c, site_ids)? {
+            books.entry(route.site_id).or_default().routes.push(route);
         }
-    };
-    for route in &routes {
-        if let Some(p) = periods.iter().rev().find(|p| p.route_id == route.id) {
-            if p.days_of_week.contains(&weekday) {
-                p.windows.iter().for_each(|w| push(route.id, w, p.created_ms, i64::MAX, Some(p.id)));
+        let mut versions: HashMap<Id, Vec<(i64, Vec<u8>, Vec<TimeWindow>, bool)>> = HashMap::new();
+        for v in c.query(
+            &format!(
+                "SELECT v.object_id, v.valid_from_ms, v.body_json, v.retired_ms FROM reference_versions v
+                 JOIN schedules s ON s.id = v.object_id JOIN routes r ON r.id = s.route_id
+                 WHERE v.kind = 'schedule' AND r.site_id IN ({ids}) ORDER BY v.object_id, v.version"
+            ),
+            &args,
+        )? {
+            if let reference::Body::Schedule { days_of_week, windows } =
+                serde_json::from_str(&v.text(2)?).map_err(|_| bad("schedule version"))?
+            {
+                versions.entry(v.uuid(0)?).or_default().push((
+                    v.int(1)?,
+                    days_of_week,
+                    windows,
+                    v.opt_int(3)?.is_some(),
+                ));
             }
-            continue;
         }
-        if holiday {
-            continue;
-        }
-        for s in &schedules {
-            if s.uuid(0)? != route.id {
-                continue;
-            }
-            match versions.get(&s.uuid(4)?) {
-                // Each version rules the windows that end while it is in force.
-                Some(vs) => {
-                    for (i, (from, days, windows, retired)) in vs.iter().enumerate() {
-                        let until = vs.get(i + 1).map_or(i64::MAX, |next| next.0);
-                        if !retired && days.contains(&weekday) {
-                            windows.iter().for_each(|w| push(route.id, w, *from, until, None));
-                        }
-                    }
-                }
+        for s in c.query(
+            &format!(
+                "SELECT s.route_id, s.days_json, s.windows_json, s.created_ms, s.id, s.retired_ms, r.site_id FROM schedules s
+                 JOIN routes r ON r.id = s.route_id WHERE r.site_id IN ({ids}) ORDER BY s.created_ms, s.id"
+            ),
+            &args,
+        )? {
+            let versions = match versions.remove(&s.uuid(4)?) {
+                Some(vs) => vs,
                 None => {
                     let days: Vec<u8> = serde_json::from_str(&s.text(1)?).map_err(|_| bad("schedule days"))?;
                     let windows: Vec<TimeWindow> =
                         serde_json::from_str(&s.text(2)?).map_err(|_| bad("schedule windows"))?;
-                    if days.contains(&weekday) {
-                        let (since, until) = (s.int(3)?, s.opt_int(5)?.unwrap_or(i64::MAX));
-                        windows.iter().for_each(|w| push(route.id, w, since, until, None));
+                    let mut vs = vec![(s.int(3)?, days, windows, false)];
+                    if let Some(retired) = s.opt_int(5)? {
+                        vs.push((retired, Vec::new(), Vec::new(), true));
+                    }
+                    vs
+                }
+            };
+            books.entry(s.uuid(6)?).or_default().schedules.push(BookSchedule { route_id: s.uuid(0)?, versions });
+        }
+        for r in c.query(
+            &format!("SELECT {PERIOD_COLUMNS} FROM special_periods WHERE site_id IN ({ids}) ORDER BY created_ms, id"),
+            &args,
+        )? {
+            let p = period(&r)?;
+            books.entry(p.site_id).or_default().periods.push(p);
+        }
+        for r in c.query(&format!("SELECT site_id, day FROM holidays WHERE site_id IN ({ids})"), &args)? {
+            books.entry(r.uuid(0)?).or_default().holidays.insert(day_of(&r, 1)?);
+        }
+        Ok(books)
+    }
+
+    /// The site's routes, retired ones too, in the order it made them.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// The windows the site expects on `day`, ordered by start (the rules are on
+    /// `expected_windows`).
+    pub fn windows(&self, site: &Site, day: NaiveDate) -> Vec<ExpectedWindow> {
+        let weekday = day.weekday().number_from_monday() as u8;
+        let start = day_start_ms(site, day);
+        let mut out = Vec::new();
+        let mut push = |route_id: Id, w: &TimeWindow, since: i64, until: i64, period_id: Option<Id>| {
+            let (s, e) =
+                (start + i64::from(w.start_minute) * 60_000, start + i64::from(w.end_offset_minutes()) * 60_000);
+            if e > since && e <= until {
+                out.push(ExpectedWindow {
+                    route_id,
+                    day,
+                    start_minute: w.start_minute,
+                    end_minute: w.end_minute,
+                    start_ms: s,
+                    end_ms: e,
+                    runs: w.runs,
+                    period_id,
+                });
+            }
+        };
+        let holiday = self.holidays.contains(&day);
+        for route in self.routes.iter().map(|r| &r.id) {
+            // Of overlapping periods the latest set up wins.
+            if let Some(p) =
+                self.periods.iter().rev().find(|p| p.route_id == *route && p.first_day <= day && day <= p.last_day)
+            {
+                if p.days_of_week.contains(&weekday) {
+                    p.windows.iter().for_each(|w| push(*route, w, p.created_ms, i64::MAX, Some(p.id)));
+                }
+                continue;
+            }
+            if holiday {
+                continue;
+            }
+            for s in self.schedules.iter().filter(|s| s.route_id == *route) {
+                for (i, (from, days, windows, retired)) in s.versions.iter().enumerate() {
+                    let until = s.versions.get(i + 1).map_or(i64::MAX, |next| next.0);
+                    if !retired && days.contains(&weekday) {
+                        windows.iter().for_each(|w| push(*route, w, *from, until, None));
                     }
                 }
             }
         }
+        out.sort_by_key(|w| (w.start_ms, w.end_ms, w.route_id));
+        out
     }
-    out.sort_by_key(|w| (w.start_ms, w.end_ms, w.route_id));
-    Ok(out)
 }
 
 /// How one expected run went.
@@ -322,6 +374,7 @@ pub struct DayAudit {
 }
 
 /// What the server knows of a run's times.
+#[derive(Debug, Clone)]
 struct RunFacts {
     id: Id,
     route_id: Id,
@@ -336,33 +389,122 @@ struct RunFacts {
     finish_offset: Option<i64>,
 }
 
-/// The runs of a local day, and those of the next day started before `until` (the
-/// end of the day's last window that crosses midnight; the day's end if none does).
-fn runs_of_day(c: &mut dyn Conn, site_id: Id, day: NaiveDate, until: i64) -> Result<Vec<RunFacts>, DbError> {
-    let next = day + chrono::Duration::days(1);
-    c.query(
-        "SELECT r.id, r.route_id, r.started_device_ms, r.finished_device_ms, r.received_ms, r.finished_received_ms,
-                (SELECT x.clock_offset_ms FROM records x WHERE x.id = r.start_record_id),
-                (SELECT y.clock_offset_ms FROM records y WHERE y.id = r.finish_record_id), r.local_day
-         FROM runs r WHERE r.site_id = $1 AND (r.local_day = $2 OR (r.local_day = $3 AND r.started_device_ms < $4))
-         ORDER BY r.started_device_ms, r.id",
-        &params![site_id, day.to_string(), next.to_string(), until],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(RunFacts {
-            id: r.uuid(0)?,
-            route_id: r.uuid(1)?,
-            next_day: r.text(8)? != day.to_string(),
-            started: r.int(2)?,
-            finished: r.opt_int(3)?,
-            start_received: r.int(4)?,
-            finish_received: r.opt_int(5)?,
-            start_offset: r.opt_int(6)?,
-            finish_offset: r.opt_int(7)?,
-        })
-    })
-    .collect()
+/// Everything the audit reads for some sites over some days, read in a fixed number of
+/// statements (the books, the rules, the runs, the waivers): the dashboard of a
+/// manager's fifty sites and a month's summary judge every day from one load.
+pub struct Ledger {
+    books: HashMap<Id, Book>,
+    rules: HashMap<Id, SiteRules>,
+    /// Per site, the runs started on the loaded days and the day after, by local day.
+    runs: HashMap<Id, Vec<(NaiveDate, RunFacts)>>,
+    /// The waiver that speaks for each window (`waivers::rank`).
+    waivers: HashMap<(Id, i64), WaiverBrief>,
+}
+
+impl Ledger {
+    /// Loads what judging each of `sites` on the local days `first..=last` needs.
+    pub fn load(c: &mut dyn Conn, sites: &[&Site], first: NaiveDate, last: NaiveDate) -> Result<Ledger, DbError> {
+        let ids: Vec<Id> = sites.iter().map(|s| s.id).collect();
+        let books = Book::load(c, &ids)?;
+        let mut ledger = Ledger { books, rules: HashMap::new(), runs: HashMap::new(), waivers: HashMap::new() };
+        if sites.is_empty() || first > last {
+            return Ok(ledger);
+        }
+        let marks = crate::store::marks(1, ids.len());
+        let n = ids.len();
+        for r in c.query(
+            &format!("SELECT site_id, rules_json FROM site_rules WHERE site_id IN ({marks})"),
+            &site_params(&ids),
+        )? {
+            // Rules saved by an older version lack newer fields: `serde(default)` fills them.
+            let rules =
+                serde_json::from_str(&r.text(1)?).map_err(|e| DbError::Backend(format!("stored site rules: {e}")))?;
+            ledger.rules.insert(r.uuid(0)?, rules);
+        }
+        // A day's audit also takes the next day's runs started inside its last window
+        // that crosses midnight.
+        let mut args = site_params(&ids);
+        args.push(first.to_string().into());
+        args.push((last + chrono::Duration::days(1)).to_string().into());
+        for r in c.query(
+            &format!(
+                "SELECT r.id, r.route_id, r.started_device_ms, r.finished_device_ms, r.received_ms, r.finished_received_ms,
+                        (SELECT x.clock_offset_ms FROM records x WHERE x.id = r.start_record_id),
+                        (SELECT y.clock_offset_ms FROM records y WHERE y.id = r.finish_record_id), r.local_day, r.site_id
+                 FROM runs r WHERE r.site_id IN ({marks}) AND r.local_day >= ${} AND r.local_day <= ${}
+                 ORDER BY r.started_device_ms, r.id",
+                n + 1,
+                n + 2
+            ),
+            &args,
+        )? {
+            let facts = RunFacts {
+                id: r.uuid(0)?,
+                route_id: r.uuid(1)?,
+                next_day: false,
+                started: r.int(2)?,
+                finished: r.opt_int(3)?,
+                start_received: r.int(4)?,
+                finish_received: r.opt_int(5)?,
+                start_offset: r.opt_int(6)?,
+                finish_offset: r.opt_int(7)?,
+            };
+            ledger.runs.entry(r.uuid(9)?).or_default().push((day_of(&r, 8)?, facts));
+        }
+        // Windows of a day start within it, whatever the site's time zone.
+        let from = sites.iter().map(|s| day_start_ms(s, first)).min().unwrap_or(0);
+        let to = sites.iter().map(|s| day_start_ms(s, last) + DAY_MS).max().unwrap_or(0);
+        let mut args = site_params(&ids);
+        args.push(from.into());
+        args.push(to.into());
+        let found = c.query(
+            &format!(
+                "SELECT route_id, window_start_ms, id, state, reason, received_ms FROM run_waivers
+                 WHERE site_id IN ({marks}) AND window_start_ms >= ${} AND window_start_ms < ${}",
+                n + 1,
+                n + 2
+            ),
+            &args,
+        )?;
+        let mut best: HashMap<(Id, i64), (waivers::Rank, WaiverBrief)> = HashMap::new();
+        for r in &found {
+            let brief = WaiverBrief { id: r.uuid(2)?, state: r.text(3)?, reason: r.text(4)? };
+            let rank = waivers::rank(&brief, r.int(5)?);
+            let key = (r.uuid(0)?, r.int(1)?);
+            if best.get(&key).is_none_or(|(b, _)| rank < *b) {
+                best.insert(key, (rank, brief));
+            }
+        }
+        ledger.waivers = best.into_iter().map(|(k, (_, b))| (k, b)).collect();
+        Ok(ledger)
+    }
+
+    /// The site's book (empty for a site not loaded).
+    pub fn book(&self, site_id: Id) -> Option<&Book> {
+        self.books.get(&site_id)
+    }
+
+    /// The runs of a local day, and those of the next day started before `until` (the
+    /// end of the day's last window that crosses midnight; the day's end if none does).
+    fn runs_of_day(&self, site_id: Id, day: NaiveDate, until: i64) -> Vec<RunFacts> {
+        let next = day + chrono::Duration::days(1);
+        self.runs
+            .get(&site_id)
+            .into_iter()
+            .flatten()
+            .filter(|(d, r)| *d == day || (*d == next && r.started < until))
+            .map(|(d, r)| RunFacts { next_day: *d != day, ..r.clone() })
+            .collect()
+    }
+
+    /// How a site's day went at `now` (see `audit_day`); the day must be among those
+    /// loaded.
+    pub fn audit(&self, site: &Site, day: NaiveDate, now: i64) -> DayAudit {
+        let empty = Book::default();
+        let book = self.books.get(&site.id).unwrap_or(&empty);
+        let rules = self.rules.get(&site.id).cloned().unwrap_or_default();
+        judge(self, book, &rules, site, day, now)
+    }
 }
 
 /// How far past its receipt a device time may be (after the anchored clock offset)
@@ -401,18 +543,22 @@ fn distrust(r: &RunFacts, audit_closes_ms: i64, rules: &SiteRules) -> Vec<&'stat
 /// the window count, bounded by the server's receipt and the clock offset measured
 /// at the push.
 pub fn audit_day(c: &mut dyn Conn, site: &Site, day: NaiveDate, now: i64) -> Result<DayAudit, DbError> {
-    let rules = rules::get(c, site.id)?;
-    let windows = expected_windows(c, site, day)?;
+    Ok(Ledger::load(c, &[site], day, day)?.audit(site, day, now))
+}
+
+fn judge(ledger: &Ledger, book: &Book, rules: &SiteRules, site: &Site, day: NaiveDate, now: i64) -> DayAudit {
+    let windows = book.windows(site, day);
     let (day_start, day_end) = (day_start_ms(site, day), day_start_ms(site, day) + DAY_MS);
     // A run just after midnight inside the previous evening's window of its route is
     // that evening's (its audit counts it), not this day's.
-    let previous_night: Vec<(Id, i64, i64)> = expected_windows(c, site, day - chrono::Duration::days(1))?
+    let previous_night: Vec<(Id, i64, i64)> = book
+        .windows(site, day - chrono::Duration::days(1))
         .into_iter()
         .filter(|w| w.end_ms > day_start)
         .map(|w| (w.route_id, w.start_ms, w.end_ms))
         .collect();
     let until = windows.iter().map(|w| w.end_ms).fold(day_end, i64::max);
-    let all = runs_of_day(c, site.id, day, until)?;
+    let all = ledger.runs_of_day(site.id, day, until);
     let walked_today = all.iter().filter(|r| !r.next_day).count() as u32;
     let runs: Vec<RunFacts> = all
         .into_iter()
@@ -421,12 +567,10 @@ pub fn audit_day(c: &mut dyn Conn, site: &Site, day: NaiveDate, now: i64) -> Res
     // Records of a window's runs count on time until the day ends (or the window, if it
     // ends on the next day) plus the site's grace.
     let grace = SiteRules::hours_ms(rules.audit_grace_hours);
-    let mut waivers: BTreeMap<(Id, i64), WaiverBrief> = BTreeMap::new();
-    for w in &windows {
-        if let Some(b) = waivers::current_for_window(c, w.route_id, w.start_ms)? {
-            waivers.insert((w.route_id, w.start_ms), b);
-        }
-    }
+    let mut waivers: BTreeMap<(Id, i64), WaiverBrief> = windows
+        .iter()
+        .filter_map(|w| ledger.waivers.get(&(w.route_id, w.start_ms)).map(|b| ((w.route_id, w.start_ms), b.clone())))
+        .collect();
     let mut audits: Vec<WindowAudit> = windows
         .into_iter()
         .map(|w| WindowAudit {
@@ -448,7 +592,7 @@ pub fn audit_day(c: &mut dyn Conn, site: &Site, day: NaiveDate, now: i64) -> Res
                 continue;
             }
             used[i] = true;
-            let mut notes = distrust(r, a.audit_closes_ms, &rules);
+            let mut notes = distrust(r, a.audit_closes_ms, rules);
             let verdict = if !notes.is_empty() {
                 Verdict::Flagged
             } else if r.finished.is_some_and(|f| f > w.end_ms) {
@@ -478,7 +622,7 @@ pub fn audit_day(c: &mut dyn Conn, site: &Site, day: NaiveDate, now: i64) -> Res
                 continue;
             }
             used[i] = true;
-            let mut notes = distrust(r, a.audit_closes_ms, &rules);
+            let mut notes = distrust(r, a.audit_closes_ms, rules);
             let verdict = if notes.is_empty() { Verdict::Late } else { Verdict::Flagged };
             notes.push("started_late");
             a.slots.push(Slot { verdict, run_id: Some(r.id), notes });
@@ -508,7 +652,7 @@ pub fn audit_day(c: &mut dyn Conn, site: &Site, day: NaiveDate, now: i64) -> Res
         out.flagged += a.count(Verdict::Flagged);
     }
     out.windows = audits;
-    Ok(out)
+    out
 }
 
 fn all_sites(c: &mut dyn Conn) -> Result<Vec<Id>, DbError> {
@@ -519,20 +663,31 @@ fn all_sites(c: &mut dyn Conn) -> Result<Vec<Id>, DbError> {
 /// yesterday in each site's time, so a server that was down overnight catches up.
 pub fn announce_missed(c: &mut dyn Conn, now: i64) -> Result<u32, DbError> {
     let mut announced = 0;
+    let mut sites = Vec::new();
     for site_id in all_sites(c)? {
-        let Some(site) = reference::get_site(c, site_id)? else { continue };
-        let today = local_day(&site, now);
-        for day in [today - chrono::Duration::days(1), today] {
-            let audit = audit_day(c, &site, day, now)?;
-            for w in audit.windows.iter().filter(|w| w.count(Verdict::Missed) > 0) {
-                let fresh = c.execute(
+        sites.extend(reference::get_site(c, site_id)?);
+    }
+    // Every site's two days from one load per batch of sites.
+    for batch in sites.chunks(100) {
+        let refs: Vec<&Site> = batch.iter().collect();
+        let today = |s: &Site| local_day(s, now);
+        let first = refs.iter().map(|s| today(s)).min().expect("a site") - chrono::Duration::days(1);
+        let last = refs.iter().map(|s| today(s)).max().expect("a site");
+        let ledger = Ledger::load(c, &refs, first, last)?;
+        for site in batch {
+            let today = today(site);
+            for day in [today - chrono::Duration::days(1), today] {
+                let audit = ledger.audit(site, day, now);
+                for w in audit.windows.iter().filter(|w| w.count(Verdict::Missed) > 0) {
+                    let fresh = c.execute(
                     "INSERT INTO missed_windows (route_id, window_start_ms, site_id, marked_ms) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (route_id, window_start_ms) DO NOTHING",
                     &params![w.window.route_id, w.window.start_ms, site.id, now],
                 )?;
-                if fresh == 1 {
-                    announced += 1;
-                    crate::notify::events::run_missed(c, &site, &w.window, w.count(Verdict::Missed), now)?;
+                    if fresh == 1 {
+                        announced += 1;
+                        crate::notify::events::run_missed(c, site, &w.window, w.count(Verdict::Missed), now)?;
+                    }
                 }
             }
         }

@@ -82,6 +82,20 @@ pub fn list(
     Ok(paging::split(rows, limit, |w| (w.received_ms, w.id)))
 }
 
+/// Orders a window's waivers: the one that speaks for it sorts first (accepted, else
+/// pending, else the latest rejected, so the supervisor's "no" stays visible; then the
+/// latest received). `current_for_window` ranks the same way in SQL.
+pub type Rank = (u8, std::cmp::Reverse<i64>, std::cmp::Reverse<Id>);
+
+pub fn rank(w: &WaiverBrief, received_ms: i64) -> Rank {
+    let state = match w.state.as_str() {
+        ACCEPTED => 0,
+        PENDING => 1,
+        _ => 2,
+    };
+    (state, std::cmp::Reverse(received_ms), std::cmp::Reverse(w.id))
+}
+
 /// The waiver that speaks for a window: the accepted one, else the pending one, else
 /// the latest rejected one (so the supervisor's "no" stays visible).
 pub fn current_for_window(c: &mut dyn Conn, route_id: Id, start_ms: i64) -> Result<Option<WaiverBrief>, DbError> {

@@ -12,6 +12,11 @@ use std::sync::Arc;
 
 pub use db::{Conn, Database, DbError, Row, Value};
 
+/// `$first, $first+1, …`: `n` placeholders for an `IN (…)` list.
+pub fn marks(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 /// The server's handle on its database. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {

@@ -2,7 +2,7 @@
 //! late, missed per schedule window, as `schedules` judges them), open and overdue notices per department, and
 //! the month's summary per site, department and person. Read-only over projections.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use patrol_protocol::notice::NoticeState;
@@ -10,7 +10,7 @@ use patrol_protocol::{Id, Site};
 
 use crate::params;
 use crate::schedules::{self, Verdict};
-use crate::store::{Conn, DbError, reference};
+use crate::store::{Conn, DbError, Value, reference};
 use crate::sync::outcome::local_date;
 
 /// The UTC instant of a site's local midnight starting `day`.
@@ -70,53 +70,87 @@ pub struct DayStatus {
 /// A day's windows and how they went, as `schedules::audit_day` judges them (the one
 /// definition of on time, late, missed, waived and flagged), plus checkpoint coverage.
 pub fn day_status(c: &mut dyn Conn, site: &Site, day: NaiveDate, now: i64) -> Result<DayStatus, DbError> {
-    let audit = schedules::audit_day(c, site, day, now)?;
-    let routes = reference::list_routes_all(c, site.id)?;
-    let windows: Vec<WindowStatus> = audit
-        .windows
-        .iter()
-        .map(|w| WindowStatus {
-            route_id: w.window.route_id,
-            start_minute: w.window.start_minute,
-            end_minute: w.window.end_minute,
-            expected: w.window.runs,
-            done: w.count(Verdict::OnTime),
-            late: w.count(Verdict::Late),
-            missed: w.count(Verdict::Missed),
-            pending: w.count(Verdict::Pending),
-            waived: w.count(Verdict::Waived),
-            flagged: w.count(Verdict::Flagged),
-        })
-        .collect();
-    let scheduled: BTreeSet<Id> = windows
-        .iter()
-        .filter_map(|w| routes.iter().find(|r| r.id == w.route_id))
-        .flat_map(|r| r.checkpoint_ids.iter().copied())
-        .collect();
-    // Every checkpoint visited by a run of the day, however many runs there were.
-    let visited: BTreeSet<Id> = c
-        .query(
-            "SELECT DISTINCT v.checkpoint_id FROM visits v JOIN runs r ON r.id = v.run_id
-             WHERE r.site_id = $1 AND r.local_day = $2",
-            &params![site.id, day.to_string()],
-        )?
-        .iter()
-        .map(|r| r.uuid(0))
-        .collect::<Result<_, _>>()?;
-    Ok(DayStatus {
-        expected: audit.expected,
-        done: audit.on_time,
-        late: audit.late,
-        missed: audit.missed,
-        pending: audit.pending,
-        waived: audit.waived,
-        flagged: audit.flagged,
-        checkpoints_covered: scheduled.intersection(&visited).count() as u32,
-        checkpoints_total: scheduled.len() as u32,
-        runs: audit.runs,
-        unscheduled: audit.unscheduled,
-        windows,
-    })
+    Ok(Days::load(c, &[site], day, day)?.status(site, day, now))
+}
+
+/// What the supervisor's pages count for some sites over some local days, read in a
+/// fixed number of statements whatever their number: the audit's ledger and the
+/// checkpoints each day's runs visited.
+pub struct Days {
+    ledger: schedules::Ledger,
+    visited: HashMap<(Id, NaiveDate), BTreeSet<Id>>,
+}
+
+impl Days {
+    pub fn load(c: &mut dyn Conn, sites: &[&Site], first: NaiveDate, last: NaiveDate) -> Result<Days, DbError> {
+        let ledger = schedules::Ledger::load(c, sites, first, last)?;
+        let mut visited: HashMap<(Id, NaiveDate), BTreeSet<Id>> = HashMap::new();
+        if !sites.is_empty() && first <= last {
+            let n = sites.len();
+            let mut args: Vec<Value> = sites.iter().map(|s| Value::from(s.id)).collect();
+            args.push(first.to_string().into());
+            args.push(last.to_string().into());
+            // Every checkpoint visited by a run of the day, however many runs there were.
+            for r in c.query(
+                &format!(
+                    "SELECT DISTINCT r.site_id, r.local_day, v.checkpoint_id FROM visits v JOIN runs r ON r.id = v.run_id
+                     WHERE r.site_id IN ({}) AND r.local_day >= ${} AND r.local_day <= ${}",
+                    crate::store::marks(1, n),
+                    n + 1,
+                    n + 2
+                ),
+                &args,
+            )? {
+                let day = NaiveDate::parse_from_str(&r.text(1)?, "%Y-%m-%d")
+                    .map_err(|_| DbError::Backend("stored local day is not a date".into()))?;
+                visited.entry((r.uuid(0)?, day)).or_default().insert(r.uuid(2)?);
+            }
+        }
+        Ok(Days { ledger, visited })
+    }
+
+    /// How one loaded site's loaded day went at `now`.
+    pub fn status(&self, site: &Site, day: NaiveDate, now: i64) -> DayStatus {
+        let audit = self.ledger.audit(site, day, now);
+        let routes = self.ledger.book(site.id).map(|b| b.routes()).unwrap_or_default();
+        let windows: Vec<WindowStatus> = audit
+            .windows
+            .iter()
+            .map(|w| WindowStatus {
+                route_id: w.window.route_id,
+                start_minute: w.window.start_minute,
+                end_minute: w.window.end_minute,
+                expected: w.window.runs,
+                done: w.count(Verdict::OnTime),
+                late: w.count(Verdict::Late),
+                missed: w.count(Verdict::Missed),
+                pending: w.count(Verdict::Pending),
+                waived: w.count(Verdict::Waived),
+                flagged: w.count(Verdict::Flagged),
+            })
+            .collect();
+        let scheduled: BTreeSet<Id> = windows
+            .iter()
+            .filter_map(|w| routes.iter().find(|r| r.id == w.route_id))
+            .flat_map(|r| r.checkpoint_ids.iter().copied())
+            .collect();
+        let none = BTreeSet::new();
+        let visited = self.visited.get(&(site.id, day)).unwrap_or(&none);
+        DayStatus {
+            expected: audit.expected,
+            done: audit.on_time,
+            late: audit.late,
+            missed: audit.missed,
+            pending: audit.pending,
+            waived: audit.waived,
+            flagged: audit.flagged,
+            checkpoints_covered: scheduled.intersection(visited).count() as u32,
+            checkpoints_total: scheduled.len() as u32,
+            runs: audit.runs,
+            unscheduled: audit.unscheduled,
+            windows,
+        }
+    }
 }
 
 /// Open and overdue notices of one department at a site.
@@ -129,21 +163,42 @@ pub struct DeptOpen {
 
 /// Counted in the database over every open notice of the site.
 pub fn open_by_department(c: &mut dyn Conn, site_id: Id, now: i64) -> Result<BTreeMap<Id, DeptOpen>, DbError> {
+    Ok(open_by_site_department(c, &[site_id], now)?.remove(&site_id).unwrap_or_default())
+}
+
+/// The same for several sites in one statement.
+pub fn open_by_site_department(
+    c: &mut dyn Conn,
+    site_ids: &[Id],
+    now: i64,
+) -> Result<HashMap<Id, BTreeMap<Id, DeptOpen>>, DbError> {
+    let mut out: HashMap<Id, BTreeMap<Id, DeptOpen>> = HashMap::new();
+    if site_ids.is_empty() {
+        return Ok(out);
+    }
+    let n = site_ids.len();
+    let mut args: Vec<Value> = site_ids.iter().map(|id| Value::from(*id)).collect();
+    args.push(now.into());
+    args.push(NoticeState::Issued.as_str().into());
     // SUM of integers is NUMERIC in PostgreSQL: cast so both databases answer one.
     let rows = c.query(
-        "SELECT department_id, COUNT(*),
-                CAST(COALESCE(SUM(CASE WHEN due_ms < $2 THEN 1 ELSE 0 END), 0) AS BIGINT),
-                CAST(COALESCE(SUM(CASE WHEN state = $3 THEN 1 ELSE 0 END), 0) AS BIGINT)
-         FROM notices WHERE site_id = $1 AND state <> 'closed' AND state <> 'voided' GROUP BY department_id",
-        &params![site_id, now, NoticeState::Issued.as_str()],
+        &format!(
+            "SELECT site_id, department_id, COUNT(*),
+                    CAST(COALESCE(SUM(CASE WHEN due_ms < ${a} THEN 1 ELSE 0 END), 0) AS BIGINT),
+                    CAST(COALESCE(SUM(CASE WHEN state = ${b} THEN 1 ELSE 0 END), 0) AS BIGINT)
+             FROM notices WHERE site_id IN ({marks}) AND state <> 'closed' AND state <> 'voided'
+             GROUP BY site_id, department_id",
+            a = n + 1,
+            b = n + 2,
+            marks = crate::store::marks(1, n)
+        ),
+        &args,
     )?;
-    rows.iter()
-        .map(|r| {
-            let open =
-                DeptOpen { open: r.int(1)? as u32, overdue: r.int(2)? as u32, awaiting_receipt: r.int(3)? as u32 };
-            Ok((r.uuid(0)?, open))
-        })
-        .collect()
+    for r in &rows {
+        let open = DeptOpen { open: r.int(2)? as u32, overdue: r.int(3)? as u32, awaiting_receipt: r.int(4)? as u32 };
+        out.entry(r.uuid(0)?).or_default().insert(r.uuid(1)?, open);
+    }
+    Ok(out)
 }
 
 /// The local day a site was set up: nothing before it counts (no log to sign, no
@@ -171,23 +226,60 @@ pub fn schedules_since(c: &mut dyn Conn, site: &Site) -> Result<Option<i64>, DbE
 /// Days among the last `days` before today whose log no supervisor has signed; days
 /// before the site was set up have no log and are not among them.
 pub fn unsigned_days(c: &mut dyn Conn, site: &Site, now: i64, days: i64) -> Result<Vec<NaiveDate>, DbError> {
-    let today = today(site, now);
-    let first = site_first_day(c, site)?;
-    let mut out = Vec::new();
-    for back in 1..=days {
-        let day = today - chrono::Duration::days(back);
-        if day < first {
-            break;
+    Ok(unsigned_days_of(c, &[site], now, days)?.remove(&site.id).unwrap_or_default())
+}
+
+/// The same for several sites in two statements.
+pub fn unsigned_days_of(
+    c: &mut dyn Conn,
+    sites: &[&Site],
+    now: i64,
+    days: i64,
+) -> Result<HashMap<Id, Vec<NaiveDate>>, DbError> {
+    let mut out = HashMap::new();
+    if sites.is_empty() || days < 1 {
+        return Ok(out);
+    }
+    let n = sites.len();
+    let marks = crate::store::marks(1, n);
+    let ids: Vec<Value> = sites.iter().map(|s| Value::from(s.id)).collect();
+    let created: HashMap<Id, i64> = c
+        .query(&format!("SELECT id, created_ms FROM sites WHERE id IN ({marks})"), &ids)?
+        .iter()
+        .map(|r| Ok((r.uuid(0)?, r.int(1)?)))
+        .collect::<Result<_, DbError>>()?;
+    let first = sites.iter().map(|s| today(s, now) - chrono::Duration::days(days)).min().expect("a site");
+    let last = sites.iter().map(|s| today(s, now)).max().expect("a site");
+    let mut args = ids;
+    args.push(first.to_string().into());
+    args.push(last.to_string().into());
+    let signed: BTreeSet<(Id, String)> = c
+        .query(
+            &format!(
+                "SELECT DISTINCT site_id, day FROM daily_log_signatures
+                 WHERE site_id IN ({marks}) AND day >= ${} AND day <= ${}",
+                n + 1,
+                n + 2
+            ),
+            &args,
+        )?
+        .iter()
+        .map(|r| Ok((r.uuid(0)?, r.text(1)?)))
+        .collect::<Result<_, DbError>>()?;
+    for site in sites {
+        let today = today(site, now);
+        let first = created.get(&site.id).map_or(NaiveDate::MIN, |ms| local_day(site, *ms));
+        let mut unsigned = Vec::new();
+        for back in 1..=days {
+            let day = today - chrono::Duration::days(back);
+            if day < first {
+                break;
+            }
+            if !signed.contains(&(site.id, day.to_string())) {
+                unsigned.push(day);
+            }
         }
-        let signed = c
-            .query_opt(
-                "SELECT 1 FROM daily_log_signatures WHERE site_id = $1 AND day = $2 LIMIT 1",
-                &params![site.id, day.to_string()],
-            )?
-            .is_some();
-        if !signed {
-            out.push(day);
-        }
+        out.insert(site.id, unsigned);
     }
     Ok(out)
 }
@@ -289,8 +381,10 @@ pub fn month_summary(c: &mut dyn Conn, site: &Site, year: i32, month: u32, now: 
     let today = today(site, now);
     let mut s = MonthSummary { year, month, ..MonthSummary::default() };
     let mut day = first.max(site_first_day(c, site)?);
+    // The month's days judged from one load, not one load a day.
+    let days = Days::load(c, &[site], day, (next - chrono::Duration::days(1)).min(today))?;
     while day < next && day <= today {
-        let st = day_status(c, site, day, now)?;
+        let st = days.status(site, day, now);
         s.days.push((day, st.expected, st.done, st.late, st.missed));
         s.expected += st.expected;
         s.done += st.done;

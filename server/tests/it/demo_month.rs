@@ -197,4 +197,113 @@ async fn the_demo_month_is_the_same_for_the_same_date() {
     assert_eq!(months[0], months[1]);
 }
 
-both_backends!(a_month_of_demo_history_is_real_work_that_the_audit_accepts);
+both_backends!(
+    a_month_of_demo_history_is_real_work_that_the_audit_accepts,
+    many_days_and_sites_from_one_load_judge_as_each_alone
+);
+
+/// The cell of a dashboard overview row labelled `label` (`td … data-label="label">n<`).
+fn cell(row: &str, label: &str) -> u64 {
+    let at = row.find(&format!("data-label=\"{label}\"")).unwrap_or_else(|| panic!("no {label} cell in {row}"));
+    let text = &row[at..];
+    let from = text.find('>').unwrap() + 1;
+    text[from..].split('<').next().unwrap().trim().parse().unwrap_or_else(|_| panic!("{label}: {text}"))
+}
+
+/// Pages that judge many days or many sites from one load (the month's summary, the
+/// manager's dashboard, the missed-window job) must see exactly what each day judged
+/// alone sees: no run, waiver or window of a neighbouring day or site may leak in. The
+/// demo's month (a missed window, a late run, waivers, runs near midnight) beside four
+/// sites far apart in time zones, loaded as one.
+async fn many_days_and_sites_from_one_load_judge_as_each_alone(backend: Backend) {
+    use patrol_protocol::{Id, Role, RoleAssignment};
+    use patrol_server::store::people;
+    use patrol_server::web::stats;
+    let Some((s, _)) = TestServer::start_seeded(backend).await else { return };
+    let demo = site(&s).await;
+    let mut sites = vec![demo.clone()];
+    for (i, offset) in [-600, 0, 345, 840].into_iter().enumerate() {
+        sites.push(Site {
+            id: Id::now_v7(),
+            org_id: demo.org_id,
+            code: format!("TZ{i}"),
+            name_zh: format!("时区{i}"),
+            name_en: format!("Zone {i}"),
+            utc_offset_minutes: offset,
+        });
+    }
+    let (added, first, last) = (sites[1..].to_vec(), demo.clone(), START_MS);
+    s.state
+        .store
+        .write(move |c| {
+            let supervisor = people::credentials(c, "supervisor")?.expect("the demo supervisor").0.id;
+            for site in &added {
+                reference::insert_site(c, site, START_MS - 40 * 86_400_000)?;
+                people::insert_role(
+                    c,
+                    &RoleAssignment { person_id: supervisor, role: Role::SiteSupervisor { site_id: site.id } },
+                    START_MS - 40 * 86_400_000,
+                )?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let today = schedules::local_day(&first, last);
+    let (from, to) = (today - Duration::days(DAYS + 1), today);
+    let all = sites.clone();
+    let (together, alone) = s
+        .state
+        .store
+        .read(move |c| {
+            let refs: Vec<&Site> = all.iter().collect();
+            let days = stats::Days::load(c, &refs, from, to)?;
+            let (mut together, mut alone) = (Vec::new(), Vec::new());
+            for site in &all {
+                let mut day = from;
+                while day <= to {
+                    together.push((site.code.clone(), day, days.status(site, day, START_MS)));
+                    alone.push((site.code.clone(), day, stats::day_status(c, site, day, START_MS)?));
+                    day += Duration::days(1);
+                }
+            }
+            Ok((together, alone))
+        })
+        .await
+        .unwrap();
+    assert_eq!(together.len(), alone.len());
+    for (t, a) in together.iter().zip(&alone) {
+        assert_eq!(t, a, "judged in one load of five sites and {} days, and alone", DAYS + 2);
+    }
+    // The demo's month is there to compare: runs, one missed and one late window.
+    let demo_days: Vec<_> = together.iter().filter(|(code, ..)| *code == demo.code).collect();
+    assert!(demo_days.iter().map(|(_, _, st)| st.runs).sum::<u32>() >= DAYS as u32 * 4 - 1);
+    assert_eq!(demo_days.iter().map(|(_, _, st)| st.missed).sum::<u32>(), 1);
+    assert_eq!(demo_days.iter().map(|(_, _, st)| st.late).sum::<u32>(), 1);
+    assert!(together.iter().filter(|(code, ..)| *code != demo.code).all(|(_, _, st)| st.runs == 0 && st.expected == 0));
+
+    // The supervisor of five sites opens on one line per site; the demo site's line
+    // says what its own section says.
+    let (cookie, _) = web::sign_in(&s, "supervisor").await;
+    let overview = web::get(&s, "/dashboard", &cookie).await;
+    assert_eq!(overview.status, 200, "{}", overview.body);
+    assert!(overview.body.contains("id=\"sites-overview\""), "five sites open on the overview");
+    assert_eq!(overview.body.matches("<tr data-site=").count(), 5);
+    let start = overview.body.find(&format!("<tr data-site=\"{}\"", demo.id)).expect("the demo site's line");
+    let row = &overview.body[start..start + overview.body[start..].find("</tr>").unwrap()];
+    let full = web::get(&s, &format!("/dashboard?site={}", demo.id), &cookie).await;
+    assert_eq!(full.status, 200);
+    assert!(!full.body.contains("id=\"sites-overview\""), "one site is shown in full");
+    for label in ["应巡次数", "按时完成", "迟巡", "漏巡", "待巡"] {
+        assert_eq!(cell(row, label), figure(&full.body, label), "{label}");
+    }
+    for other in &sites[1..] {
+        let start = overview.body.find(&format!("<tr data-site=\"{}\"", other.id)).expect("each site's line");
+        let row = &overview.body[start..start + overview.body[start..].find("</tr>").unwrap()];
+        assert_eq!(cell(row, "应巡次数"), 0, "{}: nothing of the demo site leaks in", other.code);
+    }
+    // A site the supervisor does not supervise is not found.
+    let foreign = web::get(&s, &format!("/dashboard?site={}", Id::now_v7()), &cookie).await;
+    assert_eq!(foreign.status, 404);
+}
+

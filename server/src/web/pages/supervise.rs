@@ -109,39 +109,80 @@ struct SiteToday {
     site: Site,
     day: NaiveDate,
     status: DayStatus,
+    /// Only when the site is shown in full.
     runs: Vec<RunView>,
     open: BTreeMap<Id, DeptOpen>,
     unsigned: Vec<NaiveDate>,
-    reference: SiteRef,
+    /// Only when the site is shown in full.
+    reference: Option<SiteRef>,
 }
 
-/// `GET /dashboard`: today per supervised site.
-pub async fn dashboard(State(state): State<AppState>, page: Page) -> Result<Markup, WebError> {
-    let sites = supervised_sites(&state, &page).await?;
+/// From this many supervised sites the dashboard opens on one line per site, each
+/// linking to its full section (`?site=`): every window and run of fifty sites is a
+/// page nobody reads, and a slow one.
+const OVERVIEW_FROM_SITES: usize = 4;
+
+#[derive(serde::Deserialize, Default)]
+pub struct DashboardQuery {
+    #[serde(default)]
+    site: Option<Id>,
+}
+
+/// `GET /dashboard`: today per supervised site; `?site=` one of them in full.
+pub async fn dashboard(
+    State(state): State<AppState>,
+    page: Page,
+    Query(q): Query<DashboardQuery>,
+) -> Result<Markup, WebError> {
+    let mut sites = supervised_sites(&state, &page).await?;
+    if let Some(id) = q.site {
+        sites.retain(|s| s.id == id);
+        if sites.is_empty() {
+            return Err(ApiError::not_found(Thing::Site).into());
+        }
+    }
+    let overview = sites.len() >= OVERVIEW_FROM_SITES;
     let now = state.clock.now_ms();
     let feed = live::feed_head(&state).await?;
     let today: Vec<SiteToday> = state
         .store
         .read(move |c| {
+            // Every site's day from one load: a fixed number of statements whatever the
+            // number of sites (docs/benchmarks.md, "Console at a year's scale").
+            let refs: Vec<&Site> = sites.iter().collect();
+            let ids: Vec<Id> = sites.iter().map(|s| s.id).collect();
+            let first = sites.iter().map(|s| stats::today(s, now)).min().expect("a supervised site");
+            let last = sites.iter().map(|s| stats::today(s, now)).max().expect("a supervised site");
+            let days = stats::Days::load(c, &refs, first, last)?;
+            let mut open = stats::open_by_site_department(c, &ids, now)?;
+            let mut unsigned = stats::unsigned_days_of(c, &refs, now, UNSIGNED_DAYS)?;
             let mut out = Vec::new();
             for site in sites {
                 let day = stats::today(&site, now);
-                let status = stats::day_status(c, &site, day, now)?;
-                // The latest runs, oldest of them first; the page says how many there
-                // were in all and links to the daily log, which lists every one.
-                let ids = c.query(
-                    "SELECT id FROM runs WHERE site_id = $1 AND local_day = $2
-                     ORDER BY started_device_ms DESC, id DESC LIMIT $3",
-                    &params![site.id, day.to_string(), DASHBOARD_RUNS],
-                )?;
-                let mut runs = Vec::new();
-                for r in ids.iter().rev() {
-                    runs.extend(crate::patrols::run_view(c, r.uuid(0)?)?);
+                let status = days.status(&site, day, now);
+                let (mut runs, mut reference) = (Vec::new(), None);
+                if !overview {
+                    // The latest runs, oldest of them first; the page says how many
+                    // there were in all and links to the daily log, which lists every one.
+                    let ids = c.query(
+                        "SELECT id FROM runs WHERE site_id = $1 AND local_day = $2
+                         ORDER BY started_device_ms DESC, id DESC LIMIT $3",
+                        &params![site.id, day.to_string(), DASHBOARD_RUNS],
+                    )?;
+                    for r in ids.iter().rev() {
+                        runs.extend(crate::patrols::run_view(c, r.uuid(0)?)?);
+                    }
+                    reference = Some(SiteRef::load(c, site.id)?);
                 }
-                let open = stats::open_by_department(c, site.id, now)?;
-                let unsigned = stats::unsigned_days(c, &site, now, UNSIGNED_DAYS)?;
-                let reference = SiteRef::load(c, site.id)?;
-                out.push(SiteToday { site, day, status, runs, open, unsigned, reference });
+                out.push(SiteToday {
+                    open: open.remove(&site.id).unwrap_or_default(),
+                    unsigned: unsigned.remove(&site.id).unwrap_or_default(),
+                    site,
+                    day,
+                    status,
+                    runs,
+                    reference,
+                });
             }
             Ok(out)
         })
@@ -150,16 +191,76 @@ pub async fn dashboard(State(state): State<AppState>, page: Page) -> Result<Mark
     let t = |k| lang.t(k);
     let body = html! {
         h1 { (t(K::Dashboard)) }
+        @if q.site.is_some() { p.crumbs { a href="/dashboard" { (t(K::AnySite)) } } }
         div #live data-live data-feed=(feed) {
-            @for s in &today { (site_today(lang, s)) }
+            @if overview { (sites_overview(lang, &today)) }
+            @else { @for s in &today { (site_today(lang, s)) } }
         }
         p.muted.live-note { (t(K::LiveNote)) }
     };
     Ok(layout::chrome(&page, t(K::Dashboard), body))
 }
 
+/// One line per site: how today goes, what is open, which logs wait for a signature.
+fn sites_overview(lang: Lang, sites: &[SiteToday]) -> Markup {
+    let t = |k| lang.t(k);
+    let sum = |f: fn(&SiteToday) -> u32| sites.iter().map(f).sum::<u32>();
+    let open = |s: &SiteToday| s.open.values().map(|o| o.open).sum::<u32>();
+    let overdue = |s: &SiteToday| s.open.values().map(|o| o.overdue).sum::<u32>();
+    html! {
+        div.stats {
+            (stat(t(K::Sites), sites.len(), ""))
+            (stat(t(K::ExpectedRuns), sum(|s| s.status.expected), ""))
+            (stat(t(K::DoneRuns), sum(|s| s.status.done), "good"))
+            (stat(t(K::LateRuns), sum(|s| s.status.late), if sum(|s| s.status.late) > 0 { "warn" } else { "" }))
+            (stat(t(K::MissedRuns), sum(|s| s.status.missed), if sum(|s| s.status.missed) > 0 { "bad" } else { "" }))
+            (stat(t(K::OpenNotices), sites.iter().map(open).sum::<u32>(), ""))
+            (stat(t(K::Overdue), sites.iter().map(overdue).sum::<u32>(), if sites.iter().map(overdue).sum::<u32>() > 0 { "bad" } else { "" }))
+        }
+        section.card {
+            table.cards #sites-overview {
+                thead { tr {
+                    th { (t(K::Site)) } th.num { (t(K::ExpectedRuns)) } th.num { (t(K::DoneRuns)) }
+                    th.num { (t(K::LateRuns)) } th.num { (t(K::MissedRuns)) } th.num { (t(K::PendingRuns)) }
+                    th.num { (t(K::CheckpointsCovered)) } th.num { (t(K::OpenNotices)) } th.num { (t(K::Overdue)) }
+                    th { (t(K::UnsignedLogs)) }
+                } }
+                tbody {
+                    @for s in sites {
+                        @let st = &s.status;
+                        tr data-site=(s.site.id) {
+                            td.name data-label=(t(K::Site)) {
+                                a href={ "/dashboard?site=" (s.site.id) } {
+                                    span.code { (s.site.code) } " " (lang.pick(&s.site.name_zh, &s.site.name_en))
+                                }
+                                span.muted { " · " (s.day) }
+                            }
+                            td.num data-label=(t(K::ExpectedRuns)) { (st.expected) }
+                            td.num data-label=(t(K::DoneRuns)) { (st.done) }
+                            td.num.warn[st.late > 0] data-label=(t(K::LateRuns)) { (st.late) }
+                            td.num.bad[st.missed > 0] data-label=(t(K::MissedRuns)) { (st.missed) }
+                            td.num data-label=(t(K::PendingRuns)) { (st.pending) }
+                            td.num data-label=(t(K::CheckpointsCovered)) { (st.checkpoints_covered) "/" (st.checkpoints_total) }
+                            td.num data-label=(t(K::OpenNotices)) { a href={ "/notices?site=" (s.site.id) } { (open(s)) } }
+                            td.num.bad[overdue(s) > 0] data-label=(t(K::Overdue)) { (overdue(s)) }
+                            td data-label=(t(K::UnsignedLogs)) {
+                                @if s.unsigned.is_empty() { span.ok { "✓" } }
+                                @else {
+                                    a href={ "/sites/" (s.site.id) "/daily-logs/" (s.unsigned[0]) } { (s.unsigned.len()) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn site_today(lang: Lang, s: &SiteToday) -> Markup {
     let t = |k| lang.t(k);
+    let empty = SiteRef { departments: Vec::new(), routes: Vec::new(), checkpoints: Vec::new() };
+    let names = s.reference.as_ref().unwrap_or(&empty);
     let st = &s.status;
     let tz = s.site.utc_offset_minutes;
     let month = s.day.format("%Y-%m").to_string();
@@ -190,7 +291,7 @@ fn site_today(lang: Lang, s: &SiteToday) -> Markup {
                         tbody {
                             @for w in &st.windows {
                                 tr {
-                                    td data-label=(t(K::Route)) { (s.reference.route(lang, w.route_id)) }
+                                    td data-label=(t(K::Route)) { (names.route(lang, w.route_id)) }
                                     td.num data-label=(t(K::Window)) { (window_span(lang, w.start_minute, w.end_minute)) }
                                     td.num data-label=(t(K::ExpectedRuns)) { (w.expected) }
                                     td.num data-label=(t(K::DoneRuns)) { (w.done) }
@@ -213,7 +314,7 @@ fn site_today(lang: Lang, s: &SiteToday) -> Markup {
                             @for r in &s.runs {
                                 tr {
                                     td.name data-label=(t(K::Person)) { a href={ "/runs/" (r.run_id) } { (r.person_name) } }
-                                    td data-label=(t(K::Route)) { (s.reference.route(lang, r.route_id)) }
+                                    td data-label=(t(K::Route)) { (names.route(lang, r.route_id)) }
                                     td.num data-label=(t(K::Started)) { (local_time(r.started_device_ms, tz)) }
                                     td.num data-label=(t(K::Visits)) { (r.visits.len()) }
                                     td data-label=(t(K::State)) { (run_state(lang, r)) }
@@ -235,7 +336,7 @@ fn site_today(lang: Lang, s: &SiteToday) -> Markup {
                         table {
                             thead { tr { th { (t(K::Department)) } th.num { (t(K::OpenNotices)) } th.num { (t(K::AwaitingReceipt)) } th.num { (t(K::Overdue)) } } }
                             tbody {
-                                @for d in &s.reference.departments {
+                                @for d in &names.departments {
                                     @let o = s.open.get(&d.id).cloned().unwrap_or_default();
                                     tr {
                                         td { (lang.pick(&d.name_zh, &d.name_en)) }
@@ -494,7 +595,7 @@ pub async fn daily_log(
     let prev = (date - chrono::Duration::days(1)).to_string();
     let next = (date + chrono::Duration::days(1)).to_string();
     let body = html! {
-        p.crumbs { a href="/dashboard" { (t(K::Dashboard)) } " / " (lang.pick(&site.name_zh, &site.name_en)) }
+        p.crumbs { a href={ "/dashboard?site=" (site.id) } { (t(K::Dashboard)) } " / " (lang.pick(&site.name_zh, &site.name_en)) }
         div.section-head {
             h1 { (t(K::DailyLog)) " " (day) }
             div.links {
