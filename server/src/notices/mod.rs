@@ -204,7 +204,9 @@ fn list_condition(actor: &Actor, filter: &ListFilter) -> (String, Vec<crate::sto
         sql.push_str(&format!(" AND n.state = ${}", args.len()));
     }
     if filter.open_only || filter.overdue_at.is_some() {
-        sql.push_str(&format!(" AND {FINISHED_SQL} = 0"));
+        // Spelled as the partial index `notices_open` is (migration 10), so both
+        // databases read only the open notices' index entries.
+        sql.push_str(" AND n.state NOT IN ('closed', 'voided')");
     }
     if let Some(now) = filter.overdue_at {
         args.push(now.into());

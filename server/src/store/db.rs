@@ -257,6 +257,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 7, sql: include_str!("../../migrations/0007_notice_register.sql") },
     Migration { version: 8, sql: include_str!("../../migrations/0008_reference_versions.sql") },
     Migration { version: 9, sql: include_str!("../../migrations/0009_notice_issuer.sql") },
+    Migration { version: 10, sql: include_str!("../../migrations/0010_open_notices.sql") },
 ];
 
 /// Applies missing migrations inside the caller's transaction.

@@ -186,7 +186,7 @@ pub fn open_by_site_department(
             "SELECT site_id, department_id, COUNT(*),
                     CAST(COALESCE(SUM(CASE WHEN due_ms < ${a} THEN 1 ELSE 0 END), 0) AS BIGINT),
                     CAST(COALESCE(SUM(CASE WHEN state = ${b} THEN 1 ELSE 0 END), 0) AS BIGINT)
-             FROM notices WHERE site_id IN ({marks}) AND state <> 'closed' AND state <> 'voided'
+             FROM notices WHERE site_id IN ({marks}) AND state NOT IN ('closed', 'voided')
              GROUP BY site_id, department_id",
             a = n + 1,
             b = n + 2,

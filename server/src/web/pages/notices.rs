@@ -72,7 +72,9 @@ async fn visible_page(state: &AppState, page: &Page, query: RegisterQuery) -> Re
                 Ok(r) => r,
                 Err(e) => return Ok(Err(e)),
             };
-            let counts = notices::count_visible(c, &actor, &notices::ListFilter::default(), now)?;
+            // The figures above the list are of open notices: counted over those alone.
+            let open = notices::ListFilter { open_only: true, ..notices::ListFilter::default() };
+            let counts = notices::count_visible(c, &actor, &open, now)?;
             let matching = notices::count_visible(c, &actor, &register.filter, now)?.total();
             let found = notices::page_visible(c, &actor, &register.filter, register.after, INBOX_PAGE)?;
             let mut departments = Vec::new();
