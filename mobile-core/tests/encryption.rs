@@ -85,8 +85,13 @@ fn an_encrypted_store_holds_no_plaintext_of_a_record() {
     let core = world_with_secret(dir.path(), Some(&TEST_KEY));
     // While open (the records sit in the write-ahead log) …
     let files = store_files(dir.path());
-    assert!(files.get("patrol.sqlite-wal").is_some_and(|w| !w.is_empty()), "records wait in the log: {:?}", files.keys());
-    for needle in [SECRET, "ZEBRA-7731", "Jinyuan Garden", "锦园小区", "qr-token-cp1", "SQLite format 3", "device_id"] {
+    assert!(
+        files.get("patrol.sqlite-wal").is_some_and(|w| !w.is_empty()),
+        "records wait in the log: {:?}",
+        files.keys()
+    );
+    for needle in [SECRET, "ZEBRA-7731", "Jinyuan Garden", "锦园小区", "qr-token-cp1", "SQLite format 3", "device_id"]
+    {
         assert_eq!(files_holding(&files, needle), Vec::<String>::new(), "{needle:?} readable in the files");
     }
     // … and after the last close has folded the log into the file.
@@ -168,7 +173,11 @@ fn a_changed_key_opens_the_store_and_the_old_one_no_longer_does() {
     let photo = core
         .add_photo(patrol_core::photos::PhotoInput {
             source: patrol_core::photos::PhotoSource::Bytes { data: jpeg(320, 240) },
-            context: patrol_protocol::record::PhotoContext { run_id: None, checkpoint_id: Some(cp(1)), notice_id: None },
+            context: patrol_protocol::record::PhotoContext {
+                run_id: None,
+                checkpoint_id: Some(cp(1)),
+                notice_id: None,
+            },
             site_id: Some(site()),
             captured_at_ms: Some(MORNING_MS),
             latitude: None,
@@ -192,7 +201,10 @@ fn a_changed_key_opens_the_store_and_the_old_one_no_longer_does() {
     let files = store_files(dir.path());
     assert_eq!(files_holding(&files, SECRET), Vec::<String>::new());
     assert!(!files.keys().any(|f| f.contains("rekeying")), "{:?}", files.keys());
-    assert!(matches!(Core::open(keyed(dir.path(), Some(&TEST_KEY))), Err(Error::WrongKey)), "the old key still opens it");
+    assert!(
+        matches!(Core::open(keyed(dir.path(), Some(&TEST_KEY))), Err(Error::WrongKey)),
+        "the old key still opens it"
+    );
     assert_eq!(changed(&files, &data_files(dir.path())), Vec::<String>::new(), "the refused old key changed files");
 
     let core = Core::open(keyed(dir.path(), Some(&OTHER_KEY))).unwrap();

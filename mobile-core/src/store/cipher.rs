@@ -26,7 +26,8 @@ pub struct StoreKey([u8; 32]);
 impl StoreKey {
     /// The key from the app's bytes; any other length is refused as `field`.
     pub fn from_bytes(field: &str, bytes: &[u8]) -> Result<StoreKey> {
-        let raw: [u8; 32] = bytes.try_into().map_err(|_| Error::invalid(field, Reason::StoreKeyLength { len: bytes.len() }))?;
+        let raw: [u8; 32] =
+            bytes.try_into().map_err(|_| Error::invalid(field, Reason::StoreKeyLength { len: bytes.len() }))?;
         Ok(StoreKey(raw))
     }
 
@@ -145,7 +146,11 @@ pub fn swap_in(copy: &Path, path: &Path) -> Result<()> {
     let wal = sidecar(path, "-wal");
     match std::fs::metadata(&wal) {
         Ok(m) if m.len() > 0 => {
-            return Err(Error::Corrupt(format!("{} still holds {} bytes; the store was not replaced", wal.display(), m.len())));
+            return Err(Error::Corrupt(format!(
+                "{} still holds {} bytes; the store was not replaced",
+                wal.display(),
+                m.len()
+            )));
         }
         Ok(_) => std::fs::remove_file(&wal).map_err(Error::io(&wal))?,
         Err(_) => {}
