@@ -271,3 +271,27 @@ fn a_file_that_is_no_store_is_refused_and_left_alone() {
     assert!(matches!(Core::open(config(dir.path(), None)), Err(Error::WrongKey)));
     assert_eq!(changed(&before, &store_files(dir.path())), Vec::<String>::new());
 }
+
+#[test]
+fn a_key_change_cut_short_before_the_swap_leaves_the_store_under_the_old_key() {
+    use patrol_core::store::cipher::{StoreKey, apply_key, copy_path, export_copy};
+    let dir = tempfile::tempdir().unwrap();
+    drop(world_with_secret(dir.path(), Some(&TEST_KEY)));
+    let path = dir.path().join("patrol.sqlite");
+    // The copy under the new key was written and synced, then the phone died before
+    // the rename (what `rekey` does first, done here by hand).
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    apply_key(&conn, Some(&StoreKey::from_bytes("k", &TEST_KEY).unwrap())).unwrap();
+    let copy = export_copy(&conn, &path, &StoreKey::from_bytes("k", &OTHER_KEY).unwrap()).unwrap();
+    drop(conn);
+    assert_eq!(copy, copy_path(&path));
+    assert!(copy.exists());
+
+    // The app tries its pending key after the current one: here the current one is
+    // right, the new one does not open the store, and the half-done copy goes.
+    assert!(matches!(Core::open(keyed(dir.path(), Some(&OTHER_KEY))), Err(Error::WrongKey)));
+    assert!(copy.exists(), "a refused open removes nothing");
+    let core = Core::open(config(dir.path(), None)).unwrap();
+    assert_eq!(core.verify_log().unwrap(), 1);
+    assert!(!copy.exists(), "the stale copy is removed at open");
+}
