@@ -1,34 +1,85 @@
-// A per-install secret in the Keychain (this device only, after first unlock), meant as
-// the database key once the core takes one.
+// The store key: 32 random bytes per install in the Keychain (this device only, after
+// first unlock). The core encrypts its store with it (CoreConfig.storeKey, SQLCipher).
+// A key change keeps the new key as "pending" until the core has re-keyed the store, so
+// a kill in between never leaves a store whose key is lost (docs/mobile-core.md,
+// "Encryption at rest").
 import Foundation
 import Security
 
 enum Keychain {
     private static let account = "patrol.db.key"
+    private static let pendingAccount = "patrol.db.key.pending"
 
-    /// The secret, made on first use; nil while the Keychain cannot be read. That happens
+    /// The key, made on first use; nil while the Keychain cannot be read. That happens
     /// when iOS launches the app for a background task before the phone was first
-    /// unlocked since it started: then no new secret is made (it would differ from the
+    /// unlocked since it started: then no new key is made (it would differ from the
     /// stored one, which is only unreadable for now).
     static func deviceSecret() -> Data? {
+        switch read(account) {
+        case .found(let data): return data
+        case .unreadable: return nil
+        case .missing:
+            guard let secret = fresh(), add(account, secret) else { return nil }
+            return secret
+        }
+    }
+
+    /// The key of a key change that may have been cut short (the store may already be
+    /// under it): tried when the current key is refused.
+    static func pendingSecret() -> Data? {
+        if case .found(let data) = read(pendingAccount) { return data }
+        return nil
+    }
+
+    /// The pending key opened the store: it is the key from now on.
+    static func promotePending() {
+        guard let next = pendingSecret() else { return }
+        delete(account)
+        if add(account, next) { delete(pendingAccount) }
+    }
+
+    /// Changes the store key: the new key is kept (as pending) before the core re-keys,
+    /// and becomes the key once it has. Off the main thread: the store is copied.
+    static func rotate(_ core: PatrolCore) throws {
+        guard let next = fresh() else { return }
+        delete(pendingAccount)
+        guard add(pendingAccount, next) else { return }
+        try core.rekeyStore(newKey: next)
+        promotePending()
+    }
+
+    private enum Lookup { case found(Data), missing, unreadable }
+
+    private static func read(_ name: String) -> Lookup {
         let query: [String: Any] = [
             kSecClass as String: kSecClassGenericPassword,
-            kSecAttrAccount as String: account,
+            kSecAttrAccount as String: name,
             kSecReturnData as String: true,
         ]
         var item: CFTypeRef?
         let found = SecItemCopyMatching(query as CFDictionary, &item)
-        if found == errSecSuccess, let data = item as? Data { return data }
-        guard found == errSecItemNotFound else { return nil }
+        if found == errSecSuccess, let data = item as? Data { return .found(data) }
+        return found == errSecItemNotFound ? .missing : .unreadable
+    }
+
+    private static func fresh() -> Data? {
         var bytes = [UInt8](repeating: 0, count: 32)
         guard SecRandomCopyBytes(kSecRandomDefault, bytes.count, &bytes) == errSecSuccess else { return nil }
-        let secret = Data(bytes)
+        return Data(bytes)
+    }
+
+    private static func add(_ name: String, _ secret: Data) -> Bool {
         let add: [String: Any] = [
             kSecClass as String: kSecClassGenericPassword,
-            kSecAttrAccount as String: account,
+            kSecAttrAccount as String: name,
             kSecValueData as String: secret,
             kSecAttrAccessible as String: kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly,
         ]
-        return SecItemAdd(add as CFDictionary, nil) == errSecSuccess ? secret : nil
+        return SecItemAdd(add as CFDictionary, nil) == errSecSuccess
+    }
+
+    private static func delete(_ name: String) {
+        let query: [String: Any] = [kSecClass as String: kSecClassGenericPassword, kSecAttrAccount as String: name]
+        SecItemDelete(query as CFDictionary)
     }
 }

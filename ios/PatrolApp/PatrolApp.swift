@@ -65,12 +65,23 @@ final class AppCore: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let core { return core }
-        // Made and kept now for encryption at rest; the core takes no key yet (see README).
-        _ = Keychain.deviceSecret()
+        // The store key; without it (the Keychain unreadable before the first unlock)
+        // the store is not opened: the next caller tries again.
+        guard let key = Keychain.deviceSecret() else {
+            throw PatrolFailure(kind: .storage, zh: "请先解锁手机", en: "unlock the phone first", field: nil)
+        }
         let dir = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0].appendingPathComponent("patrol")
         let font = Bundle.main.path(forResource: "patrol-cjk", ofType: "ttf")
             ?? ["/System/Library/Fonts/PingFang.ttc", "/System/Library/Fonts/Core/PingFang.ttc"].first { FileManager.default.fileExists(atPath: $0) }
-        let opened = try PatrolService.openCore(dataDir: dir, fontPath: font)
+        let opened: PatrolCore
+        do {
+            opened = try PatrolService.openCore(dataDir: dir, fontPath: font, storeKey: key)
+        } catch let failure as PatrolFailure where failure.kind == .wrongStoreKey {
+            // A key change a kill cut short: the store may be under the pending key.
+            guard let pending = Keychain.pendingSecret() else { throw failure }
+            opened = try PatrolService.openCore(dataDir: dir, fontPath: font, storeKey: pending)
+            Keychain.promotePending()
+        }
         core = opened
         return opened
     }

@@ -16,7 +16,10 @@ let package = Package(
         .target(
             name: "PatrolKit",
             dependencies: ["PatrolCoreFFI"],
-            path: "Sources/PatrolKit"
+            path: "Sources/PatrolKit",
+            // The core's SQLCipher encrypts with CommonCrypto, part of Security.framework;
+            // a static library carries no link directives of its own.
+            linkerSettings: [.linkedFramework("Security")]
         ),
         .testTarget(name: "PatrolKitTests", dependencies: ["PatrolKit"], path: "Tests/PatrolKitTests"),
     ]

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::photos::{self, FontCache, PhotoSettings};
 use crate::reference::{self, ReferenceCounts};
-use crate::store::{self, Author, Store};
+use crate::store::{self, Author, Store, StoreKey};
 
 /// What the app passes when it opens the core.
 #[derive(Debug, Clone, uniffi::Record)]
@@ -29,6 +29,12 @@ pub struct CoreConfig {
     pub photo_max_long_edge: Option<u32>,
     /// JPEG quality of stored photos, 1 to 100 (default 80).
     pub jpeg_quality: Option<u8>,
+    /// The store's key: 32 random bytes the app keeps in the Android Keystore / iOS
+    /// Keychain. With it the store is a SQLCipher file (a plain one from an older app
+    /// is encrypted on this open); a store that does not open with it is refused with
+    /// `WrongKey` and left as it was. `None` keeps a plain store: for tools and tests
+    /// only, the apps always pass a key.
+    pub store_key: Option<Vec<u8>>,
 }
 
 impl CoreConfig {
@@ -39,6 +45,7 @@ impl CoreConfig {
             font_path: None,
             photo_max_long_edge: None,
             jpeg_quality: None,
+            store_key: None,
         }
     }
 }
@@ -98,7 +105,8 @@ impl Core {
         }
         let photo = PhotoSettings::from_config(&config)?;
         let dir = PathBuf::from(&config.data_dir);
-        let store = Store::open(&dir, config.device_id)?;
+        let key = config.store_key.as_deref().map(|k| StoreKey::from_bytes("store_key", k)).transpose()?;
+        let store = Store::open(&dir, config.device_id, key)?;
         photos::prepare_dirs(&dir)?;
         Ok(Core { store, dir, photo, font: FontCache::default(), clock, sync_lock: std::sync::Mutex::new(()) })
     }
@@ -189,6 +197,12 @@ impl Core {
     /// Checks the whole log from the first record; returns how many records it holds.
     pub fn verify_log(&self) -> Result<u64> {
         self.store.read(store::verify_log)
+    }
+
+    /// Re-encrypts the store with `new_key` (32 bytes); afterwards only it opens the
+    /// store. See `Store::rekey` for what a kill in the middle leaves.
+    pub fn rekey_store(&self, new_key: &[u8]) -> Result<()> {
+        self.store.rekey(StoreKey::from_bytes("new_key", new_key)?)
     }
 
     /// Throws the projections away and replays the log into them.

@@ -22,6 +22,10 @@ pub enum Error {
     StoredJson(#[from] serde_json::Error),
     #[error("the store is damaged: {0}")]
     Corrupt(String),
+    /// The store does not open with the key given (or is no store at all); nothing
+    /// was read or written.
+    #[error("the store does not open with this key")]
+    WrongKey,
     #[error("{field}: {en}")]
     Invalid { field: String, en: String, zh: String },
     #[error("{what} {id} not found")]
@@ -124,6 +128,12 @@ pub enum PatrolError {
     /// The server speaks another protocol version: the app must be updated.
     #[error("update the app: {detail}")]
     Outdated { detail: String, detail_zh: String },
+    /// The store does not open with the key in `CoreConfig` (or is not a store):
+    /// nothing on disk was changed. The app must not make a new key or delete the data
+    /// (the records may not be on the server yet); it tries the key it kept from before
+    /// a key change, else tells the person to contact the administrator.
+    #[error("wrong store key: {detail}")]
+    WrongKey { detail: String, detail_zh: String },
 }
 
 /// The error an app gets for an id argument that is not a UUID, whatever function or
@@ -175,6 +185,7 @@ impl Error {
             Error::NotFound { what, id } => Reason::NotFoundHere { thing: thing(what), id: id.clone() }.texts(),
             Error::Refused(refusal) => Reason::NoticeRefused { refusal: refusal.clone() }.texts(),
             Error::NotSignedIn => Reason::NotSignedIn.texts(),
+            Error::WrongKey => Reason::StoreKeyWrong.texts(),
             Error::Network(detail) => Reason::NoConnection { detail: detail.clone() }.texts(),
             e if e.is_storage_full() => Reason::StorageFull { detail: e.to_string() }.texts(),
             e @ (Error::Sql(_) | Error::Io { .. } | Error::StoredJson(_) | Error::Corrupt(_) | Error::Poisoned) => {
@@ -196,6 +207,10 @@ impl From<Error> for PatrolError {
             Error::Conflict { .. } | Error::Refused(_) => PatrolError::Conflict { reason: en, reason_zh: zh },
             Error::NotSignedIn | Error::Unauthorized { .. } => PatrolError::Unauthorized { detail: en, detail_zh: zh },
             Error::Outdated { .. } => PatrolError::Outdated { detail: en, detail_zh: zh },
+            Error::WrongKey => {
+                tracing::warn!("the store does not open with the key given");
+                PatrolError::WrongKey { detail: en, detail_zh: zh }
+            }
             // A server fault is worth retrying later, like a network fault.
             Error::Network(_) => PatrolError::Network { detail: en, detail_zh: zh },
             Error::Server { status, .. } if status >= 500 => PatrolError::Network { detail: en, detail_zh: zh },
@@ -248,6 +263,8 @@ mod ffi_error_tests {
             Error::conflict(Reason::RunOver),
             Error::Refused(Refusal::NeedsCorrectiveActionReport),
             Error::NotSignedIn,
+            Error::WrongKey,
+            Error::invalid("store_key", Reason::StoreKeyLength { len: 16 }),
             Error::Image(image::ImageError::Unsupported(image::error::UnsupportedError::from(
                 image::error::ImageFormatHint::Unknown,
             ))),
@@ -278,7 +295,8 @@ mod ffi_error_tests {
                 PatrolError::Network { detail, detail_zh }
                 | PatrolError::Unauthorized { detail, detail_zh }
                 | PatrolError::Storage { detail, detail_zh }
-                | PatrolError::Outdated { detail, detail_zh } => (detail, detail_zh),
+                | PatrolError::Outdated { detail, detail_zh }
+                | PatrolError::WrongKey { detail, detail_zh } => (detail, detail_zh),
                 PatrolError::InvalidInput { reason, reason_zh, .. }
                 | PatrolError::NotFound { reason, reason_zh, .. }
                 | PatrolError::Conflict { reason, reason_zh } => (reason, reason_zh),

@@ -129,6 +129,13 @@ impl PatrolCore {
         Ok(self.inner.verify_log()?)
     }
 
+    /// Re-encrypts the store with `new_key` (32 bytes). Keep the old key until this
+    /// returns: a kill before the end leaves the store under the old key. Blocks every
+    /// other call while it copies the store: call it off the UI thread.
+    pub fn rekey_store(&self, new_key: Vec<u8>) -> R<()> {
+        Ok(self.inner.rekey_store(&new_key)?)
+    }
+
     /// Signs in on the server; blocks on the network: call it off the UI thread.
     pub fn login(&self, server_url: String, login: String, password: String) -> R<SignedInPerson> {
         Ok(self.inner.login(&server_url, &login, &password)?)

@@ -1,6 +1,7 @@
 //! The phone dies mid-patrol (battery, OOM killer, force stop): a child process records
 //! patrols and reports each saved call on stdout; the parent SIGKILLs it at random
-//! moments, many times, and checks that everything reported saved is on disk.
+//! moments, many times, and checks that everything reported saved is on disk. The
+//! store is encrypted (SQLCipher, the tests' key), as on the phones.
 
 mod common;
 
@@ -220,6 +221,13 @@ fn killing_the_app_at_random_moments_loses_nothing_it_reported_saved() {
             check_reported(&core, dir.path(), line);
         }
     }
+
+    // All of this ran on an encrypted store (the tests' config carries TEST_KEY): the
+    // file is not plain SQLite, and it does not open without the key.
+    let head = std::fs::read(dir.path().join("patrol.sqlite")).unwrap();
+    assert!(!head.starts_with(b"SQLite format 3"), "the crash suite ran on a plain store");
+    let keyless = patrol_core::CoreConfig { store_key: None, ..config(dir.path(), None) };
+    assert!(matches!(Core::open(keyless), Err(patrol_core::Error::WrongKey)));
 
     let core = Core::open(config(dir.path(), None)).unwrap();
     let records = core.verify_log().unwrap();

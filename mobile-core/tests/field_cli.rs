@@ -17,6 +17,8 @@ fn field(data: &Path, args: &[&str]) -> Output {
         .arg(data)
         .args(args)
         .env_remove("PATROL_FONT")
+        // The store the Rust API opens below with the tests' key: encrypted.
+        .env("PATROL_STORE_KEY", hex::encode(TEST_KEY))
         .output()
         .expect("patrol-field runs")
 }
@@ -122,4 +124,12 @@ fn a_patrol_walked_from_the_terminal_is_in_the_store_the_apps_read() {
     let notices = core.list_notices(10).unwrap();
     assert_eq!(notices.len(), 1);
     assert_eq!((notices[0].number.as_deref(), notices[0].photos.len()), (None, 1));
+    drop(core);
+
+    // The store is encrypted: another key, or a key that is not hex, is refused.
+    let why = refused(&data, &["--store-key", &hex::encode([9u8; 32]), "queue"]);
+    assert!(why.contains("密钥") && why.contains("nothing was changed"), "{why}");
+    let why = refused(&data, &["--store-key", "not-hex", "queue"]);
+    assert!(why.contains("store_key") && why.contains("十六进制"), "{why}");
+    assert!(ok(&data, &["queue"]).contains(&format!("chain verified: {records} records")));
 }

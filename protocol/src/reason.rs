@@ -487,6 +487,10 @@ reasons! {
     RouteCheckpointTwice => "route_checkpoint_twice", "线路中巡检点重复", "a checkpoint appears twice on a route";
     DataDirNeeded => "data_dir_needed", "须指定数据目录", "must name a directory";
     DataDirOfOtherDevice { device: String } => "data_dir_other_device", "此数据目录属于设备 {device}", "this data directory belongs to device {device}";
+    StoreKeyWrong => "store_key_wrong", "无法用此密钥打开本机数据（密钥不符或文件不是巡检数据），数据未作任何改动", "the phone's store does not open with this key (a wrong key, or not a Patrol store); nothing was changed";
+    StoreKeyLength { len: usize } => "store_key_length", "存储密钥须为 32 字节", "the store key must be 32 bytes, not {len}";
+    StoreKeyHex => "store_key_hex", "存储密钥须为 64 位十六进制数字", "the store key must be 64 hex digits";
+    StoreKeySame => "store_key_same", "新密钥与当前密钥相同", "the new key is the key in use";
     ServerUrl => "server_url", "服务器地址应以 http:// 或 https:// 开头", "an http(s) address";
     ServerHoldsOtherRecord { detail: String } => "server_holds_other_record", "服务器上的记录与本机不一致，已报告审计，请联系管理员", "the server holds a different record at this position: {detail}";
     PhotoUploadState => "photo_upload_state", "照片上传状态异常", "the server has more of this photo than exists";

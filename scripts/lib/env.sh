@@ -18,12 +18,23 @@ ensure_apt() {
   fi
 }
 
+# ensure_build_deps: what compiling the workspace needs from the system. The bundled
+# SQLCipher (rusqlite's bundled-sqlcipher, for the phone's encrypted store) links the
+# system's libcrypto: Debian's libssl-dev. Nothing to do off Debian (macOS uses
+# CommonCrypto; Android builds OpenSSL in).
+ensure_build_deps() {
+  command -v dpkg-query >/dev/null || return 0
+  ensure_apt libssl-dev
+}
+
 # build_server: the debug server binary the scripts start. Under scripts/test the
 # workspace is built once, with the feature set of its tests, and PATROL_PREBUILT=1 says
 # so: building again here with `-p` would compile the dependencies a second time with
 # other features (twice the disk and the time).
 build_server() {
-  [ -n "${PATROL_PREBUILT:-}" ] || cargo build -q -p patrol-server --bin patrol-server
+  [ -n "${PATROL_PREBUILT:-}" ] && return 0
+  ensure_build_deps
+  cargo build -q -p patrol-server --bin patrol-server
 }
 
 free_port() {

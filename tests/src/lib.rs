@@ -375,10 +375,14 @@ pub fn font() -> Option<String> {
     std::path::Path::new(p).exists().then(|| p.to_string())
 }
 
-/// A phone: a real core in its own data directory.
+/// The store key of every test phone: their stores are encrypted, as on real phones.
+pub const PHONE_KEY: [u8; 32] = *b"e2e-phone-store-key-of-32-bytes!";
+
+/// A phone: a real core in its own data directory, its store encrypted.
 pub fn phone(dir: &std::path::Path) -> patrol_core::Core {
     let mut cfg = patrol_core::CoreConfig::new(dir.to_string_lossy());
     cfg.font_path = font();
+    cfg.store_key = Some(PHONE_KEY.to_vec());
     patrol_core::Core::open(cfg).expect("open core")
 }
 

@@ -9,6 +9,7 @@ use patrol_core::patrols::CheckInMethod;
 use patrol_core::photos::{PhotoInput, PhotoSource};
 use patrol_core::{CoreConfig, PatrolCore, PatrolError, SignedInPerson};
 use patrol_protocol::notice::{NoticeAction, Severity};
+use patrol_protocol::reason::Reason;
 use patrol_protocol::record::{ItemOutcome, PhotoContext, TrackPoint};
 use patrol_protocol::{Id, Role};
 
@@ -21,6 +22,11 @@ struct Cli {
     /// A CJK font for the photo watermark, e.g. /usr/share/fonts/truetype/wqy/wqy-microhei.ttc.
     #[arg(long, env = "PATROL_FONT")]
     font: Option<String>,
+    /// The store's key as 64 hex digits (an app keeps its key in the Keystore /
+    /// Keychain); without it the store is plain. A plain store opened with a key is
+    /// encrypted with it.
+    #[arg(long, env = "PATROL_STORE_KEY", hide_env_values = true)]
+    store_key: Option<String>,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -183,6 +189,7 @@ fn main() -> ExitCode {
                     eprintln!("refused ({field}): {reason_zh}\n                 {reason}")
                 }
                 PatrolError::Conflict { reason, reason_zh } => eprintln!("refused: {reason_zh}\n         {reason}"),
+                PatrolError::WrongKey { detail, detail_zh } => eprintln!("refused: {detail_zh}\n         {detail}"),
                 other => eprintln!("error: {other}"),
             }
             ExitCode::FAILURE
@@ -210,7 +217,14 @@ fn print_notice(n: &NoticeView) {
 }
 
 fn run(cli: Cli) -> Result<(), PatrolError> {
-    let core = PatrolCore::open(CoreConfig { font_path: cli.font, ..CoreConfig::new(cli.data) })?;
+    let store_key = match cli.store_key.as_deref().map(hex::decode).transpose() {
+        Ok(key) => key,
+        Err(_) => {
+            let why = Reason::StoreKeyHex;
+            return Err(PatrolError::InvalidInput { field: "store_key".into(), reason: why.en(), reason_zh: why.zh() });
+        }
+    };
+    let core = PatrolCore::open(CoreConfig { font_path: cli.font, store_key, ..CoreConfig::new(cli.data) })?;
     match cli.command {
         Cmd::SignIn { person, name, patrol_site, head, supervisor } => {
             let mut roles: Vec<Role> = patrol_site.into_iter().map(|site_id| Role::PatrolStaff { site_id }).collect();

@@ -1,6 +1,7 @@
 //! The phone's one SQLite file: its connections (one writer, one reader, WAL), the
 //! append-only record log with its per-device seq and hash chain, and the meta table.
 
+pub mod cipher;
 pub mod projection;
 pub mod schema;
 
@@ -11,9 +12,11 @@ use std::time::Duration;
 use patrol_protocol::reason::Reason;
 use patrol_protocol::record::{GENESIS_HASH, TrackPoint};
 use patrol_protocol::{Id, Record, RecordPayload};
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use crate::error::{Error, Result};
+pub use cipher::StoreKey;
 
 pub const DB_FILE: &str = "patrol.sqlite";
 
@@ -24,24 +27,57 @@ pub struct Store {
     reader: Mutex<Connection>,
     device: Id,
     path: PathBuf,
+    /// The key the file is encrypted with now (none: a plain store, tools and old tests).
+    key: Mutex<Option<StoreKey>>,
+}
+
+/// The writer: the key checked first (a wrong key fails here, before anything is
+/// written), then WAL, `synchronous = FULL` and foreign keys.
+fn open_writer(path: &Path, key: Option<&StoreKey>) -> Result<Connection> {
+    let writer = Connection::open(path)?;
+    cipher::apply_key(&writer, key)?;
+    // The last connection to close folds the log into the file and deletes it: not
+    // this one if the key is wrong (its pages would move under a key nobody checked).
+    writer.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+    cipher::check_key(&writer)?;
+    writer.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
+    writer.busy_timeout(Duration::from_secs(5))?;
+    let mode: String = writer.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::Corrupt(format!("journal mode {mode}, expected wal")));
+    }
+    // FULL: a commit is on disk before the call returns, so a kill right after a
+    // call reported success cannot lose it (NORMAL could, on power loss).
+    writer.pragma_update(None, "synchronous", "FULL")?;
+    writer.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(writer)
+}
+
+fn open_reader(path: &Path, key: Option<&StoreKey>) -> Result<Connection> {
+    let reader =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    cipher::apply_key(&reader, key)?;
+    reader.busy_timeout(Duration::from_secs(5))?;
+    reader.pragma_update(None, "query_only", "ON")?;
+    Ok(reader)
 }
 
 impl Store {
-    /// Opens (creating if needed) `<dir>/patrol.sqlite`. The device id is fixed by the
-    /// first open; a different one later is refused, because the chain belongs to it.
-    pub fn open(dir: &Path, device: Option<Id>) -> Result<Store> {
+    /// Opens (creating if needed) `<dir>/patrol.sqlite`, encrypted with `key` when
+    /// there is one. A store that does not open with the key is refused with
+    /// [`Error::WrongKey`] before anything is written; a plain store from an app
+    /// version before encryption is encrypted with the key first. The device id is
+    /// fixed by the first open; a different one later is refused, because the chain
+    /// belongs to it.
+    pub fn open(dir: &Path, device: Option<Id>, key: Option<StoreKey>) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
         let path = dir.join(DB_FILE);
-        let mut writer = Connection::open(&path)?;
-        writer.busy_timeout(Duration::from_secs(5))?;
-        let mode: String = writer.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(Error::Corrupt(format!("journal mode {mode}, expected wal")));
+        if let Some(key) = &key
+            && cipher::is_plain(&path)?
+        {
+            cipher::encrypt_plain_store(&path, key)?;
         }
-        // FULL: a commit is on disk before the call returns, so a kill right after a
-        // call reported success cannot lose it (NORMAL could, on power loss).
-        writer.pragma_update(None, "synchronous", "FULL")?;
-        writer.pragma_update(None, "foreign_keys", "ON")?;
+        let mut writer = open_writer(&path, key.as_ref())?;
 
         let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
         schema::migrate(&tx)?;
@@ -61,12 +97,39 @@ impl Store {
             }
         };
         tx.commit()?;
+        // A copy a kill left behind during a key change: the store itself is whole.
+        cipher::remove_stale_copy(&path)?;
 
-        let reader =
-            Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        reader.busy_timeout(Duration::from_secs(5))?;
-        reader.pragma_update(None, "query_only", "ON")?;
-        Ok(Store { writer: Mutex::new(writer), reader: Mutex::new(reader), device, path })
+        let reader = open_reader(&path, key.as_ref())?;
+        Ok(Store { writer: Mutex::new(writer), reader: Mutex::new(reader), device, path, key: Mutex::new(key) })
+    }
+
+    /// Re-encrypts the whole store with `new`: a copy under the new key, made while
+    /// nothing else can write, swapped in by one rename, then both connections reopened
+    /// with it. Until the rename the old file and key stay in force (a kill leaves
+    /// them); after it, only the new key opens the store. Other calls wait meanwhile.
+    /// A plain store (opened without a key) becomes encrypted the same way.
+    pub fn rekey(&self, new: StoreKey) -> Result<()> {
+        let mut key = lock(&self.key)?;
+        if key.as_ref() == Some(&new) {
+            return Err(Error::invalid("new_key", Reason::StoreKeySame));
+        }
+        let mut writer = lock(&self.writer)?;
+        let mut reader = lock(&self.reader)?;
+        let copy = cipher::export_copy(&writer, &self.path, &new)?;
+        // Close both connections (the last close folds the log into the file), swap,
+        // and reopen with whichever key the file on disk now has.
+        drop(std::mem::replace(&mut *reader, Connection::open_in_memory()?));
+        drop(std::mem::replace(&mut *writer, Connection::open_in_memory()?));
+        let swapped = cipher::swap_in(&copy, &self.path);
+        if swapped.is_ok() {
+            *key = Some(new);
+        } else {
+            let _ = cipher::remove_stale_copy(&self.path);
+        }
+        *writer = open_writer(&self.path, key.as_ref())?;
+        *reader = open_reader(&self.path, key.as_ref())?;
+        swapped
     }
 
     pub fn device(&self) -> Id {
@@ -98,7 +161,7 @@ impl Store {
     }
 }
 
-fn lock(m: &Mutex<Connection>) -> Result<MutexGuard<'_, Connection>> {
+fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>> {
     m.lock().map_err(|_| Error::Poisoned)
 }
 

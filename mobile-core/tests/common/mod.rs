@@ -140,8 +140,12 @@ pub fn font_path() -> Option<String> {
     }
 }
 
+/// The key of every test store: the suites run on encrypted stores, as the apps do.
+pub const TEST_KEY: [u8; 32] = *b"patrol-test-key-32-bytes-long!!!";
+
+/// A core's settings for `dir`, encrypted with [`TEST_KEY`].
 pub fn config(dir: &Path, font: Option<String>) -> CoreConfig {
-    CoreConfig { font_path: font, ..CoreConfig::new(dir.to_string_lossy()) }
+    CoreConfig { font_path: font, store_key: Some(TEST_KEY.to_vec()), ..CoreConfig::new(dir.to_string_lossy()) }
 }
 
 /// A core on `dir` with the test world loaded and the patrol officer signed in.

@@ -4,7 +4,7 @@
 import Foundation
 
 public struct PatrolFailure: Error, Equatable, Identifiable {
-    public enum Kind: Equatable { case invalidInput, conflict, notFound, signInAgain, offline, storage, updateApp, unknown }
+    public enum Kind: Equatable { case invalidInput, conflict, notFound, signInAgain, offline, storage, updateApp, wrongStoreKey, unknown }
 
     public let kind: Kind
     public let zh: String
@@ -12,6 +12,13 @@ public struct PatrolFailure: Error, Equatable, Identifiable {
     /// For invalid input: the field to mark (`qr`, `position`, `description` …).
     public let field: String?
     public var id: String { "\(kind)-\(field ?? "")-\(zh)" }
+
+    public init(kind: Kind, zh: String, en: String, field: String?) {
+        self.kind = kind
+        self.zh = zh
+        self.en = en
+        self.field = field
+    }
 
     public func text(_ lang: Lang) -> String { lang == .en ? en : zh }
 
@@ -34,6 +41,8 @@ public struct PatrolFailure: Error, Equatable, Identifiable {
             return PatrolFailure(kind: .storage, zh: detailZh, en: detail, field: nil)
         case let .Outdated(detail, detailZh):
             return PatrolFailure(kind: .updateApp, zh: detailZh, en: detail, field: nil)
+        case let .WrongKey(detail, detailZh):
+            return PatrolFailure(kind: .wrongStoreKey, zh: detailZh, en: detail, field: nil)
         }
     }
 }

@@ -9,8 +9,8 @@ public final class PatrolService: ObservableObject {
     @Published public private(set) var revision = 0
     @Published public private(set) var siteOffsets: [String: Int32] = [:]
 
-    public init(dataDir: URL, fontPath: String?) throws {
-        core = try PatrolService.openCore(dataDir: dataDir, fontPath: fontPath)
+    public init(dataDir: URL, fontPath: String?, storeKey: Data?) throws {
+        core = try PatrolService.openCore(dataDir: dataDir, fontPath: fontPath, storeKey: storeKey)
     }
 
     /// The service over a core the app already opened: the app opens its one core before
@@ -19,13 +19,28 @@ public final class PatrolService: ObservableObject {
         self.core = core
     }
 
-    /// Opens the core in `dataDir` (made if missing). Any thread: a background task
-    /// opens it off the main actor.
-    public nonisolated static func openCore(dataDir: URL, fontPath: String?) throws -> PatrolCore {
-        try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
+    /// Opens the core in `dataDir` (made if missing), its store encrypted with
+    /// `storeKey` (32 bytes from the Keychain; nil only in tests of a plain store). The
+    /// directory is kept out of backups and under data protection until the first unlock
+    /// (the photos live there as files, protected by it: docs/mobile-core.md). Any
+    /// thread: a background task opens it off the main actor.
+    public nonisolated static func openCore(dataDir: URL, fontPath: String?, storeKey: Data?) throws -> PatrolCore {
+        do {
+            try FileManager.default.createDirectory(
+                at: dataDir, withIntermediateDirectories: true,
+                attributes: [.protectionKey: FileProtectionType.completeUntilFirstUserAuthentication])
+            var dir = dataDir
+            var values = URLResourceValues()
+            values.isExcludedFromBackup = true
+            try dir.setResourceValues(values)
+        } catch {
+            throw PatrolFailure(kind: .storage, zh: "无法创建数据目录：\(error.localizedDescription)",
+                                en: "the data directory cannot be made: \(error.localizedDescription)", field: nil)
+        }
         do {
             return try PatrolCore.open(config: CoreConfig(
-                dataDir: dataDir.path, deviceId: nil, fontPath: fontPath, photoMaxLongEdge: nil, jpegQuality: nil))
+                dataDir: dataDir.path, deviceId: nil, fontPath: fontPath, photoMaxLongEdge: nil, jpegQuality: nil,
+                storeKey: storeKey))
         } catch {
             throw PatrolFailure.from(error)
         }

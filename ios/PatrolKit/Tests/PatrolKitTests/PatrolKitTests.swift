@@ -8,7 +8,19 @@ import XCTest
 final class PatrolKitTests: XCTestCase {
     private func service() throws -> PatrolService {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("patrolkit-\(UUID().uuidString)")
-        return try PatrolService(dataDir: dir, fontPath: nil)
+        return try PatrolService(dataDir: dir, fontPath: nil, storeKey: Data(repeating: 7, count: 32))
+    }
+
+    func testAWrongStoreKeyIsRefusedAsWrongStoreKey() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("patrolkit-\(UUID().uuidString)")
+        _ = try PatrolService(dataDir: dir, fontPath: nil, storeKey: Data(repeating: 7, count: 32))
+        do {
+            _ = try PatrolService(dataDir: dir, fontPath: nil, storeKey: Data(repeating: 8, count: 32))
+            XCTFail("a wrong key opened the store")
+        } catch let f as PatrolFailure {
+            XCTAssertEqual(f.kind, .wrongStoreKey, "\(f)")
+            XCTAssertTrue(f.zh.contains("密钥"), f.zh)
+        }
     }
 
     func testAFreshPhoneHasNothingQueued() async throws {

@@ -10,7 +10,7 @@ enum class Lang { ZH, EN }
 fun Lang.pick(zh: String, en: String): String = if (this == Lang.EN && en.isNotBlank()) en else zh
 
 /** What the UI should do about an error, per docs/mobile-core.md. */
-enum class ErrorKind { INVALID_INPUT, CONFLICT, NOT_FOUND, SIGN_IN_AGAIN, OFFLINE, STORAGE, UPDATE_APP, UNKNOWN }
+enum class ErrorKind { INVALID_INPUT, CONFLICT, NOT_FOUND, SIGN_IN_AGAIN, OFFLINE, STORAGE, UPDATE_APP, WRONG_STORE_KEY, UNKNOWN }
 
 /** An error ready for a screen: the text in both languages and, for input errors, the field. */
 data class UiError(val kind: ErrorKind, val zh: String, val en: String, val field: String? = null) {
@@ -27,6 +27,7 @@ fun Throwable.toUiError(): UiError = when (this) {
     is PatrolException.Network -> UiError(ErrorKind.OFFLINE, detailZh, detail)
     is PatrolException.Storage -> UiError(ErrorKind.STORAGE, detailZh, detail)
     is PatrolException.Outdated -> UiError(ErrorKind.UPDATE_APP, detailZh, detail)
+    is PatrolException.WrongKey -> UiError(ErrorKind.WRONG_STORE_KEY, detailZh, detail)
     else -> UiError(ErrorKind.UNKNOWN, "出错了：${this.message ?: this::class.simpleName}", "Something went wrong: ${this.message ?: this::class.simpleName}")
 }
 

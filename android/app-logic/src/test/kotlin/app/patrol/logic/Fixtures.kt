@@ -26,9 +26,16 @@ object Fixtures {
     fun dataDir(tag: String): File =
         Files.createTempDirectory("patrol-kotlin-$tag").toFile().also { synchronized(dirs) { dirs += it } }
 
-    /** A fresh phone: its own data directory, hence its own device and record chain. */
-    fun phone(tag: String): PatrolCore =
-        PatrolCore.open(CoreConfig(dataDir(tag).path, null, font(), 1024u, null))
+    /** The store key of the test phones, as the app's Keystore secret would be: 32 bytes. */
+    val storeKey: ByteArray = ByteArray(32) { (it * 7 + 3).toByte() }
+
+    /** A phone's settings: the watermark font, 1024 px photos, its store encrypted with [key]. */
+    fun config(dir: File, key: ByteArray? = storeKey): CoreConfig =
+        CoreConfig(dataDir = dir.path, deviceId = null, fontPath = font(), photoMaxLongEdge = 1024u, jpegQuality = null, storeKey = key)
+
+    /** A fresh phone: its own data directory, hence its own device and record chain;
+     *  its store encrypted, as in the app. */
+    fun phone(tag: String): PatrolCore = PatrolCore.open(config(dataDir(tag)))
 
     /** A phone signed in on the server as [login]. */
     fun signedInPhone(server: DemoServer, login: String): PatrolCore =

@@ -1,5 +1,6 @@
-// The process: opens the one core for the app's data directory, keeps the per-install
-// secret in the Android Keystore, and asks WorkManager for a sync whenever records wait.
+// The process: opens the one core for the app's data directory, its store encrypted with
+// the per-install key kept by the Android Keystore, and asks WorkManager for a sync
+// whenever records wait.
 package app.patrol.android
 
 import android.app.Application
@@ -16,6 +17,7 @@ import kotlinx.coroutines.flow.debounce
 import kotlinx.coroutines.launch
 import uniffi.patrol_core.CoreConfig
 import uniffi.patrol_core.PatrolCore
+import uniffi.patrol_core.PatrolException
 
 class PatrolApp : Application() {
     lateinit var repo: PatrolRepository
@@ -27,19 +29,7 @@ class PatrolApp : Application() {
     @OptIn(FlowPreview::class)
     override fun onCreate() {
         super.onCreate()
-        // The key for encryption at rest. The core has no key parameter yet (see
-        // android/README.md): the secret is made and kept now so that turning encryption
-        // on later needs no migration of the Keystore side.
-        DeviceSecret.getOrCreate(this)
-        val core = PatrolCore.open(
-            CoreConfig(
-                dataDir = File(filesDir, "patrol").path,
-                deviceId = null,
-                fontPath = Fonts.cjkFontPath(this),
-                photoMaxLongEdge = null,
-                jpegQuality = null,
-            ),
-        )
+        val core = openCore()
         repo = PatrolRepository(core)
         SyncWorker.schedulePeriodic(this)
         appScope.launch {
@@ -51,6 +41,26 @@ class PatrolApp : Application() {
                     SyncWorker.syncWhenOnline(this@PatrolApp)
                 }
             }
+        }
+    }
+
+    /** The core over the encrypted store. A store the key does not open is tried with the
+     *  key of a key change a kill cut short; otherwise the error stands (the records may
+     *  not be on the server yet: never delete the store or make a new key here). */
+    private fun openCore(): PatrolCore {
+        fun config(key: ByteArray) = CoreConfig(
+            dataDir = File(filesDir, "patrol").path,
+            deviceId = null,
+            fontPath = Fonts.cjkFontPath(this),
+            photoMaxLongEdge = null,
+            jpegQuality = null,
+            storeKey = key,
+        )
+        return try {
+            PatrolCore.open(config(DeviceSecret.getOrCreate(this)))
+        } catch (e: PatrolException.WrongKey) {
+            val pending = DeviceSecret.pending(this) ?: throw e
+            PatrolCore.open(config(pending)).also { DeviceSecret.promotePending(this) }
         }
     }
 }

@@ -37,6 +37,9 @@ fun rememberPhotoTaker(onPhoto: (ByteArray) -> Unit): () -> Unit {
         if (ok) {
             context.contentResolver.openInputStream(target)?.use { onPhoto(it.readBytes()) }
         }
+        // The camera's original (full size, with the camera's EXIF position) is not kept
+        // outside the store's protection: the bytes were read, the core keeps its own copy.
+        captureFile(context).delete()
     }
     fun openCamera() {
         try {
@@ -79,8 +82,7 @@ fun rememberCameraPermission(): (() -> Unit) -> Unit {
     }
 }
 
-private fun photoUri(context: Context): Uri {
-    val dir = File(context.cacheDir, "camera").apply { mkdirs() }
-    val file = File(dir, "capture.jpg")
-    return FileProvider.getUriForFile(context, context.packageName + ".photos", file)
-}
+private fun captureFile(context: Context): File = File(File(context.cacheDir, "camera").apply { mkdirs() }, "capture.jpg")
+
+private fun photoUri(context: Context): Uri =
+    FileProvider.getUriForFile(context, context.packageName + ".photos", captureFile(context))

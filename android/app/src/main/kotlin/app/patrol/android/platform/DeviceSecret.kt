@@ -1,8 +1,12 @@
-// A per-install secret for the database, wrapped by an AES key that never leaves the
-// Android Keystore (hardware-backed where the phone has it).
+// The store key: 32 random bytes per install, kept wrapped (AES-GCM) by an AES key that
+// never leaves the Android Keystore (hardware-backed where the phone has it). The core
+// encrypts its store with it (CoreConfig.storeKey, SQLCipher). A key change keeps the
+// new key as "pending" until the core has re-keyed the store, so a kill in between
+// never leaves a store whose key is lost (docs/mobile-core.md, "Encryption at rest").
 package app.patrol.android.platform
 
 import android.content.Context
+import android.content.SharedPreferences
 import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyProperties
 import android.util.Base64
@@ -12,30 +16,64 @@ import javax.crypto.Cipher
 import javax.crypto.KeyGenerator
 import javax.crypto.SecretKey
 import javax.crypto.spec.GCMParameterSpec
+import uniffi.patrol_core.PatrolCore
 
 object DeviceSecret {
     private const val ALIAS = "patrol.db.wrap"
     private const val PREFS = "patrol.secret"
     private const val WRAPPED = "wrapped"
+    private const val PENDING = "pending"
 
-    /** The 32-byte secret; made on first call, unwrapped from the Keystore afterwards. */
+    /** The store key; made on first call, unwrapped from the Keystore afterwards. */
     @Synchronized
     fun getOrCreate(context: Context): ByteArray {
-        val prefs = context.getSharedPreferences(PREFS, Context.MODE_PRIVATE)
-        val key = wrappingKey()
-        prefs.getString(WRAPPED, null)?.let { stored ->
-            val (iv, sealed) = stored.split(":").map { Base64.decode(it, Base64.NO_WRAP) }
-            val c = Cipher.getInstance("AES/GCM/NoPadding")
-            c.init(Cipher.DECRYPT_MODE, key, GCMParameterSpec(128, iv))
-            return c.doFinal(sealed)
-        }
-        val secret = ByteArray(32).also { SecureRandom().nextBytes(it) }
+        val prefs = prefs(context)
+        read(prefs, WRAPPED)?.let { return it }
+        return fresh().also { write(prefs, WRAPPED, it) }
+    }
+
+    /** The key of a key change that may have been cut short (the store may already be
+     *  under it): the app opens with it when the current key is refused. */
+    @Synchronized
+    fun pending(context: Context): ByteArray? = read(prefs(context), PENDING)
+
+    /** The pending key opened the store: it is the key from now on. */
+    @Synchronized
+    fun promotePending(context: Context) {
+        val prefs = prefs(context)
+        prefs.getString(PENDING, null)?.let { prefs.edit().putString(WRAPPED, it).remove(PENDING).commit() }
+    }
+
+    /** Changes the store key: the new key is kept (as pending) before the core re-keys,
+     *  and becomes the key once it has. Off the main thread: the store is copied. */
+    @Synchronized
+    fun rotate(context: Context, core: PatrolCore) {
+        val prefs = prefs(context)
+        val next = fresh()
+        write(prefs, PENDING, next)
+        core.rekeyStore(next)
+        promotePending(context)
+    }
+
+    private fun prefs(context: Context): SharedPreferences = context.getSharedPreferences(PREFS, Context.MODE_PRIVATE)
+
+    private fun fresh(): ByteArray = ByteArray(32).also { SecureRandom().nextBytes(it) }
+
+    private fun read(prefs: SharedPreferences, slot: String): ByteArray? {
+        val stored = prefs.getString(slot, null) ?: return null
+        val (iv, sealed) = stored.split(":").map { Base64.decode(it, Base64.NO_WRAP) }
         val c = Cipher.getInstance("AES/GCM/NoPadding")
-        c.init(Cipher.ENCRYPT_MODE, key)
+        c.init(Cipher.DECRYPT_MODE, wrappingKey(), GCMParameterSpec(128, iv))
+        return c.doFinal(sealed)
+    }
+
+    /** Wraps and stores [secret]; `commit`, not `apply`: on disk before the store uses it. */
+    private fun write(prefs: SharedPreferences, slot: String, secret: ByteArray) {
+        val c = Cipher.getInstance("AES/GCM/NoPadding")
+        c.init(Cipher.ENCRYPT_MODE, wrappingKey())
         val sealed = c.doFinal(secret)
         val text = Base64.encodeToString(c.iv, Base64.NO_WRAP) + ":" + Base64.encodeToString(sealed, Base64.NO_WRAP)
-        prefs.edit().putString(WRAPPED, text).apply()
-        return secret
+        check(prefs.edit().putString(slot, text).commit()) { "the store key could not be saved" }
     }
 
     private fun wrappingKey(): SecretKey {
