@@ -1,6 +1,8 @@
 //! Runs the photo pipeline of the public API on camera files, for scripts/bench-photos:
 //! `photo-bench <data-dir> <font|-> <repeat> <file>…` prints one line of timings per file;
-//! `photo-bench --make-12mp <out.jpg>` writes a 4000×3000 test JPEG with EXIF orientation 6.
+//! `photo-bench --make-12mp <out.jpg>` writes a 4000×3000 test JPEG with EXIF orientation 6;
+//! `photo-bench --decode <file>…` times the JPEG decode alone at each DCT scale (libjpeg-turbo,
+//! strict) and, for comparison, `image`'s own decoder (zune-jpeg, full size).
 
 use std::time::Instant;
 
@@ -13,6 +15,12 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() == 2 && args[0] == "--make-12mp" {
         std::fs::write(&args[1], make_12mp_orientation_6()).expect("write the test photo");
+        return;
+    }
+    if args.len() >= 2 && args[0] == "--decode" {
+        for file in &args[1..] {
+            decode_times(file);
+        }
         return;
     }
     if args.len() < 4 {
@@ -49,6 +57,34 @@ fn main() {
         times.sort_by(f64::total_cmp);
         println!("{file} median_ms={:.1} min_ms={:.1}", times[times.len() / 2], times[0]);
     }
+}
+
+fn median_ms(mut f: impl FnMut()) -> f64 {
+    let mut times: Vec<f64> = (0..7)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn decode_times(file: &str) {
+    let bytes = std::fs::read(file).expect("read the photo");
+    let header = patrol_protocol::photo_header::inspect(&bytes).expect("a photo");
+    let mut line = format!("{file} {}x{}", header.width, header.height);
+    for d in patrol_protocol::jpeg::DENOMINATORS {
+        let ms = median_ms(|| {
+            patrol_protocol::photo_header::decode_jpeg_whole(&bytes, &header, d).expect("decodes");
+        });
+        line += &format!(" libjpeg_1/{d}_ms={ms:.1}");
+    }
+    let ms = median_ms(|| {
+        image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg).expect("decodes");
+    });
+    println!("{line} zune_full_ms={ms:.1}");
 }
 
 /// A noisy 4000×3000 frame (about as large as a camera's) with an EXIF APP1 segment

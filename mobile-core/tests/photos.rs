@@ -1,5 +1,5 @@
 //! Photo evidence from a 12-megapixel phone camera held upright (EXIF orientation 6):
-//! stored upright at 2048 px with a Chinese watermark, a 320 px thumbnail, a stable name;
+//! decoded at half scale and stored upright at 2000 px with a Chinese watermark, a 320 px thumbnail, a stable name;
 //! and decompression bombs refused before anything large is allocated.
 
 mod common;
@@ -80,12 +80,13 @@ fn a_12mp_upright_phone_photo_is_stored_upright_scaled_watermarked_and_named_by_
     let stored = add(&core, camera.clone()).unwrap();
     eprintln!("12 MP pipeline: {:?} (debug build, image crates at opt-level 3)", t.elapsed());
 
-    // Upright: the sensor's 4000×3000 becomes 1536×2048 (rotated, long edge 2048).
-    assert_eq!((stored.width, stored.height), (1536, 2048));
+    // Upright: the sensor's 4000×3000 becomes 1500×2000 (rotated; decoded at 1/2 DCT
+    // scale, which lands within the slack below the 2048 px bound and is kept as it is).
+    assert_eq!((stored.width, stored.height), (1500, 2000));
     let out = open_photo(&stored.path);
-    assert_eq!(out.dimensions(), (1536, 2048));
+    assert_eq!(out.dimensions(), (1500, 2000));
     // Turned clockwise, the sensor's top-left red block is now at the top right.
-    let top_right = mean_rgb(&out, 1536 - 140, 10, 120, 120);
+    let top_right = mean_rgb(&out, 1500 - 140, 10, 120, 120);
     let top_left = mean_rgb(&out, 10, 10, 120, 120);
     assert!(top_right[0] > 180.0 && top_right[1] < 70.0, "red block top right: {top_right:?}");
     assert!(top_left[0] < 120.0, "no red at the top left: {top_left:?}");
@@ -121,16 +122,16 @@ fn a_12mp_upright_phone_photo_is_stored_upright_scaled_watermarked_and_named_by_
     assert_ne!(unmarked.sha256, stored.sha256);
     let clean = open_photo(&unmarked.path);
     // Above the strip the pictures agree (up to JPEG noise) …
-    let (above, above_clean) = (mean_rgb(&out, 0, 200, 1536, 1400), mean_rgb(&clean, 0, 200, 1536, 1400));
+    let (above, above_clean) = (mean_rgb(&out, 0, 200, 1500, 1400), mean_rgb(&clean, 0, 200, 1500, 1400));
     for c in 0..3 {
         assert!((above[c] - above_clean[c]).abs() < 1.0, "{above:?} vs {above_clean:?}");
     }
     // … in the strip the background is darkened and there is bright text on it.
-    let strip_top = 2048 - 150;
+    let strip_top = 2000 - 150;
     let mut text_pixels = 0;
     let mut dark_pixels = 0;
-    for y in strip_top..2048 {
-        for x in 0..1536 {
+    for y in strip_top..2000 {
+        for x in 0..1500 {
             let (p, q) = (out.get_pixel(x, y).0, clean.get_pixel(x, y).0);
             let luma = |v: [u8; 3]| (v[0] as u32 * 3 + v[1] as u32 * 6 + v[2] as u32) / 10;
             if luma(p) > 200 && luma(q) < 200 {
@@ -148,7 +149,7 @@ fn a_12mp_upright_phone_photo_is_stored_upright_scaled_watermarked_and_named_by_
     // (regenerate with PATROL_UPDATE_DOCS=1).
     if std::env::var_os("PATROL_UPDATE_DOCS").is_some() {
         let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/photo-watermark-example.jpg");
-        let crop = image::imageops::crop_imm(&out, 0, 2048 - 520, 1536, 520).to_image();
+        let crop = image::imageops::crop_imm(&out, 0, 2000 - 520, 1500, 520).to_image();
         let mut jpeg = vec![];
         image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80)
             .encode(crop.as_raw(), crop.width(), crop.height(), image::ExtendedColorType::Rgb8)

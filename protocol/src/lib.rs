@@ -4,6 +4,8 @@
 
 pub mod api;
 pub mod audit;
+#[cfg(feature = "jpeg")]
+pub mod jpeg;
 pub mod model;
 pub mod notice;
 pub mod photo_header;

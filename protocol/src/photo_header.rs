@@ -192,30 +192,19 @@ pub fn inspect_stored_jpeg(data: &[u8]) -> Result<Header> {
     Ok(header)
 }
 
-/// Decodes a JPEG whole or not at all, to RGB: `(pixels, width, height)`. zune-jpeg in
-/// strict mode refuses corrupt entropy data; a file cut short and given an end marker
-/// (which a lenient decoder fills with grey) is caught by decoding it without its
-/// final end marker, so the data must carry every MCU itself.
+/// Decodes a JPEG whole or not at all, to RGB at 1/`denominator` of its size (1, 2, 4
+/// or 8, libjpeg's DCT scales; `jpeg::scaled_size` gives the result's size):
+/// `(pixels, width, height)`. Damaged image data — noise over part of the file, a file
+/// cut short with or without an end marker glued on, stray bytes before the end — is
+/// refused at every scale: libjpeg reads every coefficient whatever the scale, and each
+/// of its "corrupt data" warnings is a refusal here (`jpeg`).
 #[cfg(feature = "jpeg")]
-pub fn decode_jpeg_whole(bytes: &[u8], header: &Header) -> Result<(Vec<u8>, u32, u32)> {
-    use zune_jpeg::zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
-    let broken = |detail: String| Refused::PhotoDoesNotDecode { detail };
-    let end = bytes.windows(2).rposition(|w| w == [0xFF, 0xD9]).unwrap_or(bytes.len());
-    let options = DecoderOptions::default()
-        .set_strict_mode(true)
-        .set_max_width(MAX_SIDE as usize)
-        .set_max_height(MAX_SIDE as usize)
-        .jpeg_set_out_colorspace(ColorSpace::RGB);
-    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(&bytes[..end]), options);
-    let pixels = decoder.decode().map_err(|e| broken(format!("{e:?}")))?;
-    let (w, h) = decoder.dimensions().ok_or_else(|| broken("no dimensions".into()))?;
-    if (w as u32, h as u32) != (header.width, header.height) {
+pub fn decode_jpeg_whole(bytes: &[u8], header: &Header, denominator: u32) -> Result<(Vec<u8>, u32, u32)> {
+    let decoded = crate::jpeg::decode_rgb(bytes, denominator).map_err(|detail| Refused::PhotoDoesNotDecode { detail })?;
+    if (decoded.source_width, decoded.source_height) != (header.width, header.height) {
         return Err(Refused::SizeDiffersFromHeader);
     }
-    if pixels.len() != w * h * 3 {
-        return Err(broken("a short buffer".into()));
-    }
-    Ok((pixels, w as u32, h as u32))
+    Ok((decoded.pixels, decoded.width, decoded.height))
 }
 
 #[cfg(test)]

@@ -20,11 +20,12 @@ ensure_apt() {
 
 # ensure_build_deps: what compiling the workspace needs from the system. The bundled
 # SQLCipher (rusqlite's bundled-sqlcipher, for the phone's encrypted store) links the
-# system's libcrypto: Debian's libssl-dev. Nothing to do off Debian (macOS uses
-# CommonCrypto; Android builds OpenSSL in).
+# system's libcrypto: Debian's libssl-dev. libjpeg-turbo (mozjpeg-sys, the core's JPEG
+# codec) assembles its x86 SIMD with nasm; without it the build falls back to plain C.
+# Nothing to do off Debian (macOS uses CommonCrypto; Android builds OpenSSL in).
 ensure_build_deps() {
   command -v dpkg-query >/dev/null || return 0
-  ensure_apt libssl-dev
+  ensure_apt libssl-dev nasm
 }
 
 # build_server: the debug server binary the scripts start. Under scripts/test the

@@ -4,13 +4,16 @@
 //! (a row in `notice_escalations`), and only while the notice still waits for it: a
 //! notice that moved on (signed for, fixed, closed, voided) stops the steps it outran.
 
+use std::collections::{HashMap, HashSet};
+
 use patrol_protocol::notice::NoticeState;
+use patrol_protocol::{Id, Site};
 
 use super::{COLUMNS, NoticeRow, notice_row};
 use crate::notify::events::{NoticeStep, notice_step};
 use crate::params;
 use crate::schedules::rules::{self, SiteRules};
-use crate::store::{Conn, DbError, Row, reference};
+use crate::store::{Conn, DbError, Value, reference};
 
 /// Notices read per query; the job reads batch after batch until none are left.
 const BATCH: i64 = 500;
@@ -21,6 +24,9 @@ const BATCH: i64 = 500;
 pub fn run(c: &mut dyn Conn, now: i64) -> Result<u32, DbError> {
     let mut fired = 0;
     let mut after: Option<(i64, patrol_protocol::Id)> = None;
+    // Sites and their rules, read once a pass; the steps already fired, once a batch:
+    // a pass over notices whose steps all fired long ago is two statements a batch.
+    let mut sites: HashMap<Id, Option<(Site, SiteRules)>> = HashMap::new();
     loop {
         // Only notices still waiting on the department: rectified ones wait on the issuer.
         let mut args = params![];
@@ -38,10 +44,51 @@ pub fn run(c: &mut dyn Conn, now: i64) -> Result<u32, DbError> {
             ),
             &args,
         )?;
-        for r in &rows {
-            let n = notice_row(r)?;
+        let batch: Vec<(NoticeRow, i64)> =
+            rows.iter().map(|r| Ok((notice_row(r)?, r.int(16)?))).collect::<Result<_, DbError>>()?;
+        let mut done: HashSet<(Id, String)> = HashSet::new();
+        if !batch.is_empty() {
+            let ids: Vec<Value> = batch.iter().map(|(n, _)| Value::from(n.id)).collect();
+            for r in c.query(
+                &format!(
+                    "SELECT notice_id, step FROM notice_escalations WHERE notice_id IN ({})",
+                    crate::store::marks(1, ids.len())
+                ),
+                &ids,
+            )? {
+                done.insert((r.uuid(0)?, r.text(1)?));
+            }
+        }
+        for (n, updated_ms) in batch.iter() {
             after = Some((n.due_ms, n.id));
-            fired += fire_due_steps(c, r, n, now)?;
+            if !sites.contains_key(&n.site_id) {
+                let site = reference::get_site(c, n.site_id)?;
+                let entry = match site {
+                    Some(site) => {
+                        let rules = rules::get(c, site.id)?;
+                        Some((site, rules))
+                    }
+                    None => None,
+                };
+                sites.insert(n.site_id, entry);
+            }
+            let Some((site, rules)) = sites.get(&n.site_id).and_then(|s| s.as_ref()) else { continue };
+            for (step, key) in due_steps(n, *updated_ms, rules, now) {
+                if done.contains(&(n.id, key.clone())) {
+                    continue;
+                }
+                // The row decides, not the batch's snapshot: another instance may
+                // have fired it since.
+                let fresh = c.execute(
+                    "INSERT INTO notice_escalations (notice_id, step, fired_ms) VALUES ($1, $2, $3)
+                     ON CONFLICT (notice_id, step) DO NOTHING",
+                    &params![n.id, &key, now],
+                )?;
+                if fresh == 1 {
+                    fired += 1;
+                    notice_step(c, site, n, step, &key, now)?;
+                }
+            }
         }
         if (rows.len() as i64) < BATCH {
             return Ok(fired);
@@ -49,12 +96,8 @@ pub fn run(c: &mut dyn Conn, now: i64) -> Result<u32, DbError> {
     }
 }
 
-/// The steps of one notice that are due at `now` and not yet fired; returns how many fired.
-fn fire_due_steps(c: &mut dyn Conn, r: &Row, n: NoticeRow, now: i64) -> Result<u32, DbError> {
-    let mut fired = 0;
-    let updated_ms = r.int(16)?;
-    let Some(site) = reference::get_site(c, n.site_id)? else { return Ok(0) };
-    let rules = rules::get(c, site.id)?;
+/// The steps of one notice that are due at `now`, fired or not, with their keys.
+fn due_steps(n: &NoticeRow, updated_ms: i64, rules: &SiteRules, now: i64) -> Vec<(NoticeStep, String)> {
     let mut steps: Vec<(NoticeStep, String)> = Vec::new();
     let waiting_on_head = matches!(n.state, NoticeState::Issued | NoticeState::Acknowledged);
     if rules.reminder_before_hours > 0
@@ -75,18 +118,7 @@ fn fire_due_steps(c: &mut dyn Conn, r: &Row, n: NoticeRow, now: i64) -> Result<u
     if now >= n.due_ms + SiteRules::hours_ms(rules.manager_after_hours) {
         steps.push((NoticeStep::Escalated, "escalated".into()));
     }
-    for (step, key) in steps {
-        let fresh = c.execute(
-            "INSERT INTO notice_escalations (notice_id, step, fired_ms) VALUES ($1, $2, $3)
-             ON CONFLICT (notice_id, step) DO NOTHING",
-            &params![n.id, &key, now],
-        )?;
-        if fresh == 1 {
-            fired += 1;
-            notice_step(c, &site, &n, step, &key, now)?;
-        }
-    }
-    Ok(fired)
+    steps
 }
 
 /// The steps that fired for a notice, in order, for its page and for tests.

@@ -468,7 +468,7 @@ fn make_thumbnail(jpeg_bytes: &[u8]) -> Result<Vec<u8>, String> {
 pub fn decode_whole(bytes: &[u8], header: &photo_header::Header) -> Result<image::DynamicImage, String> {
     match header.format {
         photo_header::Format::Jpeg => {
-            let (pixels, w, h) = photo_header::decode_jpeg_whole(bytes, header).map_err(|r| r.en())?;
+            let (pixels, w, h) = photo_header::decode_jpeg_whole(bytes, header, 1).map_err(|r| r.en())?;
             image::RgbImage::from_raw(w, h, pixels)
                 .map(image::DynamicImage::ImageRgb8)
                 .ok_or_else(|| "the decoder returned a short buffer".into())
