@@ -31,7 +31,9 @@ import androidx.navigation.compose.currentBackStackEntryAsState
 import androidx.navigation.compose.rememberNavController
 import app.patrol.android.PatrolApp
 import app.patrol.android.R
+import app.patrol.logic.DeepLink
 import app.patrol.logic.HistoryModel
+import app.patrol.logic.PendingLink
 import app.patrol.logic.Lang
 import app.patrol.logic.NoticesModel
 import app.patrol.logic.RaiseNoticeModel
@@ -74,7 +76,7 @@ private enum class Tab(val route: String, val label: Int, val icon: ImageVector)
 }
 
 @Composable
-fun PatrolNav(vm: PatrolViewModel = viewModel()) {
+fun PatrolNav(pendingLink: PendingLink, vm: PatrolViewModel = viewModel()) {
     val person by vm.session.person.collectAsStateWithLifecycle()
     if (person == null) {
         SignInScreen(vm.session)
@@ -111,6 +113,15 @@ fun PatrolNav(vm: PatrolViewModel = viewModel()) {
             }
             composable("notice/new") { RaiseNoticeScreen(vm, done = { nav.popBackStack() }) }
             composable("notice/{id}") { e -> NoticeScreen(vm, e.arguments?.getString("id")!!) }
+        }
+    }
+    // A notice link (from a WeCom / DingTalk / e-mail message): followed once signed in.
+    // The notice screen (NoticesModel.open) syncs first if the pull has not brought it yet.
+    val link by pendingLink.link.collectAsStateWithLifecycle()
+    LaunchedEffect(link, person) {
+        when (val l = pendingLink.take(signedIn = person != null)) {
+            is DeepLink.Notice -> nav.navigate(l.route) { launchSingleTop = true }
+            null -> Unit
         }
     }
     // Screens reload whenever the repository recorded something or a sync brought news.
