@@ -109,8 +109,10 @@ fun PatrolNav(pendingLink: PendingLink, vm: PatrolViewModel = viewModel()) {
             composable("sync") { SyncScreen(vm) }
             composable("history") { HistoryScreen(vm, openRun = { nav.navigate("run/$it") }) }
             composable("run/{runId}") { e ->
-                RunScreen(vm, e.arguments?.getString("runId")!!, raiseNotice = { nav.navigate("notice/new") }, back = { nav.popBackStack() })
+                val runId = e.arguments?.getString("runId")!!
+                RunScreen(vm, runId, raiseNotice = { nav.navigate("notice/new") }, back = { nav.popBackStack() }, plan = { nav.navigate("run/$runId/plan") })
             }
+            composable("run/{runId}/plan") { e -> PlanScreen(vm, e.arguments?.getString("runId")!!) }
             composable("notice/new") { RaiseNoticeScreen(vm, done = { nav.popBackStack() }) }
             composable("notice/{id}") { e -> NoticeScreen(vm, e.arguments?.getString("id")!!) }
         }
