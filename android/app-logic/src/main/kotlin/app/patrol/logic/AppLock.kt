@@ -43,7 +43,15 @@ sealed interface LockScreen {
 }
 
 /** Why a biometric prompt ended without success, as the platform reports it. */
-enum class BiometricFailure { CANCELLED, LOCKOUT, LOCKOUT_PERMANENT, KEY_INVALIDATED, NO_BIOMETRICS }
+enum class BiometricFailure {
+    CANCELLED,
+    /** The person tapped "use screen lock" on the biometric prompt. */
+    CHOSE_SCREEN_LOCK,
+    LOCKOUT,
+    LOCKOUT_PERMANENT,
+    KEY_INVALIDATED,
+    NO_BIOMETRICS,
+}
 
 class AppLock(
     /** Off by default: turned on in settings, and only on a phone with a lock-screen credential. */
@@ -59,6 +67,7 @@ class AppLock(
     private var lastForegroundMs: Long? = null
     private var biometricsChanged = false
     private var biometricLockedOut = false
+    private var screenLockChosen = false
     private var reason = LockReason.COLD_START
 
     init {
@@ -112,7 +121,7 @@ class AppLock(
         }
         // Biometrics only while they are the ones the key was made with; the device
         // credential always, so nobody is locked out of their own records.
-        val allowed = if (auth.biometricEnrolled && !biometricsChanged && !biometricLockedOut) {
+        val allowed = if (auth.biometricEnrolled && !biometricsChanged && !biometricLockedOut && !screenLockChosen) {
             setOf(Authenticator.BIOMETRIC, Authenticator.DEVICE_CREDENTIAL)
         } else {
             setOf(Authenticator.DEVICE_CREDENTIAL)
@@ -125,6 +134,7 @@ class AppLock(
         when (failure) {
             BiometricFailure.KEY_INVALIDATED -> biometricsChanged = true
             BiometricFailure.LOCKOUT, BiometricFailure.LOCKOUT_PERMANENT -> biometricLockedOut = true
+            BiometricFailure.CHOSE_SCREEN_LOCK -> screenLockChosen = true
             BiometricFailure.NO_BIOMETRICS, BiometricFailure.CANCELLED -> Unit
         }
         return screen(auth)
@@ -138,6 +148,7 @@ class AppLock(
     fun unlocked(via: Authenticator, rewrapped: Boolean = false) {
         check(via == Authenticator.DEVICE_CREDENTIAL || !biometricsChanged) { "a changed biometric cannot unlock" }
         unlocked = true
+        screenLockChosen = false // a choice for one unlock, not for good
         if (rewrapped) biometricsChanged = false
         if (via == Authenticator.BIOMETRIC || via == Authenticator.DEVICE_CREDENTIAL) biometricLockedOut = false
         reason = LockReason.AWAY_TOO_LONG

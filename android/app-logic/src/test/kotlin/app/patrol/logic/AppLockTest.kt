@@ -105,6 +105,18 @@ class AppLockTest {
     }
 
     @Test
+    fun `choosing the screen lock on the prompt asks for it this time only`() {
+        val lock = AppLock(enabled = true)
+        lock.cameToForeground(0, both)
+        val chosen = assertIs<LockScreen.Ask>(lock.failed(BiometricFailure.CHOSE_SCREEN_LOCK, both))
+        assertEquals(setOf(Authenticator.DEVICE_CREDENTIAL), chosen.allowed)
+        assertEquals(LockReason.COLD_START, chosen.reason)
+        lock.unlocked(Authenticator.DEVICE_CREDENTIAL)
+        lock.wentToBackground(0)
+        assertEquals(2, assertIs<LockScreen.Ask>(lock.cameToForeground(AppLock.DEFAULT_LOCK_AFTER_MS, both)).allowed.size)
+    }
+
+    @Test
     fun `without a screen lock the lock cannot be turned on, and a removed one means the key is lost`() {
         val lock = AppLock(enabled = false)
         assertFalse(lock.enable(insecure))

@@ -27,6 +27,7 @@ import app.patrol.android.platform.StoreKeyLock
 import app.patrol.android.ui.PatrolNav
 import app.patrol.android.ui.PatrolTheme
 import app.patrol.logic.AppLock
+import app.patrol.logic.BiometricFailure
 import app.patrol.logic.DeepLinkRouter
 import app.patrol.logic.Lang
 import app.patrol.logic.LockScreen
@@ -35,6 +36,10 @@ import kotlinx.coroutines.flow.MutableStateFlow
 class MainActivity : FragmentActivity() {
     private val app get() = application as PatrolApp
     private val lockScreen = MutableStateFlow<LockScreen>(LockScreen.Open)
+
+    /** A prompt is up. The screen-lock prompt is an activity of its own: this one stops and
+     *  starts again around it, which must neither count as time away nor ask twice. */
+    private var prompting = false
     private val lang get() = if (resources.configuration.locales[0].language == "en") Lang.EN else Lang.ZH
 
     /** The hosts of the manifest's App Link filter (build.gradle.kts: patrol.linkHost). */
@@ -66,13 +71,14 @@ class MainActivity : FragmentActivity() {
 
     override fun onStart() {
         super.onStart()
+        if (prompting) return
         val s = app.lock.cameToForeground(SystemClock.elapsedRealtime(), StoreKeyLock.deviceAuth(this))
         lockScreen.value = s
         if (s is LockScreen.Ask) unlock(s)
     }
 
     override fun onStop() {
-        app.lock.wentToBackground(SystemClock.elapsedRealtime())
+        if (!prompting) app.lock.wentToBackground(SystemClock.elapsedRealtime())
         super.onStop()
     }
 
@@ -87,10 +93,16 @@ class MainActivity : FragmentActivity() {
     }
 
     private fun unlock(ask: LockScreen.Ask) {
+        if (prompting) return
+        prompting = true
         StoreKeyLock.unlock(this, ask.allowed, lang) { key, via, failure ->
+            prompting = false
             val auth = StoreKeyLock.deviceAuth(this)
             if (key == null || via == null) {
-                lockScreen.value = app.lock.failed(failure ?: app.patrol.logic.BiometricFailure.CANCELLED, auth)
+                val next = app.lock.failed(failure ?: BiometricFailure.CANCELLED, auth)
+                lockScreen.value = next
+                // "Use screen lock" on the biometric prompt: straight on to that prompt.
+                if (failure == BiometricFailure.CHOSE_SCREEN_LOCK && next is LockScreen.Ask) unlock(next)
                 return@unlock
             }
             app.open(key)

@@ -158,6 +158,7 @@ object StoreKeyLock {
 
             override fun onAuthenticationError(code: Int, message: CharSequence) {
                 lastFailure = when (code) {
+                    BiometricPrompt.ERROR_NEGATIVE_BUTTON -> BiometricFailure.CHOSE_SCREEN_LOCK
                     BiometricPrompt.ERROR_LOCKOUT -> BiometricFailure.LOCKOUT
                     BiometricPrompt.ERROR_LOCKOUT_PERMANENT -> BiometricFailure.LOCKOUT_PERMANENT
                     BiometricPrompt.ERROR_NO_BIOMETRICS, BiometricPrompt.ERROR_HW_NOT_PRESENT,
