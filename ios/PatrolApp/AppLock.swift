@@ -30,7 +30,8 @@ enum AppLockKeychain {
         return true
     }
 
-    enum Outcome { case key(Data, rewrapped: Bool), biometricsChanged, cancelled, keyLost }
+    /// `rewrapped`: the biometric item was re-made for the current fingers / faces.
+    enum Outcome { case key(Data, rewrapped: Bool), cancelled, keyLost }
 
     /// Reads the store key: Face ID / Touch ID first; if the biometric item is gone
     /// (.biometryCurrentSet made it unreadable after a change), the passcode item, and

@@ -78,7 +78,7 @@ final class LockGate: ObservableObject {
             if app == nil { app = AppModel() }
             locked = false
             if let id = pendingNotice { app?.linkedNotice = id; pendingNotice = nil }
-        case .biometricsChanged, .cancelled: break
+        case .cancelled: break
         case .keyLost: keyLost = true
         }
     }
