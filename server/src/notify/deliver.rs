@@ -187,7 +187,9 @@ pub fn payload(ch: &Channel, msg: &Message, outbox_id: Id, link: Option<&str>) -
 pub fn email_text(ch: &Channel, msg: &Message, link: Option<&str>) -> String {
     let body = msg.body(ch.language);
     match link {
-        Some(u) => format!("{body}\n\n{}{}{u}", link_label(ch.language), if ch.language == Language::En { ": " } else { "：" }),
+        Some(u) => {
+            format!("{body}\n\n{}{}{u}", link_label(ch.language), if ch.language == Language::En { ": " } else { "：" })
+        }
         None => body.to_string(),
     }
 }
