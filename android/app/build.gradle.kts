@@ -11,6 +11,10 @@ plugins {
 
 val repoRoot: File = rootProject.file(providers.gradleProperty("patrol.repoRoot").get())
 val rustProfile: String = providers.gradleProperty("patrol.rustProfile").getOrElse("release")
+// The console host whose https://<host>/notices/<id> links open in the app (App Links):
+// the host of the server's PATROL_PUBLIC_URL. One build per customer host, or pass
+// -Ppatrol.linkHost=patrol.example.cn; the server must serve assetlinks.json there.
+val linkHost: String = providers.gradleProperty("patrol.linkHost").getOrElse("patrol.example.com")
 val rustAbis = listOf("arm64-v8a", "armeabi-v7a", "x86_64")
 val jniOut: Provider<Directory> = layout.buildDirectory.dir("rustJniLibs")
 
@@ -42,6 +46,8 @@ android {
         versionCode = 1
         versionName = "0.1.0"
         ndk { abiFilters += rustAbis }
+        manifestPlaceholders["patrolLinkHost"] = linkHost
+        resValue("string", "link_host", linkHost)
     }
 
     buildTypes {
@@ -92,4 +98,5 @@ dependencies {
     implementation(libs.camerax.view)
     implementation(libs.mlkit.barcode)
     implementation(libs.work.runtime)
+    implementation(libs.androidx.biometric)
 }

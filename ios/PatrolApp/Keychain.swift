@@ -15,6 +15,9 @@ enum Keychain {
     /// unlocked since it started: then no new key is made (it would differ from the
     /// stored one, which is only unreadable for now).
     static func deviceSecret() -> Data? {
+        // With the app lock on there is no plain item, and a new key would lock the
+        // store away: the key comes from AppLockKeychain.unlock instead.
+        if AppLockKeychain.isEnabled { return nil }
         switch read(account) {
         case .found(let data): return data
         case .unreadable: return nil
@@ -23,6 +26,9 @@ enum Keychain {
             return secret
         }
     }
+
+    /// The app lock now keeps the key (AppLockKeychain.enable): the plain item goes.
+    static func forgetPlainSecret() { delete(account) }
 
     /// The key of a key change that may have been cut short (the store may already be
     /// under it): tried when the current key is refused.

@@ -171,7 +171,7 @@ struct NoticeDetailView: View {
                     }
                 }
             }
-            .onAppear { model.select(noticeId) }
+            .onAppear { model.open(noticeId) }
             .sheet(isPresented: $camera) { CameraPicker { model.addAfterPhoto($0, fix: nil) } }
             .cameraRefusedAlert(isPresented: $cameraRefused)
             .sheet(item: $pending) { p in

@@ -7,7 +7,13 @@ struct RootView: View {
 
     var body: some View {
         Content(session: app.session)
+            // A notice opened from its message link, over whichever tab is showing.
+            .sheet(item: Binding(get: { app.session.person == nil ? nil : app.linkedNotice.map(LinkedNotice.init) }, set: { app.linkedNotice = $0?.id })) { n in
+                NavigationStack { NoticeDetailView(noticeId: n.id) }.environmentObject(app)
+            }
     }
+
+    private struct LinkedNotice: Identifiable { let id: String }
 
     private struct Content: View {
         @ObservedObject var session: SessionModel

@@ -52,6 +52,11 @@ pub struct Settings {
     /// configured by the usual `AWS_*` variables (`AWS_ENDPOINT_URL`,
     /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ALLOW_HTTP`).
     pub object_store_url: String,
+    /// The address people reach the web console at, as in a link
+    /// (`https://patrol.example.com`, no trailing path needed). Channel messages about a
+    /// notice link to `<public_url>/notices/<id>`. Empty means `http://<listen>`, which
+    /// only works on the machine itself: set it in production.
+    pub public_url: String,
 }
 
 impl Default for Settings {
@@ -77,6 +82,7 @@ impl Default for Settings {
             smtp_user: String::new(),
             smtp_password: String::new(),
             object_store_url: String::new(),
+            public_url: String::new(),
         }
     }
 }
@@ -97,6 +103,7 @@ impl std::fmt::Debug for Settings {
             .field("smtp_from", &self.smtp_from)
             .field("smtp_user", &self.smtp_user)
             .field("smtp_password", &if self.smtp_password.is_empty() { "" } else { "***" })
+            .field("public_url", &self.public_url)
             .finish_non_exhaustive()
     }
 }
@@ -139,6 +146,7 @@ impl Settings {
             None => Settings::default(),
         };
         s.apply_env(|k| std::env::var(k).ok())?;
+        s.check_public_url()?;
         Ok(s)
     }
 
@@ -197,7 +205,41 @@ impl Settings {
         if let Some(v) = get("PATROL_SMTP_PASSWORD") {
             self.smtp_password = v;
         }
+        if let Some(v) = get("PATROL_PUBLIC_URL") {
+            self.public_url = v;
+        }
         Ok(())
+    }
+
+    /// A public URL must be an absolute `http(s)://host[:port][/prefix]` with nothing
+    /// after the path: a link built on anything else would not open.
+    fn check_public_url(&self) -> Result<(), SettingsError> {
+        let u = self.public_url.trim();
+        if u.is_empty() {
+            return Ok(());
+        }
+        let rest = u.strip_prefix("https://").or_else(|| u.strip_prefix("http://"));
+        let host = rest.map(|r| r.split('/').next().unwrap_or(""));
+        let ok = matches!(host, Some(h) if !h.is_empty() && !h.contains('@'))
+            && !u.contains(['?', '#', ' '])
+            && !u.chars().any(char::is_control);
+        if ok {
+            Ok(())
+        } else {
+            Err(SettingsError::Env("PATROL_PUBLIC_URL", format!("not an http(s) base URL: {u:?}")))
+        }
+    }
+
+    /// The console's base URL without a trailing slash: `public_url`, or
+    /// `http://<listen>` when it is not set.
+    pub fn public_base_url(&self) -> String {
+        let u = self.public_url.trim();
+        if u.is_empty() { format!("http://{}", self.listen) } else { u.trim_end_matches('/').to_string() }
+    }
+
+    /// The console page of a notice, the link its channel messages carry.
+    pub fn notice_url(&self, notice_id: patrol_protocol::Id) -> String {
+        format!("{}/notices/{notice_id}", self.public_base_url())
     }
 
     /// The database URL, defaulting to a SQLite file in the data directory.
@@ -231,6 +273,20 @@ mod tests {
         assert_eq!(s.smtp_password, "mailsecret");
         let bad = s.apply_env(|k| (k == "PATROL_LISTEN").then(|| "nonsense".into()));
         assert!(matches!(bad, Err(SettingsError::Env("PATROL_LISTEN", _))));
+    }
+
+    #[test]
+    fn the_public_url_makes_notice_links_and_refuses_what_is_not_a_base_url() {
+        let mut s = Settings::default();
+        let id: patrol_protocol::Id = "0191d2c4-5b6e-7f00-8a00-000000000001".parse().unwrap();
+        assert_eq!(s.notice_url(id), format!("http://127.0.0.1:8080/notices/{id}"));
+        s.apply_env(|k| (k == "PATROL_PUBLIC_URL").then(|| "https://patrol.example.com/".into())).unwrap();
+        assert!(s.check_public_url().is_ok());
+        assert_eq!(s.notice_url(id), format!("https://patrol.example.com/notices/{id}"));
+        for bad in ["patrol.example.com", "ftp://x", "https://", "https://a@b", "https://x/?a=1", "https://x/#f"] {
+            s.public_url = bad.into();
+            assert!(matches!(s.check_public_url(), Err(SettingsError::Env("PATROL_PUBLIC_URL", _))), "{bad}");
+        }
     }
 
     #[test]

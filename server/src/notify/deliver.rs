@@ -13,6 +13,7 @@ use sha2::Sha256;
 use super::{Channel, ChannelKind, Message, get_channel};
 use crate::app::AppState;
 use crate::params;
+use crate::schedules::rules::Language;
 use crate::settings::Settings;
 use crate::store::{Conn, DbError};
 
@@ -148,13 +149,24 @@ pub fn webhook_sign(secret: &str, timestamp_ms: i64, body: &[u8]) -> String {
     hex::encode(hmac_sha256(secret.as_bytes(), &data))
 }
 
-/// The JSON body a channel gets for a message.
-pub fn payload(ch: &Channel, msg: &Message, outbox_id: Id) -> serde_json::Value {
+/// The words under a message that link to its notice, in the channel's language.
+fn link_label(lang: Language) -> &'static str {
+    if lang == Language::En { "Open the notice" } else { "查看通知单" }
+}
+
+/// The JSON body a channel gets for a message. `link` is the notice's console page
+/// (`Settings::notice_url`) when the message is about a notice: the robots show it as a
+/// markdown link, the webhook gets it as `url`. The phones open the same address in the
+/// app when it is installed (an App Link / universal link), the console otherwise.
+pub fn payload(ch: &Channel, msg: &Message, outbox_id: Id, link: Option<&str>) -> serde_json::Value {
     let (title, body) = (msg.title(ch.language), msg.body(ch.language));
+    let md_link = link.map(|u| format!("\n\n[{}]({u})", link_label(ch.language))).unwrap_or_default();
     match ch.kind {
-        ChannelKind::Wecom => json!({"msgtype": "markdown", "markdown": {"content": format!("**{title}**\n{body}")}}),
+        ChannelKind::Wecom => {
+            json!({"msgtype": "markdown", "markdown": {"content": format!("**{title}**\n{body}{md_link}")}})
+        }
         ChannelKind::Dingtalk => {
-            json!({"msgtype": "markdown", "markdown": {"title": title, "text": format!("### {title}\n\n{body}")}})
+            json!({"msgtype": "markdown", "markdown": {"title": title, "text": format!("### {title}\n\n{body}{md_link}")}})
         }
         ChannelKind::Webhook | ChannelKind::Email => json!({
             "id": outbox_id,
@@ -162,6 +174,7 @@ pub fn payload(ch: &Channel, msg: &Message, outbox_id: Id) -> serde_json::Value 
             "key": msg.key,
             "site_id": msg.site_id,
             "notice_id": msg.notice_id,
+            "url": link,
             "title": title,
             "text": body,
             "occurred_ms": msg.occurred_ms,
@@ -170,15 +183,29 @@ pub fn payload(ch: &Channel, msg: &Message, outbox_id: Id) -> serde_json::Value 
     }
 }
 
+/// The plain-text body of a notification e-mail: the message, then the link line.
+pub fn email_text(ch: &Channel, msg: &Message, link: Option<&str>) -> String {
+    let body = msg.body(ch.language);
+    match link {
+        Some(u) => {
+            format!("{body}\n\n{}{}{u}", link_label(ch.language), if ch.language == Language::En { ": " } else { "：" })
+        }
+        None => body.to_string(),
+    }
+}
+
 fn send(settings: &Settings, ch: &Channel, msg: &Message, outbox_id: Id, now: i64) -> Attempt {
+    // Made at sending time, so rows queued before `public_url` was set get the new one.
+    let link = msg.notice_id.map(|id| settings.notice_url(id));
     if ch.kind == ChannelKind::Email {
         let to: Vec<&str> = ch.target.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
-        return match super::smtp::send(settings, &to, msg.title(ch.language), msg.body(ch.language)) {
+        let text = email_text(ch, msg, link.as_deref());
+        return match super::smtp::send(settings, &to, msg.title(ch.language), &text) {
             Ok(()) => (None, None),
             Err(e) => (None, Some(e)),
         };
     }
-    let body = serde_json::to_vec(&payload(ch, msg, outbox_id)).expect("payload serialises");
+    let body = serde_json::to_vec(&payload(ch, msg, outbox_id, link.as_deref())).expect("payload serialises");
     let mut url = ch.target.clone();
     if ch.kind == ChannelKind::Dingtalk && !ch.secret.is_empty() {
         let sign = dingtalk_sign(&ch.secret, now);

@@ -379,7 +379,75 @@ async fn a_missed_patrol_reaches_the_supervisors_mailbox(backend: Backend) {
     tokio::task::spawn_blocking(move || drop(mailer)).await.unwrap();
 }
 
+/// A message about a notice carries the link to its console page (which the phones open
+/// in the app) on every kind of channel, in the channel's language; a message about no
+/// notice carries none.
+async fn a_notices_messages_link_to_it_on_every_channel(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let mut officer = Phone::sign_in(&s, "patrol").await;
+    let demo = Demo { reference: officer.pull(&s, "").await["reference"].clone() };
+    let (site, eng) = (demo.site(), demo.dept("engineering"));
+    let (smtp, mailbox) = smtp_receiver();
+    let sender = s
+        .instance_with(|settings| {
+            settings.public_url = "https://patrol.example.com/".into();
+            settings.smtp_server = smtp.clone();
+        })
+        .await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let got: Received = Arc::default();
+    let receiver = start_receiver(port, got.clone()).await;
+    let admin = s.token("admin").await;
+    let events = json!(["notice_not_delivered", "run_missed"]);
+    for ch in [
+        json!({"name": "工程群", "kind": "wecom", "target": format!("{base}/wecom?key=k"), "events": events}),
+        json!({"name": "Eng", "kind": "dingtalk", "target": format!("{base}/dingtalk?access_token=t"), "events": events,
+               "language": "en"}),
+        json!({"name": "ERP", "kind": "webhook", "target": format!("{base}/hook"), "events": events}),
+        json!({"name": "工程邮箱", "kind": "email", "target": "eng@example.com", "events": ["notice_not_delivered"]}),
+    ] {
+        let (status, body) =
+            s.call(Method::POST, &format!("/api/v1/sites/{site}/channels"), Some(&admin), Some(ch)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (a, pa) = notice(site, eng, "5号楼电梯按钮失灵", vec![], START_MS + 7 * 24 * HOUR);
+    officer.record(&s, pa);
+    officer.push(&s).await;
+    // Nobody signs for it: at 4 h the heads and the supervisor hear, and so do the channels.
+    while s.clock_now() + 10 * MINUTE <= START_MS + 4 * HOUR + 10 * MINUTE {
+        s.clock.advance_ms(10 * MINUTE);
+        jobs::run_due(&sender).await.unwrap();
+    }
+    receiver.abort();
+    let link = format!("https://patrol.example.com/notices/{a}");
+    let got = got.lock().unwrap().clone();
+    let bodies = |p: &str| -> Vec<Value> {
+        got.iter().filter(|g| g.0 == p).map(|g| serde_json::from_slice(&g.3).unwrap()).collect()
+    };
+    let about_notice = |v: &Value| v.to_string().contains("5号楼电梯按钮失灵");
+    let wecom = bodies("wecom");
+    let w = wecom.iter().find(|v| about_notice(v)).expect("WeCom got the notice");
+    assert!(w["markdown"]["content"].as_str().unwrap().ends_with(&format!("[查看通知单]({link})")), "{w}");
+    let ding = bodies("dingtalk");
+    let d = ding.iter().find(|v| about_notice(v)).expect("DingTalk got the notice");
+    assert!(d["markdown"]["text"].as_str().unwrap().ends_with(&format!("[Open the notice]({link})")), "{d}");
+    let hook = bodies("hook");
+    let h = hook.iter().find(|v| v["event"] == "notice_not_delivered").expect("the webhook got the notice");
+    assert_eq!(h["url"], json!(link));
+    // The morning rounds were missed too: those messages name no notice and link nowhere.
+    let missed: Vec<&Value> = hook.iter().filter(|v| v["event"] == "run_missed").collect();
+    assert!(!missed.is_empty() && missed.iter().all(|v| v["url"].is_null()), "{hook:?}");
+    assert!(wecom.iter().filter(|v| !about_notice(v)).all(|v| !v.to_string().contains("/notices/")), "{wecom:?}");
+    let said = tokio::task::spawn_blocking(move || mailbox.join().unwrap()).await.unwrap();
+    let body_b64: String = said.split("\r\n\r\n").nth(1).unwrap().lines().take_while(|l| *l != ".").collect();
+    let text = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(body_b64).unwrap()).unwrap();
+    assert!(text.contains("5号楼电梯按钮失灵") && text.ends_with(&format!("查看通知单：{link}")), "{text}");
+    tokio::task::spawn_blocking(move || drop(sender)).await.unwrap();
+}
+
 both_backends!(
+    a_notices_messages_link_to_it_on_every_channel,
     a_missed_patrol_reaches_the_supervisors_mailbox,
     escalation_steps_fire_once_each_at_their_times_and_stop_when_the_notice_moves,
     webhooks_get_every_event_exactly_once_through_an_outage_and_a_restart,

@@ -273,6 +273,21 @@ public final class InboxModel: ScreenModel {
         act { self.selected = try await self.service.read { try $0.notice(noticeId: id) } }
     }
 
+    /// Opens a notice from a message link (NoticeLink), which may come before the
+    /// background pull brought it: then one sync first. As NoticesModel.open in app-logic.
+    public func open(_ id: String) {
+        afterPhotos = []
+        selected = nil
+        act {
+            do {
+                self.selected = try await self.service.read { try $0.notice(noticeId: id) }
+            } catch let f as PatrolFailure where f.kind == .notFound {
+                _ = try await self.service.write { try $0.sync(listener: nil, cancel: nil) }
+                self.selected = try await self.service.read { try $0.notice(noticeId: id) }
+            }
+        }
+    }
+
     /// Signs for receipt; the drawn signature (PNG) is kept as the action's photo.
     public func signForReceipt(signaturePng: Data?) {
         guard let n = selected else { return }

@@ -69,3 +69,23 @@ final class PatrolKitTests: XCTestCase {
         XCTAssertTrue(report.referenceUpdated)
     }
 }
+
+/// The same table rules as DeepLinkRouterTest (Kotlin), in brief: not run here (no Swift
+/// toolchain on the CI machines); `swift test` on a Mac runs it.
+final class NoticeLinkTests: XCTestCase {
+    func testGoodAndBadLinks() {
+        let host = "patrol.jade-garden.cn"
+        let id = UUID().uuidString.lowercased()
+        for good in ["https://\(host)/notices/\(id)", "https://\(host.uppercased()):443/notices/\(id.uppercased())?from=wecom",
+                     "patrol://notice/\(id)", "PATROL://NOTICE/\(id)#x"] {
+            XCTAssertEqual(NoticeLink.route(good, hosts: [host]), id, good)
+        }
+        for bad in ["http://\(host)/notices/\(id)", "https://evil.cn/notices/\(id)", "https://\(host).evil.cn/notices/\(id)",
+                    "https://\(host)@evil.cn/notices/\(id)", "https://\(host):8443/notices/\(id)",
+                    "https://\(host)/notices/\(id)/", "https://\(host)/notices/\(id)/actions", "https://\(host)/notice/\(id)",
+                    "https://\(host)/notices/\(id.dropLast())", "https://\(host)/notices/\(id.replacingOccurrences(of: "-", with: "%2D"))",
+                    "patrol://notices/\(id)", "patrol://notice/\(id)/x", "patrol:notice/\(id)", " https://\(host)/notices/\(id)", ""] {
+            XCTAssertNil(NoticeLink.route(bad, hosts: [host]), bad)
+        }
+    }
+}

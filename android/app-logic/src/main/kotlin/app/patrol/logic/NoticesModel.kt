@@ -8,6 +8,7 @@ import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import uniffi.patrol_core.NoticeView
+import uniffi.patrol_core.PatrolException
 import uniffi.patrol_protocol.Id
 import uniffi.patrol_protocol.NoticeAction
 import uniffi.patrol_protocol.NoticeState
@@ -63,6 +64,22 @@ class NoticesModel(private val repo: PatrolRepository, scope: CoroutineScope) : 
     fun select(id: Id) = act {
         _pendingPhotos.value = emptyList()
         _selected.value = repo.notice(id)
+    }
+
+    /**
+     * Opens a notice: from the inbox, or from a message link (DeepLinkRouter), which may
+     * come before the background pull brought the notice; then one sync runs first. A notice still unknown after it (not
+     * this person's, or a wrong link) is refused with the core's not-found error.
+     */
+    fun open(id: Id) = act {
+        _pendingPhotos.value = emptyList()
+        _selected.value = null
+        _selected.value = try {
+            repo.notice(id)
+        } catch (e: PatrolException.NotFound) {
+            repo.sync(null, null)
+            repo.notice(id)
+        }
     }
 
     private fun selectedId(): Id = checkNotNull(_selected.value) { "no notice selected" }.noticeId

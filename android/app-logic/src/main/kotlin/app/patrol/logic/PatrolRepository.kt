@@ -73,6 +73,7 @@ class PatrolRepository(
     suspend fun todayPlan(): List<PlannedRun> = read { todayPlan() }
     suspend fun startRun(routeId: Id): RunDetail = write { startRun(routeId) }
     suspend fun runDetail(runId: Id): RunDetail = read { runDetail(runId) }
+    suspend fun trackPoints(runId: Id): List<TrackPoint> = read { trackPoints(runId) }
     suspend fun checkIn(runId: Id, checkpointId: Id, method: CheckInMethod): Visit =
         write { checkIn(runId, checkpointId, method) }
     suspend fun recordItem(runId: Id, checkpointId: Id, itemId: Id, outcome: ItemOutcome, note: String) =

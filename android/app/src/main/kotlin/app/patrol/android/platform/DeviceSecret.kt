@@ -24,9 +24,12 @@ object DeviceSecret {
     private const val WRAPPED = "wrapped"
     private const val PENDING = "pending"
 
-    /** The store key; made on first call, unwrapped from the Keystore afterwards. */
+    /** The store key; made on first call, unwrapped from the Keystore afterwards. With the
+     *  app lock on there is no plain wrap: the key comes from StoreKeyLock.unlock, and
+     *  making a new one here would lock the store away for good, so this refuses. */
     @Synchronized
     fun getOrCreate(context: Context): ByteArray {
+        check(!StoreKeyLock.isEnabled(context)) { "the app lock holds the store key" }
         val prefs = prefs(context)
         read(prefs, WRAPPED)?.let { return it }
         return fresh().also { write(prefs, WRAPPED, it) }
@@ -54,6 +57,16 @@ object DeviceSecret {
         core.rekeyStore(next)
         promotePending(context)
     }
+
+    /** The app lock now wraps the key (StoreKeyLock.enable): the plain wrap goes. */
+    @Synchronized
+    fun forgetPlainWrap(context: Context) {
+        check(prefs(context).edit().remove(WRAPPED).commit())
+    }
+
+    /** The app lock is turned off: [storeKey] goes back under the plain wrap. */
+    @Synchronized
+    fun restorePlainWrap(context: Context, storeKey: ByteArray) = write(prefs(context), WRAPPED, storeKey)
 
     private fun prefs(context: Context): SharedPreferences = context.getSharedPreferences(PREFS, Context.MODE_PRIVATE)
 

@@ -23,7 +23,9 @@ import kotlinx.coroutines.withContext
 
 class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(context, params) {
     override suspend fun doWork(): Result {
-        val repo = (applicationContext as PatrolApp).repo
+        // With the app lock on, the store stays closed from the process start until the
+        // person unlocks once: nothing to pull into; the next periodic run tries again.
+        val repo = (applicationContext as PatrolApp).repoOrNull ?: return Result.success()
         // The core blocks on the network: run it on the I/O pool, not WorkManager's default.
         return when (withContext(Dispatchers.IO) { backgroundSync(repo) }) {
             BackgroundOutcome.DONE -> Result.success()

@@ -105,7 +105,7 @@ fun NoticeScreen(vm: PatrolViewModel, noticeId: String) {
     val error by model.error.collectAsStateWithLifecycle()
     val afterPhotos by model.pendingPhotos.collectAsStateWithLifecycle()
     val offsets by vm.siteOffsets.collectAsStateWithLifecycle()
-    LaunchedEffect(noticeId) { model.select(noticeId) }
+    LaunchedEffect(noticeId) { model.open(noticeId) }
     var pending by remember { mutableStateOf<Pending?>(null) }
     val takeAfterPhoto = rememberPhotoTaker { model.addAfterPhoto(it, null) }
     val notice = n?.takeIf { it.noticeId == noticeId }

@@ -31,7 +31,9 @@ import androidx.navigation.compose.currentBackStackEntryAsState
 import androidx.navigation.compose.rememberNavController
 import app.patrol.android.PatrolApp
 import app.patrol.android.R
+import app.patrol.logic.DeepLink
 import app.patrol.logic.HistoryModel
+import app.patrol.logic.PendingLink
 import app.patrol.logic.Lang
 import app.patrol.logic.NoticesModel
 import app.patrol.logic.RaiseNoticeModel
@@ -74,7 +76,7 @@ private enum class Tab(val route: String, val label: Int, val icon: ImageVector)
 }
 
 @Composable
-fun PatrolNav(vm: PatrolViewModel = viewModel()) {
+fun PatrolNav(pendingLink: PendingLink, vm: PatrolViewModel = viewModel()) {
     val person by vm.session.person.collectAsStateWithLifecycle()
     if (person == null) {
         SignInScreen(vm.session)
@@ -107,10 +109,21 @@ fun PatrolNav(vm: PatrolViewModel = viewModel()) {
             composable("sync") { SyncScreen(vm) }
             composable("history") { HistoryScreen(vm, openRun = { nav.navigate("run/$it") }) }
             composable("run/{runId}") { e ->
-                RunScreen(vm, e.arguments?.getString("runId")!!, raiseNotice = { nav.navigate("notice/new") }, back = { nav.popBackStack() })
+                val runId = e.arguments?.getString("runId")!!
+                RunScreen(vm, runId, raiseNotice = { nav.navigate("notice/new") }, back = { nav.popBackStack() }, plan = { nav.navigate("run/$runId/plan") })
             }
+            composable("run/{runId}/plan") { e -> PlanScreen(vm, e.arguments?.getString("runId")!!) }
             composable("notice/new") { RaiseNoticeScreen(vm, done = { nav.popBackStack() }) }
             composable("notice/{id}") { e -> NoticeScreen(vm, e.arguments?.getString("id")!!) }
+        }
+    }
+    // A notice link (from a WeCom / DingTalk / e-mail message): followed once signed in.
+    // The notice screen (NoticesModel.open) syncs first if the pull has not brought it yet.
+    val link by pendingLink.link.collectAsStateWithLifecycle()
+    LaunchedEffect(link, person) {
+        when (val l = pendingLink.take(signedIn = person != null)) {
+            is DeepLink.Notice -> nav.navigate(l.route) { launchSingleTop = true }
+            null -> Unit
         }
     }
     // Screens reload whenever the repository recorded something or a sync brought news.

@@ -25,6 +25,7 @@ import androidx.compose.material3.LinearProgressIndicator
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.Text
+import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.collectAsState
@@ -52,7 +53,7 @@ import uniffi.patrol_core.RunCheckpoint
 import uniffi.patrol_protocol.ItemOutcome
 
 @Composable
-fun RunScreen(vm: PatrolViewModel, runId: String, raiseNotice: () -> Unit, back: () -> Unit) {
+fun RunScreen(vm: PatrolViewModel, runId: String, raiseNotice: () -> Unit, back: () -> Unit, plan: () -> Unit) {
     val model = vm.run
     val context = LocalContext.current
     val lang = currentLang()
@@ -123,6 +124,7 @@ fun RunScreen(vm: PatrolViewModel, runId: String, raiseNotice: () -> Unit, back:
                     color = Done,
                 )
             }
+            TextButton(onClick = plan) { Text(stringResource(R.string.show_plan)) }
             summary?.let { s ->
                 Text(stringResource(R.string.run_summary, s.visited.toInt(), s.total.toInt(), s.problems.toInt(), Formats.duration(s.durationMs)))
             }
