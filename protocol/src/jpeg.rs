@@ -259,7 +259,10 @@ mod tests {
             assert!(decode_rgb(&good, d).is_ok());
             for (what, bytes) in [("noise", &noisy), ("cut, end marker glued on", &cut), ("cut", &no_end)] {
                 let err = decode_rgb(bytes, d).err().unwrap_or_else(|| panic!("1/{d}, {what}: accepted"));
-                assert!(err.contains("Corrupt") || err.contains("Premature") || err.contains("premature"), "1/{d}, {what}: {err}");
+                assert!(
+                    err.contains("Corrupt") || err.contains("Premature") || err.contains("premature"),
+                    "1/{d}, {what}: {err}"
+                );
             }
         }
     }

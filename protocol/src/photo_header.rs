@@ -200,7 +200,8 @@ pub fn inspect_stored_jpeg(data: &[u8]) -> Result<Header> {
 /// of its "corrupt data" warnings is a refusal here (`jpeg`).
 #[cfg(feature = "jpeg")]
 pub fn decode_jpeg_whole(bytes: &[u8], header: &Header, denominator: u32) -> Result<(Vec<u8>, u32, u32)> {
-    let decoded = crate::jpeg::decode_rgb(bytes, denominator).map_err(|detail| Refused::PhotoDoesNotDecode { detail })?;
+    let decoded =
+        crate::jpeg::decode_rgb(bytes, denominator).map_err(|detail| Refused::PhotoDoesNotDecode { detail })?;
     if (decoded.source_width, decoded.source_height) != (header.width, header.height) {
         return Err(Refused::SizeDiffersFromHeader);
     }

@@ -226,7 +226,13 @@ mod tests {
         // A 1024×768 sensor frame; the bound picks the scale. (bound, scale, stored size
         // as the sensor sees it): the 1/2 and 1/8 decodes land within the slack and are
         // kept as they are; 1/4 of 1024 is 256, then scaled to 200.
-        let cases = [(2048, 1, (1024, 768)), (1024, 1, (1024, 768)), (520, 2, (512, 384)), (200, 4, (200, 150)), (130, 8, (128, 96))];
+        let cases = [
+            (2048, 1, (1024, 768)),
+            (1024, 1, (1024, 768)),
+            (520, 2, (512, 384)),
+            (200, 4, (200, 150)),
+            (130, 8, (128, 96)),
+        ];
         let plain = sensor(1024, 768);
         for (bound, scale, (sw, sh)) in cases {
             assert_eq!(dct_denominator(1024, 768, bound), scale, "bound {bound}");

@@ -306,4 +306,3 @@ async fn many_days_and_sites_from_one_load_judge_as_each_alone(backend: Backend)
     let foreign = web::get(&s, &format!("/dashboard?site={}", Id::now_v7()), &cookie).await;
     assert_eq!(foreign.status, 404);
 }
-

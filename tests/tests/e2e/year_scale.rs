@@ -31,7 +31,11 @@ fn month_at_five_sites(backend: Backend, name: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     // What was loaded and checked, for the reader of the test log.
     for line in stderr.lines().chain(stdout.lines()) {
-        if line.contains("notices,") || line.contains("busiest department") || line.contains("inboxes:") || line.contains("paging:") || line.starts_with("checks:")
+        if line.contains("notices,")
+            || line.contains("busiest department")
+            || line.contains("inboxes:")
+            || line.contains("paging:")
+            || line.starts_with("checks:")
         {
             println!("{line}");
         }

@@ -264,11 +264,8 @@ pub fn run(loaded: &Loaded, data_dir: &std::path::Path, o: &Options) -> Result<b
 
     let busiest_department = store
         .tx_blocking(false, |c| {
-            c.query_one(
-                "SELECT COUNT(*) FROM notices GROUP BY site_id, department_id ORDER BY 1 DESC LIMIT 1",
-                &[],
-            )?
-            .int(0)
+            c.query_one("SELECT COUNT(*) FROM notices GROUP BY site_id, department_id ORDER BY 1 DESC LIMIT 1", &[])?
+                .int(0)
         })
         .map_err(e)?;
     eprintln!("busiest department: {busiest_department} notices at one site");
