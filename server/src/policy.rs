@@ -105,6 +105,12 @@ impl Actor {
             format!("${}", first + args.len() - 1)
         };
         let org = arg(self.person.org_id.into());
+        let in_org = format!("n.site_id IN (SELECT s.id FROM sites s WHERE s.org_id = {org})");
+        // An organisation's supervisor sees every notice of it: the first term alone, no
+        // OR for the planner to weigh (it would read every notice to answer it).
+        if self.roles.iter().any(|r| matches!(r, Role::OrgSupervisor)) {
+            return (in_org, args);
+        }
         let mut any = vec![format!("n.issuer_id = {}", arg(self.person.id.into()))];
         for r in &self.roles {
             match r {
@@ -113,17 +119,10 @@ impl Actor {
                     any.push(format!("(n.site_id = {s} AND n.department_id = {d})"));
                 }
                 Role::SiteSupervisor { site_id } => any.push(format!("n.site_id = {}", arg((*site_id).into()))),
-                // Every site of the organisation, which the first term already requires.
-                Role::OrgSupervisor => any.push("1 = 1".into()),
-                Role::PatrolStaff { .. } | Role::Administrator => {}
+                Role::OrgSupervisor | Role::PatrolStaff { .. } | Role::Administrator => {}
             }
         }
-        // An organisation's supervisor sees every notice of it: no OR for the planner
-        // to weigh (it would read every notice to answer it).
-        if any.iter().any(|a| a == "1 = 1") {
-            return (format!("n.site_id IN (SELECT s.id FROM sites s WHERE s.org_id = {org})"), vec![args[0].clone()]);
-        }
-        let sql = format!("n.site_id IN (SELECT s.id FROM sites s WHERE s.org_id = {org}) AND ({})", any.join(" OR "));
+        let sql = format!("{in_org} AND ({})", any.join(" OR "));
         (sql, args)
     }
 

@@ -655,18 +655,11 @@ fn judge(ledger: &Ledger, book: &Book, rules: &SiteRules, site: &Site, day: Naiv
     out
 }
 
-fn all_sites(c: &mut dyn Conn) -> Result<Vec<Id>, DbError> {
-    c.query("SELECT id FROM sites ORDER BY id", &[])?.iter().map(|r| r.uuid(0)).collect()
-}
-
 /// The audit job: announces each window that ended missed, once. Looks at today and
 /// yesterday in each site's time, so a server that was down overnight catches up.
 pub fn announce_missed(c: &mut dyn Conn, now: i64) -> Result<u32, DbError> {
     let mut announced = 0;
-    let mut sites = Vec::new();
-    for site_id in all_sites(c)? {
-        sites.extend(reference::get_site(c, site_id)?);
-    }
+    let sites = reference::list_all_sites(c)?;
     // Every site's two days from one load per batch of sites.
     for batch in sites.chunks(100) {
         let refs: Vec<&Site> = batch.iter().collect();

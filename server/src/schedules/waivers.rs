@@ -84,7 +84,7 @@ pub fn list(
 
 /// Orders a window's waivers: the one that speaks for it sorts first (accepted, else
 /// pending, else the latest rejected, so the supervisor's "no" stays visible; then the
-/// latest received). `current_for_window` ranks the same way in SQL.
+/// latest received). Every reader of waivers picks by it.
 pub type Rank = (u8, std::cmp::Reverse<i64>, std::cmp::Reverse<Id>);
 
 pub fn rank(w: &WaiverBrief, received_ms: i64) -> Rank {
@@ -99,13 +99,20 @@ pub fn rank(w: &WaiverBrief, received_ms: i64) -> Rank {
 /// The waiver that speaks for a window: the accepted one, else the pending one, else
 /// the latest rejected one (so the supervisor's "no" stays visible).
 pub fn current_for_window(c: &mut dyn Conn, route_id: Id, start_ms: i64) -> Result<Option<WaiverBrief>, DbError> {
-    // Ranked in the database over every waiver of the window, not over the latest few.
-    let row = c.query_opt(
-        "SELECT id, state, reason FROM run_waivers WHERE route_id = $1 AND window_start_ms = $2
-         ORDER BY CASE state WHEN $3 THEN 0 WHEN $4 THEN 1 ELSE 2 END, received_ms DESC, id DESC LIMIT 1",
-        &params![route_id, start_ms, ACCEPTED, PENDING],
-    )?;
-    row.map(|r| Ok(WaiverBrief { id: r.uuid(0)?, state: r.text(1)?, reason: r.text(2)? })).transpose()
+    // Ranked over every waiver of the window (a handful), by `rank`, the one rule the
+    // audit's batch reads use too.
+    let mut best: Option<(Rank, WaiverBrief)> = None;
+    for r in c.query(
+        "SELECT id, state, reason, received_ms FROM run_waivers WHERE route_id = $1 AND window_start_ms = $2",
+        &params![route_id, start_ms],
+    )? {
+        let brief = WaiverBrief { id: r.uuid(0)?, state: r.text(1)?, reason: r.text(2)? };
+        let rank = rank(&brief, r.int(3)?);
+        if best.as_ref().is_none_or(|(b, _)| rank < *b) {
+            best = Some((rank, brief));
+        }
+    }
+    Ok(best.map(|(_, b)| b))
 }
 
 /// Applies `RunWaived` and `RunWaiverDecided` records.

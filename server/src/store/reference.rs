@@ -60,6 +60,11 @@ pub fn list_sites(c: &mut dyn Conn, org_id: Id) -> Result<Vec<Site>, DbError> {
         .collect()
 }
 
+/// Every site of every organisation (what the background jobs go over).
+pub fn list_all_sites(c: &mut dyn Conn) -> Result<Vec<Site>, DbError> {
+    c.query(&format!("SELECT {SITE_COLUMNS} FROM sites ORDER BY id"), &[])?.iter().map(site).collect()
+}
+
 /// Ids of every site of an organisation (what organisation-wide roles reach).
 pub fn org_site_ids(c: &mut dyn Conn, org_id: Id) -> Result<Vec<Id>, DbError> {
     c.query("SELECT id FROM sites WHERE org_id = $1", &params![org_id])?.iter().map(|r| r.uuid(0)).collect()
