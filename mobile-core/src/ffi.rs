@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use patrol_protocol::notice::{NoticeAction, NoticeState};
 use patrol_protocol::record::{ItemOutcome, TrackPoint};
-use patrol_protocol::{Checkpoint, Department, Id, Record, Route, Site};
+use patrol_protocol::{Checkpoint, Department, Id, Mark, Record, Route, Site};
 
 use crate::core::{Core, CoreConfig, QueueStatus, SignedInPerson};
 use crate::error::PatrolError;
@@ -97,6 +97,17 @@ impl PatrolCore {
 
     pub fn add_photo(&self, input: PhotoInput) -> R<StoredPhoto> {
         Ok(self.inner.add_photo(input)?)
+    }
+
+    /// Records a markup layer over a photo of this phone (the whole layer; an empty
+    /// list clears it). The photo itself is never changed. Returns the record's id.
+    pub fn mark_photo(&self, sha256: String, marks: Vec<Mark>) -> R<Id> {
+        Ok(self.inner.mark_photo(&sha256, marks)?)
+    }
+
+    /// The markup layer shown over a photo (the newest; empty if none).
+    pub fn photo_marks(&self, sha256: String) -> R<Vec<Mark>> {
+        Ok(self.inner.photo_marks(&sha256)?)
     }
 
     pub fn create_notice(&self, draft: NoticeDraft) -> R<NoticeView> {

@@ -20,7 +20,7 @@ extern crate self as patrol_protocol;
 
 pub use model::*;
 pub use notice::{NoticeAction, NoticeRole, NoticeState, Refusal, Severity};
-pub use record::{Record, RecordPayload};
+pub use record::{MARK_SCALE, MARK_TEXT_MAX, MARKS_MAX, Mark, Record, RecordPayload};
 
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!("patrol_protocol");

@@ -326,6 +326,9 @@ reasons! {
     PositionOutOfRange => "position", "定位坐标超出范围", "position out of range";
     TrackPoints => "track_points", "轨迹点坐标须为有效数字且在范围之内", "positions must be finite and in range";
     PixelsPerSide { max: u32 } => "pixels_per_side", "每边须为 1 至 {max} 像素", "1 to {max} pixels a side";
+    MarkOutsidePhoto { max: u32 } => "mark_outside_photo", "标注须在照片之内（坐标 0 至 {max}，圆的半径至少为 1）", "marks must lie on the photo (coordinates 0 to {max}, a circle's radius at least 1)";
+    PhotoNotYoursToMark => "photo_not_viewable", "您无权查看此照片，不能在上面标注", "you may not see this photo, so you cannot mark it up";
+    MarkArrowLength => "mark_arrow_length", "箭头的起点和终点不能重合", "an arrow's ends must differ";
     NeedsPhoto => "needs_photo", "此操作至少需要一张照片", "this action needs at least one photo";
     OnlyFixCarriesPhotos => "only_fix_has_photos", "只有报告整改完成时可附照片", "only a fix report carries photos";
     ReassignTarget => "reassign_target", "改派时须指定部门，其他操作不能指定", "given exactly when reassigning";

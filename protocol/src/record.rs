@@ -88,6 +88,64 @@ pub struct PhotoContext {
     pub notice_id: Option<Id>,
 }
 
+/// The side of the square every mark's coordinates are in: 0 is the photo's left (or
+/// top) edge, `MARK_SCALE` its right (or bottom) edge, whatever its pixel size. So a
+/// layer fits the photo at any display size, and integers hash alike everywhere.
+pub const MARK_SCALE: u16 = 10_000;
+/// The most marks a layer holds.
+pub const MARKS_MAX: usize = 24;
+/// The longest text a mark carries, in characters.
+pub const MARK_TEXT_MAX: usize = 40;
+
+/// One mark of a photo's markup layer (an arrow at the leak, a circle round the crack,
+/// a word or two), in `MARK_SCALE` coordinates. Drawn over the photo; the photo's
+/// own bytes, sealed by its SHA-256, never change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "shape", rename_all = "snake_case", deny_unknown_fields)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum Mark {
+    /// From the tail to the head, which points at the thing.
+    Arrow { from_x: u16, from_y: u16, to_x: u16, to_y: u16 },
+    /// Centred on (x, y); the radius in units of the photo's width.
+    Circle { x: u16, y: u16, radius: u16 },
+    /// A short text whose top-left corner is at (x, y).
+    Text { x: u16, y: u16, text: String },
+}
+
+impl Mark {
+    fn validate(&self) -> Result<(), FieldError> {
+        let inside = |v: &[u16]| v.iter().all(|v| *v <= MARK_SCALE);
+        let out = Err(FieldError { field: "marks", reason: Reason::MarkOutsidePhoto { max: u32::from(MARK_SCALE) } });
+        match self {
+            Mark::Arrow { from_x, from_y, to_x, to_y } => {
+                if !inside(&[*from_x, *from_y, *to_x, *to_y]) {
+                    return out;
+                }
+                if (from_x, from_y) == (to_x, to_y) {
+                    return Err(FieldError { field: "marks", reason: Reason::MarkArrowLength });
+                }
+                Ok(())
+            }
+            Mark::Circle { x, y, radius } => {
+                if !inside(&[*x, *y, *radius]) || *radius == 0 {
+                    return out;
+                }
+                Ok(())
+            }
+            Mark::Text { x, y, text } => {
+                if !inside(&[*x, *y]) {
+                    return out;
+                }
+                check_text("marks", text, MARK_TEXT_MAX, true)?;
+                if text.contains(['\n', '\t']) {
+                    return Err(FieldError { field: "marks", reason: Reason::ControlCharacters });
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
@@ -170,6 +228,13 @@ pub enum RecordPayload {
         accept: bool,
         note: String,
     },
+    /// A markup layer over a photo (named by its SHA-256): the whole layer, which
+    /// replaces the author's earlier layer of the photo where it is shown (an empty
+    /// one clears it). The photo and every earlier layer stay recorded.
+    PhotoMarked {
+        photo: String,
+        marks: Vec<Mark>,
+    },
     /// A correction points at the record it corrects; the original stays.
     Correction {
         corrects: Id,
@@ -192,6 +257,7 @@ impl RecordPayload {
             Self::Correction { .. } => "correction",
             Self::RunWaived { .. } => "run_waived",
             Self::RunWaiverDecided { .. } => "run_waiver_decided",
+            Self::PhotoMarked { .. } => "photo_marked",
         }
     }
 
@@ -276,6 +342,13 @@ impl RecordPayload {
             Self::RunWaiverDecided { accept, note, .. } => {
                 // A rejection must say why; an acceptance may.
                 check_text("note", note, limits::TEXT_MAX, !*accept)
+            }
+            Self::PhotoMarked { photo, marks } => {
+                check_sha256("photo", photo)?;
+                if marks.len() > MARKS_MAX {
+                    return err("marks", Reason::TooMany { max: MARKS_MAX });
+                }
+                marks.iter().try_for_each(Mark::validate)
             }
             Self::RunStarted { .. } => Ok(()),
         }

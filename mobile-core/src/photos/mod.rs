@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use patrol_protocol::reason::Reason;
 use patrol_protocol::record::PhotoContext;
-use patrol_protocol::{Checkpoint, Id, Record, RecordPayload, Site};
+use patrol_protocol::{Checkpoint, Id, Mark, Record, RecordPayload, Site};
 use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
@@ -172,6 +172,12 @@ pub(crate) fn project(tx: &Transaction<'_>, r: &Record) -> Result<()> {
             ],
         )?;
     }
+    if let RecordPayload::PhotoMarked { photo, marks } = &r.payload {
+        tx.execute(
+            "INSERT INTO photo_marks (seq, record_id, sha256, marks_json) VALUES (?1, ?2, ?3, ?4)",
+            params![r.seq as i64, r.id.to_string(), photo, serde_json::to_string(marks)?],
+        )?;
+    }
     Ok(())
 }
 
@@ -214,6 +220,44 @@ fn caption_lines(c: &Caption, captured_at_ms: i64, lat: Option<f64>, lon: Option
 }
 
 impl Core {
+    /// Records a markup layer over a photo of this phone (arrows, circles, short texts
+    /// in `MARK_SCALE` coordinates): the whole layer, replacing the earlier one where
+    /// it is shown; an empty list clears it. The photo's file and its record are not
+    /// touched, and every layer stays in the log. Returns the record's id.
+    pub fn mark_photo(&self, sha256: &str, marks: Vec<Mark>) -> Result<Id> {
+        let payload = RecordPayload::PhotoMarked { photo: sha256.to_string(), marks };
+        // Shapes and bounds first, with the field that is wrong, before the store.
+        payload.validate().map_err(Error::from)?;
+        self.store.write(|tx| {
+            if !exists(tx, sha256)? {
+                return Err(Error::not_found("photo", sha256));
+            }
+            let (_, by) = self.author(tx)?;
+            Ok(store::append(tx, by, payload)?.id)
+        })
+    }
+
+    /// The layer shown over a photo: the newest recorded here (empty if none, or if
+    /// the newest cleared it).
+    pub fn photo_marks(&self, sha256: &str) -> Result<Vec<Mark>> {
+        self.store.read(|conn| {
+            if !exists(conn, sha256)? {
+                return Err(Error::not_found("photo", sha256));
+            }
+            let json: Option<String> = conn
+                .query_row(
+                    "SELECT marks_json FROM photo_marks WHERE sha256 = ?1 ORDER BY seq DESC LIMIT 1",
+                    [sha256],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(match json {
+                Some(j) => serde_json::from_str(&j)?,
+                None => Vec::new(),
+            })
+        })
+    }
+
     /// The whole photo pipeline in one call; see the module comment. Heavy (hundreds of
     /// milliseconds on a phone): call it off the UI thread. The store is locked only
     /// for the final record.

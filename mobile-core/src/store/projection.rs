@@ -16,7 +16,7 @@ pub fn apply(tx: &Transaction<'_>, record: &Record) -> Result<()> {
         | RecordPayload::CheckpointVisited { .. }
         | RecordPayload::ItemRecorded { .. }
         | RecordPayload::RunFinished { .. } => patrols::project(tx, record),
-        RecordPayload::PhotoTaken { .. } => photos::project(tx, record),
+        RecordPayload::PhotoTaken { .. } | RecordPayload::PhotoMarked { .. } => photos::project(tx, record),
         RecordPayload::NoticeRaised { .. } | RecordPayload::NoticeActed { .. } => notices::project(tx, record),
         // Track points live in the log's own track_batches table; signatures and
         // corrections have no local screen yet.
@@ -29,7 +29,7 @@ pub fn apply(tx: &Transaction<'_>, record: &Record) -> Result<()> {
 }
 
 /// Tables that are pure projections of the log and can be thrown away and rebuilt.
-const PROJECTIONS: &[&str] = &["runs", "visits", "item_results", "photos", "notices", "notice_actions"];
+const PROJECTIONS: &[&str] = &["runs", "visits", "item_results", "photos", "photo_marks", "notices", "notice_actions"];
 
 /// Rebuilds every projection from the log. Notice numbers are the server's decisions,
 /// not records of this device, so they are carried over (the sync issue stores those

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 
 /// The schema version this build writes. Raise it with a new arm in `upgrade_from`
 /// and the same change folded into `CURRENT`.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 /// The schema as first written (v1). Frozen: the upgrade test builds an old file from it.
 pub const V1: &str = "
@@ -162,6 +162,18 @@ const V3_TO_V4: &str = "
 ALTER TABLE reference ADD COLUMN retired INTEGER NOT NULL DEFAULT 0;
 ";
 
+/// v5: markup layers drawn over photos (photo_marked records), the newest per photo
+/// shown; the photo files are never touched.
+const V4_TO_V5: &str = "
+CREATE TABLE photo_marks (
+    seq INTEGER PRIMARY KEY,
+    record_id TEXT NOT NULL UNIQUE,
+    sha256 TEXT NOT NULL,
+    marks_json TEXT NOT NULL
+) STRICT;
+CREATE INDEX photo_marks_photo ON photo_marks (sha256, seq);
+";
+
 /// Rows every schema starts with, whichever way it was reached.
 const SEED: &str = "INSERT OR IGNORE INTO sync_state (id, acked_seq) VALUES (1, 0);";
 
@@ -190,6 +202,7 @@ fn init(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(V1_TO_V2)?;
     tx.execute_batch(V2_TO_V3)?;
     tx.execute_batch(V3_TO_V4)?;
+    tx.execute_batch(V4_TO_V5)?;
     Ok(())
 }
 
@@ -200,6 +213,7 @@ fn upgrade_from(tx: &Transaction<'_>, mut version: u32) -> Result<()> {
             1 => tx.execute_batch(V1_TO_V2)?,
             2 => tx.execute_batch(V2_TO_V3)?,
             3 => tx.execute_batch(V3_TO_V4)?,
+            4 => tx.execute_batch(V4_TO_V5)?,
             v => return Err(Error::Corrupt(format!("no upgrade from schema {v}"))),
         }
         version += 1;

@@ -91,6 +91,17 @@ fn record_site(c: &mut dyn Conn, rec: &Record, depth: u8) -> Result<Option<Id>, 
             (_, Some(n)) => notice_site(c, n)?,
             _ => None,
         },
+        // Where the photo it marks belongs: the notice or run that cites it.
+        RecordPayload::PhotoMarked { photo, .. } => c
+            .query_opt(
+                "SELECT COALESCE(n.site_id, ru.site_id) FROM photo_citations pc
+                 LEFT JOIN notices n ON n.id = pc.notice_id LEFT JOIN runs ru ON ru.id = pc.run_id
+                 WHERE pc.sha256 = $1 AND COALESCE(n.site_id, ru.site_id) IS NOT NULL
+                 ORDER BY pc.record_id LIMIT 1",
+                &params![photo.clone()],
+            )?
+            .map(|r| r.uuid(0))
+            .transpose()?,
         RecordPayload::Correction { corrects: earlier, .. }
         | RecordPayload::RunWaiverDecided { waiver_id: earlier, .. }
             if depth < 8 =>

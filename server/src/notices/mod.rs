@@ -127,6 +127,11 @@ pub const SEARCH_MAX_CHARS: usize = 100;
 /// The most words a search may hold.
 pub const SEARCH_MAX_WORDS: usize = 8;
 
+/// What a notice is searched by (number, description, location), lower-cased: the
+/// `body` of its `notice_search` row. Words are split at whitespace, so no word
+/// matches across the spaces that join the three.
+pub const SEARCH_BODY_SQL: &str = "LOWER(COALESCE(number, '') || ' ' || description || ' ' || location)";
+
 /// A search text as `LIKE` patterns, one per word (`%` and `_` taken literally).
 fn like_patterns(text: &str) -> Vec<String> {
     text.split_whitespace()
@@ -229,13 +234,22 @@ fn list_condition(actor: &Actor, filter: &ListFilter) -> (String, Vec<crate::sto
         args.push(before.into());
         sql.push_str(&format!(" AND n.raised_device_ms < ${}", args.len()));
     }
-    for pattern in like_patterns(filter.text.as_deref().unwrap_or("")) {
-        args.push(pattern.into());
-        let p = args.len();
-        sql.push_str(&format!(
-            " AND (LOWER(COALESCE(n.number, '')) LIKE ${p} ESCAPE '\\' OR LOWER(n.description) LIKE ${p} ESCAPE '\\' \
-             OR LOWER(n.location) LIKE ${p} ESCAPE '\\')"
-        ));
+    let patterns = like_patterns(filter.text.as_deref().unwrap_or(""));
+    if !patterns.is_empty() {
+        // Matched in the narrow search rows (migration 11), then only the matching
+        // notices are read; a site's search reads only that site's rows.
+        let mut inner = String::from("SELECT t.notice_id FROM notice_search t WHERE ");
+        if let Some(site) = filter.site_id {
+            args.push(site.into());
+            inner.push_str(&format!("t.site_id = ${} AND ", args.len()));
+        }
+        let mut words = Vec::new();
+        for pattern in patterns {
+            args.push(pattern.into());
+            words.push(format!("t.body LIKE ${} ESCAPE '\\'", args.len()));
+        }
+        inner.push_str(&words.join(" AND "));
+        sql.push_str(&format!(" AND n.id IN ({inner})"));
     }
     (sql, args)
 }
@@ -570,6 +584,12 @@ pub fn apply_raised(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> 
         ],
     )?;
     c.execute("UPDATE notices SET requested_due_ms = $2 WHERE id = $1", &params![*notice_id, *due_ms])?;
+    // The register's search row, from the row just written (the same expression as
+    // migration 11's backfill, so old and new notices are found alike).
+    c.execute(
+        &format!("INSERT INTO notice_search (site_id, notice_id, body) SELECT site_id, id, {SEARCH_BODY_SQL} FROM notices WHERE id = $1"),
+        &params![*notice_id],
+    )?;
     for p in photos {
         cite_photo(c, p, rec, None, Some(*notice_id))?;
     }

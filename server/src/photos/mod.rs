@@ -115,6 +115,89 @@ pub fn apply_taken(c: &mut dyn Conn, rec: &Record, now: i64) -> Result<Outcome, 
     Ok(Outcome::applied())
 }
 
+/// Applies a `PhotoMarked` record: a markup layer over a photo the author may see
+/// (the photo's own bytes are untouched; the layer is drawn over them).
+pub fn apply_marked(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<Outcome, DbError> {
+    let RecordPayload::PhotoMarked { photo, marks } = &rec.payload else { unreachable!("dispatched by kind") };
+    if !may_view(c, actor, photo)? {
+        return Ok(Outcome::rejected(Reason::PhotoNotYoursToMark));
+    }
+    c.execute(
+        "INSERT INTO photo_markups (record_id, sha256, author_id, marks_json, device_time_ms, server_ms)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &params![
+            rec.id,
+            photo.clone(),
+            rec.author,
+            serde_json::to_string(marks).expect("marks serialise"),
+            rec.device_time_ms,
+            now
+        ],
+    )?;
+    Ok(Outcome::applied())
+}
+
+/// One person's markup layer over a photo: their latest, as it is shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layer {
+    pub author_id: patrol_protocol::Id,
+    pub record_id: patrol_protocol::Id,
+    pub marks: Vec<patrol_protocol::Mark>,
+}
+
+/// The layers shown over a photo: each author's latest (an empty latest layer
+/// cleared theirs), oldest author first.
+pub fn layers(c: &mut dyn Conn, sha: &str) -> Result<Vec<Layer>, DbError> {
+    let rows = c.query(
+        "SELECT m.author_id, m.record_id, m.marks_json FROM photo_markups m
+         WHERE m.sha256 = $1 AND NOT EXISTS (
+             SELECT 1 FROM photo_markups l WHERE l.sha256 = m.sha256 AND l.author_id = m.author_id
+               AND (l.server_ms > m.server_ms OR (l.server_ms = m.server_ms AND l.record_id > m.record_id)))
+         ORDER BY m.server_ms, m.record_id",
+        &params![sha],
+    )?;
+    let mut out = Vec::new();
+    for r in &rows {
+        let marks: Vec<patrol_protocol::Mark> = serde_json::from_str(&r.text(2)?)
+            .map_err(|e| DbError::Backend(format!("photo_markups.marks_json: {e}")))?;
+        if !marks.is_empty() {
+            out.push(Layer { author_id: r.uuid(0)?, record_id: r.uuid(1)?, marks });
+        }
+    }
+    Ok(out)
+}
+
+/// What is drawn over a photo where it is shown: its layers and its size in pixels
+/// (marks are in `MARK_SCALE` units of each side; the size keeps circles round).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overlay {
+    pub width: u32,
+    pub height: u32,
+    pub layers: Vec<Layer>,
+}
+
+/// The photo's overlay, if anyone's layer over it has marks.
+pub fn overlay(c: &mut dyn Conn, sha: &str) -> Result<Option<Overlay>, DbError> {
+    let layers = layers(c, sha)?;
+    if layers.is_empty() {
+        return Ok(None);
+    }
+    let taken = c.query_opt(
+        "SELECT r.body FROM photo_citations pc JOIN records r ON r.id = pc.record_id
+         WHERE pc.sha256 = $1 AND r.kind = 'photo_taken' ORDER BY r.received_ms LIMIT 1",
+        &params![sha],
+    )?;
+    let size = match taken {
+        Some(r) => match serde_json::from_str::<Record>(&r.text(0)?).map(|rec| rec.payload) {
+            Ok(RecordPayload::PhotoTaken { width, height, .. }) => Some((width, height)),
+            _ => None,
+        },
+        None => None,
+    };
+    let (width, height) = size.unwrap_or((4, 3));
+    Ok(Some(Overlay { width, height, layers }))
+}
+
 fn status_of(c: &mut dyn Conn, sha: &str) -> Result<Option<PhotoStatus>, DbError> {
     c.query_opt("SELECT size, received, complete FROM photos WHERE sha256 = $1", &params![sha])?
         .map(|r| {

@@ -258,6 +258,8 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 8, sql: include_str!("../../migrations/0008_reference_versions.sql") },
     Migration { version: 9, sql: include_str!("../../migrations/0009_notice_issuer.sql") },
     Migration { version: 10, sql: include_str!("../../migrations/0010_open_notices.sql") },
+    Migration { version: 11, sql: include_str!("../../migrations/0011_notice_search.sql") },
+    Migration { version: 12, sql: include_str!("../../migrations/0012_photo_markups.sql") },
 ];
 
 /// Applies missing migrations inside the caller's transaction.

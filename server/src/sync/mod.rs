@@ -74,6 +74,7 @@ fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<Outc
         | RecordPayload::RunFinished { .. }
         | RecordPayload::DailyLogSigned { .. } => crate::patrols::apply(c, actor, rec, now),
         RecordPayload::PhotoTaken { .. } => crate::photos::apply_taken(c, rec, now),
+        RecordPayload::PhotoMarked { .. } => crate::photos::apply_marked(c, actor, rec, now),
         RecordPayload::NoticeRaised { .. } => crate::notices::apply_raised(c, actor, rec, now),
         RecordPayload::NoticeActed { .. } => crate::notices::apply_acted(c, actor, rec, now),
         RecordPayload::RunWaived { .. } | RecordPayload::RunWaiverDecided { .. } => {

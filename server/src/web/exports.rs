@@ -723,6 +723,7 @@ mod tests {
             checkpoint: None,
             verification_code: Some("7-9-0a1b2c3d".into()),
             refusals_zh: Default::default(),
+            overlays: Default::default(),
         }
     }
 

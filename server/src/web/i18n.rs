@@ -259,6 +259,7 @@ strings! {
     AfterPhotos => "整改后照片", "After photos";
     NoPhotos => "暂无照片", "No photos";
     Photo => "照片", "Photo";
+    PhotoMarkedUp => "照片上有标注（原图未改动）", "Photo with markup (the original is unchanged)";
     Photos => "照片", "Photos";
     PhotosUploading => "部分照片仍在上传中", "Some photos are still uploading";
     Timeline => "处理记录", "Timeline";

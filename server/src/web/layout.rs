@@ -269,6 +269,44 @@ pub fn thumb(lang: Lang, sha: &str) -> Markup {
     }
 }
 
+/// A photo's thumbnail with the markup layers drawn over it (an SVG in the photo's
+/// proportions, so circles stay round); without layers, the plain thumbnail.
+pub fn marked_thumb(lang: Lang, sha: &str, overlay: Option<&crate::photos::Overlay>) -> Markup {
+    use patrol_protocol::{MARK_SCALE, Mark};
+    let Some(o) = overlay else { return thumb(lang, sha) };
+    let scale = f64::from(MARK_SCALE);
+    // x runs 0..=10 000 across, y in the same units down the photo; "slice" crops the
+    // drawing exactly as the thumbnail's `object-fit: cover` crops the photo.
+    let tall = scale * f64::from(o.height.max(1)) / f64::from(o.width.max(1));
+    let y = |v: u16| f64::from(v) * tall / scale;
+    let x = f64::from;
+    let title = lang.t(K::PhotoMarkedUp);
+    let head = format!("ah-{}", &sha[..sha.len().min(16)]);
+    html! {
+        a.thumb.marked href={ "/photos/" (sha) } target="_blank" rel="noopener" title=(title) data-marks=(o.layers.iter().map(|l| l.marks.len()).sum::<usize>()) {
+            img src={ "/photos/" (sha) "/thumb" } alt=(lang.t(K::Photo)) loading="lazy";
+            svg.markup viewBox={ "0 0 " (scale) " " (format!("{tall:.0}")) } preserveAspectRatio="xMidYMid slice" aria-label=(title) role="img" {
+                defs { marker id=(head) viewBox="0 0 10 10" refX="8" refY="5" markerWidth="4" markerHeight="4" orient="auto-start-reverse" { path d="M0,0 L10,5 L0,10 z" fill="#e53935" {} } }
+                @for l in &o.layers {
+                    @for m in &l.marks {
+                        @match m {
+                            Mark::Arrow { from_x, from_y, to_x, to_y } => {
+                                line x1=(x(*from_x)) y1=(format!("{:.0}", y(*from_y))) x2=(x(*to_x)) y2=(format!("{:.0}", y(*to_y))) stroke="#e53935" stroke-width="90" marker-end={ "url(#" (head) ")" } {}
+                            }
+                            Mark::Circle { x: cx, y: cy, radius } => {
+                                circle cx=(x(*cx)) cy=(format!("{:.0}", y(*cy))) r=(x(*radius)) fill="none" stroke="#e53935" stroke-width="90" {}
+                            }
+                            Mark::Text { x: tx, y: ty, text } => {
+                                text x=(x(*tx)) y=(format!("{:.0}", y(*ty) + 600.0)) font-size="600" fill="#e53935" stroke="#fff" stroke-width="40" paint-order="stroke" { (text) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -190,6 +190,14 @@ async fn a_day_of_traffic(s: &TestServer) {
     let (p3, p3_sha) = jpeg(31);
     eng_head.record(s, photo_taken(&p3_sha, p3.len(), None, Some(a)));
     eng_head.record(s, act(a, NoticeAction::ReportFix, "已更换灯管", vec![p3_sha.clone()], None));
+    // The head circles the new lamp on the after-photo: a markup layer beside it.
+    eng_head.record(
+        s,
+        RecordPayload::PhotoMarked {
+            photo: p3_sha.clone(),
+            marks: vec![patrol_protocol::Mark::Circle { x: 5000, y: 4000, radius: 1200 }],
+        },
+    );
     eng_head.record(s, act(d, NoticeAction::Acknowledge, "", vec![], None));
     assert!(statuses(&eng_head.push(s).await).iter().all(|x| x == "applied"));
     s.clock.advance_ms(MINUTE);

@@ -935,6 +935,14 @@ async fn records_naming_other_scopes_things_reveal_and_change_nothing() {
                     comment: "越权".into(),
                 },
             );
+            // A markup layer over their photo.
+            phone.record(
+                &s,
+                RecordPayload::PhotoMarked {
+                    photo: target.sha.clone(),
+                    marks: vec![patrol_protocol::Mark::Text { x: 10, y: 10, text: "越权".into() }],
+                },
+            );
             let resp = phone.push(&s).await;
             let results = resp["results"].as_array().unwrap();
             let story = format!("{actor:?} naming {scope:?}");
@@ -945,6 +953,7 @@ async fn records_naming_other_scopes_things_reveal_and_change_nothing() {
                     "notice_acted" => sees_notice,
                     "run" => false, // nobody walks another's run
                     "waiver" | "daily_log" => allowed(Rule::Supervisor, actor, scope),
+                    "markup" => sees_notice || sees_run,
                     _ => false,
                 };
                 if !may {
@@ -1020,7 +1029,8 @@ async fn records_naming_other_scopes_things_reveal_and_change_nothing() {
             i if i == acted + 4 => "correction",
             i if i == acted + 5 => "photo",
             i if i < acted + 9 => "notice_citing",
-            _ => "daily_log",
+            i if i == acted + 9 => "daily_log",
+            _ => "markup",
         }
     }
 }

@@ -14,6 +14,7 @@ mod authz_matrix;
 mod demo_month;
 mod hardening;
 mod long_lists;
+mod markup;
 mod notifications;
 mod people_lifecycle;
 mod printouts;

@@ -25,7 +25,7 @@ use crate::web::echo;
 use crate::web::error::WebError;
 use crate::web::exports;
 use crate::web::i18n::{K, Lang, action_name};
-use crate::web::layout::{self, csrf, flash, local_time, state_badge, thumb};
+use crate::web::layout::{self, csrf, flash, local_time, marked_thumb, state_badge};
 use crate::web::live;
 use crate::web::session::{Page, Posted};
 
@@ -272,6 +272,8 @@ pub struct Shown {
     /// The Chinese of each refused action's reason, by record (the timeline keeps the
     /// English one, as the transparency log has it).
     pub refusals_zh: BTreeMap<Id, String>,
+    /// The markup layers drawn over the notice's photos, by photo.
+    pub overlays: BTreeMap<String, photos::Overlay>,
 }
 
 impl Shown {
@@ -324,7 +326,15 @@ pub async fn load(state: &AppState, page: &Page, id: Id) -> Result<Shown, WebErr
                     refusals_zh.insert(e.record_id, zh);
                 }
             }
-            Ok(Shown { row, view, site, departments, checkpoint, verification_code, refusals_zh })
+            let mut overlays = BTreeMap::new();
+            for sha in view.photos.iter().chain(&view.after_photos).chain(view.events.iter().flat_map(|e| &e.photos)) {
+                if !overlays.contains_key(sha)
+                    && let Some(o) = photos::overlay(c, sha)?
+                {
+                    overlays.insert(sha.clone(), o);
+                }
+            }
+            Ok(Shown { row, view, site, departments, checkpoint, verification_code, refusals_zh, overlays })
         })
         .await?)
 }
@@ -390,9 +400,9 @@ pub async fn show(
                 }
                 section.card {
                     h2 { (t(K::BeforePhotos)) }
-                    div.photos #before-photos { @for p in &v.photos { (thumb(lang, p)) } @if v.photos.is_empty() { p.muted { (t(K::NoPhotos)) } } }
+                    div.photos #before-photos { @for p in &v.photos { (marked_thumb(lang, p, s.overlays.get(p))) } @if v.photos.is_empty() { p.muted { (t(K::NoPhotos)) } } }
                     h2 { (t(K::AfterPhotos)) }
-                    div.photos #after-photos { @for p in &v.after_photos { (thumb(lang, p)) } @if v.after_photos.is_empty() { p.muted { (t(K::NoPhotos)) } } }
+                    div.photos #after-photos { @for p in &v.after_photos { (marked_thumb(lang, p, s.overlays.get(p))) } @if v.after_photos.is_empty() { p.muted { (t(K::NoPhotos)) } } }
                     @if !v.photos_complete { p.hint { (t(K::PhotosUploading)) } }
                 }
                 section.card.span2.timeline-card {
@@ -423,7 +433,7 @@ pub async fn show(
                                     }
                                     td.wide data-label=(t(K::Reason)) {
                                         (e.reason)
-                                        @if !e.photos.is_empty() { div.photos.small { @for p in &e.photos { (thumb(lang, p)) } } }
+                                        @if !e.photos.is_empty() { div.photos.small { @for p in &e.photos { (marked_thumb(lang, p, s.overlays.get(p))) } } }
                                     }
                                 }
                             }

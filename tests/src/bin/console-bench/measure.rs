@@ -188,6 +188,13 @@ fn matching_figure(html: &str) -> Option<u64> {
     html[v..].split('<').next()?.split_whitespace().last()?.parse().ok()
 }
 
+/// A query string's value, percent-encoded byte by byte (letters and digits kept).
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
 fn last_full_month(now: i64) -> String {
     let today = chrono::DateTime::from_timestamp_millis(now + i64::from(OFFSET_MINUTES) * 60_000).unwrap().date_naive();
     let first = today.with_day0(0).unwrap();
@@ -390,14 +397,68 @@ pub fn run(loaded: &Loaded, data_dir: &std::path::Path, o: &Options) -> Result<b
         eprintln!("    {b}");
     }
 
+    // Claim 3: the register's search finds what a reading of every notice finds. Each
+    // query's "matching" figure, organisation-wide and within one site, equals the
+    // count of notices whose number, description and location (lower-cased) hold
+    // every word, counted here in Rust over all of them.
+    let all: Vec<(String, String)> = store
+        .tx_blocking(false, |c| {
+            c.query("SELECT site_id, COALESCE(number, '') || ' ' || description || ' ' || location FROM notices", &[])?
+                .iter()
+                .map(|r| Ok((r.text(0)?, r.text(1)?.to_lowercase())))
+                .collect()
+        })
+        .map_err(e)?;
+    let code = sites.iter().find(|(id, _)| id == &site.to_string()).map(|(_, c)| c.clone()).unwrap_or_default();
+    let queries = [
+        "渗漏".to_string(),
+        "楼道".into(),
+        "灯".into(),
+        "渗漏 地下室".into(),
+        "大堂 业主投诉".into(),
+        code.to_lowercase(),
+        code.clone(),
+        format!("{code}-20"),
+        "不存在的词".into(),
+        "100%".into(),
+    ];
+    let mut search_bad = Vec::new();
+    for q in &queries {
+        let words: Vec<String> = q.split_whitespace().map(str::to_lowercase).collect();
+        let hits = |only: Option<&str>| {
+            all.iter()
+                .filter(|(s, body)| only.is_none_or(|o| o == s) && words.iter().all(|w| body.contains(w.as_str())))
+                .count() as u64
+        };
+        let encoded: String = url_encode(q);
+        for (scope, only) in [("organisation", None), ("site", Some(site.to_string()))] {
+            let path = match &only {
+                None => format!("/notices?q={encoded}&state=all"),
+                Some(s) => format!("/notices?q={encoded}&state=all&site={s}"),
+            };
+            let (html, _) = manager.page(&path)?;
+            let (shown, expected) = (matching_figure(&html), hits(only.as_deref()));
+            if shown != Some(expected) {
+                search_bad.push(format!("{q:?} ({scope}): page {shown:?}, notices {expected}"));
+            }
+        }
+    }
+    eprintln!("  register search: {} queries, {} wrong", queries.len(), search_bad.len());
+    for b in &search_bad {
+        eprintln!("    {b}");
+    }
+
     print_table(o, loaded, &stats, (all_total, open_total, overdue_total), sites.len());
-    let ok = mismatches.is_empty() && bad_sites.is_empty() && listed_total == all_total as usize;
+    let ok =
+        mismatches.is_empty() && bad_sites.is_empty() && listed_total == all_total as usize && search_bad.is_empty();
     println!(
-        "checks: inbox counts {} ({} heads); register paging {} ({} notices in {pages_seen} pages)",
+        "checks: inbox counts {} ({} heads); register paging {} ({} notices in {pages_seen} pages); register search {} ({} queries)",
         if mismatches.is_empty() { "ok" } else { "FAILED" },
         heads.len(),
         if bad_sites.is_empty() && listed_total == all_total as usize { "ok" } else { "FAILED" },
-        listed_total
+        listed_total,
+        if search_bad.is_empty() { "ok" } else { "FAILED" },
+        queries.len()
     );
     drop(server);
     Ok(ok && stats.iter().all(|s| s.errors == 0))
