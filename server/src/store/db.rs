@@ -183,22 +183,38 @@ impl<C> Pool<C> {
         Pool { idle: Mutex::new((Vec::new(), 0)), freed: Condvar::new(), max: max.max(1) }
     }
 
+    /// The pool's lock. Nothing that can panic runs while it is held, but a poisoned
+    /// lock must not take every later request down with it: its data (a list and a
+    /// count) is consistent after any panic, so it is taken over.
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Vec<C>, usize)> {
+        self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Takes every idle connection out of the pool (for closing them elsewhere).
     pub fn drain(&self) -> Vec<C> {
-        let mut guard = self.idle.lock().expect("pool lock");
+        let mut guard = self.lock();
         let conns = std::mem::take(&mut guard.0);
         guard.1 -= conns.len();
         conns
     }
 
-    /// Runs `f` with a connection, making one with `open` if none is idle.
+    /// How many connections are open (idle or lent out), and how many of them are idle.
+    pub fn open_and_idle(&self) -> (usize, usize) {
+        let guard = self.lock();
+        (guard.1, guard.0.len())
+    }
+
+    /// Runs `f` with a connection, making one with `open` if none is idle. The slot
+    /// is given back however `f` ends: a connection whose use failed at the backend
+    /// or panicked (a transaction may be left open on it) is closed and its slot
+    /// freed; any other goes back to the idle list.
     pub fn with<T>(
         &self,
         open: impl FnOnce() -> Result<C, DbError>,
         f: impl FnOnce(&mut C) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
-        let mut conn = {
-            let mut guard = self.idle.lock().expect("pool lock");
+        let idle = {
+            let mut guard = self.lock();
             loop {
                 if let Some(c) = guard.0.pop() {
                     break Some(c);
@@ -207,34 +223,49 @@ impl<C> Pool<C> {
                     guard.1 += 1;
                     break None;
                 }
-                let (g, timeout) = self.freed.wait_timeout(guard, Duration::from_secs(30)).expect("pool lock");
+                let (g, timeout) =
+                    self.freed.wait_timeout(guard, Duration::from_secs(30)).unwrap_or_else(std::sync::PoisonError::into_inner);
                 guard = g;
-                if timeout.timed_out() && guard.0.is_empty() {
+                if timeout.timed_out() && guard.0.is_empty() && guard.1 >= self.max {
                     return Err(DbError::PoolTimeout);
                 }
             }
         };
-        if conn.is_none() {
-            match open() {
-                Ok(c) => conn = Some(c),
-                Err(e) => {
-                    self.idle.lock().expect("pool lock").1 -= 1;
-                    self.freed.notify_one();
-                    return Err(e);
-                }
+        // From here the slot is the lease's: dropped without `keep`, it is freed.
+        let mut lease = Lease { pool: self, conn: idle, keep: false };
+        if lease.conn.is_none() {
+            lease.conn = Some(open()?);
+        }
+        let result = f(lease.conn.as_mut().expect("connection present"));
+        lease.keep = !matches!(result, Err(DbError::Backend(_)));
+        result
+    }
+}
+
+/// A connection lent out of a [`Pool`], and its slot.
+struct Lease<'a, C> {
+    pool: &'a Pool<C>,
+    conn: Option<C>,
+    keep: bool,
+}
+
+impl<C> Drop for Lease<'_, C> {
+    fn drop(&mut self) {
+        let keep = self.keep && !std::thread::panicking();
+        let (back, closed) = match self.conn.take() {
+            Some(c) if keep => (Some(c), None),
+            other => (None, other),
+        };
+        {
+            let mut guard = self.pool.lock();
+            match back {
+                Some(c) => guard.0.push(c),
+                None => guard.1 -= 1,
             }
         }
-        let mut conn = conn.expect("connection present");
-        let result = f(&mut conn);
-        // A connection that failed at the backend level may be broken: drop it.
-        let mut guard = self.idle.lock().expect("pool lock");
-        if matches!(result, Err(DbError::Backend(_))) {
-            guard.1 -= 1;
-        } else {
-            guard.0.push(conn);
-        }
-        self.freed.notify_one();
-        result
+        self.pool.freed.notify_one();
+        // Closed outside the lock (closing a PostgreSQL connection talks to the server).
+        drop(closed);
     }
 }
 
@@ -281,4 +312,40 @@ pub fn apply_migrations(conn: &mut dyn Conn) -> Result<usize, DbError> {
         ran += 1;
     }
     Ok(ran)
+}
+
+#[cfg(test)]
+mod pool_tests {
+    use super::*;
+
+    /// However a lent connection's use ends (success, a refusal, a backend failure, a
+    /// panic, a failed open), the pool's count of open connections and its idle list
+    /// stay true, so no slot is ever lost.
+    #[test]
+    fn every_way_a_use_ends_gives_the_slot_back() {
+        let pool: Pool<u32> = Pool::new(2);
+        let mut made = 0u32;
+        let mut open = || {
+            made += 1;
+            Ok(made)
+        };
+        pool.with(&mut open, |_| Ok(())).unwrap();
+        assert_eq!(pool.open_and_idle(), (1, 1), "kept for reuse");
+        assert!(matches!(pool.with(&mut open, |_| Err::<(), _>(DbError::Refused)), Err(DbError::Refused)));
+        assert_eq!(pool.open_and_idle(), (1, 1), "a refusal keeps the healthy connection");
+        assert!(pool.with(&mut open, |_| Err::<(), _>(DbError::Backend("gone".into()))).is_err());
+        assert_eq!(pool.open_and_idle(), (0, 0), "a backend failure closes it");
+        for _ in 0..5 {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let _ = pool.with(|| Ok(7), |_| -> Result<(), DbError> { panic!("a bug") });
+            }));
+            assert!(r.is_err());
+            assert_eq!(pool.open_and_idle(), (0, 0), "a panic closes it and frees the slot");
+        }
+        assert!(pool.with(|| Err(DbError::Backend("refused".into())), |_| Ok(())).is_err());
+        assert_eq!(pool.open_and_idle(), (0, 0), "a failed open frees the slot");
+        // Both slots still usable at once.
+        pool.with(|| Ok(1), |_| pool.with(|| Ok(2), |_| Ok(()))).unwrap();
+        assert_eq!(pool.open_and_idle(), (2, 2));
+    }
 }

@@ -144,6 +144,44 @@ fn a_failed_transaction_leaves_nothing_behind(backend: Backend) {
     assert_eq!(store.tx_blocking(false, reference::first_organisation).unwrap(), None);
 }
 
+/// A bug that panics inside a transaction (as a request's handler body may) gives its
+/// connection back: more panics than the pool has connections (4, `open_store`),
+/// each after a write, and then every ordinary transaction still gets a connection at
+/// once (a leaked slot made it wait 30 s for `PoolTimeout`), and nothing the
+/// panicking bodies wrote was committed.
+fn a_panicking_transaction_leaves_the_pool_whole(backend: Backend) {
+    let Some((store, _dir)) = setup(backend) else {
+        return;
+    };
+    for i in 0..12 {
+        let s = store.clone();
+        let panicked = std::thread::spawn(move || {
+            let _: Result<(), DbError> = s.tx_blocking(true, move |c| {
+                let org = Organisation { id: Id::now_v7(), name: format!("panic {i}") };
+                reference::insert_organisation(c, &org, 1)?;
+                panic!("a bug in request {i}");
+            });
+        })
+        .join();
+        assert!(panicked.is_err(), "the body panicked");
+    }
+    let t = std::time::Instant::now();
+    for _ in 0..8 {
+        assert_eq!(store.tx_blocking(false, reference::first_organisation).unwrap(), None, "nothing was committed");
+    }
+    // Through the async API the handlers use: a panic there is a failed task, the
+    // next request is served.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        for _ in 0..6 {
+            let r: Result<(), DbError> = store.write(|_| panic!("a bug in a handler")).await;
+            assert!(r.is_err());
+        }
+        assert_eq!(store.read(|c| c.query_one("SELECT 1", &[])?.int(0)).await.unwrap(), 1);
+    });
+    assert!(t.elapsed() < std::time::Duration::from_secs(20), "a request waited for a leaked connection: {:?}", t.elapsed());
+}
+
 fn a_refresh_token_can_be_used_only_once(backend: Backend) {
     let Some((store, _dir)) = setup(backend) else {
         return;
@@ -227,6 +265,7 @@ both_backends_sync!(
     checkpoints_keep_chinese_text_and_exact_coordinates,
     every_kind_of_role_round_trips,
     a_failed_transaction_leaves_nothing_behind,
+    a_panicking_transaction_leaves_the_pool_whole,
     a_refresh_token_can_be_used_only_once,
     login_budgets_are_taken_atomically_and_refill,
     concurrent_writers_all_land,

@@ -9,8 +9,8 @@ package app.patrol.logic
 import kotlin.math.hypot
 import kotlin.math.min
 import kotlin.math.roundToInt
-import uniffi.patrol_core.Mark
 import uniffi.patrol_core.PatrolCore
+import uniffi.patrol_protocol.Mark
 
 /** The core's bounds for a layer (patrol_protocol::record): it refuses anything past them. */
 object MarkLimits {

@@ -13,14 +13,14 @@ import kotlin.test.assertIs
 import kotlin.test.assertNull
 import kotlin.test.assertTrue
 import org.junit.jupiter.api.Test
-import uniffi.patrol_core.Mark
 import uniffi.patrol_core.PatrolCore
 import uniffi.patrol_core.PatrolException
-import uniffi.patrol_core.PhotoContext
 import uniffi.patrol_core.PhotoInput
 import uniffi.patrol_core.PhotoSource
-import uniffi.patrol_core.RecordPayload
 import uniffi.patrol_core.SignedInPerson
+import uniffi.patrol_protocol.Mark
+import uniffi.patrol_protocol.PhotoContext
+import uniffi.patrol_protocol.RecordPayload
 
 class MarkupModelTest {
     private val person = SignedInPerson("01900000-0000-7000-8000-000000000def", "巡检员李娜", emptyList(), false)
