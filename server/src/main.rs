@@ -219,13 +219,13 @@ fn run(cli: Cli) -> Result<(), String> {
                                 .into_iter()
                                 .find(|s| &s.code == code)
                                 .ok_or_else(|| {
-                                    patrol_server::store::DbError::Backend(format!("no site with code {code}"))
+                                    patrol_server::store::DbError::Data(format!("no site with code {code}"))
                                 })?
                                 .id,
                         ),
                         None => None,
                     };
-                    let need_site = || patrol_server::store::DbError::Backend(format!("role {role} needs --site"));
+                    let need_site = || patrol_server::store::DbError::Data(format!("role {role} needs --site"));
                     let role = match role.as_str() {
                         "administrator" => Role::Administrator,
                         "org_supervisor" => Role::OrgSupervisor,
@@ -234,18 +234,18 @@ fn run(cli: Cli) -> Result<(), String> {
                         "department_head" => {
                             let site_id = site_id.ok_or_else(need_site)?;
                             let kind = department.as_deref().and_then(DepartmentKind::parse).ok_or_else(|| {
-                                patrol_server::store::DbError::Backend("department_head needs --department KIND".into())
+                                patrol_server::store::DbError::Data("department_head needs --department KIND".into())
                             })?;
                             let dept = reference::list_departments(c, site_id)?
                                 .into_iter()
                                 .find(|d| d.kind == kind)
                                 .ok_or_else(|| {
-                                    patrol_server::store::DbError::Backend("no such department at that site".into())
+                                    patrol_server::store::DbError::Data("no such department at that site".into())
                                 })?;
                             Role::DepartmentHead { site_id, department_id: dept.id }
                         }
                         other => {
-                            return Err(patrol_server::store::DbError::Backend(format!("unknown role {other}")));
+                            return Err(patrol_server::store::DbError::Data(format!("unknown role {other}")));
                         }
                     };
                     let person = Person {

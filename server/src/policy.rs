@@ -92,6 +92,12 @@ impl Actor {
                 || self.is_supervisor_of(site_id))
     }
 
+    /// Does this person supervise the whole organisation (every notice of it is theirs
+    /// to see)?
+    pub fn supervises_org(&self) -> bool {
+        self.roles.iter().any(|r| matches!(r, Role::OrgSupervisor))
+    }
+
     /// `may_view_notice` as an SQL condition on `notices n`, for lists that must filter
     /// in the database (a list that loads a page and filters it in memory loses rows
     /// silently). The parameters are numbered from `$first`; the condition and its
@@ -108,7 +114,7 @@ impl Actor {
         let in_org = format!("n.site_id IN (SELECT s.id FROM sites s WHERE s.org_id = {org})");
         // An organisation's supervisor sees every notice of it: the first term alone, no
         // OR for the planner to weigh (it would read every notice to answer it).
-        if self.roles.iter().any(|r| matches!(r, Role::OrgSupervisor)) {
+        if self.supervises_org() {
             return (in_org, args);
         }
         let mut any = vec![format!("n.issuer_id = {}", arg(self.person.id.into()))];

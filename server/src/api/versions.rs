@@ -174,7 +174,7 @@ pub fn change(
     for schedule in cascade {
         if let Some((b, None, _)) = reference::live(c, RefKind::Schedule, schedule)? {
             if let Err(r) = reference::write_version(c, schedule, &b, true, Some(actor), now)? {
-                return Err(DbError::Backend(format!("retiring schedule {schedule} with its route: {r:?}")));
+                return Err(DbError::Data(format!("retiring schedule {schedule} with its route: {r:?}")));
             }
         }
     }

@@ -11,7 +11,7 @@ use crate::params;
 use crate::store::{Conn, DbError};
 
 fn corrupt(what: String) -> DbError {
-    DbError::Backend(format!("transparency log: {what}"))
+    DbError::Data(format!("transparency log: {what}"))
 }
 
 fn parse(hex_hash: &str, what: &str) -> Result<Hash, DbError> {

@@ -76,7 +76,7 @@ pub const TABLES: &[(&str, Class, &str)] = &[
     ("photo_markups", Class::Projection, "photo_marked (markup layers over photos)"),
     ("notice_counters", Class::Projection, "notice_raised (numbering)"),
     ("notices", Class::Projection, "notice_raised, notice_acted"),
-    ("notice_search", Class::Projection, "notice_raised (the register's search text of the notice)"),
+    ("notice_search", Class::Projection, "notice_raised, notice_acted (the register's search row of the notice)"),
     ("notice_events", Class::Projection, "notice_raised, notice_acted (positions compared as timeline order)"),
     ("daily_log_signatures", Class::Projection, "daily_log_signed"),
     ("run_waivers", Class::Projection, "run_waived, run_waiver_decided"),
@@ -148,7 +148,7 @@ const PROJECTIONS: &[Projection] = &[
     Projection { table: "photo_markups", key: &["record_id"], skip: &[], exprs: &[] },
     Projection { table: "notice_counters", key: &["site_id", "year"], skip: &[], exprs: &[] },
     Projection { table: "notices", key: &["id"], skip: &[], exprs: &[] },
-    Projection { table: "notice_search", key: &["notice_id"], skip: &[], exprs: &[] },
+    Projection { table: "notice_search", key: &["id"], skip: &[], exprs: &[] },
     // An event's position is the feed position of its change: the value depends on
     // feed entries that are not records (reference changes, messages), so what is
     // compared is what a reader sees, its place in the notice's timeline, and that it

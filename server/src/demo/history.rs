@@ -932,11 +932,11 @@ async fn load_compound(store: &Store) -> Result<Compound, String> {
     store
         .read(|c| {
             let org = reference::first_organisation(c)?
-                .ok_or_else(|| crate::store::DbError::Backend("no organisation".into()))?;
+                .ok_or_else(|| crate::store::DbError::Data("no organisation".into()))?;
             let site = reference::list_sites(c, org.id)?
                 .into_iter()
                 .find(|s| s.code == "JY")
-                .ok_or_else(|| crate::store::DbError::Backend("no demo site".into()))?;
+                .ok_or_else(|| crate::store::DbError::Data("no demo site".into()))?;
             let departments = reference::list_departments(c, site.id)?.into_iter().map(|d| (d.kind, d.id)).collect();
             let checkpoints = reference::list_checkpoints(c, site.id)?;
             let routes = reference::list_routes(c, site.id)?;

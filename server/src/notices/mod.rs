@@ -54,7 +54,7 @@ impl NoticeRow {
 }
 
 fn bad(what: &str) -> DbError {
-    DbError::Backend(format!("stored notice has an invalid {what}"))
+    DbError::Data(format!("stored notice has an invalid {what}"))
 }
 
 pub(crate) fn notice_row(r: &Row) -> Result<NoticeRow, DbError> {
@@ -127,26 +127,23 @@ pub const SEARCH_MAX_CHARS: usize = 100;
 /// The most words a search may hold.
 pub const SEARCH_MAX_WORDS: usize = 8;
 
-/// What a notice is searched by (number, description, location), lower-cased: the
-/// `body` of its `notice_search` row. Words are split at whitespace, so no word
-/// matches across the spaces that join the three.
-pub const SEARCH_BODY_SQL: &str = "LOWER(COALESCE(number, '') || ' ' || description || ' ' || location)";
+/// Writes notices' search rows from their rows (`… WHERE` chooses which): the
+/// register's filter columns and what a notice is searched by (number, description,
+/// location), lower-cased; the same expression as migration 11's backfill, so old and
+/// new notices are found alike. Words are split at whitespace, so no word matches
+/// across the spaces that join the three.
+pub const SEARCH_ROW_SQL: &str = "INSERT INTO notice_search
+     (id, site_id, department_id, issuer_id, state, severity, due_ms, raised_device_ms, body)
+     SELECT id, site_id, department_id, issuer_id, state, severity, due_ms, raised_device_ms,
+            LOWER(COALESCE(number, '') || ' ' || description || ' ' || location)
+     FROM notices";
 
-/// A search text as `LIKE` patterns, one per word (`%` and `_` taken literally).
-fn like_patterns(text: &str) -> Vec<String> {
+/// A search text as the words every match holds, lower-cased as the backend's `LOWER`
+/// lower-cased the search rows (PostgreSQL: every letter; SQLite: ASCII letters only).
+fn search_words(text: &str, pg: bool) -> Vec<String> {
     text.split_whitespace()
         .take(SEARCH_MAX_WORDS)
-        .map(|w| {
-            let mut p = String::from("%");
-            for ch in w.to_lowercase().chars() {
-                if matches!(ch, '%' | '_' | '\\') {
-                    p.push('\\');
-                }
-                p.push(ch);
-            }
-            p.push('%');
-            p
-        })
+        .map(|w| if pg { w.to_lowercase() } else { w.to_ascii_lowercase() })
         .collect()
 }
 
@@ -196,9 +193,15 @@ pub struct NoticePage {
 /// 1 for closed and voided notices, 0 for open ones: the first key of the list order.
 const FINISHED_SQL: &str = "(CASE WHEN n.state IN ('closed', 'voided') THEN 1 ELSE 0 END)";
 
-/// The `WHERE` of a list: what the actor may see (`Actor::notice_scope_sql`, the
-/// policy's rule in SQL) and the filter.
-fn list_condition(actor: &Actor, filter: &ListFilter) -> (String, Vec<crate::store::Value>) {
+/// The table a list reads as `n`: the notices, or for a text search their search rows
+/// (the same key and filter columns, a tenth of the bytes, and the text).
+fn list_table(filter: &ListFilter) -> &'static str {
+    if filter.text.as_deref().is_some_and(|t| !t.trim().is_empty()) { "notice_search" } else { "notices" }
+}
+
+/// The `WHERE` of a list over [`list_table`]: what the actor may see
+/// (`Actor::notice_scope_sql`, the policy's rule in SQL) and the filter.
+fn list_condition(actor: &Actor, filter: &ListFilter, pg: bool) -> (String, Vec<crate::store::Value>) {
     let (mut sql, mut args) = actor.notice_scope_sql(1);
     if let Some(site) = filter.site_id {
         args.push(site.into());
@@ -234,22 +237,14 @@ fn list_condition(actor: &Actor, filter: &ListFilter) -> (String, Vec<crate::sto
         args.push(before.into());
         sql.push_str(&format!(" AND n.raised_device_ms < ${}", args.len()));
     }
-    let patterns = like_patterns(filter.text.as_deref().unwrap_or(""));
-    if !patterns.is_empty() {
-        // Matched in the narrow search rows (migration 11), then only the matching
-        // notices are read; a site's search reads only that site's rows.
-        let mut inner = String::from("SELECT t.notice_id FROM notice_search t WHERE ");
-        if let Some(site) = filter.site_id {
-            args.push(site.into());
-            inner.push_str(&format!("t.site_id = ${} AND ", args.len()));
-        }
-        let mut words = Vec::new();
-        for pattern in patterns {
-            args.push(pattern.into());
-            words.push(format!("t.body LIKE ${} ESCAPE '\\'", args.len()));
-        }
-        inner.push_str(&words.join(" AND "));
-        sql.push_str(&format!(" AND n.id IN ({inner})"));
+    // A text search reads the narrow search rows (migration 11), which carry every
+    // column named above under the same names (`list_table`), and matches their
+    // lower-cased text by substring: `instr` in SQLite, `strpos` in PostgreSQL (the
+    // same test, about twice as fast as `LIKE '%…%'`).
+    let find = if pg { "strpos" } else { "instr" };
+    for w in search_words(filter.text.as_deref().unwrap_or(""), pg) {
+        args.push(w.into());
+        sql.push_str(&format!(" AND {find}(n.body, ${}) > 0", args.len()));
     }
     (sql, args)
 }
@@ -264,7 +259,7 @@ pub fn page_visible(
     after: Option<Cursor>,
     limit: i64,
 ) -> Result<NoticePage, DbError> {
-    let (mut sql, mut args) = list_condition(actor, filter);
+    let (mut sql, mut args) = list_condition(actor, filter, c.kind() == "postgres");
     if let Some(a) = after {
         args.extend(params![i64::from(a.finished), a.due_ms, a.id]);
         let (f, d, i) = (args.len() - 2, args.len() - 1, args.len());
@@ -275,13 +270,16 @@ pub fn page_visible(
     let limit = limit.max(1);
     // One more than asked tells whether another page follows.
     args.push((limit + 1).into());
-    let rows = c.query(
-        &format!(
-            "SELECT {COLUMNS} FROM notices n WHERE {sql} ORDER BY {FINISHED_SQL}, n.due_ms, n.id LIMIT ${}",
+    let order = format!("ORDER BY {FINISHED_SQL}, n.due_ms, n.id");
+    let sql = match list_table(filter) {
+        "notices" => format!("SELECT {COLUMNS} FROM notices n WHERE {sql} {order} LIMIT ${}", args.len()),
+        // The page's keys from the search rows, then only those notices.
+        table => format!(
+            "SELECT {COLUMNS} FROM notices n WHERE n.id IN (SELECT n.id FROM {table} n WHERE {sql} {order} LIMIT ${}) {order}",
             args.len()
         ),
-        &args,
-    )?;
+    };
+    let rows = c.query(&sql, &args)?;
     let mut rows = rows.iter().map(notice_row).collect::<Result<Vec<_>, _>>()?;
     let next = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
@@ -313,14 +311,15 @@ impl Counts {
 }
 
 pub fn count_visible(c: &mut dyn Conn, actor: &Actor, filter: &ListFilter, now: i64) -> Result<Counts, DbError> {
-    let (sql, mut args) = list_condition(actor, filter);
+    let (sql, mut args) = list_condition(actor, filter, c.kind() == "postgres");
     args.push(now.into());
     // SUM of integers is NUMERIC in PostgreSQL: cast so both databases answer one.
     let rows = c.query(
         &format!(
             "SELECT n.state, COUNT(*), CAST(COALESCE(SUM(CASE WHEN n.due_ms < ${} THEN 1 ELSE 0 END), 0) AS BIGINT)
-             FROM notices n WHERE {sql} GROUP BY n.state",
-            args.len()
+             FROM {} n WHERE {sql} GROUP BY n.state",
+            args.len(),
+            list_table(filter)
         ),
         &args,
     )?;
@@ -586,10 +585,7 @@ pub fn apply_raised(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> 
     c.execute("UPDATE notices SET requested_due_ms = $2 WHERE id = $1", &params![*notice_id, *due_ms])?;
     // The register's search row, from the row just written (the same expression as
     // migration 11's backfill, so old and new notices are found alike).
-    c.execute(
-        &format!("INSERT INTO notice_search (site_id, notice_id, body) SELECT site_id, id, {SEARCH_BODY_SQL} FROM notices WHERE id = $1"),
-        &params![*notice_id],
-    )?;
+    c.execute(&format!("{SEARCH_ROW_SQL} WHERE id = $1"), &params![*notice_id])?;
     for p in photos {
         cite_photo(c, p, rec, None, Some(*notice_id))?;
     }
@@ -762,6 +758,11 @@ pub fn apply_acted(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> R
             c.execute(
                 "UPDATE notices SET state = $2, department_id = $3, has_car = $4, updated_ms = $5 WHERE id = $1",
                 &params![n.id, next.as_str(), new_dept, has_car, now],
+            )?;
+            // The search row follows (migration 11): what the register filters by.
+            c.execute(
+                "UPDATE notice_search SET state = $2, department_id = $3 WHERE id = $1",
+                &params![n.id, next.as_str(), new_dept],
             )?;
             for p in photos {
                 cite_photo(c, p, rec, None, Some(n.id))?;

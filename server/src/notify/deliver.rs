@@ -66,7 +66,7 @@ fn claim(c: &mut dyn Conn, now: i64) -> Result<Vec<Claimed>, DbError> {
         }
         let Some(channel) = get_channel(c, r.uuid(1)?)? else { continue };
         let message: Message = serde_json::from_str(&r.text(3)?)
-            .map_err(|e| DbError::Backend(format!("outbox row {id} holds an invalid message: {e}")))?;
+            .map_err(|e| DbError::Data(format!("outbox row {id} holds an invalid message: {e}")))?;
         out.push(Claimed { outbox_id: id, attempt: attempts + 1, channel, message });
     }
     Ok(out)

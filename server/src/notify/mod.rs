@@ -97,7 +97,7 @@ pub struct Channel {
 const CHANNEL_COLUMNS: &str = "id, site_id, name, kind, target, secret, events_json, language, active";
 
 fn channel(r: &Row) -> Result<Channel, DbError> {
-    let bad = |w: &str| DbError::Backend(format!("stored channel has an invalid {w}"));
+    let bad = |w: &str| DbError::Data(format!("stored channel has an invalid {w}"));
     Ok(Channel {
         id: r.uuid(0)?,
         site_id: r.uuid(1)?,

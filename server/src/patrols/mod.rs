@@ -294,7 +294,7 @@ pub fn run_view(c: &mut dyn Conn, run_id: Id) -> Result<Option<RunView>, DbError
 /// The site's patrol log for one local day: its runs, the notices raised, signatures.
 pub fn daily_log(c: &mut dyn Conn, site: &Site, day: &str) -> Result<DailyLog, DbError> {
     let date =
-        chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| DbError::Backend(format!("bad day {day}")))?;
+        chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| DbError::Data(format!("bad day {day}")))?;
     // The one derivation of what a day expects (schedules, special periods, holidays).
     let expected_runs = crate::schedules::expected_windows(c, site, date)?.iter().map(|w| w.runs).sum();
     let run_ids: Vec<Id> = c

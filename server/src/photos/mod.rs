@@ -159,7 +159,7 @@ pub fn layers(c: &mut dyn Conn, sha: &str) -> Result<Vec<Layer>, DbError> {
     let mut out = Vec::new();
     for r in &rows {
         let marks: Vec<patrol_protocol::Mark> = serde_json::from_str(&r.text(2)?)
-            .map_err(|e| DbError::Backend(format!("photo_markups.marks_json: {e}")))?;
+            .map_err(|e| DbError::Data(format!("photo_markups.marks_json: {e}")))?;
         if !marks.is_empty() {
             out.push(Layer { author_id: r.uuid(0)?, record_id: r.uuid(1)?, marks });
         }
@@ -357,7 +357,7 @@ async fn complete(state: &AppState, sha: &str) -> ApiResult<PhotoStatus> {
                 .into_iter()
                 .map(|r| match r.0.into_iter().next() {
                     Some(crate::store::Value::Blob(b)) => Ok(b),
-                    other => Err(DbError::Backend(format!("photo chunk is not bytes: {other:?}"))),
+                    other => Err(DbError::Data(format!("photo chunk is not bytes: {other:?}"))),
                 })
                 .collect()
         })

@@ -67,7 +67,7 @@ pub struct Holiday {
 }
 
 fn bad(what: &str) -> DbError {
-    DbError::Backend(format!("stored {what} is not valid"))
+    DbError::Data(format!("stored {what} is not valid"))
 }
 
 fn day_of(r: &Row, i: usize) -> Result<NaiveDate, DbError> {
@@ -418,7 +418,7 @@ impl Ledger {
         )? {
             // Rules saved by an older version lack newer fields: `serde(default)` fills them.
             let rules =
-                serde_json::from_str(&r.text(1)?).map_err(|e| DbError::Backend(format!("stored site rules: {e}")))?;
+                serde_json::from_str(&r.text(1)?).map_err(|e| DbError::Data(format!("stored site rules: {e}")))?;
             ledger.rules.insert(r.uuid(0)?, rules);
         }
         // A day's audit also takes the next day's runs started inside its last window

@@ -106,7 +106,7 @@ impl SiteRules {
 pub fn get(c: &mut dyn Conn, site_id: Id) -> Result<SiteRules, DbError> {
     match c.query_opt("SELECT rules_json FROM site_rules WHERE site_id = $1", &params![site_id])? {
         // Rules saved by an older version lack newer fields: `serde(default)` fills them.
-        Some(r) => serde_json::from_str(&r.text(0)?).map_err(|e| DbError::Backend(format!("stored site rules: {e}"))),
+        Some(r) => serde_json::from_str(&r.text(0)?).map_err(|e| DbError::Data(format!("stored site rules: {e}"))),
         None => Ok(SiteRules::default()),
     }
 }

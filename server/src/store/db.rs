@@ -85,6 +85,11 @@ pub enum DbError {
     Type { index: usize, expected: &'static str, found: Value },
     #[error("no connection became free in time")]
     PoolTimeout,
+    /// Data the code cannot use, stored (a malformed stored value, a row that must
+    /// exist and does not) or given to an administrative command: a fault of the data,
+    /// not of the connection, which stays in the pool. Only `Backend` closes one.
+    #[error("data: {0}")]
+    Data(String),
     /// The transaction's body refused the request; everything it wrote was rolled back.
     #[error("refused; rolled back")]
     Refused,
@@ -147,6 +152,9 @@ impl Row {
 /// A connection, or a transaction on one. SQL uses `$1, $2 …` placeholders in both
 /// databases; the SQLite side rewrites them.
 pub trait Conn {
+    /// `sqlite` or `postgres`: for the few statements spelled differently per backend
+    /// (a function name), never to change what a statement means.
+    fn kind(&self) -> &'static str;
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError>;
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError>;
     /// Runs several statements without parameters (migrations).
@@ -156,7 +164,7 @@ pub trait Conn {
         Ok(self.query(sql, params)?.into_iter().next())
     }
     fn query_one(&mut self, sql: &str, params: &[Value]) -> Result<Row, DbError> {
-        self.query_opt(sql, params)?.ok_or_else(|| DbError::Backend(format!("no row from: {sql}")))
+        self.query_opt(sql, params)?.ok_or_else(|| DbError::Data(format!("no row from: {sql}")))
     }
 }
 
@@ -269,6 +277,62 @@ impl<C> Drop for Lease<'_, C> {
     }
 }
 
+/// Rewrites the code of a SQL text and nothing else: string literals (`'…'`, with
+/// `''` inside), quoted identifiers (`"…"`) and comments (`-- …` to the end of the line,
+/// `/* … */`) are copied as they are, and `code` is called on each stretch between
+/// them. The backends' spelling differences (`$1` → `?1` for SQLite, `BLOB` → `BYTEA`
+/// for PostgreSQL) go through it, so a literal such as `'$1'` or a comment that says
+/// BLOB is never changed.
+pub fn rewrite_code(sql: &str, mut code: impl FnMut(&str, &mut String)) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let bytes = sql.as_bytes();
+    let (mut i, mut start) = (0, 0);
+    // Every delimiter is ASCII, so byte positions are always on character boundaries.
+    let end_of = |i: usize| -> usize {
+        match bytes[i] {
+            b'\'' | b'"' => {
+                let q = bytes[i];
+                let mut j = i + 1;
+                loop {
+                    match bytes.get(j) {
+                        None => return bytes.len(),
+                        Some(&b) if b == q => {
+                            // A doubled quote is the quote itself, inside.
+                            if bytes.get(j + 1) == Some(&q) {
+                                j += 2;
+                            } else {
+                                return j + 1;
+                            }
+                        }
+                        Some(_) => j += 1,
+                    }
+                }
+            }
+            b'-' => sql[i..].find('\n').map_or(bytes.len(), |n| i + n),
+            _ => sql[i + 2..].find("*/").map_or(bytes.len(), |n| i + 2 + n + 2),
+        }
+    };
+    while i < bytes.len() {
+        let opens = match bytes[i] {
+            b'\'' | b'"' => true,
+            b'-' => bytes.get(i + 1) == Some(&b'-'),
+            b'/' => bytes.get(i + 1) == Some(&b'*'),
+            _ => false,
+        };
+        if opens {
+            code(&sql[start..i], &mut out);
+            let end = end_of(i);
+            out.push_str(&sql[i..end]);
+            i = end;
+            start = end;
+        } else {
+            i += 1;
+        }
+    }
+    code(&sql[start..], &mut out);
+    out
+}
+
 /// A migration: its number and its SQL (several statements).
 pub struct Migration {
     pub version: i64,
@@ -312,6 +376,68 @@ pub fn apply_migrations(conn: &mut dyn Conn) -> Result<usize, DbError> {
         ran += 1;
     }
     Ok(ran)
+}
+
+#[cfg(test)]
+mod rewrite_tests {
+    use super::rewrite_code;
+
+    fn upper(sql: &str) -> String {
+        rewrite_code(sql, |code, out| out.push_str(&code.to_uppercase()))
+    }
+
+    #[test]
+    fn only_code_is_rewritten_never_literals_identifiers_or_comments() {
+        assert_eq!(upper("select 'a$1b' from t"), "SELECT 'a$1b' FROM T");
+        assert_eq!(upper("select 'it''s' x"), "SELECT 'it''s' X");
+        assert_eq!(upper("select \"blob\" x"), "SELECT \"blob\" X");
+        assert_eq!(upper("a -- blob $1\nb"), "A -- blob $1\nB");
+        assert_eq!(upper("a /* blob $1 */ b"), "A /* blob $1 */ B");
+        assert_eq!(upper("a - b / c"), "A - B / C");
+        // Unclosed: the rest is the literal or comment (the database refuses it).
+        assert_eq!(upper("a 'open"), "A 'open");
+        assert_eq!(upper("a /* open"), "A /* open");
+        assert_eq!(upper("a -- to the end"), "A -- to the end");
+        assert_eq!(upper("'中文' 和 x"), "'中文' 和 X");
+    }
+
+    /// Generated texts of code pieces and protected pieces in any order: the protected
+    /// pieces come out byte for byte, the code pieces rewritten.
+    #[test]
+    fn protected_pieces_survive_any_arrangement() {
+        let code = ["select ", "$1", " blob ", " x = ", "-", "/", " 中 ", ",", "\n"];
+        let kept = ["'$2 blob'", "'it''s'", "''", "\"BLOB\"", "-- $3 blob\n", "/* $4 -- blob */", "'--'", "'/*'"];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..2000 {
+            let (mut sql, mut want) = (String::new(), String::new());
+            for _ in 0..next(12) {
+                if next(2) == 0 {
+                    let c = code[next(code.len())];
+                    // A code piece must not join its neighbour into a delimiter.
+                    if (c == "-" && sql.ends_with('-')) || (c == "/" && sql.ends_with('/')) {
+                        continue;
+                    }
+                    sql.push_str(c);
+                    want.push_str(&c.to_uppercase());
+                } else {
+                    if sql.ends_with('-') || sql.ends_with('/') {
+                        sql.push(' ');
+                        want.push(' ');
+                    }
+                    let k = kept[next(kept.len())];
+                    sql.push_str(k);
+                    want.push_str(k);
+                }
+            }
+            assert_eq!(upper(&sql), want, "{sql:?}");
+        }
+    }
 }
 
 #[cfg(test)]

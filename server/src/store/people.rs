@@ -79,7 +79,7 @@ pub fn roles_of(c: &mut dyn Conn, person_id: Id) -> Result<Vec<Role>, DbError> {
         let kind = r.text(0)?;
         let site = r.opt_uuid(1)?;
         let dept = r.opt_uuid(2)?;
-        let bad = || DbError::Backend(format!("role {kind:?} stored without its site or department"));
+        let bad = || DbError::Data(format!("role {kind:?} stored without its site or department"));
         Ok(match kind.as_str() {
             "patrol_staff" => Role::PatrolStaff { site_id: site.ok_or_else(bad)? },
             "department_head" => {
@@ -88,7 +88,7 @@ pub fn roles_of(c: &mut dyn Conn, person_id: Id) -> Result<Vec<Role>, DbError> {
             "site_supervisor" => Role::SiteSupervisor { site_id: site.ok_or_else(bad)? },
             "org_supervisor" => Role::OrgSupervisor,
             "administrator" => Role::Administrator,
-            _ => return Err(DbError::Backend(format!("unknown role {kind:?} in database"))),
+            _ => return Err(DbError::Data(format!("unknown role {kind:?} in database"))),
         })
     })
     .collect()

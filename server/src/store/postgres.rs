@@ -101,24 +101,27 @@ fn read_row(row: &postgres::Row) -> Result<Row, DbError> {
 /// The migrations are written once for both databases; PostgreSQL calls SQLite's
 /// BLOB type BYTEA.
 fn dialect(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let mut word = String::new();
-    for ch in sql.chars().chain(std::iter::once(' ')) {
-        if ch.is_ascii_alphanumeric() || ch == '_' {
-            word.push(ch);
-            continue;
+    super::db::rewrite_code(sql, |code, out| {
+        let mut word = String::new();
+        for ch in code.chars().chain(std::iter::once(' ')) {
+            if ch.is_ascii_alphanumeric() || ch == '_' {
+                word.push(ch);
+                continue;
+            }
+            out.push_str(if word == "BLOB" { "BYTEA" } else { &word });
+            word.clear();
+            out.push(ch);
         }
-        out.push_str(if word == "BLOB" { "BYTEA" } else { &word });
-        word.clear();
-        out.push(ch);
-    }
-    out.pop();
-    out
+        out.pop();
+    })
 }
 
 struct PgConn<'a, 'b>(&'a mut postgres::Transaction<'b>);
 
 impl Conn for PgConn<'_, '_> {
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         let ps: Vec<Param> = params.iter().map(Param).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect();

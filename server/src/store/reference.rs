@@ -15,7 +15,7 @@ fn json<T: serde::Serialize>(v: &T) -> String {
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(row: &Row, i: usize) -> Result<T, DbError> {
-    serde_json::from_str(&row.text(i)?).map_err(|e| DbError::Backend(format!("stored JSON in column {i}: {e}")))
+    serde_json::from_str(&row.text(i)?).map_err(|e| DbError::Data(format!("stored JSON in column {i}: {e}")))
 }
 
 pub fn insert_organisation(c: &mut dyn Conn, org: &Organisation, now: i64) -> Result<(), DbError> {
@@ -83,7 +83,7 @@ fn department(r: &Row) -> Result<Department, DbError> {
         id: r.uuid(0)?,
         site_id: r.uuid(1)?,
         kind: DepartmentKind::parse(&kind)
-            .ok_or_else(|| DbError::Backend(format!("unknown department kind {kind:?} in database")))?,
+            .ok_or_else(|| DbError::Data(format!("unknown department kind {kind:?} in database")))?,
         name_zh: r.text(3)?,
         name_en: r.text(4)?,
     })
@@ -511,7 +511,7 @@ pub fn apply_version(c: &mut dyn Conn, id: Id, body: &Body, retired_ms: Option<i
         )?,
     };
     if n != 1 {
-        return Err(DbError::Backend(format!("no {} {id} to apply a version to", body.kind().as_str())));
+        return Err(DbError::Data(format!("no {} {id} to apply a version to", body.kind().as_str())));
     }
     Ok(())
 }

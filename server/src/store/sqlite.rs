@@ -91,18 +91,19 @@ fn backend(e: rusqlite::Error) -> DbError {
     DbError::Backend(e.to_string())
 }
 
-/// `$1` → `?1`: the one dialect difference the queries have.
+/// `$1` → `?1`: the one dialect difference the queries have, in code only
+/// (`db::rewrite_code`), never inside a literal or a comment.
 fn translate(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
-            out.push('?');
-        } else {
-            out.push(c);
+    super::db::rewrite_code(sql, |code, out| {
+        let mut chars = code.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+                out.push('?');
+            } else {
+                out.push(c);
+            }
         }
-    }
-    out
+    })
 }
 
 fn to_sql(v: &Value) -> SqlValue {
@@ -156,6 +157,9 @@ impl Database for SqliteDb {
 struct SqliteConn<'c>(&'c rusqlite::Connection);
 
 impl Conn for SqliteConn<'_> {
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         let mut stmt = self.0.prepare_cached(&translate(sql)).map_err(backend)?;
         let n = stmt.execute(rusqlite::params_from_iter(params.iter().map(to_sql))).map_err(backend)?;

@@ -102,7 +102,7 @@ impl Days {
                 &args,
             )? {
                 let day = NaiveDate::parse_from_str(&r.text(1)?, "%Y-%m-%d")
-                    .map_err(|_| DbError::Backend("stored local day is not a date".into()))?;
+                    .map_err(|_| DbError::Data("stored local day is not a date".into()))?;
                 visited.entry((r.uuid(0)?, day)).or_default().insert(r.uuid(2)?);
             }
         }
@@ -374,7 +374,7 @@ pub fn parse_month(text: &str) -> Option<(i32, u32)> {
 
 /// The month's summary of a site, counted up to `now`.
 pub fn month_summary(c: &mut dyn Conn, site: &Site, year: i32, month: u32, now: i64) -> Result<MonthSummary, DbError> {
-    let first = NaiveDate::from_ymd_opt(year, month, 1).ok_or_else(|| DbError::Backend("bad month".into()))?;
+    let first = NaiveDate::from_ymd_opt(year, month, 1).ok_or_else(|| DbError::Data("bad month".into()))?;
     let next =
         if month == 12 { NaiveDate::from_ymd_opt(year + 1, 1, 1) } else { NaiveDate::from_ymd_opt(year, month + 1, 1) }
             .expect("valid month");

@@ -303,9 +303,9 @@ pub async fn load(state: &AppState, page: &Page, id: Id) -> Result<Shown, WebErr
     Ok(state
         .store
         .read(move |c| {
-            let row = notices::get(c, id)?.ok_or_else(|| crate::store::DbError::Backend("notice vanished".into()))?;
+            let row = notices::get(c, id)?.ok_or_else(|| crate::store::DbError::Data("notice vanished".into()))?;
             let site =
-                reference::get_site(c, row.site_id)?.ok_or_else(|| crate::store::DbError::Backend("no site".into()))?;
+                reference::get_site(c, row.site_id)?.ok_or_else(|| crate::store::DbError::Data("no site".into()))?;
             // The departments in use (the reassign picker), and the notice's own even
             // if it was retired since (its name).
             let mut departments = reference::list_departments(c, site.id)?;

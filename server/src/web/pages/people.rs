@@ -457,8 +457,9 @@ pub async fn import(State(state): State<AppState>, posted: Posted) -> Result<Res
                     active: true,
                 };
                 if let Some(e) = admin::insert_person_with_roles(c, &person, hash, &p.roles, now)? {
-                    // Undo the rows already written: the import is all or nothing.
-                    return Err(DbError::Backend(format!("row {line}: {e}")));
+                    // The row's problem, and the rows already written undone: the
+                    // import is all or nothing.
+                    return Ok(Err(vec![RowError::about(*line, "roles", e.reason().clone())]));
                 }
             }
             Ok(Ok(hashed.len()))

@@ -420,7 +420,7 @@ pub async fn run(State(state): State<AppState>, page: Page, Path(run_id): Path<I
         .read(move |c| {
             let Some(run) = crate::patrols::run_view(c, run_id)? else { return Ok(None) };
             let site =
-                reference::get_site(c, run.site_id)?.ok_or_else(|| DbError::Backend("run without site".into()))?;
+                reference::get_site(c, run.site_id)?.ok_or_else(|| DbError::Data("run without site".into()))?;
             let reference = SiteRef::as_of(c, site.id, run.started_device_ms)?;
             let plan = web_store::get_site_plan(c, site.id)?;
             let track = track_of(c, run_id)?;
@@ -581,7 +581,7 @@ pub async fn daily_log(
     let (site, status, reference, schedules_since) = state
         .store
         .read(move |c| {
-            let site = reference::get_site(c, site_id)?.ok_or_else(|| DbError::Backend("no site".into()))?;
+            let site = reference::get_site(c, site_id)?.ok_or_else(|| DbError::Data("no site".into()))?;
             let status = stats::day_status(c, &site, date, now)?;
             let reference = SiteRef::load(c, site_id)?;
             let since = stats::schedules_since(c, &site)?;

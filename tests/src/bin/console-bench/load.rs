@@ -991,10 +991,7 @@ impl Loader {
         t.flush(c)?;
         // The register's search rows, as the server writes them when it numbers a notice.
         c.execute(
-            &format!(
-                "INSERT INTO notice_search (site_id, notice_id, body) SELECT site_id, id, {} FROM notices WHERE site_id = $1",
-                patrol_server::notices::SEARCH_BODY_SQL
-            ),
+            &format!("{} WHERE site_id = $1", patrol_server::notices::SEARCH_ROW_SQL),
             &patrol_server::params![m.site.id],
         )?;
         for (year, value) in counters {
