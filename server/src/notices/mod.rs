@@ -290,6 +290,75 @@ pub fn page_visible(
     Ok(NoticePage { rows, next })
 }
 
+/// The most matches of a text search whose keys a list reads at once (about 5 MB);
+/// past it, the database counts and pages them as any list.
+pub const SEARCH_KEYS_MAX: usize = 50_000;
+
+/// A page of a list and the counts of the whole list, together. A text search reads
+/// its matches' keys from the search rows once, counts them and picks the page from
+/// them (two scans of every search row were most of the organisation-wide search's
+/// time), then reads only the page's notices; any other list, or a search with more
+/// than `SEARCH_KEYS_MAX` matches, is counted and paged by the database through its
+/// indexes. Either way the page follows the one list order and its cursor.
+pub fn list_visible(
+    c: &mut dyn Conn,
+    actor: &Actor,
+    filter: &ListFilter,
+    after: Option<Cursor>,
+    limit: i64,
+    now: i64,
+) -> Result<(NoticePage, Counts), DbError> {
+    if list_table(filter) == "notice_search" {
+        let (sql, mut args) = list_condition(actor, filter, c.kind() == "postgres");
+        args.push((SEARCH_KEYS_MAX as i64 + 1).into());
+        let rows = c.query(
+            &format!("SELECT n.id, n.state, n.due_ms FROM notice_search n WHERE {sql} LIMIT ${}", args.len()),
+            &args,
+        )?;
+        if rows.len() <= SEARCH_KEYS_MAX {
+            let mut counts = Counts::default();
+            let mut keys = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let state = NoticeState::parse(&r.text(1)?).ok_or_else(|| bad("state"))?;
+                let due_ms = r.int(2)?;
+                *counts.by_state.entry(state.as_str()).or_default() += 1;
+                if state.is_open() && due_ms < now {
+                    counts.overdue += 1;
+                }
+                // The list order: open first, by due time, then the id as text.
+                keys.push((!state.is_open(), due_ms, r.text(0)?));
+            }
+            keys.sort_unstable();
+            let start = after.map_or(0, |a| {
+                let cursor = (a.finished, a.due_ms, a.id.to_string());
+                keys.partition_point(|k| *k <= cursor)
+            });
+            let limit = limit.max(1) as usize;
+            let wanted = &keys[start..keys.len().min(start + limit + 1)];
+            let mut page = Vec::with_capacity(wanted.len());
+            if !wanted.is_empty() {
+                let ids: Vec<crate::store::Value> = wanted.iter().map(|k| k.2.clone().into()).collect();
+                let found = c.query(
+                    &format!(
+                        "SELECT {COLUMNS} FROM notices n WHERE n.id IN ({}) ORDER BY {FINISHED_SQL}, n.due_ms, n.id",
+                        crate::store::marks(1, ids.len())
+                    ),
+                    &ids,
+                )?;
+                page = found.iter().map(notice_row).collect::<Result<Vec<_>, _>>()?;
+            }
+            let next = if page.len() > limit {
+                page.truncate(limit);
+                page.last().map(Cursor::of)
+            } else {
+                None
+            };
+            return Ok((NoticePage { rows: page, next }, counts));
+        }
+    }
+    Ok((page_visible(c, actor, filter, after, limit)?, count_visible(c, actor, filter, now)?))
+}
+
 /// How many notices the actor may see, per state, and how many of the open ones are
 /// past due at `now`: counted in the database over all of them, never over a page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

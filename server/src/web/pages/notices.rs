@@ -75,8 +75,9 @@ async fn visible_page(state: &AppState, page: &Page, query: RegisterQuery) -> Re
             // The figures above the list are of open notices: counted over those alone.
             let open = notices::ListFilter { open_only: true, ..notices::ListFilter::default() };
             let counts = notices::count_visible(c, &actor, &open, now)?;
-            let matching = notices::count_visible(c, &actor, &register.filter, now)?.total();
-            let found = notices::page_visible(c, &actor, &register.filter, register.after, INBOX_PAGE)?;
+            let (found, matching) =
+                notices::list_visible(c, &actor, &register.filter, register.after, INBOX_PAGE, now)?;
+            let matching = matching.total();
             let mut departments = Vec::new();
             for site in sites.values() {
                 departments.extend(reference::list_departments_all(c, site.id)?);

@@ -401,11 +401,11 @@ pub fn run(loaded: &Loaded, data_dir: &std::path::Path, o: &Options) -> Result<b
     // query's "matching" figure, organisation-wide and within one site, equals the
     // count of notices whose number, description and location (lower-cased) hold
     // every word, counted here in Rust over all of them.
-    let all: Vec<(String, String)> = store
+    let all: Vec<(String, String, String)> = store
         .tx_blocking(false, |c| {
-            c.query("SELECT site_id, COALESCE(number, '') || ' ' || description || ' ' || location FROM notices", &[])?
+            c.query("SELECT site_id, COALESCE(number, '') || ' ' || description || ' ' || location, id FROM notices", &[])?
                 .iter()
-                .map(|r| Ok((r.text(0)?, r.text(1)?.to_lowercase())))
+                .map(|r| Ok((r.text(0)?, r.text(1)?.to_lowercase(), r.text(2)?)))
                 .collect()
         })
         .map_err(e)?;
@@ -425,11 +425,13 @@ pub fn run(loaded: &Loaded, data_dir: &std::path::Path, o: &Options) -> Result<b
     let mut search_bad = Vec::new();
     for q in &queries {
         let words: Vec<String> = q.split_whitespace().map(str::to_lowercase).collect();
-        let hits = |only: Option<&str>| {
+        let matches = |only: Option<&str>| -> BTreeSet<String> {
             all.iter()
-                .filter(|(s, body)| only.is_none_or(|o| o == s) && words.iter().all(|w| body.contains(w.as_str())))
-                .count() as u64
+                .filter(|(s, body, _)| only.is_none_or(|o| o == s) && words.iter().all(|w| body.contains(w.as_str())))
+                .map(|(_, _, id)| id.clone())
+                .collect()
         };
+        let hits = |only: Option<&str>| matches(only).len() as u64;
         let encoded: String = url_encode(q);
         for (scope, only) in [("organisation", None), ("site", Some(site.to_string()))] {
             let path = match &only {
@@ -440,6 +442,25 @@ pub fn run(loaded: &Loaded, data_dir: &std::path::Path, o: &Options) -> Result<b
             let (shown, expected) = (matching_figure(&html), hits(only.as_deref()));
             if shown != Some(expected) {
                 search_bad.push(format!("{q:?} ({scope}): page {shown:?}, notices {expected}"));
+            }
+            // Paged to the end (up to 2 000 matches), the search lists exactly them, once each.
+            if expected <= 2_000 {
+                let (mut seen, mut twice, mut next) = (BTreeSet::new(), 0, Some(path.clone()));
+                while let Some(p) = next {
+                    let (html, _) = manager.page(&p)?;
+                    for id in listed(&html) {
+                        if !seen.insert(id) {
+                            twice += 1;
+                        }
+                    }
+                    next = next_link(&html);
+                }
+                if seen != matches(only.as_deref()) || twice > 0 {
+                    search_bad.push(format!(
+                        "{q:?} ({scope}): paging listed {} ({twice} twice), {expected} match",
+                        seen.len()
+                    ));
+                }
             }
         }
     }
