@@ -158,8 +158,8 @@ pub fn layers(c: &mut dyn Conn, sha: &str) -> Result<Vec<Layer>, DbError> {
     )?;
     let mut out = Vec::new();
     for r in &rows {
-        let marks: Vec<patrol_protocol::Mark> = serde_json::from_str(&r.text(2)?)
-            .map_err(|e| DbError::Data(format!("photo_markups.marks_json: {e}")))?;
+        let marks: Vec<patrol_protocol::Mark> =
+            serde_json::from_str(&r.text(2)?).map_err(|e| DbError::Data(format!("photo_markups.marks_json: {e}")))?;
         if !marks.is_empty() {
             out.push(Layer { author_id: r.uuid(0)?, record_id: r.uuid(1)?, marks });
         }

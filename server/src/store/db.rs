@@ -231,8 +231,10 @@ impl<C> Pool<C> {
                     guard.1 += 1;
                     break None;
                 }
-                let (g, timeout) =
-                    self.freed.wait_timeout(guard, Duration::from_secs(30)).unwrap_or_else(std::sync::PoisonError::into_inner);
+                let (g, timeout) = self
+                    .freed
+                    .wait_timeout(guard, Duration::from_secs(30))
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 guard = g;
                 if timeout.timed_out() && guard.0.is_empty() && guard.1 >= self.max {
                     return Err(DbError::PoolTimeout);

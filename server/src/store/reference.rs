@@ -107,6 +107,19 @@ pub fn list_departments_all(c: &mut dyn Conn, site_id: Id) -> Result<Vec<Departm
     departments_where(c, site_id, "")
 }
 
+/// Every department an organisation's sites ever had, retired ones too, in one
+/// statement (the register names the departments of every site it lists).
+pub fn list_departments_all_of_org(c: &mut dyn Conn, org_id: Id) -> Result<Vec<Department>, DbError> {
+    c.query(
+        "SELECT d.id, d.site_id, d.kind, d.name_zh, d.name_en FROM departments d
+         WHERE d.site_id IN (SELECT s.id FROM sites s WHERE s.org_id = $1) ORDER BY d.site_id, d.created_ms, d.id",
+        &params![org_id],
+    )?
+    .iter()
+    .map(department)
+    .collect()
+}
+
 fn departments_where(c: &mut dyn Conn, site_id: Id, and: &str) -> Result<Vec<Department>, DbError> {
     c.query(
         &format!("SELECT id, site_id, kind, name_zh, name_en FROM departments WHERE site_id = $1 {and} ORDER BY created_ms, id"),

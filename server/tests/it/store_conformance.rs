@@ -179,7 +179,11 @@ fn a_panicking_transaction_leaves_the_pool_whole(backend: Backend) {
         }
         assert_eq!(store.read(|c| c.query_one("SELECT 1", &[])?.int(0)).await.unwrap(), 1);
     });
-    assert!(t.elapsed() < std::time::Duration::from_secs(20), "a request waited for a leaked connection: {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(20),
+        "a request waited for a leaked connection: {:?}",
+        t.elapsed()
+    );
 }
 
 fn a_refresh_token_can_be_used_only_once(backend: Backend) {

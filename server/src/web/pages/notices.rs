@@ -78,10 +78,10 @@ async fn visible_page(state: &AppState, page: &Page, query: RegisterQuery) -> Re
             let (found, matching) =
                 notices::list_visible(c, &actor, &register.filter, register.after, INBOX_PAGE, now)?;
             let matching = matching.total();
-            let mut departments = Vec::new();
-            for site in sites.values() {
-                departments.extend(reference::list_departments_all(c, site.id)?);
-            }
+            let departments: Vec<Department> = reference::list_departments_all_of_org(c, actor.person.org_id)?
+                .into_iter()
+                .filter(|d| sites.contains_key(&d.site_id))
+                .collect();
             let names: BTreeMap<Id, &Department> = departments.iter().map(|d| (d.id, d)).collect();
             let mut shown = Vec::with_capacity(found.rows.len());
             for n in found.rows {
@@ -214,10 +214,11 @@ pub async fn export_register(
                     Reason::ExportTooBig { total: total as usize, max: EXPORT_MAX },
                 )));
             }
-            let mut departments: BTreeMap<Id, Department> = BTreeMap::new();
-            for site in sites.values() {
-                departments.extend(reference::list_departments_all(c, site.id)?.into_iter().map(|d| (d.id, d)));
-            }
+            let departments: BTreeMap<Id, Department> = reference::list_departments_all_of_org(c, actor.person.org_id)?
+                .into_iter()
+                .filter(|d| sites.contains_key(&d.site_id))
+                .map(|d| (d.id, d))
+                .collect();
             let mut out = Vec::with_capacity(total as usize);
             let mut after = None;
             loop {

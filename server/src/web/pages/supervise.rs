@@ -419,8 +419,7 @@ pub async fn run(State(state): State<AppState>, page: Page, Path(run_id): Path<I
         .store
         .read(move |c| {
             let Some(run) = crate::patrols::run_view(c, run_id)? else { return Ok(None) };
-            let site =
-                reference::get_site(c, run.site_id)?.ok_or_else(|| DbError::Data("run without site".into()))?;
+            let site = reference::get_site(c, run.site_id)?.ok_or_else(|| DbError::Data("run without site".into()))?;
             let reference = SiteRef::as_of(c, site.id, run.started_device_ms)?;
             let plan = web_store::get_site_plan(c, site.id)?;
             let track = track_of(c, run_id)?;

@@ -403,10 +403,13 @@ pub fn run(loaded: &Loaded, data_dir: &std::path::Path, o: &Options) -> Result<b
     // every word, counted here in Rust over all of them.
     let all: Vec<(String, String, String)> = store
         .tx_blocking(false, |c| {
-            c.query("SELECT site_id, COALESCE(number, '') || ' ' || description || ' ' || location, id FROM notices", &[])?
-                .iter()
-                .map(|r| Ok((r.text(0)?, r.text(1)?.to_lowercase(), r.text(2)?)))
-                .collect()
+            c.query(
+                "SELECT site_id, COALESCE(number, '') || ' ' || description || ' ' || location, id FROM notices",
+                &[],
+            )?
+            .iter()
+            .map(|r| Ok((r.text(0)?, r.text(1)?.to_lowercase(), r.text(2)?)))
+            .collect()
         })
         .map_err(e)?;
     let code = sites.iter().find(|(id, _)| id == &site.to_string()).map(|(_, c)| c.clone()).unwrap_or_default();
