@@ -216,21 +216,37 @@ struct CameraPicker: UIViewControllerRepresentable {
 }
 
 /// A photo of this phone's store as a thumbnail; others' photos are on the server only.
+/// With `markup`, each photo taken on this phone (its original is here) has a
+/// "标注 / Mark up" button that opens its markup.
 struct Thumbnails: View {
     let shas: [String]
+    var markup: ((String) -> Void)? = nil
     var body: some View {
-        let dir = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
-            .appendingPathComponent("patrol/photos/thumbs")
         ScrollView(.horizontal) {
             HStack {
                 ForEach(shas, id: \.self) { sha in
-                    if let img = UIImage(contentsOfFile: dir.appendingPathComponent("\(sha).jpg").path) {
-                        Image(uiImage: img).resizable().scaledToFill().frame(width: 64, height: 64).clipped()
+                    if let markup, PhotoFiles.isHere(sha) {
+                        Button { markup(sha) } label: {
+                            VStack(spacing: 2) {
+                                thumb(sha)
+                                Text("photo.markup").font(.caption2)
+                            }
+                        }
+                        // In a List or Form row, each button takes only its own taps.
+                        .buttonStyle(.borderless)
                     } else {
-                        Text(sha.prefix(6)).font(.caption2).frame(width: 64, height: 64).background(Color.gray.opacity(0.2))
+                        thumb(sha)
                     }
                 }
             }
+        }
+    }
+
+    @ViewBuilder private func thumb(_ sha: String) -> some View {
+        if let img = UIImage(contentsOfFile: PhotoFiles.thumb(sha).path) {
+            Image(uiImage: img).resizable().scaledToFill().frame(width: 64, height: 64).clipped()
+        } else {
+            Text(sha.prefix(6)).font(.caption2).frame(width: 64, height: 64).background(Color.gray.opacity(0.2))
         }
     }
 }

@@ -1,6 +1,7 @@
 // Notices: raise one (department, severity, due, description, photos); the inbox with
 // overdue first; one notice with sign for receipt (PencilKit signature), report fix with
-// after-photos, dispute, verify.
+// after-photos, dispute, verify. The photos taken on this phone open their markup
+// (MarkupView) in a sheet.
 import PatrolKit
 import PencilKit
 import PhotosUI
@@ -17,6 +18,7 @@ struct NoticeFormView: View {
         @State private var camera = false
         @State private var cameraRefused = false
         @State private var library: PhotosPickerItem?
+        @State private var marking: PhotoRef?
 
         var body: some View {
             Form {
@@ -35,7 +37,7 @@ struct NoticeFormView: View {
                 TextField("notice.location", text: $model.location)
                 TextField("notice.description", text: $model.text, axis: .vertical).lineLimit(3...8)
                 Section {
-                    Thumbnails(shas: model.photos)
+                    Thumbnails(shas: model.photos) { marking = PhotoRef(id: $0) }
                     Button("photo.take") { openCamera() }
                     PhotosPicker(selection: $library, matching: .images) { Text("photo.library") }
                 }
@@ -44,6 +46,7 @@ struct NoticeFormView: View {
             }
             .navigationTitle(Text("notice.title"))
             .sheet(isPresented: $camera) { CameraPicker { model.addPhoto($0, fix: nil) } }
+            .sheet(item: $marking) { p in MarkupView(service: model.service, sha256: p.id) { marking = nil } }
             .cameraRefusedAlert(isPresented: $cameraRefused)
             .onChange(of: library) { item in
                 Task {
@@ -134,6 +137,7 @@ struct NoticeDetailView: View {
         @State private var text = ""
         @State private var camera = false
         @State private var cameraRefused = false
+        @State private var marking: PhotoRef?
 
         var body: some View {
             List {
@@ -147,12 +151,12 @@ struct NoticeDetailView: View {
                         Text(n.description)
                         if n.overdue { Text("notice.overdue").foregroundColor(.red) }
                         Text(Formats.dayClock(n.dueMs, offsetMinutes: offset))
-                        Thumbnails(shas: n.photos)
+                        Thumbnails(shas: n.photos) { marking = PhotoRef(id: $0) }
                     }
                     Section {
                         if n.allowedActions.contains(.acknowledge) { Button("notice.sign") { pending = .sign } }
                         if n.allowedActions.contains(.reportFix) {
-                            Thumbnails(shas: model.afterPhotos)
+                            Thumbnails(shas: model.afterPhotos) { marking = PhotoRef(id: $0) }
                             Button("notice.afterPhoto") { openCamera() }
                             Button("notice.reportFix") { pending = .fix }.disabled(model.afterPhotos.isEmpty)
                         }
@@ -173,6 +177,9 @@ struct NoticeDetailView: View {
             }
             .onAppear { model.open(noticeId) }
             .sheet(isPresented: $camera) { CameraPicker { model.addAfterPhoto($0, fix: nil) } }
+            // A sheet, not a pushed page: the notice stays open underneath, so coming back
+            // does not run onAppear (model.open) again and the after-photos stay.
+            .sheet(item: $marking) { p in MarkupView(service: service, sha256: p.id) { marking = nil } }
             .cameraRefusedAlert(isPresented: $cameraRefused)
             .sheet(item: $pending) { p in
                 if p == .sign {

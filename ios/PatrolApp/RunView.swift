@@ -1,5 +1,6 @@
 // A patrol run: progress, checkpoints in route order, QR / NFC / GPS (accuracy shown) /
-// manual check-in, checklist items, photos, a notice from here, and finishing.
+// manual check-in, checklist items, photos (marked up in MarkupView), a notice from
+// here, and finishing.
 import PatrolKit
 import PhotosUI
 import SwiftUI
@@ -25,6 +26,7 @@ struct RunView: View {
         @State private var finishing = false
         @State private var missedReason = ""
         @State private var raising = false
+        @State private var marking: PhotoRef?
 
         var body: some View {
             List {
@@ -67,6 +69,8 @@ struct RunView: View {
                 Button("cancel", role: .cancel) {}
             }
             .sheet(isPresented: $raising) { NavigationStack { NoticeFormView(done: { raising = false }) } }
+            // A sheet: the run screen stays (no onDisappear), so the track keeps recording.
+            .sheet(item: $marking) { p in MarkupView(service: app.service, sha256: p.id) { marking = nil } }
             .cameraRefusedAlert(isPresented: $cameraRefused)
             .onChange(of: model.detail?.finishedMs) { finished in if finished != nil { location.stop() } }
         }
@@ -111,7 +115,7 @@ struct RunView: View {
                         raising = true
                     }
                 }
-                Thumbnails(shas: d.photos)
+                Thumbnails(shas: d.photos) { marking = PhotoRef(id: $0) }
             }
         }
 

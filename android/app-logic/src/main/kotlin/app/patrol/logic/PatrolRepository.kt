@@ -95,6 +95,11 @@ class PatrolRepository(
         addPhoto(PhotoInput(PhotoSource.Bytes(bytes), context, siteId, capturedAtMs, latitude, longitude))
     }
 
+    // Markup layers over this phone's photos: MarkupModel edits one in memory; reading the
+    // layer shown now and recording a new one are core calls, so they run here.
+    suspend fun openMarkup(sha256: String, frame: PhotoFrame): MarkupModel = read { MarkupModel.load(this, sha256, frame) }
+    suspend fun saveMarkup(model: MarkupModel): MarkupOutcome = write { model.save() }
+
     // Notices
     suspend fun createNotice(draft: NoticeDraft): NoticeView = write { createNotice(draft) }
     suspend fun act(noticeId: Id, action: NoticeAction, reason: String = "", photos: List<String> = emptyList(), reassignTo: Id? = null): NoticeView =

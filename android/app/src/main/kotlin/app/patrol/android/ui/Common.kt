@@ -1,4 +1,5 @@
-// Pieces every screen uses: the error banner, a text-input dialog, photo thumbnails.
+// Pieces every screen uses: the error banner, a text-input dialog, photo thumbnails
+// (with the way into a photo's markup).
 package app.patrol.android.ui
 
 import android.graphics.BitmapFactory
@@ -6,6 +7,7 @@ import androidx.compose.foundation.Image
 import androidx.compose.foundation.background
 import androidx.compose.foundation.layout.Box
 import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.PaddingValues
 import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.Spacer
 import androidx.compose.foundation.layout.fillMaxWidth
@@ -64,21 +66,32 @@ fun TextDialog(title: String, label: String, required: Boolean, onConfirm: (Stri
     )
 }
 
-/** Thumbnails of photos stored on this phone (the core keeps them under photos/thumbs). */
+/** Thumbnails of photos stored on this phone (the core keeps them under photos/thumbs).
+ *  With [onMarkup], each photo whose original this phone holds (the ones taken here;
+ *  others' are uploaded, not downloaded) has a "标注 / Mark up" button under it. */
 @Composable
-fun PhotoStrip(shas: List<String>) {
+fun PhotoStrip(shas: List<String>, onMarkup: ((String) -> Unit)? = null) {
     if (shas.isEmpty()) return
-    val dir = File(LocalContext.current.filesDir, "patrol/photos/thumbs")
+    val photos = File(LocalContext.current.filesDir, "patrol/photos")
+    val dir = File(photos, "thumbs")
     LazyRow(Modifier.padding(vertical = 4.dp)) {
         items(shas) { sha ->
             val file = File(dir, "$sha.jpg")
             val bitmap = remember(sha) { if (file.exists()) BitmapFactory.decodeFile(file.path) else null }
-            Box(Modifier.size(72.dp).background(MaterialTheme.colorScheme.surfaceVariant), contentAlignment = Alignment.Center) {
-                if (bitmap != null) {
-                    Image(bitmap.asImageBitmap(), contentDescription = sha, contentScale = ContentScale.Crop, modifier = Modifier.size(72.dp))
-                } else {
-                    // A photo another person took: uploaded, not downloaded to this phone.
-                    Text(sha.take(6), style = MaterialTheme.typography.labelSmall)
+            val original = remember(sha) { File(photos, "$sha.jpg").exists() }
+            Column(horizontalAlignment = Alignment.CenterHorizontally) {
+                Box(Modifier.size(72.dp).background(MaterialTheme.colorScheme.surfaceVariant), contentAlignment = Alignment.Center) {
+                    if (bitmap != null) {
+                        Image(bitmap.asImageBitmap(), contentDescription = sha, contentScale = ContentScale.Crop, modifier = Modifier.size(72.dp))
+                    } else {
+                        // A photo another person took: uploaded, not downloaded to this phone.
+                        Text(sha.take(6), style = MaterialTheme.typography.labelSmall)
+                    }
+                }
+                if (onMarkup != null && original) {
+                    TextButton(onClick = { onMarkup(sha) }, contentPadding = PaddingValues(0.dp), modifier = Modifier.width(72.dp)) {
+                        Text(stringResource(R.string.markup), style = MaterialTheme.typography.labelMedium)
+                    }
                 }
             }
             Spacer(Modifier.width(6.dp))

@@ -1,5 +1,6 @@
 // The notices inbox (overdue first) and one notice: the head signs for receipt on a
 // signature pad, reports the fix with after-photos or disputes; the issuer verifies.
+// The photos this phone took (the notice's, the after-photos) can be marked up.
 package app.patrol.android.ui
 
 import androidx.compose.foundation.clickable
@@ -31,6 +32,7 @@ import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
+import androidx.compose.runtime.saveable.rememberSaveable
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
@@ -98,14 +100,21 @@ private fun NoticeCard(n: NoticeView, offset: Int, onClick: () -> Unit) {
 private enum class Pending { SIGN, FIX_NOTE, DISPUTE, VERIFY_PASS, VERIFY_FAIL, CORRECTIVE }
 
 @Composable
-fun NoticeScreen(vm: PatrolViewModel, noticeId: String) {
+fun NoticeScreen(vm: PatrolViewModel, noticeId: String, markup: (String) -> Unit) {
     val model = vm.notices
     val n by model.selected.collectAsStateWithLifecycle()
     val busy by model.busy.collectAsStateWithLifecycle()
     val error by model.error.collectAsStateWithLifecycle()
     val afterPhotos by model.pendingPhotos.collectAsStateWithLifecycle()
     val offsets by vm.siteOffsets.collectAsStateWithLifecycle()
-    LaunchedEffect(noticeId) { model.open(noticeId) }
+    // Opened once per visit: coming back from a photo's markup keeps the notice and the
+    // after-photos taken for the next action (open() would drop them). The flag is kept
+    // with this back-stack entry; a process restart finds no notice selected and opens it.
+    var opened by rememberSaveable(noticeId) { mutableStateOf(false) }
+    LaunchedEffect(noticeId) {
+        if (!opened || model.selected.value?.noticeId != noticeId) model.open(noticeId)
+        opened = true
+    }
     var pending by remember { mutableStateOf<Pending?>(null) }
     val takeAfterPhoto = rememberPhotoTaker { model.addAfterPhoto(it, null) }
     val notice = n?.takeIf { it.noticeId == noticeId }
@@ -120,13 +129,13 @@ fun NoticeScreen(vm: PatrolViewModel, noticeId: String) {
         Text(notice.description, style = MaterialTheme.typography.bodyLarge)
         if (notice.overdue) Text(stringResource(R.string.overdue), color = Overdue)
         Text(stringResource(R.string.due_at, Formats.dayClock(notice.dueMs, offset)))
-        PhotoStrip(notice.photos)
+        PhotoStrip(notice.photos, onMarkup = markup)
 
         // Buttons only for what the state machine allows this person now.
         if (notice.can(NoticeAction.ACKNOWLEDGE)) Button(onClick = { pending = Pending.SIGN }, enabled = !busy) { Text(stringResource(R.string.sign_receipt)) }
         if (notice.can(NoticeAction.REPORT_FIX)) {
             Section(stringResource(R.string.after_photos)) {
-                PhotoStrip(afterPhotos)
+                PhotoStrip(afterPhotos, onMarkup = markup)
                 Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
                     OutlinedButton(onClick = takeAfterPhoto, enabled = !busy) { Text(stringResource(R.string.take_photo)) }
                     Button(onClick = { pending = Pending.FIX_NOTE }, enabled = !busy && afterPhotos.isNotEmpty()) { Text(stringResource(R.string.report_fix)) }

@@ -1,5 +1,5 @@
 // Navigation: sign in, then four tabs (today, notices, sync, history) and the pages they
-// open (a run, a new notice, a notice). The screen models live in one AndroidX
+// open (a run, a new notice, a notice, a photo's markup). The screen models live in one AndroidX
 // ViewModel with its viewModelScope; they are the app-logic classes tested on the JVM.
 package app.patrol.android.ui
 
@@ -110,11 +110,16 @@ fun PatrolNav(pendingLink: PendingLink, vm: PatrolViewModel = viewModel()) {
             composable("history") { HistoryScreen(vm, openRun = { nav.navigate("run/$it") }) }
             composable("run/{runId}") { e ->
                 val runId = e.arguments?.getString("runId")!!
-                RunScreen(vm, runId, raiseNotice = { nav.navigate("notice/new") }, back = { nav.popBackStack() }, plan = { nav.navigate("run/$runId/plan") })
+                RunScreen(
+                    vm, runId, raiseNotice = { nav.navigate("notice/new") }, back = { nav.popBackStack() }, plan = { nav.navigate("run/$runId/plan") },
+                    markup = { nav.navigate("photo/$it/markup") },
+                )
             }
             composable("run/{runId}/plan") { e -> PlanScreen(vm, e.arguments?.getString("runId")!!) }
-            composable("notice/new") { RaiseNoticeScreen(vm, done = { nav.popBackStack() }) }
-            composable("notice/{id}") { e -> NoticeScreen(vm, e.arguments?.getString("id")!!) }
+            composable("notice/new") { RaiseNoticeScreen(vm, done = { nav.popBackStack() }, markup = { nav.navigate("photo/$it/markup") }) }
+            composable("notice/{id}") { e -> NoticeScreen(vm, e.arguments?.getString("id")!!, markup = { nav.navigate("photo/$it/markup") }) }
+            // A photo this phone took, marked up; saving or leaving comes back to where it was opened.
+            composable("photo/{sha}/markup") { e -> MarkupScreen(vm, e.arguments?.getString("sha")!!, done = { nav.popBackStack() }) }
         }
     }
     // A notice link (from a WeCom / DingTalk / e-mail message): followed once signed in.

@@ -1,5 +1,6 @@
 // Raise a rectification notice: department, severity, due, location, description,
-// photos. Saved offline; the number comes with the next sync.
+// photos (each of which can be marked up). Saved offline; the number comes with the
+// next sync.
 package app.patrol.android.ui
 
 import androidx.compose.foundation.layout.Arrangement
@@ -33,7 +34,7 @@ import app.patrol.logic.pick
 import uniffi.patrol_protocol.Severity
 
 @Composable
-fun RaiseNoticeScreen(vm: PatrolViewModel, done: () -> Unit) {
+fun RaiseNoticeScreen(vm: PatrolViewModel, done: () -> Unit, markup: (String) -> Unit) {
     val model = vm.raise
     val lang = currentLang()
     val form by model.form.collectAsStateWithLifecycle()
@@ -76,7 +77,7 @@ fun RaiseNoticeScreen(vm: PatrolViewModel, done: () -> Unit) {
             minLines = 3, modifier = Modifier.fillMaxWidth(),
             isError = error?.field == "description")
         Text(stringResource(R.string.photos_count, form.photos.size))
-        PhotoStrip(form.photos)
+        PhotoStrip(form.photos, onMarkup = markup)
         Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
             OutlinedButton(onClick = takePhoto, enabled = !busy) { Text(stringResource(R.string.take_photo)) }
             Button(onClick = model::submit, enabled = !busy) { Text(stringResource(R.string.submit)) }

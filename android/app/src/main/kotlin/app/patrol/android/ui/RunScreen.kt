@@ -53,7 +53,7 @@ import uniffi.patrol_core.RunCheckpoint
 import uniffi.patrol_protocol.ItemOutcome
 
 @Composable
-fun RunScreen(vm: PatrolViewModel, runId: String, raiseNotice: () -> Unit, back: () -> Unit, plan: () -> Unit) {
+fun RunScreen(vm: PatrolViewModel, runId: String, raiseNotice: () -> Unit, back: () -> Unit, plan: () -> Unit, markup: (String) -> Unit) {
     val model = vm.run
     val context = LocalContext.current
     val lang = currentLang()
@@ -138,7 +138,7 @@ fun RunScreen(vm: PatrolViewModel, runId: String, raiseNotice: () -> Unit, back:
                 }
                 Text(stringResource(R.string.nfc_hint), style = MaterialTheme.typography.bodySmall)
             }
-            PhotoStrip(d.photos)
+            PhotoStrip(d.photos, onMarkup = markup)
         }
         val next = model.nextCheckpoint()?.checkpoint?.checkpointId
         LazyColumn(Modifier.fillMaxSize().padding(horizontal = 12.dp)) {
