@@ -3,6 +3,7 @@
 //! and a finish without a reason refused with their reasons, then the store opened
 //! through the Rust API finds every step with an unbroken chain.
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::path::Path;

@@ -2,12 +2,10 @@
 //! decoded at half scale and stored upright at 2000 px with a Chinese watermark, a 320 px thumbnail, a stable name;
 //! and decompression bombs refused before anything large is allocated.
 
-mod common;
-
 use std::path::Path;
 use std::time::Instant;
 
-use common::*;
+use crate::common::*;
 use patrol_core::Error;
 use patrol_core::photos::{PhotoInput, PhotoSource, StoredPhoto};
 use patrol_protocol::record::PhotoContext;

@@ -3,13 +3,11 @@
 //! moments, many times, and checks that everything reported saved is on disk. The
 //! store is encrypted (SQLCipher, the tests' key), as on the phones.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use patrol_core::Core;
 use patrol_core::notices::NoticeDraft;
 use patrol_core::patrols::CheckInMethod;
@@ -170,7 +168,12 @@ fn killing_the_app_at_random_moments_loses_nothing_it_reported_saved() {
         kill += 1;
         let checked = reported.len();
         let mut child = Command::new(&exe)
-            .args(["--exact", "crash_child_records_patrols_until_killed", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                &test_name("crash_child_records_patrols_until_killed"),
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -243,4 +246,11 @@ fn killing_the_app_at_random_moments_loses_nothing_it_reported_saved() {
     assert!(kills_mid_patrol >= 50, "only {kills_mid_patrol} kills hit a patrol in progress");
     assert!(saves >= 100, "the children got far enough to matter: {saves} saves");
     assert!(records as usize >= saves - reported.iter().filter(|l| l.starts_with("OK photo")).count());
+}
+
+/// The full name libtest lists this module's test `name` under (`crash::name` in the
+/// `it` binary), for re-running it alone in a child process.
+fn test_name(name: &str) -> String {
+    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
+    if module.is_empty() { name.to_string() } else { format!("{module}::{name}") }
 }

@@ -3,9 +3,7 @@
 //! each layer is a record of its own (the newest is shown, an empty one clears it);
 //! every malformed mark is refused with the field named and nothing recorded.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use patrol_core::Error;
 use patrol_core::photos::{PhotoInput, PhotoSource};
 use patrol_protocol::record::PhotoContext;

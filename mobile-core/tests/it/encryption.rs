@@ -2,12 +2,10 @@
 //! wrong key refused with nothing changed, the key changed, and a plain store from an
 //! app version before encryption encrypted on its first open with a key.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use patrol_core::notices::NoticeDraft;
 use patrol_core::{Core, CoreConfig, Error, PatrolCore, PatrolError};
 use patrol_protocol::notice::Severity;

@@ -1,9 +1,7 @@
 //! A patrol officer walks the morning route with no network, the engineering head
 //! answers the notice on the same phone, and everything is still there after a restart.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use patrol_core::Error;
 use patrol_core::notices::NoticeDraft;
 use patrol_core::patrols::CheckInMethod;

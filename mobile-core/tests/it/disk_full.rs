@@ -4,11 +4,9 @@
 //! failed must have written nothing; every call that succeeded must be on disk with
 //! the chain intact; and once space is back, recording works again.
 
-mod common;
-
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use patrol_core::PatrolError;
 use patrol_core::notices::NoticeDraft;
 use patrol_protocol::notice::Severity;
@@ -76,7 +74,7 @@ fn a_full_disk_gives_a_clear_error_and_leaves_nothing_half_written() {
     }
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "a_full_disk_gives_a_clear_error_and_leaves_nothing_half_written", "--nocapture"])
+        .args(["--exact", &test_name("a_full_disk_gives_a_clear_error_and_leaves_nothing_half_written"), "--nocapture"])
         .env(CHILD, dir.path())
         .output()
         .unwrap();
@@ -100,4 +98,11 @@ fn a_full_disk_gives_a_clear_error_and_leaves_nothing_half_written() {
     let core = open_world(dir.path(), &clock, None);
     assert_eq!(core.verify_log().unwrap(), saved + 1);
     assert_eq!(core.list_notices(500).unwrap().len() as u64, saved + 1);
+}
+
+/// The full name libtest lists this module's test `name` under (`disk_full::name` in the
+/// `it` binary), for re-running it alone in a child process.
+fn test_name(name: &str) -> String {
+    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
+    if module.is_empty() { name.to_string() } else { format!("{module}::{name}") }
 }
