@@ -487,11 +487,57 @@ pub fn monthly_pdf(font: &CjkFont, lang: Lang, site: &Site, s: &MonthSummary, r:
     doc.finish()
 }
 
-/// A photo ready for the notice form: a small RGB JPEG and its pixel size.
+/// A photo ready for the notice form: a small RGB JPEG and its pixel size, and the
+/// marks of its markup layers, drawn over it on the form.
 pub struct PdfPhoto {
+    pub marks: Vec<patrol_protocol::Mark>,
     pub jpeg: Vec<u8>,
     pub width: u32,
     pub height: u32,
+}
+
+/// The red of the marks, as on the console's pages.
+const MARK_RED: [f32; 3] = [0.898, 0.224, 0.208];
+
+/// Draws markup marks over a photo placed at (x, y) (its lower left, PDF points, y up)
+/// `w`×`h`: mark coordinates run 0–10 000 from the photo's top left, a circle's radius
+/// in units of its width; clipped to the photo.
+pub fn draw_marks(doc: &mut Doc<'_>, marks: &[patrol_protocol::Mark], x: f32, y: f32, w: f32, h: f32) {
+    use patrol_protocol::{MARK_SCALE, Mark};
+    if marks.is_empty() {
+        return;
+    }
+    let scale = f32::from(MARK_SCALE);
+    let at = |mx: u16, my: u16| (x + f32::from(mx) / scale * w, y + h - f32::from(my) / scale * h);
+    let stroke = (w.max(h) / 90.0).max(0.8);
+    doc.clip_rect(x, y, w, h);
+    for m in marks {
+        match m {
+            Mark::Arrow { from_x, from_y, to_x, to_y } => {
+                let (a, b) = (at(*from_x, *from_y), at(*to_x, *to_y));
+                doc.stroke_path_in(&[a, b], MARK_RED, stroke);
+                // The head: two strokes back from the tip at ±28°.
+                let (dx, dy) = (a.0 - b.0, a.1 - b.1);
+                let len = (dx * dx + dy * dy).sqrt().max(0.001);
+                let head = (len * 0.3).min(stroke * 6.0);
+                let (ux, uy) = (dx / len * head, dy / len * head);
+                let (c, s) = (0.883_f32, 0.469_f32);
+                let left = (b.0 + ux * c - uy * s, b.1 + ux * s + uy * c);
+                let right = (b.0 + ux * c + uy * s, b.1 - ux * s + uy * c);
+                doc.stroke_path_in(&[left, b, right], MARK_RED, stroke);
+            }
+            Mark::Circle { x: cx, y: cy, radius } => {
+                let (px, py) = at(*cx, *cy);
+                doc.stroke_circle_in(px, py, f32::from(*radius) / scale * w, MARK_RED, stroke);
+            }
+            Mark::Text { x: tx, y: ty, text } => {
+                let (px, py) = at(*tx, *ty);
+                let size = (h / 14.0).max(6.0);
+                doc.text_in(px, py - size, size, MARK_RED, text);
+            }
+        }
+    }
+    doc.unclip();
 }
 
 /// Shrinks a stored photo for printing (long edge 900 px, RGB baseline JPEG, which
@@ -501,7 +547,7 @@ pub fn pdf_photo(jpeg: &[u8]) -> Option<PdfPhoto> {
     let img = img.thumbnail(900, 900).to_rgb8();
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80).encode_image(&img).ok()?;
-    Some(PdfPhoto { jpeg: out, width: img.width(), height: img.height() })
+    Some(PdfPhoto { jpeg: out, width: img.width(), height: img.height(), marks: Vec::new() })
 }
 
 /// The rectification notice as the paper form: number, dates, location, description,
@@ -558,7 +604,9 @@ pub fn notice_pdf(
                 let (w, h) = (p.width as f32 * scale, p.height as f32 * scale);
                 let x = MARGIN + i as f32 * (box_w + gap);
                 c.doc.stroke_rect(x, c.y, box_w, box_h, 0.8, false);
-                c.doc.jpeg(p.jpeg.clone(), p.width, p.height, x + (box_w - w) / 2.0, c.y + (box_h - h) / 2.0, w, h);
+                let (ix, iy) = (x + (box_w - w) / 2.0, c.y + (box_h - h) / 2.0);
+                c.doc.jpeg(p.jpeg.clone(), p.width, p.height, ix, iy, w, h);
+                draw_marks(&mut c.doc, &p.marks, ix, iy, w, h);
             }
             c.y -= 4.0;
         }

@@ -277,6 +277,11 @@ impl<'f> Doc<'f> {
     /// character the font lacks is drawn as the marker, inside a span whose
     /// ActualText is the character, so the text layer still says what was written.
     pub fn text(&mut self, x: f32, y: f32, size: f32, gray: f32, text: &str) {
+        self.text_in(x, y, size, [gray; 3], text);
+    }
+
+    /// [`Doc::text`] in a colour (RGB, 0–1 each).
+    pub fn text_in(&mut self, x: f32, y: f32, size: f32, rgb: [f32; 3], text: &str) {
         // (glyph bytes, the original text when they are the marker)
         let mut runs: Vec<(Vec<u8>, Option<&str>)> = Vec::new();
         let mut shown = Vec::with_capacity(text.len() * 2);
@@ -303,7 +308,7 @@ impl<'f> Doc<'f> {
             runs.push((shown, None));
         }
         let page = self.page();
-        page.set_fill_gray(gray);
+        page.set_fill_rgb(rgb[0], rgb[1], rgb[2]);
         page.begin_text();
         page.set_font(FONT_NAME, size);
         page.next_line(x, y);
@@ -349,6 +354,55 @@ impl<'f> Doc<'f> {
         page.rect(x, y, w, h);
         page.stroke();
         page.restore_state();
+    }
+
+    /// A polyline in a colour (RGB), `width` points wide with round ends: a mark
+    /// drawn over a photo.
+    pub fn stroke_path_in(&mut self, points: &[(f32, f32)], rgb: [f32; 3], width: f32) {
+        let Some((first, rest)) = points.split_first() else { return };
+        let page = self.page();
+        page.save_state();
+        page.set_stroke_rgb(rgb[0], rgb[1], rgb[2]);
+        page.set_line_width(width);
+        page.set_line_cap(pdf_writer::types::LineCapStyle::RoundCap);
+        page.set_line_join(pdf_writer::types::LineJoinStyle::RoundJoin);
+        page.move_to(first.0, first.1);
+        for p in rest {
+            page.line_to(p.0, p.1);
+        }
+        page.stroke();
+        page.restore_state();
+    }
+
+    /// A circle's outline in a colour (four Bézier quarters).
+    pub fn stroke_circle_in(&mut self, cx: f32, cy: f32, r: f32, rgb: [f32; 3], width: f32) {
+        const K: f32 = 0.552_284_8; // the control-point distance of a quarter circle, per radius
+        let k = K * r;
+        let page = self.page();
+        page.save_state();
+        page.set_stroke_rgb(rgb[0], rgb[1], rgb[2]);
+        page.set_line_width(width);
+        page.move_to(cx + r, cy);
+        page.cubic_to(cx + r, cy + k, cx + k, cy + r, cx, cy + r);
+        page.cubic_to(cx - k, cy + r, cx - r, cy + k, cx - r, cy);
+        page.cubic_to(cx - r, cy - k, cx - k, cy - r, cx, cy - r);
+        page.cubic_to(cx + k, cy - r, cx + r, cy - k, cx + r, cy);
+        page.close_path();
+        page.stroke();
+        page.restore_state();
+    }
+
+    /// Clips what follows, until [`Doc::unclip`], to a rectangle (a photo's box).
+    pub fn clip_rect(&mut self, x: f32, y: f32, w: f32, h: f32) {
+        let page = self.page();
+        page.save_state();
+        page.rect(x, y, w, h);
+        page.clip_nonzero();
+        page.end_path();
+    }
+
+    pub fn unclip(&mut self) {
+        self.page().restore_state();
     }
 
     /// A straight line.

@@ -66,6 +66,15 @@ async fn a_layer_is_drawn_over_the_photo_for_those_who_may_see_it(backend: Backe
     assert_eq!(svg.matches("<line").count(), 1, "{svg}");
     assert_eq!(svg.matches("<text").count(), 1, "{svg}");
 
+    // The printed notice draws them too, in the marks' red over the photo: two strokes
+    // for the arrow (shaft, head), a circle each, the text in red.
+    let pdf = web::get(&s, &format!("/notices/{notice_id}/notice.pdf"), &cookie).await;
+    assert_eq!(pdf.status, axum::http::StatusCode::OK);
+    let content = pdf_content(&pdf.bytes);
+    let red_strokes = content.lines().filter(|l| l.starts_with("0.898 ") && l.ends_with(" RG")).count();
+    let red_fills = content.lines().filter(|l| l.starts_with("0.898 ") && l.ends_with(" rg")).count();
+    assert_eq!((red_strokes, red_fills), (4, 1), "marks drawn on the print");
+
     // The officer clears their layer: the head's stays; both are still in the log.
     officer.record(&s, RecordPayload::PhotoMarked { photo: sha.clone(), marks: vec![] });
     officer.push(&s).await;
@@ -83,6 +92,25 @@ async fn a_layer_is_drawn_over_the_photo_for_those_who_may_see_it(backend: Backe
     // The audit rebuilds the layers from the log and finds them equal.
     let report = patrol_server::audit::verify::verify(&s.state.store, &s.state.photos).await.unwrap();
     assert!(report.findings.is_empty(), "{:?}", report.findings);
+}
+
+/// Every compressed stream of a PDF, inflated and joined: its drawing operators.
+fn pdf_content(pdf: &[u8]) -> String {
+    let mut out = String::new();
+    let mut rest = pdf;
+    while let Some(at) = rest.windows(6).position(|w| w == b"stream") {
+        let mut start = at + 6;
+        while matches!(rest.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        let Some(len) = rest[start..].windows(9).position(|w| w == b"endstream") else { break };
+        if let Ok(data) = miniz_oxide::inflate::decompress_to_vec_zlib(&rest[start..start + len]) {
+            out.push_str(&String::from_utf8_lossy(&data));
+            out.push('\n');
+        }
+        rest = &rest[start + len + 9..];
+    }
+    out
 }
 
 both_backends!(a_layer_is_drawn_over_the_photo_for_those_who_may_see_it);

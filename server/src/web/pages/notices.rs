@@ -582,7 +582,12 @@ pub async fn photo_thumb(
 /// Most photos of each kind printed on the notice form.
 const PDF_PHOTOS_MAX: usize = 6;
 
-async fn printable(state: &AppState, page: &Page, shas: &[String]) -> Result<Vec<exports::PdfPhoto>, WebError> {
+async fn printable(
+    state: &AppState,
+    page: &Page,
+    shas: &[String],
+    overlays: &BTreeMap<String, photos::Overlay>,
+) -> Result<Vec<exports::PdfPhoto>, WebError> {
     let mut out = Vec::new();
     for sha in shas.iter().take(PDF_PHOTOS_MAX) {
         // A photo still on its way from the phone is left off the print.
@@ -590,7 +595,14 @@ async fn printable(state: &AppState, page: &Page, shas: &[String]) -> Result<Vec
             let p = tokio::task::spawn_blocking(move || exports::pdf_photo(&bytes))
                 .await
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
-            out.extend(p);
+            // The photo's markup layers print over it, as the page draws them.
+            out.extend(p.map(|mut p| {
+                p.marks = overlays
+                    .get(sha)
+                    .map(|o| o.layers.iter().flat_map(|l| l.marks.clone()).collect())
+                    .unwrap_or_default();
+                p
+            }));
         }
     }
     Ok(out)
@@ -599,8 +611,8 @@ async fn printable(state: &AppState, page: &Page, shas: &[String]) -> Result<Vec
 /// `GET /notices/{id}/notice.pdf`: the printable form, for whoever may see the notice.
 pub async fn notice_pdf(State(state): State<AppState>, page: Page, Path(id): Path<Id>) -> Result<Response, WebError> {
     let s = load(&state, &page, id).await?;
-    let before = printable(&state, &page, &s.view.photos).await?;
-    let after = printable(&state, &page, &s.view.after_photos).await?;
+    let before = printable(&state, &page, &s.view.photos, &s.overlays).await?;
+    let after = printable(&state, &page, &s.view.after_photos, &s.overlays).await?;
     let lang = page.lang;
     let name = format!("notice-{}.pdf", s.view.number.clone().unwrap_or_else(|| s.view.id.to_string()));
     let bytes = exports::render_pdf(&state, move |font| exports::notice_pdf(font, lang, &s, before, after)).await?;
