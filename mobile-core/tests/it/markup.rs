@@ -35,12 +35,17 @@ fn record_count(core: &patrol_core::Core) -> usize {
     core.records_after(0, 10_000).unwrap().len()
 }
 
+/// A phone with the test world, the officer signed in, and one photo of theirs.
+fn phone_with_photo() -> (tempfile::TempDir, patrol_core::Core, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let core = open_world(dir.path(), &TestClock::at(MORNING_MS), None);
+    let sha = photo(&core);
+    (dir, core, sha)
+}
+
 #[test]
 fn a_layer_is_recorded_beside_the_photo_and_the_newest_is_shown() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = TestClock::at(MORNING_MS);
-    let core = open_world(dir.path(), &clock, None);
-    let sha = photo(&core);
+    let (dir, core, sha) = phone_with_photo();
     let file = photo_file(dir.path(), &sha);
     let before = std::fs::read(&file).unwrap();
     assert!(core.photo_marks(&sha).unwrap().is_empty(), "no layer yet");
@@ -79,10 +84,7 @@ fn a_layer_is_recorded_beside_the_photo_and_the_newest_is_shown() {
 
 #[test]
 fn every_malformed_layer_is_refused_with_its_field_and_records_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = TestClock::at(MORNING_MS);
-    let core = open_world(dir.path(), &clock, None);
-    let sha = photo(&core);
+    let (_dir, core, sha) = phone_with_photo();
     let past = MARK_SCALE + 1;
     let long: String = "长".repeat(MARK_TEXT_MAX + 1);
     let mut bad: Vec<(String, Vec<Mark>)> = Vec::new();

@@ -193,10 +193,27 @@ pub struct NoticePage {
 /// 1 for closed and voided notices, 0 for open ones: the first key of the list order.
 const FINISHED_SQL: &str = "(CASE WHEN n.state IN ('closed', 'voided') THEN 1 ELSE 0 END)";
 
+/// Does the list search text? Then it reads the notices' search rows (migration 11).
+fn searches(filter: &ListFilter) -> bool {
+    filter.text.as_deref().is_some_and(|t| !t.trim().is_empty())
+}
+
 /// The table a list reads as `n`: the notices, or for a text search their search rows
 /// (the same key and filter columns, a tenth of the bytes, and the text).
 fn list_table(filter: &ListFilter) -> &'static str {
-    if filter.text.as_deref().is_some_and(|t| !t.trim().is_empty()) { "notice_search" } else { "notices" }
+    if searches(filter) { "notice_search" } else { "notices" }
+}
+
+/// A page from `limit + 1` rows in list order: the extra row only says another page
+/// follows, after the last row kept.
+fn page_of(mut rows: Vec<NoticeRow>, limit: usize) -> NoticePage {
+    let next = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(Cursor::of)
+    } else {
+        None
+    };
+    NoticePage { rows, next }
 }
 
 /// The `WHERE` of a list over [`list_table`]: what the actor may see
@@ -271,23 +288,30 @@ pub fn page_visible(
     // One more than asked tells whether another page follows.
     args.push((limit + 1).into());
     let order = format!("ORDER BY {FINISHED_SQL}, n.due_ms, n.id");
-    let sql = match list_table(filter) {
-        "notices" => format!("SELECT {COLUMNS} FROM notices n WHERE {sql} {order} LIMIT ${}", args.len()),
+    let sql = if searches(filter) {
         // The page's keys from the search rows, then only those notices.
-        table => format!(
-            "SELECT {COLUMNS} FROM notices n WHERE n.id IN (SELECT n.id FROM {table} n WHERE {sql} {order} LIMIT ${}) {order}",
+        format!(
+            "SELECT {COLUMNS} FROM notices n WHERE n.id IN (SELECT n.id FROM notice_search n WHERE {sql} {order} LIMIT ${}) {order}",
             args.len()
-        ),
-    };
-    let rows = c.query(&sql, &args)?;
-    let mut rows = rows.iter().map(notice_row).collect::<Result<Vec<_>, _>>()?;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(Cursor::of)
+        )
     } else {
-        None
+        format!("SELECT {COLUMNS} FROM notices n WHERE {sql} {order} LIMIT ${}", args.len())
     };
-    Ok(NoticePage { rows, next })
+    let rows = c.query(&sql, &args)?.iter().map(notice_row).collect::<Result<Vec<_>, _>>()?;
+    Ok(page_of(rows, limit as usize))
+}
+
+/// How many notices have no search row, or one that differs from the notice in a
+/// column the register filters by: 0 unless a path changed a notice without its row.
+pub fn search_rows_out_of_step(c: &mut dyn Conn) -> Result<i64, DbError> {
+    c.query_one(
+        "SELECT COUNT(*) FROM notices n LEFT JOIN notice_search t ON t.id = n.id
+         WHERE t.id IS NULL OR t.site_id <> n.site_id OR t.department_id <> n.department_id
+            OR t.issuer_id <> n.issuer_id OR t.state <> n.state OR t.severity <> n.severity
+            OR t.due_ms <> n.due_ms OR t.raised_device_ms <> n.raised_device_ms",
+        &[],
+    )?
+    .int(0)
 }
 
 /// The most matches of a text search whose keys a list reads at once (about 5 MB);
@@ -308,7 +332,7 @@ pub fn list_visible(
     limit: i64,
     now: i64,
 ) -> Result<(NoticePage, Counts), DbError> {
-    if list_table(filter) == "notice_search" {
+    if searches(filter) {
         let (sql, mut args) = list_condition(actor, filter, c.kind() == "postgres");
         args.push((SEARCH_KEYS_MAX as i64 + 1).into());
         let rows = c.query(
@@ -335,7 +359,7 @@ pub fn list_visible(
             });
             let limit = limit.max(1) as usize;
             let wanted = &keys[start..keys.len().min(start + limit + 1)];
-            let mut page = Vec::with_capacity(wanted.len());
+            let mut rows = Vec::with_capacity(wanted.len());
             if !wanted.is_empty() {
                 let ids: Vec<crate::store::Value> = wanted.iter().map(|k| k.2.clone().into()).collect();
                 let found = c.query(
@@ -345,15 +369,9 @@ pub fn list_visible(
                     ),
                     &ids,
                 )?;
-                page = found.iter().map(notice_row).collect::<Result<Vec<_>, _>>()?;
+                rows = found.iter().map(notice_row).collect::<Result<Vec<_>, _>>()?;
             }
-            let next = if page.len() > limit {
-                page.truncate(limit);
-                page.last().map(Cursor::of)
-            } else {
-                None
-            };
-            return Ok((NoticePage { rows: page, next }, counts));
+            return Ok((page_of(rows, limit), counts));
         }
     }
     Ok((page_visible(c, actor, filter, after, limit)?, count_visible(c, actor, filter, now)?))

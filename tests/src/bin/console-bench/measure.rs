@@ -469,18 +469,7 @@ pub fn run(loaded: &Loaded, data_dir: &std::path::Path, o: &Options) -> Result<b
     }
     // And the search rows agree with their notices on everything a list filters by
     // (state and department move with every action).
-    let drifted = store
-        .tx_blocking(false, |c| {
-            c.query_one(
-                "SELECT COUNT(*) FROM notices n LEFT JOIN notice_search t ON t.id = n.id
-                 WHERE t.id IS NULL OR t.site_id <> n.site_id OR t.department_id <> n.department_id
-                    OR t.issuer_id <> n.issuer_id OR t.state <> n.state OR t.severity <> n.severity
-                    OR t.due_ms <> n.due_ms OR t.raised_device_ms <> n.raised_device_ms",
-                &[],
-            )?
-            .int(0)
-        })
-        .map_err(e)?;
+    let drifted = store.tx_blocking(false, patrol_server::notices::search_rows_out_of_step).map_err(e)?;
     if drifted != 0 {
         search_bad.push(format!("{drifted} notices whose search row differs or is missing"));
     }
