@@ -80,17 +80,9 @@ enum AppLockKeychain {
 
     private static func add(_ account: String, _ secret: Data, flags: SecAccessControlCreateFlags) -> Bool {
         guard let access = SecAccessControlCreateWithFlags(nil, kSecAttrAccessibleWhenPasscodeSetThisDeviceOnly, flags, nil) else { return false }
-        delete(account)
-        let add: [String: Any] = [
-            kSecClass as String: kSecClassGenericPassword,
-            kSecAttrAccount as String: account,
-            kSecValueData as String: secret,
-            kSecAttrAccessControl as String: access,
-        ]
-        return SecItemAdd(add as CFDictionary, nil) == errSecSuccess
+        Keychain.delete(account)
+        return Keychain.add(account, secret, protection: [kSecAttrAccessControl as String: access])
     }
 
-    private static func delete(_ account: String) {
-        SecItemDelete([kSecClass as String: kSecClassGenericPassword, kSecAttrAccount as String: account] as CFDictionary)
-    }
+    private static func delete(_ account: String) { Keychain.delete(account) }
 }

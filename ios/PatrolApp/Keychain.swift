@@ -74,17 +74,24 @@ enum Keychain {
         return Data(bytes)
     }
 
-    private static func add(_ name: String, _ secret: Data) -> Bool {
-        let add: [String: Any] = [
+    /// Adds a secret as a generic-password item; `protection` says when it can be read:
+    /// after the first unlock on this device by default, or an access control (the app
+    /// lock's passcode or biometry items, AppLockKeychain).
+    static func add(
+        _ name: String,
+        _ secret: Data,
+        protection: [String: Any] = [kSecAttrAccessible as String: kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly]
+    ) -> Bool {
+        var add: [String: Any] = [
             kSecClass as String: kSecClassGenericPassword,
             kSecAttrAccount as String: name,
             kSecValueData as String: secret,
-            kSecAttrAccessible as String: kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly,
         ]
+        add.merge(protection) { _, given in given }
         return SecItemAdd(add as CFDictionary, nil) == errSecSuccess
     }
 
-    private static func delete(_ name: String) {
+    static func delete(_ name: String) {
         let query: [String: Any] = [kSecClass as String: kSecClassGenericPassword, kSecAttrAccount as String: name]
         SecItemDelete(query as CFDictionary)
     }

@@ -9,37 +9,16 @@ import kotlin.test.assertEquals
 import kotlin.test.assertIs
 import kotlin.test.assertNotNull
 import kotlin.test.assertNull
-import kotlinx.coroutines.CoroutineScope
-import kotlinx.coroutines.Dispatchers
-import kotlinx.coroutines.Job
-import kotlinx.coroutines.SupervisorJob
-import kotlinx.coroutines.cancel
-import kotlinx.coroutines.runBlocking
-import kotlinx.coroutines.withTimeout
-import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Test
 import uniffi.patrol_core.NoticeDraft
-import uniffi.patrol_core.PatrolCore
 import uniffi.patrol_protocol.DepartmentKind
 import uniffi.patrol_protocol.Severity
 
-class DeepLinkStoryTest {
-    private val server = DemoServer.shared
-    private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
-    private val cores = mutableListOf<PatrolCore>()
-
-    @AfterEach
-    fun close() {
-        scope.cancel()
-        cores.forEach { it.close() }
-    }
-
-    private fun Job.await() = runBlocking { withTimeout(60_000) { join() } }
-
+class DeepLinkStoryTest : ServerStory() {
     @Test
     fun `a message link opens a notice the phone has not pulled yet`() {
         // The officer raises a notice to engineering and syncs it.
-        val officer = Fixtures.signedInPhone(server, "patrol").also { cores += it }
+        val officer = kept(Fixtures.signedInPhone(server, "patrol"))
         officer.sync(null, null)
         val site = officer.sites().first()
         val eng = officer.departments(site.id).first { it.kind == DepartmentKind.ENGINEERING }
@@ -53,7 +32,7 @@ class DeepLinkStoryTest {
         officer.sync(null, null)
 
         // The head's phone, signed in and synced before the notice existed.
-        val headCore = Fixtures.signedInPhone(server, "eng.head").also { cores += it }
+        val headCore = kept(Fixtures.signedInPhone(server, "eng.head"))
         val head = PatrolRepository(headCore)
         val link = "${server.url}/notices/${raised.noticeId.uppercase()}?from=wecom"
         val host = server.url.substringAfter("://").substringBefore('/').substringBefore(':')

@@ -7,37 +7,16 @@ import kotlin.test.assertEquals
 import kotlin.test.assertNotNull
 import kotlin.test.assertNull
 import kotlin.test.assertTrue
-import kotlinx.coroutines.CoroutineScope
-import kotlinx.coroutines.Dispatchers
-import kotlinx.coroutines.Job
-import kotlinx.coroutines.SupervisorJob
-import kotlinx.coroutines.cancel
 import kotlinx.coroutines.runBlocking
-import kotlinx.coroutines.withTimeout
-import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Test
-import uniffi.patrol_core.PatrolCore
 import uniffi.patrol_protocol.DepartmentKind
 import uniffi.patrol_protocol.ItemOutcome
 import uniffi.patrol_protocol.NoticeAction
 import uniffi.patrol_protocol.NoticeState
 import uniffi.patrol_protocol.Severity
 
-class ScreenModelsStoryTest {
-    private val server = DemoServer.shared
-    private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
-    private val cores = mutableListOf<PatrolCore>()
-
-    @AfterEach
-    fun close() {
-        scope.cancel()
-        cores.forEach { it.close() }
-    }
-
-    private fun repo(tag: String) = PatrolRepository(Fixtures.phone(tag).also { cores += it })
-
-    /** Waits for a call a screen started; fails the test if it hangs. */
-    private fun Job.await() = runBlocking { withTimeout(60_000) { join() } }
+class ScreenModelsStoryTest : ServerStory() {
+    private fun repo(tag: String) = PatrolRepository(kept(Fixtures.phone(tag)))
 
     private fun ScreenModel.ok() = assertNull(error.value, "unexpected error: ${error.value}")
 

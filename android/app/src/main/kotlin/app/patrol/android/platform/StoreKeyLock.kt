@@ -34,9 +34,7 @@ import app.patrol.logic.Authenticator
 import app.patrol.logic.BiometricFailure
 import app.patrol.logic.DeviceAuth
 import app.patrol.logic.Lang
-import java.security.KeyStore
 import javax.crypto.Cipher
-import javax.crypto.KeyGenerator
 import javax.crypto.SecretKey
 import javax.crypto.spec.GCMParameterSpec
 
@@ -188,9 +186,8 @@ object StoreKeyLock {
 
     private fun prefs(context: Context) = context.getSharedPreferences(PREFS, Context.MODE_PRIVATE)
 
-    private fun keyStore() = KeyStore.getInstance("AndroidKeyStore").apply { load(null) }
 
-    private fun deleteKey(alias: String) = runCatching { keyStore().deleteEntry(alias) }
+    private fun deleteKey(alias: String) = KeystoreKeys.delete(alias)
 
     private fun bioKey(create: Boolean): SecretKey? = key(BIO, create) {
         setUserAuthenticationRequired(true)
@@ -214,20 +211,8 @@ object StoreKeyLock {
         }
     }
 
-    private fun key(alias: String, create: Boolean, spec: KeyGenParameterSpec.Builder.() -> Unit): SecretKey? {
-        (keyStore().getEntry(alias, null) as? KeyStore.SecretKeyEntry)?.let { return it.secretKey }
-        if (!create) return null
-        val gen = KeyGenerator.getInstance(KeyProperties.KEY_ALGORITHM_AES, "AndroidKeyStore")
-        gen.init(
-            KeyGenParameterSpec.Builder(alias, KeyProperties.PURPOSE_ENCRYPT or KeyProperties.PURPOSE_DECRYPT)
-                .setBlockModes(KeyProperties.BLOCK_MODE_GCM)
-                .setEncryptionPaddings(KeyProperties.ENCRYPTION_PADDING_NONE)
-                .setKeySize(256)
-                .apply(spec)
-                .build(),
-        )
-        return gen.generateKey()
-    }
+    private fun key(alias: String, create: Boolean, spec: KeyGenParameterSpec.Builder.() -> Unit): SecretKey? =
+        KeystoreKeys.aesGcm(alias, create, spec)
 
     private fun encryptCipher(key: SecretKey?): Cipher =
         Cipher.getInstance("AES/GCM/NoPadding").apply { init(Cipher.ENCRYPT_MODE, key ?: error("no key")) }
