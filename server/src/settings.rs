@@ -30,8 +30,12 @@ pub struct Settings {
     pub forwarded_proxies: usize,
     /// Largest request body in bytes (photo uploads have their own bound).
     pub max_body_bytes: usize,
-    /// Connections the server keeps to its database.
+    /// Connections the server keeps to its database (1 to 1000).
     pub database_pool_size: usize,
+    /// Seconds a request waits for a free connection before it fails with 503 (1 to 600).
+    pub database_acquire_timeout_seconds: u64,
+    /// Seconds an idle connection is kept before it is closed (10 to 86 400).
+    pub database_idle_timeout_seconds: u64,
     /// Mark the web console's cookies `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
     /// A font with Chinese glyphs for PDFs (`.ttf`, `.otf`, or `.ttc` with an optional
@@ -74,6 +78,8 @@ impl Default for Settings {
             // A push of 500 records may carry 4 MiB; other bodies are much smaller.
             max_body_bytes: 5 * 1024 * 1024,
             database_pool_size: 8,
+            database_acquire_timeout_seconds: 30,
+            database_idle_timeout_seconds: 600,
             secure_cookies: false,
             cjk_font: String::new(),
             jobs_interval_seconds: 15,
@@ -96,6 +102,8 @@ impl std::fmt::Debug for Settings {
             .field("access_token_seconds", &self.access_token_seconds)
             .field("refresh_token_seconds", &self.refresh_token_seconds)
             .field("database_pool_size", &self.database_pool_size)
+            .field("database_acquire_timeout_seconds", &self.database_acquire_timeout_seconds)
+            .field("database_idle_timeout_seconds", &self.database_idle_timeout_seconds)
             .field("secure_cookies", &self.secure_cookies)
             .field("cjk_font", &self.cjk_font)
             .field("jobs_interval_seconds", &self.jobs_interval_seconds)
@@ -147,6 +155,7 @@ impl Settings {
         };
         s.apply_env(|k| std::env::var(k).ok())?;
         s.check_public_url()?;
+        s.check_database_pool()?;
         Ok(s)
     }
 
@@ -181,6 +190,12 @@ impl Settings {
         if let Some(v) = get("PATROL_DATABASE_POOL_SIZE") {
             self.database_pool_size = parse("PATROL_DATABASE_POOL_SIZE", v)?;
         }
+        if let Some(v) = get("PATROL_DATABASE_ACQUIRE_TIMEOUT_SECONDS") {
+            self.database_acquire_timeout_seconds = parse("PATROL_DATABASE_ACQUIRE_TIMEOUT_SECONDS", v)?;
+        }
+        if let Some(v) = get("PATROL_DATABASE_IDLE_TIMEOUT_SECONDS") {
+            self.database_idle_timeout_seconds = parse("PATROL_DATABASE_IDLE_TIMEOUT_SECONDS", v)?;
+        }
         if let Some(v) = get("PATROL_SECURE_COOKIES") {
             self.secure_cookies = parse("PATROL_SECURE_COOKIES", v)?;
         }
@@ -209,6 +224,30 @@ impl Settings {
             self.public_url = v;
         }
         Ok(())
+    }
+
+    /// The pool's size and timeouts within their bounds: a pool of 0 connections or a
+    /// wait of 0 seconds would refuse every request, and a huge one hides a leak.
+    fn check_database_pool(&self) -> Result<(), SettingsError> {
+        let bad = |name: &'static str, v: u64, lo: u64, hi: u64| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(SettingsError::Env(name, format!("{v} is outside {lo} to {hi}")))
+            }
+        };
+        bad("PATROL_DATABASE_POOL_SIZE", self.database_pool_size as u64, 1, 1000)?;
+        bad("PATROL_DATABASE_ACQUIRE_TIMEOUT_SECONDS", self.database_acquire_timeout_seconds, 1, 600)?;
+        bad("PATROL_DATABASE_IDLE_TIMEOUT_SECONDS", self.database_idle_timeout_seconds, 10, 86_400)
+    }
+
+    /// The database pool's settings.
+    pub fn database_pool(&self) -> crate::store::PoolSettings {
+        crate::store::PoolSettings {
+            max_connections: self.database_pool_size as u32,
+            acquire_timeout: std::time::Duration::from_secs(self.database_acquire_timeout_seconds),
+            idle_timeout: std::time::Duration::from_secs(self.database_idle_timeout_seconds),
+        }
     }
 
     /// A public URL must be an absolute `http(s)://host[:port][/prefix]` with nothing

@@ -67,8 +67,8 @@ pub fn database_url(backend: Backend, dir: &TempDir) -> Option<String> {
                 }
             };
             let name = format!("patrol_e2e_{}", uuid::Uuid::now_v7().simple());
-            let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
-            client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+            let admin_store = patrol_server::store::Store::open(&admin, 1).unwrap();
+            admin_store.execute_outside_transaction(&format!("CREATE DATABASE {name}")).unwrap();
             let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
             Some(format!("{base}/{name}"))
         }
@@ -435,27 +435,17 @@ impl Desk {
     }
 }
 
-/// Rows of a query's first column as integers, on either database kind.
+/// The first column of a query's first row as an integer, on either database kind
+/// (read through the server's own store, beside the running server).
 pub fn count(database_url: &str, sql: &str) -> i64 {
-    if let Some(path) = database_url.strip_prefix("sqlite:") {
-        let c = rusqlite::Connection::open(path).unwrap();
-        c.query_row(sql, [], |r| r.get(0)).unwrap()
-    } else {
-        let mut c = postgres::Client::connect(database_url, postgres::NoTls).unwrap();
-        c.query_one(sql, &[]).unwrap().get::<_, i64>(0)
-    }
+    let store = patrol_server::store::Store::open(database_url, 1).unwrap();
+    store.tx_blocking(false, |c| c.query_one(sql, &[])?.int(0)).unwrap()
 }
 
 /// Texts of a query's first column, on either database kind.
 pub fn texts(database_url: &str, sql: &str) -> Vec<String> {
-    if let Some(path) = database_url.strip_prefix("sqlite:") {
-        let c = rusqlite::Connection::open(path).unwrap();
-        let mut stmt = c.prepare(sql).unwrap();
-        stmt.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
-    } else {
-        let mut c = postgres::Client::connect(database_url, postgres::NoTls).unwrap();
-        c.query(sql, &[]).unwrap().iter().map(|r| r.get(0)).collect()
-    }
+    let store = patrol_server::store::Store::open(database_url, 1).unwrap();
+    store.tx_blocking(false, |c| c.query(sql, &[])?.iter().map(|r| r.text(0)).collect()).unwrap()
 }
 
 /// A fresh bucket on the S3-compatible server the test script started, and the

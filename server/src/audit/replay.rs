@@ -123,7 +123,7 @@ pub const TABLES: &[(&str, Class, &str)] = &[
     ("missed_windows", Class::Operational, "the patrol audit job's once-only marker; misses are computed from runs"),
     ("notice_escalations", Class::Operational, "the escalation job's steps, fired at its clock, not logged"),
     ("job_leases", Class::Operational, "background job leases"),
-    ("schema_migrations", Class::Operational, "schema version"),
+    ("_sqlx_migrations", Class::Operational, "schema version (sqlx's record of the steps applied)"),
 ];
 
 /// A projection table compared by key.

@@ -1,8 +1,13 @@
 //! The one trait both databases implement: connections that run SQL with plain
-//! values, transactions, and migrations. Everything above it is written once.
+//! values, transactions, and migrations. Everything above it is written once. Both
+//! implementations are sqlx drivers (`sqlite.rs`, `postgres.rs`), driven from the
+//! synchronous transaction bodies through [`DbRuntime`].
 
-use std::sync::{Condvar, Mutex};
-use std::time::Duration;
+use std::borrow::Cow;
+use std::future::Future;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AssertSqlSafe, SqlSafeStr};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -177,303 +182,189 @@ pub trait Database: Send + Sync + 'static {
     /// Runs `f` in one transaction: committed if it returns `Ok`, rolled back otherwise.
     /// `write` tells SQLite to take the write lock up front.
     fn transaction(&self, write: bool, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Result<(), DbError>;
+    /// Runs statements that cannot run in a transaction (`VACUUM`, `CREATE DATABASE`).
+    fn execute_outside_transaction(&self, sql: &str) -> Result<(), DbError>;
+    /// Open connections and idle ones, as the pool counts them.
+    fn open_and_idle(&self) -> (u32, usize);
 }
 
-/// A small blocking pool: connections are made on demand up to `max`.
-pub struct Pool<C> {
-    idle: Mutex<(Vec<C>, usize)>,
-    freed: Condvar,
-    max: usize,
-}
+/// The runtime that drives the database drivers' I/O: one worker thread of its own,
+/// whoever calls. The transaction bodies above the store are synchronous (they run on
+/// the blocking pool, `Store::read`/`write`), and each statement they issue is a short
+/// `block_on` of the driver's future on the calling thread; the driver's sockets and
+/// SQLite's worker threads are registered with this runtime, so a store opened in one
+/// test's runtime or a command-line tool without one behaves the same.
+pub struct DbRuntime(Option<tokio::runtime::Runtime>);
 
-impl<C> Pool<C> {
-    pub fn new(max: usize) -> Self {
-        Pool { idle: Mutex::new((Vec::new(), 0)), freed: Condvar::new(), max: max.max(1) }
+impl DbRuntime {
+    pub fn new() -> Result<DbRuntime, DbError> {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("patrol-db")
+            .enable_all()
+            .build()
+            .map(|rt| DbRuntime(Some(rt)))
+            .map_err(|e| DbError::Backend(format!("cannot start the database runtime: {e}")))
     }
 
-    /// The pool's lock. Nothing that can panic runs while it is held, but a poisoned
-    /// lock must not take every later request down with it: its data (a list and a
-    /// count) is consistent after any panic, so it is taken over.
-    fn lock(&self) -> std::sync::MutexGuard<'_, (Vec<C>, usize)> {
-        self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn handle(&self) -> &tokio::runtime::Handle {
+        self.0.as_ref().expect("running until dropped").handle()
     }
 
-    /// Takes every idle connection out of the pool (for closing them elsewhere).
-    pub fn drain(&self) -> Vec<C> {
-        let mut guard = self.lock();
-        let conns = std::mem::take(&mut guard.0);
-        guard.1 -= conns.len();
-        conns
+    /// Runs `f` to its end on the calling thread, which must not be an async worker
+    /// (the async API moves transaction bodies to the blocking pool first). Whatever is
+    /// dropped while it runs, or while `guard` lives, finds this runtime current: a
+    /// connection given back to its pool by a panicking body is handed over there.
+    pub fn block_on<F: Future>(&self, f: F) -> F::Output {
+        let _entered = self.handle().enter();
+        self.handle().block_on(f)
     }
 
-    /// How many connections are open (idle or lent out), and how many of them are idle.
-    pub fn open_and_idle(&self) -> (usize, usize) {
-        let guard = self.lock();
-        (guard.1, guard.0.len())
-    }
-
-    /// Runs `f` with a connection, making one with `open` if none is idle. The slot
-    /// is given back however `f` ends: a connection whose use failed at the backend
-    /// or panicked (a transaction may be left open on it) is closed and its slot
-    /// freed; any other goes back to the idle list.
-    pub fn with<T>(
-        &self,
-        open: impl FnOnce() -> Result<C, DbError>,
-        f: impl FnOnce(&mut C) -> Result<T, DbError>,
-    ) -> Result<T, DbError> {
-        let idle = {
-            let mut guard = self.lock();
-            loop {
-                if let Some(c) = guard.0.pop() {
-                    break Some(c);
-                }
-                if guard.1 < self.max {
-                    guard.1 += 1;
-                    break None;
-                }
-                let (g, timeout) = self
-                    .freed
-                    .wait_timeout(guard, Duration::from_secs(30))
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                guard = g;
-                if timeout.timed_out() && guard.0.is_empty() && guard.1 >= self.max {
-                    return Err(DbError::PoolTimeout);
-                }
-            }
-        };
-        // From here the slot is the lease's: dropped without `keep`, it is freed.
-        let mut lease = Lease { pool: self, conn: idle, keep: false };
-        if lease.conn.is_none() {
-            lease.conn = Some(open()?);
-        }
-        let result = f(lease.conn.as_mut().expect("connection present"));
-        lease.keep = !matches!(result, Err(DbError::Backend(_)));
-        result
+    /// Makes this runtime current until the guard drops (see [`DbRuntime::block_on`]).
+    pub fn enter(&self) -> tokio::runtime::EnterGuard<'_> {
+        self.handle().enter()
     }
 }
 
-/// A connection lent out of a [`Pool`], and its slot.
-struct Lease<'a, C> {
-    pool: &'a Pool<C>,
-    conn: Option<C>,
-    keep: bool,
-}
-
-impl<C> Drop for Lease<'_, C> {
+impl Drop for DbRuntime {
     fn drop(&mut self) {
-        let keep = self.keep && !std::thread::panicking();
-        let (back, closed) = match self.conn.take() {
-            Some(c) if keep => (Some(c), None),
-            other => (None, other),
-        };
-        {
-            let mut guard = self.pool.lock();
-            match back {
-                Some(c) => guard.0.push(c),
-                None => guard.1 -= 1,
-            }
+        // The last store may be dropped on an async thread, where a blocking shutdown
+        // panics; the pools have closed their connections by now.
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
         }
-        self.pool.freed.notify_one();
-        // Closed outside the lock (closing a PostgreSQL connection talks to the server).
-        drop(closed);
     }
 }
 
-/// Rewrites the code of a SQL text and nothing else: string literals (`'…'`, with
-/// `''` inside), quoted identifiers (`"…"`) and comments (`-- …` to the end of the line,
-/// `/* … */`) are copied as they are, and `code` is called on each stretch between
-/// them. The backends' spelling differences (`$1` → `?1` for SQLite, `BLOB` → `BYTEA`
-/// for PostgreSQL) go through it, so a literal such as `'$1'` or a comment that says
-/// BLOB is never changed.
-pub fn rewrite_code(sql: &str, mut code: impl FnMut(&str, &mut String)) -> String {
-    let mut out = String::with_capacity(sql.len() + 8);
-    let bytes = sql.as_bytes();
-    let (mut i, mut start) = (0, 0);
-    // Every delimiter is ASCII, so byte positions are always on character boundaries.
-    let end_of = |i: usize| -> usize {
-        match bytes[i] {
-            b'\'' | b'"' => {
-                let q = bytes[i];
-                let mut j = i + 1;
-                loop {
-                    match bytes.get(j) {
-                        None => return bytes.len(),
-                        Some(&b) if b == q => {
-                            // A doubled quote is the quote itself, inside.
-                            if bytes.get(j + 1) == Some(&q) {
-                                j += 2;
-                            } else {
-                                return j + 1;
-                            }
-                        }
-                        Some(_) => j += 1,
-                    }
-                }
-            }
-            b'-' => sql[i..].find('\n').map_or(bytes.len(), |n| i + n),
-            _ => sql[i + 2..].find("*/").map_or(bytes.len(), |n| i + 2 + n + 2),
+/// One step of the schema's history, as sqlx runs it. The SQL is shared by both
+/// databases except where a type is spelled differently (SQLite's BLOB is PostgreSQL's
+/// BYTEA): those steps have one file per backend.
+struct Step {
+    version: i64,
+    description: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+macro_rules! step {
+    ($v:literal, $name:literal) => {
+        Step {
+            version: $v,
+            description: $name,
+            sqlite: include_str!(concat!("../../migrations/", $name, ".sql")),
+            postgres: include_str!(concat!("../../migrations/", $name, ".sql")),
         }
     };
-    while i < bytes.len() {
-        let opens = match bytes[i] {
-            b'\'' | b'"' => true,
-            b'-' => bytes.get(i + 1) == Some(&b'-'),
-            b'/' => bytes.get(i + 1) == Some(&b'*'),
-            _ => false,
-        };
-        if opens {
-            code(&sql[start..i], &mut out);
-            let end = end_of(i);
-            out.push_str(&sql[i..end]);
-            i = end;
-            start = end;
-        } else {
-            i += 1;
+    ($v:literal, $name:literal, per_backend) => {
+        Step {
+            version: $v,
+            description: $name,
+            sqlite: include_str!(concat!("../../migrations/sqlite/", $name, ".sql")),
+            postgres: include_str!(concat!("../../migrations/postgres/", $name, ".sql")),
         }
-    }
-    code(&sql[start..], &mut out);
-    out
+    };
 }
 
-/// A migration: its number and its SQL (several statements).
-pub struct Migration {
-    pub version: i64,
-    pub sql: &'static str,
-}
-
-/// The schema's history, shared by both databases: the SQL uses only types both have
-/// (TEXT, BIGINT, DOUBLE PRECISION, BLOB); PostgreSQL's side spells BLOB as BYTEA when
-/// it runs them (`postgres::dialect`), as SQLite's side rewrites `$1` as `?1`.
-pub const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, sql: include_str!("../../migrations/0001_foundation.sql") },
-    Migration { version: 2, sql: include_str!("../../migrations/0002_sync.sql") },
-    Migration { version: 3, sql: include_str!("../../migrations/0003_web_sessions.sql") },
-    Migration { version: 4, sql: include_str!("../../migrations/0004_audit.sql") },
-    Migration { version: 5, sql: include_str!("../../migrations/0005_schedules_notify.sql") },
-    Migration { version: 6, sql: include_str!("../../migrations/0006_sign_in_budgets.sql") },
-    Migration { version: 7, sql: include_str!("../../migrations/0007_notice_register.sql") },
-    Migration { version: 8, sql: include_str!("../../migrations/0008_reference_versions.sql") },
-    Migration { version: 9, sql: include_str!("../../migrations/0009_notice_issuer.sql") },
-    Migration { version: 10, sql: include_str!("../../migrations/0010_open_notices.sql") },
-    Migration { version: 11, sql: include_str!("../../migrations/0011_notice_search.sql") },
-    Migration { version: 12, sql: include_str!("../../migrations/0012_photo_markups.sql") },
+const STEPS: &[Step] = &[
+    step!(1, "0001_foundation"),
+    step!(2, "0002_sync", per_backend),
+    step!(3, "0003_web_sessions", per_backend),
+    step!(4, "0004_audit"),
+    step!(5, "0005_schedules_notify"),
+    step!(6, "0006_sign_in_budgets"),
+    step!(7, "0007_notice_register"),
+    step!(8, "0008_reference_versions"),
+    step!(9, "0009_notice_issuer"),
+    step!(10, "0010_open_notices"),
+    step!(11, "0011_notice_search"),
+    step!(12, "0012_photo_markups"),
 ];
 
-/// Applies missing migrations inside the caller's transaction.
-pub fn apply_migrations(conn: &mut dyn Conn) -> Result<usize, DbError> {
-    let all = MIGRATIONS;
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)",
-        &[],
-    )?;
-    let done: Vec<i64> =
-        conn.query("SELECT version FROM schema_migrations", &[])?.iter().map(|r| r.int(0)).collect::<Result<_, _>>()?;
-    let mut ran = 0;
-    for m in all.iter().filter(|m| !done.contains(&m.version)) {
-        conn.execute_batch(m.sql)?;
-        conn.execute(
-            "INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)",
-            &[Value::Int(m.version), Value::Int(chrono::Utc::now().timestamp_millis())],
-        )?;
-        ran += 1;
-    }
-    Ok(ran)
+/// The schema's history for one backend, as a sqlx migrator (each step in its own
+/// transaction, recorded with its checksum in `_sqlx_migrations`; on PostgreSQL the
+/// migrator holds an advisory lock, so instances starting together migrate once).
+pub fn migrator(postgres: bool) -> Migrator {
+    let migrations = STEPS
+        .iter()
+        .map(|s| {
+            let sql = if postgres { s.postgres } else { s.sqlite };
+            Migration::new(s.version, Cow::Borrowed(s.description), MigrationType::Simple, sql.into_sql_str(), false)
+        })
+        .collect::<Vec<_>>();
+    Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }
 
-#[cfg(test)]
-mod rewrite_tests {
-    use super::rewrite_code;
+/// The table sqlx records applied migrations in.
+pub const MIGRATIONS_TABLE: &str = "_sqlx_migrations";
 
-    fn upper(sql: &str) -> String {
-        rewrite_code(sql, |code, out| out.push_str(&code.to_uppercase()))
+/// Before sqlx, the server ran its migrations itself and recorded their versions in
+/// `schema_migrations`. A database from then is adopted once: the last version it
+/// records (read here; `exists` tells whether the table is there) is given to sqlx's
+/// `Migrator::skip`, which records every step up to it as applied with the checksum of
+/// the same step here (their text has not changed since), then the old table is dropped
+/// ([`FORGET_PREVIOUS_RUNNER`]) and the migrator runs only the steps it lacks. Versions
+/// with a gap, or past this release's last step, are refused: that database is not one
+/// this release made.
+pub fn last_step_of_previous_runner(c: &mut dyn Conn, exists: bool) -> Result<Option<i64>, DbError> {
+    if !exists {
+        return Ok(None);
     }
-
-    #[test]
-    fn only_code_is_rewritten_never_literals_identifiers_or_comments() {
-        assert_eq!(upper("select 'a$1b' from t"), "SELECT 'a$1b' FROM T");
-        assert_eq!(upper("select 'it''s' x"), "SELECT 'it''s' X");
-        assert_eq!(upper("select \"blob\" x"), "SELECT \"blob\" X");
-        assert_eq!(upper("a -- blob $1\nb"), "A -- blob $1\nB");
-        assert_eq!(upper("a /* blob $1 */ b"), "A /* blob $1 */ B");
-        assert_eq!(upper("a - b / c"), "A - B / C");
-        // Unclosed: the rest is the literal or comment (the database refuses it).
-        assert_eq!(upper("a 'open"), "A 'open");
-        assert_eq!(upper("a /* open"), "A /* open");
-        assert_eq!(upper("a -- to the end"), "A -- to the end");
-        assert_eq!(upper("'中文' 和 x"), "'中文' 和 X");
+    let row = c.query_one("SELECT COUNT(*), COALESCE(MAX(version), 0) FROM schema_migrations", &[])?;
+    let (n, last) = (row.int(0)?, row.int(1)?);
+    let known = STEPS.last().map_or(0, |s| s.version);
+    if n != last || last > known {
+        return Err(DbError::Data(format!(
+            "schema_migrations records {n} versions up to {last}; this release knows 1 to {known} without gaps"
+        )));
     }
+    Ok(Some(last))
+}
 
-    /// Generated texts of code pieces and protected pieces in any order: the protected
-    /// pieces come out byte for byte, the code pieces rewritten.
-    #[test]
-    fn protected_pieces_survive_any_arrangement() {
-        let code = ["select ", "$1", " blob ", " x = ", "-", "/", " 中 ", ",", "\n"];
-        let kept = ["'$2 blob'", "'it''s'", "''", "\"BLOB\"", "-- $3 blob\n", "/* $4 -- blob */", "'--'", "'/*'"];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
-        for _ in 0..2000 {
-            let (mut sql, mut want) = (String::new(), String::new());
-            for _ in 0..next(12) {
-                if next(2) == 0 {
-                    let c = code[next(code.len())];
-                    // A code piece must not join its neighbour into a delimiter.
-                    if (c == "-" && sql.ends_with('-')) || (c == "/" && sql.ends_with('/')) {
-                        continue;
-                    }
-                    sql.push_str(c);
-                    want.push_str(&c.to_uppercase());
-                } else {
-                    if sql.ends_with('-') || sql.ends_with('/') {
-                        sql.push(' ');
-                        want.push(' ');
-                    }
-                    let k = kept[next(kept.len())];
-                    sql.push_str(k);
-                    want.push_str(k);
-                }
-            }
-            assert_eq!(upper(&sql), want, "{sql:?}");
+/// Drops the hand-written runner's table once its versions are in sqlx's; safe to run
+/// twice (two instances adopting at once).
+pub const FORGET_PREVIOUS_RUNNER: &str = "DROP TABLE IF EXISTS schema_migrations";
+
+/// Wraps a statement text for the driver: the project's SQL is written in its source
+/// or assembled from its own fragments and placeholders, never from input.
+pub fn sql_text(sql: &str) -> AssertSqlSafe<String> {
+    AssertSqlSafe(sql.to_string())
+}
+
+/// The driver's error as the store's: a unique violation by name, an exhausted pool,
+/// a value of the wrong type (a fault of the data or the code; the connection is fine),
+/// and everything else as the backend's failure.
+pub fn from_sqlx(e: sqlx::Error) -> DbError {
+    match e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => DbError::Unique(db.message().to_string()),
+        sqlx::Error::Database(db) => match db.code() {
+            Some(code) => DbError::Backend(format!("{code}: {}", db.message())),
+            None => DbError::Backend(db.message().to_string()),
+        },
+        sqlx::Error::PoolTimedOut => DbError::PoolTimeout,
+        e @ (sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::Encode(_)) => {
+            DbError::Data(e.to_string())
         }
+        e => DbError::Backend(e.to_string()),
     }
 }
 
-#[cfg(test)]
-mod pool_tests {
-    use super::*;
+/// How many connections a store keeps and how long a request waits for one.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// A request that finds every connection busy for this long fails with
+    /// [`DbError::PoolTimeout`] (a 503), instead of waiting for ever.
+    pub acquire_timeout: std::time::Duration,
+    /// An idle connection is closed after this long (PostgreSQL's backends hold memory).
+    pub idle_timeout: std::time::Duration,
+}
 
-    /// However a lent connection's use ends (success, a refusal, a backend failure, a
-    /// panic, a failed open), the pool's count of open connections and its idle list
-    /// stay true, so no slot is ever lost.
-    #[test]
-    fn every_way_a_use_ends_gives_the_slot_back() {
-        let pool: Pool<u32> = Pool::new(2);
-        let mut made = 0u32;
-        let mut open = || {
-            made += 1;
-            Ok(made)
-        };
-        pool.with(&mut open, |_| Ok(())).unwrap();
-        assert_eq!(pool.open_and_idle(), (1, 1), "kept for reuse");
-        assert!(matches!(pool.with(&mut open, |_| Err::<(), _>(DbError::Refused)), Err(DbError::Refused)));
-        assert_eq!(pool.open_and_idle(), (1, 1), "a refusal keeps the healthy connection");
-        assert!(pool.with(&mut open, |_| Err::<(), _>(DbError::Backend("gone".into()))).is_err());
-        assert_eq!(pool.open_and_idle(), (0, 0), "a backend failure closes it");
-        for _ in 0..5 {
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let _ = pool.with(|| Ok(7), |_| -> Result<(), DbError> { panic!("a bug") });
-            }));
-            assert!(r.is_err());
-            assert_eq!(pool.open_and_idle(), (0, 0), "a panic closes it and frees the slot");
+impl PoolSettings {
+    pub fn sized(max_connections: usize) -> PoolSettings {
+        PoolSettings {
+            max_connections: u32::try_from(max_connections.max(1)).unwrap_or(u32::MAX),
+            acquire_timeout: std::time::Duration::from_secs(30),
+            idle_timeout: std::time::Duration::from_secs(600),
         }
-        assert!(pool.with(|| Err(DbError::Backend("refused".into())), |_| Ok(())).is_err());
-        assert_eq!(pool.open_and_idle(), (0, 0), "a failed open frees the slot");
-        // Both slots still usable at once.
-        pool.with(|| Ok(1), |_| pool.with(|| Ok(2), |_| Ok(()))).unwrap();
-        assert_eq!(pool.open_and_idle(), (2, 2));
     }
 }

@@ -10,7 +10,7 @@ pub mod web;
 
 use std::sync::Arc;
 
-pub use db::{Conn, Database, DbError, Row, Value};
+pub use db::{Conn, Database, DbError, PoolSettings, Row, Value};
 
 /// `$first, $first+1, …`: `n` placeholders for an `IN (…)` list.
 pub fn marks(first: usize, n: usize) -> String {
@@ -26,10 +26,15 @@ pub struct Store {
 impl Store {
     /// Opens the database named by `url`: `sqlite:<path>` or `postgres://…`.
     pub fn open(url: &str, pool_size: usize) -> Result<Store, DbError> {
-        let db: Arc<dyn Database> = if let Some(path) = url.strip_prefix("sqlite:") {
-            Arc::new(sqlite::SqliteDb::open(path.trim_start_matches("//").into(), pool_size)?)
+        Store::open_with(url, &PoolSettings::sized(pool_size))
+    }
+
+    /// Opens the database named by `url` with the pool's size and timeouts given.
+    pub fn open_with(url: &str, pool: &PoolSettings) -> Result<Store, DbError> {
+        let db: Arc<dyn Database> = if let Some(path) = sqlite::path_of(url) {
+            Arc::new(sqlite::SqliteDb::open(path, pool)?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Arc::new(postgres::PostgresDb::open(url, pool_size)?)
+            Arc::new(postgres::PostgresDb::open(url, pool)?)
         } else {
             return Err(DbError::Backend(format!(
                 "unsupported database URL (use sqlite:<path> or postgres://…): {}",
@@ -118,6 +123,17 @@ impl Store {
             (Err(DbError::Refused), Some(e)) => Ok(Err(e)),
             (Err(e), _) => Err(e),
         }
+    }
+
+    /// Runs statements that cannot run in a transaction (`VACUUM`, `CREATE DATABASE`);
+    /// blocking.
+    pub fn execute_outside_transaction(&self, sql: &str) -> Result<(), DbError> {
+        self.db.execute_outside_transaction(sql)
+    }
+
+    /// Open connections and idle ones, as the pool counts them.
+    pub fn open_and_idle(&self) -> (u32, usize) {
+        self.db.open_and_idle()
     }
 
     /// For the readiness probe.

@@ -1,139 +1,145 @@
-//! PostgreSQL for companies that run many sites or several server instances.
+//! PostgreSQL for companies that run many sites or several server instances: sqlx's
+//! driver, TLS as the URL asks (`sslmode=require`, `verify-full` with `sslrootcert=`).
 
-use std::error::Error;
+use std::str::FromStr;
+use std::sync::Arc;
 
-use bytes::BytesMut;
-use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow, PgStatement};
+use sqlx::{Arguments, Executor, Row as _, SqlSafeStr, Statement, TypeInfo};
 
-use super::db::{Conn, Database, DbError, Pool, Row, Value, apply_migrations};
+use super::db::{
+    Conn, MIGRATIONS_TABLE, Database, DbError, DbRuntime, PoolSettings, Row, Value, FORGET_PREVIOUS_RUNNER, last_step_of_previous_runner, from_sqlx, migrator, sql_text,
+};
 
-/// Every instance migrating at once takes this advisory lock first.
-const MIGRATION_LOCK: i64 = 0x5041_5452_4f4c; // "PATROL"
+/// Statements each connection keeps prepared: the server has a few hundred, and the
+/// `IN (…)` lists make a few more.
+const STATEMENT_CACHE: usize = 1024;
 
 pub struct PostgresDb {
-    url: String,
-    pool: Pool<postgres::Client>,
+    // Dropped before the runtime that drives it.
+    pool: PgPool,
+    rt: Arc<DbRuntime>,
 }
 
 impl PostgresDb {
-    pub fn open(url: &str, pool_size: usize) -> Result<Self, DbError> {
-        let db = PostgresDb { url: url.to_string(), pool: Pool::new(pool_size) };
-        db.pool.with(|| db.connect(), |_| Ok(()))?;
-        Ok(db)
-    }
-
-    fn connect(&self) -> Result<postgres::Client, DbError> {
-        postgres::Client::connect(&self.url, postgres::NoTls).map_err(backend)
+    pub fn open(url: &str, pool: &PoolSettings) -> Result<Self, DbError> {
+        let rt = Arc::new(DbRuntime::new()?);
+        let options = PgConnectOptions::from_str(url).map_err(from_sqlx)?.statement_cache_capacity(STATEMENT_CACHE);
+        let pool = rt
+            .block_on(
+                PgPoolOptions::new()
+                    .max_connections(pool.max_connections)
+                    .acquire_timeout(pool.acquire_timeout)
+                    .idle_timeout(pool.idle_timeout)
+                    // A ping before every transaction is a round trip each; a connection
+                    // the server dropped fails its one request and is replaced.
+                    .test_before_acquire(false)
+                    // One connection now, so a wrong URL fails at start-up.
+                    .min_connections(1)
+                    .connect_with(options),
+            )
+            .map_err(from_sqlx)?;
+        Ok(PostgresDb { pool, rt })
     }
 }
 
-impl Drop for PostgresDb {
-    fn drop(&mut self) {
-        // The blocking client closes its connection with a runtime of its own, which
-        // panics on an async thread; the last handle may well be dropped on one.
-        let conns = self.pool.drain();
-        if !conns.is_empty() {
-            let _ = std::thread::spawn(move || drop(conns)).join();
-        }
+/// Binds each `Value` as the type the statement expects at its position, as PostgreSQL
+/// inferred it when the statement was prepared (once per connection; sqlx keeps it):
+/// an integer for a BIGINT, INTEGER, BOOLEAN or DOUBLE PRECISION parameter, text for
+/// a TEXT one.
+fn arguments(statement: &PgStatement, params: &[Value]) -> Result<PgArguments, DbError> {
+    let types: &[sqlx::postgres::PgTypeInfo] = match statement.parameters() {
+        Some(sqlx::Either::Left(types)) => types,
+        _ => &[],
+    };
+    if types.len() != params.len() {
+        return Err(DbError::Data(format!(
+            "the statement takes {} parameters, {} were given: {}",
+            types.len(),
+            params.len(),
+            statement.sql().as_str()
+        )));
     }
-}
-
-fn backend(e: postgres::Error) -> DbError {
-    if let Some(db) = e.as_db_error() {
-        if db.code() == &postgres::error::SqlState::UNIQUE_VIOLATION {
-            return DbError::Unique(db.message().to_string());
-        }
-        return DbError::Backend(format!("{}: {}", db.code().code(), db.message()));
-    }
-    DbError::Backend(e.to_string())
-}
-
-/// Sends a `Value` as whatever type the statement expects at that position.
-#[derive(Debug)]
-struct Param<'a>(&'a Value);
-
-impl ToSql for Param<'_> {
-    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
-        match self.0 {
-            Value::Null => Ok(IsNull::Yes),
-            Value::Int(v) => match *ty {
-                Type::INT8 => v.to_sql(ty, out),
-                Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
-                Type::INT2 => i16::try_from(*v)?.to_sql(ty, out),
-                Type::FLOAT8 => (*v as f64).to_sql(ty, out),
-                Type::BOOL => (*v != 0).to_sql(ty, out),
-                _ => v.to_string().to_sql(&Type::TEXT, out),
+    let mut args = PgArguments::default();
+    for (v, ty) in params.iter().zip(types) {
+        let ty = ty.name();
+        let added = match v {
+            Value::Null => args.add(None::<i64>),
+            Value::Int(i) => match ty {
+                "INT8" => args.add(*i),
+                "INT4" => args.add(i32::try_from(*i).map_err(|_| DbError::Data(format!("{i} does not fit INTEGER")))?),
+                "INT2" => args.add(i16::try_from(*i).map_err(|_| DbError::Data(format!("{i} does not fit SMALLINT")))?),
+                "FLOAT8" => args.add(*i as f64),
+                "FLOAT4" => args.add(*i as f32),
+                "BOOL" => args.add(*i != 0),
+                _ => args.add(i.to_string()),
             },
-            Value::Real(v) => match *ty {
-                Type::FLOAT4 => (*v as f32).to_sql(ty, out),
-                _ => v.to_sql(&Type::FLOAT8, out),
+            Value::Real(f) => match ty {
+                "FLOAT4" => args.add(*f as f32),
+                _ => args.add(*f),
             },
-            Value::Text(s) => s.as_str().to_sql(&Type::TEXT, out),
-            Value::Blob(b) => b.as_slice().to_sql(&Type::BYTEA, out),
-        }
+            Value::Text(s) => args.add(s.as_str()),
+            Value::Blob(b) => args.add(b.as_slice()),
+        };
+        added.map_err(|e| DbError::Data(format!("cannot bind {v:?} as {ty}: {e}")))?;
     }
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-    to_sql_checked!();
+    Ok(args)
 }
 
-fn read_row(row: &postgres::Row) -> Result<Row, DbError> {
+fn read_row(row: &PgRow) -> Result<Row, DbError> {
     let mut values = Vec::with_capacity(row.len());
     for (i, col) in row.columns().iter().enumerate() {
-        let t = col.type_();
-        let v = match *t {
-            Type::INT8 => row.try_get::<_, Option<i64>>(i).map(|v| v.map(Value::Int)),
-            Type::INT4 => row.try_get::<_, Option<i32>>(i).map(|v| v.map(|v| Value::Int(v.into()))),
-            Type::INT2 => row.try_get::<_, Option<i16>>(i).map(|v| v.map(|v| Value::Int(v.into()))),
-            Type::BOOL => row.try_get::<_, Option<bool>>(i).map(|v| v.map(|v| Value::Int(v.into()))),
-            Type::FLOAT8 => row.try_get::<_, Option<f64>>(i).map(|v| v.map(Value::Real)),
-            Type::FLOAT4 => row.try_get::<_, Option<f32>>(i).map(|v| v.map(|v| Value::Real(v.into()))),
-            Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i).map(|v| v.map(Value::Blob)),
-            _ => row.try_get::<_, Option<String>>(i).map(|v| v.map(Value::Text)),
+        use sqlx::Column;
+        let v = match col.type_info().name() {
+            "INT8" => row.try_get::<Option<i64>, _>(i).map(|v| v.map(Value::Int)),
+            "INT4" => row.try_get::<Option<i32>, _>(i).map(|v| v.map(|v| Value::Int(v.into()))),
+            "INT2" => row.try_get::<Option<i16>, _>(i).map(|v| v.map(|v| Value::Int(v.into()))),
+            "BOOL" => row.try_get::<Option<bool>, _>(i).map(|v| v.map(|v| Value::Int(v.into()))),
+            "FLOAT8" => row.try_get::<Option<f64>, _>(i).map(|v| v.map(Value::Real)),
+            "FLOAT4" => row.try_get::<Option<f32>, _>(i).map(|v| v.map(|v| Value::Real(v.into()))),
+            "BYTEA" => row.try_get::<Option<Vec<u8>>, _>(i).map(|v| v.map(Value::Blob)),
+            _ => row.try_get::<Option<String>, _>(i).map(|v| v.map(Value::Text)),
         }
-        .map_err(backend)?;
+        .map_err(from_sqlx)?;
         values.push(v.unwrap_or(Value::Null));
     }
     Ok(Row(values))
 }
 
-/// The migrations are written once for both databases; PostgreSQL calls SQLite's
-/// BLOB type BYTEA.
-fn dialect(sql: &str) -> String {
-    super::db::rewrite_code(sql, |code, out| {
-        let mut word = String::new();
-        for ch in code.chars().chain(std::iter::once(' ')) {
-            if ch.is_ascii_alphanumeric() || ch == '_' {
-                word.push(ch);
-                continue;
-            }
-            out.push_str(if word == "BLOB" { "BYTEA" } else { &word });
-            word.clear();
-            out.push(ch);
-        }
-        out.pop();
-    })
+struct PgConn<'a> {
+    conn: &'a mut PgConnection,
+    rt: &'a DbRuntime,
 }
 
-struct PgConn<'a, 'b>(&'a mut postgres::Transaction<'b>);
+impl PgConn<'_> {
+    async fn prepared(conn: &mut PgConnection, sql: &str, params: &[Value]) -> Result<(PgStatement, PgArguments), DbError> {
+        let statement = conn.prepare(sql_text(sql).into_sql_str()).await.map_err(from_sqlx)?;
+        let args = arguments(&statement, params)?;
+        Ok((statement, args))
+    }
+}
 
-impl Conn for PgConn<'_, '_> {
+impl Conn for PgConn<'_> {
     fn kind(&self) -> &'static str {
         "postgres"
     }
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
-        let ps: Vec<Param> = params.iter().map(Param).collect();
-        let refs: Vec<&(dyn ToSql + Sync)> = ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        self.0.execute(sql, &refs).map_err(backend)
+        let conn = &mut *self.conn;
+        self.rt.block_on(async move {
+            let (statement, args) = Self::prepared(conn, sql, params).await?;
+            statement.query_with(args).execute(conn).await.map(|d| d.rows_affected()).map_err(from_sqlx)
+        })
     }
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
-        let ps: Vec<Param> = params.iter().map(Param).collect();
-        let refs: Vec<&(dyn ToSql + Sync)> = ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        self.0.query(sql, &refs).map_err(backend)?.iter().map(read_row).collect()
+        let conn = &mut *self.conn;
+        let rows = self.rt.block_on(async move {
+            let (statement, args) = Self::prepared(conn, sql, params).await?;
+            statement.query_with(args).fetch_all(conn).await.map_err(from_sqlx)
+        })?;
+        rows.iter().map(read_row).collect()
     }
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
-        self.0.batch_execute(&dialect(sql)).map_err(backend)
+        self.rt.block_on(sqlx::raw_sql(sql_text(sql)).execute(&mut *self.conn)).map(|_| ()).map_err(from_sqlx)
     }
 }
 
@@ -143,44 +149,63 @@ impl Database for PostgresDb {
     }
 
     fn migrate(&self) -> Result<usize, DbError> {
-        let mut ran = 0;
-        self.transaction(true, &mut |c| {
-            c.execute("SELECT pg_advisory_xact_lock($1)", &[Value::Int(MIGRATION_LOCK)])?;
-            ran = apply_migrations(c)?;
+        use sqlx::migrate::Migrate;
+        let _entered = self.rt.enter();
+        let applied = || -> Result<usize, DbError> {
+            self.rt.block_on(async {
+                let mut conn = self.pool.acquire().await.map_err(from_sqlx)?;
+                let table = MIGRATIONS_TABLE;
+                conn.ensure_migrations_table(table).await.map_err(|e| DbError::Backend(format!("migrations: {e}")))?;
+                let applied = conn.list_applied_migrations(table).await;
+                applied.map(|m| m.len()).map_err(|e| DbError::Backend(format!("migrations: {e}")))
+            })
+        };
+        let mut last = None;
+        self.transaction(false, &mut |c| {
+            let exists = c.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])?.bool(0)?;
+            last = last_step_of_previous_runner(c, exists)?;
             Ok(())
         })?;
-        Ok(ran)
+        let migrator = migrator(true);
+        if let Some(last) = last {
+            applied()?;
+            self.rt
+                .block_on(migrator.skip(&self.pool, Some(last)))
+                .map_err(|e| DbError::Backend(format!("adopting the schema's history: {e}")))?;
+            self.transaction(true, &mut |c| c.execute_batch(FORGET_PREVIOUS_RUNNER))?;
+        }
+        let before = applied()?;
+        self.rt.block_on(migrator.run(&self.pool)).map_err(|e| DbError::Backend(format!("migration failed: {e}")))?;
+        Ok(applied()? - before)
     }
 
-    fn transaction(
-        &self,
-        _write: bool,
-        f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>,
-    ) -> Result<(), DbError> {
-        self.pool.with(
-            || self.connect(),
-            |client| {
-                let mut tx = client.transaction().map_err(backend)?;
-                let result = f(&mut PgConn(&mut tx));
-                match result {
-                    Ok(()) => tx.commit().map_err(backend),
-                    Err(e) => {
-                        let _ = tx.rollback();
-                        Err(e)
-                    }
-                }
-            },
-        )
+    fn transaction(&self, _write: bool, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Result<(), DbError> {
+        // Everything dropped here, a panicking body's transaction included, finds the
+        // store's runtime current: sqlx rolls it back and gives the connection back.
+        let _entered = self.rt.enter();
+        let mut tx = self.rt.block_on(self.pool.begin()).map_err(from_sqlx)?;
+        let result = f(&mut PgConn { conn: &mut tx, rt: &self.rt });
+        match result {
+            Ok(()) => self.rt.block_on(tx.commit()).map_err(from_sqlx),
+            Err(e) => {
+                let _ = self.rt.block_on(tx.rollback());
+                Err(e)
+            }
+        }
+    }
+
+    fn open_and_idle(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
+    fn execute_outside_transaction(&self, sql: &str) -> Result<(), DbError> {
+        let _entered = self.rt.enter();
+        self.rt
+            .block_on(async {
+                let mut conn = self.pool.acquire().await?;
+                sqlx::raw_sql(sql_text(sql)).execute(&mut *conn).await.map(|_| ())
+            })
+            .map_err(from_sqlx)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn blob_is_spelled_bytea_and_nothing_else_changes() {
-        assert_eq!(
-            super::dialect("data BLOB NOT NULL, blob_count BIGINT, BLOBS TEXT"),
-            "data BYTEA NOT NULL, blob_count BIGINT, BLOBS TEXT"
-        );
-    }
-}

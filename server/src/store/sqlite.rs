@@ -1,36 +1,61 @@
 //! The embedded default: one SQLite file in WAL mode, fully synchronous so that a
-//! record the server acknowledged survives a crash or power cut.
+//! record the server acknowledged survives a crash or power cut. sqlx's SQLite driver,
+//! on the same SQLite build as the phone core (one `libsqlite3-sys`).
 
 use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::types::{Value as SqlValue, ValueRef};
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Arguments, ConnectOptions, Connection, Row as _, TypeInfo, ValueRef};
 
-use super::db::{Conn, Database, DbError, Pool, Row, Value, apply_migrations};
+use super::db::{
+    Conn, Database, DbError, DbRuntime, MIGRATIONS_TABLE, PoolSettings, Row, Value, FORGET_PREVIOUS_RUNNER, last_step_of_previous_runner, from_sqlx,
+    migrator, sql_text,
+};
 
 pub struct SqliteDb {
-    path: PathBuf,
-    pool: Pool<rusqlite::Connection>,
+    // Dropped before the runtime that drives it.
+    pool: SqlitePool,
+    rt: Arc<DbRuntime>,
 }
 
+/// Statements each connection keeps prepared: the server has a few hundred.
+const STATEMENT_CACHE: usize = 1024;
+
 impl SqliteDb {
-    pub fn open(path: PathBuf, pool_size: usize) -> Result<Self, DbError> {
+    pub fn open(path: PathBuf, pool: &PoolSettings) -> Result<Self, DbError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| DbError::Backend(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let db = SqliteDb { path, pool: Pool::new(pool_size) };
-        // Open one connection now so a bad path fails at start-up, not on first use.
-        db.pool.with(|| db.connect(), |_| Ok(()))?;
-        Ok(db)
-    }
-
-    fn connect(&self) -> Result<rusqlite::Connection, DbError> {
-        let conn = rusqlite::Connection::open(&self.path).map_err(backend)?;
-        conn.busy_timeout(Duration::from_secs(15)).map_err(backend)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-            .map_err(backend)?;
-        Ok(conn)
+        let rt = Arc::new(DbRuntime::new()?);
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(15))
+            .statement_cache_capacity(STATEMENT_CACHE);
+        let pool = rt
+            .block_on(
+                SqlitePoolOptions::new()
+                    .max_connections(pool.max_connections)
+                    .acquire_timeout(pool.acquire_timeout)
+                    .idle_timeout(pool.idle_timeout)
+                    // A file on this machine: nothing to test before each use.
+                    .test_before_acquire(false)
+                    // One connection now, so a bad path fails at start-up, not on first use.
+                    .min_connections(1)
+                    .connect_with(options),
+            )
+            .map_err(from_sqlx)?;
+        Ok(SqliteDb { pool, rt })
     }
 }
 
@@ -39,7 +64,8 @@ impl SqliteDb {
 /// disk rather than in memory, so rebuilding ten years of records stays within bounded
 /// memory; nothing in it needs to survive a crash. Removed when dropped.
 pub struct ScratchDb {
-    conn: Option<rusqlite::Connection>,
+    conn: std::cell::RefCell<Option<SqliteConnection>>,
+    rt: DbRuntime,
     dir: PathBuf,
 }
 
@@ -52,68 +78,78 @@ impl ScratchDb {
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder.create(&dir).map_err(|e| DbError::Backend(format!("cannot create {}: {e}", dir.display())))?;
-        let mut scratch = ScratchDb { conn: None, dir };
-        let conn = rusqlite::Connection::open(scratch.dir.join("rebuilt.db")).map_err(backend)?;
+        let scratch = ScratchDb { conn: std::cell::RefCell::new(None), rt: DbRuntime::new()?, dir };
         // No fsync and no foreign keys: a throwaway copy, written in the order the
         // records were applied. The rollback journal stays: applying a record rolls
         // back to a savepoint when it collides with a stored object.
-        conn.execute_batch("PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -16384;")
-            .map_err(backend)?;
-        scratch.conn = Some(conn);
-        scratch.with(|c| {
-            c.execute_batch("BEGIN")?;
-            apply_migrations(c)?;
-            c.execute_batch("COMMIT")
-        })?;
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(from_sqlx)?
+            .filename(scratch.dir.join("rebuilt.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Delete)
+            .synchronous(SqliteSynchronous::Off)
+            .foreign_keys(false)
+            .pragma("cache_size", "-16384")
+            .statement_cache_capacity(STATEMENT_CACHE);
+        let conn = scratch.rt.block_on(async {
+            let mut conn = options.connect().await?;
+            migrator(false).run_direct(None, &mut conn, false).await.map_err(|e| sqlx::Error::Migrate(Box::new(e)))?;
+            Ok::<_, sqlx::Error>(conn)
+        });
+        *scratch.conn.borrow_mut() = Some(conn.map_err(from_sqlx)?);
         Ok(scratch)
     }
 
     /// Runs `f` on the connection; transactions are the caller's (`BEGIN`/`COMMIT`).
     pub fn with<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, DbError>) -> Result<T, DbError> {
-        f(&mut SqliteConn(self.conn.as_ref().expect("open until dropped")))
+        let mut conn = self.conn.borrow_mut();
+        f(&mut SqliteConn { conn: conn.as_mut().expect("open until dropped"), rt: &self.rt })
     }
 }
 
 impl Drop for ScratchDb {
     fn drop(&mut self) {
-        drop(self.conn.take());
+        if let Some(conn) = self.conn.get_mut().take() {
+            let _ = self.rt.block_on(conn.close());
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
-fn backend(e: rusqlite::Error) -> DbError {
-    if let rusqlite::Error::SqliteFailure(err, msg) = &e {
-        // SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY
-        if err.extended_code == 2067 || err.extended_code == 1555 {
-            return DbError::Unique(msg.clone().unwrap_or_default());
-        }
+fn arguments(params: &[Value]) -> Result<SqliteArguments, DbError> {
+    let mut args = SqliteArguments::default();
+    for v in params {
+        let added = match v {
+            Value::Null => args.add(None::<i64>),
+            Value::Int(i) => args.add(*i),
+            Value::Real(f) => args.add(*f),
+            Value::Text(s) => args.add(s.clone()),
+            Value::Blob(b) => args.add(b.clone()),
+        };
+        added.map_err(|e| DbError::Data(format!("cannot bind {v:?}: {e}")))?;
     }
-    DbError::Backend(e.to_string())
+    Ok(args)
 }
 
-/// `$1` → `?1`: the one dialect difference the queries have, in code only
-/// (`db::rewrite_code`), never inside a literal or a comment.
-fn translate(sql: &str) -> String {
-    super::db::rewrite_code(sql, |code, out| {
-        let mut chars = code.chars().peekable();
-        while let Some(c) = chars.next() {
-            if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
-                out.push('?');
-            } else {
-                out.push(c);
+/// A row's values as SQLite stored them (its storage class, not the column's type).
+fn read_row(row: &SqliteRow) -> Result<Row, DbError> {
+    let mut values = Vec::with_capacity(row.len());
+    for i in 0..row.len() {
+        let raw = row.try_get_raw(i).map_err(from_sqlx)?;
+        let v = if raw.is_null() {
+            Value::Null
+        } else {
+            let class = raw.type_info().name().to_string();
+            match class.as_str() {
+                "INTEGER" => Value::Int(row.try_get_unchecked(i).map_err(from_sqlx)?),
+                "REAL" => Value::Real(row.try_get_unchecked(i).map_err(from_sqlx)?),
+                "BLOB" => Value::Blob(row.try_get_unchecked(i).map_err(from_sqlx)?),
+                _ => Value::Text(row.try_get_unchecked(i).map_err(from_sqlx)?),
             }
-        }
-    })
-}
-
-fn to_sql(v: &Value) -> SqlValue {
-    match v {
-        Value::Null => SqlValue::Null,
-        Value::Int(i) => SqlValue::Integer(*i),
-        Value::Real(f) => SqlValue::Real(*f),
-        Value::Text(s) => SqlValue::Text(s.clone()),
-        Value::Blob(b) => SqlValue::Blob(b.clone()),
+        };
+        values.push(v);
     }
+    Ok(Row(values))
 }
 
 impl Database for SqliteDb {
@@ -122,82 +158,107 @@ impl Database for SqliteDb {
     }
 
     fn migrate(&self) -> Result<usize, DbError> {
-        let mut ran = 0;
-        self.transaction(true, &mut |c| {
-            ran = apply_migrations(c)?;
+        use sqlx::migrate::Migrate;
+        let _entered = self.rt.enter();
+        let applied = || -> Result<usize, DbError> {
+            self.rt.block_on(async {
+                let mut conn = self.pool.acquire().await.map_err(from_sqlx)?;
+                let table = MIGRATIONS_TABLE;
+                conn.ensure_migrations_table(table).await.map_err(|e| DbError::Backend(format!("migrations: {e}")))?;
+                let applied = conn.list_applied_migrations(table).await;
+                applied.map(|m| m.len()).map_err(|e| DbError::Backend(format!("migrations: {e}")))
+            })
+        };
+        let mut last = None;
+        self.transaction(false, &mut |c| {
+            let exists = c.query_one("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'", &[])?.int(0)? > 0;
+            last = last_step_of_previous_runner(c, exists)?;
             Ok(())
         })?;
-        Ok(ran)
+        let migrator = migrator(false);
+        if let Some(last) = last {
+            applied()?;
+            self.rt
+                .block_on(migrator.skip(&self.pool, Some(last)))
+                .map_err(|e| DbError::Backend(format!("adopting the schema's history: {e}")))?;
+            self.transaction(true, &mut |c| c.execute_batch(FORGET_PREVIOUS_RUNNER))?;
+        }
+        let before = applied()?;
+        self.rt.block_on(migrator.run(&self.pool)).map_err(|e| DbError::Backend(format!("migration failed: {e}")))?;
+        Ok(applied()? - before)
     }
 
     fn transaction(&self, write: bool, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Result<(), DbError> {
-        self.pool.with(
-            || self.connect(),
-            |conn| {
-                let behavior = if write {
-                    rusqlite::TransactionBehavior::Immediate
-                } else {
-                    rusqlite::TransactionBehavior::Deferred
-                };
-                let tx = conn.transaction_with_behavior(behavior).map_err(backend)?;
-                let result = f(&mut SqliteConn(&tx));
-                match result {
-                    Ok(()) => tx.commit().map_err(backend),
-                    Err(e) => {
-                        let _ = tx.rollback();
-                        Err(e)
-                    }
-                }
-            },
-        )
+        // Everything dropped here, a panicking body's transaction included, finds the
+        // store's runtime current: sqlx rolls it back and gives the connection back.
+        let _entered = self.rt.enter();
+        let mut tx = self
+            .rt
+            .block_on(async {
+                if write { self.pool.begin_with("BEGIN IMMEDIATE").await } else { self.pool.begin().await }
+            })
+            .map_err(from_sqlx)?;
+        let result = f(&mut SqliteConn { conn: &mut tx, rt: &self.rt });
+        match result {
+            Ok(()) => self.rt.block_on(tx.commit()).map_err(from_sqlx),
+            Err(e) => {
+                let _ = self.rt.block_on(tx.rollback());
+                Err(e)
+            }
+        }
+    }
+
+    fn open_and_idle(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
+    fn execute_outside_transaction(&self, sql: &str) -> Result<(), DbError> {
+        let _entered = self.rt.enter();
+        self.rt.block_on(async {
+            let mut conn = self.pool.acquire().await?;
+            sqlx::raw_sql(sql_text(sql)).execute(&mut *conn).await.map(|_| ())
+        })
+        .map_err(from_sqlx)
     }
 }
 
-/// A connection borrowed for one transaction.
-struct SqliteConn<'c>(&'c rusqlite::Connection);
+/// A connection borrowed for one transaction (or the scratch database's own).
+struct SqliteConn<'c> {
+    conn: &'c mut SqliteConnection,
+    rt: &'c DbRuntime,
+}
 
 impl Conn for SqliteConn<'_> {
     fn kind(&self) -> &'static str {
         "sqlite"
     }
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
-        let mut stmt = self.0.prepare_cached(&translate(sql)).map_err(backend)?;
-        let n = stmt.execute(rusqlite::params_from_iter(params.iter().map(to_sql))).map_err(backend)?;
-        Ok(n as u64)
+        let args = arguments(params)?;
+        let done = self.rt.block_on(sqlx::query_with(sql_text(sql), args).execute(&mut *self.conn)).map_err(from_sqlx)?;
+        Ok(done.rows_affected())
     }
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
-        query_rows(self.0, sql, params)
+        let args = arguments(params)?;
+        let rows = self.rt.block_on(sqlx::query_with(sql_text(sql), args).fetch_all(&mut *self.conn)).map_err(from_sqlx)?;
+        rows.iter().map(read_row).collect()
     }
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
-        self.0.execute_batch(sql).map_err(backend)
+        self.rt.block_on(sqlx::raw_sql(sql_text(sql)).execute(&mut *self.conn)).map(|_| ()).map_err(from_sqlx)
     }
 }
 
-fn query_rows(conn: &rusqlite::Connection, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
-    let mut stmt = conn.prepare_cached(&translate(sql)).map_err(backend)?;
-    let n = stmt.column_count();
-    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter().map(to_sql))).map_err(backend)?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(backend)? {
-        let mut values = Vec::with_capacity(n);
-        for i in 0..n {
-            values.push(match row.get_ref(i).map_err(backend)? {
-                ValueRef::Null => Value::Null,
-                ValueRef::Integer(v) => Value::Int(v),
-                ValueRef::Real(v) => Value::Real(v),
-                ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-                ValueRef::Blob(b) => Value::Blob(b.to_vec()),
-            });
-        }
-        out.push(Row(values));
-    }
-    Ok(out)
+
+/// Whether a `sqlite:` URL names a file (the one form the server takes).
+pub fn path_of(url: &str) -> Option<PathBuf> {
+    url.strip_prefix("sqlite:").map(|p| PathBuf::from(p.trim_start_matches("//")))
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn placeholders_are_rewritten_but_dollar_text_is_not() {
-        assert_eq!(super::translate("SELECT $1, '$x', $12"), "SELECT ?1, '$x', ?12");
+    fn a_sqlite_url_names_its_file() {
+        assert_eq!(super::path_of("sqlite:data/p.db"), Some("data/p.db".into()));
+        assert_eq!(super::path_of("sqlite://data/p.db"), Some("data/p.db".into()));
+        assert_eq!(super::path_of("postgres://x/y"), None);
     }
 }

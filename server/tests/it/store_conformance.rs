@@ -186,6 +186,99 @@ fn a_panicking_transaction_leaves_the_pool_whole(backend: Backend) {
     );
 }
 
+/// However a transaction ends (committed, refused, failed in the database, a unique
+/// violation, a body that panics), its connection goes back: the pool never holds more
+/// than its size, and afterwards as many transactions as the pool has connections
+/// (4, `open_store`) can be open at once.
+fn every_way_a_transaction_ends_gives_the_connection_back(backend: Backend) {
+    let Some((store, _dir)) = setup(backend) else {
+        return;
+    };
+    let (org, site) = org_and_site(&store, "PL");
+    for round in 0..3 {
+        store.tx_blocking(false, |c| c.query_one("SELECT 1", &[]).map(|_| ())).unwrap();
+        let refused = store.tx_blocking_or_refuse(true, |c| {
+            reference::insert_organisation(c, &Organisation { id: Id::now_v7(), name: "refused".into() }, 1)?;
+            Ok(Err::<(), _>("no"))
+        });
+        assert!(matches!(refused, Ok(Err("no"))));
+        let failed = store.tx_blocking(true, |c| c.execute("INSERT INTO no_such_table VALUES (1)", &[]));
+        assert!(matches!(failed, Err(DbError::Backend(_))), "{failed:?}");
+        let dup = Site { id: Id::now_v7(), ..site.clone() };
+        let unique = store.tx_blocking(true, |c| reference::insert_site(c, &dup, 2));
+        assert!(matches!(unique, Err(DbError::Unique(_))), "{unique:?}");
+        for _ in 0..5 {
+            let s = store.clone();
+            let panicked = std::thread::spawn(move || {
+                let _: Result<(), DbError> = s.tx_blocking(true, |_| panic!("a bug in round {round}"));
+            })
+            .join();
+            assert!(panicked.is_err());
+        }
+        let (open, idle) = store.open_and_idle();
+        assert!(open <= 4 && idle <= open as usize, "round {round}: {open} open, {idle} idle");
+    }
+    // Four transactions open at once, each waiting for the others: a lost connection
+    // would leave one waiting for the pool's timeout.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+    let t = std::time::Instant::now();
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let (s, b) = (store.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                s.tx_blocking(false, |c| {
+                    b.wait();
+                    c.query_one("SELECT 1", &[]).map(|_| ())
+                })
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap().unwrap();
+    }
+    assert!(t.elapsed() < std::time::Duration::from_secs(20), "waited {:?}", t.elapsed());
+    let listed = store.tx_blocking(false, |c| reference::list_sites(c, org.id)).unwrap();
+    assert_eq!(listed, vec![site], "nothing the failed transactions wrote was kept");
+    let orgs = store.tx_blocking(false, |c| c.query_one("SELECT COUNT(*) FROM organisations", &[])?.int(0)).unwrap();
+    assert_eq!(orgs, 1, "the refused organisation was rolled back");
+}
+
+/// A placeholder is a placeholder only in the statement's code: the same characters in
+/// a string literal, a quoted name or a comment are text (the drivers parse the SQL;
+/// nothing rewrites it), and a value bound to `$1` comes back as it was sent.
+fn placeholders_inside_literals_and_comments_are_text(backend: Backend) {
+    let Some((store, _dir)) = setup(backend) else {
+        return;
+    };
+    let values = ["$2 BLOB", "it's", "", "中文 -- /* */", "'$1'"];
+    for v in values {
+        let row = store
+            .tx_blocking(false, |c| {
+                c.query_one(
+                    "SELECT '$1 BLOB' AS \"$2\", $1 /* $2 BLOB */ AS v, 'it''s $3' AS w -- $4 BYTEA\n",
+                    &[v.into()],
+                )
+            })
+            .unwrap();
+        assert_eq!(row.text(0).unwrap(), "$1 BLOB");
+        assert_eq!(row.text(1).unwrap(), v);
+        assert_eq!(row.text(2).unwrap(), "it's $3");
+    }
+    // Every kind of value the store binds comes back as it went.
+    let row = store
+        .tx_blocking(false, |c| {
+            c.query_one(
+                "SELECT CAST($1 AS BIGINT) AS i, CAST($2 AS DOUBLE PRECISION) AS r, $3 AS t, $4 AS n",
+                &[(-(1i64 << 53)).into(), 2.5f64.into(), "锦园".into(), patrol_server::store::Value::Null],
+            )
+        })
+        .unwrap();
+    assert_eq!(row.int(0).unwrap(), -(1i64 << 53));
+    assert_eq!(row.real(1).unwrap(), 2.5);
+    assert_eq!(row.text(2).unwrap(), "锦园");
+    assert_eq!(row.opt_text(3).unwrap(), None);
+}
+
 fn a_refresh_token_can_be_used_only_once(backend: Backend) {
     let Some((store, _dir)) = setup(backend) else {
         return;
@@ -270,6 +363,8 @@ both_backends_sync!(
     every_kind_of_role_round_trips,
     a_failed_transaction_leaves_nothing_behind,
     a_panicking_transaction_leaves_the_pool_whole,
+    every_way_a_transaction_ends_gives_the_connection_back,
+    placeholders_inside_literals_and_comments_are_text,
     a_refresh_token_can_be_used_only_once,
     login_budgets_are_taken_atomically_and_refill,
     concurrent_writers_all_land,

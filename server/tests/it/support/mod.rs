@@ -65,9 +65,8 @@ pub fn fresh_database(backend: Backend, dir: &TempDir) -> Option<String> {
         Backend::Postgres => {
             let admin = postgres_admin_url()?;
             let name = format!("patrol_t_{}", uuid::Uuid::now_v7().simple());
-            let mut client =
-                postgres::Client::connect(&admin, postgres::NoTls).expect("connect to the test PostgreSQL");
-            client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+            let admin_store = Store::open(&admin, 1).expect("connect to the test PostgreSQL");
+            admin_store.execute_outside_transaction(&format!("CREATE DATABASE {name}")).unwrap();
             // Replace the database name (the path's last segment) in the admin URL.
             let (base, query) = admin.split_once('?').map_or((admin.as_str(), ""), |(b, q)| (b, q));
             let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
