@@ -17,7 +17,10 @@ pub mod photos;
 pub mod policy;
 pub mod schedules;
 pub mod settings;
-pub mod store;
+/// Storage lives in its own crate (`patrol-storage`: sqlx, migrations, queries; no
+/// web framework); the server reaches it under its old name.
+pub use patrol_storage as store;
+pub use patrol_storage::params;
 pub mod sync;
 pub mod web;
 

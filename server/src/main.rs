@@ -162,7 +162,8 @@ fn main() {
 
 fn run(cli: Cli) -> Result<(), String> {
     let settings = Settings::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
-    let open = |s: &Settings| Store::open_with(&s.effective_database_url(), &s.database_pool()).map_err(|e| e.to_string());
+    let open =
+        |s: &Settings| Store::open_with(&s.effective_database_url(), &s.database_pool()).map_err(|e| e.to_string());
     match cli.command {
         Command::Migrate => {
             let ran = open(&settings)?.migrate_blocking().map_err(|e| e.to_string())?;

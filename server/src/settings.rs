@@ -116,17 +116,7 @@ impl std::fmt::Debug for Settings {
     }
 }
 
-/// Hides the password in `postgres://user:password@host/db`.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            let user = creds.split(':').next().unwrap_or("");
-            format!("{}://{}:***@{}", &url[..s], user, &url[at + 1..])
-        }
-        _ => url.to_string(),
-    }
-}
+pub use crate::store::redact_url;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {

@@ -218,7 +218,10 @@ async fn a_database_of_the_previous_release_migrates_and_passes_the_audit(backen
                  CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL);",
             )?;
             for v in 1..=10 {
-                c.execute("INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)", &[v.into(), 1i64.into()])?;
+                c.execute(
+                    "INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)",
+                    &[v.into(), 1i64.into()],
+                )?;
             }
             Ok(())
         })
@@ -254,9 +257,77 @@ async fn a_database_of_the_previous_release_migrates_and_passes_the_audit(backen
     assert!(page.body.contains("data-notice=\""), "the search lists old notices for {word:?}");
 }
 
+/// A gzip file's content (RFC 1952; written with `gzip -n`, so no optional fields).
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    assert_eq!(&bytes[..4], &[0x1f, 0x8b, 8, 0], "gzip, deflate, no optional fields");
+    let data = miniz_oxide::inflate::decompress_to_vec(&bytes[10..bytes.len() - 8]).expect("a deflate stream");
+    let size = u32::from_le_bytes(bytes[bytes.len() - 4..].try_into().unwrap());
+    assert_eq!(data.len() as u32, size, "the trailer's size");
+    data
+}
+
+/// Files made by the previous release itself (`server/tests/fixtures/previous-release`:
+/// `patrol-server demo --empty` of the release before sqlx, its versions in
+/// `schema_migrations`) open with this one: the history is adopted (nothing to run at
+/// schema 12), the old table is gone, the server starts on it (new keys made, as a
+/// first start did), `audit verify` finds nothing, and a supervisor given a new
+/// password signs in to the console and sees the demo's sites and notice register.
+async fn a_database_file_of_the_previous_release_migrates_and_serves(backend: Backend) {
+    let Some((url, dir)) = tokio::task::spawn_blocking(move || {
+        let dir = support::TempDir::new("previous");
+        let url = support::fresh_database(backend, &dir)?;
+        let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/previous-release");
+        match backend {
+            Backend::Sqlite => {
+                let file = gunzip(&std::fs::read(format!("{fixtures}/sqlite.db.gz")).unwrap());
+                std::fs::write(url.strip_prefix("sqlite:").unwrap(), file).unwrap();
+            }
+            Backend::Postgres => {
+                let sql =
+                    String::from_utf8(gunzip(&std::fs::read(format!("{fixtures}/postgres.sql.gz")).unwrap())).unwrap();
+                // Its own connection: the dump empties the session's search path.
+                let loader = patrol_server::store::Store::open(&url, 1).unwrap();
+                loader.execute_outside_transaction(&sql).unwrap();
+            }
+        }
+        Some((url, dir))
+    })
+    .await
+    .unwrap() else {
+        return;
+    };
+    let (mut s, ran) = TestServer::on_existing_database(url, dir, START_MS).await;
+    assert_eq!(ran, 0, "schema 12 already: every step adopted, none run");
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM _sqlx_migrations WHERE success".into()).await, 12);
+    let old_table = s.state.store.read(|c| c.query("SELECT version FROM schema_migrations", &[]).map(|_| ())).await;
+    assert!(old_table.is_err(), "the hand-written runner's table was dropped");
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM people".into()).await, 8);
+    let report = verify::verify(&s.state.store, &s.state.photos).await.unwrap();
+    assert!(report.ok(), "{}", report.render());
+    // A new password for the demo supervisor, as an administrator would set one.
+    let password = "Previous-release-1".to_string();
+    let hash = patrol_server::auth::password::hash(&password);
+    s.state
+        .store
+        .write(move |c| {
+            let (person, _) = patrol_server::store::people::credentials(c, "supervisor")?.expect("the demo supervisor");
+            patrol_server::store::people::set_password(c, person.id, &hash, false)
+        })
+        .await
+        .unwrap();
+    s.logins.push(patrol_server::demo::DemoLogin { login: "supervisor".into(), password, role: "supervisor".into() });
+    let (cookie, _) = web::sign_in(&s, "supervisor").await;
+    let page = web::get(&s, "/notices?state=all", &cookie).await;
+    assert_eq!(page.status, axum::http::StatusCode::OK, "{}", page.body);
+    let dashboard = web::get(&s, "/dashboard", &cookie).await;
+    assert_eq!(dashboard.status, axum::http::StatusCode::OK);
+    assert!(dashboard.body.contains("锦园小区"), "the old release's site is on the dashboard");
+}
+
 both_backends!(
     a_month_of_demo_history_is_real_work_that_the_audit_accepts,
     a_database_of_the_previous_release_migrates_and_passes_the_audit,
+    a_database_file_of_the_previous_release_migrates_and_serves,
     many_days_and_sites_from_one_load_judge_as_each_alone
 );
 

@@ -140,6 +140,25 @@ impl TestServer {
         Some((TestServer { state, router, clock, logins, dir }, summary))
     }
 
+    /// A server on a database made elsewhere (an earlier release's file), opened and
+    /// migrated as `serve` does; returns how many migrations ran. No logins are known.
+    pub async fn on_existing_database(url: String, dir: TempDir, now: i64) -> (TestServer, usize) {
+        let settings = Settings { database_url: url.clone(), data_dir: dir.0.clone(), ..Settings::default() };
+        let clock = ManualClock::at(now);
+        let (state, ran) = {
+            let clock = clock.clone();
+            tokio::task::spawn_blocking(move || {
+                let store = Store::open(&url, 4).unwrap();
+                let ran = store.migrate_blocking().unwrap();
+                (AppState::new(store, settings, Arc::new(clock)).unwrap(), ran)
+            })
+            .await
+            .unwrap()
+        };
+        let router = patrol_server::router(state.clone());
+        (TestServer { state, router, clock, logins: vec![], dir }, ran)
+    }
+
     /// A second server instance on the same database, sharing the clock: another
     /// process behind the same load balancer.
     pub async fn another_instance(&self) -> AppState {

@@ -14,8 +14,8 @@ use sqlx::sqlite::{
 use sqlx::{Arguments, ConnectOptions, Connection, Row as _, TypeInfo, ValueRef};
 
 use super::db::{
-    Conn, Database, DbError, DbRuntime, MIGRATIONS_TABLE, PoolSettings, Row, Value, FORGET_PREVIOUS_RUNNER, last_step_of_previous_runner, from_sqlx,
-    migrator, sql_text,
+    Conn, Database, DbError, DbRuntime, FORGET_PREVIOUS_RUNNER, MIGRATIONS_TABLE, PoolSettings, Row, Value, from_sqlx,
+    last_step_of_previous_runner, migrator, sql_text,
 };
 
 pub struct SqliteDb {
@@ -171,7 +171,13 @@ impl Database for SqliteDb {
         };
         let mut last = None;
         self.transaction(false, &mut |c| {
-            let exists = c.query_one("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'", &[])?.int(0)? > 0;
+            let exists = c
+                .query_one(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+                    &[],
+                )?
+                .int(0)?
+                > 0;
             last = last_step_of_previous_runner(c, exists)?;
             Ok(())
         })?;
@@ -214,11 +220,12 @@ impl Database for SqliteDb {
 
     fn execute_outside_transaction(&self, sql: &str) -> Result<(), DbError> {
         let _entered = self.rt.enter();
-        self.rt.block_on(async {
-            let mut conn = self.pool.acquire().await?;
-            sqlx::raw_sql(sql_text(sql)).execute(&mut *conn).await.map(|_| ())
-        })
-        .map_err(from_sqlx)
+        self.rt
+            .block_on(async {
+                let mut conn = self.pool.acquire().await?;
+                sqlx::raw_sql(sql_text(sql)).execute(&mut *conn).await.map(|_| ())
+            })
+            .map_err(from_sqlx)
     }
 }
 
@@ -234,19 +241,20 @@ impl Conn for SqliteConn<'_> {
     }
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         let args = arguments(params)?;
-        let done = self.rt.block_on(sqlx::query_with(sql_text(sql), args).execute(&mut *self.conn)).map_err(from_sqlx)?;
+        let done =
+            self.rt.block_on(sqlx::query_with(sql_text(sql), args).execute(&mut *self.conn)).map_err(from_sqlx)?;
         Ok(done.rows_affected())
     }
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         let args = arguments(params)?;
-        let rows = self.rt.block_on(sqlx::query_with(sql_text(sql), args).fetch_all(&mut *self.conn)).map_err(from_sqlx)?;
+        let rows =
+            self.rt.block_on(sqlx::query_with(sql_text(sql), args).fetch_all(&mut *self.conn)).map_err(from_sqlx)?;
         rows.iter().map(read_row).collect()
     }
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
         self.rt.block_on(sqlx::raw_sql(sql_text(sql)).execute(&mut *self.conn)).map(|_| ()).map_err(from_sqlx)
     }
 }
-
 
 /// Whether a `sqlite:` URL names a file (the one form the server takes).
 pub fn path_of(url: &str) -> Option<PathBuf> {

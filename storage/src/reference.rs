@@ -236,7 +236,7 @@ pub fn list_routes_all_of(c: &mut dyn Conn, site_ids: &[Id]) -> Result<Vec<Route
         &format!(
             "SELECT id, site_id, name_zh, name_en, checkpoint_ids_json FROM routes WHERE site_id IN ({})
              ORDER BY created_ms, id",
-            crate::store::marks(1, site_ids.len())
+            crate::marks(1, site_ids.len())
         ),
         &site_ids.iter().map(|id| Value::from(*id)).collect::<Vec<_>>(),
     )?

@@ -8,7 +8,8 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPool
 use sqlx::{Arguments, Executor, Row as _, SqlSafeStr, Statement, TypeInfo};
 
 use super::db::{
-    Conn, MIGRATIONS_TABLE, Database, DbError, DbRuntime, PoolSettings, Row, Value, FORGET_PREVIOUS_RUNNER, last_step_of_previous_runner, from_sqlx, migrator, sql_text,
+    Conn, Database, DbError, DbRuntime, FORGET_PREVIOUS_RUNNER, MIGRATIONS_TABLE, PoolSettings, Row, Value, from_sqlx,
+    last_step_of_previous_runner, migrator, sql_text,
 };
 
 /// Statements each connection keeps prepared: the server has a few hundred, and the
@@ -98,6 +99,14 @@ fn read_row(row: &PgRow) -> Result<Row, DbError> {
             "FLOAT8" => row.try_get::<Option<f64>, _>(i).map(|v| v.map(Value::Real)),
             "FLOAT4" => row.try_get::<Option<f32>, _>(i).map(|v| v.map(|v| Value::Real(v.into()))),
             "BYTEA" => row.try_get::<Option<Vec<u8>>, _>(i).map(|v| v.map(Value::Blob)),
+            // The schema keeps times as BIGINT milliseconds; sqlx's own table of
+            // migrations has a timestamp, read as text (as SQLite stores it).
+            "TIMESTAMPTZ" => row
+                .try_get::<Option<chrono::DateTime<chrono::Utc>>, _>(i)
+                .map(|v| v.map(|t| Value::Text(t.format("%Y-%m-%d %H:%M:%S").to_string()))),
+            "TIMESTAMP" => row
+                .try_get::<Option<chrono::NaiveDateTime>, _>(i)
+                .map(|v| v.map(|t| Value::Text(t.format("%Y-%m-%d %H:%M:%S").to_string()))),
             _ => row.try_get::<Option<String>, _>(i).map(|v| v.map(Value::Text)),
         }
         .map_err(from_sqlx)?;
@@ -112,7 +121,11 @@ struct PgConn<'a> {
 }
 
 impl PgConn<'_> {
-    async fn prepared(conn: &mut PgConnection, sql: &str, params: &[Value]) -> Result<(PgStatement, PgArguments), DbError> {
+    async fn prepared(
+        conn: &mut PgConnection,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<(PgStatement, PgArguments), DbError> {
         let statement = conn.prepare(sql_text(sql).into_sql_str()).await.map_err(from_sqlx)?;
         let args = arguments(&statement, params)?;
         Ok((statement, args))
@@ -179,7 +192,11 @@ impl Database for PostgresDb {
         Ok(applied()? - before)
     }
 
-    fn transaction(&self, _write: bool, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Result<(), DbError> {
+    fn transaction(
+        &self,
+        _write: bool,
+        f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
         // Everything dropped here, a panicking body's transaction included, finds the
         // store's runtime current: sqlx rolls it back and gives the connection back.
         let _entered = self.rt.enter();
@@ -208,4 +225,3 @@ impl Database for PostgresDb {
             .map_err(from_sqlx)
     }
 }
-

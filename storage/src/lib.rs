@@ -1,5 +1,7 @@
-//! Storage: the `Database` trait with its SQLite and PostgreSQL implementations, and
-//! the queries of each concern, written once against it.
+//! Storage: the `Database` trait with its SQLite and PostgreSQL implementations (sqlx),
+//! the schema's migrations, and the queries of each concern written once against it.
+//! No web framework here: the server (`patrol-server`) depends on this crate, never
+//! the other way (docs/architecture.md).
 
 pub mod db;
 pub mod people;
@@ -15,6 +17,18 @@ pub use db::{Conn, Database, DbError, PoolSettings, Row, Value};
 /// `$first, $first+1, …`: `n` placeholders for an `IN (…)` list.
 pub fn marks(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Hides the password in `postgres://user:password@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..s], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
 }
 
 /// The server's handle on its database. Cheap to clone.
@@ -38,7 +52,7 @@ impl Store {
         } else {
             return Err(DbError::Backend(format!(
                 "unsupported database URL (use sqlite:<path> or postgres://…): {}",
-                crate::settings::redact_url(url)
+                redact_url(url)
             )));
         };
         Ok(Store { db })

@@ -77,7 +77,7 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 /// Builds a `Vec<Value>` from expressions of any convertible type.
 #[macro_export]
 macro_rules! params {
-    ($($v:expr),* $(,)?) => { vec![$($crate::store::db::Value::from($v)),*] };
+    ($($v:expr),* $(,)?) => { vec![$($crate::db::Value::from($v)),*] };
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -251,16 +251,16 @@ macro_rules! step {
         Step {
             version: $v,
             description: $name,
-            sqlite: include_str!(concat!("../../migrations/", $name, ".sql")),
-            postgres: include_str!(concat!("../../migrations/", $name, ".sql")),
+            sqlite: include_str!(concat!("../migrations/", $name, ".sql")),
+            postgres: include_str!(concat!("../migrations/", $name, ".sql")),
         }
     };
     ($v:literal, $name:literal, per_backend) => {
         Step {
             version: $v,
             description: $name,
-            sqlite: include_str!(concat!("../../migrations/sqlite/", $name, ".sql")),
-            postgres: include_str!(concat!("../../migrations/postgres/", $name, ".sql")),
+            sqlite: include_str!(concat!("../migrations/sqlite/", $name, ".sql")),
+            postgres: include_str!(concat!("../migrations/postgres/", $name, ".sql")),
         }
     };
 }
