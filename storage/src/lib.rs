@@ -8,6 +8,7 @@ pub mod people;
 pub mod postgres;
 pub mod reference;
 pub mod sqlite;
+mod sqlite_raw;
 pub mod web;
 
 use std::sync::Arc;

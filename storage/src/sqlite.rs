@@ -1,6 +1,8 @@
 //! The embedded default: one SQLite file in WAL mode, fully synchronous so that a
-//! record the server acknowledged survives a crash or power cut. sqlx's SQLite driver,
-//! on the same SQLite build as the phone core (one `libsqlite3-sys`).
+//! record the server acknowledged survives a crash or power cut. sqlx's SQLite driver
+//! (pool, connections, transactions, migrations), on the same SQLite build as the phone
+//! core (one `libsqlite3-sys`); a transaction body's statements run on the calling
+//! thread under sqlx's lock on the connection (`sqlite_raw`).
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -8,10 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Arguments, ConnectOptions, Connection, Row as _, TypeInfo, ValueRef};
+use sqlx::{ConnectOptions, Connection};
+
+use crate::sqlite_raw::Statements;
 
 use super::db::{
     Conn, Database, DbError, DbRuntime, FORGET_PREVIOUS_RUNNER, MIGRATIONS_TABLE, PoolSettings, Row, Value, from_sqlx,
@@ -103,7 +106,8 @@ impl ScratchDb {
     /// Runs `f` on the connection; transactions are the caller's (`BEGIN`/`COMMIT`).
     pub fn with<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, DbError>) -> Result<T, DbError> {
         let mut conn = self.conn.borrow_mut();
-        f(&mut SqliteConn { conn: conn.as_mut().expect("open until dropped"), rt: &self.rt })
+        let _entered = self.rt.enter();
+        with_statements(&self.rt, conn.as_mut().expect("open until dropped"), f)
     }
 }
 
@@ -114,42 +118,6 @@ impl Drop for ScratchDb {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-fn arguments(params: &[Value]) -> Result<SqliteArguments, DbError> {
-    let mut args = SqliteArguments::default();
-    for v in params {
-        let added = match v {
-            Value::Null => args.add(None::<i64>),
-            Value::Int(i) => args.add(*i),
-            Value::Real(f) => args.add(*f),
-            Value::Text(s) => args.add(s.clone()),
-            Value::Blob(b) => args.add(b.clone()),
-        };
-        added.map_err(|e| DbError::Data(format!("cannot bind {v:?}: {e}")))?;
-    }
-    Ok(args)
-}
-
-/// A row's values as SQLite stored them (its storage class, not the column's type).
-fn read_row(row: &SqliteRow) -> Result<Row, DbError> {
-    let mut values = Vec::with_capacity(row.len());
-    for i in 0..row.len() {
-        let raw = row.try_get_raw(i).map_err(from_sqlx)?;
-        let v = if raw.is_null() {
-            Value::Null
-        } else {
-            let class = raw.type_info().name().to_string();
-            match class.as_str() {
-                "INTEGER" => Value::Int(row.try_get_unchecked(i).map_err(from_sqlx)?),
-                "REAL" => Value::Real(row.try_get_unchecked(i).map_err(from_sqlx)?),
-                "BLOB" => Value::Blob(row.try_get_unchecked(i).map_err(from_sqlx)?),
-                _ => Value::Text(row.try_get_unchecked(i).map_err(from_sqlx)?),
-            }
-        };
-        values.push(v);
-    }
-    Ok(Row(values))
 }
 
 impl Database for SqliteDb {
@@ -204,7 +172,7 @@ impl Database for SqliteDb {
                 if write { self.pool.begin_with("BEGIN IMMEDIATE").await } else { self.pool.begin().await }
             })
             .map_err(from_sqlx)?;
-        let result = f(&mut SqliteConn { conn: &mut tx, rt: &self.rt });
+        let result = with_statements(&self.rt, &mut tx, |conn| f(conn));
         match result {
             Ok(()) => self.rt.block_on(tx.commit()).map_err(from_sqlx),
             Err(e) => {
@@ -229,30 +197,38 @@ impl Database for SqliteDb {
     }
 }
 
-/// A connection borrowed for one transaction (or the scratch database's own).
-struct SqliteConn<'c> {
-    conn: &'c mut SqliteConnection,
-    rt: &'c DbRuntime,
+/// Runs `f` with the connection's statements on this thread, under sqlx's lock on the
+/// connection (`sqlite_raw`): the statements are finalized and the lock given back
+/// before this returns or unwinds.
+fn with_statements<T>(
+    rt: &DbRuntime,
+    conn: &mut SqliteConnection,
+    f: impl FnOnce(&mut dyn Conn) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    let mut locked = rt.block_on(conn.lock_handle()).map_err(from_sqlx)?;
+    // SAFETY: the handle stays open and ours while `locked` lives, which outlives it.
+    let mut statements = unsafe { Statements::new(locked.as_raw_handle()) };
+    let result = f(&mut SqliteConn(&mut statements));
+    drop(statements);
+    drop(locked);
+    result
 }
+
+/// A connection for one transaction body (or the scratch database's own).
+struct SqliteConn<'c>(&'c mut Statements);
 
 impl Conn for SqliteConn<'_> {
     fn kind(&self) -> &'static str {
         "sqlite"
     }
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
-        let args = arguments(params)?;
-        let done =
-            self.rt.block_on(sqlx::query_with(sql_text(sql), args).execute(&mut *self.conn)).map_err(from_sqlx)?;
-        Ok(done.rows_affected())
+        self.0.run(sql, params, false).map(|(_, changed)| changed)
     }
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
-        let args = arguments(params)?;
-        let rows =
-            self.rt.block_on(sqlx::query_with(sql_text(sql), args).fetch_all(&mut *self.conn)).map_err(from_sqlx)?;
-        rows.iter().map(read_row).collect()
+        self.0.run(sql, params, true).map(|(rows, _)| rows)
     }
     fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
-        self.rt.block_on(sqlx::raw_sql(sql_text(sql)).execute(&mut *self.conn)).map(|_| ()).map_err(from_sqlx)
+        self.0.batch(sql)
     }
 }
 
