@@ -279,6 +279,30 @@ fn placeholders_inside_literals_and_comments_are_text(backend: Backend) {
     assert_eq!(row.opt_text(3).unwrap(), None);
 }
 
+/// A statement the store cannot run as written is refused with an error and changes
+/// nothing: two statements where one is expected, a placeholder without a value, a
+/// value the table refuses.
+fn malformed_statements_are_refused_and_change_nothing(backend: Backend) {
+    let Some((store, _dir)) = setup(backend) else {
+        return;
+    };
+    let (org, _) = org_and_site(&store, "MF");
+    let attempts: [(&str, Vec<patrol_server::store::Value>); 4] = [
+        ("UPDATE organisations SET name = 'x'; DELETE FROM organisations", vec![]),
+        ("UPDATE organisations SET name = $2 WHERE id = $1", vec![org.id.to_string().into()]),
+        ("UPDATE organisations SET name = NULL WHERE id = $1", vec![org.id.to_string().into()]),
+        ("INSERT INTO no_such_table (x) VALUES ($1)", vec![1i64.into()]),
+    ];
+    for (sql, params) in attempts {
+        let r = store.tx_blocking(true, |c| c.execute(sql, &params));
+        assert!(r.is_err(), "{sql} was accepted");
+        let name = store
+            .tx_blocking(false, |c| c.query_one("SELECT name FROM organisations WHERE id = $1", &[org.id.to_string().into()])?.text(0))
+            .unwrap();
+        assert_eq!(name, org.name, "{sql} changed the row");
+    }
+}
+
 fn a_refresh_token_can_be_used_only_once(backend: Backend) {
     let Some((store, _dir)) = setup(backend) else {
         return;
@@ -365,6 +389,7 @@ both_backends_sync!(
     a_panicking_transaction_leaves_the_pool_whole,
     every_way_a_transaction_ends_gives_the_connection_back,
     placeholders_inside_literals_and_comments_are_text,
+    malformed_statements_are_refused_and_change_nothing,
     a_refresh_token_can_be_used_only_once,
     login_budgets_are_taken_atomically_and_refill,
     concurrent_writers_all_land,
