@@ -44,8 +44,11 @@ free_port() {
 
 # start_postgres: initialises a cluster under a temporary directory, starts it on a
 # free loopback port, and exports PATROL_TEST_POSTGRES_URL. stop_postgres ends it.
+# The server also takes TLS, with a certificate for 127.0.0.1 from a throwaway CA made
+# here (PATROL_TEST_POSTGRES_CA names the CA's certificate); the URL asks for no TLS,
+# so the suites run as before and the TLS test asks for it itself.
 start_postgres() {
-  ensure_apt postgresql
+  ensure_apt postgresql openssl
   local bin
   bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
   PG_DIR=$(mktemp -d /tmp/patrol-pg.XXXXXX)
@@ -58,10 +61,22 @@ start_postgres() {
   fi
   "${run[@]}" "$bin/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$PG_DIR/initdb.log" 2>&1 \
     || { cat "$PG_DIR/initdb.log"; return 1; }
+  local tls="$PG_DIR/tls"
+  mkdir -p "$tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 -subj "/CN=patrol test CA" \
+    -keyout "$tls/ca.key" -out "$tls/ca.pem" >/dev/null 2>&1
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$tls/server.key" -out "$tls/server.csr" >/dev/null 2>&1
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n' >"$tls/ext"
+  openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial -days 7 \
+    -extfile "$tls/ext" -out "$tls/server.pem" >/dev/null 2>&1
+  chmod 600 "$tls/server.key"
+  [ "$(id -u)" -eq 0 ] && chown -R postgres "$tls"
   "${run[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-    -o "-h 127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=off -c max_connections=300 -c random_page_cost=1.1" start >/dev/null \
+    -o "-h 127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=off -c max_connections=300 -c random_page_cost=1.1 -c ssl=on -c ssl_cert_file=$tls/server.pem -c ssl_key_file=$tls/server.key" start >/dev/null \
     || { cat "$PG_DIR/server.log"; return 1; }
-  export PATROL_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+  export PATROL_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
+  export PATROL_TEST_POSTGRES_CA="$tls/ca.pem"
   PG_STOP=("${run[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -m immediate stop)
   log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT"
 }

@@ -32,6 +32,27 @@ fn main() {
         let per = t.elapsed().as_secs_f64() * 1e6 / rows as f64;
         println!("round {round}: {per:.1} µs per insert through Conn ({:.0} rows/s)", 1e6 / per);
     }
+    // Many short transactions, as photo uploads make: three statements each.
+    for round in 0..3 {
+        let n = rows / 10;
+        let t = Instant::now();
+        for i in 0..n {
+            let id = (10 * rows + round * n + i) as i64;
+            store
+                .tx_blocking(true, |c| {
+                    c.query_opt("SELECT body FROM t WHERE id = $1", &[Value::Int(id - 1)])?;
+                    c.execute(
+                        "INSERT INTO t (id, body) VALUES ($1, $2)",
+                        &[Value::Int(id), Value::Text(body.clone())],
+                    )?;
+                    c.query_one("SELECT COUNT(*) FROM t WHERE id >= $1", &[Value::Int(id)])?;
+                    Ok(())
+                })
+                .unwrap();
+        }
+        let per = t.elapsed().as_secs_f64() * 1e6 / n as f64;
+        println!("round {round}: {per:.1} µs per transaction of 3 statements");
+    }
     let _ = std::fs::remove_dir_all(&dir);
     direct(rows);
 }

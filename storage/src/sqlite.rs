@@ -107,7 +107,7 @@ impl ScratchDb {
     pub fn with<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, DbError>) -> Result<T, DbError> {
         let mut conn = self.conn.borrow_mut();
         let _entered = self.rt.enter();
-        with_statements(&self.rt, conn.as_mut().expect("open until dropped"), f)
+        with_statements(&self.rt, conn.as_mut().expect("open until dropped"), None, f)
     }
 }
 
@@ -163,23 +163,12 @@ impl Database for SqliteDb {
     }
 
     fn transaction(&self, write: bool, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Result<(), DbError> {
-        // Everything dropped here, a panicking body's transaction included, finds the
-        // store's runtime current: sqlx rolls it back and gives the connection back.
+        // Everything dropped here, a panicking body's connection included, finds the
+        // store's runtime current: sqlx takes the connection back there.
         let _entered = self.rt.enter();
-        let mut tx = self
-            .rt
-            .block_on(async {
-                if write { self.pool.begin_with("BEGIN IMMEDIATE").await } else { self.pool.begin().await }
-            })
-            .map_err(from_sqlx)?;
-        let result = with_statements(&self.rt, &mut tx, |conn| f(conn));
-        match result {
-            Ok(()) => self.rt.block_on(tx.commit()).map_err(from_sqlx),
-            Err(e) => {
-                let _ = self.rt.block_on(tx.rollback());
-                Err(e)
-            }
-        }
+        let mut conn = self.rt.block_on(self.pool.acquire()).map_err(from_sqlx)?;
+        let begin = if write { "BEGIN IMMEDIATE" } else { "BEGIN" };
+        with_statements(&self.rt, &mut conn, Some(begin), |c| f(c))
     }
 
     fn open_and_idle(&self) -> (u32, usize) {
@@ -198,17 +187,47 @@ impl Database for SqliteDb {
 }
 
 /// Runs `f` with the connection's statements on this thread, under sqlx's lock on the
-/// connection (`sqlite_raw`): the statements are finalized and the lock given back
-/// before this returns or unwinds.
+/// connection (`sqlite_raw`), in a transaction opened with `begin` if given (committed
+/// when `f` returns `Ok`, rolled back when it fails or unwinds). The statements are
+/// finalized and the lock given back before this returns or unwinds. One hand-over to
+/// sqlx's worker thread per transaction (the lock), none per statement.
 fn with_statements<T>(
     rt: &DbRuntime,
     conn: &mut SqliteConnection,
+    begin: Option<&str>,
     f: impl FnOnce(&mut dyn Conn) -> Result<T, DbError>,
 ) -> Result<T, DbError> {
+    /// Rolls back on drop unless committed.
+    struct Open<'s> {
+        statements: &'s mut Statements,
+        committed: bool,
+    }
+    impl Drop for Open<'_> {
+        fn drop(&mut self) {
+            if !self.committed {
+                let _ = self.statements.batch("ROLLBACK");
+            }
+        }
+    }
     let mut locked = rt.block_on(conn.lock_handle()).map_err(from_sqlx)?;
     // SAFETY: the handle stays open and ours while `locked` lives, which outlives it.
     let mut statements = unsafe { Statements::new(locked.as_raw_handle()) };
-    let result = f(&mut SqliteConn(&mut statements));
+    let result = match begin {
+        None => f(&mut SqliteConn(&mut statements)),
+        Some(begin) => {
+            statements.batch(begin)?;
+            let mut open = Open { statements: &mut statements, committed: false };
+            let result = f(&mut SqliteConn(open.statements));
+            match result {
+                Ok(v) => {
+                    open.statements.batch("COMMIT")?;
+                    open.committed = true;
+                    Ok(v)
+                }
+                Err(e) => Err(e),
+            }
+        }
+    };
     drop(statements);
     drop(locked);
     result

@@ -69,8 +69,11 @@ pub fn database_url(backend: Backend, dir: &TempDir) -> Option<String> {
             let name = format!("patrol_e2e_{}", uuid::Uuid::now_v7().simple());
             let admin_store = patrol_server::store::Store::open(&admin, 1).unwrap();
             admin_store.execute_outside_transaction(&format!("CREATE DATABASE {name}")).unwrap();
-            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-            Some(format!("{base}/{name}"))
+            // Replace the database name (the path's last segment), keeping the query.
+            let (base, query) = admin.split_once('?').map_or((admin.as_str(), ""), |(b, q)| (b, q));
+            let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+            let q = if query.is_empty() { String::new() } else { format!("?{query}") };
+            Some(format!("{base}/{name}{q}"))
         }
     }
 }

@@ -297,7 +297,9 @@ fn malformed_statements_are_refused_and_change_nothing(backend: Backend) {
         let r = store.tx_blocking(true, |c| c.execute(sql, &params));
         assert!(r.is_err(), "{sql} was accepted");
         let name = store
-            .tx_blocking(false, |c| c.query_one("SELECT name FROM organisations WHERE id = $1", &[org.id.to_string().into()])?.text(0))
+            .tx_blocking(false, |c| {
+                c.query_one("SELECT name FROM organisations WHERE id = $1", &[org.id.to_string().into()])?.text(0)
+            })
             .unwrap();
         assert_eq!(name, org.name, "{sql} changed the row");
     }
@@ -394,3 +396,35 @@ both_backends_sync!(
     login_budgets_are_taken_atomically_and_refill,
     concurrent_writers_all_land,
 );
+
+/// TLS to PostgreSQL is what the URL asks for (`sslmode=`, `sslrootcert=`): the test
+/// server (scripts/lib/env.sh) takes TLS with a certificate from a throwaway CA. With
+/// `require` the connection is encrypted; with `verify-full` and that CA it is
+/// encrypted and the server's name checked; `verify-full` without the CA (only the
+/// public roots) refuses to connect; `disable` stays in the clear.
+#[test]
+fn postgres_tls_is_what_the_url_asks_for() {
+    let Some(admin) = support::postgres_admin_url() else { return };
+    let ca = match std::env::var("PATROL_TEST_POSTGRES_CA") {
+        Ok(ca) if !ca.is_empty() => ca,
+        _ => {
+            assert!(std::env::var("CI").is_err(), "CI's PostgreSQL takes TLS (scripts/lib/env.sh)");
+            eprintln!("PATROL_TEST_POSTGRES_CA is not set: skipping the TLS test");
+            return;
+        }
+    };
+    let base = admin.split('?').next().unwrap();
+    let encrypted = |url: &str| -> bool {
+        let store = Store::open(url, 1).unwrap_or_else(|e| panic!("{url}: {e}"));
+        store
+            .tx_blocking(false, |c| {
+                c.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])?.bool(0)
+            })
+            .unwrap()
+    };
+    assert!(encrypted(&format!("{base}?sslmode=require")), "require");
+    assert!(encrypted(&format!("{base}?sslmode=verify-full&sslrootcert={ca}")), "verify-full with the CA");
+    assert!(!encrypted(&format!("{base}?sslmode=disable")), "disable");
+    let unverified = Store::open(&format!("{base}?sslmode=verify-full"), 1);
+    assert!(unverified.is_err(), "a certificate from an unknown CA was accepted");
+}
