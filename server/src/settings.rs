@@ -304,6 +304,40 @@ mod tests {
         assert!(matches!(bad, Err(SettingsError::Env("PATROL_LISTEN", _))));
     }
 
+    /// The pool's size and timeouts are taken within their bounds and refused outside
+    /// them, each at its edges, naming the variable; the defaults are inside.
+    #[test]
+    fn database_pool_settings_are_bounded() {
+        let cases: [(&str, u64, u64); 3] = [
+            ("PATROL_DATABASE_POOL_SIZE", 1, 1000),
+            ("PATROL_DATABASE_ACQUIRE_TIMEOUT_SECONDS", 1, 600),
+            ("PATROL_DATABASE_IDLE_TIMEOUT_SECONDS", 10, 86_400),
+        ];
+        assert!(Settings::default().check_database_pool().is_ok());
+        for (name, lo, hi) in cases {
+            for (v, ok) in [(lo - 1, false), (lo, true), (hi, true), (hi + 1, false)] {
+                let mut s = Settings::default();
+                s.apply_env(|k| (k == name).then(|| v.to_string())).unwrap();
+                match s.check_database_pool() {
+                    Ok(()) => assert!(ok, "{name}={v} was taken"),
+                    Err(SettingsError::Env(n, _)) => assert!(!ok && n == name, "{name}={v}: refused as {n}"),
+                    Err(e) => panic!("{name}={v}: {e}"),
+                }
+            }
+        }
+        let mut s = Settings::default();
+        s.apply_env(|k| match k {
+            "PATROL_DATABASE_POOL_SIZE" => Some("12".into()),
+            "PATROL_DATABASE_ACQUIRE_TIMEOUT_SECONDS" => Some("5".into()),
+            _ => None,
+        })
+        .unwrap();
+        let pool = s.database_pool();
+        assert_eq!((pool.max_connections, pool.acquire_timeout.as_secs(), pool.idle_timeout.as_secs()), (12, 5, 600));
+        let bad = s.apply_env(|k| (k == "PATROL_DATABASE_POOL_SIZE").then(|| "-1".into()));
+        assert!(matches!(bad, Err(SettingsError::Env("PATROL_DATABASE_POOL_SIZE", _))));
+    }
+
     #[test]
     fn the_public_url_makes_notice_links_and_refuses_what_is_not_a_base_url() {
         let mut s = Settings::default();
