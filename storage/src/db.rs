@@ -216,7 +216,6 @@ impl DbRuntime {
     /// dropped while it runs, or while `guard` lives, finds this runtime current: a
     /// connection given back to its pool by a panicking body is handed over there.
     pub fn block_on<F: Future>(&self, f: F) -> F::Output {
-        let _entered = self.handle().enter();
         self.handle().block_on(f)
     }
 
@@ -323,6 +322,62 @@ pub fn last_step_of_previous_runner(c: &mut dyn Conn, exists: bool) -> Result<Op
 /// Drops the hand-written runner's table once its versions are in sqlx's; safe to run
 /// twice (two instances adopting at once).
 pub const FORGET_PREVIOUS_RUNNER: &str = "DROP TABLE IF EXISTS schema_migrations";
+
+/// Migrates a database of either backend: sqlx's table made as sqlx makes it, a
+/// database of the hand-written runner adopted (`previous_runner_sql` answers 1 when
+/// its table exists), then the missing steps run. Returns how many ran.
+pub fn migrate_pool<DB>(
+    db: &dyn Database,
+    rt: &DbRuntime,
+    pool: &sqlx::Pool<DB>,
+    previous_runner_sql: &str,
+    postgres: bool,
+) -> Result<usize, DbError>
+where
+    DB: sqlx::Database,
+    DB::Connection: sqlx::migrate::Migrate,
+{
+    use sqlx::migrate::Migrate;
+    let _entered = rt.enter();
+    let applied = || -> Result<usize, DbError> {
+        rt.block_on(async {
+            let mut conn = pool.acquire().await.map_err(from_sqlx)?;
+            let table = MIGRATIONS_TABLE;
+            conn.ensure_migrations_table(table).await.map_err(|e| DbError::Backend(format!("migrations: {e}")))?;
+            let applied = conn.list_applied_migrations(table).await;
+            applied.map(|m| m.len()).map_err(|e| DbError::Backend(format!("migrations: {e}")))
+        })
+    };
+    let mut last = None;
+    db.transaction(false, &mut |c| {
+        let exists = c.query_one(previous_runner_sql, &[])?.int(0)? > 0;
+        last = last_step_of_previous_runner(c, exists)?;
+        Ok(())
+    })?;
+    let migrator = migrator(postgres);
+    if let Some(last) = last {
+        rt.block_on(migrator.skip(pool, Some(last)))
+            .map_err(|e| DbError::Backend(format!("adopting the schema's history: {e}")))?;
+        db.transaction(true, &mut |c| c.execute_batch(FORGET_PREVIOUS_RUNNER))?;
+    }
+    let before = applied()?;
+    rt.block_on(migrator.run(pool)).map_err(|e| DbError::Backend(format!("migration failed: {e}")))?;
+    Ok(applied()? - before)
+}
+
+/// Runs statements outside a transaction on a pooled connection of either backend.
+pub fn execute_outside<DB>(rt: &DbRuntime, pool: &sqlx::Pool<DB>, sql: &str) -> Result<(), DbError>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    let _entered = rt.enter();
+    rt.block_on(async {
+        let mut conn = pool.acquire().await?;
+        sqlx::raw_sql(sql_text(sql)).execute(&mut *conn).await.map(|_| ())
+    })
+    .map_err(from_sqlx)
+}
 
 /// Wraps a statement text for the driver: the project's SQL is written in its source
 /// or assembled from its own fragments and placeholders, never from input.

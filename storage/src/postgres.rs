@@ -8,8 +8,7 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPool
 use sqlx::{Arguments, Executor, Row as _, SqlSafeStr, Statement, TypeInfo};
 
 use super::db::{
-    Conn, Database, DbError, DbRuntime, FORGET_PREVIOUS_RUNNER, MIGRATIONS_TABLE, PoolSettings, Row, Value, from_sqlx,
-    last_step_of_previous_runner, migrator, sql_text,
+    Conn, Database, DbError, DbRuntime, PoolSettings, Row, Value, execute_outside, from_sqlx, migrate_pool, sql_text,
 };
 
 /// Statements each connection keeps prepared: the server has a few hundred, and the
@@ -162,34 +161,8 @@ impl Database for PostgresDb {
     }
 
     fn migrate(&self) -> Result<usize, DbError> {
-        use sqlx::migrate::Migrate;
-        let _entered = self.rt.enter();
-        let applied = || -> Result<usize, DbError> {
-            self.rt.block_on(async {
-                let mut conn = self.pool.acquire().await.map_err(from_sqlx)?;
-                let table = MIGRATIONS_TABLE;
-                conn.ensure_migrations_table(table).await.map_err(|e| DbError::Backend(format!("migrations: {e}")))?;
-                let applied = conn.list_applied_migrations(table).await;
-                applied.map(|m| m.len()).map_err(|e| DbError::Backend(format!("migrations: {e}")))
-            })
-        };
-        let mut last = None;
-        self.transaction(false, &mut |c| {
-            let exists = c.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])?.bool(0)?;
-            last = last_step_of_previous_runner(c, exists)?;
-            Ok(())
-        })?;
-        let migrator = migrator(true);
-        if let Some(last) = last {
-            applied()?;
-            self.rt
-                .block_on(migrator.skip(&self.pool, Some(last)))
-                .map_err(|e| DbError::Backend(format!("adopting the schema's history: {e}")))?;
-            self.transaction(true, &mut |c| c.execute_batch(FORGET_PREVIOUS_RUNNER))?;
-        }
-        let before = applied()?;
-        self.rt.block_on(migrator.run(&self.pool)).map_err(|e| DbError::Backend(format!("migration failed: {e}")))?;
-        Ok(applied()? - before)
+        let previous_runner = "SELECT CAST(to_regclass('schema_migrations') IS NOT NULL AS INTEGER)";
+        migrate_pool(self, &self.rt, &self.pool, previous_runner, true)
     }
 
     fn transaction(
@@ -216,12 +189,6 @@ impl Database for PostgresDb {
     }
 
     fn execute_outside_transaction(&self, sql: &str) -> Result<(), DbError> {
-        let _entered = self.rt.enter();
-        self.rt
-            .block_on(async {
-                let mut conn = self.pool.acquire().await?;
-                sqlx::raw_sql(sql_text(sql)).execute(&mut *conn).await.map(|_| ())
-            })
-            .map_err(from_sqlx)
+        execute_outside(&self.rt, &self.pool, sql)
     }
 }

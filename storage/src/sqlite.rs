@@ -17,8 +17,7 @@ use sqlx::{ConnectOptions, Connection};
 use crate::sqlite_raw::Statements;
 
 use super::db::{
-    Conn, Database, DbError, DbRuntime, FORGET_PREVIOUS_RUNNER, MIGRATIONS_TABLE, PoolSettings, Row, Value, from_sqlx,
-    last_step_of_previous_runner, migrator, sql_text,
+    Conn, Database, DbError, DbRuntime, PoolSettings, Row, Value, execute_outside, from_sqlx, migrate_pool, migrator,
 };
 
 pub struct SqliteDb {
@@ -126,40 +125,8 @@ impl Database for SqliteDb {
     }
 
     fn migrate(&self) -> Result<usize, DbError> {
-        use sqlx::migrate::Migrate;
-        let _entered = self.rt.enter();
-        let applied = || -> Result<usize, DbError> {
-            self.rt.block_on(async {
-                let mut conn = self.pool.acquire().await.map_err(from_sqlx)?;
-                let table = MIGRATIONS_TABLE;
-                conn.ensure_migrations_table(table).await.map_err(|e| DbError::Backend(format!("migrations: {e}")))?;
-                let applied = conn.list_applied_migrations(table).await;
-                applied.map(|m| m.len()).map_err(|e| DbError::Backend(format!("migrations: {e}")))
-            })
-        };
-        let mut last = None;
-        self.transaction(false, &mut |c| {
-            let exists = c
-                .query_one(
-                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
-                    &[],
-                )?
-                .int(0)?
-                > 0;
-            last = last_step_of_previous_runner(c, exists)?;
-            Ok(())
-        })?;
-        let migrator = migrator(false);
-        if let Some(last) = last {
-            applied()?;
-            self.rt
-                .block_on(migrator.skip(&self.pool, Some(last)))
-                .map_err(|e| DbError::Backend(format!("adopting the schema's history: {e}")))?;
-            self.transaction(true, &mut |c| c.execute_batch(FORGET_PREVIOUS_RUNNER))?;
-        }
-        let before = applied()?;
-        self.rt.block_on(migrator.run(&self.pool)).map_err(|e| DbError::Backend(format!("migration failed: {e}")))?;
-        Ok(applied()? - before)
+        let previous_runner = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
+        migrate_pool(self, &self.rt, &self.pool, previous_runner, false)
     }
 
     fn transaction(&self, write: bool, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Result<(), DbError> {
@@ -176,13 +143,7 @@ impl Database for SqliteDb {
     }
 
     fn execute_outside_transaction(&self, sql: &str) -> Result<(), DbError> {
-        let _entered = self.rt.enter();
-        self.rt
-            .block_on(async {
-                let mut conn = self.pool.acquire().await?;
-                sqlx::raw_sql(sql_text(sql)).execute(&mut *conn).await.map(|_| ())
-            })
-            .map_err(from_sqlx)
+        execute_outside(&self.rt, &self.pool, sql)
     }
 }
 

@@ -69,10 +69,31 @@ impl Statements {
         let Some(stmt) = NonNull::new(stmt) else {
             return Err(DbError::Data(format!("no statement in: {sql}")));
         };
-        // One statement per call, as the store's callers write them.
+        // One statement per call, as the store's callers write them: whatever follows
+        // the first must prepare to nothing (SQLite's parser skips spaces and comments).
         // SAFETY: `tail` points into `sql` (SQLite's contract) or is null.
-        let rest = if tail.is_null() { 0 } else { (unsafe { tail.offset_from(sql.as_ptr().cast()) }) as usize };
-        if sql.get(rest..).is_some_and(|r| !r.trim().is_empty() && !r.trim().starts_with("--")) {
+        let rest = if tail.is_null() { sql.len() } else { (unsafe { tail.offset_from(sql.as_ptr().cast()) }) as usize };
+        let more = match sql.get(rest..) {
+            Some(r) if !r.trim().is_empty() => {
+                let mut next = std::ptr::null_mut();
+                // SAFETY: as above; a statement it makes is finalized at once.
+                let rc = unsafe {
+                    ffi::sqlite3_prepare_v2(
+                        self.db.as_ptr(),
+                        r.as_ptr().cast(),
+                        r.len() as c_int,
+                        &mut next,
+                        std::ptr::null_mut(),
+                    )
+                };
+                if !next.is_null() {
+                    unsafe { ffi::sqlite3_finalize(next) };
+                }
+                rc != ffi::SQLITE_OK || !next.is_null()
+            }
+            _ => false,
+        };
+        if more {
             // SAFETY: prepared above, not yet stored.
             unsafe { ffi::sqlite3_finalize(stmt.as_ptr()) };
             return Err(DbError::Data(format!("more than one statement in: {sql}")));

@@ -287,8 +287,9 @@ fn malformed_statements_are_refused_and_change_nothing(backend: Backend) {
         return;
     };
     let (org, _) = org_and_site(&store, "MF");
-    let attempts: [(&str, Vec<patrol_server::store::Value>); 4] = [
+    let attempts: [(&str, Vec<patrol_server::store::Value>); 5] = [
         ("UPDATE organisations SET name = 'x'; DELETE FROM organisations", vec![]),
+        ("UPDATE organisations SET name = 'x'; -- and then\nDELETE FROM organisations", vec![]),
         ("UPDATE organisations SET name = $2 WHERE id = $1", vec![org.id.to_string().into()]),
         ("UPDATE organisations SET name = NULL WHERE id = $1", vec![org.id.to_string().into()]),
         ("INSERT INTO no_such_table (x) VALUES ($1)", vec![1i64.into()]),
