@@ -12,6 +12,7 @@ use patrol_protocol::model::FieldError;
 use patrol_protocol::reason::{Reason, Texts, Thing};
 
 use crate::store::DbError;
+pub use patrol_cases::error::{DomainError, DomainResult};
 
 #[derive(Debug, Clone)]
 pub enum ApiError {
@@ -209,6 +210,24 @@ impl From<DbError> for ApiError {
                 ApiError::Conflict(Reason::Conflict)
             }
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Every refusal of a use case is a 4xx; only a store that is down or a fault of
+/// ours is a 5xx.
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::BadRequest(r) => ApiError::BadRequest(r),
+            DomainError::Forbidden(r) => ApiError::Forbidden(r),
+            DomainError::NotFound(r) => ApiError::NotFound(r),
+            DomainError::Conflict(r) => ApiError::Conflict(r),
+            DomainError::TooLarge(r) => ApiError::TooLarge(r),
+            DomainError::Invalid { field, reason } => ApiError::Invalid { field, reason },
+            DomainError::TooManyRequests(r) => ApiError::TooManyRequests(r),
+            DomainError::Unavailable(r, detail) => ApiError::Unavailable(r, detail),
+            DomainError::Internal(detail) => ApiError::Internal(detail),
         }
     }
 }

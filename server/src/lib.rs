@@ -5,7 +5,7 @@ pub mod api;
 pub mod app;
 pub mod audit;
 pub mod auth;
-pub mod clock;
+pub use patrol_cases::clock;
 pub mod demo;
 pub mod error;
 pub mod jobs;
@@ -14,7 +14,7 @@ pub mod notices;
 pub mod notify;
 pub mod patrols;
 pub mod photos;
-pub mod policy;
+pub use patrol_cases::policy;
 pub mod schedules;
 pub mod settings;
 /// Storage lives in its own crate (`patrol-storage`: sqlx, migrations, queries; no

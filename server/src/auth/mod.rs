@@ -2,7 +2,7 @@
 //! into an `Actor` for the policy to judge.
 
 pub mod password;
-pub mod tokens;
+pub use patrol_cases::tokens;
 
 use crate::api::extract::Json;
 use axum::extract::{FromRequestParts, State};

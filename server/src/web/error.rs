@@ -38,6 +38,12 @@ impl From<ApiError> for WebError {
     }
 }
 
+impl From<crate::error::DomainError> for WebError {
+    fn from(e: crate::error::DomainError) -> Self {
+        WebError::Api(e.into())
+    }
+}
+
 impl From<DbError> for WebError {
     fn from(e: DbError) -> Self {
         WebError::Api(e.into())

@@ -195,7 +195,10 @@ async fn a_notice_record(s: &TestServer) -> Id {
 async fn a_printed_verification_code_checks_out_against_the_log(backend: Backend) {
     let Some(s) = TestServer::start(backend).await else { return };
     let day = a_day(&s).await;
-    let code = audit::notice_code(&s.state, day.second_notice).await.unwrap().expect("numbered notices have a code");
+    let code = audit::notice_code(&s.state.store, s.state.clock.now_ms(), day.second_notice)
+        .await
+        .unwrap()
+        .expect("numbered notices have a code");
     let (status, ok) =
         s.call(Method::GET, &format!("/api/v1/audit/check-code?number=JY-2026-000002&code={code}"), None, None).await;
     assert_eq!(status, StatusCode::OK);

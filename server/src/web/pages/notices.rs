@@ -301,7 +301,7 @@ impl Shown {
 pub async fn load(state: &AppState, page: &Page, id: Id) -> Result<Shown, WebError> {
     let view = crate::notices::api::visible_notice(state, &page.actor, id).await?;
     let lang = page.lang;
-    let verification_code = crate::audit::notice_code(state, id).await?;
+    let verification_code = crate::audit::notice_code(&state.store, state.clock.now_ms(), id).await?;
     Ok(state
         .store
         .read(move |c| {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use patrol_protocol::Id;
 use patrol_protocol::notice::Severity;
 
-use crate::error::ApiError;
+use crate::error::DomainError;
 use crate::params;
 use crate::store::{Conn, DbError};
 
@@ -64,12 +64,12 @@ impl Default for SiteRules {
 }
 
 impl SiteRules {
-    pub fn validate(&self) -> Result<(), ApiError> {
+    pub fn validate(&self) -> Result<(), DomainError> {
         let within = |field: &str, v: u32, lo: u32, hi: u32| {
             if (lo..=hi).contains(&v) {
                 Ok(())
             } else {
-                Err(ApiError::invalid(field, Reason::OutOfRange { min: f64::from(lo), max: f64::from(hi) }))
+                Err(DomainError::invalid(field, Reason::OutOfRange { min: f64::from(lo), max: f64::from(hi) }))
             }
         };
         within("general_due_hours", self.general_due_hours, 1, 720)?;
@@ -81,7 +81,7 @@ impl SiteRules {
         within("audit_grace_hours", self.audit_grace_hours, 0, 720)?;
         within("max_clock_offset_minutes", self.max_clock_offset_minutes, 1, 720)?;
         if self.manager_after_hours < self.supervisor_after_hours {
-            return Err(ApiError::invalid("manager_after_hours", Reason::ManagerBeforeSupervisor));
+            return Err(DomainError::invalid("manager_after_hours", Reason::ManagerBeforeSupervisor));
         }
         Ok(())
     }

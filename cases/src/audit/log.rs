@@ -151,7 +151,7 @@ pub fn ensure_key(c: &mut dyn Conn, now: i64) -> Result<(), DbError> {
     if c.query_opt("SELECT 1 FROM log_keys", &[])?.is_some() {
         return Ok(());
     }
-    let seed = crate::auth::tokens::Keys::new_seed_hex();
+    let seed = crate::tokens::Keys::new_seed_hex();
     let key = SigningKey::from_bytes(&hex::decode(&seed).expect("hex").try_into().expect("32 bytes"));
     let public = key.verifying_key().to_bytes();
     c.execute(

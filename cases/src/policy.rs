@@ -3,7 +3,7 @@
 
 use patrol_protocol::{Id, Person, Role, Site};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{DomainError, DomainResult};
 use crate::store::Value;
 
 /// The signed-in person making a request, with every role they hold.
@@ -138,8 +138,8 @@ impl Actor {
         (walker == self.person.id && self.org_sites.contains(&site_id)) || self.is_supervisor_of(site_id)
     }
 
-    pub fn require(&self, access: Access<'_>) -> ApiResult<()> {
-        if self.may(access) { Ok(()) } else { Err(ApiError::forbidden()) }
+    pub fn require(&self, access: Access<'_>) -> DomainResult<()> {
+        if self.may(access) { Ok(()) } else { Err(DomainError::forbidden()) }
     }
 }
 

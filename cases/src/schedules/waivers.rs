@@ -7,7 +7,7 @@ use patrol_protocol::{Id, Role};
 use serde::Serialize;
 
 use super::{WaiverBrief, expected_windows, local_day};
-use crate::api::paging;
+use crate::paging;
 use crate::params;
 use crate::policy::Actor;
 use crate::store::{Conn, DbError, Row, reference};

@@ -5,7 +5,7 @@ use patrol_protocol::Id;
 use patrol_protocol::sync::InAppNotification;
 
 use super::Message;
-use crate::api::paging;
+use crate::paging;
 use crate::params;
 use crate::store::{Conn, DbError, Row};
 use crate::sync::feed::{self, Entry, Kind};
