@@ -61,6 +61,14 @@ impl DomainError {
         }
     }
 
+    /// The field of the input that is wrong, for invalid input.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            DomainError::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
     /// The text people read, in both languages (with the field for invalid input).
     pub fn texts(&self) -> Texts {
         match self {

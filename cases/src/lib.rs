@@ -4,18 +4,22 @@
 //! and an input; refusals are a `DomainError`. No web framework: the server's
 //! handlers and console pages both call in here, and neither calls the other.
 
+pub mod account;
+pub mod admin;
 pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod notices;
 pub mod notify;
 pub mod paging;
+pub mod password;
 pub mod patrols;
 pub mod photos;
 pub mod policy;
 pub mod schedules;
 pub mod sync;
 pub mod tokens;
+pub mod versions;
 
 pub use patrol_storage as store;
 pub use patrol_storage::params;

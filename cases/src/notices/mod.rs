@@ -1,6 +1,7 @@
 //! Rectification notices on the server: gapless numbering per site and year, routing
 //! to the responsible department, actions checked against the state machine, views.
 
+pub mod desk;
 pub mod escalation;
 
 use std::collections::BTreeMap;

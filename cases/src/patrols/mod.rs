@@ -1,6 +1,8 @@
 //! Patrol runs on the server: the projection of runs, visits, results and tracks
 //! built from records, the run view, and the daily patrol log with its signatures.
 
+pub mod review;
+
 use patrol_protocol::model::normalise_nfc_tag;
 use patrol_protocol::reason::{Metres, Reason};
 use patrol_protocol::record::{CheckIn, Record, RecordPayload};

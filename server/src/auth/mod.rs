@@ -1,7 +1,7 @@
 //! Sign-in, token rotation and sign-out, and the extractor that turns a bearer token
 //! into an `Actor` for the policy to judge.
 
-pub mod password;
+pub use patrol_cases::password;
 pub use patrol_cases::tokens;
 
 use crate::api::extract::Json;
@@ -224,7 +224,7 @@ pub async fn verify_credentials(
 
 /// The answer when every password-hashing slot is taken and the queue is full.
 pub fn busy() -> ApiError {
-    ApiError::Unavailable(Reason::SignInBusy, "every password-hashing slot is taken".into())
+    crate::error::DomainError::from(password::Busy).into()
 }
 
 /// `POST /api/v1/auth/login`
@@ -424,4 +424,39 @@ impl FromRequestParts<AppState> for Actor {
             _ => Err(unauthorized("account_disabled", Reason::AccountDisabled)),
         }
     }
+}
+
+/// Shared by the API and the console: checks the current password (through the
+/// sign-in budgets), the policy, then stores the new hash.
+pub async fn change_own_password(
+    state: &AppState,
+    actor: &Actor,
+    address: &str,
+    current: &str,
+    new: &str,
+) -> ApiResult<()> {
+    if let Err(why) = password::check_policy(&actor.person.login, new) {
+        return Err(ApiError::invalid("new_password", why));
+    }
+    if current == new {
+        return Err(ApiError::invalid("new_password", Reason::PasswordUnchanged));
+    }
+    verify_credentials(state, &actor.person.login, current, address, Some(actor.device_id)).await.map_err(
+        |e| match e {
+            ApiError::Unauthorized(..) => ApiError::invalid("current_password", Reason::CurrentPasswordWrong),
+            other => other,
+        },
+    )?;
+    let hash = password::hash_bounded(new.to_string()).await.map_err(|password::Busy| busy())?;
+    let (person, device, now) = (actor.person.id, actor.device_id, state.clock.now_ms());
+    state
+        .store
+        .write(move |c| {
+            people::set_password(c, person, &hash, false)?;
+            // Other phones and browsers sign in again with the new password.
+            people::revoke_other_devices(c, person, device, now).map(|_| ())
+        })
+        .await?;
+    tracing::info!(person = %person, "password changed");
+    Ok(())
 }

@@ -884,9 +884,16 @@ impl Seeder {
             self.summary.photos += 1;
         }
         let req = NoticeActionRequest { action, reason, photos: Vec::new(), reassign_to: to };
-        crate::notices::api::act_on(&self.state, &actor, notice, req, prepared)
-            .await
-            .map_err(|e| format!("{login} {action:?} on {notice}: {e}"))?;
+        patrol_cases::notices::desk::act_on(
+            &self.state.store,
+            &actor,
+            notice,
+            req,
+            prepared,
+            self.state.clock.now_ms(),
+        )
+        .await
+        .map_err(|e| format!("{login} {action:?} on {notice}: {e}"))?;
         self.summary.desk_actions += 1;
         Ok(())
     }
@@ -900,9 +907,16 @@ impl Seeder {
             }
             Event::SignLog { login, day, comment } => {
                 let actor = self.desk_actor(login).await?;
-                crate::patrols::api::sign(&self.state, &actor, self.site_id, day.to_string(), comment)
-                    .await
-                    .map_err(|e| format!("{login} signing the log of {day}: {e}"))?;
+                patrol_cases::patrols::review::sign(
+                    &self.state.store,
+                    &actor,
+                    self.site_id,
+                    day.to_string(),
+                    comment,
+                    self.state.clock.now_ms(),
+                )
+                .await
+                .map_err(|e| format!("{login} signing the log of {day}: {e}"))?;
                 self.summary.logs_signed += 1;
             }
             Event::Jobs => {

@@ -7,17 +7,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use patrol_protocol::Id;
 use patrol_protocol::notice::NoticeState;
-use patrol_protocol::reason::{Reason, Thing};
-use patrol_protocol::record::{PhotoContext, RecordPayload};
-use patrol_protocol::sync::{NoticeActionRequest, NoticeView, RecordStatus};
+use patrol_protocol::reason::Reason;
+use patrol_protocol::sync::{NoticeActionRequest, NoticeView};
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::notices::{Cursor, ListFilter};
 use crate::policy::Actor;
-use crate::store::reference;
-use crate::sync::append_server_record;
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -95,27 +92,9 @@ pub async fn list(
     Ok((headers, Json(views)))
 }
 
-pub async fn visible_notice(state: &AppState, actor: &Actor, id: Id) -> ApiResult<NoticeView> {
-    let a = actor.clone();
-    let found = state
-        .store
-        .read(move |c| {
-            let Some(n) = crate::notices::get(c, id)? else { return Ok(None) };
-            let org = reference::get_site(c, n.site_id)?.map(|s| s.org_id).unwrap_or_default();
-            let visible = crate::notices::visible(&a, &n, org);
-            Ok(Some((visible, crate::notices::view(c, n)?)))
-        })
-        .await?;
-    match found {
-        None => Err(ApiError::not_found(Thing::Notice)),
-        Some((false, _)) => Err(ApiError::forbidden()),
-        Some((true, v)) => Ok(v),
-    }
-}
-
 /// `GET /api/v1/notices/{id}`
 pub async fn get(State(state): State<AppState>, actor: Actor, Path(id): Path<Id>) -> ApiResult<Json<NoticeView>> {
-    Ok(Json(visible_notice(&state, &actor, id).await?))
+    Ok(Json(patrol_cases::notices::desk::visible_notice(&state.store, &actor, id).await?))
 }
 
 /// `POST /api/v1/notices/{id}/actions`: sign for receipt, dispute, report the fix,
@@ -126,63 +105,7 @@ pub async fn act(
     Path(id): Path<Id>,
     Json(req): Json<NoticeActionRequest>,
 ) -> ApiResult<Json<NoticeView>> {
-    Ok(Json(act_on(&state, &actor, id, req, Vec::new()).await?))
-}
-
-/// Acts on a notice for someone at a desk (console) or a script (JSON API): the one
-/// path both take. The action is checked against the state machine first; refused
-/// there, nothing is stored, since no device made it offline. Photos uploaded with
-/// the action (a fix reported from a browser, already in the object store) are
-/// recorded as `PhotoTaken` in the same transaction, before the action citing them.
-pub async fn act_on(
-    state: &AppState,
-    actor: &Actor,
-    id: Id,
-    mut req: NoticeActionRequest,
-    uploaded: Vec<crate::photos::Prepared>,
-) -> ApiResult<NoticeView> {
-    visible_notice(state, actor, id).await?;
-    for p in &uploaded {
-        if !req.photos.contains(&p.sha256) {
-            req.photos.push(p.sha256.clone());
-        }
-    }
-    let payload = RecordPayload::NoticeActed {
-        notice_id: id,
-        action: req.action,
-        reason: req.reason,
-        photos: req.photos,
-        reassign_to: req.reassign_to,
-    };
-    payload.validate()?;
-    let now = state.clock.now_ms();
-    let a = actor.clone();
-    // Refused anywhere (the state machine, a photo, the record's own outcome), the
-    // transaction is rolled back: an action made at the desk that is refused stores
-    // nothing, since no device made it offline.
-    let outcome = state
-        .store
-        .write_or_refuse(move |c| {
-            let n = match crate::notices::check_action(c, &a, id, req.action)?.expect("checked visible") {
-                Ok(n) => n,
-                Err(refusal) => return Ok(Err(Reason::NoticeRefused { refusal })),
-            };
-            let context = PhotoContext { run_id: None, checkpoint_id: n.checkpoint_id, notice_id: Some(id) };
-            for p in &uploaded {
-                let o = crate::photos::record_prepared(c, &a, p, context.clone(), now)?;
-                if let (RecordStatus::Rejected, Some(why)) = (o.status, o.why) {
-                    return Ok(Err(Reason::PhotoRefused { why: Box::new(why) }));
-                }
-            }
-            let (_, outcome) = append_server_record(c, &a, payload, now)?;
-            Ok(match (outcome.status, outcome.why) {
-                (RecordStatus::Rejected, Some(why)) => Err(why),
-                _ => Ok(()),
-            })
-        })
-        .await?;
-    if let Err(why) = outcome {
-        return Err(ApiError::Conflict(why));
-    }
-    visible_notice(state, actor, id).await
+    Ok(Json(
+        patrol_cases::notices::desk::act_on(&state.store, &actor, id, req, Vec::new(), state.clock.now_ms()).await?,
+    ))
 }

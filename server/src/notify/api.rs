@@ -109,7 +109,7 @@ pub async fn list(
     actor: Actor,
     Path(site_id): Path<Id>,
 ) -> ApiResult<Json<Vec<ChannelView>>> {
-    administered_site(&state, &actor, site_id).await?;
+    administered_site(&state.store, &actor, site_id).await?;
     let all = state.store.read(move |c| list_channels(c, site_id)).await?;
     Ok(Json(all.into_iter().map(ChannelView::from).collect()))
 }
@@ -121,7 +121,7 @@ pub async fn create(
     Path(site_id): Path<Id>,
     Json(req): Json<ChannelInput>,
 ) -> ApiResult<(StatusCode, Json<ChannelView>)> {
-    administered_site(&state, &actor, site_id).await?;
+    administered_site(&state.store, &actor, site_id).await?;
     check(&req)?;
     let ch = Channel {
         id: Id::now_v7(),
@@ -147,7 +147,7 @@ pub async fn update(
     Path((site_id, channel_id)): Path<(Id, Id)>,
     Json(req): Json<ChannelInput>,
 ) -> ApiResult<Json<ChannelView>> {
-    administered_site(&state, &actor, site_id).await?;
+    administered_site(&state.store, &actor, site_id).await?;
     check(&req)?;
     let old = state
         .store
@@ -193,7 +193,7 @@ pub async fn outbox(
     Path(site_id): Path<Id>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<(HeaderMap, Json<Vec<OutboxRow>>)> {
-    administered_site(&state, &actor, site_id).await?;
+    administered_site(&state.store, &actor, site_id).await?;
     let (before, limit) = q.read(200, 500)?;
     let (rows, next) = state
         .store

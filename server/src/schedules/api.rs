@@ -34,7 +34,7 @@ pub async fn get_rules(
     actor: Actor,
     Path(site_id): Path<Id>,
 ) -> ApiResult<Json<SiteRules>> {
-    readable_site(&state, &actor, site_id).await?;
+    readable_site(&state.store, &actor, site_id).await?;
     Ok(Json(state.store.read(move |c| rules::get(c, site_id)).await?))
 }
 
@@ -45,7 +45,7 @@ pub async fn put_rules(
     Path(site_id): Path<Id>,
     Json(req): Json<SiteRules>,
 ) -> ApiResult<Json<SiteRules>> {
-    administered_site(&state, &actor, site_id).await?;
+    administered_site(&state.store, &actor, site_id).await?;
     req.validate()?;
     let now = state.clock.now_ms();
     let r = req.clone();
@@ -59,7 +59,7 @@ pub async fn list_holidays(
     actor: Actor,
     Path(site_id): Path<Id>,
 ) -> ApiResult<Json<Vec<Holiday>>> {
-    readable_site(&state, &actor, site_id).await?;
+    readable_site(&state.store, &actor, site_id).await?;
     Ok(Json(state.store.read(move |c| super::list_holidays(c, site_id)).await?))
 }
 
@@ -77,7 +77,7 @@ pub async fn create_holiday(
     Path(site_id): Path<Id>,
     Json(req): Json<NewHoliday>,
 ) -> ApiResult<(StatusCode, Json<Holiday>)> {
-    administered_site(&state, &actor, site_id).await?;
+    administered_site(&state.store, &actor, site_id).await?;
     let day = parse_day("day", &req.day)?;
     check_text("name", &req.name, limits::NAME_MAX, true)?;
     let h = Holiday { day, name: req.name };
@@ -98,7 +98,7 @@ pub async fn list_periods(
     actor: Actor,
     Path(site_id): Path<Id>,
 ) -> ApiResult<Json<Vec<SpecialPeriod>>> {
-    readable_site(&state, &actor, site_id).await?;
+    readable_site(&state.store, &actor, site_id).await?;
     Ok(Json(state.store.read(move |c| super::list_periods(c, site_id)).await?))
 }
 
@@ -125,7 +125,7 @@ pub async fn create_period(
     Path(site_id): Path<Id>,
     Json(req): Json<NewPeriod>,
 ) -> ApiResult<(StatusCode, Json<SpecialPeriod>)> {
-    administered_site(&state, &actor, site_id).await?;
+    administered_site(&state.store, &actor, site_id).await?;
     if !matches!(req.kind.as_str(), "move_in" | "other") {
         return Err(ApiError::invalid("kind", Reason::OneOf { allowed: "move_in, other".into() }));
     }
@@ -177,7 +177,7 @@ pub async fn get_audit(
     Path((site_id, day)): Path<(Id, String)>,
 ) -> ApiResult<Json<DayAudit>> {
     let day = parse_day("day", &day)?;
-    let site = readable_site(&state, &actor, site_id).await?;
+    let site = readable_site(&state.store, &actor, site_id).await?;
     actor.require(Access::Supervise(&site))?;
     let now = state.clock.now_ms();
     Ok(Json(state.store.read(move |c| audit_day(c, &site, day, now)).await?))
@@ -191,7 +191,7 @@ pub async fn list_waivers(
     Path(site_id): Path<Id>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<(HeaderMap, Json<Vec<Waiver>>)> {
-    readable_site(&state, &actor, site_id).await?;
+    readable_site(&state.store, &actor, site_id).await?;
     let (before, limit) = q.read(200, 500)?;
     let (rows, next) = state.store.read(move |c| waivers::list(c, site_id, before, limit)).await?;
     Ok((paging::next_link(&format!("/api/v1/sites/{site_id}/waivers"), limit, next)?, Json(rows)))
@@ -220,7 +220,7 @@ pub async fn decide(
         .read(move |c| waivers::get(c, waiver_id))
         .await?
         .ok_or_else(|| ApiError::not_found(Thing::Waiver))?;
-    let site = readable_site(&state, &actor, w.site_id).await?;
+    let site = readable_site(&state.store, &actor, w.site_id).await?;
     actor.require(Access::Supervise(&site))?;
     if w.state != waivers::PENDING {
         return Err(ApiError::Conflict(if w.state == waivers::ACCEPTED {

@@ -234,7 +234,16 @@ async fn a_day_of_traffic(s: &TestServer) {
         photos: vec![],
         reassign_to: None,
     };
-    let view = patrol_server::notices::api::act_on(&s.state, &garden_head, d, req, vec![prepared]).await.unwrap();
+    let view = patrol_cases::notices::desk::act_on(
+        &s.state.store,
+        &garden_head,
+        d,
+        req,
+        vec![prepared],
+        s.state.clock.now_ms(),
+    )
+    .await
+    .unwrap();
     assert_eq!(view.after_photos.len(), 1);
 
     // 12:00 the officer verifies on site: A closed, C (serious, with its report)

@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 
-use crate::api::extract::Json;
 use crate::api::extract::{Path, Query};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -14,7 +13,6 @@ use patrol_protocol::{Checkpoint, Id, Site};
 
 use super::sites::{Tab, number, site_header};
 use super::{Saved, saved};
-use crate::api::admin::{self, NewChecklistItem, NewCheckpoint};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::params;
@@ -25,6 +23,7 @@ use crate::web::i18n::K;
 use crate::web::labels;
 use crate::web::layout::{self, FieldKind, create_card, field, flash, import_card};
 use crate::web::session::{Page, Posted};
+use patrol_cases::admin::{self, NewChecklistItem, NewCheckpoint};
 
 /// Most checkpoints one CSV file may bring.
 pub const IMPORT_ROWS_MAX: usize = 500;
@@ -70,7 +69,7 @@ pub async fn list(
     Path(site_id): Path<Id>,
     Query(q): Query<Saved>,
 ) -> Result<Markup, WebError> {
-    let site = admin::administered_site(&state, &page.actor, site_id).await?;
+    let site = admin::administered_site(&state.store, &page.actor, site_id).await?;
     render(&state, &page, &site, q.yes(), None).await
 }
 
@@ -150,7 +149,8 @@ pub async fn create(
 ) -> Result<Response, WebError> {
     let f = &posted.form;
     let req = new_checkpoint(|k| f.get(k).to_string(), '\n')?;
-    let _created = admin::create_checkpoint(State(state), posted.page.actor, Path(site_id), Json(req)).await?;
+    let _created =
+        admin::create_checkpoint(&state.store, &posted.page.actor, site_id, req, state.clock.now_ms()).await?;
     Ok(saved(&format!("/admin/sites/{site_id}/checkpoints")))
 }
 
@@ -160,7 +160,8 @@ fn checkpoints_from_csv(rows: &[csv_import::CsvRow], site_id: Id) -> Result<Vec<
     let mut out = Vec::new();
     let (mut codes, mut tokens) = (HashSet::new(), HashSet::new());
     for row in rows {
-        let built = new_checkpoint(|k| row.get(k).to_string(), '|').and_then(|n| n.into_checkpoint(site_id));
+        let built = new_checkpoint(|k| row.get(k).to_string(), '|')
+            .and_then(|n| n.into_checkpoint(site_id).map_err(Into::into));
         match built {
             Ok(cp) => {
                 if !codes.insert(cp.code.clone()) {
@@ -200,7 +201,7 @@ pub async fn import(
     Path(site_id): Path<Id>,
     posted: Posted,
 ) -> Result<Response, WebError> {
-    let site = admin::administered_site(&state, &posted.page.actor, site_id).await?;
+    let site = admin::administered_site(&state.store, &posted.page.actor, site_id).await?;
     let file = posted.form.file("file").ok_or_else(|| ApiError::invalid("file", Reason::ChooseFile))?;
     let parsed =
         csv_import::read(&file.bytes, CSV_COLUMNS, &["code", "name_zh", "latitude", "longitude"], IMPORT_ROWS_MAX)
@@ -245,9 +246,9 @@ pub async fn import(
                 reference::insert_checkpoint(c, cp, now)?;
             }
             for (line, id, body) in &edits {
-                let change = crate::api::versions::Change::Edit(body.clone());
+                let change = patrol_cases::versions::Change::Edit(body.clone());
                 let done =
-                    crate::api::versions::change(c, site_id, reference::RefKind::Checkpoint, *id, &change, me, now)?;
+                    patrol_cases::versions::change(c, site_id, reference::RefKind::Checkpoint, *id, &change, me, now)?;
                 if let Err(e) = done {
                     let problem = match e.field() {
                         Some(field) => RowError::about(*line, field, e.reason().clone()),
@@ -318,7 +319,7 @@ async fn sheet(state: &AppState, site: Site, only: Option<Id>) -> Result<Respons
 
 /// `GET /admin/sites/{site_id}/checkpoints/labels.pdf`
 pub async fn labels(State(state): State<AppState>, page: Page, Path(site_id): Path<Id>) -> Result<Response, WebError> {
-    let site = admin::administered_site(&state, &page.actor, site_id).await?;
+    let site = admin::administered_site(&state.store, &page.actor, site_id).await?;
     sheet(&state, site, None).await
 }
 
@@ -328,6 +329,6 @@ pub async fn label(
     page: Page,
     Path((site_id, checkpoint_id)): Path<(Id, Id)>,
 ) -> Result<Response, WebError> {
-    let site = admin::administered_site(&state, &page.actor, site_id).await?;
+    let site = admin::administered_site(&state.store, &page.actor, site_id).await?;
     sheet(&state, site, Some(checkpoint_id)).await
 }

@@ -1,7 +1,6 @@
 //! A site's departments for the administrator: the list and a form to add one of
 //! the kinds the regulations name (客服部, 工程部, 保洁部 …).
 
-use crate::api::extract::Json;
 use crate::api::extract::{Path, Query};
 use axum::extract::State;
 use axum::response::Response;
@@ -11,7 +10,6 @@ use patrol_protocol::{DepartmentKind, Id};
 
 use super::sites::{Tab, site_header};
 use super::{Saved, saved};
-use crate::api::admin::{self, NewDepartment};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::store::reference;
@@ -20,6 +18,7 @@ use crate::web::error::WebError;
 use crate::web::i18n::{K, Lang};
 use crate::web::layout::{self, FieldKind, create_card, field, flash};
 use crate::web::session::{Page, Posted};
+use patrol_cases::admin::{self, NewDepartment};
 
 /// A department kind's name in the reader's language.
 pub fn kind_label(lang: Lang, kind: DepartmentKind) -> &'static str {
@@ -44,7 +43,7 @@ pub async fn list(
     Path(site_id): Path<Id>,
     Query(q): Query<Saved>,
 ) -> Result<Markup, WebError> {
-    let site = admin::administered_site(&state, &page.actor, site_id).await?;
+    let site = admin::administered_site(&state.store, &page.actor, site_id).await?;
     let departments = state.store.read(move |c| reference::list_departments(c, site_id)).await?;
     let lang = page.lang;
     let t = |k| lang.t(k);
@@ -92,6 +91,7 @@ pub async fn create(
     let f = &posted.form;
     let kind = DepartmentKind::parse(f.get("kind")).ok_or_else(|| ApiError::invalid("kind", Reason::NotAChoice))?;
     let req = NewDepartment { kind, name_zh: f.get("name_zh").to_string(), name_en: f.get("name_en").to_string() };
-    let _created = admin::create_department(State(state), posted.page.actor, Path(site_id), Json(req)).await?;
+    let _created =
+        admin::create_department(&state.store, &posted.page.actor, site_id, req, state.clock.now_ms()).await?;
     Ok(saved(&format!("/admin/sites/{site_id}/departments")))
 }

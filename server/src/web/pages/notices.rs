@@ -1,6 +1,6 @@
 //! Rectification notices at a desk: the inbox of what the person may see (overdue
 //! first), one notice with photos and its whole timeline, the actions the state
-//! machine allows them (through `notices::api::act_on`), and the photos themselves.
+//! machine allows them (through `patrol_cases::notices::desk::act_on`), and the photos themselves.
 
 use std::collections::BTreeMap;
 
@@ -299,7 +299,7 @@ impl Shown {
 
 /// The notice if the actor may see it (403 otherwise, as the API answers).
 pub async fn load(state: &AppState, page: &Page, id: Id) -> Result<Shown, WebError> {
-    let view = crate::notices::api::visible_notice(state, &page.actor, id).await?;
+    let view = patrol_cases::notices::desk::visible_notice(&state.store, &page.actor, id).await?;
     let lang = page.lang;
     let verification_code = crate::audit::notice_code(&state.store, state.clock.now_ms(), id).await?;
     Ok(state
@@ -522,7 +522,7 @@ pub async fn act(State(state): State<AppState>, Path(id): Path<Id>, posted: Post
     let actor = &posted.page.actor;
     // Someone who may not see the notice is told so before anything they posted is
     // looked at (a 403, or 404 for a notice of another organisation).
-    notices::api::visible_notice(&state, actor, id).await?;
+    patrol_cases::notices::desk::visible_notice(&state.store, actor, id).await?;
     let action = NoticeAction::parse(f.get("action")).ok_or_else(|| ApiError::invalid("action", Reason::NotAChoice))?;
     let reassign_to = match action {
         NoticeAction::Reassign => Some(
@@ -561,7 +561,7 @@ pub async fn act(State(state): State<AppState>, Path(id): Path<Id>, posted: Post
         }
     }
     let req = NoticeActionRequest { action, reason: f.get("reason").to_string(), photos: Vec::new(), reassign_to };
-    crate::notices::api::act_on(&state, actor, id, req, prepared).await?;
+    patrol_cases::notices::desk::act_on(&state.store, actor, id, req, prepared, state.clock.now_ms()).await?;
     Ok(saved(&format!("/notices/{id}")))
 }
 

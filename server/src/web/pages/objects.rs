@@ -13,8 +13,8 @@ use patrol_protocol::{ChecklistItem, Id};
 use super::routes::{parse_window, weekday};
 use super::sites::{Tab, number, site_header};
 use super::{Saved, saved};
-use crate::api::admin;
-use crate::api::versions::{self, Change};
+use patrol_cases::admin;
+use patrol_cases::versions::{self, Change};
 use patrol_protocol::reason::Reason;
 
 use crate::app::AppState;
@@ -75,9 +75,9 @@ pub async fn show(
     Query(q): Query<Saved>,
 ) -> Result<Markup, WebError> {
     let kind = kind_of(&segment)?;
-    let site = admin::administered_site(&state, &page.actor, site_id).await?;
+    let site = admin::administered_site(&state.store, &page.actor, site_id).await?;
     // The history API checks that the object is this site's.
-    let axum::Json(history) = versions::history(state.clone(), page.actor.clone(), site_id, id, kind).await?;
+    let history = versions::history(&state.store, &page.actor, site_id, id, kind).await?;
     let org = site.org_id;
     let (live, checkpoints, names) = state
         .store
@@ -313,13 +313,14 @@ pub async fn edit(
     posted: Posted,
 ) -> Result<Response, WebError> {
     let kind = kind_of(&segment)?;
-    admin::administered_site(&state, &posted.page.actor, site_id).await?;
+    admin::administered_site(&state.store, &posted.page.actor, site_id).await?;
     let current = state.store.read(move |c| reference::live(c, kind, id)).await?;
     let Some((current, _, _)) = current else {
         return Err(ApiError::NotFound(Reason::NoSuchKind).into());
     };
     let body = body_from_form(&posted.form, &current)?;
-    versions::change_now(&state, &posted.page.actor, site_id, kind, id, Change::Edit(body)).await?;
+    versions::change_now(&state.store, &posted.page.actor, site_id, kind, id, Change::Edit(body), state.clock.now_ms())
+        .await?;
     Ok(saved(&href(site_id, kind, id)))
 }
 
@@ -330,6 +331,7 @@ pub async fn retire(
     posted: Posted,
 ) -> Result<Response, WebError> {
     let kind = kind_of(&segment)?;
-    versions::change_now(&state, &posted.page.actor, site_id, kind, id, Change::Retire).await?;
+    versions::change_now(&state.store, &posted.page.actor, site_id, kind, id, Change::Retire, state.clock.now_ms())
+        .await?;
     Ok(Redirect::to(&format!("{}?saved=1", list_of(site_id, kind))).into_response())
 }

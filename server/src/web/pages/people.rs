@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 
-use crate::api::extract::Json;
 use crate::api::extract::{Path, Query};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,7 +12,6 @@ use patrol_protocol::reason::Reason;
 use patrol_protocol::{Department, DepartmentKind, Id, Person, Role, Site};
 
 use super::{Saved, saved};
-use crate::api::admin::{self, NewPerson};
 use crate::app::AppState;
 use crate::auth::password;
 use crate::error::ApiError;
@@ -25,6 +23,7 @@ use crate::web::error::WebError;
 use crate::web::i18n::{K, Lang};
 use crate::web::layout::{self, FieldKind, create_card, csrf, field, flash, import_card, role_label};
 use crate::web::session::{Page, Posted};
+use patrol_cases::admin::{self, NewPerson};
 
 /// Most people one CSV file may bring: each password is hashed with argon2, which
 /// is deliberately slow.
@@ -246,7 +245,7 @@ pub async fn create(State(state): State<AppState>, posted: Posted) -> Result<Res
         password: f.fields.iter().find(|(k, _)| k == "password").map(|(_, v)| v.clone()).unwrap_or_default(),
         roles: vec![role_from_form(f)?],
     };
-    let _created = admin::create_person(State(state), posted.page.actor, Json(req)).await?;
+    let _created = admin::create_person(&state.store, &posted.page.actor, req, state.clock.now_ms()).await?;
     Ok(saved("/admin/people"))
 }
 
@@ -261,13 +260,8 @@ pub async fn set_active(
         "0" => false,
         _ => return Err(ApiError::invalid("active", Reason::ZeroOrOne).into()),
     };
-    crate::api::account::set_active(
-        State(state),
-        posted.page.actor,
-        Path(person_id),
-        Json(crate::api::account::ActiveRequest { active }),
-    )
-    .await?;
+    let req = patrol_cases::account::ActiveRequest { active };
+    patrol_cases::account::set_active(&state.store, &posted.page.actor, person_id, req, state.clock.now_ms()).await?;
     Ok(saved("/admin/people"))
 }
 
@@ -278,7 +272,8 @@ pub async fn reset_password(
     posted: Posted,
 ) -> Result<Response, WebError> {
     let page = posted.page;
-    let Json(answer) = crate::api::account::reset_password(State(state), page.actor.clone(), Path(person_id)).await?;
+    let answer =
+        patrol_cases::account::reset_password(&state.store, &page.actor, person_id, state.clock.now_ms()).await?;
     let lang = page.lang;
     let t = |k| lang.t(k);
     let body = html! {
@@ -332,7 +327,7 @@ pub async fn change_password(
     let value = |k: &str| posted.form.fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let (current, new) = (value("current_password"), value("new_password"));
     let page = posted.page;
-    match crate::api::account::change_own_password(&state, &page.actor, &addr.0, &current, &new).await {
+    match crate::auth::change_own_password(&state, &page.actor, &addr.0, &current, &new).await {
         Ok(()) => Ok(saved("/account/password")),
         Err(ApiError::Invalid { reason, .. }) => {
             let shown = crate::web::error::say(page.lang, &reason);
@@ -351,7 +346,7 @@ pub async fn add_role(
     posted: Posted,
 ) -> Result<Response, WebError> {
     let role = role_from_form(&posted.form)?;
-    let _created = admin::add_role(State(state), posted.page.actor, Path(person_id), Json(role)).await?;
+    let _created = admin::add_role(&state.store, &posted.page.actor, person_id, role, state.clock.now_ms()).await?;
     Ok(saved("/admin/people"))
 }
 

@@ -1,7 +1,6 @@
 //! A site's routes (checkpoints in walking order) and schedules (days, time windows,
 //! runs per window) for the administrator.
 
-use crate::api::extract::Json;
 use crate::api::extract::{Path, Query};
 use axum::extract::State;
 use axum::response::Response;
@@ -11,7 +10,6 @@ use patrol_protocol::{Id, TimeWindow};
 
 use super::sites::{Tab, number, site_header};
 use super::{Saved, saved};
-use crate::api::admin::{self, NewRoute, NewSchedule};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::store::reference;
@@ -20,6 +18,7 @@ use crate::web::error::WebError;
 use crate::web::i18n::{K, Lang};
 use crate::web::layout::{self, FieldKind, create_card, field, flash};
 use crate::web::session::{Page, Posted};
+use patrol_cases::admin::{self, NewRoute, NewSchedule};
 
 /// `GET /admin/sites/{site_id}/routes`
 pub async fn list(
@@ -28,7 +27,7 @@ pub async fn list(
     Path(site_id): Path<Id>,
     Query(q): Query<Saved>,
 ) -> Result<Markup, WebError> {
-    let site = admin::administered_site(&state, &page.actor, site_id).await?;
+    let site = admin::administered_site(&state.store, &page.actor, site_id).await?;
     let (routes, checkpoints) = state
         .store
         .read(move |c| Ok((reference::list_routes(c, site_id)?, reference::list_checkpoints(c, site_id)?)))
@@ -109,7 +108,7 @@ pub async fn create(
         name_en: f.get("name_en").to_string(),
         checkpoint_ids: numbered.into_iter().map(|(_, id)| id).collect(),
     };
-    let _created = admin::create_route(State(state), posted.page.actor, Path(site_id), Json(req)).await?;
+    let _created = admin::create_route(&state.store, &posted.page.actor, site_id, req, state.clock.now_ms()).await?;
     Ok(saved(&format!("/admin/sites/{site_id}/routes")))
 }
 
@@ -158,7 +157,7 @@ pub async fn schedules(
     Path(site_id): Path<Id>,
     Query(q): Query<Saved>,
 ) -> Result<Markup, WebError> {
-    let site = admin::administered_site(&state, &page.actor, site_id).await?;
+    let site = admin::administered_site(&state.store, &page.actor, site_id).await?;
     let (routes, schedules) = state
         .store
         .read(move |c| Ok((reference::list_routes(c, site_id)?, reference::list_schedules(c, site_id)?)))
@@ -236,7 +235,7 @@ pub async fn create_schedule(
         .map(parse_window)
         .collect::<Result<Vec<_>, _>>()?;
     let req = NewSchedule { route_id, days_of_week: days, windows };
-    let _created = admin::create_schedule(State(state), posted.page.actor, Path(site_id), Json(req)).await?;
+    let _created = admin::create_schedule(&state.store, &posted.page.actor, site_id, req, state.clock.now_ms()).await?;
     Ok(saved(&format!("/admin/sites/{site_id}/schedules")))
 }
 

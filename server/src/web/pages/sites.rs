@@ -1,7 +1,6 @@
 //! Sites for the administrator: the list, creating one, a site's overview with its
 //! plan image (uploaded with the latitude/longitude of its edges) and the image itself.
 
-use crate::api::extract::Json;
 use crate::api::extract::{Path, Query};
 use axum::extract::State;
 use axum::http::header;
@@ -12,7 +11,6 @@ use patrol_protocol::{Id, Site};
 use sha2::{Digest, Sha256};
 
 use super::{Saved, saved};
-use crate::api::admin::{self, NewSite};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::policy::Access;
@@ -23,6 +21,7 @@ use crate::web::error::WebError;
 use crate::web::i18n::{K, Lang};
 use crate::web::layout::{self, FieldKind, create_card, csrf, field, flash};
 use crate::web::session::{Page, Posted};
+use patrol_cases::admin::{self, NewSite};
 
 /// Largest plan image.
 pub const PLAN_MAX_BYTES: usize = 5 * 1024 * 1024;
@@ -120,7 +119,7 @@ pub async fn create(State(state): State<AppState>, posted: Posted) -> Result<Res
         name_en: f.get("name_en").to_string(),
         utc_offset_minutes: number("utc_offset_minutes", f.get("utc_offset_minutes"))?,
     };
-    let _created = admin::create_site(State(state), posted.page.actor, Json(req)).await?;
+    let _created = admin::create_site(&state.store, &posted.page.actor, req, state.clock.now_ms()).await?;
     Ok(saved("/admin/sites"))
 }
 
@@ -131,7 +130,7 @@ pub async fn show(
     Path(site_id): Path<Id>,
     Query(q): Query<Saved>,
 ) -> Result<Markup, WebError> {
-    let site = admin::administered_site(&state, &page.actor, site_id).await?;
+    let site = admin::administered_site(&state.store, &page.actor, site_id).await?;
     let plan = state.store.read(move |c| web_store::get_site_plan(c, site_id)).await?;
     let lang = page.lang;
     let t = |k| lang.t(k);
@@ -187,7 +186,7 @@ pub async fn upload_plan(
     Path(site_id): Path<Id>,
     posted: Posted,
 ) -> Result<Response, WebError> {
-    let site = admin::administered_site(&state, &posted.page.actor, site_id).await?;
+    let site = admin::administered_site(&state.store, &posted.page.actor, site_id).await?;
     let f = &posted.form;
     let file = f.file("plan").ok_or_else(|| ApiError::invalid("plan", Reason::ChooseFile))?;
     if file.bytes.len() > PLAN_MAX_BYTES {
@@ -233,7 +232,7 @@ pub async fn plan_image(
     page: Page,
     Path(site_id): Path<Id>,
 ) -> Result<Response, WebError> {
-    admin::readable_site(&state, &page.actor, site_id).await?;
+    admin::readable_site(&state.store, &page.actor, site_id).await?;
     let (content_type, bytes) = state
         .store
         .read(move |c| web_store::get_site_plan_image(c, site_id))

@@ -575,7 +575,7 @@ pub async fn daily_log(
     Query(q): Query<Saved>,
 ) -> Result<Markup, WebError> {
     let date = check_day(&day)?;
-    let log = crate::patrols::api::supervised_log(&state, &page.actor, site_id, day.clone()).await?;
+    let log = patrol_cases::patrols::review::supervised_log(&state.store, &page.actor, site_id, day.clone()).await?;
     let now = state.clock.now_ms();
     let (site, status, reference, schedules_since) = state
         .store
@@ -719,6 +719,14 @@ pub async fn sign_daily_log(
 ) -> Result<Response, WebError> {
     check_day(&day)?;
     let comment = posted.form.get("comment").to_string();
-    crate::patrols::api::sign(&state, &posted.page.actor, site_id, day.clone(), comment).await?;
+    patrol_cases::patrols::review::sign(
+        &state.store,
+        &posted.page.actor,
+        site_id,
+        day.clone(),
+        comment,
+        state.clock.now_ms(),
+    )
+    .await?;
     Ok(saved(&format!("/sites/{site_id}/daily-logs/{day}")))
 }

@@ -930,7 +930,7 @@ impl Loader {
             )
         };
         let body = Body::Schedule { days_of_week: days.clone(), windows: windows.clone() };
-        let refused = |e: patrol_server::error::ApiError| DbError::Backend(format!("refused: {e:?}"));
+        let refused = |e: patrol_server::error::DomainError| DbError::Backend(format!("refused: {e:?}"));
         self.store.tx_blocking(true, |c| {
             let schedule = reference::list_schedules(c, site)?
                 .into_iter()

@@ -299,3 +299,11 @@ mod tests {
         assert!((1..=super::CONCURRENT_HASHES).contains(&kept), "{kept} workspaces kept");
     }
 }
+
+/// Every hashing slot and every place in the queue is taken: the caller retries in
+/// a few seconds.
+impl From<Busy> for crate::error::DomainError {
+    fn from(_: Busy) -> Self {
+        crate::error::DomainError::Unavailable(Reason::SignInBusy, "every password-hashing slot is taken".into())
+    }
+}
