@@ -1,7 +1,6 @@
 //! Application state and the router. Every route is declared once in `routes()`,
 //! which builds both the router and the OpenAPI document.
 
-use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -14,66 +13,10 @@ use patrol_protocol::api::{PROTOCOL_HEADER, PROTOCOL_VERSION};
 use patrol_protocol::reason::{Reason, Thing};
 
 use crate::api::{account, admin, health, versions};
-use crate::auth::{self, tokens::Keys};
-use crate::clock::Clock;
+use crate::state::AppState;
+use crate::auth::{self};
 use crate::error::{ApiError, Reader};
-use crate::metrics::Metrics;
-use crate::photos::Photos;
-use crate::settings::Settings;
-use crate::store::{Store, people};
 use crate::{audit, notices, notify, patrols, photos, schedules, sync};
-
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub settings: Arc<Settings>,
-    pub keys: Arc<RwLock<Keys>>,
-    pub clock: Arc<dyn Clock>,
-    pub metrics: Arc<Metrics>,
-    pub photos: Photos,
-    /// Names this instance as a holder of job leases (`jobs`). New on every start.
-    pub instance_id: String,
-}
-
-impl AppState {
-    /// Migrates, makes sure a signing key exists, and loads the keys.
-    pub fn new(store: Store, settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, String> {
-        store.migrate_blocking().map_err(|e| format!("migration failed: {e}"))?;
-        let now = clock.now_ms();
-        let stored = store
-            .tx_blocking(true, |c| {
-                crate::audit::log::ensure_key(c, now)?;
-                if people::signing_keys(c)?.is_empty() {
-                    people::insert_signing_key(
-                        c,
-                        &uuid::Uuid::now_v7().simple().to_string(),
-                        &Keys::new_seed_hex(),
-                        now,
-                    )?;
-                }
-                people::signing_keys(c)
-            })
-            .map_err(|e| format!("cannot load signing keys: {e}"))?;
-        let keys = Keys::from_stored(&stored)?;
-        let photos = photos::open_store(&settings)?;
-        Ok(AppState {
-            photos,
-            store,
-            settings: Arc::new(settings),
-            keys: Arc::new(RwLock::new(keys)),
-            clock,
-            metrics: Arc::new(Metrics::default()),
-            instance_id: uuid::Uuid::now_v7().to_string(),
-        })
-    }
-
-    pub async fn reload_keys(&self) -> Result<(), ApiError> {
-        let stored = self.store.read(people::signing_keys).await?;
-        let keys = Keys::from_stored(&stored).map_err(ApiError::Internal)?;
-        *self.keys.write().expect("keys lock") = keys;
-        Ok(())
-    }
-}
 
 /// Who may call a route, as documented; the handlers enforce it through the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,6 +131,12 @@ pub fn routes() -> Vec<ApiRoute> {
 }
 
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The route table with `extra` routes beside it, under the same layers (the tests
+/// add routes that misbehave on purpose, to show what the layers do with them).
+pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let body_limit = state.settings.max_body_bytes;
     let mut router = Router::new();
     for r in routes() {
@@ -199,7 +148,10 @@ pub fn router(state: AppState) -> Router {
     }
     router
         .merge(crate::web::router())
+        .merge(extra)
         .fallback(unknown_path)
+        // Inside `observe`, so a panic is counted and answered like any other fault.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -255,6 +207,19 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     let response = crate::error::answer_in_reader_language(reader, response).await;
     state.metrics.observe(method.as_str(), &path, response.status().as_u16(), started.elapsed());
     response
+}
+
+/// A handler that panicked: the person gets the usual 500 (`Reason::Internal`, in
+/// their language), the log gets what the panic said, and the connection and the
+/// server go on. Whatever the handler held is dropped while unwinding; database work
+/// runs in the store's own tasks, whose transactions roll back (`store`).
+fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let said = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    ApiError::Internal(format!("handler panicked: {said}")).into_response()
 }
 
 /// A path no route serves: a page for a browser outside the API, JSON for the rest.

@@ -17,6 +17,7 @@ pub mod photos;
 pub use patrol_cases::policy;
 pub mod schedules;
 pub mod settings;
+pub mod state;
 /// Storage lives in its own crate (`patrol-storage`: sqlx, migrations, queries; no
 /// web framework); the server reaches it under its old name.
 pub use patrol_storage as store;
@@ -24,4 +25,5 @@ pub use patrol_storage::params;
 pub mod sync;
 pub mod web;
 
-pub use app::{AppState, router};
+pub use app::router;
+pub use state::AppState;

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use patrol_protocol::{Id, Role};
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth;
 use crate::error::ApiResult;
 use crate::policy::Actor;

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use patrol_protocol::api::Me;
 use patrol_protocol::{Checkpoint, Department, Id, Role, Route, Schedule, Site};
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::ApiResult;
 use crate::policy::Actor;
 

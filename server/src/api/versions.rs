@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use patrol_protocol::Id;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::ApiResult;
 use crate::policy::Actor;
 use crate::store::reference::{Body, RefKind, Version};

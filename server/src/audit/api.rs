@@ -16,7 +16,7 @@ use patrol_protocol::transparency::{self, Hash};
 use serde::{Deserialize, Serialize};
 
 use super::log;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::store::DbError;
 

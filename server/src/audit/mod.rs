@@ -6,7 +6,7 @@ pub use patrol_cases::audit::*;
 
 pub mod api;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Signs a tree head every `every` while the server runs, when the log grew: each
 /// instance does it (heads are idempotent per size and time), so witnesses see fresh

@@ -12,7 +12,7 @@ use patrol_protocol::api::{LoginRequest, LogoutRequest, RefreshRequest, TokenRes
 use patrol_protocol::{Id, Person};
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Actor;
 use crate::store::people;

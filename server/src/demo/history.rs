@@ -33,7 +33,7 @@ use tower::ServiceExt;
 
 use super::DemoLogin;
 use super::scenes::{self, SplitMix, Subject};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::clock::{Clock, ManualClock};
 use crate::policy::Actor;
 use crate::settings::Settings;

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::params;
 use crate::store::{Conn, DbError};
 

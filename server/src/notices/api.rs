@@ -11,7 +11,7 @@ use patrol_protocol::reason::Reason;
 use patrol_protocol::sync::{NoticeActionRequest, NoticeView};
 use serde::Deserialize;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::notices::{Cursor, ListFilter};
 use crate::policy::Actor;

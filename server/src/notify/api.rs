@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::{Channel, ChannelKind, EVENTS, get_channel, insert_channel, list_channels, update_channel};
 use crate::api::admin::administered_site;
 use crate::api::paging::{self, PageQuery};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::params;
 use crate::policy::Actor;

@@ -11,7 +11,7 @@ use serde_json::json;
 use sha2::Sha256;
 
 use super::{Channel, ChannelKind, Message, get_channel};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::params;
 use crate::schedules::rules::Language;
 use crate::settings::Settings;

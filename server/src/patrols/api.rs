@@ -8,7 +8,7 @@ use patrol_protocol::reason::Thing;
 use patrol_protocol::sync::{DailyLog, RunView};
 use serde::Deserialize;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Actor;
 

@@ -19,7 +19,7 @@ use patrol_protocol::sync::{PHOTO_CHUNK_MAX, PhotoStatus};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::params;
 use crate::policy::Actor;

@@ -18,7 +18,7 @@ use super::waivers::{self, Waiver};
 use super::{DayAudit, Holiday, SpecialPeriod, audit_day};
 use crate::api::admin::{administered_site, readable_site};
 use crate::api::paging::{self, PageQuery};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{Access, Actor};
 use crate::store::reference;

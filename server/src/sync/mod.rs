@@ -14,7 +14,7 @@ use patrol_protocol::sync::{
 };
 use serde::Deserialize;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::{ApiError, ApiResult, DomainError};
 use crate::policy::Actor;
 

@@ -20,7 +20,7 @@ use super::echo::{self, Echo};
 use super::i18n::{K, Lang};
 use super::layout;
 use super::session::lang_of;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::{ApiError, Cause};
 use crate::store::DbError;
 

@@ -17,7 +17,7 @@ use super::pages::notices::{Shown, number_or_pending};
 use super::pages::supervise::SiteRef;
 use super::pdf::{CjkFont, Doc, load_cjk_font};
 use super::stats::{DeptMonth, MonthSummary};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::ApiError;
 use crate::web::error::WebError;
 

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::DbError;
 use crate::web::error::WebError;
 use crate::web::session::Page;

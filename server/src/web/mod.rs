@@ -23,7 +23,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get, post};
 
-use crate::app::{AppState, Audience};
+use crate::app::Audience;
+use crate::state::AppState;
 use pages::{checkpoints, departments, home, login, monthly, notices, objects, people, routes, sites, supervise};
 
 /// One console page or form target: who may use it, for the authorization matrix.

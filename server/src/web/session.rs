@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::{FormSlot, WebError};
 use super::i18n::{LANG_COOKIE, Lang};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::ApiError;
 use crate::policy::Actor;
 use crate::store::people;

@@ -249,7 +249,77 @@ async fn hostile_text_in_typed_fields_is_kept_verbatim_and_harms_nothing(backend
     println!("hostile text in location, description and dispute reason: stored and shown verbatim, escaped in HTML");
 }
 
+/// A request that panics, in its handler or inside a transaction, gets the usual 500
+/// (`internal`, in the reader's language) and leaves the pool whole: three times
+/// more panics than the pool has connections, half of them at once, then ordinary
+/// reads and writes still succeed, and nothing a panicking transaction wrote is kept.
+async fn a_panicking_request_leaves_the_pool_whole(backend: Backend) {
+    use axum::Router;
+    use axum::routing::post;
+    use patrol_server::error::ApiError;
+    use patrol_server::store::DbError;
+
+    let Some(mut s) = TestServer::start(backend).await else { return };
+    let admin = s.token("admin").await;
+    let store = s.state.store.clone();
+    async fn panics_in_handler() -> StatusCode {
+        panic!("a bug in a handler")
+    }
+    let extra = Router::new()
+        .route(
+            "/test/panic-in-transaction",
+            post(move || {
+                let store = store.clone();
+                async move {
+                    let wrote: Result<(), DbError> = store
+                        .write(|c| {
+                            c.execute("INSERT INTO counters (name, value) VALUES ('panicked', 1)", &[])?;
+                            panic!("a bug inside a transaction");
+                        })
+                        .await;
+                    wrote.map_err(ApiError::from)
+                }
+            }),
+        )
+        .route("/test/panic-in-handler", post(panics_in_handler));
+    s.router = patrol_server::app::router_with(s.state.clone(), extra);
+    const POOL: usize = 4; // `TestServer` opens its store with four connections.
+    let panic = |path: &'static str, english: bool| {
+        let mut req = Request::builder().method(Method::POST).uri(path);
+        if english {
+            req = req.header("accept-language", "en");
+        }
+        s.send(req.body(Body::empty()).unwrap())
+    };
+    for round in 0..3 {
+        let at_once: Vec<_> = (0..POOL)
+            .flat_map(|i| [panic("/test/panic-in-transaction", i % 2 == 1), panic("/test/panic-in-handler", i % 2 == 0)])
+            .collect();
+        for (i, (status, body)) in futures_util::future::join_all(at_once).await.into_iter().enumerate() {
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "round {round}, request {i}: {body}");
+            assert_eq!(body["reason"], "internal", "round {round}, request {i}: {body}");
+            assert_eq!(body["message_en"], patrol_protocol::reason::Reason::Internal.en());
+            assert!(!body.to_string().contains("panic"), "what the panic said stays in the log: {body}");
+        }
+    }
+    let (open, idle) = s.state.store.open_and_idle();
+    assert!(open as usize <= POOL, "the pool never grows past its size: {open} open");
+    println!("after {} panics: {open} connections open, {idle} idle", 3 * 2 * POOL);
+    // Ordinary work goes on: a read, a write, a sign-in, each needing a connection.
+    let (status, me) = s.call(Method::GET, "/api/v1/me", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    for i in 0..2 * POOL {
+        let site = json!({"code": format!("PANIC{i}"), "name_zh": format!("恐慌后{i}")});
+        let (status, body) = s.call(Method::POST, "/api/v1/sites", Some(&admin), Some(site)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    assert!(!s.token("patrol").await.is_empty());
+    let kept = s.numbers(&["SELECT COUNT(*) FROM counters WHERE name = 'panicked'"]).await;
+    assert_eq!(kept, vec![0], "a transaction that panicked is rolled back");
+}
+
 both_backends!(
+    a_panicking_request_leaves_the_pool_whole,
     bad_input_everywhere_gets_a_4xx_and_changes_nothing,
     a_photo_store_outage_loses_nothing,
     hostile_text_in_typed_fields_is_kept_verbatim_and_harms_nothing

@@ -13,7 +13,7 @@ use patrol_protocol::{Checkpoint, Id, Site};
 
 use super::sites::{Tab, number, site_header};
 use super::{Saved, saved};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::ApiError;
 use crate::params;
 use crate::store::{DbError, reference};

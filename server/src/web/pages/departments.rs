@@ -10,7 +10,7 @@ use patrol_protocol::{DepartmentKind, Id};
 
 use super::sites::{Tab, site_header};
 use super::{Saved, saved};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::ApiError;
 use crate::store::reference;
 use crate::web::echo;

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use maud::{Markup, html};
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::policy::Access;
 use crate::store::reference;
 use crate::web::error::WebError;

@@ -11,7 +11,7 @@ use patrol_protocol::{Id, Site};
 
 use super::notices::stat;
 use super::supervise::SiteRef;
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::ApiError;
 use crate::store::{DbError, reference};
 use crate::web::charts::{self, Group};

@@ -16,7 +16,7 @@ use patrol_protocol::{Department, Id, Site};
 use super::register::{EXPORT_MAX, Register, RegisterQuery, RegisterRow, StateChoice, register_xlsx};
 
 use super::{Saved, saved};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::ApiError;
 use crate::notices::{self, NoticeRow};
 use crate::photos;

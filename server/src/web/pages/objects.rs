@@ -17,7 +17,7 @@ use patrol_cases::admin;
 use patrol_cases::versions::{self, Change};
 use patrol_protocol::reason::Reason;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::ApiError;
 use crate::store::people;
 use crate::store::reference::{self, Body, RefKind, Version};

@@ -12,7 +12,7 @@ use patrol_protocol::reason::Reason;
 use patrol_protocol::{Department, DepartmentKind, Id, Person, Role, Site};
 
 use super::{Saved, saved};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::auth::password;
 use crate::error::ApiError;
 use crate::policy::Access;

@@ -10,7 +10,7 @@ use patrol_protocol::{Id, TimeWindow};
 
 use super::sites::{Tab, number, site_header};
 use super::{Saved, saved};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::ApiError;
 use crate::store::reference;
 use crate::web::echo;

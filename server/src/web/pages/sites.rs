@@ -11,7 +11,7 @@ use patrol_protocol::{Id, Site};
 use sha2::{Digest, Sha256};
 
 use super::{Saved, saved};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::ApiError;
 use crate::policy::Access;
 use crate::store::reference;

@@ -15,7 +15,7 @@ use patrol_protocol::{Checkpoint, Department, Id, Route, Site};
 
 use super::notices::{number_or_pending, stat, truncate};
 use super::{Saved, saved};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::error::ApiError;
 use crate::params;
 use crate::policy::Access;

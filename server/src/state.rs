@@ -1,0 +1,64 @@
+//! The server's state, shared by every handler, page and job: the store, the settings,
+//! the token keys, the clock, the metrics and the photo store.
+
+use std::sync::{Arc, RwLock};
+
+use crate::auth::tokens::Keys;
+use crate::clock::Clock;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::photos::{self, Photos};
+use crate::settings::Settings;
+use crate::store::{Store, people};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub settings: Arc<Settings>,
+    pub keys: Arc<RwLock<Keys>>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+    pub photos: Photos,
+    /// Names this instance as a holder of job leases (`jobs`). New on every start.
+    pub instance_id: String,
+}
+
+impl AppState {
+    /// Migrates, makes sure a signing key exists, and loads the keys.
+    pub fn new(store: Store, settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, String> {
+        store.migrate_blocking().map_err(|e| format!("migration failed: {e}"))?;
+        let now = clock.now_ms();
+        let stored = store
+            .tx_blocking(true, |c| {
+                crate::audit::log::ensure_key(c, now)?;
+                if people::signing_keys(c)?.is_empty() {
+                    people::insert_signing_key(
+                        c,
+                        &uuid::Uuid::now_v7().simple().to_string(),
+                        &Keys::new_seed_hex(),
+                        now,
+                    )?;
+                }
+                people::signing_keys(c)
+            })
+            .map_err(|e| format!("cannot load signing keys: {e}"))?;
+        let keys = Keys::from_stored(&stored)?;
+        let photos = photos::open_store(&settings)?;
+        Ok(AppState {
+            photos,
+            store,
+            settings: Arc::new(settings),
+            keys: Arc::new(RwLock::new(keys)),
+            clock,
+            metrics: Arc::new(Metrics::default()),
+            instance_id: uuid::Uuid::now_v7().to_string(),
+        })
+    }
+
+    pub async fn reload_keys(&self) -> Result<(), ApiError> {
+        let stored = self.store.read(people::signing_keys).await?;
+        let keys = Keys::from_stored(&stored).map_err(ApiError::Internal)?;
+        *self.keys.write().expect("keys lock") = keys;
+        Ok(())
+    }
+}
