@@ -13,9 +13,9 @@ use patrol_protocol::api::{PROTOCOL_HEADER, PROTOCOL_VERSION};
 use patrol_protocol::reason::{Reason, Thing};
 
 use crate::api::{account, admin, health, versions};
-use crate::state::AppState;
 use crate::auth::{self};
 use crate::error::{ApiError, Reader};
+use crate::state::AppState;
 use crate::{audit, notices, notify, patrols, photos, schedules, sync};
 
 /// Who may call a route, as documented; the handlers enforce it through the policy.

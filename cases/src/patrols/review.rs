@@ -7,7 +7,7 @@ use patrol_protocol::record::RecordPayload;
 use patrol_protocol::sync::{DailyLog, RecordStatus};
 
 use crate::error::{DomainError, DomainResult};
-use crate::policy::Actor;
+use crate::policy::{Access, Actor};
 use crate::store::{Store, reference};
 use crate::sync::append_server_record;
 
@@ -23,9 +23,7 @@ pub async fn supervised_log(store: &Store, actor: &Actor, site_id: Id, day: Stri
         .read(move |c| reference::get_site(c, site_id))
         .await?
         .ok_or_else(|| DomainError::not_found(Thing::Site))?;
-    if site.org_id != actor.person.org_id || !actor.is_supervisor_of(site.id) {
-        return Err(DomainError::forbidden());
-    }
+    actor.require(Access::Supervise(&site))?;
     Ok(store.read(move |c| crate::patrols::daily_log(c, &site, &day)).await?)
 }
 

@@ -9,10 +9,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use patrol_protocol::{Id, Role};
 
-use crate::state::AppState;
 use crate::auth;
 use crate::error::ApiResult;
 use crate::policy::Actor;
+use crate::state::AppState;
 
 /// `PUT /api/v1/people/{person_id}/active`: deactivate (signs them out everywhere;
 /// their records stay theirs) or reactivate.

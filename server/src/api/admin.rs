@@ -11,9 +11,9 @@ use axum::http::StatusCode;
 use patrol_protocol::api::Me;
 use patrol_protocol::{Checkpoint, Department, Id, Role, Route, Schedule, Site};
 
-use crate::state::AppState;
 use crate::error::ApiResult;
 use crate::policy::Actor;
+use crate::state::AppState;
 
 type Created<T> = ApiResult<(StatusCode, Json<T>)>;
 

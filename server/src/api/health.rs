@@ -4,8 +4,8 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
-use crate::state::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub async fn healthz() -> &'static str {
     "ok"

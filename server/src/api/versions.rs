@@ -8,9 +8,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use patrol_protocol::Id;
 
-use crate::state::AppState;
 use crate::error::ApiResult;
 use crate::policy::Actor;
+use crate::state::AppState;
 use crate::store::reference::{Body, RefKind, Version};
 
 pub async fn edit_site(

@@ -16,8 +16,8 @@ use patrol_protocol::transparency::{self, Hash};
 use serde::{Deserialize, Serialize};
 
 use super::log;
-use crate::state::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use crate::store::DbError;
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, DbError> + Send + 'static) -> ApiResult<T> {

@@ -12,9 +12,9 @@ use patrol_protocol::api::{LoginRequest, LogoutRequest, RefreshRequest, TokenRes
 use patrol_protocol::{Id, Person};
 use sha2::{Digest, Sha256};
 
-use crate::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Actor;
+use crate::state::AppState;
 use crate::store::people;
 use patrol_protocol::reason::Reason;
 use tokens::{Claims, TokenError};

@@ -33,10 +33,10 @@ use tower::ServiceExt;
 
 use super::DemoLogin;
 use super::scenes::{self, SplitMix, Subject};
-use crate::state::AppState;
 use crate::clock::{Clock, ManualClock};
 use crate::policy::Actor;
 use crate::settings::Settings;
+use crate::state::AppState;
 use crate::store::{Store, people, reference};
 
 /// Whole days of history before today; today's is added up to the moment of seeding.

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use crate::state::AppState;
 use crate::params;
+use crate::state::AppState;
 use crate::store::{Conn, DbError};
 
 /// A job's name and how often it runs.

@@ -11,10 +11,10 @@ use patrol_protocol::reason::Reason;
 use patrol_protocol::sync::{NoticeActionRequest, NoticeView};
 use serde::Deserialize;
 
-use crate::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::notices::{Cursor, ListFilter};
 use crate::policy::Actor;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct ListQuery {

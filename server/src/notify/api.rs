@@ -14,11 +14,11 @@ use serde::{Deserialize, Serialize};
 use super::{Channel, ChannelKind, EVENTS, get_channel, insert_channel, list_channels, update_channel};
 use crate::api::admin::administered_site;
 use crate::api::paging::{self, PageQuery};
-use crate::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::params;
 use crate::policy::Actor;
 use crate::schedules::rules::Language;
+use crate::state::AppState;
 
 /// A channel as the API shows it: whether a secret is set, never the secret.
 #[derive(Debug, Serialize)]

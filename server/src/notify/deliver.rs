@@ -11,10 +11,10 @@ use serde_json::json;
 use sha2::Sha256;
 
 use super::{Channel, ChannelKind, Message, get_channel};
-use crate::state::AppState;
 use crate::params;
 use crate::schedules::rules::Language;
 use crate::settings::Settings;
+use crate::state::AppState;
 use crate::store::{Conn, DbError};
 
 /// Rows sent per tick; the rest wait for the next one.

@@ -8,9 +8,9 @@ use patrol_protocol::reason::Thing;
 use patrol_protocol::sync::{DailyLog, RunView};
 use serde::Deserialize;
 
-use crate::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::Actor;
+use crate::state::AppState;
 
 /// `GET /api/v1/runs/{run_id}`: the walker and the site's supervisors.
 pub async fn get_run(State(state): State<AppState>, actor: Actor, Path(run_id): Path<Id>) -> ApiResult<Json<RunView>> {
@@ -19,7 +19,7 @@ pub async fn get_run(State(state): State<AppState>, actor: Actor, Path(run_id): 
         .read(move |c| crate::patrols::run_view(c, run_id))
         .await?
         .ok_or_else(|| ApiError::not_found(Thing::Run))?;
-    if run.person_id != actor.person.id && !actor.is_supervisor_of(run.site_id) {
+    if !actor.may_view_run(run.site_id, run.person_id) {
         return Err(ApiError::forbidden());
     }
     Ok(Json(run))

@@ -14,16 +14,17 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use object_store::ObjectStoreExt;
 use object_store::path::Path as ObjectPath;
+use patrol_protocol::Id;
 use patrol_protocol::reason::Reason;
 use patrol_protocol::sync::{PHOTO_CHUNK_MAX, PhotoStatus};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::params;
 use crate::policy::Actor;
-use crate::store::DbError;
+use crate::state::AppState;
+use crate::store::{Conn, DbError};
 
 /// The photo store the settings name: S3-compatible for `s3://…`, else the local
 /// directory `<data_dir>/objects`.
@@ -62,21 +63,13 @@ pub fn open_store(settings: &crate::settings::Settings) -> Result<Photos, String
     Ok(store)
 }
 
-async fn uploader_status(state: &AppState, actor: &Actor, sha: &str) -> ApiResult<PhotoStatus> {
-    let (sha_owned, me) = (sha.to_string(), actor.person.id);
-    let status = state
-        .store
-        .read(move |c| {
-            let cited = c
-                .query_opt(
-                    "SELECT 1 FROM photo_citations WHERE sha256 = $1 AND author_id = $2",
-                    &params![sha_owned.clone(), me],
-                )?
-                .is_some();
-            if cited { status_of(c, &sha_owned) } else { Ok(None) }
-        })
-        .await?;
-    status.ok_or_else(|| ApiError::NotFound(Reason::PhotoNotCited))
+/// The upload's state, for someone who cited the photo in a record; `None` for
+/// anyone else (who learns nothing of it).
+fn cited_status(c: &mut dyn Conn, sha: &str, person: Id) -> Result<Option<PhotoStatus>, DbError> {
+    let cited = c
+        .query_opt("SELECT 1 FROM photo_citations WHERE sha256 = $1 AND author_id = $2", &params![sha, person])?
+        .is_some();
+    if cited { status_of(c, sha) } else { Ok(None) }
 }
 
 /// `GET /api/v1/photos/{sha256}/upload`
@@ -86,12 +79,32 @@ pub async fn upload_status(
     Path(sha): Path<String>,
 ) -> ApiResult<Json<PhotoStatus>> {
     check_sha(&sha)?;
-    let status = uploader_status(&state, &actor, &sha).await?;
+    let (sha_owned, me) = (sha.clone(), actor.person.id);
+    let status = state
+        .store
+        .read(move |c| cited_status(c, &sha_owned, me))
+        .await?
+        .ok_or(ApiError::NotFound(Reason::PhotoNotCited))?;
     if !status.complete && status.received == status.size {
-        // A crash between the last chunk and completion: finish now.
-        return Ok(Json(complete(&state, &sha).await?));
+        // Every chunk kept but never finished (a crash, or an upload begun by an
+        // older server that kept the last chunk too): finish now.
+        let sha_owned = sha.clone();
+        let whole = state.store.read(move |c| kept_chunks(c, &sha_owned)).await?;
+        return Ok(Json(complete(&state, &sha, whole, status.size).await?));
     }
     Ok(Json(status))
+}
+
+/// The chunks kept so far, in order, as one buffer.
+fn kept_chunks(c: &mut dyn Conn, sha: &str) -> Result<Vec<u8>, DbError> {
+    let mut whole = Vec::new();
+    for r in c.query("SELECT data FROM photo_chunks WHERE sha256 = $1 ORDER BY start_offset", &params![sha])? {
+        match r.0.into_iter().next() {
+            Some(crate::store::Value::Blob(b)) => whole.extend_from_slice(&b),
+            other => return Err(DbError::Data(format!("photo chunk is not bytes: {other:?}"))),
+        }
+    }
+    Ok(whole)
 }
 
 #[derive(Deserialize)]
@@ -99,7 +112,19 @@ pub struct Offset {
     offset: u64,
 }
 
+/// What one chunk did, decided in one transaction.
+enum Chunk {
+    /// Kept (or the photo was already complete): the status to answer.
+    Answer(PhotoStatus),
+    /// The last chunk: the whole photo, the kept chunks and this one, to be checked
+    /// and stored. The last chunk is not written to the database (for a photo sent in
+    /// one chunk, the usual case, nothing is): it goes to the object store.
+    Whole(Vec<u8>),
+}
+
 /// `PUT /api/v1/photos/{sha256}/upload?offset=N`: appends a chunk at `received`.
+/// One transaction decides (who may send it, where it goes, whether it is the last);
+/// the last chunk finishes the photo (`complete`).
 pub async fn upload_chunk(
     State(state): State<AppState>,
     actor: Actor,
@@ -111,62 +136,55 @@ pub async fn upload_chunk(
     if body.len() > PHOTO_CHUNK_MAX {
         return Err(ApiError::TooLarge(Reason::ChunkTooLarge { max: PHOTO_CHUNK_MAX }));
     }
-    let status = uploader_status(&state, &actor, &sha).await?;
-    if status.complete {
-        return Ok(Json(status));
-    }
-    if offset != status.received {
-        return Err(ApiError::Conflict(Reason::OffsetMismatch { received: status.received, size: status.size }));
-    }
-    if offset + body.len() as u64 > status.size {
-        return Err(ApiError::invalid("body", Reason::ChunkPastEnd { size: status.size }));
-    }
-    if !body.is_empty() {
-        let (sha2, data) = (sha.clone(), body.to_vec());
-        let len = data.len() as i64;
-        let advanced = state
-            .store
-            .write(move |c| {
+    let (sha_owned, me, len) = (sha.clone(), actor.person.id, body.len() as u64);
+    let step = state
+        .store
+        .write_or_refuse(move |c| {
+            let Some(status) = cited_status(c, &sha_owned, me)? else {
+                return Ok(Err(ApiError::NotFound(Reason::PhotoNotCited)));
+            };
+            if status.complete {
+                return Ok(Ok(Chunk::Answer(status)));
+            }
+            if offset != status.received {
+                let (received, size) = (status.received, status.size);
+                return Ok(Err(ApiError::Conflict(Reason::OffsetMismatch { received, size })));
+            }
+            if offset + len > status.size {
+                return Ok(Err(ApiError::invalid("body", Reason::ChunkPastEnd { size: status.size })));
+            }
+            if offset + len == status.size {
+                let mut whole = if offset == 0 { Vec::new() } else { kept_chunks(c, &sha_owned)? };
+                whole.extend_from_slice(&body);
+                return Ok(Ok(Chunk::Whole(whole)));
+            }
+            if len > 0 {
                 // Only the first of two racing uploads of the same chunk advances.
                 let n = c.execute(
                     "UPDATE photos SET received = received + $3 WHERE sha256 = $1 AND received = $2 AND complete = 0",
-                    &params![sha2.clone(), offset as i64, len],
+                    &params![sha_owned.clone(), offset as i64, len as i64],
                 )?;
-                if n == 1 {
-                    c.execute(
-                        "INSERT INTO photo_chunks (sha256, start_offset, data) VALUES ($1, $2, $3)",
-                        &params![sha2, offset as i64, data],
-                    )?;
+                if n != 1 {
+                    return Ok(Err(ApiError::Conflict(Reason::UploadMovedOn)));
                 }
-                Ok(n == 1)
-            })
-            .await?;
-        if !advanced {
-            return Err(ApiError::Conflict(Reason::UploadMovedOn));
-        }
+                c.execute(
+                    "INSERT INTO photo_chunks (sha256, start_offset, data) VALUES ($1, $2, $3)",
+                    &params![sha_owned, offset as i64, body.to_vec()],
+                )?;
+            }
+            Ok(Ok(Chunk::Answer(PhotoStatus { received: offset + len, ..status })))
+        })
+        .await??;
+    match step {
+        Chunk::Answer(status) => Ok(Json(status)),
+        Chunk::Whole(whole) => Ok(Json(complete(&state, &sha, whole, offset).await?)),
     }
-    if offset + body.len() as u64 == status.size {
-        return Ok(Json(complete(&state, &sha).await?));
-    }
-    Ok(Json(PhotoStatus { received: offset + body.len() as u64, ..status }))
 }
 
-/// Assembles the chunks, checks hash and type, stores the photo, marks it complete.
-async fn complete(state: &AppState, sha: &str) -> ApiResult<PhotoStatus> {
-    let sha_owned = sha.to_string();
-    let chunks: Vec<Vec<u8>> = state
-        .store
-        .read(move |c| {
-            c.query("SELECT data FROM photo_chunks WHERE sha256 = $1 ORDER BY start_offset", &params![sha_owned])?
-                .into_iter()
-                .map(|r| match r.0.into_iter().next() {
-                    Some(crate::store::Value::Blob(b)) => Ok(b),
-                    other => Err(DbError::Data(format!("photo chunk is not bytes: {other:?}"))),
-                })
-                .collect()
-        })
-        .await?;
-    let data: Vec<u8> = chunks.concat();
+/// Checks the whole photo's hash and type, stores it, and marks it complete, provided
+/// the upload still stands where it did (`received` is `received_before`). A photo
+/// that fails the checks starts over from nothing.
+async fn complete(state: &AppState, sha: &str, data: Vec<u8>, received_before: u64) -> ApiResult<PhotoStatus> {
     let actual = hex::encode(Sha256::digest(&data));
     let problem = if actual != sha {
         // The field names what went wrong, as the phones have read it from the start.
@@ -191,7 +209,24 @@ async fn complete(state: &AppState, sha: &str) -> ApiResult<PhotoStatus> {
     let size = data.len() as u64;
     store_bytes(state, sha, data).await?;
     let (sha_owned, now) = (sha.to_string(), state.clock.now_ms());
-    state.store.write(move |c| mark_complete(c, &sha_owned, now)).await?;
+    state
+        .store
+        .write_or_refuse(move |c| {
+            let n = c.execute(
+                "UPDATE photos SET received = size WHERE sha256 = $1 AND received = $2 AND complete = 0",
+                &params![sha_owned.clone(), received_before as i64],
+            )?;
+            if n == 1 {
+                mark_complete(c, &sha_owned, now)?;
+                return Ok(Ok(()));
+            }
+            // A racing upload of the same last chunk finished first: the same bytes.
+            match status_of(c, &sha_owned)? {
+                Some(s) if s.complete => Ok(Ok(())),
+                _ => Ok(Err(ApiError::Conflict(Reason::UploadMovedOn))),
+            }
+        })
+        .await??;
     Ok(PhotoStatus { sha256: sha.to_string(), size, received: size, complete: true })
 }
 

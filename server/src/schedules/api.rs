@@ -18,9 +18,9 @@ use super::waivers::{self, Waiver};
 use super::{DayAudit, Holiday, SpecialPeriod, audit_day};
 use crate::api::admin::{administered_site, readable_site};
 use crate::api::paging::{self, PageQuery};
-use crate::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::{Access, Actor};
+use crate::state::AppState;
 use crate::store::reference;
 use crate::sync::{append_server_record, feed};
 

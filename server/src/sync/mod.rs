@@ -14,9 +14,9 @@ use patrol_protocol::sync::{
 };
 use serde::Deserialize;
 
-use crate::state::AppState;
 use crate::error::{ApiError, ApiResult, DomainError};
 use crate::policy::Actor;
+use crate::state::AppState;
 
 /// `POST /api/v1/sync/push`
 pub async fn push_handler(

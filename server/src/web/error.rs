@@ -20,8 +20,8 @@ use super::echo::{self, Echo};
 use super::i18n::{K, Lang};
 use super::layout;
 use super::session::lang_of;
-use crate::state::AppState;
 use crate::error::{ApiError, Cause};
+use crate::state::AppState;
 use crate::store::DbError;
 
 #[derive(Debug)]

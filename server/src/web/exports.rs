@@ -17,8 +17,8 @@ use super::pages::notices::{Shown, number_or_pending};
 use super::pages::supervise::SiteRef;
 use super::pdf::{CjkFont, Doc, load_cjk_font};
 use super::stats::{DeptMonth, MonthSummary};
-use crate::state::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::web::error::WebError;
 
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";

@@ -11,9 +11,9 @@ use sha2::{Digest, Sha256};
 
 use super::error::{FormSlot, WebError};
 use super::i18n::{LANG_COOKIE, Lang};
-use crate::state::AppState;
 use crate::error::ApiError;
 use crate::policy::Actor;
+use crate::state::AppState;
 use crate::store::people;
 use crate::store::web::{self as store, WebSession};
 use patrol_protocol::reason::Reason;

@@ -293,7 +293,9 @@ async fn a_panicking_request_leaves_the_pool_whole(backend: Backend) {
     };
     for round in 0..3 {
         let at_once: Vec<_> = (0..POOL)
-            .flat_map(|i| [panic("/test/panic-in-transaction", i % 2 == 1), panic("/test/panic-in-handler", i % 2 == 0)])
+            .flat_map(|i| {
+                [panic("/test/panic-in-transaction", i % 2 == 1), panic("/test/panic-in-handler", i % 2 == 0)]
+            })
             .collect();
         for (i, (status, body)) in futures_util::future::join_all(at_once).await.into_iter().enumerate() {
             assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "round {round}, request {i}: {body}");

@@ -13,9 +13,9 @@ use patrol_protocol::{Checkpoint, Id, Site};
 
 use super::sites::{Tab, number, site_header};
 use super::{Saved, saved};
-use crate::state::AppState;
 use crate::error::ApiError;
 use crate::params;
+use crate::state::AppState;
 use crate::store::{DbError, reference};
 use crate::web::csv_import::{self, RowError};
 use crate::web::error::WebError;

@@ -10,8 +10,8 @@ use patrol_protocol::{DepartmentKind, Id};
 
 use super::sites::{Tab, site_header};
 use super::{Saved, saved};
-use crate::state::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::store::reference;
 use crate::web::echo;
 use crate::web::error::WebError;

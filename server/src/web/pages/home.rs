@@ -4,8 +4,8 @@
 use axum::extract::State;
 use maud::{Markup, html};
 
-use crate::state::AppState;
 use crate::policy::Access;
+use crate::state::AppState;
 use crate::store::reference;
 use crate::web::error::WebError;
 use crate::web::i18n::{K, Lang};

@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 
-use crate::state::AppState;
 use crate::auth::{self, ClientAddr};
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::i18n::{K, Lang};
 use crate::web::layout;

@@ -11,8 +11,9 @@ use patrol_protocol::{Id, Site};
 
 use super::notices::stat;
 use super::supervise::SiteRef;
-use crate::state::AppState;
 use crate::error::ApiError;
+use crate::policy::Access;
+use crate::state::AppState;
 use crate::store::{DbError, reference};
 use crate::web::charts::{self, Group};
 use crate::web::error::WebError;
@@ -35,9 +36,7 @@ async fn load(
         .read(move |c| reference::get_site(c, site_id))
         .await?
         .ok_or_else(|| ApiError::not_found(Thing::Site))?;
-    if site.org_id != page.actor.person.org_id || !page.actor.is_supervisor_of(site.id) {
-        return Err(ApiError::forbidden().into());
-    }
+    page.actor.require(Access::Supervise(&site))?;
     let now = state.clock.now_ms();
     let s2 = site.clone();
     let (summary, reference) = state

@@ -16,10 +16,10 @@ use patrol_protocol::{Department, Id, Site};
 use super::register::{EXPORT_MAX, Register, RegisterQuery, RegisterRow, StateChoice, register_xlsx};
 
 use super::{Saved, saved};
-use crate::state::AppState;
 use crate::error::ApiError;
 use crate::notices::{self, NoticeRow};
 use crate::photos;
+use crate::state::AppState;
 use crate::store::reference;
 use crate::web::echo;
 use crate::web::error::WebError;

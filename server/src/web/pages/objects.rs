@@ -17,8 +17,8 @@ use patrol_cases::admin;
 use patrol_cases::versions::{self, Change};
 use patrol_protocol::reason::Reason;
 
-use crate::state::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::store::people;
 use crate::store::reference::{self, Body, RefKind, Version};
 use crate::web::error::WebError;

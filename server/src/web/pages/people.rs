@@ -12,10 +12,10 @@ use patrol_protocol::reason::Reason;
 use patrol_protocol::{Department, DepartmentKind, Id, Person, Role, Site};
 
 use super::{Saved, saved};
-use crate::state::AppState;
 use crate::auth::password;
 use crate::error::ApiError;
 use crate::policy::Access;
+use crate::state::AppState;
 use crate::store::{DbError, people, reference};
 use crate::web::csv_import::{self, CsvRow, RowError};
 use crate::web::echo;

@@ -10,8 +10,8 @@ use patrol_protocol::{Id, TimeWindow};
 
 use super::sites::{Tab, number, site_header};
 use super::{Saved, saved};
-use crate::state::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::store::reference;
 use crate::web::echo;
 use crate::web::error::WebError;

@@ -11,9 +11,9 @@ use patrol_protocol::{Id, Site};
 use sha2::{Digest, Sha256};
 
 use super::{Saved, saved};
-use crate::state::AppState;
 use crate::error::ApiError;
 use crate::policy::Access;
+use crate::state::AppState;
 use crate::store::reference;
 use crate::store::web::{self as web_store, SitePlan};
 use crate::web::echo;

@@ -15,10 +15,10 @@ use patrol_protocol::{Checkpoint, Department, Id, Route, Site};
 
 use super::notices::{number_or_pending, stat, truncate};
 use super::{Saved, saved};
-use crate::state::AppState;
 use crate::error::ApiError;
 use crate::params;
 use crate::policy::Access;
+use crate::state::AppState;
 use crate::store::web as web_store;
 use crate::store::{Conn, DbError, reference};
 use crate::web::charts::{self, Mark};
@@ -434,7 +434,7 @@ pub async fn run(State(state): State<AppState>, page: Page, Path(run_id): Path<I
         })
         .await?;
     let (run, site, reference, plan, track, answers) = found.ok_or_else(|| ApiError::not_found(Thing::Run))?;
-    if run.person_id != page.actor.person.id && !page.actor.is_supervisor_of(run.site_id) {
+    if !page.actor.may_view_run(run.site_id, run.person_id) {
         return Err(ApiError::forbidden().into());
     }
     let lang = page.lang;
