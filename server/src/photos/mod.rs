@@ -207,7 +207,32 @@ async fn complete(state: &AppState, sha: &str, data: Vec<u8>, received_before: u
         return Err(ApiError::invalid(code, why));
     }
     let size = data.len() as u64;
-    store_bytes(state, sha, data).await?;
+    let data = Bytes::from(data);
+    if let Err(down) = store_bytes(state, sha, data.clone()).await {
+        // The store is away: the last chunk is kept with the others, so once it is
+        // back the phone's next status question finishes the photo (`upload_status`)
+        // and nothing is sent again.
+        let (sha_owned, last) = (sha.to_string(), data.slice(received_before as usize..));
+        if !last.is_empty() {
+            state
+                .store
+                .write(move |c| {
+                    let n = c.execute(
+                        "UPDATE photos SET received = size WHERE sha256 = $1 AND received = $2 AND complete = 0",
+                        &params![sha_owned.clone(), received_before as i64],
+                    )?;
+                    if n == 1 {
+                        c.execute(
+                            "INSERT INTO photo_chunks (sha256, start_offset, data) VALUES ($1, $2, $3)",
+                            &params![sha_owned, received_before as i64, last.to_vec()],
+                        )?;
+                    }
+                    Ok(())
+                })
+                .await?;
+        }
+        return Err(down);
+    }
     let (sha_owned, now) = (sha.to_string(), state.clock.now_ms());
     state
         .store
@@ -232,10 +257,10 @@ async fn complete(state: &AppState, sha: &str, data: Vec<u8>, received_before: u
 
 /// Writes a verified photo (its SHA-256 checked, a JPEG) to the object store. Done
 /// before the database marks it complete, so "complete" never names missing bytes.
-pub async fn store_bytes(state: &AppState, sha: &str, data: Vec<u8>) -> ApiResult<()> {
+pub async fn store_bytes(state: &AppState, sha: &str, data: impl Into<Bytes>) -> ApiResult<()> {
     state
         .photos
-        .put(&photo_key(sha), data.into())
+        .put(&photo_key(sha), data.into().into())
         .await
         .map_err(|e| ApiError::Unavailable(Reason::PhotoStoreDown, format!("photo: {e}")))?;
     Ok(())
