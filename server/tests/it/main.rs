@@ -26,4 +26,5 @@ mod schedule_edges;
 mod schedules;
 mod store_conformance;
 mod sync_story;
+mod uploads;
 mod web_console;

@@ -4,6 +4,7 @@
 //! the limit. Prints records/s, photo MB/s and p50/p99 sync time per phone.
 //!
 //! Usage: sync-bench <sqlite|postgres> <phones> [photos per phone] [threads] [instances]
+//! (`CHUNKS=phone` uploads photos in the phone core's chunk sizes, not whole)
 //!
 //! With 2 instances (PostgreSQL only) the phones go through a balancer to two server
 //! processes sharing the database and the photo volume, while a supervisor's web
@@ -22,6 +23,24 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 const PHOTO_BYTES: usize = 400 * 1024;
+
+/// The chunk sizes a photo of `size` bytes goes up in: the whole photo in one request
+/// (`CHUNKS=whole`, the default), or as the phone core sends on a good link
+/// (`CHUNKS=phone`: 64 KiB, doubling after each chunk up to the protocol's 1 MiB;
+/// docs/mobile-core.md).
+fn chunks(size: usize) -> Vec<usize> {
+    if std::env::var("CHUNKS").as_deref() != Ok("phone") {
+        return vec![size];
+    }
+    let (mut out, mut left, mut next) = (Vec::new(), size, 64 * 1024);
+    while left > 0 {
+        let n = next.min(left);
+        out.push(n);
+        left -= n;
+        next = (next * 2).min(patrol_protocol::sync::PHOTO_CHUNK_MAX);
+    }
+    out
+}
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -253,15 +272,21 @@ fn main() {
                         }
                     }
                     for (sha, bytes) in &p.photos {
-                        let mut r = a
-                            .put(format!("{base}/api/v1/photos/{sha}/upload?offset=0"))
-                            .header("authorization", format!("Bearer {}", p.token))
-                            .header("content-type", "application/octet-stream")
-                            .send(&bytes[..])
-                            .unwrap();
-                        if r.status().as_u16() != 200 {
-                            errors.fetch_add(1, Ordering::Relaxed);
-                            eprintln!("photo: {} {}", r.status(), r.body_mut().read_to_string().unwrap_or_default());
+                        let mut offset = 0;
+                        for chunk in chunks(bytes.len()) {
+                            let mut r = a
+                                .put(format!("{base}/api/v1/photos/{sha}/upload?offset={offset}"))
+                                .header("authorization", format!("Bearer {}", p.token))
+                                .header("content-type", "application/octet-stream")
+                                .send(&bytes[offset..offset + chunk])
+                                .unwrap();
+                            offset += chunk;
+                            if r.status().as_u16() != 200 {
+                                errors.fetch_add(1, Ordering::Relaxed);
+                                let body = r.body_mut().read_to_string().unwrap_or_default();
+                                eprintln!("photo: {} {body}", r.status());
+                                break;
+                            }
                         }
                     }
                     times.lock().unwrap().push(t0.elapsed().as_secs_f64());
