@@ -29,9 +29,10 @@ async fn stored(s: &TestServer, sha: &str) -> (i64, bool, i64, i64) {
     s.state
         .store
         .read(move |c| {
-            let p = c.query_one("SELECT received, complete FROM photos WHERE sha256 = $1", &patrol_server::params![
-                sha.clone()
-            ])?;
+            let p = c.query_one(
+                "SELECT received, complete FROM photos WHERE sha256 = $1",
+                &patrol_server::params![sha.clone()],
+            )?;
             let chunks = c
                 .query_one("SELECT COUNT(*) FROM photo_chunks WHERE sha256 = $1", &patrol_server::params![sha.clone()])?
                 .int(0)?;
@@ -135,11 +136,14 @@ async fn one_session(s: &TestServer, phone: &mut Phone, seed: u64) {
                         phone.upload(s, &sha, &bytes[received..], received),
                         phone.upload(s, &sha, &bytes[received..], received)
                     );
-                    let done = [&a, &b].iter().filter(|(st, body)| *st == StatusCode::OK && body["complete"] == true).count();
+                    let done =
+                        [&a, &b].iter().filter(|(st, body)| *st == StatusCode::OK && body["complete"] == true).count();
                     assert!(done >= 1, "seed {seed}: one of two equal last chunks completes: {a:?} {b:?}");
                     for (st, body) in [&a, &b] {
                         assert!(
-                            *st == StatusCode::OK || body["reason"] == "offset_moved_on" || body["reason"] == "offset_mismatch",
+                            *st == StatusCode::OK
+                                || body["reason"] == "offset_moved_on"
+                                || body["reason"] == "offset_mismatch",
                             "seed {seed}: {st} {body}"
                         );
                     }
