@@ -521,6 +521,7 @@ reasons! {
     Conflict => "conflict", "与已保存的内容冲突（可能重复提交），本次未作任何修改", "this conflicts with something already stored (sent twice at once?); nothing was changed";
     Internal => "internal", "服务器出现意外错误，已记录，请稍后再试", "something went wrong on the server; it has been logged, please try again later";
     PhotoStoreDown => "photo_store_down", "照片存储暂不可用，手机会保留照片稍后重试", "the photo store cannot take the photo now; the phone keeps it and tries again";
+    TookTooLong { seconds: u64 } => "took_too_long", "服务器处理此请求超过 {seconds} 秒，已停止，请稍后重试", "the server gave up on this request after {seconds} s; try again later";
 }
 
 /// A text in both languages.

@@ -150,11 +150,21 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         .merge(crate::web::router())
         .merge(extra)
         .fallback(unknown_path)
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         // Inside `observe`, so a panic is counted and answered like any other fault.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Outside `observe`, which may reword an error's body: gzip when the client
+        // takes it (pulls and lists go to phones on mobile data), not for event
+        // streams, images or bodies too small to gain.
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
+        // Every request gets an id (or keeps the one a proxy gave it): in its log
+        // span, and back in the answer's `x-request-id`, so a person's report of a
+        // failure can be found in the log.
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(tower_http::request_id::MakeRequestUuid))
         .with_state(state)
 }
 
@@ -207,6 +217,40 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     let response = crate::error::answer_in_reader_language(reader, response).await;
     state.metrics.observe(method.as_str(), &path, response.status().as_u16(), started.elapsed());
     response
+}
+
+/// Gives up on a request that takes longer than `request_timeout_seconds` (but `/live`,
+/// a stream that lasts minutes on purpose), with a 503 the reader can act on. What a
+/// given-up handler had begun in the database commits or rolls back on its own, and
+/// every write a phone retries is idempotent (records by id, chunks by offset).
+async fn time_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limit = std::time::Duration::from_secs(state.settings.request_timeout_seconds);
+    if req.uri().path() == "/live" {
+        return next.run(req).await;
+    }
+    let html = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+        && !req.uri().path().starts_with("/api/");
+    let (headers, path) = (req.headers().clone(), req.uri().path().to_string());
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let seconds = limit.as_secs();
+            let e = ApiError::Unavailable(Reason::TookTooLong { seconds }, format!("{path} took longer than {seconds} s"));
+            if html {
+                let mut page = crate::web::error::page(&headers, &path, &e);
+                *page.status_mut() = e.status();
+                page
+            } else {
+                e.into_response()
+            }
+        }
+    }
+}
+
+/// The log span of a request: method, path and the request's id.
+fn request_span(req: &Request) -> tracing::Span {
+    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
 }
 
 /// A handler that panicked: the person gets the usual 500 (`Reason::Internal`, in

@@ -36,6 +36,10 @@ pub struct Settings {
     pub database_acquire_timeout_seconds: u64,
     /// Seconds an idle connection is kept before it is closed (10 to 86 400).
     pub database_idle_timeout_seconds: u64,
+    /// Seconds a request may take before the server gives up on it with a 503 (1 to
+    /// 3 600); `/live` streams are exempt. Long enough for a 1 MiB photo chunk over a
+    /// slow link.
+    pub request_timeout_seconds: u64,
     /// Mark the web console's cookies `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
     /// A font with Chinese glyphs for PDFs (`.ttf`, `.otf`, or `.ttc` with an optional
@@ -79,6 +83,7 @@ impl Default for Settings {
             max_body_bytes: 5 * 1024 * 1024,
             database_pool_size: 8,
             database_acquire_timeout_seconds: 30,
+            request_timeout_seconds: 120,
             database_idle_timeout_seconds: 600,
             secure_cookies: false,
             cjk_font: String::new(),
@@ -103,6 +108,7 @@ impl std::fmt::Debug for Settings {
             .field("refresh_token_seconds", &self.refresh_token_seconds)
             .field("database_pool_size", &self.database_pool_size)
             .field("database_acquire_timeout_seconds", &self.database_acquire_timeout_seconds)
+            .field("request_timeout_seconds", &self.request_timeout_seconds)
             .field("database_idle_timeout_seconds", &self.database_idle_timeout_seconds)
             .field("secure_cookies", &self.secure_cookies)
             .field("cjk_font", &self.cjk_font)
@@ -186,6 +192,9 @@ impl Settings {
         if let Some(v) = get("PATROL_DATABASE_IDLE_TIMEOUT_SECONDS") {
             self.database_idle_timeout_seconds = parse("PATROL_DATABASE_IDLE_TIMEOUT_SECONDS", v)?;
         }
+        if let Some(v) = get("PATROL_REQUEST_TIMEOUT_SECONDS") {
+            self.request_timeout_seconds = parse("PATROL_REQUEST_TIMEOUT_SECONDS", v)?;
+        }
         if let Some(v) = get("PATROL_SECURE_COOKIES") {
             self.secure_cookies = parse("PATROL_SECURE_COOKIES", v)?;
         }
@@ -228,7 +237,8 @@ impl Settings {
         };
         bad("PATROL_DATABASE_POOL_SIZE", self.database_pool_size as u64, 1, 1000)?;
         bad("PATROL_DATABASE_ACQUIRE_TIMEOUT_SECONDS", self.database_acquire_timeout_seconds, 1, 600)?;
-        bad("PATROL_DATABASE_IDLE_TIMEOUT_SECONDS", self.database_idle_timeout_seconds, 10, 86_400)
+        bad("PATROL_DATABASE_IDLE_TIMEOUT_SECONDS", self.database_idle_timeout_seconds, 10, 86_400)?;
+        bad("PATROL_REQUEST_TIMEOUT_SECONDS", self.request_timeout_seconds, 1, 3_600)
     }
 
     /// The database pool's settings.
@@ -308,10 +318,11 @@ mod tests {
     /// them, each at its edges, naming the variable; the defaults are inside.
     #[test]
     fn database_pool_settings_are_bounded() {
-        let cases: [(&str, u64, u64); 3] = [
+        let cases: [(&str, u64, u64); 4] = [
             ("PATROL_DATABASE_POOL_SIZE", 1, 1000),
             ("PATROL_DATABASE_ACQUIRE_TIMEOUT_SECONDS", 1, 600),
             ("PATROL_DATABASE_IDLE_TIMEOUT_SECONDS", 10, 86_400),
+            ("PATROL_REQUEST_TIMEOUT_SECONDS", 1, 3_600),
         ];
         assert!(Settings::default().check_database_pool().is_ok());
         for (name, lo, hi) in cases {

@@ -21,6 +21,9 @@ pub struct AppState {
     pub photos: Photos,
     /// Names this instance as a holder of job leases (`jobs`). New on every start.
     pub instance_id: String,
+    /// The one watcher of the change feed's head that every open live page of this
+    /// instance listens to (`web::live`).
+    pub live: Arc<crate::web::live::FeedWatch>,
 }
 
 impl AppState {
@@ -52,6 +55,7 @@ impl AppState {
             clock,
             metrics: Arc::new(Metrics::default()),
             instance_id: uuid::Uuid::now_v7().to_string(),
+            live: Arc::new(crate::web::live::FeedWatch::default()),
         })
     }
 

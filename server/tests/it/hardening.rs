@@ -320,8 +320,96 @@ async fn a_panicking_request_leaves_the_pool_whole(backend: Backend) {
     assert_eq!(kept, vec![0], "a transaction that panicked is rolled back");
 }
 
+/// The layers every answer passes: gzip when the client takes it (an error's body,
+/// reworded in the reader's language first, too), a request id in every answer (a
+/// proxy's own kept), and a time limit that gives up on a slow request with a 503 the
+/// reader can act on (JSON for the API, a page for a browser) but leaves `/live`, a
+/// stream that lasts on purpose, alone.
+async fn answers_are_compressed_carry_a_request_id_and_give_up_in_time(backend: Backend) {
+    use axum::Router;
+    use axum::routing::get;
+    use std::io::Read;
+    let Some(s) = TestServer::start(backend).await else { return };
+    let officer = Phone::sign_in(&s, "patrol").await;
+    let ask = |path: &str, headers: &[(&str, &str)]| {
+        let mut req = Request::builder().uri(path).header("authorization", format!("Bearer {}", officer.token));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        tower::ServiceExt::oneshot(s.router.clone(), req.body(Body::empty()).unwrap())
+    };
+    let gunzip = |bytes: &[u8]| {
+        let mut out = String::new();
+        flate2::read::GzDecoder::new(bytes).read_to_string(&mut out).expect("a gzip body");
+        serde_json::from_str::<Value>(&out).expect("JSON inside")
+    };
+    // A pull, compressed, and the same pull plain.
+    let resp = ask("/api/v1/sync/pull?cursor=", &[("accept-encoding", "gzip")]).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    let id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert!(id.parse::<Id>().is_ok(), "a request id is a UUID: {id}");
+    let zipped = axum::body::to_bytes(resp.into_body(), 16 << 20).await.unwrap();
+    let pulled = gunzip(&zipped);
+    let plain = ask("/api/v1/sync/pull?cursor=", &[]).await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none(), "no gzip unless asked");
+    assert_ne!(plain.headers()["x-request-id"].to_str().unwrap(), id, "one id per request");
+    let plain = axum::body::to_bytes(plain.into_body(), 16 << 20).await.unwrap();
+    let plain: Value = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(pulled["reference"], plain["reference"]);
+    assert!(zipped.len() * 2 < serde_json::to_vec(&plain).unwrap().len(), "the reference data compresses");
+    // An error, in English, compressed: reworded before it was zipped.
+    let resp = ask("/api/v1/notices/not-an-id", &[("accept-encoding", "gzip"), ("accept-language", "en"), ("x-request-id", "desk-7")]).await.unwrap();
+    assert!(resp.status().is_client_error());
+    assert_eq!(resp.headers()["x-request-id"], "desk-7", "a proxy's id is kept");
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    let body = if body.starts_with(&[0x1f, 0x8b]) { gunzip(&body) } else { serde_json::from_slice(&body).unwrap() };
+    assert_eq!(body["message"], body["message_en"], "{body}");
+
+    // The time limit, at one second.
+    let quick = s.instance_with(|st| st.request_timeout_seconds = 1).await;
+    async fn slow() -> &'static str {
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        "late"
+    }
+    let extra = Router::new().route("/api/v1/test/slow", get(slow)).route("/test/slow", get(slow));
+    let router = patrol_server::app::router_with(quick, extra);
+    let call = |path: &str, accept: &str| {
+        let req = Request::builder().uri(path).header("accept", accept).body(Body::empty()).unwrap();
+        tower::ServiceExt::oneshot(router.clone(), req)
+    };
+    let started = std::time::Instant::now();
+    let resp = call("/api/v1/test/slow", "application/json").await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(resp.headers().contains_key("retry-after"));
+    let body: Value = serde_json::from_slice(&axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap()).unwrap();
+    assert_eq!(body["reason"], "took_too_long", "{body}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "given up before the handler finished");
+    let resp = call("/test/slow", "text/html").await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let page = String::from_utf8(axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
+    assert!(page.contains("<html") && page.contains("秒"), "a page for a browser: {page}");
+    // `/live` outlasts the limit: an event two polls in still arrives.
+    let (cookie, _) = support::web::sign_in(&s, "eng.head").await;
+    let req = Request::get("/live").header("cookie", &cookie).body(Body::empty()).unwrap();
+    let resp = tower::ServiceExt::oneshot(router.clone(), req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    use futures_util::StreamExt;
+    let mut stream = resp.into_body().into_data_stream();
+    stream.next().await.unwrap().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let mut officer = officer;
+    let demo = Demo { reference: pulled["reference"].clone() };
+    let (_, p) = notice(demo.site(), demo.dept("cleaning"), "垃圾桶满溢", vec![], s.clock.now_ms() + 3_600_000);
+    officer.record(&s, p);
+    officer.push(&s).await;
+    let next = tokio::time::timeout(std::time::Duration::from_secs(10), stream.next()).await.expect("the stream lives on");
+    assert!(String::from_utf8(next.unwrap().unwrap().to_vec()).unwrap().contains("event: feed"));
+}
+
 both_backends!(
     a_panicking_request_leaves_the_pool_whole,
+    answers_are_compressed_carry_a_request_id_and_give_up_in_time,
     bad_input_everywhere_gets_a_4xx_and_changes_nothing,
     a_photo_store_outage_loses_nothing,
     hostile_text_in_typed_fields_is_kept_verbatim_and_harms_nothing

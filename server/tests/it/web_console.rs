@@ -486,6 +486,48 @@ async fn the_live_stream_reports_the_feed_head(backend: Backend) {
     assert_eq!(anonymous.status, StatusCode::SEE_OTHER, "no stream without a session");
 }
 
+/// Open live pages on one instance share one watcher: five pages open for three polls
+/// cost a handful of reads of the feed head, not one per page per poll; a record wakes
+/// every page; and once the pages close the watcher stops reading.
+async fn open_live_pages_share_one_watcher(backend: Backend) {
+    use futures_util::StreamExt;
+    use patrol_server::web::live::POLL;
+    use std::sync::atomic::Ordering::Relaxed;
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
+    let (cookie, _) = sign_in(&s, "eng.head").await;
+    let mut pages = Vec::new();
+    for _ in 0..5 {
+        let req = Request::get("/live").header(header::COOKIE, &cookie).body(Body::empty()).unwrap();
+        let resp = s.router.clone().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let mut stream = resp.into_body().into_data_stream();
+        let first = String::from_utf8(stream.next().await.unwrap().unwrap().to_vec()).unwrap();
+        let head: i64 = first.lines().find_map(|l| l.strip_prefix("data: ")).unwrap().trim().parse().unwrap();
+        pages.push((stream, head));
+    }
+    let reads = || s.state.live.reads.load(Relaxed);
+    let before = reads();
+    tokio::time::sleep(POLL * 3 + std::time::Duration::from_millis(500)).await;
+    let during = reads() - before;
+    assert!((1..=5).contains(&during), "five pages for three polls: {during} reads (one per page per poll would be 15)");
+    raised_notice(&s, "engineering", "消防通道堆物").await;
+    for (stream, head) in &mut pages {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(10), stream.next())
+            .await
+            .expect("every page hears of the record within 10 s");
+        let next = String::from_utf8(next.unwrap().unwrap().to_vec()).unwrap();
+        let moved: i64 = next.lines().find_map(|l| l.strip_prefix("data: ")).unwrap().trim().parse().unwrap();
+        assert!(moved > *head, "{head} → {moved}");
+    }
+    drop(pages);
+    tokio::time::sleep(POLL * 2 + std::time::Duration::from_millis(500)).await;
+    let stopped = reads();
+    tokio::time::sleep(POLL * 2).await;
+    assert_eq!(reads(), stopped, "no page open, no reads");
+}
+
 /// A desk signed in on one instance watches /live on another (behind a balancer a
 /// browser's requests land anywhere): a notice pushed to the first instance moves the
 /// stream the second serves, since the stream follows the shared database.
@@ -592,6 +634,7 @@ both_backends!(
     a_head_of_cleaning_cannot_open_an_engineering_notice,
     a_supervisor_signs_the_day_voids_a_notice_and_exports_the_month,
     the_live_stream_reports_the_feed_head,
+    open_live_pages_share_one_watcher,
     the_live_stream_on_another_instance_reports_records_pushed_to_the_first,
     a_day_counts_runs_done_late_and_missed_per_window,
 );

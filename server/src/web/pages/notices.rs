@@ -113,7 +113,7 @@ pub async fn inbox(
     let (register, listing) = visible_page(&state, &page, q).await?;
     let Listing { shown, next, counts, matching, sites, departments } = listing;
     let now = state.clock.now_ms();
-    let feed = live::feed_head(&state).await?;
+    let feed = live::feed_head(&state.store).await?;
     let lang = page.lang;
     let t = |k| lang.t(k);
     let open = counts.open();

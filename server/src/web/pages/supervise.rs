@@ -143,7 +143,7 @@ pub async fn dashboard(
     }
     let overview = sites.len() >= OVERVIEW_FROM_SITES;
     let now = state.clock.now_ms();
-    let feed = live::feed_head(&state).await?;
+    let feed = live::feed_head(&state.store).await?;
     let today: Vec<SiteToday> = state
         .store
         .read(move |c| {
