@@ -235,7 +235,8 @@ async fn time_limit(State(state): State<AppState>, req: Request, next: Next) -> 
         Ok(response) => response,
         Err(_) => {
             let seconds = limit.as_secs();
-            let e = ApiError::Unavailable(Reason::TookTooLong { seconds }, format!("{path} took longer than {seconds} s"));
+            let e =
+                ApiError::Unavailable(Reason::TookTooLong { seconds }, format!("{path} took longer than {seconds} s"));
             if html {
                 let mut page = crate::web::error::page(&headers, &path, &e);
                 *page.status_mut() = e.status();

@@ -86,25 +86,121 @@ pub async fn upload_status(
         .await?
         .ok_or(ApiError::NotFound(Reason::PhotoNotCited))?;
     if !status.complete && status.received == status.size {
-        // Every chunk kept but never finished (a crash, or an upload begun by an
-        // older server that kept the last chunk too): finish now.
-        let sha_owned = sha.clone();
-        let whole = state.store.read(move |c| kept_chunks(c, &sha_owned)).await?;
-        return Ok(Json(complete(&state, &sha, whole, status.size).await?));
+        // Every byte kept but never finished (the store was away at the last chunk,
+        // or a crash): finish now.
+        return match kept_bytes(&state, &sha, status.size).await? {
+            Some(whole) => Ok(Json(complete(&state, &sha, whole, status.size).await?)),
+            None => {
+                start_over(&state, &sha).await?;
+                Ok(Json(PhotoStatus { received: 0, ..status }))
+            }
+        };
     }
     Ok(Json(status))
 }
 
-/// The chunks kept so far, in order, as one buffer.
-fn kept_chunks(c: &mut dyn Conn, sha: &str) -> Result<Vec<u8>, DbError> {
-    let mut whole = Vec::new();
-    for r in c.query("SELECT data FROM photo_chunks WHERE sha256 = $1 ORDER BY start_offset", &params![sha])? {
-        match r.0.into_iter().next() {
-            Some(crate::store::Value::Blob(b)) => whole.extend_from_slice(&b),
-            other => return Err(DbError::Data(format!("photo chunk is not bytes: {other:?}"))),
+/// Where a chunk of an unfinished upload waits: an object of its own in the photo
+/// store, named by its offset, so the bytes never pass through the database and any
+/// instance sharing the store can go on with the upload.
+fn staged_key(sha: &str, offset: u64) -> ObjectPath {
+    ObjectPath::from(format!("staging/{}/{sha}/{offset:015}", &sha[..2]))
+}
+
+fn staging_prefix(sha: &str) -> ObjectPath {
+    ObjectPath::from(format!("staging/{}/{sha}", &sha[..2]))
+}
+
+fn store_down(what: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::Unavailable(Reason::PhotoStoreDown, format!("{what}: {e}"))
+}
+
+/// The chunks staged for a photo, by offset.
+async fn staged_chunks(state: &AppState, sha: &str) -> ApiResult<Vec<(u64, ObjectPath)>> {
+    use futures_util::StreamExt;
+    let prefix = staging_prefix(sha);
+    let mut listed = state.photos.list(Some(&prefix));
+    let mut found = Vec::new();
+    while let Some(meta) = listed.next().await {
+        let meta = meta.map_err(|e| store_down("staged chunks", e))?;
+        if let Some(offset) = meta.location.filename().and_then(|f| f.parse::<u64>().ok()) {
+            found.push((offset, meta.location));
         }
     }
-    Ok(whole)
+    Ok(found)
+}
+
+/// The bytes kept of an upload, from 0 up to `upto`: chunks staged in the photo store,
+/// and chunk rows in the database (an upload begun by an older release, or a last chunk
+/// kept while the store was away). `None` when a piece is missing or does not end where
+/// the next begins: the upload must start over.
+async fn kept_bytes(state: &AppState, sha: &str, upto: u64) -> ApiResult<Option<Vec<u8>>> {
+    if upto == 0 {
+        return Ok(Some(Vec::new()));
+    }
+    let sha_owned = sha.to_string();
+    let rows: Vec<(u64, Vec<u8>)> = state
+        .store
+        .read(move |c| {
+            c.query("SELECT start_offset, data FROM photo_chunks WHERE sha256 = $1", &params![sha_owned])?
+                .into_iter()
+                .map(|r| {
+                    let at = r.int(0)? as u64;
+                    match r.0.into_iter().nth(1) {
+                        Some(crate::store::Value::Blob(b)) => Ok((at, b)),
+                        other => Err(DbError::Data(format!("photo chunk is not bytes: {other:?}"))),
+                    }
+                })
+                .collect()
+        })
+        .await?;
+    let mut rows: std::collections::HashMap<u64, Vec<u8>> = rows.into_iter().collect();
+    let staged: std::collections::HashMap<u64, ObjectPath> = staged_chunks(state, sha).await?.into_iter().collect();
+    let mut whole = Vec::with_capacity(upto as usize);
+    while (whole.len() as u64) < upto {
+        let at = whole.len() as u64;
+        if let Some(piece) = rows.remove(&at) {
+            whole.extend_from_slice(&piece);
+        } else if let Some(key) = staged.get(&at) {
+            match fetch(state, key).await? {
+                Some(piece) if !piece.is_empty() => whole.extend_from_slice(&piece),
+                _ => return Ok(None),
+            }
+        } else {
+            return Ok(None);
+        }
+    }
+    Ok((whole.len() as u64 == upto).then_some(whole))
+}
+
+/// Forgets what was kept of an upload (its staged chunks, its chunk rows) and starts
+/// it again from byte 0.
+async fn start_over(state: &AppState, sha: &str) -> ApiResult<()> {
+    let sha_owned = sha.to_string();
+    state
+        .store
+        .write(move |c| {
+            c.execute("DELETE FROM photo_chunks WHERE sha256 = $1", &params![sha_owned.clone()])?;
+            c.execute("UPDATE photos SET received = 0 WHERE sha256 = $1 AND complete = 0", &params![sha_owned])?;
+            Ok(())
+        })
+        .await?;
+    forget_staged(state, sha).await;
+    Ok(())
+}
+
+/// Deletes a photo's staged chunks. A failure only leaves bytes behind that the next
+/// upload of the photo overwrites, so it is logged, not answered.
+async fn forget_staged(state: &AppState, sha: &str) {
+    match staged_chunks(state, sha).await {
+        Ok(staged) => {
+            for (_, key) in staged {
+                if let Err(e) = state.photos.delete(&key).await {
+                    tracing::warn!(%sha, error = %e, "a staged chunk could not be deleted");
+                }
+            }
+        }
+        Err(e) => tracing::warn!(%sha, error = %e, "staged chunks could not be listed"),
+    }
 }
 
 #[derive(Deserialize)]
@@ -112,19 +208,10 @@ pub struct Offset {
     offset: u64,
 }
 
-/// What one chunk did, decided in one transaction.
-enum Chunk {
-    /// Kept (or the photo was already complete): the status to answer.
-    Answer(PhotoStatus),
-    /// The last chunk: the whole photo, the kept chunks and this one, to be checked
-    /// and stored. The last chunk is not written to the database (for a photo sent in
-    /// one chunk, the usual case, nothing is): it goes to the object store.
-    Whole(Vec<u8>),
-}
-
-/// `PUT /api/v1/photos/{sha256}/upload?offset=N`: appends a chunk at `received`.
-/// One transaction decides (who may send it, where it goes, whether it is the last);
-/// the last chunk finishes the photo (`complete`).
+/// `PUT /api/v1/photos/{sha256}/upload?offset=N`: appends a chunk at `received`. A
+/// chunk before the last is staged in the photo store, then `received` advances; the
+/// last finishes the photo (`complete`) from the staged chunks and itself. No photo
+/// byte is written to the database (unless the store is away at the last chunk).
 pub async fn upload_chunk(
     State(state): State<AppState>,
     actor: Actor,
@@ -137,48 +224,85 @@ pub async fn upload_chunk(
         return Err(ApiError::TooLarge(Reason::ChunkTooLarge { max: PHOTO_CHUNK_MAX }));
     }
     let (sha_owned, me, len) = (sha.clone(), actor.person.id, body.len() as u64);
-    let step = state
+    let status = state
         .store
-        .write_or_refuse(move |c| {
-            let Some(status) = cited_status(c, &sha_owned, me)? else {
-                return Ok(Err(ApiError::NotFound(Reason::PhotoNotCited)));
-            };
-            if status.complete {
-                return Ok(Ok(Chunk::Answer(status)));
+        .read(move |c| cited_status(c, &sha_owned, me))
+        .await?
+        .ok_or(ApiError::NotFound(Reason::PhotoNotCited))?;
+    if status.complete {
+        return Ok(Json(status));
+    }
+    if offset != status.received {
+        let (received, size) = (status.received, status.size);
+        return Err(ApiError::Conflict(Reason::OffsetMismatch { received, size }));
+    }
+    if offset + len > status.size {
+        return Err(ApiError::invalid("body", Reason::ChunkPastEnd { size: status.size }));
+    }
+    if offset + len == status.size {
+        let kept = match kept_bytes(&state, &sha, offset).await {
+            Err(down @ ApiError::Unavailable(..)) => {
+                keep_last_chunk(&state, &sha, offset, body).await?;
+                return Err(down);
             }
-            if offset != status.received {
-                let (received, size) = (status.received, status.size);
-                return Ok(Err(ApiError::Conflict(Reason::OffsetMismatch { received, size })));
-            }
-            if offset + len > status.size {
-                return Ok(Err(ApiError::invalid("body", Reason::ChunkPastEnd { size: status.size })));
-            }
-            if offset + len == status.size {
-                let mut whole = if offset == 0 { Vec::new() } else { kept_chunks(c, &sha_owned)? };
-                whole.extend_from_slice(&body);
-                return Ok(Ok(Chunk::Whole(whole)));
-            }
-            if len > 0 {
-                // Only the first of two racing uploads of the same chunk advances.
-                let n = c.execute(
-                    "UPDATE photos SET received = received + $3 WHERE sha256 = $1 AND received = $2 AND complete = 0",
-                    &params![sha_owned.clone(), offset as i64, len as i64],
-                )?;
-                if n != 1 {
-                    return Ok(Err(ApiError::Conflict(Reason::UploadMovedOn)));
-                }
+            other => other?,
+        };
+        let Some(mut whole) = kept else {
+            tracing::warn!(%sha, offset, "a kept piece of an upload is missing; it starts over");
+            start_over(&state, &sha).await?;
+            return Err(ApiError::Conflict(Reason::OffsetMismatch { received: 0, size: status.size }));
+        };
+        whole.extend_from_slice(&body);
+        return Ok(Json(complete(&state, &sha, whole, offset).await?));
+    }
+    if len == 0 {
+        return Ok(Json(status));
+    }
+    // Staged first, then counted: `received` never names bytes that are not kept.
+    state.photos.put(&staged_key(&sha, offset), body.into()).await.map_err(|e| store_down("staged chunk", e))?;
+    let sha_owned = sha.clone();
+    let advanced = state
+        .store
+        .write(move |c| {
+            // Only the first of two racing uploads of the same chunk advances.
+            c.execute(
+                "UPDATE photos SET received = received + $3 WHERE sha256 = $1 AND received = $2 AND complete = 0",
+                &params![sha_owned, offset as i64, len as i64],
+            )
+        })
+        .await?;
+    if advanced != 1 {
+        return Err(ApiError::Conflict(Reason::UploadMovedOn));
+    }
+    Ok(Json(PhotoStatus { received: offset + len, ..status }))
+}
+
+/// The photo store is away at the last chunk: the chunk is kept in the database with
+/// `received` at the size, so once the store is back the phone's next status question
+/// finishes the photo (`upload_status`) and nothing is sent again. The one case where
+/// photo bytes are written to the database.
+async fn keep_last_chunk(state: &AppState, sha: &str, offset: u64, last: Bytes) -> ApiResult<()> {
+    if last.is_empty() {
+        return Ok(());
+    }
+    let sha_owned = sha.to_string();
+    state
+        .store
+        .write(move |c| {
+            let n = c.execute(
+                "UPDATE photos SET received = size WHERE sha256 = $1 AND received = $2 AND complete = 0",
+                &params![sha_owned.clone(), offset as i64],
+            )?;
+            if n == 1 {
                 c.execute(
                     "INSERT INTO photo_chunks (sha256, start_offset, data) VALUES ($1, $2, $3)",
-                    &params![sha_owned, offset as i64, body.to_vec()],
+                    &params![sha_owned, offset as i64, last.to_vec()],
                 )?;
             }
-            Ok(Ok(Chunk::Answer(PhotoStatus { received: offset + len, ..status })))
+            Ok(())
         })
-        .await??;
-    match step {
-        Chunk::Answer(status) => Ok(Json(status)),
-        Chunk::Whole(whole) => Ok(Json(complete(&state, &sha, whole, offset).await?)),
-    }
+        .await?;
+    Ok(())
 }
 
 /// Checks the whole photo's hash and type, stores it, and marks it complete, provided
@@ -195,42 +319,13 @@ async fn complete(state: &AppState, sha: &str, data: Vec<u8>, received_before: u
         None
     };
     if let Some((code, why)) = problem {
-        let sha_owned = sha.to_string();
-        state
-            .store
-            .write(move |c| {
-                c.execute("DELETE FROM photo_chunks WHERE sha256 = $1", &params![sha_owned.clone()])?;
-                c.execute("UPDATE photos SET received = 0 WHERE sha256 = $1", &params![sha_owned])?;
-                Ok(())
-            })
-            .await?;
+        start_over(state, sha).await?;
         return Err(ApiError::invalid(code, why));
     }
     let size = data.len() as u64;
     let data = Bytes::from(data);
     if let Err(down) = store_bytes(state, sha, data.clone()).await {
-        // The store is away: the last chunk is kept with the others, so once it is
-        // back the phone's next status question finishes the photo (`upload_status`)
-        // and nothing is sent again.
-        let (sha_owned, last) = (sha.to_string(), data.slice(received_before as usize..));
-        if !last.is_empty() {
-            state
-                .store
-                .write(move |c| {
-                    let n = c.execute(
-                        "UPDATE photos SET received = size WHERE sha256 = $1 AND received = $2 AND complete = 0",
-                        &params![sha_owned.clone(), received_before as i64],
-                    )?;
-                    if n == 1 {
-                        c.execute(
-                            "INSERT INTO photo_chunks (sha256, start_offset, data) VALUES ($1, $2, $3)",
-                            &params![sha_owned, received_before as i64, last.to_vec()],
-                        )?;
-                    }
-                    Ok(())
-                })
-                .await?;
-        }
+        keep_last_chunk(state, sha, received_before, data.slice(received_before as usize..)).await?;
         return Err(down);
     }
     let (sha_owned, now) = (sha.to_string(), state.clock.now_ms());
@@ -252,6 +347,7 @@ async fn complete(state: &AppState, sha: &str, data: Vec<u8>, received_before: u
             }
         })
         .await??;
+    forget_staged(state, sha).await;
     Ok(PhotoStatus { sha256: sha.to_string(), size, received: size, complete: true })
 }
 
@@ -279,9 +375,10 @@ fn jpeg(bytes: Bytes) -> Response {
 
 async fn fetch(state: &AppState, key: &ObjectPath) -> Result<Option<Bytes>, ApiError> {
     match state.photos.get(key).await {
-        Ok(r) => Ok(Some(r.bytes().await.map_err(|e| ApiError::Internal(e.to_string()))?)),
+        Ok(r) => Ok(Some(r.bytes().await.map_err(|e| store_down("reading", e))?)),
         Err(object_store::Error::NotFound { .. }) => Ok(None),
-        Err(e) => Err(ApiError::Internal(format!("object store: {e}"))),
+        // The store is away (or refuses us): the reader may try again later.
+        Err(e) => Err(store_down("reading", e)),
     }
 }
 

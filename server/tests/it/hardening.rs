@@ -359,7 +359,12 @@ async fn answers_are_compressed_carry_a_request_id_and_give_up_in_time(backend: 
     assert_eq!(pulled["reference"], plain["reference"]);
     assert!(zipped.len() * 2 < serde_json::to_vec(&plain).unwrap().len(), "the reference data compresses");
     // An error, in English, compressed: reworded before it was zipped.
-    let resp = ask("/api/v1/notices/not-an-id", &[("accept-encoding", "gzip"), ("accept-language", "en"), ("x-request-id", "desk-7")]).await.unwrap();
+    let resp = ask(
+        "/api/v1/notices/not-an-id",
+        &[("accept-encoding", "gzip"), ("accept-language", "en"), ("x-request-id", "desk-7")],
+    )
+    .await
+    .unwrap();
     assert!(resp.status().is_client_error());
     assert_eq!(resp.headers()["x-request-id"], "desk-7", "a proxy's id is kept");
     let body = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
@@ -403,7 +408,8 @@ async fn answers_are_compressed_carry_a_request_id_and_give_up_in_time(backend: 
     let (_, p) = notice(demo.site(), demo.dept("cleaning"), "垃圾桶满溢", vec![], s.clock.now_ms() + 3_600_000);
     officer.record(&s, p);
     officer.push(&s).await;
-    let next = tokio::time::timeout(std::time::Duration::from_secs(10), stream.next()).await.expect("the stream lives on");
+    let next =
+        tokio::time::timeout(std::time::Duration::from_secs(10), stream.next()).await.expect("the stream lives on");
     assert!(String::from_utf8(next.unwrap().unwrap().to_vec()).unwrap().contains("event: feed"));
 }
 

@@ -2,8 +2,9 @@
 //! random sizes, stale and future offsets, chunks past the end, status questions,
 //! two phones' worth of the same last chunk at once, a photo store that goes away
 //! at the last chunk, and damaged bytes. After every step the server's answer must
-//! match a model of the upload, and at the end the photo is complete exactly once:
-//! its bytes served back under its hash, no chunk left in the database, one
+//! match a model of the upload and no photo byte is in the database (chunks wait in
+//! the photo store), and at the end the photo is complete exactly once: its bytes
+//! served back under its hash, nothing left staged or in the database, one
 //! `photo_completed` leaf in the log.
 
 use crate::support;
@@ -46,6 +47,12 @@ async fn stored(s: &TestServer, sha: &str) -> (i64, bool, i64, i64) {
         })
         .await
         .unwrap()
+}
+
+/// The chunks staged for the photo in the (local) photo store.
+fn staged(s: &TestServer, sha: &str) -> usize {
+    let dir = s.dir.0.join("objects").join("staging").join(&sha[..2]).join(sha);
+    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
 }
 
 /// Moves the photo store away (its directory replaced by a plain file) or back.
@@ -117,6 +124,7 @@ async fn one_session(s: &TestServer, phone: &mut Phone, seed: u64) {
                     assert_eq!(body["field"], "hash_mismatch", "{body}");
                     // The upload starts over: nothing kept.
                     assert_eq!(stored(s, &sha).await, (0, false, 0, 0), "seed {seed}");
+                    assert_eq!(staged(s, &sha), 0, "seed {seed}: staged chunks forgotten");
                     received = 0;
                     continue;
                 }
@@ -157,15 +165,17 @@ async fn one_session(s: &TestServer, phone: &mut Phone, seed: u64) {
                     assert_eq!(body["complete"], true, "{body}");
                     break;
                 }
-                let (r, complete, chunks, _) = stored(s, &sha).await;
+                let (r, complete, rows, _) = stored(s, &sha).await;
                 assert_eq!((r as usize, complete), (received, false), "seed {seed}");
-                assert!(chunks >= 1, "seed {seed}: an early chunk is kept");
+                assert_eq!(rows, 0, "seed {seed}: no photo byte in the database");
+                assert!(staged(s, &sha) >= 1, "seed {seed}: an early chunk is staged in the store");
             }
         }
     }
     // Complete exactly once, nothing left behind, the bytes are the photo's.
     let (r, complete, chunks, leaves) = stored(s, &sha).await;
     assert_eq!((r as usize, complete, chunks, leaves), (size, true, 0, 1), "seed {seed}");
+    assert_eq!(staged(s, &sha), 0, "seed {seed}: nothing left staged");
     let (st, body) = phone.upload(s, &sha, &bytes[..1], 0).await;
     assert_eq!((st, body["complete"].as_bool()), (StatusCode::OK, Some(true)), "a complete photo stays complete");
     let req = axum::http::Request::builder()

@@ -511,7 +511,10 @@ async fn open_live_pages_share_one_watcher(backend: Backend) {
     let before = reads();
     tokio::time::sleep(POLL * 3 + std::time::Duration::from_millis(500)).await;
     let during = reads() - before;
-    assert!((1..=5).contains(&during), "five pages for three polls: {during} reads (one per page per poll would be 15)");
+    assert!(
+        (1..=5).contains(&during),
+        "five pages for three polls: {during} reads (one per page per poll would be 15)"
+    );
     raised_notice(&s, "engineering", "消防通道堆物").await;
     for (stream, head) in &mut pages {
         let next = tokio::time::timeout(std::time::Duration::from_secs(10), stream.next())
