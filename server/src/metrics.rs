@@ -1,59 +1,153 @@
-//! Request counters and latency sums in Prometheus text format. Per instance, by
-//! design: Prometheus scrapes each instance and adds them up.
+//! Metrics through the `metrics` facade and its Prometheus exporter: request latency
+//! histograms by route and status, sync, photo and sign-in series, the database pool
+//! and the process's memory. Per instance, by design: Prometheus scrapes each instance
+//! and adds them up. One recorder per process (the facade's global one), so every
+//! `AppState` of a process reports into it.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::Mutex;
+use std::sync::OnceLock;
 use std::time::Duration;
 
-#[derive(Default)]
-pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), (u64, f64)>>,
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Upper bounds of the request latency buckets, in seconds: from a cached page to a
+/// push of a day's work over a slow link.
+const LATENCY_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0];
+
+/// The process's recorder, installed on first use.
+fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full("patrol_http_request_duration_seconds".into()), LATENCY_BUCKETS)
+            .expect("the buckets are not empty")
+            .build_recorder();
+        let handle = recorder.handle();
+        // Another recorder installed first (a test harness, an embedding program)
+        // keeps its place; this handle then renders what it was given.
+        let _ = metrics::set_global_recorder(recorder);
+        describe();
+        // Counters without labels are shown from the start, at 0, so a rate over a
+        // scrape before the first event is 0 rather than missing.
+        for name in ["patrol_photo_bytes_total", "patrol_photos_completed_total", "patrol_thumbnails_made_total"] {
+            counter!(name).increment(0);
+        }
+        handle
+    })
 }
 
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!("patrol_http_requests_total", "HTTP requests answered.");
+    describe_histogram!(
+        "patrol_http_request_duration_seconds",
+        Unit::Seconds,
+        "Time from a request's arrival to its answer's head."
+    );
+    describe_counter!(
+        "patrol_sync_pushes_total",
+        "Pushes answered, by outcome (accepted, refused) and refusal reason."
+    );
+    describe_counter!(
+        "patrol_sync_records_total",
+        "Records of accepted pushes, by status (applied, rejected, duplicate)."
+    );
+    describe_counter!("patrol_photo_bytes_total", Unit::Bytes, "Photo bytes received in upload chunks.");
+    describe_counter!("patrol_photos_completed_total", "Photos checked and put in the store.");
+    describe_counter!("patrol_thumbnails_made_total", "Photos decoded to make a thumbnail.");
+    describe_counter!("patrol_logins_total", "Sign-ins, by outcome (ok, wrong, throttled).");
+    describe_gauge!("patrol_db_connections", "Database connections of this instance, by state (open, idle).");
+    describe_gauge!("patrol_process_resident_bytes", Unit::Bytes, "Resident memory of the process.");
+    describe_gauge!("patrol_build_info", "The running version and database kind.");
+}
+
+/// Label values come from fixed sets only (a method a client makes up is "other", an
+/// unrouted path "unmatched"), so no caller can grow the series.
+fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
+}
+
+#[derive(Default)]
+pub struct Metrics;
+
 impl Metrics {
+    /// One answered request. `path` is the route's pattern (or "unmatched").
     pub fn observe(&self, method: &str, path: &str, status: u16, elapsed: Duration) {
-        // Label values come from fixed sets only (a method a client makes up is
-        // "other", an unrouted path "unmatched"), so no caller can grow the series.
-        let method = match method {
-            "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS" => method,
-            _ => "other",
-        };
-        let mut m = self.requests.lock().expect("metrics lock");
-        let e = m.entry((method.to_string(), path.to_string(), status)).or_default();
-        e.0 += 1;
-        e.1 += elapsed.as_secs_f64();
+        handle();
+        let labels =
+            [("method", method_label(method).to_string()), ("path", path.to_string()), ("status", status.to_string())];
+        counter!("patrol_http_requests_total", &labels).increment(1);
+        histogram!("patrol_http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
     }
 
-    pub fn render(&self, database_kind: &str) -> String {
-        let mut out = String::new();
-        out.push_str(
-            "# HELP patrol_http_requests_total HTTP requests answered.\n# TYPE patrol_http_requests_total counter\n",
-        );
-        let m = self.requests.lock().expect("metrics lock");
-        for ((method, path, status), (count, _)) in m.iter() {
-            let _ = writeln!(
-                out,
-                "patrol_http_requests_total{{method=\"{method}\",path=\"{path}\",status=\"{status}\"}} {count}"
-            );
+    /// Everything recorded, in Prometheus text format, with the gauges read now.
+    pub fn render(&self, store: &crate::store::Store) -> String {
+        let handle = handle();
+        let (open, idle) = store.open_and_idle();
+        gauge!("patrol_db_connections", "state" => "open").set(open as f64);
+        gauge!("patrol_db_connections", "state" => "idle").set(idle as f64);
+        if let Some(rss) = resident_bytes() {
+            gauge!("patrol_process_resident_bytes").set(rss as f64);
         }
-        out.push_str("# HELP patrol_http_request_seconds_sum Time spent answering.\n# TYPE patrol_http_request_seconds_sum counter\n");
-        for ((method, path, status), (_, secs)) in m.iter() {
-            let _ = writeln!(
-                out,
-                "patrol_http_request_seconds_sum{{method=\"{method}\",path=\"{path}\",status=\"{status}\"}} {secs:.6}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP patrol_thumbnails_made_total Photos decoded to make a thumbnail.\n# TYPE patrol_thumbnails_made_total counter\npatrol_thumbnails_made_total {}",
-            crate::photos::THUMBNAILS_MADE.load(std::sync::atomic::Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# TYPE patrol_build_info gauge\npatrol_build_info{{version=\"{}\",database=\"{database_kind}\"}} 1",
-            env!("CARGO_PKG_VERSION")
-        );
-        out
+        gauge!("patrol_build_info", "version" => env!("CARGO_PKG_VERSION"), "database" => store.kind()).set(1.0);
+        handle.render()
     }
+}
+
+/// A push accepted, with its records' statuses.
+pub fn push_accepted(resp: &patrol_protocol::sync::PushResponse) {
+    handle();
+    counter!("patrol_sync_pushes_total", "outcome" => "accepted", "reason" => "").increment(1);
+    for r in &resp.results {
+        let status = match r.status {
+            patrol_protocol::sync::RecordStatus::Applied => "applied",
+            patrol_protocol::sync::RecordStatus::Rejected => "rejected",
+            patrol_protocol::sync::RecordStatus::Duplicate => "duplicate",
+        };
+        counter!("patrol_sync_records_total", "status" => status).increment(1);
+    }
+}
+
+/// A push refused whole, by its reason's code (a fixed set: `Reason`'s variants).
+pub fn push_refused(reason: &patrol_protocol::reason::Reason) {
+    handle();
+    counter!("patrol_sync_pushes_total", "outcome" => "refused", "reason" => reason.code()).increment(1);
+}
+
+pub fn photo_bytes(n: usize) {
+    handle();
+    counter!("patrol_photo_bytes_total").increment(n as u64);
+}
+
+pub fn photo_completed() {
+    handle();
+    counter!("patrol_photos_completed_total").increment(1);
+}
+
+pub fn thumbnail_made() {
+    handle();
+    counter!("patrol_thumbnails_made_total").increment(1);
+}
+
+/// A sign-in: "ok", "wrong" (password or login) or "throttled".
+pub fn login(outcome: &'static str) {
+    handle();
+    counter!("patrol_logins_total", "outcome" => outcome).increment(1);
+}
+
+/// The process's resident memory, from `/proc` (Linux); `None` elsewhere.
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: u64 =
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kib * 1024)
 }

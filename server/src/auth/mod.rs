@@ -195,6 +195,7 @@ pub async fn verify_credentials(
         .await?;
     let (creds, buckets, over) = taken;
     if over {
+        crate::metrics::login("throttled");
         return Err(ApiError::TooManyRequests(Reason::TooManyWrongPasswords));
     }
     let password = password.to_string();
@@ -216,9 +217,13 @@ pub async fn verify_credentials(
                     Ok(())
                 })
                 .await?;
+            crate::metrics::login("ok");
             Ok(person)
         }
-        _ => Err(unauthorized("invalid_credentials", Reason::WrongCredentials)),
+        _ => {
+            crate::metrics::login("wrong");
+            Err(unauthorized("invalid_credentials", Reason::WrongCredentials))
+        }
     }
 }
 

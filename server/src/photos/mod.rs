@@ -223,6 +223,7 @@ pub async fn upload_chunk(
     if body.len() > PHOTO_CHUNK_MAX {
         return Err(ApiError::TooLarge(Reason::ChunkTooLarge { max: PHOTO_CHUNK_MAX }));
     }
+    crate::metrics::photo_bytes(body.len());
     let (sha_owned, me, len) = (sha.clone(), actor.person.id, body.len() as u64);
     let status = state
         .store
@@ -347,6 +348,7 @@ async fn complete(state: &AppState, sha: &str, data: Vec<u8>, received_before: u
             }
         })
         .await??;
+    crate::metrics::photo_completed();
     forget_staged(state, sha).await;
     Ok(PhotoStatus { sha256: sha.to_string(), size, received: size, complete: true })
 }
@@ -406,6 +408,7 @@ pub async fn serve(state: &AppState, actor: &Actor, sha: &str, thumb: bool) -> A
     // tens of MB for a moment.
     let _slot = DECODES.acquire().await.map_err(|e| ApiError::Internal(e.to_string()))?;
     THUMBNAILS_MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    crate::metrics::thumbnail_made();
     let made = tokio::task::spawn_blocking(move || make_thumbnail(&photo))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;

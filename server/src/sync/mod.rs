@@ -43,8 +43,12 @@ pub async fn push_handler(
     let offset = anchored_offset(&state.keys.read().expect("keys lock"), &req, now).map_err(DomainError::from)?;
     let a = actor.clone();
     let result = state.store.write_or_refuse(move |c| push(c, &a, &req, now, offset)).await?;
+    if let Err(refusal) = &result {
+        crate::metrics::push_refused(DomainError::from(refusal.clone()).reason());
+    }
     match result {
         Ok(mut resp) => {
+            crate::metrics::push_accepted(&resp);
             resp.time_token = state.keys.read().expect("keys lock").time_token(device_id, resp.server_time_ms);
             Ok(Json(resp))
         }

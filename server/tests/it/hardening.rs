@@ -413,6 +413,87 @@ async fn answers_are_compressed_carry_a_request_id_and_give_up_in_time(backend: 
     assert!(String::from_utf8(next.unwrap().unwrap().to_vec()).unwrap().contains("event: feed"));
 }
 
+/// /metrics after a day's push and a photo: latency histograms by route with their
+/// buckets, the sync, photo and sign-in series, the pool and the process; and no
+/// caller can add series (made-up methods, unknown paths, many of them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn metrics_have_histograms_and_sync_series_that_no_caller_can_grow() {
+    let s = TestServer::start(Backend::Sqlite).await.expect("sqlite always runs");
+    let scrape = || async {
+        let req = Request::get("/metrics").body(Body::empty()).unwrap();
+        let resp = tower::ServiceExt::oneshot(s.router.clone(), req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        String::from_utf8(axum::body::to_bytes(resp.into_body(), 4 << 20).await.unwrap().to_vec()).unwrap()
+    };
+    let mut officer = Phone::sign_in(&s, "patrol").await;
+    let demo = Demo { reference: officer.pull(&s, "").await["reference"].clone() };
+    let (bytes, sha) = jpeg(41);
+    officer.record(&s, photo_taken(&sha, bytes.len(), None, None));
+    let (_, p) =
+        notice(demo.site(), demo.dept("cleaning"), "楼道灯不亮", vec![sha.clone()], s.clock.now_ms() + 3_600_000);
+    officer.record(&s, p);
+    officer.push(&s).await;
+    assert_eq!(officer.upload(&s, &sha, &bytes, 0).await.0, StatusCode::OK);
+    let (status, _) = s
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"login": "patrol", "password": "wrong-password", "device_id": Id::now_v7()})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let text = scrape().await;
+    let line = |prefix: &str| text.lines().find(|l| l.starts_with(prefix)).map(str::to_string);
+    for wanted in [
+        "# TYPE patrol_http_request_duration_seconds histogram",
+        "patrol_http_request_duration_seconds_bucket{method=\"POST\",path=\"/api/v1/sync/push\",status=\"200\",le=\"0.005\"}",
+        "patrol_http_request_duration_seconds_bucket{method=\"POST\",path=\"/api/v1/sync/push\",status=\"200\",le=\"+Inf\"} 1",
+        "patrol_http_request_duration_seconds_count{method=\"POST\",path=\"/api/v1/sync/push\",status=\"200\"} 1",
+        "patrol_http_requests_total{method=\"POST\",path=\"/api/v1/sync/push\",status=\"200\"} 1",
+        "patrol_sync_pushes_total{outcome=\"accepted\",reason=\"\"} 1",
+        "patrol_sync_records_total{status=\"applied\"} 2",
+        "patrol_photo_bytes_total ",
+        "patrol_photos_completed_total 1",
+        "patrol_logins_total{outcome=\"ok\"} 1",
+        "patrol_logins_total{outcome=\"wrong\"} 1",
+        "patrol_db_connections{state=\"open\"}",
+        "patrol_process_resident_bytes ",
+        "patrol_build_info{",
+    ] {
+        assert!(line(wanted).is_some(), "{wanted} in /metrics:\n{text}");
+    }
+    assert_eq!(line("patrol_photo_bytes_total ").unwrap(), format!("patrol_photo_bytes_total {}", bytes.len()));
+    let series = |t: &str| t.lines().filter(|l| !l.starts_with('#')).count();
+    // A refused push is counted by its reason's code: a record after a gap.
+    let now = s.clock.now_ms();
+    let _skipped = officer.record_at(now, RecordPayload::RunFinished { run_id: Id::now_v7(), missed_reason: None });
+    let after_gap = officer.record_at(now, RecordPayload::RunFinished { run_id: Id::now_v7(), missed_reason: None });
+    let (status, body) = officer.push_records(&s, &[after_gap]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let text = scrape().await;
+    assert!(text.contains("patrol_sync_pushes_total{outcome=\"refused\",reason=\"sync_gap\"} 1"), "{text}");
+    // Made-up methods and unknown paths, many of each, add at most their one series.
+    let once = |i: usize| {
+        let req = Request::builder()
+            .method(Method::from_bytes(format!("BREW{i}").as_bytes()).unwrap())
+            .uri(format!("/no/such/path/{i}"))
+            .body(Body::empty())
+            .unwrap();
+        s.send(req)
+    };
+    once(0).await;
+    let before = series(&scrape().await);
+    for i in 1..60 {
+        once(i).await;
+        let req = Request::get(format!("/api/v1/nothing-{i}")).body(Body::empty()).unwrap();
+        s.send(req).await;
+    }
+    let after = scrape().await;
+    assert!(!after.contains("BREW") && !after.contains("nothing-"), "made-up methods and paths are no label values");
+    assert!(series(&after) <= before + 20, "{} series after, {before} before: callers grew them", series(&after));
+}
+
 both_backends!(
     a_panicking_request_leaves_the_pool_whole,
     answers_are_compressed_carry_a_request_id_and_give_up_in_time,
