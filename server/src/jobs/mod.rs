@@ -1,5 +1,5 @@
 //! Background jobs inside the server: the patrol audit (missed windows), the notice
-//! escalation ladder, and the notification outbox. A tick runs each job whose lease it
+//! escalation ladder, the notification outbox, and the sweep of abandoned uploads. A tick runs each job whose lease it
 //! can take; the lease lasts the job's period, so with several instances on one
 //! database each job runs once a period, whoever gets there first.
 
@@ -18,6 +18,8 @@ pub struct Job {
 pub const AUDIT_RUNS: Job = Job { name: "audit_runs", period_ms: 60_000 };
 pub const ESCALATE_NOTICES: Job = Job { name: "escalate_notices", period_ms: 60_000 };
 pub const DELIVER_OUTBOX: Job = Job { name: "deliver_outbox", period_ms: 10_000 };
+/// Staged photo chunks of uploads abandoned for a month (`photos::sweep_staged`).
+pub const SWEEP_STAGED: Job = Job { name: "sweep_staged", period_ms: 6 * 3_600_000 };
 
 /// What one tick of this instance did.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -27,6 +29,8 @@ pub struct TickReport {
     pub missed_windows: u32,
     pub escalations: u32,
     pub delivery: crate::notify::deliver::DeliveryReport,
+    /// Staged chunks deleted by the sweep.
+    pub staged_swept: u32,
 }
 
 /// Takes `job`'s lease for one period if it has expired. Taken with a conditional
@@ -71,6 +75,14 @@ pub async fn run_due(state: &AppState) -> Result<TickReport, DbError> {
     if lease(state, &DELIVER_OUTBOX).await? {
         report.delivery = crate::notify::deliver::deliver_due(state).await?;
         report.ran.push(DELIVER_OUTBOX.name);
+    }
+    if lease(state, &SWEEP_STAGED).await? {
+        // The photo store being away fails only the sweep, which tries again next period.
+        match crate::photos::sweep_staged(state, crate::photos::STAGED_MAX_AGE).await {
+            Ok(n) => report.staged_swept = n,
+            Err(e) => tracing::warn!(error = %e, "staged chunks could not be swept"),
+        }
+        report.ran.push(SWEEP_STAGED.name);
     }
     Ok(report)
 }

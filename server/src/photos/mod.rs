@@ -203,6 +203,33 @@ async fn forget_staged(state: &AppState, sha: &str) {
     }
 }
 
+/// How long a staged chunk may wait for the rest of its upload before the sweep
+/// deletes it (a phone lost before it synced). A phone that comes back later is told
+/// to start that photo over; it still holds it.
+pub const STAGED_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+
+/// Deletes staged chunks older than `max_age` by the store's own clock (the time each
+/// was written), whichever upload they belong to. Returns how many went.
+pub async fn sweep_staged(state: &AppState, max_age: std::time::Duration) -> ApiResult<u32> {
+    use futures_util::StreamExt;
+    let cutoff = chrono::Utc::now() - max_age;
+    let mut listed = state.photos.list(Some(&ObjectPath::from("staging")));
+    let mut old = Vec::new();
+    while let Some(meta) = listed.next().await {
+        let meta = meta.map_err(|e| store_down("staged chunks", e))?;
+        if meta.last_modified < cutoff {
+            old.push(meta.location);
+        }
+    }
+    for key in &old {
+        state.photos.delete(key).await.map_err(|e| store_down("sweeping a staged chunk", e))?;
+    }
+    if !old.is_empty() {
+        tracing::info!(deleted = old.len(), "staged chunks of abandoned uploads swept");
+    }
+    Ok(old.len() as u32)
+}
+
 #[derive(Deserialize)]
 pub struct Offset {
     offset: u64,

@@ -202,4 +202,46 @@ async fn generated_upload_sessions_end_with_the_photo_complete_once(backend: Bac
     assert_eq!(body["reason"], "photo_not_cited", "{body}");
 }
 
-both_backends!(generated_upload_sessions_end_with_the_photo_complete_once);
+/// An upload abandoned for a month: the sweep (a job) deletes its staged chunks and
+/// leaves a fresh upload's alone; the phone that comes back is told to start over,
+/// and does, and the photo completes.
+async fn staged_chunks_of_an_abandoned_upload_are_swept_and_the_photo_starts_over(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let mut phone = Phone::sign_in(&s, "patrol").await;
+    let (old_bytes, old_sha) = jpeg(201);
+    let (new_bytes, new_sha) = jpeg(202);
+    phone.record(&s, photo_taken(&old_sha, old_bytes.len(), None, None));
+    phone.record(&s, photo_taken(&new_sha, new_bytes.len(), None, None));
+    phone.push(&s).await;
+    for (bytes, sha) in [(&old_bytes, &old_sha), (&new_bytes, &new_sha)] {
+        let (st, body) = phone.upload(&s, sha, &bytes[..100], 0).await;
+        assert_eq!((st, body["received"].as_u64()), (StatusCode::OK, Some(100)), "{body}");
+        assert_eq!(staged(&s, sha), 1);
+    }
+    // The first upload's chunk was written 31 days ago.
+    let dir = s.dir.0.join("objects").join("staging").join(&old_sha[..2]).join(&old_sha);
+    let chunk = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+    let month_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(31 * 86_400);
+    std::fs::File::options().write(true).open(&chunk).unwrap().set_modified(month_ago).unwrap();
+    let tick = patrol_server::jobs::run_due(&s.state).await.unwrap();
+    assert!(tick.ran.contains(&"sweep_staged"), "{tick:?}");
+    assert_eq!(tick.staged_swept, 1, "{tick:?}");
+    assert_eq!((staged(&s, &old_sha), staged(&s, &new_sha)), (0, 1), "only the abandoned chunk went");
+    // The phone comes back with the rest: the kept piece is gone, so it starts over.
+    let (st, body) = phone.upload(&s, &old_sha, &old_bytes[100..], 100).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["reason"], "offset_mismatch", "{body}");
+    let (st, body) = status(&s, &phone, &old_sha).await;
+    assert_eq!((st, body["received"].as_u64()), (StatusCode::OK, Some(0)), "{body}");
+    let (st, body) = phone.upload(&s, &old_sha, &old_bytes, 0).await;
+    assert_eq!((st, body["complete"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
+    // The fresh upload goes on where it stood.
+    let (st, body) = phone.upload(&s, &new_sha, &new_bytes[100..], 100).await;
+    assert_eq!((st, body["complete"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
+    assert_eq!((staged(&s, &old_sha), staged(&s, &new_sha)), (0, 0));
+}
+
+both_backends!(
+    generated_upload_sessions_end_with_the_photo_complete_once,
+    staged_chunks_of_an_abandoned_upload_are_swept_and_the_photo_starts_over
+);
