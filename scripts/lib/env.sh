@@ -42,6 +42,20 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# make_test_tls DIR: a throwaway CA (DIR/ca.pem) and a certificate it signed for
+# 127.0.0.1 and localhost (DIR/server.pem, DIR/server.key), valid for a week.
+make_test_tls() {
+  local tls=$1
+  mkdir -p "$tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 -subj "/CN=patrol test CA" \
+    -keyout "$tls/ca.key" -out "$tls/ca.pem" >/dev/null 2>&1
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$tls/server.key" -out "$tls/server.csr" >/dev/null 2>&1
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n' >"$tls/ext"
+  openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial -days 7 \
+    -extfile "$tls/ext" -out "$tls/server.pem" >/dev/null 2>&1
+}
+
 # start_postgres: initialises a cluster under a temporary directory, starts it on a
 # free loopback port, and exports PATROL_TEST_POSTGRES_URL. stop_postgres ends it.
 # The server also takes TLS, with a certificate for 127.0.0.1 from a throwaway CA made
@@ -62,14 +76,7 @@ start_postgres() {
   "${run[@]}" "$bin/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$PG_DIR/initdb.log" 2>&1 \
     || { cat "$PG_DIR/initdb.log"; return 1; }
   local tls="$PG_DIR/tls"
-  mkdir -p "$tls"
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 -subj "/CN=patrol test CA" \
-    -keyout "$tls/ca.key" -out "$tls/ca.pem" >/dev/null 2>&1
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=127.0.0.1" \
-    -keyout "$tls/server.key" -out "$tls/server.csr" >/dev/null 2>&1
-  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n' >"$tls/ext"
-  openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial -days 7 \
-    -extfile "$tls/ext" -out "$tls/server.pem" >/dev/null 2>&1
+  make_test_tls "$tls"
   chmod 600 "$tls/server.key"
   [ "$(id -u)" -eq 0 ] && chown -R postgres "$tls"
   "${run[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
@@ -86,6 +93,47 @@ stop_postgres() {
     "${PG_STOP[@]}" >/dev/null 2>&1 || true
     rm -rf "$PG_DIR"
     PG_DIR=""
+  fi
+}
+
+# start_smtp: a throwaway SMTP relay (aiosmtpd, from PyPI, scripts/lib/smtp-relay.py) on
+# two free loopback ports, STARTTLS required on one and implicit TLS on the other,
+# with a certificate for 127.0.0.1 from a throwaway CA and a random password. Exports
+# PATROL_TEST_SMTP_{STARTTLS,TLS} (host:port), _CA, _LOGIN, _PASSWORD and _MAILDIR.
+start_smtp() {
+  ensure_apt openssl python3
+  if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+    python3 -m pip --version >/dev/null 2>&1 || ensure_apt python3-pip
+    python3 -m pip install --quiet aiosmtpd 2>/dev/null \
+      || python3 -m pip install --quiet --break-system-packages aiosmtpd
+  fi
+  SMTP_DIR=$(mktemp -d /tmp/patrol-smtp.XXXXXX)
+  local tls="$SMTP_DIR/tls"
+  make_test_tls "$tls"
+  local password
+  password=$(openssl rand -hex 12)
+  python3 scripts/lib/smtp-relay.py "$tls/server.pem" "$tls/server.key" "$SMTP_DIR/mail" patrol "$password" \
+    "$(free_port)" "$(free_port)" \
+    >"$SMTP_DIR/ports" 2>"$SMTP_DIR/log" &
+  SMTP_PID=$!
+  for _ in $(seq 1 100); do
+    grep -q '^ready' "$SMTP_DIR/ports" 2>/dev/null && break
+    sleep 0.1
+  done
+  grep -q '^ready' "$SMTP_DIR/ports" || { cat "$SMTP_DIR/log"; return 1; }
+  read -r _ starttls implicit <"$SMTP_DIR/ports"
+  export PATROL_TEST_SMTP_STARTTLS="127.0.0.1:$starttls" PATROL_TEST_SMTP_TLS="127.0.0.1:$implicit"
+  export PATROL_TEST_SMTP_CA="$tls/ca.pem" PATROL_TEST_SMTP_LOGIN=patrol PATROL_TEST_SMTP_PASSWORD="$password"
+  export PATROL_TEST_SMTP_MAILDIR="$SMTP_DIR/mail"
+  log "SMTP relay (aiosmtpd) on 127.0.0.1:$starttls (STARTTLS) and :$implicit (TLS)"
+}
+
+stop_smtp() {
+  if [ -n "${SMTP_PID:-}" ]; then
+    kill "$SMTP_PID" 2>/dev/null || true
+    wait "$SMTP_PID" 2>/dev/null || true
+    rm -rf "$SMTP_DIR"
+    SMTP_PID=""
   fi
 }
 

@@ -48,9 +48,16 @@ pub struct Settings {
     /// Seconds between ticks of the background jobs (run audits, escalation, the
     /// notification outbox); 0 turns the timer off (tests drive `jobs::run_due`).
     pub jobs_interval_seconds: u64,
-    /// SMTP server for e-mail notifications as `host:port`; empty turns e-mail off.
-    /// Plain SMTP: point it at a local relay that does TLS onwards.
+    /// SMTP server for e-mail notifications as `host[:port]`; empty turns e-mail off.
     pub smtp_server: String,
+    /// How the connection to it is protected: `starttls` (the default; port 587
+    /// unless given), `tls` (implicit TLS; port 465) or `none` (plain; port 25, and a
+    /// password only to this machine). Certificates are checked against the webpki
+    /// roots and `smtp_ca_file`.
+    pub smtp_tls: String,
+    /// A PEM file of one more certificate authority to trust for the SMTP server (a
+    /// company's own CA); empty for none.
+    pub smtp_ca_file: String,
     pub smtp_from: String,
     pub smtp_user: String,
     /// Never shown in `Debug` output or by the API.
@@ -89,6 +96,8 @@ impl Default for Settings {
             cjk_font: String::new(),
             jobs_interval_seconds: 15,
             smtp_server: String::new(),
+            smtp_tls: "starttls".into(),
+            smtp_ca_file: String::new(),
             smtp_from: "patrol@localhost".into(),
             smtp_user: String::new(),
             smtp_password: String::new(),
@@ -114,6 +123,8 @@ impl std::fmt::Debug for Settings {
             .field("cjk_font", &self.cjk_font)
             .field("jobs_interval_seconds", &self.jobs_interval_seconds)
             .field("smtp_server", &self.smtp_server)
+            .field("smtp_tls", &self.smtp_tls)
+            .field("smtp_ca_file", &self.smtp_ca_file)
             .field("smtp_from", &self.smtp_from)
             .field("smtp_user", &self.smtp_user)
             .field("smtp_password", &if self.smtp_password.is_empty() { "" } else { "***" })
@@ -152,6 +163,12 @@ impl Settings {
         s.apply_env(|k| std::env::var(k).ok())?;
         s.check_public_url()?;
         s.check_database_pool()?;
+        if !matches!(s.smtp_tls.as_str(), "starttls" | "tls" | "none") {
+            return Err(SettingsError::Env(
+                "PATROL_SMTP_TLS",
+                format!("{:?} is not starttls, tls or none", s.smtp_tls),
+            ));
+        }
         Ok(s)
     }
 
@@ -209,6 +226,12 @@ impl Settings {
         }
         if let Some(v) = get("PATROL_SMTP_SERVER") {
             self.smtp_server = v;
+        }
+        if let Some(v) = get("PATROL_SMTP_TLS") {
+            self.smtp_tls = v;
+        }
+        if let Some(v) = get("PATROL_SMTP_CA_FILE") {
+            self.smtp_ca_file = v;
         }
         if let Some(v) = get("PATROL_SMTP_FROM") {
             self.smtp_from = v;

@@ -1,61 +1,50 @@
-//! A small SMTP client for e-mail notifications: plain SMTP with optional AUTH PLAIN,
-//! meant for a local relay (which does TLS onwards). Small on purpose: a full mail
-//! crate costs more build time than the few commands we send.
+//! E-mail notifications through lettre: STARTTLS (the default) or implicit TLS by
+//! rustls, the server's certificate checked against the webpki roots and an optional
+//! CA file; plain SMTP only when asked, and then a password only to this machine.
+//! Headers are encoded and folded by lettre (a long Chinese subject included).
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use base64::Engine;
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{Message, SmtpTransport, Transport};
 
 use crate::settings::Settings;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-struct Session {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
-
-impl Session {
-    /// Reads one reply (possibly several lines) and checks its code.
-    fn expect(&mut self, codes: &[u16]) -> Result<String, String> {
-        let mut text = String::new();
-        loop {
-            let mut line = String::new();
-            let n = self.reader.read_line(&mut line).map_err(|e| format!("SMTP read: {e}"))?;
-            if n == 0 || line.len() < 4 {
-                return Err(format!("SMTP connection ended: {text}{line}"));
-            }
-            text.push_str(&line);
-            if line.as_bytes()[3] == b' ' {
-                break;
-            }
-            if text.len() > 16 * 1024 {
-                return Err("SMTP reply too long".into());
-            }
+/// `host[:port]`, the port defaulting by how the connection is protected.
+fn host_and_port(server: &str, tls: &str) -> Result<(String, u16), String> {
+    let default = match tls {
+        "tls" => 465,
+        "none" => 25,
+        _ => 587,
+    };
+    match server.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && !host.ends_with(':') => {
+            let port = port.parse().map_err(|_| format!("SMTP server {server:?}: the port is not a number"))?;
+            Ok((host.trim_matches(['[', ']']).to_string(), port))
         }
-        let code: u16 = text.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0);
-        if codes.contains(&code) { Ok(text) } else { Err(format!("SMTP server said: {}", text.trim())) }
-    }
-
-    fn command(&mut self, line: &str, codes: &[u16]) -> Result<String, String> {
-        self.writer.write_all(format!("{line}\r\n").as_bytes()).map_err(|e| format!("SMTP write: {e}"))?;
-        self.expect(codes)
+        _ => Ok((server.trim_matches(['[', ']']).to_string(), default)),
     }
 }
 
-/// Header text outside ASCII as RFC 2047 encoded words.
-fn header_text(s: &str) -> String {
-    if s.is_ascii() { s.to_string() } else { format!("=?UTF-8?B?{}?=", B64.encode(s)) }
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-fn clean_address(a: &str) -> Result<&str, String> {
-    if a.contains(['<', '>', '\r', '\n', ' ']) || !a.contains('@') || a.len() > 254 {
-        return Err(format!("not an e-mail address: {a}"));
+fn tls_parameters(settings: &Settings, host: &str) -> Result<TlsParameters, String> {
+    let mut builder = TlsParameters::builder(host.to_string());
+    if !settings.smtp_ca_file.is_empty() {
+        let pem = std::fs::read(&settings.smtp_ca_file)
+            .map_err(|e| format!("PATROL_SMTP_CA_FILE {}: {e}", settings.smtp_ca_file))?;
+        let ca =
+            Certificate::from_pem(&pem).map_err(|e| format!("PATROL_SMTP_CA_FILE {}: {e}", settings.smtp_ca_file))?;
+        builder = builder.add_root_certificate(ca);
     }
-    Ok(a)
+    builder.build_rustls().map_err(|e| format!("SMTP TLS: {e}"))
 }
 
 pub fn send(settings: &Settings, to: &[&str], subject: &str, body: &str) -> Result<(), String> {
@@ -65,42 +54,58 @@ pub fn send(settings: &Settings, to: &[&str], subject: &str, body: &str) -> Resu
     if to.is_empty() {
         return Err("no recipients".into());
     }
-    let from = clean_address(&settings.smtp_from)?;
-    let addr = settings
-        .smtp_server
-        .to_socket_addrs()
-        .map_err(|e| format!("SMTP server {}: {e}", settings.smtp_server))?
-        .next()
-        .ok_or("SMTP server has no address")?;
-    let stream = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(|e| format!("SMTP connect: {e}"))?;
-    stream
-        .set_read_timeout(Some(TIMEOUT))
-        .and_then(|_| stream.set_write_timeout(Some(TIMEOUT)))
-        .map_err(|e| e.to_string())?;
-    let writer = stream.try_clone().map_err(|e| e.to_string())?;
-    let mut s = Session { reader: BufReader::new(stream), writer };
-    s.expect(&[220])?;
-    s.command("EHLO patrol", &[250])?;
-    if !settings.smtp_user.is_empty() {
-        let token = B64.encode(format!("\0{}\0{}", settings.smtp_user, settings.smtp_password));
-        s.command(&format!("AUTH PLAIN {token}"), &[235])?;
-    }
-    s.command(&format!("MAIL FROM:<{from}>"), &[250])?;
+    let (host, port) = host_and_port(&settings.smtp_server, &settings.smtp_tls)?;
+    let from: Mailbox =
+        settings.smtp_from.parse().map_err(|e| format!("not an e-mail address: {}: {e}", settings.smtp_from))?;
+    let mut message = Message::builder().from(from).subject(subject);
     for r in to {
-        s.command(&format!("RCPT TO:<{}>", clean_address(r)?), &[250, 251])?;
+        message = message.to(r.parse::<Mailbox>().map_err(|e| format!("not an e-mail address: {r}: {e}"))?);
     }
-    s.command("DATA", &[354])?;
-    // The body goes base64-encoded: no line is too long and no line starts with a dot.
-    let encoded = B64.encode(body.as_bytes());
-    let lines: Vec<&str> =
-        encoded.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).expect("base64 is ASCII")).collect();
-    let message = format!(
-        "From: <{from}>\r\nTo: {}\r\nSubject: {}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n.",
-        to.iter().map(|a| format!("<{a}>")).collect::<Vec<_>>().join(", "),
-        header_text(subject),
-        lines.join("\r\n")
-    );
-    s.command(&message, &[250])?;
-    let _ = s.command("QUIT", &[221]);
+    let message = message.header(ContentType::TEXT_PLAIN).body(body.to_string()).map_err(|e| e.to_string())?;
+    let tls = match settings.smtp_tls.as_str() {
+        "tls" => Tls::Wrapper(tls_parameters(settings, &host)?),
+        "none" => Tls::None,
+        _ => Tls::Required(tls_parameters(settings, &host)?),
+    };
+    let mut transport = SmtpTransport::builder_dangerous(host.as_str()).port(port).tls(tls).timeout(Some(TIMEOUT));
+    if !settings.smtp_user.is_empty() {
+        if settings.smtp_tls == "none" && !is_loopback(&host) {
+            return Err(format!(
+                "refusing to send the SMTP password to {host} without TLS (PATROL_SMTP_TLS=none is for a relay on this machine)"
+            ));
+        }
+        transport = transport.credentials(Credentials::new(settings.smtp_user.clone(), settings.smtp_password.clone()));
+    }
+    // lettre's errors name the server and the step, never the password.
+    transport.build().send(&message).map_err(|e| format!("SMTP {host}:{port}: {e}"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_port_defaults_by_how_the_connection_is_protected() {
+        assert_eq!(host_and_port("mail.example.com", "starttls").unwrap(), ("mail.example.com".into(), 587));
+        assert_eq!(host_and_port("mail.example.com", "tls").unwrap(), ("mail.example.com".into(), 465));
+        assert_eq!(host_and_port("127.0.0.1:2525", "none").unwrap(), ("127.0.0.1".into(), 2525));
+        assert_eq!(host_and_port("[::1]:25", "none").unwrap(), ("::1".into(), 25));
+        assert!(host_and_port("mail:x", "tls").is_err());
+    }
+
+    #[test]
+    fn a_password_goes_without_tls_only_to_this_machine() {
+        let settings = Settings {
+            smtp_server: "mail.example.com:25".into(),
+            smtp_tls: "none".into(),
+            smtp_user: "patrol".into(),
+            smtp_password: "secret".into(),
+            ..Settings::default()
+        };
+        let refused = send(&settings, &["a@example.com"], "主题", "正文").unwrap_err();
+        assert!(refused.contains("without TLS") && !refused.contains("secret"), "{refused}");
+        assert!(is_loopback("127.0.0.1") && is_loopback("::1") && is_loopback("localhost"));
+        assert!(!is_loopback("10.0.0.1"));
+    }
 }

@@ -293,6 +293,38 @@ async fn two_instances_on_one_database_run_each_job_once(backend: Backend) {
     tokio::task::spawn_blocking(move || drop(other)).await.unwrap();
 }
 
+/// The text of the one message in an SMTP dialogue (or a stored message), decoded from
+/// its transfer encoding (base64 or quoted-printable).
+fn mail_text(said: &str) -> String {
+    let (head, rest) = said.split_once("\r\n\r\n").expect("a message with a body");
+    let body: Vec<&str> = rest.split("\r\n").take_while(|l| *l != ".").collect();
+    let encoding = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-transfer-encoding:").map(|v| v.trim().to_string()))
+        .unwrap_or_default();
+    match encoding.as_str() {
+        "base64" => {
+            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(body.concat()).unwrap()).unwrap()
+        }
+        "quoted-printable" => {
+            let joined = body.join("\r\n").replace("=\r\n", "");
+            let (mut out, bytes) = (Vec::new(), joined.as_bytes());
+            let mut i = 0;
+            while i < bytes.len() {
+                if bytes[i] == b'=' && i + 2 < bytes.len() {
+                    out.push(u8::from_str_radix(&joined[i + 1..i + 3], 16).unwrap());
+                    i += 3;
+                } else {
+                    out.push(bytes[i]);
+                    i += 1;
+                }
+            }
+            String::from_utf8(out).unwrap()
+        }
+        _ => body.join("\n"),
+    }
+}
+
 /// A one-connection SMTP receiver: answers the dialogue and returns what it was told.
 fn smtp_receiver() -> (String, std::thread::JoinHandle<String>) {
     use std::io::{BufRead, BufReader, Write};
@@ -346,6 +378,8 @@ async fn a_missed_patrol_reaches_the_supervisors_mailbox(backend: Backend) {
     let mailer = s
         .instance_with(|settings| {
             settings.smtp_server = addr.clone();
+            // The fake receiver speaks plain SMTP; a password goes plain to this machine only.
+            settings.smtp_tls = "none".into();
             settings.smtp_from = "patrol@example.com".into();
             settings.smtp_user = "patrol".into();
             settings.smtp_password = "mail-pass".into();
@@ -363,9 +397,8 @@ async fn a_missed_patrol_reaches_the_supervisors_mailbox(backend: Backend) {
     assert!(said.contains("MAIL FROM:<patrol@example.com>") && said.contains("RCPT TO:<boss@example.com>"), "{said}");
     let plain = base64::engine::general_purpose::STANDARD.encode("\0patrol\0mail-pass");
     assert!(said.contains(&format!("AUTH PLAIN {plain}")));
-    assert!(said.contains("Subject: =?UTF-8?B?"), "Chinese subject encoded: {said}");
-    let body_b64: String = said.split("\r\n\r\n").nth(1).unwrap().lines().take_while(|l| *l != ".").collect();
-    let text = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(body_b64).unwrap()).unwrap();
+    assert!(said.to_ascii_lowercase().contains("subject: =?utf-8?b?"), "Chinese subject encoded: {said}");
+    let text = mail_text(&said);
     assert!(text.contains("应巡 1 次，缺 1 次"), "{text}");
     // The second window's mail failed (the receiver took one connection) and waits to retry.
     let states = s
@@ -394,6 +427,7 @@ async fn a_notices_messages_link_to_it_on_every_channel(backend: Backend) {
         .instance_with(|settings| {
             settings.public_url = "https://patrol.example.com/".into();
             settings.smtp_server = smtp.clone();
+            settings.smtp_tls = "none".into();
         })
         .await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -442,8 +476,7 @@ async fn a_notices_messages_link_to_it_on_every_channel(backend: Backend) {
     assert!(!missed.is_empty() && missed.iter().all(|v| v["url"].is_null()), "{hook:?}");
     assert!(wecom.iter().filter(|v| !about_notice(v)).all(|v| !v.to_string().contains("/notices/")), "{wecom:?}");
     let said = tokio::task::spawn_blocking(move || mailbox.join().unwrap()).await.unwrap();
-    let body_b64: String = said.split("\r\n\r\n").nth(1).unwrap().lines().take_while(|l| *l != ".").collect();
-    let text = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(body_b64).unwrap()).unwrap();
+    let text = mail_text(&said);
     assert!(text.contains("5号楼电梯按钮失灵") && text.ends_with(&format!("查看通知单：{link}")), "{text}");
     tokio::task::spawn_blocking(move || drop(sender)).await.unwrap();
 }
@@ -455,3 +488,63 @@ both_backends!(
     webhooks_get_every_event_exactly_once_through_an_outage_and_a_restart,
     two_instances_on_one_database_run_each_job_once,
 );
+
+/// E-mail over TLS to a real relay (aiosmtpd, started by `scripts/test`): STARTTLS on
+/// one port and implicit TLS on another, each with AUTH only after TLS and the
+/// password checked; a long Chinese subject encoded and folded. Refused: a server
+/// whose certificate nobody vouches for, a wrong password, and plain SMTP to a relay
+/// that requires STARTTLS. Skipped when no relay was started (run `scripts/test`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_goes_over_tls_to_a_relay_that_checks_the_password() {
+    let (Ok(starttls), Ok(tls)) = (std::env::var("PATROL_TEST_SMTP_STARTTLS"), std::env::var("PATROL_TEST_SMTP_TLS"))
+    else {
+        eprintln!("no SMTP relay (PATROL_TEST_SMTP_STARTTLS): skipped; scripts/test starts one");
+        return;
+    };
+    let var = |k: &str| std::env::var(k).unwrap();
+    let maildir = std::path::PathBuf::from(var("PATROL_TEST_SMTP_MAILDIR"));
+    let kept = || {
+        std::fs::read_dir(&maildir)
+            .map(|d| d.filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "eml")).count())
+            .unwrap_or(0)
+    };
+    let settings = |server: &str, mode: &str| patrol_server::settings::Settings {
+        smtp_server: server.to_string(),
+        smtp_tls: mode.into(),
+        smtp_ca_file: var("PATROL_TEST_SMTP_CA"),
+        smtp_from: "patrol@example.com".into(),
+        smtp_user: var("PATROL_TEST_SMTP_LOGIN"),
+        smtp_password: var("PATROL_TEST_SMTP_PASSWORD"),
+        ..Default::default()
+    };
+    let subject = "【巡检】3号楼地下车库消防通道被占用，整改通知单JY-2026-000123已逾期未签收，请立即处理并回复";
+    let send = |s: patrol_server::settings::Settings| {
+        tokio::task::spawn_blocking(move || {
+            patrol_server::notify::smtp::send(&s, &["boss@example.com"], subject, "正文：请于今日内处理。")
+        })
+    };
+    let before = kept();
+    send(settings(&starttls, "starttls")).await.unwrap().expect("STARTTLS with the password");
+    send(settings(&tls, "tls")).await.unwrap().expect("implicit TLS with the password");
+    assert_eq!(kept(), before + 2, "both kept by the relay");
+    let last = format!("{:04}", before + 1);
+    let meta = std::fs::read_to_string(maildir.join(format!("{last}.meta"))).unwrap();
+    assert_eq!(meta.lines().collect::<Vec<_>>(), ["patrol@example.com", "boss@example.com", "patrol"], "{meta}");
+    let raw = std::fs::read_to_string(maildir.join(format!("{last}.eml"))).unwrap().replace("\r\n", "\n");
+    let head = raw.split("\n\n").next().unwrap();
+    assert!(head.lines().all(|l| l.len() <= 78), "header lines are folded: {head}");
+    assert!(head.to_ascii_lowercase().contains("subject: =?utf-8?"), "{head}");
+    assert!(mail_text(&raw.replace('\n', "\r\n")).contains("请于今日内处理"));
+    // Refused, and nothing kept.
+    let mut untrusted = settings(&starttls, "starttls");
+    untrusted.smtp_ca_file = String::new();
+    let e = send(untrusted).await.unwrap().unwrap_err();
+    assert!(e.to_lowercase().contains("certificate") || e.to_lowercase().contains("tls"), "{e}");
+    let mut wrong = settings(&tls, "tls");
+    wrong.smtp_password = "not-the-password".into();
+    let e = send(wrong).await.unwrap().unwrap_err();
+    assert!(!e.contains("not-the-password"), "the password is never in an error: {e}");
+    let e = send(settings(&starttls, "none")).await.unwrap().unwrap_err();
+    assert!(!e.is_empty());
+    assert_eq!(kept(), before + 2, "no refused message was kept");
+}
