@@ -56,6 +56,17 @@ fn describe() {
     describe_counter!("patrol_photos_completed_total", "Photos checked and put in the store.");
     describe_counter!("patrol_thumbnails_made_total", "Photos decoded to make a thumbnail.");
     describe_counter!("patrol_logins_total", "Sign-ins, by outcome (ok, wrong, throttled).");
+    describe_gauge!("patrol_outbox_pending", "Channel messages waiting to be delivered (all instances).");
+    describe_gauge!(
+        "patrol_outbox_oldest_pending_seconds",
+        Unit::Seconds,
+        "Age of the oldest message waiting to be delivered (0 when none waits)."
+    );
+    describe_gauge!(
+        "patrol_job_seconds_since_run",
+        Unit::Seconds,
+        "Time since a background job last ran on any instance."
+    );
     describe_gauge!("patrol_db_connections", "Database connections of this instance, by state (open, idle).");
     describe_gauge!("patrol_process_resident_bytes", Unit::Bytes, "Resident memory of the process.");
     describe_gauge!("patrol_build_info", "The running version and database kind.");
@@ -100,6 +111,29 @@ impl Metrics {
         }
         gauge!("patrol_build_info", "version" => env!("CARGO_PKG_VERSION"), "database" => store.kind()).set(1.0);
         handle.render()
+    }
+}
+
+/// The background work as the database holds it, read at a scrape.
+pub struct Backlog {
+    pub now_ms: i64,
+    pub outbox_pending: i64,
+    pub outbox_oldest_ms: Option<i64>,
+    /// Each job's lease: its name and when it expires (the job ran one period before).
+    pub leases: Vec<(String, i64)>,
+}
+
+pub fn backlog(b: &Backlog) {
+    handle();
+    gauge!("patrol_outbox_pending").set(b.outbox_pending as f64);
+    let oldest = b.outbox_oldest_ms.map_or(0.0, |ms| (b.now_ms - ms).max(0) as f64 / 1000.0);
+    gauge!("patrol_outbox_oldest_pending_seconds").set(oldest);
+    for job in crate::jobs::ALL {
+        // A lease row is taken when the job runs and lasts one period.
+        if let Some((_, expires)) = b.leases.iter().find(|(name, _)| name == job.name) {
+            let since = (b.now_ms - (expires - job.period_ms)).max(0) as f64 / 1000.0;
+            gauge!("patrol_job_seconds_since_run", "job" => job.name).set(since);
+        }
     }
 }
 

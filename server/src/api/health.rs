@@ -20,5 +20,26 @@ pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiEr
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    // The background work's state is in the database, shared by every instance: read
+    // at each scrape (two small queries). A database that does not answer leaves
+    // those gauges as they were; the rest is still served.
+    let now = state.clock.now_ms();
+    let backlog = state
+        .store
+        .read(move |c| {
+            let r = c.query_one("SELECT COUNT(*), MIN(created_ms) FROM outbox WHERE state = 'pending'", &[])?;
+            let (pending, oldest) = (r.int(0)?, r.opt_int(1)?);
+            let leases = c
+                .query("SELECT name, expires_ms FROM job_leases", &[])?
+                .iter()
+                .map(|r| Ok((r.text(0)?, r.int(1)?)))
+                .collect::<Result<Vec<_>, crate::store::DbError>>()?;
+            Ok(crate::metrics::Backlog { now_ms: now, outbox_pending: pending, outbox_oldest_ms: oldest, leases })
+        })
+        .await;
+    match backlog {
+        Ok(b) => crate::metrics::backlog(&b),
+        Err(e) => tracing::warn!(error = %e, "metrics: the job and outbox state could not be read"),
+    }
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(&state.store))
 }

@@ -21,6 +21,9 @@ pub const DELIVER_OUTBOX: Job = Job { name: "deliver_outbox", period_ms: 10_000 
 /// Staged photo chunks of uploads abandoned for a month (`photos::sweep_staged`).
 pub const SWEEP_STAGED: Job = Job { name: "sweep_staged", period_ms: 6 * 3_600_000 };
 
+/// Every job, for the metrics.
+pub const ALL: [&Job; 4] = [&AUDIT_RUNS, &ESCALATE_NOTICES, &DELIVER_OUTBOX, &SWEEP_STAGED];
+
 /// What one tick of this instance did.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct TickReport {

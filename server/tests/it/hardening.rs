@@ -464,6 +464,18 @@ async fn metrics_have_histograms_and_sync_series_that_no_caller_can_grow() {
         assert!(line(wanted).is_some(), "{wanted} in /metrics:\n{text}");
     }
     assert_eq!(line("patrol_photo_bytes_total ").unwrap(), format!("patrol_photo_bytes_total {}", bytes.len()));
+    // The background work: the jobs ran a minute ago by the server's clock, nothing waits.
+    patrol_server::jobs::run_due(&s.state).await.unwrap();
+    s.clock.advance_ms(60_000);
+    let text = scrape().await;
+    let line = |prefix: &str| text.lines().find(|l| l.starts_with(prefix)).map(str::to_string);
+    assert_eq!(line("patrol_outbox_pending ").as_deref(), Some("patrol_outbox_pending 0"), "{text}");
+    assert_eq!(
+        line("patrol_job_seconds_since_run{job=\"deliver_outbox\"}").as_deref(),
+        Some("patrol_job_seconds_since_run{job=\"deliver_outbox\"} 60"),
+        "{text}"
+    );
+    assert!(line("patrol_job_seconds_since_run{job=\"sweep_staged\"}").is_some(), "{text}");
     let series = |t: &str| t.lines().filter(|l| !l.starts_with('#')).count();
     // A refused push is counted by its reason's code: a record after a gap.
     let now = s.clock.now_ms();
