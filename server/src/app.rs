@@ -228,16 +228,16 @@ async fn time_limit(State(state): State<AppState>, req: Request, next: Next) -> 
     if req.uri().path() == "/live" {
         return next.run(req).await;
     }
-    let html = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
-        && !req.uri().path().starts_with("/api/");
-    let (headers, path) = (req.headers().clone(), req.uri().path().to_string());
+    // Kept for the answer only a browser's page needs (its language).
+    let page_headers = wants_page(&req).then(|| req.headers().clone());
+    let path = req.uri().path().to_string();
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(response) => response,
         Err(_) => {
             let seconds = limit.as_secs();
             let e =
                 ApiError::Unavailable(Reason::TookTooLong { seconds }, format!("{path} took longer than {seconds} s"));
-            if html {
+            if let Some(headers) = page_headers {
                 let mut page = crate::web::error::page(&headers, &path, &e);
                 *page.status_mut() = e.status();
                 page
@@ -268,9 +268,14 @@ fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 }
 
 /// A path no route serves: a page for a browser outside the API, JSON for the rest.
+/// A browser asking for something outside the API: answered with a page, not JSON.
+fn wants_page(req: &Request) -> bool {
+    !req.uri().path().starts_with("/api/")
+        && req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+}
+
 async fn unknown_path(req: Request) -> Response {
-    let html = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
-    if html && !req.uri().path().starts_with("/api/") {
+    if wants_page(&req) {
         return crate::web::error::page(req.headers(), req.uri().path(), &ApiError::not_found(Thing::Page));
     }
     ApiError::not_found(Thing::Endpoint).into_response()

@@ -201,16 +201,10 @@ impl ApiError {
     }
 }
 
+/// The use cases' mapping (a unique violation is 409, anything else a fault of ours).
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
-        match e {
-            // The database's own words stay in the log: they name tables and columns.
-            DbError::Unique(what) => {
-                tracing::info!(detail = %what, "unique constraint refused a write");
-                ApiError::Conflict(Reason::Conflict)
-            }
-            other => ApiError::Internal(other.to_string()),
-        }
+        DomainError::from(e).into()
     }
 }
 
@@ -234,7 +228,7 @@ impl From<DomainError> for ApiError {
 
 impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> Self {
-        ApiError::Invalid { field: e.field.into(), reason: e.reason }
+        DomainError::from(e).into()
     }
 }
 

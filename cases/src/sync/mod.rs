@@ -24,7 +24,7 @@ const EARLIEST_DEVICE_TIME_MS: i64 = 1_577_836_800_000;
 const FUTURE_TOLERANCE_MS: i64 = 7 * 86_400_000;
 
 /// Why a whole push was refused; nothing of it was stored.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum PushRefusal {
     Gap { expected: u64, got: u64 },
     Fork { seq: u64, stored_hash: Option<String>, offered: Box<Record> },

@@ -18,12 +18,22 @@ use crate::error::{ApiError, ApiResult, DomainError};
 use crate::policy::Actor;
 use crate::state::AppState;
 
-/// `POST /api/v1/sync/push`
+/// `POST /api/v1/sync/push`. Every answer is counted once, here: accepted with its
+/// records' statuses, or refused by its reason, whichever check refused it.
 pub async fn push_handler(
     State(state): State<AppState>,
     actor: Actor,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<PushResponse>> {
+    let answer = push_answer(state, actor, body).await;
+    match &answer {
+        Ok(Json(resp)) => crate::metrics::push_accepted(resp),
+        Err(e) => crate::metrics::push_refused(e.reason()),
+    }
+    answer
+}
+
+async fn push_answer(state: AppState, actor: Actor, body: axum::body::Bytes) -> ApiResult<Json<PushResponse>> {
     // The documented bound, exactly: the server-wide body limit is a little larger.
     if body.len() > MAX_PUSH_BYTES {
         return Err(ApiError::TooLarge(Reason::PushTooLarge { max_mib: MAX_PUSH_BYTES >> 20 }));
@@ -43,12 +53,8 @@ pub async fn push_handler(
     let offset = anchored_offset(&state.keys.read().expect("keys lock"), &req, now).map_err(DomainError::from)?;
     let a = actor.clone();
     let result = state.store.write_or_refuse(move |c| push(c, &a, &req, now, offset)).await?;
-    if let Err(refusal) = &result {
-        crate::metrics::push_refused(DomainError::from(refusal.clone()).reason());
-    }
     match result {
         Ok(mut resp) => {
-            crate::metrics::push_accepted(&resp);
             resp.time_token = state.keys.read().expect("keys lock").time_token(device_id, resp.server_time_ms);
             Ok(Json(resp))
         }

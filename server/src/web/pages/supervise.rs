@@ -47,7 +47,7 @@ pub async fn supervised_sites(state: &AppState, page: &Page) -> Result<Vec<Site>
         .read(move |c| reference::list_sites(c, org))
         .await?
         .into_iter()
-        .filter(|s| page.actor.may(Access::ReadSite(s)) && page.actor.is_supervisor_of(s.id))
+        .filter(|s| page.actor.may(Access::Supervise(s)))
         .collect();
     if sites.is_empty() {
         return Err(ApiError::forbidden().into());
