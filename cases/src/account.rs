@@ -13,7 +13,7 @@ use crate::store::{Store, people};
 use crate::sync::feed;
 use patrol_protocol::reason::{Reason, Thing};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActiveRequest {
     pub active: bool,
@@ -75,7 +75,7 @@ pub async fn remove_role(store: &Store, actor: &Actor, person_id: Id, role: Role
     if removed { Ok(()) } else { Err(DomainError::not_found(Thing::Role)) }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub struct ResetAnswer {
     /// Shown once to the administrator, to hand over in person; it must be changed at
     /// the next sign-in.
@@ -97,7 +97,7 @@ pub async fn reset_password(store: &Store, actor: &Actor, person_id: Id, now: i6
     Ok(ResetAnswer { one_time_password: one_time })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     pub current_password: String,

@@ -52,7 +52,7 @@ pub async fn list_sites(store: &Store, actor: &Actor) -> DomainResult<Vec<Site>>
     Ok(all.into_iter().filter(|s| actor.may(Access::ReadSite(s))).collect())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSite {
     pub code: String,
@@ -99,7 +99,7 @@ pub async fn list_departments(store: &Store, actor: &Actor, site_id: Id) -> Doma
     Ok(store.read(move |c| reference::list_departments(c, site_id)).await?)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDepartment {
     pub kind: DepartmentKind,
@@ -136,7 +136,7 @@ pub async fn list_checkpoints(store: &Store, actor: &Actor, site_id: Id) -> Doma
     Ok(all.into_iter().map(|cp| if prints_labels { cp } else { cp.without_secret() }).collect())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewChecklistItem {
     pub text_zh: String,
@@ -144,7 +144,7 @@ pub struct NewChecklistItem {
     pub text_en: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCheckpoint {
     pub code: String,
@@ -223,7 +223,7 @@ pub async fn list_routes(store: &Store, actor: &Actor, site_id: Id) -> DomainRes
     Ok(store.read(move |c| reference::list_routes(c, site_id)).await?)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRoute {
     pub name_zh: String,
@@ -286,7 +286,7 @@ pub async fn list_schedules(store: &Store, actor: &Actor, site_id: Id) -> Domain
     Ok(store.read(move |c| reference::list_schedules(c, site_id)).await?)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSchedule {
     pub route_id: Id,
@@ -317,7 +317,7 @@ pub async fn create_schedule(
     Ok(schedule)
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, schemars::JsonSchema)]
 pub struct PersonWithRoles {
     #[serde(flatten)]
     pub person: Person,
@@ -343,7 +343,7 @@ pub async fn list_people(store: &Store, actor: &Actor) -> DomainResult<Vec<Perso
     Ok(all.into_iter().filter(|p| p.roles.iter().any(mine)).collect())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPerson {
     pub login: String,

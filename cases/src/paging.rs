@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::error::{DomainError, DomainResult};
 use crate::store::Value;
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 pub struct PageQuery {
     /// Continue with rows older than this: the `before` of the `Link` header.
     pub before: Option<String>,

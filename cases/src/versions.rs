@@ -194,12 +194,12 @@ pub async fn change_now(
     store.write_or_refuse(move |c| change(c, site_id, kind, id, &what, me, now)).await?
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Changed {
     pub version: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditNames {
     pub name_zh: String,
@@ -207,7 +207,7 @@ pub struct EditNames {
     pub name_en: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditChecklistItem {
     /// Kept for an item that stays (results recorded against it keep their meaning);
@@ -219,7 +219,7 @@ pub struct EditChecklistItem {
     pub text_en: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditCheckpoint {
     pub name_zh: String,
@@ -252,7 +252,7 @@ impl EditCheckpoint {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditRoute {
     pub name_zh: String,
@@ -261,7 +261,7 @@ pub struct EditRoute {
     pub checkpoint_ids: Vec<Id>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditSchedule {
     pub days_of_week: Vec<u8>,

@@ -16,6 +16,7 @@ pub const PROTOCOL_HEADER: &str = "x-patrol-protocol";
 /// `message_zh` and `message_en` are always both there, and `reason` is the finer
 /// code of why (`reason::Reason::code`), for programs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     pub error: String,
     pub message: String,
@@ -31,6 +32,9 @@ pub struct ErrorBody {
     /// The message in English; empty from older servers.
     #[serde(default)]
     pub message_en: String,
+    /// The request's id (`x-request-id`), to find it in the server's log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl ErrorBody {
@@ -46,6 +50,7 @@ impl ErrorBody {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LoginRequest {
     pub login: String,
     pub password: String,
@@ -54,17 +59,20 @@ pub struct LoginRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RefreshRequest {
     pub refresh_token: String,
     pub device_id: Id,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LogoutRequest {
     pub refresh_token: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
@@ -82,6 +90,7 @@ pub struct TokenResponse {
 
 /// What the signed-in person may see: their roles and sites.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Me {
     pub person_id: Id,
     pub org_id: Id,

@@ -9,6 +9,7 @@ use crate::Id;
 /// One entry of the log. Its leaf bytes are the canonical JSON (`Leaf::bytes`), so a
 /// verifier can recompute the leaf hash from a stored entry and nothing else.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Leaf {
     /// A record extended its device's chain (applied, or kept and rejected with a
@@ -80,6 +81,7 @@ impl Leaf {
 
 /// A tree head: the log had `tree_size` leaves with this root at this time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TreeHead {
     pub tree_size: u64,
     pub timestamp_ms: i64,
@@ -101,6 +103,7 @@ impl TreeHead {
 
 /// A tree head with the log key's Ed25519 signature (hex) over `signing_bytes`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SignedTreeHead {
     #[serde(flatten)]
     pub head: TreeHead,
@@ -110,6 +113,7 @@ pub struct SignedTreeHead {
 
 /// The log's public key, as served and as written into archives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LogPublicKey {
     pub key_id: String,
     pub algorithm: String,
@@ -118,6 +122,7 @@ pub struct LogPublicKey {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ConsistencyProof {
     pub first: u64,
     pub second: u64,
@@ -125,6 +130,7 @@ pub struct ConsistencyProof {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct InclusionProof {
     pub leaf_index: u64,
     pub tree_size: u64,

@@ -7,6 +7,7 @@ use crate::Id;
 use crate::reason::Reason;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Organisation {
     pub id: Id,
@@ -15,6 +16,7 @@ pub struct Organisation {
 
 /// A compound or building the company manages (在管楼盘 / 小区 / 项目).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Site {
     pub id: Id,
@@ -29,6 +31,7 @@ pub struct Site {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum DepartmentKind {
@@ -89,6 +92,7 @@ impl DepartmentKind {
 
 /// A department of one site's service centre.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Department {
     pub id: Id,
@@ -99,6 +103,7 @@ pub struct Department {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Person {
     pub id: Id,
@@ -110,6 +115,7 @@ pub struct Person {
 
 /// What a person may do, and where. A person may hold several assignments.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "role", rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Role {
@@ -147,6 +153,7 @@ impl Role {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RoleAssignment {
     pub person_id: Id,
@@ -155,6 +162,7 @@ pub struct RoleAssignment {
 
 /// One line of a checkpoint's checklist ("灯具是否完好").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ChecklistItem {
     pub id: Id,
@@ -164,6 +172,7 @@ pub struct ChecklistItem {
 
 /// A place on a route that must be proven visited (重点部位).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Checkpoint {
     pub id: Id,
@@ -189,6 +198,7 @@ pub struct Checkpoint {
 
 /// An ordered walk through checkpoints of one site (巡检线路).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Route {
     pub id: Id,
@@ -202,6 +212,7 @@ pub struct Route {
 /// A night window may cross midnight: 23:00–01:00 is `start_minute` 1380,
 /// `end_minute` 60, and belongs to the day it starts on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TimeWindow {
     /// Minutes after local midnight, below 1440.
@@ -227,6 +238,7 @@ impl TimeWindow {
 
 /// When a route must be walked (日常 2 次/天 …).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Schedule {
     pub id: Id,

@@ -14,6 +14,7 @@ pub const PHOTO_CHUNK_MAX: usize = 1024 * 1024;
 pub const PHOTO_MAX_BYTES: u64 = 15 * 1024 * 1024;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PushRequest {
     pub device_id: Id,
@@ -30,6 +31,7 @@ pub struct PushRequest {
 /// how long the phone's monotonic clock says has passed since it received that
 /// answer. The server trusts its own time and bounds the elapsed time by its receipt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClockEvidence {
     pub time_token: String,
@@ -37,6 +39,7 @@ pub struct ClockEvidence {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RecordStatus {
     Applied,
@@ -45,6 +48,7 @@ pub enum RecordStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RecordOutcome {
     pub record_id: Id,
     pub seq: u64,
@@ -58,6 +62,7 @@ pub struct RecordOutcome {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PushResponse {
     pub acked_seq: u64,
     pub acked_hash: String,
@@ -69,6 +74,7 @@ pub struct PushResponse {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SyncStatus {
     pub acked_seq: u64,
     pub acked_hash: String,
@@ -80,12 +86,14 @@ pub struct SyncStatus {
 
 /// A person as others see them: a name, no contact details.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PersonName {
     pub id: Id,
     pub display_name: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ReferenceBundle {
     pub sites: Vec<Site>,
     pub departments: Vec<Department>,
@@ -97,6 +105,7 @@ pub struct ReferenceBundle {
 
 /// One entry of a notice's timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NoticeEvent {
     pub record_id: Id,
     /// `raised` or an action name.
@@ -118,6 +127,7 @@ pub struct NoticeEvent {
 
 /// A rectification notice as people see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NoticeView {
     pub id: Id,
     /// `JY-2026-000123`; set by the server when it first receives the notice.
@@ -156,6 +166,7 @@ impl NoticeView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Rejection {
     pub record_id: Id,
     pub seq: u64,
@@ -166,6 +177,7 @@ pub struct Rejection {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PullResponse {
     pub cursor: String,
     pub more: bool,
@@ -180,6 +192,7 @@ pub struct PullResponse {
 
 /// A message the server sent one person in the app, in both languages.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct InAppNotification {
     pub id: Id,
     /// `notice_reminder`, `notice_overdue`, `notice_escalated`, `notice_not_delivered`,
@@ -195,6 +208,7 @@ pub struct InAppNotification {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PhotoStatus {
     pub sha256: String,
     pub size: u64,
@@ -204,6 +218,7 @@ pub struct PhotoStatus {
 
 /// An action on a notice through the JSON API (web console, scripts).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NoticeActionRequest {
     pub action: NoticeAction,
@@ -217,6 +232,7 @@ pub struct NoticeActionRequest {
 
 /// One checkpoint visit of a run, as the server saw it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct VisitView {
     pub visit_id: Id,
     pub checkpoint_id: Id,
@@ -228,6 +244,7 @@ pub struct VisitView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RunView {
     pub run_id: Id,
     pub site_id: Id,
@@ -249,6 +266,7 @@ pub struct RunView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DailyLogSignature {
     pub person_id: Id,
     pub person_name: String,
@@ -260,6 +278,7 @@ pub struct DailyLogSignature {
 
 /// A site's patrol log of one day (巡检记录), for the supervisor's signature.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DailyLog {
     pub site_id: Id,
     pub day: String,

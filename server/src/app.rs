@@ -4,15 +4,17 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::handler::Handler;
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post, put};
+use axum::routing::{MethodFilter, MethodRouter, on};
 use axum::{Json, Router};
 use patrol_protocol::api::{PROTOCOL_HEADER, PROTOCOL_VERSION};
 use patrol_protocol::reason::{Reason, Thing};
+use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::api::{account, admin, health, versions};
+use crate::api::{account, admin, doc, health, versions};
 use crate::auth::{self};
 use crate::error::{ApiError, Reader};
 use crate::state::AppState;
@@ -35,17 +37,33 @@ pub struct ApiRoute {
     pub tag: &'static str,
     pub audience: Audience,
     pub handler: MethodRouter<AppState>,
+    /// What the handler takes and gives, read off its signature (`api::doc`).
+    pub document: fn(&mut doc::Schemas, &mut doc::Operation),
 }
 
-fn route(
+/// One route: the handler is named once, and both serves the route and documents it.
+fn route<H, T, A>(
     method: Method,
     path: &'static str,
     tag: &'static str,
     audience: Audience,
     summary: &'static str,
-    handler: MethodRouter<AppState>,
-) -> ApiRoute {
-    ApiRoute { method, path, summary, tag, audience, handler }
+    handler: H,
+) -> ApiRoute
+where
+    H: Handler<T, AppState> + doc::Documented<A>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).expect("the table uses GET, POST and PUT");
+    ApiRoute {
+        method,
+        path,
+        summary,
+        tag,
+        audience,
+        handler: on(filter, handler),
+        document: <H as doc::Documented<A>>::document,
+    }
 }
 
 /// Every route of the server. Kept as a table: one line a route.
@@ -54,81 +72,85 @@ pub fn routes() -> Vec<ApiRoute> {
     use Audience::*;
     use Method as M;
     vec![
-        route(M::GET, "/healthz", "operations", Public, "Liveness: the process answers", get(health::healthz)),
-        route(M::GET, "/readyz", "operations", Public, "Readiness: the database answers", get(health::readyz)),
-        route(M::GET, "/metrics", "operations", Public, "Prometheus metrics", get(health::metrics)),
-        route(M::GET, "/api/v1/openapi.json", "operations", Public, "This document", get(openapi)),
-        route(M::POST, "/api/v1/auth/login", "auth", Public, "Sign in: access token and refresh token bound to a device", post(auth::login)),
-        route(M::POST, "/api/v1/auth/refresh", "auth", Public, "Rotate a refresh token; a reused one revokes its family", post(auth::refresh)),
-        route(M::POST, "/api/v1/auth/logout", "auth", Public, "End the login a refresh token belongs to", post(auth::logout)),
-        route(M::GET, "/api/v1/me", "people", SignedIn, "The signed-in person, roles and visible sites", get(admin::me)),
-        route(M::GET, "/api/v1/sites", "sites", SignedIn, "Sites the caller may see", get(admin::list_sites)),
-        route(M::POST, "/api/v1/sites", "sites", Administrator, "Create a site", post(admin::create_site)),
-        route(M::GET, "/api/v1/sites/{site_id}", "sites", SignedIn, "One site", get(admin::get_site)),
-        route(M::PUT, "/api/v1/sites/{site_id}", "sites", Administrator, "Edit a site's names (a new version)", put(versions::edit_site)),
-        route(M::GET, "/api/v1/sites/{site_id}/history", "sites", SignedIn, "Every version of a site", get(versions::site_history)),
-        route(M::PUT, "/api/v1/sites/{site_id}/departments/{department_id}", "sites", Administrator, "Edit a department (a new version)", put(versions::edit_department)),
-        route(M::POST, "/api/v1/sites/{site_id}/departments/{department_id}/retire", "sites", Administrator, "Retire a department with no open notices", post(versions::retire_department)),
-        route(M::GET, "/api/v1/sites/{site_id}/departments/{department_id}/history", "sites", SignedIn, "Every version of a department", get(versions::department_history)),
-        route(M::PUT, "/api/v1/sites/{site_id}/checkpoints/{checkpoint_id}", "sites", Administrator, "Edit a checkpoint and its checklist (a new version)", put(versions::edit_checkpoint)),
-        route(M::POST, "/api/v1/sites/{site_id}/checkpoints/{checkpoint_id}/retire", "sites", Administrator, "Retire a checkpoint no route uses", post(versions::retire_checkpoint)),
-        route(M::GET, "/api/v1/sites/{site_id}/checkpoints/{checkpoint_id}/history", "sites", SignedIn, "Every version of a checkpoint", get(versions::checkpoint_history)),
-        route(M::PUT, "/api/v1/sites/{site_id}/routes/{route_id}", "sites", Administrator, "Edit a route (a new version)", put(versions::edit_route)),
-        route(M::POST, "/api/v1/sites/{site_id}/routes/{route_id}/retire", "sites", Administrator, "Retire a route and its schedules", post(versions::retire_route)),
-        route(M::GET, "/api/v1/sites/{site_id}/routes/{route_id}/history", "sites", SignedIn, "Every version of a route", get(versions::route_history)),
-        route(M::PUT, "/api/v1/sites/{site_id}/schedules/{schedule_id}", "sites", Administrator, "Edit a schedule (a new version, counted from the windows that end after it)", put(versions::edit_schedule)),
-        route(M::POST, "/api/v1/sites/{site_id}/schedules/{schedule_id}/retire", "sites", Administrator, "Retire a schedule", post(versions::retire_schedule)),
-        route(M::GET, "/api/v1/sites/{site_id}/schedules/{schedule_id}/history", "sites", SignedIn, "Every version of a schedule", get(versions::schedule_history)),
-        route(M::GET, "/api/v1/sites/{site_id}/departments", "sites", SignedIn, "Departments of a site", get(admin::list_departments)),
-        route(M::POST, "/api/v1/sites/{site_id}/departments", "sites", Administrator, "Create a department", post(admin::create_department)),
-        route(M::GET, "/api/v1/sites/{site_id}/checkpoints", "sites", SignedIn, "Checkpoints of a site with checklists", get(admin::list_checkpoints)),
-        route(M::POST, "/api/v1/sites/{site_id}/checkpoints", "sites", Administrator, "Create a checkpoint", post(admin::create_checkpoint)),
-        route(M::GET, "/api/v1/sites/{site_id}/routes", "sites", SignedIn, "Routes of a site", get(admin::list_routes)),
-        route(M::POST, "/api/v1/sites/{site_id}/routes", "sites", Administrator, "Create a route", post(admin::create_route)),
-        route(M::GET, "/api/v1/sites/{site_id}/schedules", "sites", SignedIn, "Schedules of a site's routes", get(admin::list_schedules)),
-        route(M::POST, "/api/v1/sites/{site_id}/schedules", "sites", Administrator, "Create a schedule", post(admin::create_schedule)),
-        route(M::GET, "/api/v1/sites/{site_id}/rules", "schedules", SignedIn, "Time limits, escalation steps and audit bounds of a site", get(schedules::api::get_rules)),
-        route(M::PUT, "/api/v1/sites/{site_id}/rules", "schedules", Administrator, "Set a site's time limits and escalation steps", put(schedules::api::put_rules)),
-        route(M::GET, "/api/v1/sites/{site_id}/holidays", "schedules", SignedIn, "Holidays: regular schedules expect nothing", get(schedules::api::list_holidays)),
-        route(M::POST, "/api/v1/sites/{site_id}/holidays", "schedules", Administrator, "Add a holiday", post(schedules::api::create_holiday)),
-        route(M::GET, "/api/v1/sites/{site_id}/special-periods", "schedules", SignedIn, "Special periods (move-in) with their own schedules", get(schedules::api::list_periods)),
-        route(M::POST, "/api/v1/sites/{site_id}/special-periods", "schedules", Administrator, "Add a special period for a route", post(schedules::api::create_period)),
-        route(M::GET, "/api/v1/sites/{site_id}/audit/{day}", "schedules", Supervisor, "Expected patrols of a day and how each went", get(schedules::api::get_audit)),
-        route(M::GET, "/api/v1/sites/{site_id}/waivers", "schedules", SignedIn, "Won't-do requests for expected patrols, newest first, a page at a time (Link: rel=next)", get(schedules::api::list_waivers)),
-        route(M::POST, "/api/v1/waivers/{waiver_id}/decision", "schedules", Supervisor, "Accept or reject a won't-do request", post(schedules::api::decide)),
-        route(M::GET, "/api/v1/sites/{site_id}/channels", "notifications", Administrator, "Where a site's events go (secrets never shown)", get(notify::api::list)),
-        route(M::POST, "/api/v1/sites/{site_id}/channels", "notifications", Administrator, "Add a WeCom, DingTalk, webhook or e-mail channel", post(notify::api::create)),
-        route(M::PUT, "/api/v1/sites/{site_id}/channels/{channel_id}", "notifications", Administrator, "Change a channel; an absent secret is kept", put(notify::api::update)),
-        route(M::GET, "/api/v1/sites/{site_id}/outbox", "notifications", Administrator, "Messages to a site's channels and their delivery, newest first, a page at a time (Link: rel=next)", get(notify::api::outbox)),
-        route(M::GET, "/api/v1/notifications", "notifications", SignedIn, "The caller's in-app messages, newest first, a page at a time (Link: rel=next)", get(notify::api::mine)),
-        route(M::GET, "/api/v1/people", "people", SignedIn, "People and roles (administrators and supervisors)", get(admin::list_people)),
-        route(M::POST, "/api/v1/people", "people", Administrator, "Create a person with roles", post(admin::create_person)),
-        route(M::POST, "/api/v1/people/{person_id}/roles", "people", Administrator, "Give a person a role", post(admin::add_role)),
-        route(M::POST, "/api/v1/people/{person_id}/roles/remove", "people", Administrator, "Take a role away from a person", post(account::remove_role)),
-        route(M::PUT, "/api/v1/people/{person_id}/active", "people", Administrator, "Deactivate (signs out everywhere) or reactivate a person", put(account::set_active)),
-        route(M::POST, "/api/v1/people/{person_id}/password-reset", "people", Administrator, "A one-time password to be changed at the next sign-in", post(account::reset_password)),
-        route(M::POST, "/api/v1/me/password", "people", SignedIn, "Change one's own password", post(account::change_password)),
-        route(M::POST, "/api/v1/sync/push", "sync", SignedIn, "Push a device's records in seq order", post(sync::push_handler)),
-        route(M::GET, "/api/v1/sync/status", "sync", SignedIn, "The device's acknowledged position", get(sync::status_handler)),
-        route(M::GET, "/api/v1/sync/pull", "sync", SignedIn, "Changes for the caller after a cursor", get(sync::pull_handler)),
-        route(M::GET, "/api/v1/photos/{sha256}/upload", "photos", SignedIn, "How much of a photo has arrived", get(photos::upload_status)),
-        route(M::PUT, "/api/v1/photos/{sha256}/upload", "photos", SignedIn, "Append a chunk at the offset", put(photos::upload_chunk)),
-        route(M::GET, "/api/v1/photos/{sha256}", "photos", SignedIn, "A photo", get(photos::get_photo)),
-        route(M::GET, "/api/v1/photos/{sha256}/thumb", "photos", SignedIn, "A photo's thumbnail", get(photos::get_thumb)),
-        route(M::GET, "/api/v1/notices", "notices", SignedIn, "Notices the caller may see, open first by due time, a page at a time (Link: rel=next)", get(notices::api::list)),
-        route(M::GET, "/api/v1/notices/{notice_id}", "notices", SignedIn, "A notice with its timeline", get(notices::api::get)),
-        route(M::POST, "/api/v1/notices/{notice_id}/actions", "notices", SignedIn, "Act on a notice: sign, dispute, fix, verify, reassign, void", post(notices::api::act)),
-        route(M::GET, "/api/v1/runs/{run_id}", "patrols", SignedIn, "A patrol run as the server saw it", get(patrols::api::get_run)),
-        route(M::GET, "/api/v1/sites/{site_id}/daily-logs/{day}", "patrols", SignedIn, "A site's patrol log of one day (supervisors)", get(patrols::api::get_daily_log)),
-        route(M::POST, "/api/v1/sites/{site_id}/daily-logs/{day}/sign", "patrols", SignedIn, "Sign a day's patrol log", post(patrols::api::sign_daily_log)),
+        route(M::GET, "/healthz", "operations", Public, "Liveness: the process answers", health::healthz),
+        route(M::GET, "/readyz", "operations", Public, "Readiness: the database answers", health::readyz),
+        route(M::GET, "/metrics", "operations", Public, "Prometheus metrics", health::metrics),
+        route(M::GET, "/api/v1/openapi.json", "operations", Public, "This document", openapi),
+        route(M::POST, "/api/v1/auth/login", "auth", Public, "Sign in: access token and refresh token bound to a device", auth::login),
+        route(M::POST, "/api/v1/auth/refresh", "auth", Public, "Rotate a refresh token; a reused one revokes its family", auth::refresh),
+        route(M::POST, "/api/v1/auth/logout", "auth", Public, "End the login a refresh token belongs to", auth::logout),
+        route(M::GET, "/api/v1/me", "people", SignedIn, "The signed-in person, roles and visible sites", admin::me),
+        route(M::GET, "/api/v1/sites", "sites", SignedIn, "Sites the caller may see", admin::list_sites),
+        route(M::POST, "/api/v1/sites", "sites", Administrator, "Create a site", admin::create_site),
+        route(M::GET, "/api/v1/sites/{site_id}", "sites", SignedIn, "One site", admin::get_site),
+        route(M::PUT, "/api/v1/sites/{site_id}", "sites", Administrator, "Edit a site's names (a new version)", versions::edit_site),
+        route(M::GET, "/api/v1/sites/{site_id}/history", "sites", SignedIn, "Every version of a site", versions::site_history),
+        route(M::PUT, "/api/v1/sites/{site_id}/departments/{department_id}", "sites", Administrator, "Edit a department (a new version)", versions::edit_department),
+        route(M::POST, "/api/v1/sites/{site_id}/departments/{department_id}/retire", "sites", Administrator, "Retire a department with no open notices", versions::retire_department),
+        route(M::GET, "/api/v1/sites/{site_id}/departments/{department_id}/history", "sites", SignedIn, "Every version of a department", versions::department_history),
+        route(M::PUT, "/api/v1/sites/{site_id}/checkpoints/{checkpoint_id}", "sites", Administrator, "Edit a checkpoint and its checklist (a new version)", versions::edit_checkpoint),
+        route(M::POST, "/api/v1/sites/{site_id}/checkpoints/{checkpoint_id}/retire", "sites", Administrator, "Retire a checkpoint no route uses", versions::retire_checkpoint),
+        route(M::GET, "/api/v1/sites/{site_id}/checkpoints/{checkpoint_id}/history", "sites", SignedIn, "Every version of a checkpoint", versions::checkpoint_history),
+        route(M::PUT, "/api/v1/sites/{site_id}/routes/{route_id}", "sites", Administrator, "Edit a route (a new version)", versions::edit_route),
+        route(M::POST, "/api/v1/sites/{site_id}/routes/{route_id}/retire", "sites", Administrator, "Retire a route and its schedules", versions::retire_route),
+        route(M::GET, "/api/v1/sites/{site_id}/routes/{route_id}/history", "sites", SignedIn, "Every version of a route", versions::route_history),
+        route(M::PUT, "/api/v1/sites/{site_id}/schedules/{schedule_id}", "sites", Administrator, "Edit a schedule (a new version, counted from the windows that end after it)", versions::edit_schedule),
+        route(M::POST, "/api/v1/sites/{site_id}/schedules/{schedule_id}/retire", "sites", Administrator, "Retire a schedule", versions::retire_schedule),
+        route(M::GET, "/api/v1/sites/{site_id}/schedules/{schedule_id}/history", "sites", SignedIn, "Every version of a schedule", versions::schedule_history),
+        route(M::GET, "/api/v1/sites/{site_id}/departments", "sites", SignedIn, "Departments of a site", admin::list_departments),
+        route(M::POST, "/api/v1/sites/{site_id}/departments", "sites", Administrator, "Create a department", admin::create_department),
+        route(M::GET, "/api/v1/sites/{site_id}/checkpoints", "sites", SignedIn, "Checkpoints of a site with checklists", admin::list_checkpoints),
+        route(M::POST, "/api/v1/sites/{site_id}/checkpoints", "sites", Administrator, "Create a checkpoint", admin::create_checkpoint),
+        route(M::GET, "/api/v1/sites/{site_id}/routes", "sites", SignedIn, "Routes of a site", admin::list_routes),
+        route(M::POST, "/api/v1/sites/{site_id}/routes", "sites", Administrator, "Create a route", admin::create_route),
+        route(M::GET, "/api/v1/sites/{site_id}/schedules", "sites", SignedIn, "Schedules of a site's routes", admin::list_schedules),
+        route(M::POST, "/api/v1/sites/{site_id}/schedules", "sites", Administrator, "Create a schedule", admin::create_schedule),
+        route(M::GET, "/api/v1/sites/{site_id}/rules", "schedules", SignedIn, "Time limits, escalation steps and audit bounds of a site", schedules::api::get_rules),
+        route(M::PUT, "/api/v1/sites/{site_id}/rules", "schedules", Administrator, "Set a site's time limits and escalation steps", schedules::api::put_rules),
+        route(M::GET, "/api/v1/sites/{site_id}/holidays", "schedules", SignedIn, "Holidays: regular schedules expect nothing", schedules::api::list_holidays),
+        route(M::POST, "/api/v1/sites/{site_id}/holidays", "schedules", Administrator, "Add a holiday", schedules::api::create_holiday),
+        route(M::GET, "/api/v1/sites/{site_id}/special-periods", "schedules", SignedIn, "Special periods (move-in) with their own schedules", schedules::api::list_periods),
+        route(M::POST, "/api/v1/sites/{site_id}/special-periods", "schedules", Administrator, "Add a special period for a route", schedules::api::create_period),
+        route(M::GET, "/api/v1/sites/{site_id}/audit/{day}", "schedules", Supervisor, "Expected patrols of a day and how each went", schedules::api::get_audit),
+        route(M::GET, "/api/v1/sites/{site_id}/waivers", "schedules", SignedIn, "Won't-do requests for expected patrols, newest first, a page at a time (Link: rel=next)", schedules::api::list_waivers),
+        route(M::POST, "/api/v1/waivers/{waiver_id}/decision", "schedules", Supervisor, "Accept or reject a won't-do request", schedules::api::decide),
+        route(M::GET, "/api/v1/sites/{site_id}/channels", "notifications", Administrator, "Where a site's events go (secrets never shown)", notify::api::list),
+        route(M::POST, "/api/v1/sites/{site_id}/channels", "notifications", Administrator, "Add a WeCom, DingTalk, webhook or e-mail channel", notify::api::create),
+        route(M::PUT, "/api/v1/sites/{site_id}/channels/{channel_id}", "notifications", Administrator, "Change a channel; an absent secret is kept", notify::api::update),
+        route(M::GET, "/api/v1/sites/{site_id}/outbox", "notifications", Administrator, "Messages to a site's channels and their delivery, newest first, a page at a time (Link: rel=next)", notify::api::outbox),
+        route(M::GET, "/api/v1/notifications", "notifications", SignedIn, "The caller's in-app messages, newest first, a page at a time (Link: rel=next)", notify::api::mine),
+        route(M::GET, "/api/v1/people", "people", SignedIn, "People and roles (administrators and supervisors)", admin::list_people),
+        route(M::POST, "/api/v1/people", "people", Administrator, "Create a person with roles", admin::create_person),
+        route(M::POST, "/api/v1/people/{person_id}/roles", "people", Administrator, "Give a person a role", admin::add_role),
+        route(M::POST, "/api/v1/people/{person_id}/roles/remove", "people", Administrator, "Take a role away from a person", account::remove_role),
+        route(M::PUT, "/api/v1/people/{person_id}/active", "people", Administrator, "Deactivate (signs out everywhere) or reactivate a person", account::set_active),
+        route(M::POST, "/api/v1/people/{person_id}/password-reset", "people", Administrator, "A one-time password to be changed at the next sign-in", account::reset_password),
+        route(M::POST, "/api/v1/me/password", "people", SignedIn, "Change one's own password", account::change_password),
+        route(M::POST, "/api/v1/sync/push", "sync", SignedIn, "Push a device's records in seq order", sync::push_handler),
+        route(M::GET, "/api/v1/sync/status", "sync", SignedIn, "The device's acknowledged position", sync::status_handler),
+        route(M::GET, "/api/v1/sync/pull", "sync", SignedIn, "Changes for the caller after a cursor", sync::pull_handler),
+        route(M::GET, "/api/v1/photos/{sha256}/upload", "photos", SignedIn, "How much of a photo has arrived", photos::upload_status),
+        route(M::PUT, "/api/v1/photos/{sha256}/upload", "photos", SignedIn, "Append a chunk at the offset", photos::upload_chunk),
+        route(M::GET, "/api/v1/photos/{sha256}", "photos", SignedIn, "A photo", photos::get_photo),
+        route(M::GET, "/api/v1/photos/{sha256}/thumb", "photos", SignedIn, "A photo's thumbnail", photos::get_thumb),
+        route(M::GET, "/api/v1/notices", "notices", SignedIn, "Notices the caller may see, open first by due time, a page at a time (Link: rel=next)", notices::api::list),
+        route(M::GET, "/api/v1/notices/{notice_id}", "notices", SignedIn, "A notice with its timeline", notices::api::get),
+        route(M::POST, "/api/v1/notices/{notice_id}/actions", "notices", SignedIn, "Act on a notice: sign, dispute, fix, verify, reassign, void", notices::api::act),
+        route(M::GET, "/api/v1/runs/{run_id}", "patrols", SignedIn, "A patrol run as the server saw it", patrols::api::get_run),
+        route(M::GET, "/api/v1/sites/{site_id}/daily-logs/{day}", "patrols", SignedIn, "A site's patrol log of one day (supervisors)", patrols::api::get_daily_log),
+        route(M::POST, "/api/v1/sites/{site_id}/daily-logs/{day}/sign", "patrols", SignedIn, "Sign a day's patrol log", patrols::api::sign_daily_log),
         // Public: witnesses hold no employee login; answers are hashes, sizes and times (docs/audit.md).
-        route(M::GET, "/api/v1/audit/tree-head", "audit", Public, "The newest signed tree head of the transparency log", get(audit::api::tree_head)),
-        route(M::GET, "/api/v1/audit/public-key", "audit", Public, "The log's Ed25519 public key", get(audit::api::public_key)),
-        route(M::GET, "/api/v1/audit/consistency", "audit", Public, "Consistency proof between tree sizes first and second", get(audit::api::consistency)),
-        route(M::GET, "/api/v1/audit/inclusion", "audit", Public, "Inclusion proof of a leaf (index or record_id) in a tree size", get(audit::api::inclusion)),
-        route(M::GET, "/api/v1/audit/check-code", "audit", Public, "Check a printed notice's number and verification code", get(audit::api::check_code_handler)),
+        route(M::GET, "/api/v1/audit/tree-head", "audit", Public, "The newest signed tree head of the transparency log", audit::api::tree_head),
+        route(M::GET, "/api/v1/audit/public-key", "audit", Public, "The log's Ed25519 public key", audit::api::public_key),
+        route(M::GET, "/api/v1/audit/consistency", "audit", Public, "Consistency proof between tree sizes first and second", audit::api::consistency),
+        route(M::GET, "/api/v1/audit/inclusion", "audit", Public, "Inclusion proof of a leaf (index or record_id) in a tree size", audit::api::inclusion),
+        route(M::GET, "/api/v1/audit/check-code", "audit", Public, "Check a printed notice's number and verification code", audit::api::check_code_handler),
     ]
 }
+
+/// The content security policy of every answer: the console's pages load their own
+/// stylesheet and script only, and are never framed.
+const CSP: &str = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub fn router(state: AppState) -> Router {
     router_with(state, Router::new())
@@ -159,6 +181,12 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
         // takes it (pulls and lists go to phones on mobile data), not for event
         // streams, images or bodies too small to gain.
         .layer(tower_http::compression::CompressionLayer::new())
+        // Headers every answer carries, pages and API alike: no framing, no script but
+        // the console's own file, no guessing of content types, no referrer elsewhere.
+        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
         // Every request gets an id (or keeps the one a proxy gave it): in its log
         // span, and back in the answer's `x-request-id`, so a person's report of a
@@ -204,6 +232,7 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let method = req.method().clone();
     let reader = Reader::of(req.headers());
+    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
     let wrong_version = req
         .headers()
         .get(PROTOCOL_HEADER)
@@ -214,7 +243,7 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     } else {
         next.run(req).await
     };
-    let response = crate::error::answer_in_reader_language(reader, response).await;
+    let response = crate::error::answer_in_reader_language(reader, request_id, response).await;
     state.metrics.observe(method.as_str(), &path, response.status().as_u16(), started.elapsed());
     response
 }
@@ -281,62 +310,142 @@ async fn unknown_path(req: Request) -> Response {
     ApiError::not_found(Thing::Endpoint).into_response()
 }
 
-/// The OpenAPI 3.1 document, generated from `routes()`.
+/// The OpenAPI 3.1 document, generated from `routes()`: each operation from its
+/// handler's types (`api::doc`), the audience's security and refusals from the table.
 pub fn openapi_document() -> serde_json::Value {
     use serde_json::{Map, json};
-    let mut paths = Map::new();
+    let mut schemas = doc::Schemas::default();
+    let error_schema = schemas.written::<patrol_protocol::api::ErrorBody>();
+    let mut paths = json!({});
     for r in routes() {
-        let params: Vec<_> = r
-            .path
-            .split('/')
-            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}))
+        let mut op = doc::Operation::default();
+        (r.document)(&mut schemas, &mut op);
+        let names: Vec<&str> =
+            r.path.split('/').filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}'))).collect();
+        assert_eq!(
+            names.len(),
+            op.path.len(),
+            "{} {}: the path names {} parameters, the handler takes {}",
+            r.method,
+            r.path,
+            names.len(),
+            op.path.len()
+        );
+        let mut params: Vec<_> = names
+            .iter()
+            .zip(&op.path)
+            .map(|(name, schema)| json!({"name": name, "in": "path", "required": true, "schema": doc::path_parameter(name, schema)}))
             .collect();
-        let mut op = json!({
+        for (name, required, schema, description) in &op.query {
+            let mut p = json!({"name": name, "in": "query", "required": required, "schema": schema});
+            if let Some(d) = description {
+                p["description"] = json!(d);
+            }
+            params.push(p);
+        }
+        let mut responses = Map::new();
+        for a in &op.answers {
+            let mut answer = json!({"description": a.description});
+            if let Some((media, schema)) = &a.content {
+                answer["content"] = json!({ *media: {"schema": schema} });
+            }
+            if !a.headers.is_empty() {
+                answer["headers"] = a
+                    .headers
+                    .iter()
+                    .map(|(name, description)| {
+                        (name.to_string(), json!({"description": description, "schema": {"type": "string"}}))
+                    })
+                    .collect::<Map<_, _>>()
+                    .into();
+            }
+            responses.insert(a.status.to_string(), answer);
+        }
+        let error = |description: &str| json!({"description": description, "content": {"application/json": {"schema": error_schema}}});
+        let with_header = |mut answer: serde_json::Value, name: &str, description: &str| {
+            answer["headers"] =
+                json!({ name: {"description": description, "required": true, "schema": {"type": "string"}} });
+            answer
+        };
+        responses.insert("4XX".into(), error("refused: the reason is in the body"));
+        if r.audience != Audience::Public {
+            responses.insert(
+                "401".into(),
+                with_header(
+                    error("no valid access token"),
+                    "WWW-Authenticate",
+                    "`Bearer`, with the error when a token was given",
+                ),
+            );
+            responses.insert("403".into(), error("the caller's roles do not allow this"));
+        }
+        responses.insert("429".into(), with_header(error("too many attempts"), "Retry-After", "Seconds to wait"));
+        responses.insert("5XX".into(), error("a fault of the server"));
+        responses.insert(
+            "503".into(),
+            with_header(error("a store is unavailable or the request took too long"), "Retry-After", "Seconds to wait"),
+        );
+        let mut operation = json!({
             "summary": r.summary,
             "tags": [r.tag],
-            "operationId": format!("{}_{}", r.method.as_str().to_lowercase(), r.path.trim_start_matches('/').replace(['/', '{', '}', '.'], "_")),
+            "operationId": operation_id(&r),
             "parameters": params,
-            "responses": {
-                "200": {"description": "success"},
-                "4XX": {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "5XX": {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-            }
+            "responses": responses,
         });
+        if let Some((media, schema)) = &op.body {
+            operation["requestBody"] = json!({"required": true, "content": { *media: {"schema": schema} }});
+        }
         if r.audience != Audience::Public {
-            op["security"] = json!([{"bearer": []}]);
+            operation["security"] = json!([{"bearer": []}]);
         }
-        if r.audience == Audience::Administrator {
-            op["description"] = json!("Administrators only; others get 403.");
+        match r.audience {
+            Audience::Administrator => operation["description"] = json!("Administrators only; others get 403."),
+            Audience::Supervisor => operation["description"] = json!("Supervisors and administrators; others get 403."),
+            _ => {}
         }
-        let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
-        entry[r.method.as_str().to_lowercase()] = op;
+        paths[r.path][r.method.as_str().to_lowercase()] = operation;
     }
+    let mut components = schemas.finish(&mut paths);
+    components["ErrorBody"]["description"] = json!(
+        "Every error. `message` is in the language the request prefers by `Accept-Language` (Chinese, zh-CN, unless English is preferred); `message_zh` and `message_en` always carry both; `reason` is a stable code for programs; `request_id` is the request's `x-request-id`, to find it in the server's log."
+    );
     json!({
         "openapi": "3.1.0",
-        "info": {"title": "Patrol API", "version": env!("CARGO_PKG_VERSION"), "description": format!("Protocol version {PROTOCOL_VERSION}. Every error is an `Error` object whose `message` is in the language of the request's `Accept-Language` (Chinese unless English is preferred), with `message_zh` and `message_en` beside it.")},
+        "info": {"title": "Patrol API", "version": env!("CARGO_PKG_VERSION"), "description": format!("Protocol version {PROTOCOL_VERSION}. Every error is an `ErrorBody` whose `message` is in the language of the request's `Accept-Language` (Chinese unless English is preferred), with `message_zh` and `message_en` beside it.")},
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-            "schemas": {"Error": {
-                "type": "object",
-                "description": "Every error. `message` is in the language the request prefers by `Accept-Language` (Chinese, zh-CN, unless English is preferred); `message_zh` and `message_en` always carry both.",
-                "required": ["error", "message", "message_zh", "message_en", "reason"],
-                "properties": {
-                    "error": {"type": "string", "description": "The kind of error: bad_request, invalid_input, not_found, conflict, forbidden, too_large, too_many_requests, unavailable, internal, protocol_version, password_change_required, or for 401 why (unauthenticated, token_expired, invalid_token, signed_out, account_disabled, invalid_credentials, refresh_*)"},
-                    "message": {"type": "string", "description": "Why, in the reader's language"},
-                    "message_zh": {"type": "string", "description": "Why, in Chinese"},
-                    "message_en": {"type": "string", "description": "Why, in English"},
-                    "reason": {"type": "string", "description": "Why, as a stable code (required, too_long, json_syntax, sync_gap …)"},
-                    "field": {"type": "string", "description": "The field refused, for invalid_input"}
-                }
-            }}
+            "schemas": components,
         }
     })
 }
 
-async fn openapi() -> impl IntoResponse {
-    let mut r = Json(openapi_document()).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
-    r
+/// `sync_push`, `get_sites_site_id_departments` …: the last words of the path after
+/// `/api/v1/`, prefixed by the method where one path has several.
+fn operation_id(r: &ApiRoute) -> String {
+    let words: Vec<&str> = r
+        .path
+        .trim_start_matches("/api/v1/")
+        .trim_start_matches('/')
+        .split(['/', '.', '-'])
+        .map(|w| w.trim_start_matches('{').trim_end_matches('}'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    format!("{}_{}", r.method.as_str().to_lowercase(), words.join("_"))
+}
+
+/// The document's answer type.
+pub struct OpenApiDocument(serde_json::Value);
+
+impl IntoResponse for OpenApiDocument {
+    fn into_response(self) -> Response {
+        let mut r = Json(self.0).into_response();
+        r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+        r
+    }
+}
+
+async fn openapi() -> OpenApiDocument {
+    static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    OpenApiDocument(DOCUMENT.get_or_init(openapi_document).clone())
 }

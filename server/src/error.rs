@@ -176,6 +176,7 @@ impl ApiError {
             reason: self.reason().code().into(),
             message_zh: zh,
             message_en: en,
+            request_id: None,
         }
     }
 
@@ -268,7 +269,7 @@ impl IntoResponse for ApiError {
 /// ours are re-worded when English is asked for, and axum's own plain-text or empty
 /// refusals (bad JSON, a missing content type, a wrong method, an unknown path, a
 /// body over the limit) are replaced by ours, so no client ever gets English-only text.
-pub async fn answer_in_reader_language(reader: Reader, response: Response) -> Response {
+pub async fn answer_in_reader_language(reader: Reader, request_id: Option<String>, response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
@@ -283,10 +284,13 @@ pub async fn answer_in_reader_language(reader: Reader, response: Response) -> Re
         }
         framework_refusal(response).await
     };
-    match (reader, response.extensions().get::<Cause>().cloned()) {
-        (Reader::En, Some(Cause(error))) => {
+    match response.extensions().get::<Cause>().cloned() {
+        // Ours are written in Chinese without the request's id: written again when
+        // English is asked for or the request has an id (always, behind `app::router`).
+        Some(Cause(error)) if reader == Reader::En || request_id.is_some() => {
             let (mut parts, _) = response.into_parts();
-            let body = serde_json::to_vec(&error.body(reader)).unwrap_or_default();
+            let body = ErrorBody { request_id, ..error.body(reader) };
+            let body = serde_json::to_vec(&body).unwrap_or_default();
             parts.headers.remove(header::CONTENT_LENGTH);
             Response::from_parts(parts, axum::body::Body::from(body))
         }

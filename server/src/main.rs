@@ -28,6 +28,8 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Print the OpenAPI 3.1 document the server serves at /api/v1/openapi.json.
+    Openapi,
     /// Manage people.
     User {
         #[command(subcommand)]
@@ -168,6 +170,10 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Migrate => {
             let ran = open(&settings)?.migrate_blocking().map_err(|e| e.to_string())?;
             println!("{ran} migration(s) applied");
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{:#}", patrol_server::app::openapi_document());
             Ok(())
         }
         Command::Serve => serve(open(&settings)?, settings, None),

@@ -320,7 +320,7 @@ pub fn retired_at(c: &mut dyn Conn, kind: RefKind, site_id: Id) -> Result<std::c
 // ---------------------------------------------------------------------------------
 
 /// A kind of reference object that has versions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RefKind {
     Site,
@@ -373,7 +373,7 @@ impl RefKind {
 /// The editable part of an object: what a version records. Identity (id, site, code,
 /// department kind, the QR secret) never changes; an object that must change those is
 /// a new object, and the old one is retired.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Body {
     Site {
@@ -474,7 +474,7 @@ impl Body {
 }
 
 /// One version of an object, as its history shows it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct Version {
     pub version: i64,
     pub valid_from_ms: i64,

@@ -26,7 +26,7 @@ pub(crate) const COLUMNS: &str =
     due_ms, state, issuer_id, raised_device_ms, received_ms, has_car, photos_json";
 
 /// A notice's current projection, without its timeline.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct NoticeRow {
     pub id: Id,
     pub site_id: Id,

@@ -30,7 +30,7 @@ pub fn local_day(site: &Site, ms: i64) -> NaiveDate {
 }
 
 /// One window of one route on one day in which `runs` patrols are expected.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ExpectedWindow {
     pub route_id: Id,
     pub day: NaiveDate,
@@ -43,7 +43,7 @@ pub struct ExpectedWindow {
     pub period_id: Option<Id>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SpecialPeriod {
     pub id: Id,
     pub site_id: Id,
@@ -59,7 +59,7 @@ pub struct SpecialPeriod {
     pub created_ms: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Holiday {
     pub day: NaiveDate,
     pub name: String,
@@ -303,7 +303,7 @@ impl Book {
 }
 
 /// How one expected run went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Started inside the window and finished by its end, on trusted time.
@@ -321,7 +321,7 @@ pub enum Verdict {
     Flagged,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Slot {
     pub verdict: Verdict,
     pub run_id: Option<Id>,
@@ -330,14 +330,14 @@ pub struct Slot {
     pub notes: Vec<&'static str>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct WaiverBrief {
     pub id: Id,
     pub state: String,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct WindowAudit {
     #[serde(flatten)]
     pub window: ExpectedWindow,
@@ -353,7 +353,7 @@ impl WindowAudit {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DayAudit {
     pub day: Option<NaiveDate>,
     pub windows: Vec<WindowAudit>,

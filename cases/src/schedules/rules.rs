@@ -13,7 +13,7 @@ use crate::store::{Conn, DbError};
 
 const HOUR_MS: i64 = 3_600_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Language {
     #[default]
@@ -23,7 +23,7 @@ pub enum Language {
 
 /// Defaults follow the regulations in DOMAIN.md: a result is chased after 48 hours, a
 /// difficult case followed up within 24.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SiteRules {
     /// Longest due time of a general notice, from when the server received it.

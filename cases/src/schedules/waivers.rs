@@ -17,7 +17,7 @@ pub const PENDING: &str = "pending";
 pub const ACCEPTED: &str = "accepted";
 pub const REJECTED: &str = "rejected";
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Waiver {
     pub id: Id,
     pub site_id: Id,

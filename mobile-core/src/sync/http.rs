@@ -82,6 +82,7 @@ impl Http {
                 reason: why.code().into(),
                 message: shown,
                 field: None,
+                request_id: None,
             }
         });
         Err(HttpError::Status { status, body: Box::new(body) })

@@ -43,6 +43,18 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
+/// A JSON body of type `T` taken as its bytes, for a handler that bounds or counts
+/// them before it parses (the push). Documented as `T`.
+pub struct JsonBytes<T>(pub Bytes, pub std::marker::PhantomData<T>);
+
+impl<T, S: Send + Sync> FromRequest<S> for JsonBytes<T> {
+    type Rejection = axum::extract::rejection::BytesRejection;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(JsonBytes(Bytes::from_request(req, state).await?, std::marker::PhantomData))
+    }
+}
+
 /// Reads JSON, answering as axum's `Json` would (400 for text that is not JSON, 422
 /// for JSON of the wrong shape) but with a reason naming where it went wrong.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

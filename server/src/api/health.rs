@@ -19,7 +19,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiEr
     Ok("ready")
 }
 
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn metrics(State(state): State<AppState>) -> MetricsText {
     // The background work's state is in the database, shared by every instance: read
     // at each scrape (two small queries). A database that does not answer leaves
     // those gauges as they were; the rest is still served.
@@ -41,5 +41,14 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         Ok(b) => crate::metrics::backlog(&b),
         Err(e) => tracing::warn!(error = %e, "metrics: the job and outbox state could not be read"),
     }
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(&state.store))
+    MetricsText(state.metrics.render(&state.store))
+}
+
+/// Prometheus's text exposition format.
+pub struct MetricsText(pub String);
+
+impl IntoResponse for MetricsText {
+    fn into_response(self) -> axum::response::Response {
+        (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], self.0).into_response()
+    }
 }

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod doc;
 pub mod extract;
 pub mod health;
 pub mod paging;

@@ -4,8 +4,8 @@
 
 pub use patrol_cases::versions::*;
 
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::api::extract::{Json, Path};
+use axum::extract::State;
 use patrol_protocol::Id;
 
 use crate::error::ApiResult;

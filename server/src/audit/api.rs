@@ -39,7 +39,7 @@ pub async fn public_key(State(state): State<AppState>) -> ApiResult<Json<LogPubl
     Ok(Json(state.store.read(|c| log::signing_key(c).map(|k| k.public())).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct ConsistencyQuery {
     first: u64,
     second: u64,
@@ -65,7 +65,7 @@ pub async fn consistency(
     Ok(Json(ConsistencyProof { first, second, proof: hexes(proof) }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct InclusionQuery {
     index: Option<u64>,
     record_id: Option<Id>,
@@ -105,13 +105,13 @@ pub async fn inclusion(
     Ok(Json(answer))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct CodeQuery {
     number: String,
     code: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct CodeCheck {
     pub valid: bool,
     pub reason: String,

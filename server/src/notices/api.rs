@@ -16,7 +16,7 @@ use crate::notices::{Cursor, ListFilter};
 use crate::policy::Actor;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct ListQuery {
     site_id: Option<Id>,
     state: Option<String>,

@@ -21,7 +21,7 @@ use crate::schedules::rules::Language;
 use crate::state::AppState;
 
 /// A channel as the API shows it: whether a secret is set, never the secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ChannelView {
     pub id: Id,
     pub site_id: Id,
@@ -55,7 +55,7 @@ impl From<Channel> for ChannelView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelInput {
     pub name: String,
@@ -172,7 +172,7 @@ pub async fn update(
     Ok(Json(ch.into()))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct OutboxRow {
     pub id: Id,
     pub channel_id: Id,

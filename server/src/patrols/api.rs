@@ -34,7 +34,7 @@ pub async fn get_daily_log(
     Ok(Json(patrol_cases::patrols::review::supervised_log(&state.store, &actor, site_id, day).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignRequest {
     #[serde(default)]

@@ -230,7 +230,7 @@ pub async fn sweep_staged(state: &AppState, max_age: std::time::Duration) -> Api
     Ok(old.len() as u32)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct Offset {
     offset: u64,
 }
@@ -486,11 +486,20 @@ pub async fn bytes_for(state: &AppState, actor: &Actor, sha: &str) -> ApiResult<
 }
 
 /// `GET /api/v1/photos/{sha256}`
-pub async fn get_photo(State(state): State<AppState>, actor: Actor, Path(sha): Path<String>) -> ApiResult<Response> {
-    serve(&state, &actor, &sha, false).await
+pub async fn get_photo(State(state): State<AppState>, actor: Actor, Path(sha): Path<String>) -> ApiResult<Jpeg> {
+    serve(&state, &actor, &sha, false).await.map(Jpeg)
 }
 
 /// `GET /api/v1/photos/{sha256}/thumb`: 320 px on the long edge, made on first use.
-pub async fn get_thumb(State(state): State<AppState>, actor: Actor, Path(sha): Path<String>) -> ApiResult<Response> {
-    serve(&state, &actor, &sha, true).await
+pub async fn get_thumb(State(state): State<AppState>, actor: Actor, Path(sha): Path<String>) -> ApiResult<Jpeg> {
+    serve(&state, &actor, &sha, true).await.map(Jpeg)
+}
+
+/// A photo's or thumbnail's answer (`serve`): the JPEG, or 304 (documented in `api::doc`).
+pub struct Jpeg(pub Response);
+
+impl IntoResponse for Jpeg {
+    fn into_response(self) -> Response {
+        self.0
+    }
 }

@@ -63,7 +63,7 @@ pub async fn list_holidays(
     Ok(Json(state.store.read(move |c| super::list_holidays(c, site_id)).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewHoliday {
     pub day: String,
@@ -102,7 +102,7 @@ pub async fn list_periods(
     Ok(Json(state.store.read(move |c| super::list_periods(c, site_id)).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPeriod {
     pub route_id: Id,
@@ -197,7 +197,7 @@ pub async fn list_waivers(
     Ok((paging::next_link(&format!("/api/v1/sites/{site_id}/waivers"), limit, next)?, Json(rows)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Decision {
     pub accept: bool,

@@ -23,7 +23,7 @@ use crate::state::AppState;
 pub async fn push_handler(
     State(state): State<AppState>,
     actor: Actor,
-    body: axum::body::Bytes,
+    crate::api::extract::JsonBytes(body, _): crate::api::extract::JsonBytes<PushRequest>,
 ) -> ApiResult<Json<PushResponse>> {
     let answer = push_answer(state, actor, body).await;
     match &answer {
@@ -69,7 +69,7 @@ async fn push_answer(state: AppState, actor: Actor, body: axum::body::Bytes) -> 
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct StatusQuery {
     device_id: Id,
 }
@@ -90,7 +90,7 @@ pub async fn status_handler(
     Ok(Json(SyncStatus { acked_seq, acked_hash, server_time_ms: now, time_token }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct PullQuery {
     #[serde(default)]
     cursor: String,

@@ -17,9 +17,9 @@ pub mod session;
 pub mod stats;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request};
+use axum::extract::{DefaultBodyLimit, Path, Query};
 use axum::http::{HeaderValue, Method, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get, post};
 
@@ -239,6 +239,7 @@ pub fn pages() -> Vec<WebRoute> {
 
 /// The console's router, merged into the server's by `app::router`.
 pub fn router() -> Router<AppState> {
+    use tower_http::set_header::SetResponseHeaderLayer;
     let mut router = Router::new();
     for p in pages() {
         // The page's audience travels with the request for `session::Page` to check.
@@ -246,31 +247,13 @@ pub fn router() -> Router<AppState> {
     }
     router
         .layer(middleware::from_fn(error::render_errors))
-        .layer(middleware::from_fn(page_headers))
+        // Pages show people's data: not kept by browsers or proxies (the static files
+        // say otherwise themselves). The security headers are the whole server's
+        // (`app::security_headers`).
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         // Uploads (plan images, CSV files) need more than the API's body limit; the
         // form reader bounds each part itself.
         .layer(DefaultBodyLimit::max(session::MULTIPART_MAX))
-}
-
-/// Headers every console response carries: no framing, no inline script, no
-/// caching of pages that show people's data.
-async fn page_headers(req: Request, next: Next) -> Response {
-    let is_static = req.uri().path().starts_with("/static/");
-    let mut r = next.run(req).await;
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-        ),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    if !is_static && !h.contains_key(header::CACHE_CONTROL) {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    r
 }
 
 async fn stylesheet() -> Response {

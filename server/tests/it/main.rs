@@ -16,6 +16,7 @@ mod hardening;
 mod long_lists;
 mod markup;
 mod notifications;
+mod openapi;
 mod people_lifecycle;
 mod printouts;
 mod push_atomicity;

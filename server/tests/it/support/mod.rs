@@ -2,6 +2,7 @@
 //! clock the test controls.
 #![allow(dead_code)]
 
+pub mod conformance;
 pub mod dump;
 pub mod phone;
 pub mod web;
@@ -216,10 +217,14 @@ impl TestServer {
     }
 
     pub async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
+        let (method, path) = (req.method().clone(), req.uri().path().to_string());
         let resp = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status();
+        let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
         let bytes = axum::body::to_bytes(resp.into_body(), 16 << 20).await.unwrap();
         let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        // Whatever a test asked, the answer must be what the document says it is.
+        conformance::check(&method, &path, status, content_type.as_deref(), &bytes);
         (status, json)
     }
 
