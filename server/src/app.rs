@@ -236,8 +236,7 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     let wrong_version = req
         .headers()
         .get(PROTOCOL_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim() != PROTOCOL_VERSION.to_string());
+        .is_some_and(|v| v.to_str().map_or(true, |v| v.trim() != PROTOCOL_VERSION.to_string()));
     let response = if wrong_version {
         ApiError::UpgradeRequired(Reason::UpdateApp { version: PROTOCOL_VERSION }).into_response()
     } else {
@@ -336,6 +335,12 @@ pub fn openapi_document() -> serde_json::Value {
             .zip(&op.path)
             .map(|(name, schema)| json!({"name": name, "in": "path", "required": true, "schema": doc::path_parameter(name, schema)}))
             .collect();
+        // Every operation reads the protocol header when it is there (`observe`).
+        params.push(json!({
+            "name": PROTOCOL_HEADER, "in": "header", "required": false,
+            "schema": {"type": "string", "enum": [PROTOCOL_VERSION.to_string()]},
+            "description": format!("The client's protocol version; this server speaks {PROTOCOL_VERSION} and answers another with 426"),
+        }));
         for (name, required, schema, description) in &op.query {
             let mut p = json!({"name": name, "in": "query", "required": required, "schema": schema});
             if let Some(d) = description {
@@ -368,6 +373,7 @@ pub fn openapi_document() -> serde_json::Value {
             answer
         };
         responses.insert("4XX".into(), error("refused: the reason is in the body"));
+        responses.insert("426".into(), error("the client speaks another protocol version: update the app"));
         if r.audience != Audience::Public {
             responses.insert(
                 "401".into(),

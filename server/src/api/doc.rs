@@ -88,6 +88,8 @@ impl Schemas {
             let name = renamed.iter().find(|(from, _)| *from == name).map(|(_, to)| to.clone()).unwrap_or(name);
             all.entry(name).or_insert(schema);
         }
+        all.values_mut().for_each(plain_string_choices);
+        plain_string_choices(paths);
         // Only what the operations refer to, directly or through other schemas (a
         // query's type is spelled out as parameters, not referred to).
         let mut kept = Map::new();
@@ -116,6 +118,58 @@ fn rename_refs(v: &mut Value, from: &str, to: &str) {
             map.values_mut().for_each(|v| rename_refs(v, from, to));
         }
         Value::Array(items) => items.iter_mut().for_each(|v| rename_refs(v, from, to)),
+        _ => {}
+    }
+}
+
+/// A Rust enum of unit variants, some with doc comments, comes out of schemars as a
+/// `oneOf` of `const`s (the described ones) and an `enum` (the rest). Equivalent, but
+/// generators of clients read only the first choice of such a `oneOf` (openapi-python-
+/// client #1044): written as one `enum` of strings, the variants' descriptions kept in
+/// the schema's description.
+fn plain_string_choices(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            let choices = map.get("oneOf").and_then(Value::as_array).and_then(|items| {
+                let mut values = Vec::new();
+                let mut described = Vec::new();
+                for item in items {
+                    let item = item.as_object()?;
+                    if item.get("type").is_some_and(|t| t != "string")
+                        || item.keys().any(|k| !["const", "enum", "type", "description"].contains(&k.as_str()))
+                    {
+                        return None;
+                    }
+                    let these: Vec<Value> = match (item.get("const"), item.get("enum")) {
+                        (Some(c), None) => vec![c.clone()],
+                        (None, Some(Value::Array(e))) => e.clone(),
+                        _ => return None,
+                    };
+                    if let Some(d) = item.get("description").and_then(Value::as_str) {
+                        for value in &these {
+                            described.push(format!("`{}`: {d}", value.as_str().unwrap_or_default()));
+                        }
+                    }
+                    values.extend(these);
+                }
+                values.iter().all(Value::is_string).then_some((values, described))
+            });
+            if let Some((values, described)) = choices {
+                map.remove("oneOf");
+                map.insert("type".into(), json!("string"));
+                map.insert("enum".into(), Value::Array(values));
+                if !described.is_empty() {
+                    let mut text = map.get("description").and_then(Value::as_str).unwrap_or_default().to_string();
+                    for line in described {
+                        text.push_str(if text.is_empty() { "" } else { "\n" });
+                        text.push_str(&line);
+                    }
+                    map.insert("description".into(), Value::String(text));
+                }
+            }
+            map.values_mut().for_each(plain_string_choices);
+        }
+        Value::Array(items) => items.iter_mut().for_each(plain_string_choices),
         _ => {}
     }
 }
@@ -230,9 +284,11 @@ impl<T: JsonSchema> DocIn for super::extract::JsonBytes<T> {
 /// Raw bytes (a photo's chunk).
 impl DocIn for axum::body::Bytes {
     fn document(_: &mut Schemas, op: &mut Operation) {
+        // `format: binary` beside 3.1's `contentMediaType`: generators of clients read it
+        // as "a file" (a caller hands bytes, not text).
         op.body = Some((
             "application/octet-stream",
-            json!({"type": "string", "contentMediaType": "application/octet-stream"}),
+            json!({"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"}),
         ));
     }
 }
@@ -340,7 +396,7 @@ impl DocOut for crate::photos::Jpeg {
         let mut ok = Answer::new(
             200,
             "the JPEG",
-            Some(("image/jpeg", json!({"type": "string", "contentMediaType": "image/jpeg"}))),
+            Some(("image/jpeg", json!({"type": "string", "format": "binary", "contentMediaType": "image/jpeg"}))),
         );
         ok.headers.push(("ETag", "The photo's SHA-256: a photo never changes"));
         op.answers.push(ok);
