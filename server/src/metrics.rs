@@ -67,7 +67,8 @@ fn describe() {
         Unit::Seconds,
         "Time since a background job last ran on any instance."
     );
-    describe_gauge!("patrol_db_connections", "Database connections of this instance, by state (open, idle).");
+    describe_gauge!("patrol_db_connections", "Database connections of this instance, by state (open, idle, in_use).");
+    describe_gauge!("patrol_db_waiting", "Transactions of this instance waiting for a database connection now.");
     describe_gauge!("patrol_process_resident_bytes", Unit::Bytes, "Resident memory of the process.");
     describe_gauge!("patrol_build_info", "The running version and database kind.");
 }
@@ -106,6 +107,8 @@ impl Metrics {
         let (open, idle) = store.open_and_idle();
         gauge!("patrol_db_connections", "state" => "open").set(open as f64);
         gauge!("patrol_db_connections", "state" => "idle").set(idle as f64);
+        gauge!("patrol_db_connections", "state" => "in_use").set(open.saturating_sub(idle as u32) as f64);
+        gauge!("patrol_db_waiting").set(store.waiting() as f64);
         if let Some(rss) = resident_bytes() {
             gauge!("patrol_process_resident_bytes").set(rss as f64);
         }

@@ -186,6 +186,32 @@ pub trait Database: Send + Sync + 'static {
     fn execute_outside_transaction(&self, sql: &str) -> Result<(), DbError>;
     /// Open connections and idle ones, as the pool counts them.
     fn open_and_idle(&self) -> (u32, usize);
+    /// Transactions waiting for a connection of the pool now.
+    fn waiting(&self) -> usize;
+}
+
+/// Counts those waiting for a connection: entered before the pool is asked, left
+/// when it answers (with a connection or an error) or the wait is given up.
+#[derive(Default)]
+pub struct Waiters(std::sync::atomic::AtomicUsize);
+
+impl Waiters {
+    pub fn enter(&self) -> Waiting<'_> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Waiting(self)
+    }
+
+    pub fn now(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+pub struct Waiting<'a>(&'a Waiters);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// The runtime that drives the database drivers' I/O: one worker thread of its own,

@@ -151,6 +151,11 @@ impl Store {
         self.db.open_and_idle()
     }
 
+    /// Transactions waiting for a connection now (a pool too small for the load).
+    pub fn waiting(&self) -> usize {
+        self.db.waiting()
+    }
+
     /// For the readiness probe.
     pub async fn ping(&self) -> Result<(), DbError> {
         self.read(|c| c.query_one("SELECT 1", &[]).map(|_| ())).await

@@ -19,6 +19,7 @@ pub struct PostgresDb {
     // Dropped before the runtime that drives it.
     pool: PgPool,
     rt: Arc<DbRuntime>,
+    waiters: crate::db::Waiters,
 }
 
 impl PostgresDb {
@@ -39,7 +40,7 @@ impl PostgresDb {
                     .connect_with(options),
             )
             .map_err(from_sqlx)?;
-        Ok(PostgresDb { pool, rt })
+        Ok(PostgresDb { pool, rt, waiters: Default::default() })
     }
 }
 
@@ -173,7 +174,10 @@ impl Database for PostgresDb {
         // Everything dropped here, a panicking body's transaction included, finds the
         // store's runtime current: sqlx rolls it back and gives the connection back.
         let _entered = self.rt.enter();
-        let mut tx = self.rt.block_on(self.pool.begin()).map_err(from_sqlx)?;
+        let waiting = self.waiters.enter();
+        let tx = self.rt.block_on(self.pool.begin());
+        drop(waiting);
+        let mut tx = tx.map_err(from_sqlx)?;
         let result = f(&mut PgConn { conn: &mut tx, rt: &self.rt });
         match result {
             Ok(()) => self.rt.block_on(tx.commit()).map_err(from_sqlx),
@@ -186,6 +190,10 @@ impl Database for PostgresDb {
 
     fn open_and_idle(&self) -> (u32, usize) {
         (self.pool.size(), self.pool.num_idle())
+    }
+
+    fn waiting(&self) -> usize {
+        self.waiters.now()
     }
 
     fn execute_outside_transaction(&self, sql: &str) -> Result<(), DbError> {

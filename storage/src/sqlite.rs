@@ -24,6 +24,7 @@ pub struct SqliteDb {
     // Dropped before the runtime that drives it.
     pool: SqlitePool,
     rt: Arc<DbRuntime>,
+    waiters: crate::db::Waiters,
 }
 
 /// Statements each connection keeps prepared: the server has a few hundred.
@@ -57,7 +58,7 @@ impl SqliteDb {
                     .connect_with(options),
             )
             .map_err(from_sqlx)?;
-        Ok(SqliteDb { pool, rt })
+        Ok(SqliteDb { pool, rt, waiters: Default::default() })
     }
 }
 
@@ -133,13 +134,20 @@ impl Database for SqliteDb {
         // Everything dropped here, a panicking body's connection included, finds the
         // store's runtime current: sqlx takes the connection back there.
         let _entered = self.rt.enter();
-        let mut conn = self.rt.block_on(self.pool.acquire()).map_err(from_sqlx)?;
+        let waiting = self.waiters.enter();
+        let conn = self.rt.block_on(self.pool.acquire());
+        drop(waiting);
+        let mut conn = conn.map_err(from_sqlx)?;
         let begin = if write { "BEGIN IMMEDIATE" } else { "BEGIN" };
         with_statements(&self.rt, &mut conn, Some(begin), |c| f(c))
     }
 
     fn open_and_idle(&self) -> (u32, usize) {
         (self.pool.size(), self.pool.num_idle())
+    }
+
+    fn waiting(&self) -> usize {
+        self.waiters.now()
     }
 
     fn execute_outside_transaction(&self, sql: &str) -> Result<(), DbError> {

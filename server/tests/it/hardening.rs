@@ -458,6 +458,8 @@ async fn metrics_have_histograms_and_sync_series_that_no_caller_can_grow() {
         "patrol_logins_total{outcome=\"ok\"} 1",
         "patrol_logins_total{outcome=\"wrong\"} 1",
         "patrol_db_connections{state=\"open\"}",
+        "patrol_db_connections{state=\"in_use\"}",
+        "patrol_db_waiting 0",
         "patrol_process_resident_bytes ",
         "patrol_build_info{",
     ] {

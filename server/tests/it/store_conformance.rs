@@ -243,6 +243,49 @@ fn every_way_a_transaction_ends_gives_the_connection_back(backend: Backend) {
     assert_eq!(orgs, 1, "the refused organisation was rolled back");
 }
 
+/// Those waiting for a connection are counted (`/metrics`' `patrol_db_waiting`): with
+/// every connection of the pool (4) held, a fifth transaction waits and is counted
+/// until one is given back, and then nobody waits.
+fn transactions_waiting_for_a_connection_are_counted(backend: Backend) {
+    let Some((store, _dir)) = setup(backend) else {
+        return;
+    };
+    assert_eq!(store.waiting(), 0);
+    let (hold_tx, hold_rx) = std::sync::mpsc::channel::<()>();
+    let hold_rx = std::sync::Arc::new(std::sync::Mutex::new(hold_rx));
+    let all_held = std::sync::Arc::new(std::sync::Barrier::new(5));
+    let holders: Vec<_> = (0..4)
+        .map(|_| {
+            let (s, rx, b) = (store.clone(), hold_rx.clone(), all_held.clone());
+            std::thread::spawn(move || {
+                s.tx_blocking(false, |c| {
+                    c.query_one("SELECT 1", &[])?;
+                    b.wait();
+                    let _ = rx.lock().unwrap().recv();
+                    Ok(())
+                })
+            })
+        })
+        .collect();
+    all_held.wait();
+    let s = store.clone();
+    let fifth = std::thread::spawn(move || s.tx_blocking(false, |c| c.query_one("SELECT 1", &[])?.int(0)));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.waiting() != 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(store.waiting(), 1, "the fifth transaction waits for a connection");
+    assert!(!fifth.is_finished());
+    for _ in 0..4 {
+        hold_tx.send(()).unwrap();
+    }
+    for h in holders {
+        h.join().unwrap().unwrap();
+    }
+    assert_eq!(fifth.join().unwrap().unwrap(), 1);
+    assert_eq!(store.waiting(), 0);
+}
+
 /// A placeholder is a placeholder only in the statement's code: the same characters in
 /// a string literal, a quoted name or a comment are text (the drivers parse the SQL;
 /// nothing rewrites it), and a value bound to `$1` comes back as it was sent.
@@ -391,6 +434,7 @@ both_backends_sync!(
     a_failed_transaction_leaves_nothing_behind,
     a_panicking_transaction_leaves_the_pool_whole,
     every_way_a_transaction_ends_gives_the_connection_back,
+    transactions_waiting_for_a_connection_are_counted,
     placeholders_inside_literals_and_comments_are_text,
     malformed_statements_are_refused_and_change_nothing,
     a_refresh_token_can_be_used_only_once,
