@@ -17,6 +17,7 @@ pub mod patrols;
 pub mod photos;
 pub mod policy;
 pub mod schedules;
+pub mod sequencer;
 pub mod sync;
 pub mod tokens;
 pub mod versions;

@@ -361,12 +361,20 @@ fn serve(store: Store, settings: Settings, demo_logins: Option<Vec<demo::DemoLog
         }
         // Reminders, escalations, missed patrols and the notification outbox.
         let _jobs = patrol_server::jobs::spawn(state.clone());
+        // The log's and the feed's order (within the merge delay of a commit).
+        state.sequencer.start(&state);
+        let drain = state.clone();
         tokio::spawn(patrol_server::audit::sign_heads_periodically(state.clone(), std::time::Duration::from_secs(60)));
-        axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+        let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string());
+        // What the last requests committed is integrated before the process ends.
+        if let Err(e) = drain.caught_up().await {
+            tracing::error!(error = %e, "pending log leaves could not be integrated at shutdown");
+        }
+        served
     })
 }

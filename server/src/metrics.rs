@@ -67,6 +67,16 @@ fn describe() {
         Unit::Seconds,
         "Time since a background job last ran on any instance."
     );
+    describe_gauge!("patrol_log_pending_leaves", "Log leaves committed and waiting for the sequencer (all instances).");
+    describe_gauge!(
+        "patrol_feed_pending_entries",
+        "Feed entries committed and waiting for the sequencer (all instances)."
+    );
+    describe_gauge!(
+        "patrol_log_merge_delay_seconds",
+        Unit::Seconds,
+        "How long the oldest pending leaf or entry has waited (0 when none waits); the merge delay bounds it."
+    );
     describe_gauge!("patrol_db_connections", "Database connections of this instance, by state (open, idle, in_use).");
     describe_gauge!("patrol_db_waiting", "Transactions of this instance waiting for a database connection now.");
     describe_gauge!("patrol_process_resident_bytes", Unit::Bytes, "Resident memory of the process.");
@@ -124,6 +134,8 @@ pub struct Backlog {
     pub outbox_oldest_ms: Option<i64>,
     /// Each job's lease: its name and when it expires (the job ran one period before).
     pub leases: Vec<(String, i64)>,
+    /// What waits for the sequencer.
+    pub sequencer: patrol_cases::sequencer::Pending,
 }
 
 pub fn backlog(b: &Backlog) {
@@ -131,6 +143,10 @@ pub fn backlog(b: &Backlog) {
     gauge!("patrol_outbox_pending").set(b.outbox_pending as f64);
     let oldest = b.outbox_oldest_ms.map_or(0.0, |ms| (b.now_ms - ms).max(0) as f64 / 1000.0);
     gauge!("patrol_outbox_oldest_pending_seconds").set(oldest);
+    gauge!("patrol_log_pending_leaves").set(b.sequencer.leaves as f64);
+    gauge!("patrol_feed_pending_entries").set(b.sequencer.entries as f64);
+    let waited = b.sequencer.oldest_ms.map_or(0.0, |ms| (b.now_ms - ms).max(0) as f64 / 1000.0);
+    gauge!("patrol_log_merge_delay_seconds").set(waited);
     for job in crate::jobs::ALL {
         // A lease row is taken when the job runs and lasts one period.
         if let Some((_, expires)) = b.leases.iter().find(|(name, _)| name == job.name) {

@@ -40,6 +40,9 @@ pub struct Settings {
     /// 3 600); `/live` streams are exempt. Long enough for a 1 MiB photo chunk over a
     /// slow link.
     pub request_timeout_seconds: u64,
+    /// The log's merge delay: the longest a committed record's leaf and feed entries
+    /// wait for the sequencer (milliseconds, 50 to 1 000; `jobs::sequencer`).
+    pub merge_delay_ms: u64,
     /// Mark the web console's cookies `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
     /// A font with Chinese glyphs for PDFs (`.ttf`, `.otf`, or `.ttc` with an optional
@@ -91,6 +94,7 @@ impl Default for Settings {
             database_pool_size: 8,
             database_acquire_timeout_seconds: 30,
             request_timeout_seconds: 120,
+            merge_delay_ms: 1_000,
             database_idle_timeout_seconds: 600,
             secure_cookies: false,
             cjk_font: String::new(),
@@ -118,6 +122,7 @@ impl std::fmt::Debug for Settings {
             .field("database_pool_size", &self.database_pool_size)
             .field("database_acquire_timeout_seconds", &self.database_acquire_timeout_seconds)
             .field("request_timeout_seconds", &self.request_timeout_seconds)
+            .field("merge_delay_ms", &self.merge_delay_ms)
             .field("database_idle_timeout_seconds", &self.database_idle_timeout_seconds)
             .field("secure_cookies", &self.secure_cookies)
             .field("cjk_font", &self.cjk_font)
@@ -212,6 +217,9 @@ impl Settings {
         if let Some(v) = get("PATROL_REQUEST_TIMEOUT_SECONDS") {
             self.request_timeout_seconds = parse("PATROL_REQUEST_TIMEOUT_SECONDS", v)?;
         }
+        if let Some(v) = get("PATROL_MERGE_DELAY_MS") {
+            self.merge_delay_ms = parse("PATROL_MERGE_DELAY_MS", v)?;
+        }
         if let Some(v) = get("PATROL_SECURE_COOKIES") {
             self.secure_cookies = parse("PATROL_SECURE_COOKIES", v)?;
         }
@@ -261,7 +269,8 @@ impl Settings {
         bad("PATROL_DATABASE_POOL_SIZE", self.database_pool_size as u64, 1, 1000)?;
         bad("PATROL_DATABASE_ACQUIRE_TIMEOUT_SECONDS", self.database_acquire_timeout_seconds, 1, 600)?;
         bad("PATROL_DATABASE_IDLE_TIMEOUT_SECONDS", self.database_idle_timeout_seconds, 10, 86_400)?;
-        bad("PATROL_REQUEST_TIMEOUT_SECONDS", self.request_timeout_seconds, 1, 3_600)
+        bad("PATROL_REQUEST_TIMEOUT_SECONDS", self.request_timeout_seconds, 1, 3_600)?;
+        bad("PATROL_MERGE_DELAY_MS", self.merge_delay_ms, 50, 1_000)
     }
 
     /// The database pool's settings.

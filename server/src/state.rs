@@ -24,6 +24,8 @@ pub struct AppState {
     /// The one watcher of the change feed's head that every open live page of this
     /// instance listens to (`web::live`).
     pub live: Arc<crate::web::live::FeedWatch>,
+    /// Orders the log and the feed (`jobs::Sequencer`).
+    pub sequencer: Arc<crate::jobs::Sequencer>,
 }
 
 impl AppState {
@@ -56,7 +58,16 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             instance_id: uuid::Uuid::now_v7().to_string(),
             live: Arc::new(crate::web::live::FeedWatch::default()),
+            sequencer: Arc::default(),
         })
+    }
+
+    /// Integrates whatever is pending before a read that must see every committed
+    /// record's leaf and feed entry (a pull, a proof, a printed code).
+    pub async fn caught_up(&self) -> Result<(), ApiError> {
+        self.sequencer.start(self);
+        patrol_cases::sequencer::catch_up(&self.store, self.clock.now_ms()).await?;
+        Ok(())
     }
 
     pub async fn reload_keys(&self) -> Result<(), ApiError> {

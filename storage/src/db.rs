@@ -303,6 +303,7 @@ const STEPS: &[Step] = &[
     step!(10, "0010_open_notices"),
     step!(11, "0011_notice_search"),
     step!(12, "0012_photo_markups"),
+    step!(13, "0013_sequencer", per_backend),
 ];
 
 /// The schema's history for one backend, as a sqlx migrator (each step in its own

@@ -142,6 +142,7 @@ pub fn write_archive(
     out: &mut dyn Write,
 ) -> Result<u64, String> {
     let db = |e: DbError| e.to_string();
+    crate::sequencer::catch_up_blocking(store, now).map_err(db)?;
     // A fresh head covers everything up to now; the month's leaves are all below it.
     let head = log::current_head(store, now).map_err(db)?;
     store

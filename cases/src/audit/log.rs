@@ -1,6 +1,7 @@
-//! The transparency log in the database: leaves appended in the caller's transaction
-//! from a gapless counter, interior hashes of complete subtrees kept as they complete,
-//! proofs read from them, and tree heads signed with the log's own Ed25519 key.
+//! The transparency log in the database: leaves added pending in the caller's
+//! transaction and given gapless indexes by the sequencer (`crate::sequencer`),
+//! interior hashes of complete subtrees kept as they complete, proofs read from them,
+//! and tree heads signed with the log's own Ed25519 key.
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use patrol_protocol::audit::{Leaf, LogPublicKey, SignedTreeHead, TreeHead};
@@ -18,41 +19,51 @@ fn parse(hex_hash: &str, what: &str) -> Result<Hash, DbError> {
     transparency::parse_hash(hex_hash).ok_or_else(|| corrupt(format!("{what} is not a hash")))
 }
 
-/// Appends a leaf in the caller's transaction and returns its index. The counter row's
-/// lock orders concurrent writers, so indexes commit in order and without gaps, and
-/// the subtrees this leaf completes are stored now, while their left halves are known.
-pub fn append(c: &mut dyn Conn, leaf: &Leaf, now: i64) -> Result<u64, DbError> {
-    // Lock order: the feed counter before the log counter, in every transaction.
-    // Most writers append to the feed before they log a decision; one that logged
-    // first and then appended to the feed could deadlock against them on PostgreSQL.
-    c.execute("UPDATE counters SET value = value WHERE name = 'feed'", &[])?;
-    let index =
-        c.query_one("UPDATE counters SET value = value + 1 WHERE name = 'log' RETURNING value", &[])?.int(0)? - 1;
+/// Adds a leaf to the log in the caller's transaction, pending: the sequencer gives it
+/// its index within the merge delay (`crate::sequencer`). Nothing here is shared with
+/// other writers (the pending row's id comes from the table's own sequence), so
+/// transactions of different sites never wait on each other for the log.
+pub fn append(c: &mut dyn Conn, leaf: &Leaf, now: i64) -> Result<(), DbError> {
     let bytes = leaf.bytes();
-    let hash = leaf_hash(&bytes);
     c.execute(
-        "INSERT INTO log_leaves (leaf_index, kind, subject, leaf, leaf_hash, at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
-        &params![
-            index,
-            leaf.kind_str(),
-            leaf.subject(),
-            String::from_utf8(bytes).expect("JSON is UTF-8"),
-            hex::encode(hash),
-            now
-        ],
+        "INSERT INTO log_pending (kind, subject, leaf, at_ms) VALUES ($1, $2, $3, $4)",
+        &params![leaf.kind_str(), leaf.subject(), String::from_utf8(bytes).expect("JSON is UTF-8"), now],
     )?;
-    let (mut level, mut i, mut cur) = (0u32, index as u64, hash);
-    while i & 1 == 1 {
-        let left = perfect(c, level, i - 1)?;
-        cur = node_hash(&left, &cur);
-        level += 1;
-        i >>= 1;
+    Ok(())
+}
+
+/// Integrates pending leaves as leaves `size..`, in the sequencer's transaction (which
+/// holds the log counter's lock): each leaf's hash, and the subtrees it completes while
+/// their left halves are known. Returns the new size.
+pub fn integrate(c: &mut dyn Conn, size: u64, pending: &[(String, String, String, i64)]) -> Result<u64, DbError> {
+    // Subtrees completed in this batch, so their right neighbours need not read them back.
+    let mut made: std::collections::HashMap<(u32, u64), Hash> = Default::default();
+    let mut index = size;
+    for (kind, subject, text, at_ms) in pending {
+        let hash = leaf_hash(text.as_bytes());
         c.execute(
-            "INSERT INTO log_nodes (level, node_index, hash) VALUES ($1, $2, $3)",
-            &params![i64::from(level), i as i64, hex::encode(cur)],
+            "INSERT INTO log_leaves (leaf_index, kind, subject, leaf, leaf_hash, at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+            &params![index as i64, kind.as_str(), subject.as_str(), text.as_str(), hex::encode(hash), *at_ms],
         )?;
+        made.insert((0, index), hash);
+        let (mut level, mut i, mut cur) = (0u32, index, hash);
+        while i & 1 == 1 {
+            let left = match made.get(&(level, i - 1)) {
+                Some(h) => *h,
+                None => perfect(c, level, i - 1)?,
+            };
+            cur = node_hash(&left, &cur);
+            level += 1;
+            i >>= 1;
+            c.execute(
+                "INSERT INTO log_nodes (level, node_index, hash) VALUES ($1, $2, $3)",
+                &params![i64::from(level), i as i64, hex::encode(cur)],
+            )?;
+            made.insert((level, i), cur);
+        }
+        index += 1;
     }
-    Ok(index as u64)
+    Ok(index)
 }
 
 /// The number of leaves.

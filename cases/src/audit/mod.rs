@@ -16,6 +16,8 @@ use crate::store::{DbError, Store};
 /// The verification code printed on a notice: its numbering leaf checked against a
 /// signed head (signed now if none covers the leaf yet). `None` before it is numbered.
 pub async fn notice_code(store: &Store, now: i64, notice_id: Id) -> Result<Option<String>, DbError> {
+    // The numbering leaf may still be pending (within the merge delay).
+    crate::sequencer::catch_up(store, now).await?;
     let store = store.clone();
     tokio::task::spawn_blocking(move || {
         let index = store.tx_blocking(false, |c| {

@@ -107,6 +107,7 @@ pub const TABLES: &[(&str, Class, &str)] = &[
     ("devices", Class::Proven, "each chain's acknowledged end; times and clock offsets are push metadata"),
     ("forks", Class::Proven, "refused offers, each logged"),
     ("log_leaves", Class::Proven, "the log"),
+    ("log_pending", Class::Proven, "leaves waiting for the sequencer (at most the merge delay)"),
     ("log_nodes", Class::Proven, "the log"),
     ("tree_heads", Class::Proven, "signed heads"),
     ("log_keys", Class::Operational, "the log's signing key"),
@@ -123,6 +124,11 @@ pub const TABLES: &[(&str, Class, &str)] = &[
     ("missed_windows", Class::Operational, "the patrol audit job's once-only marker; misses are computed from runs"),
     ("notice_escalations", Class::Operational, "the escalation job's steps, fired at its clock, not logged"),
     ("job_leases", Class::Operational, "background job leases"),
+    (
+        "feed_pending",
+        Class::Operational,
+        "feed entries waiting for the sequencer (at most the merge delay); the feed's comparison reads them after the positioned ones",
+    ),
     ("_sqlx_migrations", Class::Operational, "schema version (sqlx's record of the steps applied)"),
 ];
 
@@ -160,8 +166,11 @@ const PROJECTIONS: &[Projection] = &[
         exprs: &[(
             "position",
             "CAST((SELECT COUNT(*) FROM notice_events o WHERE o.notice_id = t.notice_id AND o.position < t.position) AS TEXT)
-             || CASE WHEN EXISTS (SELECT 1 FROM feed f WHERE f.position = t.position AND f.record_id = t.record_id
-                                  AND f.notice_id = t.notice_id) THEN '' ELSE ' (not its feed entry)' END",
+             || CASE WHEN EXISTS (SELECT 1 FROM feed f WHERE f.entry_id = t.position AND f.record_id = t.record_id
+                                  AND f.notice_id = t.notice_id)
+                      OR EXISTS (SELECT 1 FROM feed_pending p WHERE p.pending_id = t.position
+                                  AND p.record_id = t.record_id AND p.notice_id = t.notice_id)
+                 THEN '' ELSE ' (not its feed entry)' END",
         )],
     },
     Projection { table: "daily_log_signatures", key: &["record_id"], skip: &[], exprs: &[] },
@@ -188,7 +197,12 @@ pub fn compared() -> Vec<Compared> {
     PROJECTIONS
         .iter()
         .map(|p| Compared { table: p.table, key: p.key, filter: None, skip: p.skip })
-        .chain(std::iter::once(Compared { table: "feed", key: &["position"], filter: Some(FEED_FILTER), skip: &[] }))
+        .chain(std::iter::once(Compared {
+            table: "feed",
+            key: &["position"],
+            filter: Some(FEED_FILTER),
+            skip: &["entry_id"],
+        }))
         .collect()
 }
 
@@ -345,7 +359,8 @@ fn copy_rows(c: &mut dyn Conn, s: &ScratchDb, select: &str, insert: &str, params
     })
 }
 
-/// Replays the log: every record through `sync::reapply` at its receipt time, every
+/// Replays the log (its pending leaves after the integrated ones, in the order they
+/// were made): every record through `sync::reapply` at its receipt time, every
 /// completed photo at its logged time. The other leaves (numbers, routing, signatures)
 /// are made again by applying the records; forks were refused and changed nothing.
 fn replay(c: &mut dyn Conn, s: &ScratchDb, r: &mut Report) -> Result<(), DbError> {
@@ -354,9 +369,13 @@ fn replay(c: &mut dyn Conn, s: &ScratchDb, r: &mut Report) -> Result<(), DbError
     let (mut next, mut since_commit, mut unknown_rules) = (0i64, 0u64, 0u64);
     loop {
         let rows = c.query(
-            "SELECT l.leaf_index, l.leaf, x.body, x.clock_offset_ms FROM log_leaves l
-             LEFT JOIN records x ON l.kind = 'record' AND x.id = l.subject
-             WHERE l.leaf_index >= $1 ORDER BY l.leaf_index LIMIT $2",
+            &format!(
+                "SELECT l.place, l.leaf, x.body, x.clock_offset_ms FROM
+                   (SELECT leaf_index AS place, kind, subject, leaf FROM log_leaves
+                    UNION ALL SELECT {PENDING_AFTER} + pending_id, kind, subject, leaf FROM log_pending) l
+                 LEFT JOIN records x ON l.kind = 'record' AND x.id = l.subject
+                 WHERE l.place >= $1 ORDER BY l.place LIMIT $2"
+            ),
             &params![next, PAGE],
         )?;
         for row in &rows {
@@ -658,19 +677,37 @@ fn compare_keyed(c: &mut dyn Conn, s: &ScratchDb, p: &Projection, r: &mut Report
     Ok(())
 }
 
+/// Where entries waiting for a position sort, above any position a feed can reach.
+const PENDING_AFTER: i64 = 1 << 52;
+
 /// Compares the feed's record-made entries in order: the n-th such entry of the
-/// database against the n-th rebuilt one. Positions are not compared (entries that
-/// are not records sit between them); a difference misaligns everything after it, so
-/// the first one is reported.
+/// database against the n-th rebuilt one, ordered by time, then by the log place of
+/// the record that made it (entries no record made, a photo's arrival, first), then by
+/// feed position (the order one record's entries were made in). Positions themselves
+/// are not compared: entries that are not records sit between them, and the sequencer
+/// orders the entries of concurrent pushes as they committed, which the records do not
+/// say. A difference misaligns everything after it, so the first one is reported.
 fn compare_feed(c: &mut dyn Conn, s: &ScratchDb, r: &mut Report) -> Result<(), DbError> {
+    // Entries and leaves still waiting for the sequencer come after every positioned
+    // one, in the order they were made (the replay's own all wait: nothing sequences it).
+    let columns = FEED_COLUMNS.join(", ");
     let sql = format!(
-        "SELECT position, {} FROM feed WHERE position > $1 AND {FEED_FILTER} ORDER BY position LIMIT $2",
-        FEED_COLUMNS.join(", ")
+        "SELECT place, position, {columns} FROM (
+           SELECT COALESCE(
+                    (SELECT MIN(l.leaf_index) FROM log_leaves l WHERE l.subject = f.record_id AND l.kind = 'record'),
+                    (SELECT MIN({PENDING_AFTER} + p.pending_id) FROM log_pending p
+                      WHERE p.subject = f.record_id AND p.kind = 'record'),
+                    -1) AS place,
+                  f.position, {columns}
+           FROM (SELECT position, {columns} FROM feed WHERE {FEED_FILTER}
+                 UNION ALL SELECT {PENDING_AFTER} + pending_id, {columns} FROM feed_pending WHERE {FEED_FILTER}) f) x
+         WHERE (at_ms, place, position) > ($1, $2, $3) ORDER BY at_ms, place, position LIMIT $4"
     );
-    let (mut stored_after, mut rebuilt_after, mut n) = (0i64, 0i64, 0u64);
+    let start = (i64::MIN, i64::MIN, i64::MIN);
+    let (mut stored_after, mut rebuilt_after, mut n) = (start, start, 0u64);
     loop {
-        let stored = c.query(&sql, &params![stored_after, PAGE])?;
-        let rebuilt = s.with(|x| x.query(&sql, &params![rebuilt_after, PAGE]))?;
+        let stored = c.query(&sql, &params![stored_after.0, stored_after.1, stored_after.2, PAGE])?;
+        let rebuilt = s.with(|x| x.query(&sql, &params![rebuilt_after.0, rebuilt_after.1, rebuilt_after.2, PAGE]))?;
         for i in 0..stored.len().max(rebuilt.len()) {
             n += 1;
             match (stored.get(i), rebuilt.get(i)) {
@@ -679,19 +716,19 @@ fn compare_feed(c: &mut dyn Conn, s: &ScratchDb, r: &mut Report) -> Result<(), D
                     let differ: Vec<String> = FEED_COLUMNS
                         .iter()
                         .enumerate()
-                        .filter(|(j, _)| norm(&a.0[j + 1]) != norm(&b.0[j + 1]))
+                        .filter(|(j, _)| norm(&a.0[j + 2]) != norm(&b.0[j + 2]))
                         .map(|(j, col)| {
                             format!(
                                 "{col} is {} but the records give {}",
-                                shown(&norm(&a.0[j + 1])),
-                                shown(&norm(&b.0[j + 1]))
+                                shown(&norm(&a.0[j + 2])),
+                                shown(&norm(&b.0[j + 2]))
                             )
                         })
                         .collect();
                     if !differ.is_empty() {
                         r.find(format!(
                             "feed {}: record-made entry {n} differs: {} (edited, or an entry inserted or deleted before it)",
-                            a.int(0)?,
+                            a.int(1)?,
                             differ.join("; ")
                         ));
                         return Ok(());
@@ -700,24 +737,27 @@ fn compare_feed(c: &mut dyn Conn, s: &ScratchDb, r: &mut Report) -> Result<(), D
                 (Some(a), None) => {
                     r.find(format!(
                         "feed {}: record-made entry {n} ({}) is in the database but no record gives it (inserted?)",
-                        a.int(0)?,
-                        a.text(2)?
+                        a.int(1)?,
+                        a.text(3)?
                     ));
                     return Ok(());
                 }
                 (None, Some(b)) => {
                     r.find(format!(
-                        "feed: the records give entry {n} ({} of record {}) after position {stored_after} but the database has not (deleted?)",
-                        b.text(2)?,
-                        norm(&b.0[7]).unwrap_or_default()
+                        "feed: the records give entry {n} ({} of record {}) but the database has not (deleted?)",
+                        b.text(3)?,
+                        norm(&b.0[8]).unwrap_or_default()
                     ));
                     return Ok(());
                 }
                 (None, None) => unreachable!("within the longer page"),
             }
         }
-        stored_after = stored.last().map_or(Ok(stored_after), |row| row.int(0))?;
-        rebuilt_after = rebuilt.last().map_or(Ok(rebuilt_after), |row| row.int(0))?;
+        let last = |rows: &[crate::store::Row], after: (i64, i64, i64)| -> Result<(i64, i64, i64), DbError> {
+            rows.last().map_or(Ok(after), |row| Ok((row.int(2)?, row.int(0)?, row.int(1)?)))
+        };
+        stored_after = last(&stored, stored_after)?;
+        rebuilt_after = last(&rebuilt, rebuilt_after)?;
         if (stored.len() as i64) < PAGE && (rebuilt.len() as i64) < PAGE {
             break;
         }

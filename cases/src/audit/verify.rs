@@ -112,6 +112,7 @@ pub fn check_database(c: &mut dyn Conn) -> Result<Report, DbError> {
     chains(c, &mut r)?;
     log_against_records(c, &mut r)?;
     unlogged(c, &mut r)?;
+    pending(c, &mut r)?;
     notice_numbers(c, &mut r)?;
     super::replay::check(c, &mut r)?;
     Ok(r)
@@ -351,28 +352,56 @@ fn check_leaf(c: &mut dyn Conn, r: &mut Report, index: i64, leaf: &Leaf) -> Resu
     Ok(())
 }
 
+/// Leaves waiting for the sequencer: normal within the merge delay. One older than the
+/// merge delay at the time of the newest signed head was passed over (or written around
+/// the server): found, by the log's own clock, whenever this runs.
+fn pending(c: &mut dyn Conn, r: &mut Report) -> Result<(), DbError> {
+    let waiting = c.query_one("SELECT COUNT(*) FROM log_pending", &[])?.int(0)?;
+    if waiting > 0 {
+        r.notes.push(format!("{waiting} leaf(s) wait for the sequencer"));
+    }
+    let stale = c.query(
+        "SELECT kind, subject, at_ms FROM log_pending
+         WHERE at_ms + $1 < (SELECT COALESCE(MAX(timestamp_ms), 0) FROM tree_heads) ORDER BY pending_id LIMIT 20",
+        &params![crate::sequencer::MAX_MERGE_DELAY_MS],
+    )?;
+    for row in stale {
+        r.find(format!(
+            "log: the {} leaf of {} (committed at {} ms) waited past the merge delay: a later head leaves it out",
+            row.text(0)?,
+            row.text(1)?,
+            row.int(2)?
+        ));
+    }
+    Ok(())
+}
+
 /// What is stored but was never logged: rows written around the server's code.
 fn unlogged(c: &mut dyn Conn, r: &mut Report) -> Result<(), DbError> {
     let checks: [(&str, &str); 4] = [
         (
             "record {} has no log leaf (inserted around the server?)",
             "SELECT id FROM records x WHERE NOT EXISTS
-               (SELECT 1 FROM log_leaves l WHERE l.subject = x.id AND l.kind = 'record') LIMIT 20",
+               (SELECT 1 FROM log_leaves l WHERE l.subject = x.id AND l.kind = 'record')
+               AND NOT EXISTS (SELECT 1 FROM log_pending l WHERE l.subject = x.id AND l.kind = 'record') LIMIT 20",
         ),
         (
             "notice {} has no numbering leaf",
             "SELECT COALESCE(number, id) FROM notices x WHERE NOT EXISTS
-               (SELECT 1 FROM log_leaves l WHERE l.subject = x.raised_record_id AND l.kind = 'notice_numbered') LIMIT 20",
+               (SELECT 1 FROM log_leaves l WHERE l.subject = x.raised_record_id AND l.kind = 'notice_numbered')
+               AND NOT EXISTS (SELECT 1 FROM log_pending l WHERE l.subject = x.raised_record_id AND l.kind = 'notice_numbered') LIMIT 20",
         ),
         (
             "photo {} is complete but its arrival was never logged",
             "SELECT sha256 FROM photos x WHERE complete = 1 AND NOT EXISTS
-               (SELECT 1 FROM log_leaves l WHERE l.subject = x.sha256 AND l.kind = 'photo_completed') LIMIT 20",
+               (SELECT 1 FROM log_leaves l WHERE l.subject = x.sha256 AND l.kind = 'photo_completed')
+               AND NOT EXISTS (SELECT 1 FROM log_pending l WHERE l.subject = x.sha256 AND l.kind = 'photo_completed') LIMIT 20",
         ),
         (
             "daily-log signature {} has no log leaf",
             "SELECT record_id FROM daily_log_signatures x WHERE NOT EXISTS
-               (SELECT 1 FROM log_leaves l WHERE l.subject = x.record_id AND l.kind = 'daily_log_signed') LIMIT 20",
+               (SELECT 1 FROM log_leaves l WHERE l.subject = x.record_id AND l.kind = 'daily_log_signed')
+               AND NOT EXISTS (SELECT 1 FROM log_pending l WHERE l.subject = x.record_id AND l.kind = 'daily_log_signed') LIMIT 20",
         ),
     ];
     for (message, sql) in checks {
@@ -386,8 +415,12 @@ fn unlogged(c: &mut dyn Conn, r: &mut Report) -> Result<(), DbError> {
     }
     for f in forks {
         let subject = format!("{}/{}", f.text(0)?, f.int(1)?);
-        if c.query_opt("SELECT 1 FROM log_leaves WHERE subject = $1 AND kind = 'fork_flagged'", &params![&subject])?
-            .is_none()
+        if c.query_opt(
+            "SELECT 1 FROM log_leaves WHERE subject = $1 AND kind = 'fork_flagged'
+             UNION ALL SELECT 1 FROM log_pending WHERE subject = $1 AND kind = 'fork_flagged'",
+            &params![&subject],
+        )?
+        .is_none()
         {
             r.find(format!("fork {subject} was never logged"));
         }

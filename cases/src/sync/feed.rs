@@ -1,5 +1,8 @@
-//! The change feed that pulls read. Positions come from a counter row updated in the
-//! writing transaction: the row lock makes positions commit in order, without gaps.
+//! The change feed that pulls read. A writer adds its entries pending (no lock shared
+//! with other writers); the sequencer (`crate::sequencer`) gives them positions in
+//! batches, in one transaction under the feed counter's lock, so positions are
+//! gapless and a position is never committed after a greater one: a reader that has
+//! read up to a position never misses an entry at or below it.
 
 use patrol_protocol::Id;
 
@@ -44,15 +47,16 @@ pub struct Entry {
     pub record_id: Option<Id>,
 }
 
+/// Adds an entry, pending; returns its entry id (what a notice event names as its
+/// entry: ids grow in the order writers add them, and the entries of one notice are
+/// added under its row's lock, so in the order they happened).
 pub fn append(c: &mut dyn Conn, kind: Kind, e: Entry, now: i64) -> Result<i64, DbError> {
-    let position =
-        c.query_one("UPDATE counters SET value = value + 1 WHERE name = 'feed' RETURNING value", &[])?.int(0)?;
-    c.execute(
-        "INSERT INTO feed (position, at_ms, kind, site_id, department_id, person_id, notice_id, record_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &params![position, now, kind.as_str(), e.site_id, e.department_id, e.person_id, e.notice_id, e.record_id],
-    )?;
-    Ok(position)
+    c.query_one(
+        "INSERT INTO feed_pending (at_ms, kind, site_id, department_id, person_id, notice_id, record_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING pending_id",
+        &params![now, kind.as_str(), e.site_id, e.department_id, e.person_id, e.notice_id, e.record_id],
+    )?
+    .int(0)
 }
 
 pub fn reference_changed(c: &mut dyn Conn, site_id: Id, now: i64) -> Result<(), DbError> {

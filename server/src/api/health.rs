@@ -34,7 +34,14 @@ pub async fn metrics(State(state): State<AppState>) -> MetricsText {
                 .iter()
                 .map(|r| Ok((r.text(0)?, r.int(1)?)))
                 .collect::<Result<Vec<_>, crate::store::DbError>>()?;
-            Ok(crate::metrics::Backlog { now_ms: now, outbox_pending: pending, outbox_oldest_ms: oldest, leases })
+            let sequencer = patrol_cases::sequencer::pending(c)?;
+            Ok(crate::metrics::Backlog {
+                now_ms: now,
+                outbox_pending: pending,
+                outbox_oldest_ms: oldest,
+                leases,
+                sequencer,
+            })
         })
         .await;
     match backlog {

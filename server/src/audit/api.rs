@@ -30,6 +30,7 @@ fn hexes(proof: Vec<Hash>) -> Vec<String> {
 
 /// `GET /api/v1/audit/tree-head`: the newest signed head, signed now if the log grew.
 pub async fn tree_head(State(state): State<AppState>) -> ApiResult<Json<SignedTreeHead>> {
+    state.caught_up().await?;
     let (store, now) = (state.store.clone(), state.clock.now_ms());
     Ok(Json(blocking(move || log::current_head(&store, now)).await?))
 }
@@ -50,6 +51,7 @@ pub async fn consistency(
     State(state): State<AppState>,
     Query(q): Query<ConsistencyQuery>,
 ) -> ApiResult<Json<ConsistencyProof>> {
+    state.caught_up().await?;
     let (first, second) = (q.first, q.second);
     let proof = state
         .store
@@ -78,6 +80,7 @@ pub async fn inclusion(
     State(state): State<AppState>,
     Query(q): Query<InclusionQuery>,
 ) -> ApiResult<Json<InclusionProof>> {
+    state.caught_up().await?;
     if q.index.is_some() == q.record_id.is_some() {
         return Err(ApiError::invalid("index", Reason::IndexOrRecordId));
     }
@@ -177,6 +180,7 @@ pub async fn check_code_handler(
     State(state): State<AppState>,
     Query(q): Query<CodeQuery>,
 ) -> ApiResult<Json<CodeCheck>> {
+    state.caught_up().await?;
     if q.number.len() > 64 || q.code.len() > 64 {
         return Err(ApiError::invalid("code", Reason::TooLong { max: 64 }));
     }

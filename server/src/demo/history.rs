@@ -1045,6 +1045,8 @@ pub async fn seed(store: Store, settings: Settings, logins: &[DemoLogin], now: i
     seeder.summary.elapsed_ms = started.elapsed().as_millis();
     let Seeder { state, router, summary, .. } = seeder;
     drop(router);
+    // The month's last leaves and entries, ordered before the server opens.
+    state.caught_up().await.map_err(|e| failed("sequencing the month", e))?;
     // The PostgreSQL driver closes its connections with a runtime of its own.
     tokio::task::spawn_blocking(move || drop(state)).await.map_err(|e| failed("closing the seed", e))?;
     Ok(summary)

@@ -110,3 +110,95 @@ pub fn spawn(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
         }
     }))
 }
+
+/// The sequencer's lease: held while its holder runs, renewed every half period; a
+/// holder that dies loses it after one period and another instance takes over.
+pub const SEQUENCE: Job = Job { name: "sequence", period_ms: 5_000 };
+
+/// Takes the sequencer's lease if it has expired, or renews it for its holder.
+pub fn hold_lease(c: &mut dyn Conn, job: &Job, holder: &str, now: i64) -> Result<bool, DbError> {
+    c.execute(
+        "INSERT INTO job_leases (name, holder, expires_ms, runs) VALUES ($1, '', 0, 0) ON CONFLICT (name) DO NOTHING",
+        &params![job.name],
+    )?;
+    let won = c.execute(
+        "UPDATE job_leases SET holder = $2, expires_ms = $3, runs = runs + 1
+         WHERE name = $1 AND (expires_ms <= $4 OR holder = $2)",
+        &params![job.name, holder, now + job.period_ms, now],
+    )?;
+    Ok(won == 1)
+}
+
+/// The sequencer of this instance (`patrol_cases::sequencer`): a loop that, while this
+/// instance holds the `sequence` lease, integrates what is pending every half merge
+/// delay, and at once when a push has just committed (`nudge`). Started on first use
+/// (a nudge, or `serve`), so every state that takes pushes runs one; it stops when the
+/// last state holding it is dropped.
+#[derive(Default)]
+pub struct Sequencer {
+    nudge: tokio::sync::Notify,
+    started: std::sync::OnceLock<()>,
+    /// Integrations this instance ran, for tests and metrics.
+    pub runs: std::sync::atomic::AtomicU64,
+}
+
+impl Sequencer {
+    /// A push (or another write with entries) committed: integrate now.
+    pub fn nudge(self: &std::sync::Arc<Self>, state: &AppState) {
+        self.start(state);
+        self.nudge.notify_one();
+    }
+
+    pub fn start(self: &std::sync::Arc<Self>, state: &AppState) {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        self.started.get_or_init(|| {
+            let weak = std::sync::Arc::downgrade(self);
+            let (store, clock, holder) = (state.store.clone(), state.clock.clone(), state.instance_id.clone());
+            let tick = Duration::from_millis((state.settings.merge_delay_ms / 2).max(10));
+            tokio::spawn(sequencer_loop(weak, store, clock, holder, tick));
+        });
+    }
+}
+
+async fn sequencer_loop(
+    weak: std::sync::Weak<Sequencer>,
+    store: crate::store::Store,
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
+    holder: String,
+    tick: Duration,
+) {
+    let mut held_until = 0i64;
+    loop {
+        {
+            let Some(me) = weak.upgrade() else { return };
+            let _ = tokio::time::timeout(tick, me.nudge.notified()).await;
+        }
+        let now = clock.now_ms();
+        if now >= held_until - SEQUENCE.period_ms / 2 {
+            let h = holder.clone();
+            held_until = match store.write(move |c| hold_lease(c, &SEQUENCE, &h, now)).await {
+                Ok(true) => now + SEQUENCE.period_ms,
+                Ok(false) => 0,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the sequencer's lease could not be taken");
+                    0
+                }
+            };
+        }
+        if held_until == 0 {
+            continue;
+        }
+        match patrol_cases::sequencer::catch_up(&store, now).await {
+            Ok(done) if done.entries + done.leaves > 0 => {
+                if let Some(me) = weak.upgrade() {
+                    me.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                tracing::debug!(entries = done.entries, leaves = done.leaves, "sequenced");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "the sequencer failed; retrying next tick"),
+        }
+    }
+}

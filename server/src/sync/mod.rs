@@ -56,6 +56,8 @@ async fn push_answer(state: AppState, actor: Actor, body: axum::body::Bytes) -> 
     match result {
         Ok(mut resp) => {
             resp.time_token = state.keys.read().expect("keys lock").time_token(device_id, resp.server_time_ms);
+            // Its leaves and feed entries are pending: the sequencer takes them now.
+            state.sequencer.nudge(&state);
             Ok(Json(resp))
         }
         Err(PushRefusal::Fork { seq, stored_hash, offered }) => {
@@ -117,6 +119,8 @@ pub async fn pull_handler(
     let after = parse_cursor(&q.cursor)?;
     let initial = q.cursor.is_empty();
     let limit = q.limit.unwrap_or(200).clamp(1, MAX_PULL_LIMIT);
+    // Everything committed before this pull is in the feed it reads.
+    state.caught_up().await?;
     let now = state.clock.now_ms();
     Ok(Json(state.store.read(move |c| pull(c, &actor, after, initial, limit, now)).await?))
 }

@@ -49,15 +49,19 @@ impl Default for FeedWatch {
 
 impl FeedWatch {
     /// Listens to the head, starting the watcher if nobody was listening.
-    pub fn subscribe(self: &Arc<Self>, store: &Store) -> tokio::sync::watch::Receiver<i64> {
+    pub fn subscribe(
+        self: &Arc<Self>,
+        store: &Store,
+        clock: Arc<dyn crate::clock::Clock>,
+    ) -> tokio::sync::watch::Receiver<i64> {
         let listener = self.head.subscribe();
         if !self.running.swap(true, Ordering::AcqRel) {
-            tokio::spawn(Arc::clone(self).watch(store.clone()));
+            tokio::spawn(Arc::clone(self).watch(store.clone(), clock));
         }
         listener
     }
 
-    async fn watch(self: Arc<Self>, store: Store) {
+    async fn watch(self: Arc<Self>, store: Store, clock: Arc<dyn crate::clock::Clock>) {
         loop {
             tokio::time::sleep(POLL).await;
             if self.head.receiver_count() == 0 {
@@ -69,6 +73,10 @@ impl FeedWatch {
                 }
             }
             self.reads.fetch_add(1, Ordering::Relaxed);
+            // What committed since is shown now, not after the sequencer's next tick.
+            if let Err(e) = patrol_cases::sequencer::catch_up(&store, clock.now_ms()).await {
+                tracing::warn!(error = %e, "the live watcher could not catch the feed up");
+            }
             match feed_head(&store).await {
                 Ok(head) => {
                     self.head.send_if_modified(|h| std::mem::replace(h, head) != head);
@@ -86,7 +94,7 @@ pub async fn events(
     _page: Page,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, WebError> {
     let first = feed_head(&state.store).await?;
-    let listener = state.live.subscribe(&state.store);
+    let listener = state.live.subscribe(&state.store, state.clock.clone());
     let deadline = tokio::time::Instant::now() + STREAM_MAX;
     // (listener, last position sent, whether the first event went out)
     let stream = stream::unfold((listener, first, false), move |(mut listener, last, started)| async move {

@@ -200,7 +200,8 @@ async fn the_demo_month_is_the_same_for_the_same_date() {
 /// A database as an earlier release left it, holding a month of real traffic,
 /// migrates in place: schema 10 (no search rows, no markup layers), with its versions
 /// recorded the way the releases before sqlx recorded them (`schema_migrations`, no
-/// `_sqlx_migrations`). The store adopts those versions and runs only 11 and 12; the
+/// `_sqlx_migrations`), its notice events naming their feed positions as they did
+/// before the sequencer. The store adopts those versions and runs only 11 to 13; the
 /// search rows are filled from the notices as they stand (states and departments after
 /// every action), equal to what the code writes as records arrive, so `audit verify`,
 /// which rebuilds them from the records, finds nothing; and the register's search finds
@@ -215,6 +216,9 @@ async fn a_database_of_the_previous_release_migrates_and_passes_the_audit(backen
         .write(|c| {
             c.execute_batch(
                 "DROP TABLE notice_search; DROP TABLE photo_markups; DROP TABLE _sqlx_migrations;
+                 DROP TABLE log_pending; DROP TABLE feed_pending;
+                 UPDATE notice_events SET position = (SELECT f.position FROM feed f WHERE f.entry_id = notice_events.position);
+                 DROP INDEX feed_entry; ALTER TABLE feed DROP COLUMN entry_id;
                  CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL);",
             )?;
             for v in 1..=10 {
@@ -229,11 +233,11 @@ async fn a_database_of_the_previous_release_migrates_and_passes_the_audit(backen
         .unwrap();
     let again = store.clone();
     let ran = tokio::task::spawn_blocking(move || store.migrate_blocking()).await.unwrap().unwrap();
-    assert_eq!(ran, 2, "migrations 11 and 12 ran, 1 to 10 were adopted");
+    assert_eq!(ran, 3, "migrations 11 to 13 ran, 1 to 10 were adopted");
     let ran = tokio::task::spawn_blocking(move || again.migrate_blocking()).await.unwrap().unwrap();
     assert_eq!(ran, 0, "adopted once: a second start finds nothing to do");
     assert_eq!(count(&s, "SELECT COUNT(*) FROM _sqlx_migrations WHERE version <= 10".into()).await, 10);
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM _sqlx_migrations WHERE success".into()).await, 12);
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM _sqlx_migrations WHERE success".into()).await, 13);
     assert_eq!(count(&s, "SELECT COUNT(*) FROM notice_search".into()).await, before);
     let states = count(&s, "SELECT COUNT(DISTINCT state) FROM notice_search".into()).await;
     assert!(states >= 3, "the backfill took the notices' states as they stand: {states}");
@@ -297,8 +301,8 @@ async fn a_database_file_of_the_previous_release_migrates_and_serves(backend: Ba
         return;
     };
     let (mut s, ran) = TestServer::on_existing_database(url, dir, START_MS).await;
-    assert_eq!(ran, 0, "schema 12 already: every step adopted, none run");
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM _sqlx_migrations WHERE success".into()).await, 12);
+    assert_eq!(ran, 1, "schema 12 already: every step adopted, only the sequencer's (13) runs");
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM _sqlx_migrations WHERE success".into()).await, 13);
     let old_table = s.state.store.read(|c| c.query("SELECT version FROM schema_migrations", &[]).map(|_| ())).await;
     assert!(old_table.is_err(), "the hand-written runner's table was dropped");
     assert_eq!(count(&s, "SELECT COUNT(*) FROM people".into()).await, 8);

@@ -25,6 +25,7 @@ mod refusals;
 mod register;
 mod schedule_edges;
 mod schedules;
+mod sequencer;
 mod store_conformance;
 mod sync_story;
 mod uploads;

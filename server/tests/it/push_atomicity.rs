@@ -16,7 +16,7 @@ use patrol_server::clock::Clock;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
-use support::dump::{changed, dump};
+use support::dump::changed;
 use support::phone::{Demo, Phone};
 use support::{Backend, TestServer};
 
@@ -221,31 +221,32 @@ async fn one_case(s: &TestServer, demo: &Demo, rng: &mut StdRng, fault: Fault) -
     batch.extend(offered);
 
     let story = format!("{fault:?}: {stored_len} stored, {replayed} replayed, {n} new, bad at {bad}");
-    let before = dump(&s.state.store).await;
+    let before = s.dump().await;
     let (status, body) = push_json(s, &phone, batch.clone()).await;
     assert!(status.is_client_error(), "{story}: answered {status} {body}");
     let text = body.to_string().to_lowercase();
     for leak in ["constraint", "sqlite", "postgres", "syntax", "relation", "duplicate key"] {
         assert!(!text.contains(leak), "{story}: the answer leaks database text: {body}");
     }
-    let after = dump(&s.state.store).await;
+    let after = s.dump().await;
     if fault == Fault::ForkOfStored {
         assert_eq!(status, StatusCode::CONFLICT, "{story}: {body}");
     }
     if matches!(fault, Fault::ForkOfStored | Fault::BrokenChain) && status == StatusCode::CONFLICT {
         // A fork (another history of the device) is kept once for the auditor (a row
-        // and its log leaf); the same fork offered again changes nothing at all.
+        // and its log leaf, and the head the sequencer signs over it); the same fork
+        // offered again changes nothing at all.
         assert_eq!(after["forks"].len(), before["forks"].len() + 1, "{story}");
         for t in changed(&before, &after) {
             let table = t.split(' ').next().unwrap();
             assert!(
-                ["forks", "log_leaves", "log_nodes", "counters"].contains(&table),
+                ["forks", "log_leaves", "log_nodes", "counters", "tree_heads"].contains(&table),
                 "{story}: a refused fork changed {t}"
             );
         }
         let (again, _) = push_json(s, &phone, batch).await;
         assert_eq!(again, StatusCode::CONFLICT);
-        let third = dump(&s.state.store).await;
+        let third = s.dump().await;
         assert!(
             changed(&after, &third).is_empty(),
             "{story}: the same fork again changed {:?}",

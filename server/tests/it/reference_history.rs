@@ -59,11 +59,11 @@ impl World<'_> {
 
     /// A change that must be refused with `status` and change nothing.
     async fn refused(&self, token: &str, method: Method, path: &str, body: Option<Value>, status: StatusCode) {
-        let before = support::dump::dump(&self.s.state.store).await;
+        let before = self.s.dump().await;
         let (got, resp) = self.call(method, path, token, body.clone()).await;
         assert_eq!(got, status, "{path} {body:?}: {resp}");
         assert!(resp["message"].as_str().is_some_and(|m| !m.is_empty()), "a refusal says why: {resp}");
-        let after = support::dump::dump(&self.s.state.store).await;
+        let after = self.s.dump().await;
         let changed: Vec<String> = support::dump::changed(&before, &after)
             .into_iter()
             .filter(|t| WATCHED.iter().any(|w| t.starts_with(&format!("{w} "))))
@@ -471,7 +471,7 @@ async fn the_console_edits_retires_and_shows_history(backend: Backend) {
     assert_eq!(history[1]["body"]["radius_m"], json!(35.0));
 
     // A bad latitude: refused, nothing kept.
-    let before = support::dump::dump(&s.state.store).await;
+    let before = s.dump().await;
     let bad = post(
         &s,
         &format!("{page_path}/edit"),
@@ -486,7 +486,7 @@ async fn the_console_edits_retires_and_shows_history(backend: Backend) {
     )
     .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
-    let after = support::dump::dump(&s.state.store).await;
+    let after = s.dump().await;
     assert!(
         support::dump::changed(&before, &after)
             .iter()

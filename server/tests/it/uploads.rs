@@ -26,6 +26,7 @@ async fn status(s: &TestServer, phone: &Phone, sha: &str) -> (StatusCode, Value)
 /// (received, complete) in the database, the chunk rows kept and the log's leaves
 /// for the photo.
 async fn stored(s: &TestServer, sha: &str) -> (i64, bool, i64, i64) {
+    s.sequenced().await;
     let sha = sha.to_string();
     s.state
         .store

@@ -228,6 +228,12 @@ impl TestServer {
         (status, json)
     }
 
+    /// Integrates what is pending, as the sequencer does within the merge delay: for
+    /// tests that read the log or the feed's tables right after a write.
+    pub async fn sequenced(&self) {
+        self.state.caught_up().await.unwrap();
+    }
+
     pub async fn login(&self, login: &str) -> Value {
         let (status, body) = self
             .call(
@@ -313,7 +319,15 @@ macro_rules! both_backends_sync {
 impl TestServer {
     /// One integer per query (counts, counters), read in one go: what a refused
     /// request must leave as it was.
+    /// Every row of every table, after the sequencer (`dump::dump`).
+    pub async fn dump(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        self.sequenced().await;
+        dump::dump(&self.state.store).await
+    }
+
     pub async fn numbers(&self, queries: &'static [&'static str]) -> Vec<i64> {
+        // The state a request leaves, once the sequencer has taken what it committed.
+        self.sequenced().await;
         self.state.store.read(move |c| queries.iter().map(|sql| c.query_one(sql, &[])?.int(0)).collect()).await.unwrap()
     }
 }
