@@ -11,6 +11,8 @@ use patrol_protocol::transparency::{self, parse_hash};
 use patrol_server::store::Store;
 use serde_json::{Value, json};
 
+use patrol_server::clock::Clock;
+
 use crate::support::phone::{Demo, Phone, notice};
 use crate::support::{Backend, TestServer};
 
@@ -68,7 +70,7 @@ async fn actor_of(s: &TestServer, phone: &Phone) -> patrol_server::policy::Actor
 /// second waited for the first (here: for ever, since the first waits for it).
 /// PostgreSQL only: SQLite has one writer at a time by design (docs/operations.md).
 async fn two_pushes_of_different_sites_do_not_wait_on_each_other(backend: Backend) {
-    if backend == Backend::Sqlite {
+    if matches!(backend, Backend::Sqlite) {
         return;
     }
     let Some(s) = TestServer::start(backend).await else { return };
@@ -124,7 +126,7 @@ async fn two_pushes_of_different_sites_do_not_wait_on_each_other(backend: Backen
 /// given T1's entry the smaller position, behind the reader.) PostgreSQL only: SQLite's
 /// one writer never lets T2 commit while T1 is open.
 async fn a_reader_never_skips_an_entry_committed_later(backend: Backend) {
-    if backend == Backend::Sqlite {
+    if matches!(backend, Backend::Sqlite) {
         return;
     }
     let Some(s) = TestServer::start(backend).await else { return };
@@ -188,19 +190,46 @@ async fn a_sequencer_killed_mid_batch_is_taken_over(backend: Backend) {
     let Some(s) = TestServer::start(backend).await else { return };
     let mut officer = Phone::sign_in(&s, "patrol").await;
     let demo = Demo { reference: officer.pull(&s, "").await["reference"].clone() };
+    // The instance that will die: a push through it starts its sequencer, which takes
+    // the lease and integrates the push.
+    let dying = s.another_instance().await;
+    let dying_router = patrol_server::app::router(dying.clone());
+    let (_, raised) = notice(demo.site(), demo.dept("cleaning"), "门岗无人", vec![], s.clock.now_ms() + 3_600_000);
+    officer.record(&s, raised);
+    let body = officer.push_body(&s, &officer.queued.clone(), 0).await;
+    officer.queued.clear();
+    let req = axum::http::Request::post("/api/v1/sync/push")
+        .header("authorization", format!("Bearer {}", officer.token))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    let resp = tower::ServiceExt::oneshot(dying_router.clone(), req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let waited = Instant::now();
+    while count(&s.state.store, "SELECT COUNT(*) FROM log_pending").await > 0 {
+        assert!(waited.elapsed() < Duration::from_secs(10), "the first instance's sequencer never ran");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let dead = dying.instance_id.clone();
+    let holder = |s: &TestServer| {
+        let store = s.state.store.clone();
+        async move {
+            store
+                .read(|c| c.query_one("SELECT holder FROM job_leases WHERE name = 'sequence'", &[])?.text(0))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(holder(&s).await, dead);
+    // The witness's last head.
     let (status, before) = s.call(Method::GET, "/api/v1/audit/tree-head", None, None).await;
     assert_eq!(status, StatusCode::OK);
-    // The holder that is about to die.
+    assert!(before["tree_size"].as_u64().unwrap() >= 2, "{before}");
+    // It dies: its state and its sequencer are gone, its lease is not.
+    drop(dying_router);
+    drop(dying);
+    tokio::time::sleep(Duration::from_millis(2 * s.state.settings.merge_delay_ms)).await;
     let now = s.clock.now_ms();
-    let dead = "instance-that-dies".to_string();
-    let d = dead.clone();
-    let held = s
-        .state
-        .store
-        .write(move |c| patrol_server::jobs::hold_lease(c, &patrol_server::jobs::SEQUENCE, &d, now))
-        .await
-        .unwrap();
-    assert!(held);
     // Traffic meanwhile: a notice and its receipt, all pending.
     let due = now + 86_400_000;
     for i in 0..5 {
@@ -215,7 +244,7 @@ async fn a_sequencer_killed_mid_batch_is_taken_over(backend: Backend) {
     // It dies mid-batch: the integration it began rolls back whole.
     let store = s.state.store.clone();
     let died = tokio::task::spawn_blocking(move || {
-        store.tx_blocking(true, |c| {
+        store.tx_blocking(true, |c| -> Result<(), patrol_server::store::DbError> {
             let done = sequencer::integrate(c, now)?;
             assert!(done.leaves > 0);
             panic!("the instance died mid-batch")
@@ -247,12 +276,7 @@ async fn a_sequencer_killed_mid_batch_is_taken_over(backend: Backend) {
         took <= Duration::from_millis(s.state.settings.merge_delay_ms + 500),
         "integrated {took:?} after the takeover, beyond the merge delay"
     );
-    let holder = s
-        .state
-        .store
-        .read(|c| c.query_one("SELECT holder FROM job_leases WHERE name = 'sequence'", &[])?.text(0))
-        .await
-        .unwrap();
+    let holder = holder(&s).await;
     assert!(holder == s.state.instance_id || holder == other.instance_id, "held by {holder}");
     // Every leaf once: as many leaves as were pending, each subject once per kind.
     assert_eq!(count(&s.state.store, "SELECT COUNT(*) FROM log_leaves").await, leaves_before + pending);
