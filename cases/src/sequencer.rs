@@ -49,38 +49,22 @@ fn id_list(ids: &[i64]) -> String {
 
 /// One integration, in the caller's (write) transaction.
 pub fn integrate(c: &mut dyn Conn, now: i64) -> Result<Integrated, DbError> {
-    // The feed: positions after the counter, in pending order.
+    // The feed: positions after the counter, in pending order, in one statement; then
+    // exactly the pending rows it took (by the entry ids it wrote) are deleted.
     let base = c.query_one("UPDATE counters SET value = value WHERE name = 'feed' RETURNING value", &[])?.int(0)?;
-    let rows = c.query(
-        "SELECT pending_id, at_ms, kind, site_id, department_id, person_id, notice_id, record_id
-         FROM feed_pending ORDER BY pending_id LIMIT $1",
-        &crate::params![BATCH as i64],
-    )?;
-    let mut ids = Vec::with_capacity(rows.len());
-    for (i, r) in rows.iter().enumerate() {
-        let id = r.int(0)?;
+    let entries = c.execute(
+        "INSERT INTO feed (position, entry_id, at_ms, kind, site_id, department_id, person_id, notice_id, record_id)
+         SELECT $1 + ROW_NUMBER() OVER (ORDER BY pending_id), pending_id, at_ms, kind, site_id, department_id,
+                person_id, notice_id, record_id
+         FROM (SELECT * FROM feed_pending ORDER BY pending_id LIMIT $2) p",
+        &crate::params![base, BATCH as i64],
+    )? as usize;
+    if entries > 0 {
         c.execute(
-            "INSERT INTO feed (position, entry_id, at_ms, kind, site_id, department_id, person_id, notice_id, record_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            &crate::params![
-                base + i as i64 + 1,
-                id,
-                r.int(1)?,
-                r.text(2)?,
-                r.opt_text(3)?,
-                r.opt_text(4)?,
-                r.opt_text(5)?,
-                r.opt_text(6)?,
-                r.opt_text(7)?
-            ],
+            "DELETE FROM feed_pending WHERE pending_id IN (SELECT entry_id FROM feed WHERE position > $1)",
+            &crate::params![base],
         )?;
-        ids.push(id);
-    }
-    for chunk in ids.chunks(500) {
-        c.execute(&format!("DELETE FROM feed_pending WHERE pending_id IN ({})", id_list(chunk)), &[])?;
-    }
-    if !ids.is_empty() {
-        c.execute("UPDATE counters SET value = $1 WHERE name = 'feed'", &crate::params![base + ids.len() as i64])?;
+        c.execute("UPDATE counters SET value = $1 WHERE name = 'feed'", &crate::params![base + entries as i64])?;
     }
     // The log: indexes after its size, then a head over the new size.
     let size = c.query_one("UPDATE counters SET value = value WHERE name = 'log' RETURNING value", &[])?.int(0)? as u64;
@@ -103,7 +87,7 @@ pub fn integrate(c: &mut dyn Conn, now: i64) -> Result<Integrated, DbError> {
         c.execute("UPDATE counters SET value = $1 WHERE name = 'log'", &crate::params![new_size as i64])?;
         head = Some(crate::audit::log::sign_head(c, now)?);
     }
-    Ok(Integrated { entries: ids.len(), leaves: leaves.len(), head })
+    Ok(Integrated { entries, leaves: leaves.len(), head })
 }
 
 /// How much waits, and since when (the oldest pending row's time).

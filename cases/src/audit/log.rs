@@ -34,17 +34,17 @@ pub fn append(c: &mut dyn Conn, leaf: &Leaf, now: i64) -> Result<(), DbError> {
 
 /// Integrates pending leaves as leaves `size..`, in the sequencer's transaction (which
 /// holds the log counter's lock): each leaf's hash, and the subtrees it completes while
-/// their left halves are known. Returns the new size.
+/// their left halves are known, computed here and written in multi-row statements.
+/// Returns the new size.
 pub fn integrate(c: &mut dyn Conn, size: u64, pending: &[(String, String, String, i64)]) -> Result<u64, DbError> {
     // Subtrees completed in this batch, so their right neighbours need not read them back.
     let mut made: std::collections::HashMap<(u32, u64), Hash> = Default::default();
+    let mut leaves: Vec<Vec<crate::store::Value>> = Vec::with_capacity(pending.len());
+    let mut nodes: Vec<Vec<crate::store::Value>> = Vec::new();
     let mut index = size;
     for (kind, subject, text, at_ms) in pending {
         let hash = leaf_hash(text.as_bytes());
-        c.execute(
-            "INSERT INTO log_leaves (leaf_index, kind, subject, leaf, leaf_hash, at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
-            &params![index as i64, kind.as_str(), subject.as_str(), text.as_str(), hex::encode(hash), *at_ms],
-        )?;
+        leaves.push(params![index as i64, kind.as_str(), subject.as_str(), text.as_str(), hex::encode(hash), *at_ms]);
         made.insert((0, index), hash);
         let (mut level, mut i, mut cur) = (0u32, index, hash);
         while i & 1 == 1 {
@@ -55,15 +55,31 @@ pub fn integrate(c: &mut dyn Conn, size: u64, pending: &[(String, String, String
             cur = node_hash(&left, &cur);
             level += 1;
             i >>= 1;
-            c.execute(
-                "INSERT INTO log_nodes (level, node_index, hash) VALUES ($1, $2, $3)",
-                &params![i64::from(level), i as i64, hex::encode(cur)],
-            )?;
+            nodes.push(params![i64::from(level), i as i64, hex::encode(cur)]);
             made.insert((level, i), cur);
         }
         index += 1;
     }
+    insert_rows(c, "log_leaves (leaf_index, kind, subject, leaf, leaf_hash, at_ms)", &leaves)?;
+    insert_rows(c, "log_nodes (level, node_index, hash)", &nodes)?;
     Ok(index)
+}
+
+/// Inserts rows in statements of up to 100 rows (a statement's parameters stay far
+/// below either database's limit).
+fn insert_rows(c: &mut dyn Conn, into: &str, rows: &[Vec<crate::store::Value>]) -> Result<(), DbError> {
+    for chunk in rows.chunks(100) {
+        let width = chunk[0].len();
+        let tuples: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let marks: Vec<String> = (1..=width).map(|k| format!("${}", r * width + k)).collect();
+                format!("({})", marks.join(", "))
+            })
+            .collect();
+        let values: Vec<crate::store::Value> = chunk.iter().flatten().cloned().collect();
+        c.execute(&format!("INSERT INTO {into} VALUES {}", tuples.join(", ")), &values)?;
+    }
+    Ok(())
 }
 
 /// The number of leaves.
