@@ -53,6 +53,9 @@ enum Command {
 enum AuditCommand {
     /// Re-read the whole database and object store; exit status 2 on any finding.
     Verify,
+    /// Make a new log key, appended to the key file (PATROL_LOG_KEY_FILE); heads are
+    /// signed with it from now on, older public keys stay for verification.
+    RotateLogKey,
     /// Observe a server's log as a witness; exit status 2 on an alarm (fork, rewrite).
     Witness {
         /// The server, e.g. https://patrol.example.com
@@ -288,7 +291,25 @@ fn audit(
     open: impl Fn(&Settings) -> Result<Store, String>,
 ) -> Result<(), String> {
     use patrol_server::audit::{archive, verify, witness};
+    let key_file = settings.effective_log_key_file();
+    patrol_cases::audit::log::hold_key_file(&key_file)?;
     match command {
+        AuditCommand::RotateLogKey => {
+            let store = open(settings)?;
+            store.migrate_blocking().map_err(|e| e.to_string())?;
+            let now = SystemClock.now_ms();
+            let id = store
+                .tx_blocking(true, |c| {
+                    patrol_cases::audit::log::ensure_key(c, &key_file, now)?;
+                    patrol_cases::audit::log::add_key(c, &key_file, now)
+                })
+                .map_err(|e| e.to_string())?;
+            println!(
+                "new log key {id} in {}; copy the file to every instance / 新日志密钥已写入，请复制到每个实例",
+                key_file.display()
+            );
+            Ok(())
+        }
         AuditCommand::Verify => {
             let store = open(settings)?;
             store.migrate_blocking().map_err(|e| e.to_string())?;
@@ -311,6 +332,10 @@ fn audit(
         AuditCommand::Archive { site, month, out } => {
             let store = open(settings)?;
             store.migrate_blocking().map_err(|e| e.to_string())?;
+            let now = SystemClock.now_ms();
+            store
+                .tx_blocking(true, |c| patrol_cases::audit::log::ensure_key(c, &key_file, now))
+                .map_err(|e| e.to_string())?;
             let tmp = out.with_extension("partial");
             let mut file =
                 std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?);

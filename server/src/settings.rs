@@ -70,6 +70,9 @@ pub struct Settings {
     /// configured by the usual `AWS_*` variables (`AWS_ENDPOINT_URL`,
     /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ALLOW_HTTP`).
     pub object_store_url: String,
+    /// The transparency log's signing key file (Ed25519 seeds, one per line); empty
+    /// means `<data_dir>/log-key`. Never in the database (docs/operations.md, "Keys").
+    pub log_key_file: std::path::PathBuf,
     /// The address people reach the web console at, as in a link
     /// (`https://patrol.example.com`, no trailing path needed). Channel messages about a
     /// notice link to `<public_url>/notices/<id>`. Empty means `http://<listen>`, which
@@ -106,6 +109,7 @@ impl Default for Settings {
             smtp_user: String::new(),
             smtp_password: String::new(),
             object_store_url: String::new(),
+            log_key_file: std::path::PathBuf::new(),
             public_url: String::new(),
         }
     }
@@ -116,6 +120,7 @@ impl std::fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("database_url", &redact_url(&self.database_url))
             .field("data_dir", &self.data_dir)
+            .field("log_key_file", &self.log_key_file)
             .field("listen", &self.listen)
             .field("access_token_seconds", &self.access_token_seconds)
             .field("refresh_token_seconds", &self.refresh_token_seconds)
@@ -223,6 +228,9 @@ impl Settings {
         if let Some(v) = get("PATROL_SECURE_COOKIES") {
             self.secure_cookies = parse("PATROL_SECURE_COOKIES", v)?;
         }
+        if let Some(v) = get("PATROL_LOG_KEY_FILE") {
+            self.log_key_file = v.into();
+        }
         if let Some(v) = get("PATROL_OBJECT_STORE_URL") {
             self.object_store_url = v;
         }
@@ -314,6 +322,11 @@ impl Settings {
     }
 
     /// The database URL, defaulting to a SQLite file in the data directory.
+    /// Where the log's signing key is kept.
+    pub fn effective_log_key_file(&self) -> std::path::PathBuf {
+        if self.log_key_file.as_os_str().is_empty() { self.data_dir.join("log-key") } else { self.log_key_file.clone() }
+    }
+
     pub fn effective_database_url(&self) -> String {
         if self.database_url.is_empty() {
             format!("sqlite:{}", self.data_dir.join("patrol.db").display())

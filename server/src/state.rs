@@ -33,9 +33,10 @@ impl AppState {
     pub fn new(store: Store, settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, String> {
         store.migrate_blocking().map_err(|e| format!("migration failed: {e}"))?;
         let now = clock.now_ms();
+        let key_file = settings.effective_log_key_file();
         let stored = store
             .tx_blocking(true, |c| {
-                crate::audit::log::ensure_key(c, now)?;
+                crate::audit::log::ensure_key(c, &key_file, now)?;
                 if people::signing_keys(c)?.is_empty() {
                     people::insert_signing_key(
                         c,

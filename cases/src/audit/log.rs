@@ -141,7 +141,7 @@ impl<'c> Reader<'c> {
     }
 }
 
-/// The log key that signs: the oldest one, so every instance signs with the same key.
+/// The log key that signs: the newest one of `log_keys`, held from the key file.
 pub struct LogKey {
     pub key_id: String,
     signing: SigningKey,
@@ -172,32 +172,145 @@ fn key_id_of(public: &[u8; 32]) -> String {
     hex::encode(&Sha256::digest(public)[..8])
 }
 
-/// Creates the log key if there is none. Like the JWT keys it lives in the database
-/// (never in the repository): every instance must sign with the same key.
-pub fn ensure_key(c: &mut dyn Conn, now: i64) -> Result<(), DbError> {
-    if c.query_opt("SELECT 1 FROM log_keys", &[])?.is_some() {
-        return Ok(());
+/// The log keys this process holds, by key id: read from the key file
+/// (`hold_key_file`), never from the database, which keeps only their public halves.
+fn held() -> &'static std::sync::RwLock<std::collections::HashMap<String, SigningKey>> {
+    static HELD: std::sync::OnceLock<std::sync::RwLock<std::collections::HashMap<String, SigningKey>>> =
+        std::sync::OnceLock::new();
+    HELD.get_or_init(Default::default)
+}
+
+/// The key file last read, read again when the table names a newer key (a rotation by
+/// `patrol-server audit rotate-log-key` while this instance ran).
+fn key_file() -> &'static std::sync::Mutex<Option<std::path::PathBuf>> {
+    static FILE: std::sync::OnceLock<std::sync::Mutex<Option<std::path::PathBuf>>> = std::sync::OnceLock::new();
+    FILE.get_or_init(Default::default)
+}
+
+fn key_of_seed(seed_hex: &str) -> Option<SigningKey> {
+    let seed: [u8; 32] = hex::decode(seed_hex.trim()).ok()?.try_into().ok()?;
+    Some(SigningKey::from_bytes(&seed))
+}
+
+/// The key ids the process holds.
+pub fn held_key_ids() -> Vec<String> {
+    held().read().expect("keys lock").keys().cloned().collect()
+}
+
+/// Reads the key file (one 64-hex-digit Ed25519 seed per line, `#` comments) and holds
+/// its keys. A missing file holds nothing; a malformed line is an error.
+pub fn hold_key_file(path: &std::path::Path) -> Result<Vec<String>, String> {
+    *key_file().lock().expect("key file lock") = Some(path.to_path_buf());
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let mut ids = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let key = key_of_seed(line)
+            .ok_or_else(|| format!("{} line {}: not a 64-hex-digit Ed25519 seed", path.display(), n + 1))?;
+        let id = key_id_of(&key.verifying_key().to_bytes());
+        held().write().expect("keys lock").insert(id.clone(), key);
+        ids.push(id);
     }
-    let seed = crate::tokens::Keys::new_seed_hex();
-    let key = SigningKey::from_bytes(&hex::decode(&seed).expect("hex").try_into().expect("32 bytes"));
-    let public = key.verifying_key().to_bytes();
-    c.execute(
-        "INSERT INTO log_keys (key_id, secret_hex, public_hex, created_ms) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (key_id) DO NOTHING",
-        &params![key_id_of(&public), seed, hex::encode(public), now],
-    )?;
+    Ok(ids)
+}
+
+/// Appends a seed to the key file, made readable by its owner only.
+fn append_to_key_file(path: &std::path::Path, seed_hex: &str, why: &str) -> Result<(), DbError> {
+    use std::io::Write;
+    let fail = |e: std::io::Error| DbError::Backend(format!("the log key file {}: {e}", path.display()));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(fail)?;
+    writeln!(file, "# {why}\n{seed_hex}").map_err(fail)?;
+    file.sync_all().map_err(fail)
+}
+
+/// Makes sure the log's key is outside the database, in `key_file`, and held: a secret
+/// a previous release kept in `log_keys` is moved into the file (and blanked in the
+/// table); a database without a key gets a new one, whose public half alone goes into
+/// the table. Then the newest key of the table must be one the file holds: an instance
+/// without the file (or a key row added by someone with database access) cannot sign.
+pub fn ensure_key(c: &mut dyn Conn, key_file: &std::path::Path, now: i64) -> Result<(), DbError> {
+    hold_key_file(key_file).map_err(DbError::Backend)?;
+    for r in c.query("SELECT key_id, secret_hex FROM log_keys WHERE secret_hex <> ''", &[])? {
+        let (id, seed) = (r.text(0)?, r.text(1)?);
+        if key_of_seed(&seed).is_some() && !held_key_ids().contains(&id) {
+            append_to_key_file(key_file, &seed, &format!("log key {id}, moved out of the database"))?;
+        }
+        c.execute("UPDATE log_keys SET secret_hex = '' WHERE key_id = $1", &params![id])?;
+    }
+    if c.query_opt("SELECT 1 FROM log_keys", &[])?.is_none() {
+        add_key(c, key_file, now)?;
+    }
+    hold_key_file(key_file).map_err(DbError::Backend)?;
+    let newest = newest_key_id(c)?;
+    if !held_key_ids().contains(&newest) {
+        return Err(DbError::Backend(format!(
+            "the log key {newest} is not in {}: copy the key file of the first instance (docs/operations.md, \"Keys\")",
+            key_file.display()
+        )));
+    }
     Ok(())
 }
 
+/// A new log key: its seed appended to the key file, its public half into the table.
+/// Heads are signed with it from now on; older public keys stay for verification.
+pub fn add_key(c: &mut dyn Conn, key_file: &std::path::Path, now: i64) -> Result<String, DbError> {
+    let seed = crate::tokens::Keys::new_seed_hex();
+    let key = key_of_seed(&seed).expect("a fresh seed");
+    let public = key.verifying_key().to_bytes();
+    let id = key_id_of(&public);
+    append_to_key_file(key_file, &seed, &format!("log key {id}, made {now}"))?;
+    held().write().expect("keys lock").insert(id.clone(), key);
+    // Newer than every key before it, whatever the clocks said then.
+    let created = c.query_one("SELECT COALESCE(MAX(created_ms), 0) FROM log_keys", &[])?.int(0)?.max(now - 1) + 1;
+    c.execute(
+        "INSERT INTO log_keys (key_id, secret_hex, public_hex, created_ms) VALUES ($1, '', $2, $3)
+         ON CONFLICT (key_id) DO NOTHING",
+        &params![id.clone(), hex::encode(public), created],
+    )?;
+    Ok(id)
+}
+
+fn newest_key_id(c: &mut dyn Conn) -> Result<String, DbError> {
+    c.query_opt("SELECT key_id FROM log_keys ORDER BY created_ms DESC, key_id DESC LIMIT 1", &[])?
+        .ok_or_else(|| corrupt("no log key".into()))?
+        .text(0)
+}
+
+/// The key that signs: the newest of the table, which this process must hold.
 pub fn signing_key(c: &mut dyn Conn) -> Result<LogKey, DbError> {
+    let key_id = newest_key_id(c)?;
+    if !held().read().expect("keys lock").contains_key(&key_id) {
+        let file = key_file().lock().expect("key file lock").clone();
+        if let Some(file) = file {
+            hold_key_file(&file).map_err(DbError::Backend)?;
+        }
+    }
+    let signing = held().read().expect("keys lock").get(&key_id).cloned().ok_or_else(|| {
+        DbError::Backend(format!("this instance does not hold the log key {key_id} (PATROL_LOG_KEY_FILE)"))
+    })?;
+    Ok(LogKey { key_id, signing })
+}
+
+/// The newest public key, for `/api/v1/audit/public-key`.
+pub fn newest_public_key(c: &mut dyn Conn) -> Result<LogPublicKey, DbError> {
     let r = c
-        .query_opt("SELECT key_id, secret_hex FROM log_keys ORDER BY created_ms, key_id LIMIT 1", &[])?
+        .query_opt("SELECT key_id, public_hex FROM log_keys ORDER BY created_ms DESC, key_id DESC LIMIT 1", &[])?
         .ok_or_else(|| corrupt("no log key".into()))?;
-    let seed: [u8; 32] = hex::decode(r.text(1)?)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| corrupt("the log key is not a 32-byte seed".into()))?;
-    Ok(LogKey { key_id: r.text(0)?, signing: SigningKey::from_bytes(&seed) })
+    Ok(LogPublicKey { key_id: r.text(0)?, algorithm: "Ed25519".into(), public_key: r.text(1)? })
 }
 
 /// The public key with this id, for checking stored heads.

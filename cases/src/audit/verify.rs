@@ -113,6 +113,7 @@ pub fn check_database(c: &mut dyn Conn) -> Result<Report, DbError> {
     log_against_records(c, &mut r)?;
     unlogged(c, &mut r)?;
     pending(c, &mut r)?;
+    keys(c, &mut r)?;
     notice_numbers(c, &mut r)?;
     super::replay::check(c, &mut r)?;
     Ok(r)
@@ -348,6 +349,27 @@ fn check_leaf(c: &mut dyn Conn, r: &mut Report, index: i64, leaf: &Leaf) -> Resu
             leaf.subject()
         )),
         Some(true) => {}
+    }
+    Ok(())
+}
+
+/// Run where the key file is (the server, `patrol-server audit verify`): every log key
+/// of the table must be one of the file's, and none may keep its secret in the table.
+/// A key row added by someone with only the database would let them sign heads the
+/// table's public keys accept; this is where it shows.
+fn keys(c: &mut dyn Conn, r: &mut Report) -> Result<(), DbError> {
+    let held = log::held_key_ids();
+    for row in c.query("SELECT key_id, secret_hex FROM log_keys ORDER BY created_ms", &[])? {
+        let id = row.text(0)?;
+        if !row.text(1)?.is_empty() {
+            r.find(format!("log key {id}: its secret is in the database"));
+        }
+        if !held.is_empty() && !held.contains(&id) {
+            r.find(format!("log key {id} is in the database but not in the key file (added around the server?)"));
+        }
+    }
+    if held.is_empty() {
+        r.notes.push("no key file was read: the log keys of the database were not checked against it".into());
     }
     Ok(())
 }

@@ -37,7 +37,7 @@ pub async fn tree_head(State(state): State<AppState>) -> ApiResult<Json<SignedTr
 
 /// `GET /api/v1/audit/public-key`
 pub async fn public_key(State(state): State<AppState>) -> ApiResult<Json<LogPublicKey>> {
-    Ok(Json(state.store.read(|c| log::signing_key(c).map(|k| k.public())).await?))
+    Ok(Json(state.store.read(log::newest_public_key).await?))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]

@@ -628,7 +628,74 @@ async fn a_person_who_left_is_shown_without_a_name_and_nothing_breaks(backend: B
     assert!(report.ok(), "{}", report.render());
 }
 
+/// The log's key is outside the database (issue 17, hole 1): the table keeps public
+/// halves only and the key file is readable by its owner alone. Someone with the
+/// database but not the file who drops a record and rebuilds the log cannot sign its
+/// head under the log's key (the signature fails), and one who adds a key of their own
+/// to the table and signs with it is found by `audit verify` run beside the key file.
+async fn the_log_key_is_outside_the_database_and_an_insider_cannot_sign(backend: Backend) {
+    use ed25519_dalek::Signer;
+    let Some(s) = TestServer::start(backend).await else { return };
+    a_day(&s).await;
+    let store = s.state.store.clone();
+    let secrets =
+        store.read(|c| c.query_one("SELECT COUNT(*) FROM log_keys WHERE secret_hex <> ''", &[])?.int(0)).await.unwrap();
+    assert_eq!(secrets, 0, "no secret in the database");
+    let file = s.state.settings.effective_log_key_file();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let head = tree_head(&s).await;
+    assert!(log::hold_key_file(&file).unwrap().contains(&head.key_id), "the file holds the signing key");
+    assert!(verify(&s).await.ok());
+
+    // An insider drops the last record's leaf, rebuilds the tree and signs a head under
+    // the log's key id with the only key they have: their own.
+    let theirs = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    let key_id = head.key_id.clone();
+    let forged = store
+        .write(move |c| {
+            let size = log::size(c)? - 1;
+            c.execute("DELETE FROM log_leaves WHERE leaf_index = $1", &patrol_server::params![size as i64])?;
+            c.execute("UPDATE counters SET value = $1 WHERE name = 'log'", &patrol_server::params![size as i64])?;
+            let root = hex::encode(log::Reader::new(c).root(size)?);
+            let h = patrol_protocol::audit::TreeHead { tree_size: size, timestamp_ms: 1, root };
+            let sig = hex::encode(theirs.sign(&h.signing_bytes()).to_bytes());
+            c.execute(
+                "INSERT INTO tree_heads (tree_size, timestamp_ms, root, key_id, signature) VALUES ($1, $2, $3, $4, $5)",
+                &patrol_server::params![size as i64, 1i64, h.root.clone(), key_id.clone(), sig],
+            )?;
+            Ok(size)
+        })
+        .await
+        .unwrap();
+    let report = verify(&s).await;
+    assert!(report.mentions(&format!("head of size {forged}")), "{}", report.render());
+    // Or adds their own key to the table and signs with it.
+    let theirs = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+    let public = hex::encode(theirs.verifying_key().to_bytes());
+    store
+        .write(move |c| {
+            c.execute(
+                "INSERT INTO log_keys (key_id, secret_hex, public_hex, created_ms) VALUES ('insider0000000000', '', $1, 9)",
+                &patrol_server::params![public],
+            )
+            .map(|_| ())
+        })
+        .await
+        .unwrap();
+    let report = verify(&s).await;
+    assert!(
+        report.mentions("log key insider0000000000 is in the database but not in the key file"),
+        "{}",
+        report.render()
+    );
+}
+
 both_backends!(
+    the_log_key_is_outside_the_database_and_an_insider_cannot_sign,
     every_record_and_decision_is_logged_and_provable_without_a_login,
     a_printed_verification_code_checks_out_against_the_log,
     an_edited_record_body_is_found,

@@ -306,6 +306,9 @@ async fn a_database_file_of_the_previous_release_migrates_and_serves(backend: Ba
     let old_table = s.state.store.read(|c| c.query("SELECT version FROM schema_migrations", &[]).map(|_| ())).await;
     assert!(old_table.is_err(), "the hand-written runner's table was dropped");
     assert_eq!(count(&s, "SELECT COUNT(*) FROM people".into()).await, 8);
+    // Its log key was in the database; now it is in the key file, and only there.
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM log_keys WHERE secret_hex <> ''".into()).await, 0);
+    assert!(s.state.settings.effective_log_key_file().exists());
     let report = verify::verify(&s.state.store, &s.state.photos).await.unwrap();
     assert!(report.ok(), "{}", report.render());
     // A new password for the demo supervisor, as an administrator would set one.
