@@ -118,6 +118,9 @@ impl Server {
             .args(["demo", "--empty"])
             .env("PATROL_DATABASE_URL", &self.database_url)
             .env("PATROL_DATA_DIR", &self.data_dir)
+            // Instances of one deployment share the log's key file, as an operator
+            // copies it to each (docs/operations.md, "Keys"): beside their data dirs.
+            .env("PATROL_LOG_KEY_FILE", self.data_dir.parent().unwrap_or(&self.data_dir).join("log-key"))
             .env("PATROL_LISTEN", format!("127.0.0.1:{}", self.port))
             .env("RUST_LOG", "warn")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
