@@ -167,6 +167,55 @@ impl LogKey {
     }
 }
 
+impl LogKey {
+    /// The head as a C2SP tlog-checkpoint (c2sp.org/tlog-checkpoint: origin, size, base64
+    /// root) signed as a C2SP signed note (c2sp.org/signed-note) with this key under the
+    /// name `origin`, so witnesses and monitors of that ecosystem can read it. Ed25519 is
+    /// deterministic: the same head gives the same note.
+    pub fn checkpoint(&self, origin: &str, head: &TreeHead) -> Result<String, DbError> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let root = parse(&head.root, "a head's root")?;
+        let body = format!("{origin}\n{}\n{}\n", head.tree_size, b64.encode(root));
+        let signature = self.signing.sign(body.as_bytes()).to_bytes();
+        let id = note_key_id(origin, &self.signing.verifying_key());
+        let line = b64.encode([id.to_be_bytes().as_slice(), signature.as_slice()].concat());
+        Ok(format!("{body}\n\u{2014} {origin} {line}\n"))
+    }
+
+    /// The note verifier key of `checkpoint`'s signature: `name+id+base64(0x01 ‖ key)`.
+    pub fn note_verifier_key(&self, origin: &str) -> String {
+        use base64::Engine;
+        let public = [&[1u8][..], self.signing.verifying_key().as_bytes()].concat();
+        format!(
+            "{origin}+{:08x}+{}",
+            note_key_id(origin, &self.signing.verifying_key()),
+            base64::engine::general_purpose::STANDARD.encode(public)
+        )
+    }
+}
+
+/// A signed note's key id: the first four bytes of SHA-256(name ‖ "\n" ‖ 0x01 ‖ key).
+fn note_key_id(name: &str, key: &VerifyingKey) -> u32 {
+    let mut h = Sha256::new();
+    h.update(name.as_bytes());
+    h.update(b"\n");
+    h.update([1u8]);
+    h.update(key.as_bytes());
+    let d = h.finalize();
+    u32::from_be_bytes([d[0], d[1], d[2], d[3]])
+}
+
+/// The log's origin line for checkpoints: named after its first key, which never
+/// changes (a rotation adds keys), so it names this log and no other.
+pub fn origin(c: &mut dyn Conn) -> Result<String, DbError> {
+    let first = c
+        .query_opt("SELECT key_id FROM log_keys ORDER BY created_ms, key_id LIMIT 1", &[])?
+        .ok_or_else(|| corrupt("no log key".into()))?
+        .text(0)?;
+    Ok(format!("patrol.invalid/log/{first}"))
+}
+
 /// A key id names the public key itself: the first 16 hex digits of its SHA-256.
 fn key_id_of(public: &[u8; 32]) -> String {
     hex::encode(&Sha256::digest(public)[..8])

@@ -404,6 +404,17 @@ impl DocOut for crate::photos::Jpeg {
     }
 }
 
+/// A C2SP checkpoint note or note verifier key.
+impl DocOut for crate::audit::api::NoteText {
+    fn document(_: &mut Schemas, op: &mut Operation) {
+        op.answers.push(Answer::new(
+            200,
+            "C2SP text (c2sp.org/tlog-checkpoint, c2sp.org/signed-note)",
+            Some(("text/plain", json!({"type": "string"}))),
+        ));
+    }
+}
+
 /// Prometheus's text exposition format.
 impl DocOut for super::health::MetricsText {
     fn document(_: &mut Schemas, op: &mut Operation) {

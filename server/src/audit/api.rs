@@ -35,6 +35,44 @@ pub async fn tree_head(State(state): State<AppState>) -> ApiResult<Json<SignedTr
     Ok(Json(blocking(move || log::current_head(&store, now)).await?))
 }
 
+/// A C2SP note or key, as text.
+pub struct NoteText(pub String);
+
+impl axum::response::IntoResponse for NoteText {
+    fn into_response(self) -> axum::response::Response {
+        ([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], self.0).into_response()
+    }
+}
+
+/// `GET /api/v1/audit/checkpoint`: the newest head as a C2SP tlog-checkpoint, signed
+/// as a C2SP signed note by the log key (docs/audit.md, "Checkpoints").
+pub async fn checkpoint(State(state): State<AppState>) -> ApiResult<NoteText> {
+    state.caught_up().await?;
+    let (store, now) = (state.store.clone(), state.clock.now_ms());
+    let head = blocking(move || log::current_head(&store, now)).await?;
+    let note = state
+        .store
+        .read(move |c| {
+            let origin = log::origin(c)?;
+            log::signing_key(c)?.checkpoint(&origin, &head.head)
+        })
+        .await?;
+    Ok(NoteText(note))
+}
+
+/// `GET /api/v1/audit/checkpoint-key`: the note verifier key of the checkpoints'
+/// signature (`origin+keyid+base64(0x01 ‖ Ed25519 key)`), for a witness to pin.
+pub async fn checkpoint_key(State(state): State<AppState>) -> ApiResult<NoteText> {
+    let key = state
+        .store
+        .read(|c| {
+            let origin = log::origin(c)?;
+            Ok(log::signing_key(c)?.note_verifier_key(&origin))
+        })
+        .await?;
+    Ok(NoteText(key))
+}
+
 /// `GET /api/v1/audit/public-key`
 pub async fn public_key(State(state): State<AppState>) -> ApiResult<Json<LogPublicKey>> {
     Ok(Json(state.store.read(log::newest_public_key).await?))

@@ -694,7 +694,58 @@ async fn the_log_key_is_outside_the_database_and_an_insider_cannot_sign(backend:
     );
 }
 
+/// The log's heads as C2SP checkpoints (issue 17, item 2): read and verified by an
+/// independent implementation of c2sp.org/signed-note and c2sp.org/tlog-checkpoint
+/// (Cloudflare's `signed_note` and `tlog_tiles` crates), with the verifier key the
+/// server publishes; the same size and root as the signed head; a note with its size
+/// changed, or signed by another key, does not verify.
+async fn checkpoints_are_c2sp_notes_an_independent_implementation_verifies(backend: Backend) {
+    use signed_note::{Note, StandardVerifier, VerifierList};
+    let Some(s) = TestServer::start(backend).await else { return };
+    a_day(&s).await;
+    let text = |path: &'static str| {
+        let router = s.router.clone();
+        async move {
+            let req = axum::http::Request::get(path).body(axum::body::Body::empty()).unwrap();
+            let resp = tower::ServiceExt::oneshot(router, req).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+            axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap().to_vec()
+        }
+    };
+    let vkey = String::from_utf8(text("/api/v1/audit/checkpoint-key").await).unwrap();
+    let note_bytes = text("/api/v1/audit/checkpoint").await;
+    let head = tree_head(&s).await;
+    let verifiers = || VerifierList::new(vec![Box::new(StandardVerifier::new(&vkey).unwrap())]);
+    let note = Note::from_bytes(&note_bytes).unwrap();
+    let (verified, unverified) = note.verify(&verifiers()).unwrap();
+    assert_eq!((verified.len(), unverified.len()), (1, 0));
+    let cp = tlog_tiles::Checkpoint::from_bytes(note.text()).unwrap();
+    assert_eq!(cp.size(), head.head.tree_size);
+    assert_eq!(hex::encode(cp.hash().0), head.head.root);
+    assert!(cp.origin().starts_with("patrol.invalid/log/"), "{}", cp.origin());
+    assert!(vkey.starts_with(&format!("{}+", cp.origin())), "{vkey}");
+    // Deterministic: asked again, the same note.
+    assert_eq!(text("/api/v1/audit/checkpoint").await, note_bytes);
+    // A note whose size was changed no longer verifies.
+    let forged = String::from_utf8(note_bytes.clone()).unwrap().replacen(
+        &format!("\n{}\n", cp.size()),
+        &format!("\n{}\n", cp.size() + 1),
+        1,
+    );
+    let forged = Note::from_bytes(forged.as_bytes()).unwrap();
+    assert!(forged.verify(&verifiers()).is_err(), "a changed size still verified");
+    // Nor is a note signed by another key accepted under the log's name.
+    let (_, other_vkey) = {
+        let theirs = ed25519_dalek::SigningKey::from_bytes(&[5u8; 32]);
+        ((), signed_note::new_ed25519_verifier_key(cp.origin(), &theirs.verifying_key()))
+    };
+    let others = VerifierList::new(vec![Box::new(StandardVerifier::new(&other_vkey).unwrap())]);
+    assert!(note.verify(&others).is_err(), "verified under another key");
+}
+
 both_backends!(
+    checkpoints_are_c2sp_notes_an_independent_implementation_verifies,
     the_log_key_is_outside_the_database_and_an_insider_cannot_sign,
     every_record_and_decision_is_logged_and_provable_without_a_login,
     a_printed_verification_code_checks_out_against_the_log,

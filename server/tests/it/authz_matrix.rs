@@ -237,6 +237,8 @@ fn table() -> Vec<(Method, &'static str, Rule, Option<Value>)> {
         (M::GET, "/api/v1/notifications", SignedIn, None),
         (M::GET, "/api/v1/audit/tree-head", Public, None),
         (M::GET, "/api/v1/audit/public-key", Public, None),
+        (M::GET, "/api/v1/audit/checkpoint", Public, None),
+        (M::GET, "/api/v1/audit/checkpoint-key", Public, None),
         (M::GET, "/api/v1/audit/consistency", Public, None),
         (M::GET, "/api/v1/audit/inclusion", Public, None),
         (M::GET, "/api/v1/audit/check-code", Public, None),
