@@ -194,6 +194,10 @@ pub fn check_code(c: &mut dyn crate::store::Conn, number: &str, code: &str) -> R
     let proof = log::Reader::new(c).inclusion(index, size)?;
     let root = transparency::parse_hash(&head.head.root).unwrap_or_default();
     let valid = transparency::verify_inclusion(index, size, &leaf, &proof, &root);
+    // The number is proven; what the notice says must be what was recorded and logged.
+    if valid && let Some((en, zh)) = content_differs(c, number)? {
+        return Ok(Some(CodeCheck::no(en, zh)));
+    }
     let (en, zh) = if valid {
         ("the notice is in the log as numbered", "该通知单已按此编号记入审计日志")
     } else {
@@ -211,6 +215,59 @@ pub fn check_code(c: &mut dyn crate::store::Conn, number: &str, code: &str) -> R
             proof: hexes(proof),
         }),
     }))
+}
+
+/// Whether the notice as stored (what a printout shows) differs from the record that
+/// raised it, or that record from the one the log holds: the code is bound to the
+/// content, not only to the number (issue 17, hole 3). Compares the raise record's
+/// hash with its row and its log leaf, and the notice's site, location, description
+/// and severity with the record. (Its later actions and photos are not compared here;
+/// `audit verify` replays those.)
+fn content_differs(
+    c: &mut dyn crate::store::Conn,
+    number: &str,
+) -> Result<Option<(&'static str, &'static str)>, DbError> {
+    use patrol_protocol::record::{Record, RecordPayload};
+    let Some(n) = c.query_opt(
+        "SELECT n.site_id, n.location, n.description, n.severity, r.body, r.hash, n.raised_record_id
+         FROM notices n LEFT JOIN records r ON r.id = n.raised_record_id WHERE n.number = $1",
+        &crate::params![number],
+    )?
+    else {
+        return Ok(Some(("no notice has this number", "没有该编号的通知单")));
+    };
+    let altered = Some(("the notice's record was altered", "该通知单的原始记录已被改动"));
+    let Some(body) = n.opt_text(4)? else { return Ok(altered) };
+    let Ok(record) = serde_json::from_str::<Record>(&body) else { return Ok(altered) };
+    if Some(record.hash()) != n.opt_text(5)? {
+        return Ok(altered);
+    }
+    let logged = c.query_opt(
+        "SELECT leaf FROM log_leaves WHERE subject = $1 AND kind = 'record' ORDER BY leaf_index LIMIT 1",
+        &crate::params![n.text(6)?],
+    )?;
+    let logged_hash =
+        logged.map(|l| l.text(0)).transpose()?.and_then(|t| serde_json::from_str::<Leaf>(&t).ok()).and_then(
+            |l| match l {
+                Leaf::Record { record_hash, .. } => Some(record_hash),
+                _ => None,
+            },
+        );
+    if logged_hash.as_deref() != Some(record.hash().as_str()) {
+        return Ok(Some(("the notice's record is not the one logged", "该通知单的记录与审计日志不符")));
+    }
+    let RecordPayload::NoticeRaised { site_id, location, description, severity, .. } = &record.payload else {
+        return Ok(altered);
+    };
+    let severity = serde_json::to_value(severity).ok().and_then(|v| v.as_str().map(str::to_string));
+    let same = n.text(0)? == site_id.to_string()
+        && n.text(1)? == *location
+        && n.text(2)? == *description
+        && Some(n.text(3)?) == severity;
+    Ok((!same).then_some((
+        "the notice as stored differs from what was recorded (edited)",
+        "该通知单内容与原始记录不符（已被改动）",
+    )))
 }
 
 /// `GET /api/v1/audit/check-code?number=&code=`

@@ -223,6 +223,62 @@ async fn a_printed_verification_code_checks_out_against_the_log(backend: Backend
     let (_, later) =
         s.call(Method::GET, &format!("/api/v1/audit/check-code?number=JY-2026-000002&code={code}"), None, None).await;
     assert_eq!(later["valid"], true, "{later}");
+    // The code is bound to what the notice says, not only to its number (issue 17,
+    // hole 3): its text edited in the database, the same code no longer checks out;
+    // its record edited to match (and re-hashed), neither; put back, it does again.
+    let check = || async {
+        let (_, c) = s
+            .call(Method::GET, &format!("/api/v1/audit/check-code?number=JY-2026-000002&code={code}"), None, None)
+            .await;
+        c
+    };
+    for (edit, undo) in [
+        (
+            "UPDATE notices SET description = description || '（已处理）' WHERE number = 'JY-2026-000002'",
+            "UPDATE notices SET description = substr(description, 1, length(description) - 5) WHERE number = 'JY-2026-000002'",
+        ),
+        (
+            "UPDATE notices SET location = '9号楼' WHERE number = 'JY-2026-000002'",
+            "UPDATE notices SET location = (SELECT location FROM notices WHERE number = 'JY-2026-000001') WHERE number = 'JY-2026-000002'",
+        ),
+    ] {
+        let before = check().await;
+        assert_eq!(before["valid"], true, "{before}");
+        sql(&s.state.store, &[edit]).await;
+        let after = check().await;
+        assert_eq!(after["valid"], false, "{edit}: {after}");
+        assert!(after["reason"].as_str().unwrap().contains("differs from what was recorded"), "{after}");
+        sql(&s.state.store, &[undo]).await;
+    }
+    // The record rewritten to say the same, its stored hash recomputed: not the logged one.
+    let id = day.second_notice;
+    let store = s.state.store.clone();
+    store
+        .write(move |c| {
+            let r = c.query_one(
+                "SELECT r.body FROM records r JOIN notices n ON n.raised_record_id = r.id WHERE n.id = $1",
+                &patrol_server::params![id],
+            )?;
+            let mut rec: patrol_protocol::record::Record = serde_json::from_str(&r.text(0)?).unwrap();
+            if let RecordPayload::NoticeRaised { description, .. } = &mut rec.payload {
+                description.push('!');
+            }
+            let body = serde_json::to_string(&rec).unwrap();
+            c.execute(
+                "UPDATE records SET body = $1, hash = $2 WHERE id = $3",
+                &patrol_server::params![body, rec.hash(), rec.id],
+            )?;
+            c.execute(
+                "UPDATE notices SET description = description || '!' WHERE id = $1",
+                &patrol_server::params![id],
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let rewritten = check().await;
+    assert_eq!(rewritten["valid"], false, "{rewritten}");
+    assert!(rewritten["reason"].as_str().unwrap().contains("not the one logged"), "{rewritten}");
 }
 
 async fn an_edited_record_body_is_found(backend: Backend) {
