@@ -21,6 +21,10 @@ use crate::store::{Conn, DbError, Store};
 /// waited longer than this behind a signed head.
 pub const MAX_MERGE_DELAY_MS: i64 = 1_000;
 
+/// An integration signs a head only if the newest is at least this old (bounds the
+/// heads kept to a few thousand a day under continuous load).
+pub const HEAD_EVERY_MS: i64 = 10_000;
+
 /// Pending rows of each kind integrated per transaction at most.
 pub const BATCH: usize = 4096;
 
@@ -31,7 +35,8 @@ pub struct Integrated {
     pub entries: usize,
     /// Leaves given indexes.
     pub leaves: usize,
-    /// The head signed over the new size, when leaves were integrated.
+    /// The head signed over the new size, when leaves were integrated and the newest
+    /// head was older than `HEAD_EVERY_MS`.
     pub head: Option<SignedTreeHead>,
 }
 
@@ -85,7 +90,14 @@ pub fn integrate(c: &mut dyn Conn, now: i64) -> Result<Integrated, DbError> {
             c.execute(&format!("DELETE FROM log_pending WHERE pending_id IN ({})", id_list(chunk)), &[])?;
         }
         c.execute("UPDATE counters SET value = $1 WHERE name = 'log'", &crate::params![new_size as i64])?;
-        head = Some(crate::audit::log::sign_head(c, now)?);
+        // A head over the new size, unless one was signed in the last `HEAD_EVERY_MS`:
+        // under load integrations follow each other closely, and every head is kept
+        // for years. Readers that need a head covering everything sign one on demand
+        // (`log::current_head`), and every instance signs one a minute.
+        let latest = crate::audit::log::latest_head(c)?;
+        if latest.is_none_or(|h| now - h.head.timestamp_ms >= HEAD_EVERY_MS) {
+            head = Some(crate::audit::log::sign_head(c, now)?);
+        }
     }
     Ok(Integrated { entries, leaves: leaves.len(), head })
 }
