@@ -375,6 +375,7 @@ reasons! {
     MethodNotAllowed => "method_not_allowed", "此地址不支持这种请求方式", "this method is not allowed here";
     NotFound { thing: Thing } => "not_found", "{thing}不存在", "{thing} not found";
     NoLeaf => "no_leaf", "该记录在审计日志中没有条目", "no leaf for this record";
+    NotWitnessed => "not_witnessed", "尚无检查点获得见证策略要求的见证方联署", "no checkpoint is cosigned by the witnesses the policy requires";
     PhotoNotCited => "photo_not_cited", "您的记录中没有引用此照片，请先同步记录", "no record of yours cites this photo; push the records first";
     PhotoNotArrived => "photo_not_arrived", "照片尚未上传完成", "the photo has not arrived yet";
     NoThumbnail => "no_thumbnail", "此照片无法生成缩略图", "no thumbnail can be made of this photo (it does not decode)";

@@ -143,6 +143,7 @@ pub fn routes() -> Vec<ApiRoute> {
         route(M::GET, "/api/v1/audit/tree-head", "audit", Public, "The newest signed tree head of the transparency log", audit::api::tree_head),
         route(M::GET, "/api/v1/audit/public-key", "audit", Public, "The log's Ed25519 public key", audit::api::public_key),
         route(M::GET, "/api/v1/audit/checkpoint", "audit", Public, "The newest head as a C2SP checkpoint (signed note)", audit::api::checkpoint),
+        route(M::GET, "/api/v1/audit/checkpoint/witnessed", "audit", Public, "The newest checkpoint cosigned as the witness policy requires", audit::api::witnessed_checkpoint),
         route(M::GET, "/api/v1/audit/checkpoint-key", "audit", Public, "The note verifier key of the checkpoints", audit::api::checkpoint_key),
         route(M::GET, "/api/v1/audit/consistency", "audit", Public, "Consistency proof between tree sizes first and second", audit::api::consistency),
         route(M::GET, "/api/v1/audit/inclusion", "audit", Public, "Inclusion proof of a leaf (index or record_id) in a tree size", audit::api::inclusion),

@@ -65,6 +65,30 @@ enum AuditCommand {
         #[arg(long)]
         state_dir: PathBuf,
     },
+    /// Serve as a cosigning witness (c2sp.org/tlog-witness, `POST /add-checkpoint`) of
+    /// the logs whose note verifier keys are given; prints the witness's own key.
+    WitnessServe {
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        /// Where the witness key and every checkpoint cosigned are kept.
+        #[arg(long)]
+        state_dir: PathBuf,
+        /// The witness's name, e.g. witness.example.org/owners-committee
+        #[arg(long)]
+        name: String,
+        /// A log's note verifier key (GET /api/v1/audit/checkpoint-key); repeat for more logs.
+        #[arg(long = "log-key", required = true)]
+        log_keys: Vec<String>,
+    },
+    /// Compare what two or more witnesses cosigned; exit status 2 on a split view.
+    Compare {
+        /// A witness's state directory; give two or more.
+        #[arg(long = "state-dir", required = true)]
+        state_dirs: Vec<PathBuf>,
+        /// The log, asked for a consistency proof between the witnesses' newest checkpoints.
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Write a site's monthly archive (JSON Lines) with proofs against a signed head.
     Archive {
         /// Site code, e.g. JY.
@@ -290,7 +314,39 @@ fn audit(
     settings: &Settings,
     open: impl Fn(&Settings) -> Result<Store, String>,
 ) -> Result<(), String> {
-    use patrol_server::audit::{archive, verify, witness};
+    use patrol_server::audit::{archive, verify, witness, witness_server};
+    let command = match command {
+        AuditCommand::WitnessServe { listen, state_dir, name, log_keys } => {
+            let w = witness_server::Witness::open(&state_dir, &name, &log_keys)?;
+            println!("{}", w.verifier_key());
+            let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+            return runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("{listen}: {e}"))?;
+                eprintln!("witness {name} on http://{listen}/add-checkpoint / 见证服务已启动");
+                axum::serve(listener, witness_server::router(std::sync::Arc::new(w))).await.map_err(|e| e.to_string())
+            });
+        }
+        AuditCommand::Compare { state_dirs, url } => {
+            if state_dirs.len() < 2 {
+                return Err("give two or more --state-dir".into());
+            }
+            let states = state_dirs.iter().map(|d| witness_server::seen_in(d)).collect::<Result<Vec<_>, _>>()?;
+            let consistency = |first: u64, second: u64| -> Result<Vec<patrol_protocol::transparency::Hash>, String> {
+                let url = url.as_deref().ok_or("give --url to ask the log for a proof")?;
+                witness::fetch_consistency(url, first, second)
+            };
+            return match witness_server::compare(&states, &consistency) {
+                witness_server::Comparison::Consistent { checkpoints } => {
+                    println!("OK: {checkpoints} checkpoints, one history / 各见证方所见一致");
+                    Ok(())
+                }
+                witness_server::Comparison::SplitView(why) => alarm(format!("SPLIT VIEW / 日志分叉: {why}")),
+                witness_server::Comparison::Unproven(why) => Err(format!("cannot tell / 无法判断: {why}")),
+            };
+        }
+        other => other,
+    };
+    let (_, policy) = settings.witness_policy()?;
     let key_file = settings.effective_log_key_file();
     patrol_cases::audit::log::hold_key_file(&key_file)?;
     match command {
@@ -315,7 +371,7 @@ fn audit(
             store.migrate_blocking().map_err(|e| e.to_string())?;
             let photos = patrol_server::photos::open_store(&settings)?;
             let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-            let report = runtime.block_on(verify::verify(&store, &photos)).map_err(|e| e.to_string())?;
+            let report = runtime.block_on(verify::verify_with(&store, &photos, &policy)).map_err(|e| e.to_string())?;
             print!("{}", report.render());
             if !report.ok() {
                 alarm("audit verify: findings above / 发现问题，见上".into());
@@ -359,7 +415,7 @@ fn audit(
         AuditCommand::CheckCode { number, code } => {
             let store = open(settings)?;
             let checked = store
-                .tx_blocking(false, |c| patrol_server::audit::api::check_code(c, &number, &code))
+                .tx_blocking(false, |c| patrol_server::audit::api::check_code(c, &number, &code, &policy))
                 .map_err(|e| e.to_string())?
                 .ok_or("a verification code looks like 17-42-3fa9c01b")?;
             println!("{} / {}", checked.reason, checked.reason_zh);
@@ -368,6 +424,7 @@ fn audit(
             }
             Ok(())
         }
+        AuditCommand::WitnessServe { .. } | AuditCommand::Compare { .. } => unreachable!("handled above"),
     }
 }
 

@@ -78,6 +78,12 @@ pub struct Settings {
     /// notice link to `<public_url>/notices/<id>`. Empty means `http://<listen>`, which
     /// only works on the machine itself: set it in production.
     pub public_url: String,
+    /// The witnesses checkpoints are submitted to (c2sp.org/tlog-witness): entries
+    /// `URL VERIFIER-KEY` separated by `;` (docs/audit.md, "Witnesses").
+    pub witnesses: String,
+    /// How many of them must have cosigned a checkpoint for `audit verify`, archives
+    /// and check-code to accept it; `None` means all of them, when there are any.
+    pub witness_quorum: Option<usize>,
 }
 
 impl Default for Settings {
@@ -111,6 +117,8 @@ impl Default for Settings {
             object_store_url: String::new(),
             log_key_file: std::path::PathBuf::new(),
             public_url: String::new(),
+            witnesses: String::new(),
+            witness_quorum: None,
         }
     }
 }
@@ -139,6 +147,8 @@ impl std::fmt::Debug for Settings {
             .field("smtp_user", &self.smtp_user)
             .field("smtp_password", &if self.smtp_password.is_empty() { "" } else { "***" })
             .field("public_url", &self.public_url)
+            .field("witnesses", &self.witnesses)
+            .field("witness_quorum", &self.witness_quorum)
             .finish_non_exhaustive()
     }
 }
@@ -261,6 +271,13 @@ impl Settings {
         if let Some(v) = get("PATROL_PUBLIC_URL") {
             self.public_url = v;
         }
+        if let Some(v) = get("PATROL_WITNESSES") {
+            self.witnesses = v;
+        }
+        if let Some(v) = get("PATROL_WITNESS_QUORUM") {
+            self.witness_quorum = Some(parse("PATROL_WITNESS_QUORUM", v)?);
+        }
+        self.witness_policy().map_err(|e| SettingsError::Env("PATROL_WITNESSES", e))?;
         Ok(())
     }
 
@@ -323,6 +340,16 @@ impl Settings {
 
     /// The database URL, defaulting to a SQLite file in the data directory.
     /// Where the log's signing key is kept.
+    /// The witnesses to submit to and the policy checkpoints are held to.
+    pub fn witness_policy(
+        &self,
+    ) -> Result<(Vec<crate::audit::witnessed::WitnessEndpoint>, crate::audit::cosign::Policy), String> {
+        let endpoints = crate::audit::witnessed::parse_witnesses(&self.witnesses)?;
+        let keys: Vec<String> = endpoints.iter().map(|w| w.key.render()).collect();
+        let policy = crate::audit::cosign::Policy::new(&keys, self.witness_quorum)?;
+        Ok((endpoints, policy))
+    }
+
     pub fn effective_log_key_file(&self) -> std::path::PathBuf {
         if self.log_key_file.as_os_str().is_empty() { self.data_dir.join("log-key") } else { self.log_key_file.clone() }
     }

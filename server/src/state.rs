@@ -26,6 +26,10 @@ pub struct AppState {
     pub live: Arc<crate::web::live::FeedWatch>,
     /// Orders the log and the feed (`jobs::Sequencer`).
     pub sequencer: Arc<crate::jobs::Sequencer>,
+    /// Where checkpoints are submitted for cosigning, and how many cosignatures make a
+    /// checkpoint witnessed (`PATROL_WITNESSES`, `PATROL_WITNESS_QUORUM`).
+    pub witnesses: Arc<Vec<crate::audit::witnessed::WitnessEndpoint>>,
+    pub witness_policy: Arc<crate::audit::cosign::Policy>,
 }
 
 impl AppState {
@@ -50,7 +54,10 @@ impl AppState {
             .map_err(|e| format!("cannot load signing keys: {e}"))?;
         let keys = Keys::from_stored(&stored)?;
         let photos = photos::open_store(&settings)?;
+        let (witnesses, witness_policy) = settings.witness_policy()?;
         Ok(AppState {
+            witnesses: Arc::new(witnesses),
+            witness_policy: Arc::new(witness_policy),
             photos,
             store,
             settings: Arc::new(settings),

@@ -172,38 +172,27 @@ impl LogKey {
     /// root) signed as a C2SP signed note (c2sp.org/signed-note) with this key under the
     /// name `origin`, so witnesses and monitors of that ecosystem can read it. Ed25519 is
     /// deterministic: the same head gives the same note.
-    pub fn checkpoint(&self, origin: &str, head: &TreeHead) -> Result<String, DbError> {
-        use base64::Engine;
-        let b64 = base64::engine::general_purpose::STANDARD;
+    pub fn checkpoint(&self, origin: &str, head: &TreeHead) -> Result<super::cosign::Checkpoint, DbError> {
         let root = parse(&head.root, "a head's root")?;
-        let body = format!("{origin}\n{}\n{}\n", head.tree_size, b64.encode(root));
-        let signature = self.signing.sign(body.as_bytes()).to_bytes();
-        let id = note_key_id(origin, &self.signing.verifying_key());
-        let line = b64.encode([id.to_be_bytes().as_slice(), signature.as_slice()].concat());
-        Ok(format!("{body}\n\u{2014} {origin} {line}\n"))
+        let body = super::cosign::Checkpoint::body_of(origin, head.tree_size, &root);
+        let line = self.note_signer(origin).sign(&body, 0);
+        Ok(super::cosign::Checkpoint {
+            origin: origin.into(),
+            size: head.tree_size,
+            root,
+            body,
+            signatures: vec![line],
+        })
+    }
+
+    fn note_signer(&self, origin: &str) -> super::cosign::NoteSigner {
+        super::cosign::NoteSigner::new(origin, super::cosign::ED25519, self.signing.clone())
     }
 
     /// The note verifier key of `checkpoint`'s signature: `name+id+base64(0x01 ‖ key)`.
     pub fn note_verifier_key(&self, origin: &str) -> String {
-        use base64::Engine;
-        let public = [&[1u8][..], self.signing.verifying_key().as_bytes()].concat();
-        format!(
-            "{origin}+{:08x}+{}",
-            note_key_id(origin, &self.signing.verifying_key()),
-            base64::engine::general_purpose::STANDARD.encode(public)
-        )
+        self.note_signer(origin).key().render()
     }
-}
-
-/// A signed note's key id: the first four bytes of SHA-256(name ‖ "\n" ‖ 0x01 ‖ key).
-fn note_key_id(name: &str, key: &VerifyingKey) -> u32 {
-    let mut h = Sha256::new();
-    h.update(name.as_bytes());
-    h.update(b"\n");
-    h.update([1u8]);
-    h.update(key.as_bytes());
-    let d = h.finalize();
-    u32::from_be_bytes([d[0], d[1], d[2], d[3]])
 }
 
 /// The log's origin line for checkpoints: named after its first key, which never

@@ -4,10 +4,12 @@
 //! docs/audit.md says what is proven and what is not.
 
 pub mod archive;
+pub mod cosign;
 pub mod log;
 pub mod replay;
 pub mod verify;
 pub mod witness;
+pub mod witnessed;
 
 use patrol_protocol::Id;
 

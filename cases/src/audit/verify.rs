@@ -87,6 +87,48 @@ impl Report {
 
 /// The whole check: the database in one read snapshot, then the photo bytes.
 pub async fn verify(store: &Store, photos: &Photos) -> Result<Report, DbError> {
+    verify_with(store, photos, &super::cosign::Policy::default()).await
+}
+
+/// `verify` held to a witness policy as well: the newest checkpoint cosigned by the
+/// policy's quorum must exist and the database's tree must still have its root.
+pub async fn verify_with(store: &Store, photos: &Photos, policy: &super::cosign::Policy) -> Result<Report, DbError> {
+    let mut report = verify_database(store, photos).await?;
+    if policy.required() {
+        let (owned, s) = (policy.clone(), store.clone());
+        let found = tokio::task::spawn_blocking(move || {
+            s.tx_blocking(false, |c| {
+                let cp = super::witnessed::newest_witnessed(c, &owned)?;
+                let matches = match &cp {
+                    Some(cp) => super::witnessed::tree_matches(c, cp)?,
+                    None => false,
+                };
+                Ok((cp, matches, log::size(c)?))
+            })
+        })
+        .await
+        .map_err(|e| DbError::Backend(format!("verify task failed: {e}")))??;
+        match found {
+            (None, _, _) => report.find(format!(
+                "no checkpoint is cosigned by {} of the policy's witnesses: the log is not witnessed",
+                policy.quorum
+            )),
+            (Some(cp), false, _) => report.find(format!(
+                "the witnessed checkpoint of {} leaves is not the database's tree: the log was rewritten below it",
+                cp.size
+            )),
+            (Some(cp), true, size) => report.notes.push(format!(
+                "witnessed: {} of {} leaves are under a checkpoint cosigned by {}",
+                cp.size,
+                size,
+                policy.cosigners(&cp).join(", ")
+            )),
+        }
+    }
+    Ok(report)
+}
+
+async fn verify_database(store: &Store, photos: &Photos) -> Result<Report, DbError> {
     let s = store.clone();
     let postgres = store.kind() == "postgres";
     let mut report = tokio::task::spawn_blocking(move || {

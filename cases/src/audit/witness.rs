@@ -80,6 +80,17 @@ fn root(h: &SignedTreeHead) -> Option<Hash> {
     transparency::parse_hash(&h.head.root)
 }
 
+/// A consistency proof from the log at `base_url`.
+pub fn fetch_consistency(base_url: &str, first: u64, second: u64) -> Result<Vec<Hash>, String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(30))).build().into();
+    let base = base_url.trim_end_matches('/');
+    let p: ConsistencyProof = get(&agent, &format!("{base}/api/v1/audit/consistency?first={first}&second={second}"))?;
+    if p.first != first || p.second != second {
+        return Err("the log answered for other sizes".into());
+    }
+    p.proof.iter().map(|h| transparency::parse_hash(h).ok_or_else(|| format!("{h:?} is not a hash"))).collect()
+}
+
 /// One observation of the log at `base_url` (e.g. `https://patrol.example.com`).
 /// `Err` is a failure to observe (network, files); `Ok(Alarm)` is evidence.
 pub fn observe(base_url: &str, state_dir: &Path) -> Result<Verdict, String> {

@@ -45,19 +45,25 @@ impl axum::response::IntoResponse for NoteText {
 }
 
 /// `GET /api/v1/audit/checkpoint`: the newest head as a C2SP tlog-checkpoint, signed
-/// as a C2SP signed note by the log key (docs/audit.md, "Checkpoints").
+/// as a C2SP signed note by the log key, with the witnesses' cosignatures of it so far
+/// (docs/audit.md, "Checkpoints").
 pub async fn checkpoint(State(state): State<AppState>) -> ApiResult<NoteText> {
     state.caught_up().await?;
     let (store, now) = (state.store.clone(), state.clock.now_ms());
     let head = blocking(move || log::current_head(&store, now)).await?;
-    let note = state
-        .store
-        .read(move |c| {
-            let origin = log::origin(c)?;
-            log::signing_key(c)?.checkpoint(&origin, &head.head)
-        })
-        .await?;
-    Ok(NoteText(note))
+    let note = state.store.read(move |c| super::witnessed::checkpoint_of(c, &head)).await?;
+    Ok(NoteText(note.render()))
+}
+
+/// `GET /api/v1/audit/checkpoint/witnessed`: the newest checkpoint cosigned by as many
+/// of the configured witnesses as the policy requires (`PATROL_WITNESS_QUORUM`).
+pub async fn witnessed_checkpoint(State(state): State<AppState>) -> ApiResult<NoteText> {
+    let policy = state.witness_policy.clone();
+    let found = state.store.read(move |c| super::witnessed::newest_witnessed(c, &policy)).await?;
+    match found {
+        Some(cp) if state.witness_policy.required() => Ok(NoteText(cp.render())),
+        _ => Err(ApiError::NotFound(Reason::NotWitnessed)),
+    }
 }
 
 /// `GET /api/v1/audit/checkpoint-key`: the note verifier key of the checkpoints'
@@ -160,16 +166,33 @@ pub struct CodeCheck {
     /// The signed head the code names, and the full proof: anyone can re-check it.
     pub tree_head: Option<SignedTreeHead>,
     pub inclusion: Option<InclusionProof>,
+    /// With a witness policy: the cosigned checkpoint the head was checked against.
+    pub witnessed_checkpoint: Option<String>,
 }
 
 impl CodeCheck {
     fn no(en: &str, zh: &str) -> CodeCheck {
-        CodeCheck { valid: false, reason: en.into(), reason_zh: zh.into(), tree_head: None, inclusion: None }
+        CodeCheck {
+            valid: false,
+            reason: en.into(),
+            reason_zh: zh.into(),
+            tree_head: None,
+            inclusion: None,
+            witnessed_checkpoint: None,
+        }
     }
 }
 
-/// Checks a printed code against the log, in one read transaction.
-pub fn check_code(c: &mut dyn crate::store::Conn, number: &str, code: &str) -> Result<Option<CodeCheck>, DbError> {
+/// Checks a printed code against the log, in one read transaction. With a witness
+/// policy the head the code names must be a prefix of a checkpoint the policy's
+/// witnesses cosigned, and the database's tree must still have that checkpoint's root:
+/// an insider who rewrote the log below it cannot make the witnesses' roots match.
+pub fn check_code(
+    c: &mut dyn crate::store::Conn,
+    number: &str,
+    code: &str,
+    policy: &super::cosign::Policy,
+) -> Result<Option<CodeCheck>, DbError> {
     let Some((index, size, prefix)) = log::parse_code(code) else { return Ok(None) };
     let Some(head) = log::head_of_size(c, size)? else {
         return Ok(Some(CodeCheck::no("no signed tree head of that size", "没有该大小的签名树头")));
@@ -198,6 +221,25 @@ pub fn check_code(c: &mut dyn crate::store::Conn, number: &str, code: &str) -> R
     if valid && let Some((en, zh)) = content_differs(c, number)? {
         return Ok(Some(CodeCheck::no(en, zh)));
     }
+    let mut witnessed_checkpoint = None;
+    if valid && policy.required() {
+        // The leaf must be under a checkpoint the witnesses cosigned, and provably so
+        // from the database as it is now.
+        let Some(cp) = super::witnessed::newest_witnessed(c, policy)?.filter(|cp| cp.size > index) else {
+            return Ok(Some(CodeCheck::no(
+                "the log is not yet witnessed this far: no checkpoint covering the notice is cosigned as the policy requires",
+                "该通知单所在的日志尚未获得见证策略要求的联署",
+            )));
+        };
+        let proof = log::Reader::new(c).inclusion(index, cp.size)?;
+        if !transparency::verify_inclusion(index, cp.size, &leaf, &proof, &cp.root) {
+            return Ok(Some(CodeCheck::no(
+                "the log differs from what the witnesses cosigned",
+                "审计日志与见证方联署的检查点不一致",
+            )));
+        }
+        witnessed_checkpoint = Some(cp.render());
+    }
     let (en, zh) = if valid {
         ("the notice is in the log as numbered", "该通知单已按此编号记入审计日志")
     } else {
@@ -214,6 +256,7 @@ pub fn check_code(c: &mut dyn crate::store::Conn, number: &str, code: &str) -> R
             leaf_hash: hex::encode(leaf),
             proof: hexes(proof),
         }),
+        witnessed_checkpoint,
     }))
 }
 
@@ -282,6 +325,7 @@ pub async fn check_code_handler(
     if log::parse_code(&q.code).is_none() {
         return Err(ApiError::invalid("code", Reason::VerificationCodeFormat));
     }
-    let checked = state.store.read(move |c| check_code(c, &q.number, &q.code)).await?;
+    let policy = state.witness_policy.clone();
+    let checked = state.store.read(move |c| check_code(c, &q.number, &q.code, &policy)).await?;
     Ok(Json(checked.expect("parsed above")))
 }

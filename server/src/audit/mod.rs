@@ -5,6 +5,7 @@
 pub use patrol_cases::audit::*;
 
 pub mod api;
+pub mod witness_server;
 
 use crate::state::AppState;
 

@@ -21,8 +21,11 @@ pub const DELIVER_OUTBOX: Job = Job { name: "deliver_outbox", period_ms: 10_000 
 /// Staged photo chunks of uploads abandoned for a month (`photos::sweep_staged`).
 pub const SWEEP_STAGED: Job = Job { name: "sweep_staged", period_ms: 6 * 3_600_000 };
 
+/// The newest checkpoint submitted to the configured witnesses for cosigning.
+pub const WITNESS: Job = Job { name: "witness", period_ms: 10_000 };
+
 /// Every job, for the metrics.
-pub const ALL: [&Job; 4] = [&AUDIT_RUNS, &ESCALATE_NOTICES, &DELIVER_OUTBOX, &SWEEP_STAGED];
+pub const ALL: [&Job; 5] = [&AUDIT_RUNS, &ESCALATE_NOTICES, &DELIVER_OUTBOX, &SWEEP_STAGED, &WITNESS];
 
 /// What one tick of this instance did.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -34,6 +37,8 @@ pub struct TickReport {
     pub delivery: crate::notify::deliver::DeliveryReport,
     /// Staged chunks deleted by the sweep.
     pub staged_swept: u32,
+    /// Witnesses that cosigned a new checkpoint.
+    pub cosigned: u32,
 }
 
 /// Takes `job`'s lease for one period if it has expired. Taken with a conditional
@@ -87,7 +92,33 @@ pub async fn run_due(state: &AppState) -> Result<TickReport, DbError> {
         }
         report.ran.push(SWEEP_STAGED.name);
     }
+    if !state.witnesses.is_empty() && lease(state, &WITNESS).await? {
+        report.cosigned = submit_to_witnesses(state).await;
+        report.ran.push(WITNESS.name);
+    }
     Ok(report)
+}
+
+/// Submits the newest checkpoint to every configured witness; a witness that is away
+/// or refuses is logged and asked again next period. Returns how many cosigned anew.
+pub async fn submit_to_witnesses(state: &AppState) -> u32 {
+    if let Err(e) = state.caught_up().await {
+        tracing::warn!(error = %e, "the log could not catch up before witnessing");
+    }
+    let (store, witnesses, now) = (state.store.clone(), state.witnesses.clone(), state.clock.now_ms());
+    let results =
+        tokio::task::spawn_blocking(move || crate::audit::witnessed::submit_blocking(&store, &witnesses, now))
+            .await
+            .unwrap_or_default();
+    let mut cosigned = 0;
+    for r in results {
+        match r {
+            Ok(crate::audit::witnessed::Submitted::Cosigned(_)) => cosigned += 1,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "a witness did not cosign"),
+        }
+    }
+    cosigned
 }
 
 /// The timer in `serve`: a tick every `jobs_interval_seconds` (0: no timer). A failed

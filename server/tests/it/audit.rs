@@ -800,7 +800,210 @@ async fn checkpoints_are_c2sp_notes_an_independent_implementation_verifies(backe
     assert!(note.verify(&others).is_err(), "verified under another key");
 }
 
+/// A cosigning witness (`audit witness-serve`) on a loopback port, as the company
+/// office or the owners' committee would run it: its URL and verifier key.
+async fn spawn_witness(dir: std::path::PathBuf, name: &str, log_key: &str) -> (String, String) {
+    use patrol_server::audit::witness_server::{Witness, router};
+    let w = std::sync::Arc::new(Witness::open(&dir, name, &[log_key.to_string()]).unwrap());
+    let key = w.verifier_key();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router(w)).await });
+    (url, key)
+}
+
+async fn get_text(router: &axum::Router, path: &str) -> (StatusCode, String) {
+    let req = axum::http::Request::get(path).body(axum::body::Body::empty()).unwrap();
+    let resp = tower::ServiceExt::oneshot(router.clone(), req).await.unwrap();
+    let status = resp.status();
+    (status, String::from_utf8(axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap().to_vec()).unwrap())
+}
+
+async fn submit(
+    s: &TestServer,
+    to: &[audit::witnessed::WitnessEndpoint],
+) -> Vec<Result<audit::witnessed::Submitted, String>> {
+    let (store, to, now) = (s.state.store.clone(), to.to_vec(), s.clock.now_ms());
+    tokio::task::spawn_blocking(move || audit::witnessed::submit_blocking(&store, &to, now)).await.unwrap()
+}
+
+/// What a log operator holding the key does to show one witness one history and
+/// another witness another: the log is cut back to `keep` leaves and grown again with
+/// the same number of leaves, each a little different, and a head signed.
+async fn regrow_differently(s: &TestServer, keep: u64) {
+    fn nudge(v: &mut Value) {
+        if let Some(o) = v.as_object_mut() {
+            for (k, x) in o.iter_mut() {
+                if (k == "received_ms" || k == "at_ms") && x.is_i64() {
+                    *x = (x.as_i64().unwrap() + 1).into();
+                } else {
+                    nudge(x);
+                }
+            }
+        }
+    }
+    let store = s.state.store.clone();
+    let now = s.clock.now_ms();
+    tokio::task::spawn_blocking(move || {
+        store.tx_blocking(true, |c| {
+            let mut regrown = Vec::new();
+            for r in c.query(
+                "SELECT kind, subject, leaf, at_ms FROM log_leaves WHERE leaf_index >= $1 ORDER BY leaf_index",
+                &patrol_server::params![keep as i64],
+            )? {
+                let mut v: Value = serde_json::from_str(&r.text(2)?).unwrap();
+                nudge(&mut v);
+                let leaf: Leaf = serde_json::from_value(v).unwrap();
+                regrown.push((r.text(0)?, r.text(1)?, String::from_utf8(leaf.bytes()).unwrap(), r.int(3)?));
+            }
+            c.execute("DELETE FROM log_leaves WHERE leaf_index >= $1", &patrol_server::params![keep as i64])?;
+            for level in 1..48i64 {
+                c.execute(
+                    "DELETE FROM log_nodes WHERE level = $1 AND node_index >= $2",
+                    &patrol_server::params![level, (keep >> level) as i64],
+                )?;
+            }
+            c.execute("DELETE FROM tree_heads WHERE tree_size > $1", &patrol_server::params![keep as i64])?;
+            log::integrate(c, keep, &regrown)?;
+            log::sign_head(c, now + 5).map(|_| ())
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+}
+
+/// Issue 17, holes 5 and 6: two witnesses run by outsiders cosign the log's C2SP
+/// checkpoints through the tlog-witness protocol; the cosignatures are served beside
+/// the checkpoint and read by an independent signed-note implementation; a 2-of-2
+/// policy holds `audit verify` and check-code. Then the operator shows each witness
+/// its own history after a common checkpoint: each accepts its own, the first refuses
+/// the other's, comparing their states proves the split view, and the policy accepts
+/// neither copy's new checkpoint, so a code printed after the fork does not check out.
+async fn witnesses_cosign_and_a_split_view_is_caught_and_refused(backend: Backend) {
+    use audit::cosign::{Checkpoint, NoteKey, Policy};
+    use audit::witnessed::{Submitted, parse_witnesses};
+    let Some(s) = TestServer::start(backend).await else { return };
+    let day = a_day(&s).await;
+    let (_, log_key) = get_text(&s.router, "/api/v1/audit/checkpoint-key").await;
+    let (office_dir, committee_dir) = (s.dir.0.join("w-office"), s.dir.0.join("w-committee"));
+    let (u1, k1) = spawn_witness(office_dir.clone(), "witness.example/office", &log_key).await;
+    let (u2, k2) = spawn_witness(committee_dir.clone(), "witness.example/committee", &log_key).await;
+    let both = parse_witnesses(&format!("{u1} {k1}; {u2} {k2}")).unwrap();
+    let policy = Policy::new(&[k1.clone(), k2.clone()], None).unwrap();
+
+    let first = submit(&s, &both).await;
+    let n0 = tree_head(&s).await.head.tree_size;
+    assert_eq!(first, vec![Ok(Submitted::Cosigned(n0)), Ok(Submitted::Cosigned(n0))]);
+    assert_eq!(submit(&s, &both).await, vec![Ok(Submitted::UpToDate(n0)), Ok(Submitted::UpToDate(n0))]);
+
+    // Served beside the checkpoint by an instance configured with the witnesses.
+    let configured = s.instance_with(|st| st.witnesses = format!("{u1} {k1}; {u2} {k2}")).await;
+    let router = patrol_server::router(configured);
+    let (status, note) = get_text(&router, "/api/v1/audit/checkpoint/witnessed").await;
+    assert_eq!(status, StatusCode::OK, "{note}");
+    let cp = Checkpoint::parse(&note).unwrap();
+    assert_eq!(cp.size, n0);
+    assert!(cp.signed_by(&NoteKey::parse(&log_key).unwrap()));
+    assert_eq!(policy.check(&cp).unwrap().len(), 2);
+    let (_, current) = get_text(&router, "/api/v1/audit/checkpoint").await;
+    assert_eq!(current, note, "the newest checkpoint carries its cosignatures");
+    // Without witnesses configured there is nothing witnessed to serve.
+    assert_eq!(get_text(&s.router, "/api/v1/audit/checkpoint/witnessed").await.0, StatusCode::NOT_FOUND);
+    // The independent implementation: Cloudflare's signed_note reads the three lines,
+    // verifies the log's and leaves the two cosignatures as signatures it has no
+    // verifier for, with the key ids it computes itself for cosignature/v1 keys.
+    let parsed = signed_note::Note::from_bytes(note.as_bytes()).unwrap();
+    let verifiers =
+        signed_note::VerifierList::new(vec![Box::new(signed_note::StandardVerifier::new(&log_key).unwrap())]);
+    let (verified, unverified) = parsed.verify(&verifiers).unwrap();
+    assert_eq!((verified.len(), unverified.len()), (1, 2));
+    for (sig, key) in unverified.iter().zip([&k2, &k1]) {
+        let key = NoteKey::parse(key).unwrap();
+        assert_eq!(sig.name(), key.name);
+        let typed = [&[0x04u8][..], key.key.as_bytes()].concat();
+        assert_eq!(sig.id(), signed_note::key_id(&key.name, &typed));
+        assert_eq!(sig.signature().len(), 8 + 64, "timestamp and signature");
+    }
+    let report = verify::verify_with(&s.state.store, &s.state.photos, &policy).await.unwrap();
+    assert!(report.ok(), "{}", report.render());
+
+    // The log grows honestly, and only the office sees it.
+    let mut officer = Phone::sign_in(&s, "patrol").await;
+    let (late, p) = notice(day.site, day.cleaning, "地下车库积水", vec![], s.clock.now_ms() + 3_600_000);
+    officer.record(&s, p);
+    officer.push(&s).await;
+    s.sequenced().await;
+    let office = parse_witnesses(&format!("{u1} {k1}")).unwrap();
+    let committee = parse_witnesses(&format!("{u2} {k2}")).unwrap();
+    let n1 = tree_head(&s).await.head.tree_size;
+    assert!(n1 > n0);
+    assert_eq!(submit(&s, &office).await, vec![Ok(Submitted::Cosigned(n1))]);
+    // The operator cuts back to what both saw and grows another history for the committee.
+    regrow_differently(&s, n0).await;
+    assert_eq!(submit(&s, &committee).await, vec![Ok(Submitted::Cosigned(n1))], "consistent with what it saw");
+    // The office will not cosign the other history.
+    let refused = submit(&s, &office).await;
+    assert!(matches!(&refused[0], Err(e) if e.contains("409")), "{refused:?}");
+
+    // Comparing the two witnesses' states proves the split view, in code and by the CLI.
+    use patrol_server::audit::witness_server::{Comparison, compare, seen_in};
+    let states = vec![seen_in(&office_dir).unwrap(), seen_in(&committee_dir).unwrap()];
+    let found = compare(&states, &|_, _| Err("not needed".into()));
+    assert!(matches!(&found, Comparison::SplitView(w) if w.contains(&format!("{n1} leaves"))), "{found:?}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_patrol-server"))
+        .args(["audit", "compare", "--state-dir"])
+        .arg(&office_dir)
+        .arg("--state-dir")
+        .arg(&committee_dir)
+        .env_remove("PATROL_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SPLIT VIEW"));
+    // One witness alone shows nothing wrong: it is the comparison that tells.
+    assert!(matches!(compare(&states[..1], &|_, _| Err("-".into())), Comparison::Consistent { .. }));
+
+    // The 2-of-2 policy: neither copy's newest checkpoint is witnessed; the common one is.
+    let store = s.state.store.clone();
+    let (pol, st) = (policy.clone(), store.clone());
+    let witnessed = st.read(move |c| audit::witnessed::newest_witnessed(c, &pol)).await.unwrap().unwrap();
+    assert_eq!(witnessed.size, n0);
+    // A code printed for the notice raised after the fork does not check out under it,
+    // and one printed before still does.
+    let late_number = store
+        .read(move |c| c.query_one("SELECT number FROM notices WHERE id = $1", &patrol_server::params![late])?.text(0))
+        .await
+        .unwrap();
+    let late_code = audit::notice_code(&store, s.clock.now_ms(), late).await.unwrap().unwrap();
+    let (pol, code, number) = (policy.clone(), late_code.clone(), late_number.clone());
+    let checked = store.read(move |c| audit::api::check_code(c, &number, &code, &pol)).await.unwrap().unwrap();
+    assert!(!checked.valid && checked.reason.contains("not yet witnessed"), "{checked:?}");
+    let (code, number) = (late_code.clone(), late_number.clone());
+    let unpoliced =
+        store.read(move |c| audit::api::check_code(c, &number, &code, &Policy::default())).await.unwrap().unwrap();
+    assert!(unpoliced.valid, "without a policy the operator's own word is all there is: {unpoliced:?}");
+    let early = store
+        .read(|c| {
+            c.query_one("SELECT id, number FROM notices WHERE number = 'JY-2026-000001'", &[])
+                .and_then(|r| Ok((r.uuid(0)?, r.text(1)?)))
+        })
+        .await
+        .unwrap();
+    let early_code = audit::notice_code(&store, s.clock.now_ms(), early.0).await.unwrap().unwrap();
+    // Its code names the newest head; the policy proves its leaf under the witnessed checkpoint.
+    let pol = policy.clone();
+    let checked = store.read(move |c| audit::api::check_code(c, &early.1, &early_code, &pol)).await.unwrap().unwrap();
+    assert!(checked.valid, "{checked:?}");
+    let under = Checkpoint::parse(checked.witnessed_checkpoint.as_deref().unwrap()).unwrap();
+    assert_eq!(under.size, n0);
+    // `audit verify` under the policy notes the witnessed prefix and finds the tree intact below it.
+    let report = verify::verify_with(&store, &s.state.photos, &policy).await.unwrap();
+    assert!(report.notes.iter().any(|n| n.contains(&format!("witnessed: {n0} of {n1} leaves"))), "{}", report.render());
+}
+
 both_backends!(
+    witnesses_cosign_and_a_split_view_is_caught_and_refused,
     checkpoints_are_c2sp_notes_an_independent_implementation_verifies,
     the_log_key_is_outside_the_database_and_an_insider_cannot_sign,
     every_record_and_decision_is_logged_and_provable_without_a_login,
