@@ -268,3 +268,82 @@ pub fn compare(
     }
     Comparison::Consistent { checkpoints: count }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use patrol_protocol::transparency::{Hash, leaf_hash, node_hash};
+
+    fn perfect(leaves: &[Hash], level: u32, index: u64) -> Hash {
+        if level == 0 {
+            return leaves[index as usize];
+        }
+        node_hash(&perfect(leaves, level - 1, 2 * index), &perfect(leaves, level - 1, 2 * index + 1))
+    }
+
+    fn root(leaves: &[Hash], n: u64) -> Hash {
+        transparency::range_root::<()>(0, n, &mut |l, i| Ok(perfect(leaves, l, i))).unwrap()
+    }
+
+    fn note(log: &NoteSigner, leaves: &[Hash], n: u64) -> String {
+        let body = Checkpoint::body_of(&log.name, n, &root(leaves, n));
+        format!("{body}\n{}", log.sign(&body, 0).render())
+    }
+
+    fn request(old: u64, proof: Vec<Hash>, checkpoint: String) -> Vec<u8> {
+        AddCheckpoint { old_size: old, proof, checkpoint }.render().into_bytes()
+    }
+
+    /// The answers c2sp.org/tlog-witness prescribes, each from the one check that gives it.
+    #[tokio::test]
+    async fn the_witness_answers_as_the_protocol_says() {
+        let dir = std::env::temp_dir().join(format!("patrol-witness-{}", uuid::Uuid::now_v7()));
+        let log = NoteSigner::new("log.example/a", ED25519, ed25519_dalek::SigningKey::from_bytes(&[1; 32]));
+        let w = Witness::open(&dir, "witness.example/w", &[log.key().render()]).unwrap().with_clock(|| 1_800_000_000);
+        let leaves: Vec<Hash> = (0..8u8).map(|i| leaf_hash(&[i])).collect();
+        let consistency = |m: u64, n: u64| {
+            transparency::consistency_proof::<()>(m, n, &mut |l, i| Ok(perfect(&leaves, l, i))).unwrap()
+        };
+
+        let (status, _, line) = w.add_checkpoint(&request(0, vec![], note(&log, &leaves, 3))).await;
+        assert_eq!(status, StatusCode::OK, "{line}");
+        let mut cp = Checkpoint::parse(&note(&log, &leaves, 3)).unwrap();
+        cp.add([super::super::cosign::SigLine::parse(line.trim_end()).unwrap()]);
+        let key = NoteKey::parse(&w.verifier_key()).unwrap();
+        assert_eq!(cp.cosigned_by(&key), Some(1_800_000_000));
+
+        // A stale old size: 409 with the size the witness knows, as text/x.tlog.size.
+        let (status, kind, body) = w.add_checkpoint(&request(0, vec![], note(&log, &leaves, 5))).await;
+        assert_eq!((status, kind, body.as_str()), (StatusCode::CONFLICT, "text/x.tlog.size", "3\n"));
+        // A proof that does not lead from what it cosigned: 422.
+        let mut wrong = consistency(3, 5);
+        wrong[0][0] ^= 1;
+        let (status, _, _) = w.add_checkpoint(&request(3, wrong, note(&log, &leaves, 5))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        // Another root for the size it cosigned: 409.
+        let other: Vec<Hash> = (10..18u8).map(|i| leaf_hash(&[i])).collect();
+        let (status, _, _) = w.add_checkpoint(&request(3, vec![], note(&log, &other, 3))).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        // Signed by someone else under the log's name: 403; an unknown log: 404; garbage: 400.
+        let impostor = NoteSigner::new("log.example/a", ED25519, ed25519_dalek::SigningKey::from_bytes(&[2; 32]));
+        let (status, _, _) = w.add_checkpoint(&request(3, consistency(3, 5), note(&impostor, &leaves, 5))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let stranger = NoteSigner::new("log.example/b", ED25519, ed25519_dalek::SigningKey::from_bytes(&[1; 32]));
+        let (status, _, _) = w.add_checkpoint(&request(0, vec![], note(&stranger, &leaves, 5))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        for garbage in [&b"old 3\n"[..], b"\xff\xfe", b"old x\n\nlog\n1\nAA==\n\n"] {
+            assert_eq!(w.add_checkpoint(garbage).await.0, StatusCode::BAD_REQUEST);
+        }
+        // None of that moved it: the right proof is still taken from 3.
+        let (status, _, _) = w.add_checkpoint(&request(3, consistency(3, 5), note(&log, &leaves, 5))).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(w.latest("log.example/a").unwrap().unwrap().size, 5);
+        // And it remembers across a restart, with the same key.
+        let again = Witness::open(&dir, "witness.example/w", &[log.key().render()]).unwrap();
+        assert_eq!(again.verifier_key(), w.verifier_key());
+        let (status, _, body) = again.add_checkpoint(&request(3, consistency(3, 8), note(&log, &leaves, 8))).await;
+        assert_eq!((status, body.as_str()), (StatusCode::CONFLICT, "5\n"));
+        assert_eq!(seen_in(&dir).unwrap().iter().map(|c| c.size).collect::<Vec<_>>(), [3, 5]);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
