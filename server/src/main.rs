@@ -106,6 +106,12 @@ enum AuditCommand {
         /// The log key (hex) a witness pinned; without it the archive is checked against itself.
         #[arg(long)]
         public_key: Option<String>,
+        /// A witness's verifier key the archive's checkpoint must be cosigned by; repeat
+        /// for several (with --quorum: how many of them).
+        #[arg(long = "witness")]
+        witnesses: Vec<String>,
+        #[arg(long)]
+        quorum: Option<usize>,
     },
     /// Check a printed notice's number and verification code against the log.
     CheckCode {
@@ -395,16 +401,17 @@ fn audit(
             let tmp = out.with_extension("partial");
             let mut file =
                 std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?);
-            let n = archive::write_archive(&store, &site, &month, SystemClock.now_ms(), &mut file)?;
+            let n = archive::write_archive(&store, &site, &month, SystemClock.now_ms(), &policy, &mut file)?;
             std::io::Write::flush(&mut file).map_err(|e| e.to_string())?;
             drop(file);
             std::fs::rename(&tmp, &out).map_err(|e| e.to_string())?;
             println!("{n} entries written to {}", out.display());
             Ok(())
         }
-        AuditCommand::VerifyArchive { file, public_key } => {
+        AuditCommand::VerifyArchive { file, public_key, witnesses, quorum } => {
+            let policy = patrol_server::audit::cosign::Policy::new(&witnesses, quorum)?;
             let f = std::fs::File::open(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let report = archive::verify_archive(&mut std::io::BufReader::new(f), public_key.as_deref())
+            let report = archive::verify_archive(&mut std::io::BufReader::new(f), public_key.as_deref(), &policy)
                 .unwrap_or_else(|e| alarm(format!("FAILED / 核验失败: {e}")));
             print!("{}", report.render());
             if !report.ok() {

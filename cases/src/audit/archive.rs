@@ -19,7 +19,11 @@ use super::log;
 use crate::params;
 use crate::store::{Conn, DbError, Store};
 
-pub const FORMAT: &str = "patrol-archive/1";
+/// Version 2 adds the checkpoint (with cosignatures) the archive was cut at and
+/// bridge entries that make every device chain in it gapless; version 1 files are
+/// still read (without those checks).
+pub const FORMAT: &str = "patrol-archive/2";
+const FORMAT_1: &str = "patrol-archive/1";
 /// Leaves scanned for one month, and entries written: a month of one site is far
 /// below both; beyond them the archive is refused rather than made unbounded.
 const MAX_SCANNED: usize = 2_000_000;
@@ -38,6 +42,10 @@ pub struct Header {
     pub public_key: LogPublicKey,
     /// DOMAIN.md: notices 10 years, other records 5.
     pub retention: serde_json::Value,
+    /// The head as a C2SP checkpoint with the witnesses' cosignatures it had when the
+    /// archive was cut (with a witness policy: a checkpoint the policy accepts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -49,6 +57,11 @@ pub struct Entry {
     pub record: Option<String>,
     pub retain_until_year: i32,
     pub proof: Vec<String>,
+    /// A record leaf of a device of this archive that belongs elsewhere (another site
+    /// or month), between two of its records here: logged and proven, its body left
+    /// out, so the device's chain in the archive has no gap to hide a dropped record.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bridge: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -139,12 +152,34 @@ pub fn write_archive(
     site_code: &str,
     month: &str,
     now: i64,
+    policy: &super::cosign::Policy,
     out: &mut dyn Write,
 ) -> Result<u64, String> {
     let db = |e: DbError| e.to_string();
     crate::sequencer::catch_up_blocking(store, now).map_err(db)?;
     // A fresh head covers everything up to now; the month's leaves are all below it.
-    let head = log::current_head(store, now).map_err(db)?;
+    // With a witness policy the archive is cut at the newest witnessed checkpoint
+    // instead, and refused while the month is not all under it.
+    let (head, checkpoint) = if policy.required() {
+        store
+            .tx_blocking(false, |c| {
+                let Some(cp) = super::witnessed::newest_witnessed(c, policy)? else { return Ok(Err(None)) };
+                match log::head_of_size(c, cp.size)? {
+                    Some(h) if transparency::parse_hash(&h.head.root) == Some(cp.root) => Ok(Ok((h, cp.render()))),
+                    _ => Ok(Err(Some(cp.size))),
+                }
+            })
+            .map_err(db)?
+            .map_err(|size| match size {
+                None => "no checkpoint is cosigned as the witness policy requires: the archive would not be anchored"
+                    .to_string(),
+                Some(n) => format!("the stored head of {n} leaves is not the witnessed checkpoint"),
+            })?
+    } else {
+        let head = log::current_head(store, now).map_err(db)?;
+        let cp = store.tx_blocking(false, |c| super::witnessed::checkpoint_of(c, &head)).map_err(db)?;
+        (head, cp.render())
+    };
     store
         .tx_blocking(false, |c| {
             let sites = c.query("SELECT id, utc_offset_minutes FROM sites WHERE code = $1", &params![site_code])?;
@@ -166,7 +201,20 @@ pub fn write_archive(
                 tree_head: head.clone(),
                 public_key: key,
                 retention: serde_json::json!({ "notices_years": 10, "other_years": 5 }),
+                checkpoint: Some(checkpoint.clone()),
             };
+            if policy.required() {
+                let beyond = c.query_opt(
+                    "SELECT leaf_index FROM log_leaves WHERE at_ms >= $1 AND at_ms < $2 AND leaf_index >= $3 LIMIT 1",
+                    &params![from, to, head.head.tree_size as i64],
+                )?;
+                if beyond.is_some() {
+                    return Ok(Err(format!(
+                        "the month has leaves past the witnessed checkpoint of {} leaves: cut it after the witnesses cosign",
+                        head.head.tree_size
+                    )));
+                }
+            }
             let mut lines = vec![serde_json::to_string(&header).expect("serialises")];
             let mut reader_rows: Vec<(u64, String, Option<String>, i32)> = Vec::new();
             let (mut after, mut scanned) = (-1i64, 0usize);
@@ -224,8 +272,16 @@ pub fn write_archive(
                     break;
                 }
             }
+            let bridges = bridges(c, &reader_rows, head.head.tree_size)?;
+            let mut rows: Vec<(u64, String, Option<String>, i32, bool)> =
+                reader_rows.into_iter().map(|(i, l, r, u)| (i, l, r, u, false)).collect();
+            rows.extend(bridges.into_iter().map(|(i, l)| (i, l, None, 0, true)));
+            rows.sort_by_key(|r| r.0);
+            if rows.len() > MAX_ENTRIES {
+                return Ok(Err(format!("more than {MAX_ENTRIES} entries in one month: archive refused")));
+            }
             let mut reader = log::Reader::new(c);
-            for (index, leaf, record, until) in reader_rows {
+            for (index, leaf, record, until, bridge) in rows {
                 let proof = reader.inclusion(index, head.head.tree_size)?;
                 let e = Entry {
                     leaf_index: index,
@@ -233,6 +289,7 @@ pub fn write_archive(
                     record,
                     retain_until_year: until,
                     proof: proof.into_iter().map(hex::encode).collect(),
+                    bridge,
                 };
                 lines.push(serde_json::to_string(&e).expect("serialises"));
             }
@@ -261,6 +318,43 @@ pub fn write_archive(
         })
 }
 
+/// The record leaves that close the gaps of each device's chain among `rows`: for a
+/// device whose records here have seqs 4 and 9, the leaves of its seqs 5 to 8.
+fn bridges(
+    c: &mut dyn Conn,
+    rows: &[(u64, String, Option<String>, i32)],
+    size: u64,
+) -> Result<Vec<(u64, String)>, DbError> {
+    let mut present: std::collections::BTreeMap<Id, std::collections::BTreeSet<u64>> = Default::default();
+    for (_, text, _, _) in rows {
+        if let Ok(Leaf::Record { device_id, seq, .. }) = serde_json::from_str::<Leaf>(text) {
+            present.entry(device_id).or_default().insert(seq);
+        }
+    }
+    let mut out = Vec::new();
+    for (device, seqs) in present {
+        let (Some(&lo), Some(&hi)) = (seqs.first(), seqs.last()) else { continue };
+        if hi - lo + 1 == seqs.len() as u64 {
+            continue;
+        }
+        let found = c.query(
+            "SELECT r.seq, l.leaf_index, l.leaf FROM records r
+             JOIN log_leaves l ON l.subject = r.id AND l.kind = 'record'
+             WHERE r.device_id = $1 AND r.seq > $2 AND r.seq < $3 AND l.leaf_index < $4 ORDER BY r.seq",
+            &params![device, lo as i64, hi as i64, size as i64],
+        )?;
+        for r in found {
+            if !seqs.contains(&(r.int(0)? as u64)) {
+                out.push((r.int(1)? as u64, r.text(2)?));
+            }
+            if out.len() > MAX_ENTRIES {
+                return Ok(out);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// What the offline check found.
 #[derive(Debug, Default)]
 pub struct ArchiveReport {
@@ -272,6 +366,8 @@ pub struct ArchiveReport {
     pub entries: u64,
     pub records: u64,
     pub findings: Vec<String>,
+    /// The witnesses of the policy whose cosignature of the archive's checkpoint holds.
+    pub witnessed_by: Vec<String>,
 }
 
 impl ArchiveReport {
@@ -284,6 +380,9 @@ impl ArchiveReport {
             "archive {} {}: {} entries ({} records) proven against the signed head of {} leaves\n  log key {} ({})\n  compare this key with the one your witness pinned / 请与见证方保存的公钥核对\n",
             self.site_code, self.month, self.entries, self.records, self.tree_size, self.key_id, self.public_key
         );
+        if !self.witnessed_by.is_empty() {
+            s.push_str(&format!("  cosigned by / 见证方联署: {}\n", self.witnessed_by.join(", ")));
+        }
         if self.ok() {
             s.push_str("OK / 核验通过\n");
         } else {
@@ -311,7 +410,17 @@ fn read_line(input: &mut dyn BufRead, buf: &mut String) -> Result<bool, String> 
 /// inclusion under that head, every record's hash against its leaf, the chain between
 /// consecutive records of a device, and the trailer's count. `pinned_key` (hex) is
 /// the log key a witness holds; without it the archive is only checked against itself.
-pub fn verify_archive(input: &mut dyn BufRead, pinned_key: Option<&str>) -> Result<ArchiveReport, String> {
+///
+/// Version 2 files also carry the checkpoint they were cut at, which must be the
+/// head's, signed by the archive's key and (given a `policy`) cosigned by its quorum
+/// of witnesses; and every device chain in them must be gapless (bridge entries stand
+/// for records that belong elsewhere), so a record dropped from the middle of a
+/// chain is found even by someone who holds the log key and re-signs the file.
+pub fn verify_archive(
+    input: &mut dyn BufRead,
+    pinned_key: Option<&str>,
+    policy: &super::cosign::Policy,
+) -> Result<ArchiveReport, String> {
     let mut buf = String::new();
     if !read_line(input, &mut buf)? {
         return Err("empty file".into());
@@ -319,9 +428,10 @@ pub fn verify_archive(input: &mut dyn BufRead, pinned_key: Option<&str>) -> Resu
     let mut digest = Sha256::new();
     digest.update(buf.as_bytes());
     let header: Header = serde_json::from_str(&buf).map_err(|e| format!("line 1 is not an archive header: {e}"))?;
-    if header.format != FORMAT {
+    if header.format != FORMAT && header.format != FORMAT_1 {
         return Err(format!("unknown format {}", header.format));
     }
+    let v2 = header.format == FORMAT;
     let mut r = ArchiveReport {
         site_code: header.site_code.clone(),
         month: header.month.clone(),
@@ -343,6 +453,7 @@ pub fn verify_archive(input: &mut dyn BufRead, pinned_key: Option<&str>) -> Resu
         r.findings.push("the tree head's signature does not verify with the archive's key".into());
     }
     let root: Hash = transparency::parse_hash(&head.head.root).unwrap_or_default();
+    check_checkpoint(&header, key.as_ref(), &root, v2, policy, &mut r);
     let mut last_of_device: std::collections::HashMap<Id, (u64, String)> = Default::default();
     let mut line_no = 1u64;
     let mut trailer = None;
@@ -374,6 +485,10 @@ pub fn verify_archive(input: &mut dyn BufRead, pinned_key: Option<&str>) -> Resu
             r.findings.push(format!("line {line_no}: leaf {} is not in the signed log", e.leaf_index));
         }
         match (serde_json::from_str::<Leaf>(&e.leaf), &e.record) {
+            (Ok(Leaf::Record { device_id, seq, record_hash, .. }), None) if e.bridge && v2 => {
+                gaps(&mut last_of_device, device_id, seq, line_no, &mut r);
+                last_of_device.insert(device_id, (seq, record_hash));
+            }
             (Ok(Leaf::Record { record_id, record_hash, device_id, seq, .. }), Some(body)) => {
                 r.records += 1;
                 match serde_json::from_str::<Record>(body) {
@@ -384,6 +499,9 @@ pub fn verify_archive(input: &mut dyn BufRead, pinned_key: Option<&str>) -> Resu
                             && rec.device == device_id
                             && rec.seq == seq =>
                     {
+                        if v2 {
+                            gaps(&mut last_of_device, device_id, seq, line_no, &mut r);
+                        }
                         let follows = last_of_device.get(&device_id).filter(|(prev_seq, _)| prev_seq + 1 == seq);
                         if follows.is_some_and(|(_, prev_hash)| rec.prev_hash != *prev_hash) {
                             r.findings.push(format!("line {line_no}: record {record_id} breaks its device chain"));
@@ -418,4 +536,59 @@ pub fn verify_archive(input: &mut dyn BufRead, pinned_key: Option<&str>) -> Resu
         None => r.findings.push("no trailer: the file is truncated".into()),
     }
     Ok(r)
+}
+
+/// A device's records in an archive (with bridges) follow each other seq by seq.
+fn gaps(
+    last: &mut std::collections::HashMap<Id, (u64, String)>,
+    device: Id,
+    seq: u64,
+    line_no: u64,
+    r: &mut ArchiveReport,
+) {
+    if let Some((prev, _)) = last.get(&device)
+        && *prev + 1 != seq
+    {
+        r.findings.push(format!(
+            "line {line_no}: device {device} goes from seq {prev} to {seq}: records are missing from its chain"
+        ));
+    }
+}
+
+/// The checkpoint a version 2 archive carries: the head's size and root, signed by the
+/// archive's log key under the checkpoint's origin, and cosigned as `policy` requires.
+fn check_checkpoint(
+    header: &Header,
+    key: Option<&ed25519_dalek::VerifyingKey>,
+    root: &Hash,
+    v2: bool,
+    policy: &super::cosign::Policy,
+    r: &mut ArchiveReport,
+) {
+    use super::cosign::{Checkpoint, ED25519, NoteKey};
+    let Some(text) = &header.checkpoint else {
+        if v2 || policy.required() {
+            r.findings.push("the archive carries no checkpoint: it is not anchored to what witnesses saw".into());
+        }
+        return;
+    };
+    let cp = match Checkpoint::parse(text) {
+        Ok(cp) => cp,
+        Err(e) => {
+            r.findings.push(format!("the archive's checkpoint is not a checkpoint: {e}"));
+            return;
+        }
+    };
+    if cp.size != header.tree_head.head.tree_size || cp.root != *root {
+        r.findings.push("the archive's checkpoint is not its tree head".into());
+    }
+    if !key.is_some_and(|k| cp.signed_by(&NoteKey::new(&cp.origin, ED25519, *k))) {
+        r.findings.push("the archive's checkpoint is not signed by its log key".into());
+    }
+    if policy.required() {
+        match policy.check(&cp) {
+            Ok(names) => r.witnessed_by = names,
+            Err(e) => r.findings.push(e),
+        }
+    }
 }

@@ -593,28 +593,28 @@ async fn a_monthly_archive_verifies_offline_and_fails_after_one_flipped_byte(bac
     let (store, now) = (s.state.store.clone(), s.clock.now_ms());
     let bytes = tokio::task::spawn_blocking(move || {
         let mut out = Vec::new();
-        let n = archive::write_archive(&store, "JY", "2026-11", now, &mut out).unwrap();
+        let n = archive::write_archive(&store, "JY", "2026-11", now, &Default::default(), &mut out).unwrap();
         assert!(n >= 8, "{n} entries");
         out
     })
     .await
     .unwrap();
     std::fs::write(&file, &bytes).unwrap();
-    let report = archive::verify_archive(&mut &bytes[..], None).unwrap();
+    let report = archive::verify_archive(&mut &bytes[..], None, &Default::default()).unwrap();
     assert!(report.ok(), "{}", report.render());
     assert!(report.records >= 7, "{}", report.render());
     // Another month of the site is empty but still signed and checkable.
     let (store, now) = (s.state.store.clone(), s.clock.now_ms());
     let empty = tokio::task::spawn_blocking(move || {
         let mut out = Vec::new();
-        assert_eq!(archive::write_archive(&store, "JY", "2026-10", now, &mut out).unwrap(), 0);
-        assert!(archive::write_archive(&store, "JY", "2026-13", now, &mut Vec::new()).is_err());
-        assert!(archive::write_archive(&store, "NOPE", "2026-10", now, &mut Vec::new()).is_err());
+        assert_eq!(archive::write_archive(&store, "JY", "2026-10", now, &Default::default(), &mut out).unwrap(), 0);
+        assert!(archive::write_archive(&store, "JY", "2026-13", now, &Default::default(), &mut Vec::new()).is_err());
+        assert!(archive::write_archive(&store, "NOPE", "2026-10", now, &Default::default(), &mut Vec::new()).is_err());
         out
     })
     .await
     .unwrap();
-    assert!(archive::verify_archive(&mut &empty[..], None).unwrap().ok());
+    assert!(archive::verify_archive(&mut &empty[..], None, &Default::default()).unwrap().ok());
 
     // The CLI, with no database anywhere in its environment.
     let cli = |path: &std::path::Path| {
@@ -648,7 +648,7 @@ async fn a_monthly_archive_verifies_offline_and_fails_after_one_flipped_byte(bac
             b'"' | b'{' | b'}' | b':' | b',' | b'[' | b']' => b'x',
             _ => continue,
         };
-        let failed = match archive::verify_archive(&mut &flipped[..], None) {
+        let failed = match archive::verify_archive(&mut &flipped[..], None, &Default::default()) {
             Ok(r) => !r.ok(),
             Err(_) => true,
         };
@@ -663,10 +663,10 @@ async fn a_monthly_archive_verifies_offline_and_fails_after_one_flipped_byte(bac
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
     // A truncated archive fails too.
     let cut = &bytes[..text.rfind("{\"end\"").unwrap()];
-    assert!(!archive::verify_archive(&mut &cut[..], None).unwrap().ok());
+    assert!(!archive::verify_archive(&mut &cut[..], None, &Default::default()).unwrap().ok());
     // Pinned to another key, it fails.
     let other = "00".repeat(32);
-    assert!(!archive::verify_archive(&mut &bytes[..], Some(&other)).unwrap().ok());
+    assert!(!archive::verify_archive(&mut &bytes[..], Some(&other), &Default::default()).unwrap().ok());
 }
 
 async fn a_person_who_left_is_shown_without_a_name_and_nothing_breaks(backend: Backend) {
@@ -1002,7 +1002,132 @@ async fn witnesses_cosign_and_a_split_view_is_caught_and_refused(backend: Backen
     assert!(report.notes.iter().any(|n| n.contains(&format!("witnessed: {n0} of {n1} leaves"))), "{}", report.render());
 }
 
+/// Re-signs an archive's trailer after its lines were changed, as someone holding the
+/// log key would: the file is then the key holder's word, which is all that is left.
+fn resign_archive(lines: &[String], key: &log::LogKey) -> Vec<u8> {
+    use sha2::Digest;
+    let body = &lines[..lines.len() - 1];
+    let mut digest = sha2::Sha256::new();
+    for l in body {
+        digest.update(l.as_bytes());
+        digest.update(b"\n");
+    }
+    let digest = digest.finalize();
+    let message = [&b"patrol archive v1\0"[..], &digest].concat();
+    let trailer = serde_json::json!({
+        "end": true,
+        "entries": body.len() - 1,
+        "sha256": hex::encode(digest),
+        "signature": key.sign_bytes(&message),
+    });
+    let mut out = body.join("\n");
+    out.push('\n');
+    out.push_str(&trailer.to_string());
+    out.push('\n');
+    out.into_bytes()
+}
+
+/// Issue 17, holes 1 and 2: an archive is cut at a checkpoint the witnesses cosigned
+/// and carries it; `verify-archive` given the witnesses' keys holds it to the policy,
+/// and finds a record dropped from the middle of a device's chain even when the file
+/// was re-signed with the log key. After the log is rewritten and re-signed, no
+/// archive of the rewritten log is anchored: the writer refuses, and one made anyway
+/// under the old witnessed checkpoint does not verify.
+async fn an_archive_is_anchored_to_a_witnessed_checkpoint_and_its_chains_are_whole(backend: Backend) {
+    use audit::cosign::Policy;
+    use audit::witnessed::parse_witnesses;
+    let Some(s) = TestServer::start(backend).await else { return };
+    let day = a_day(&s).await;
+    // A phone whose chain runs through a record that belongs to no site (a photo not
+    // yet cited) between two of the site's: the archive bridges it.
+    let mut phone = Phone::sign_in(&s, "patrol").await;
+    let due = s.clock.now_ms() + 3_600_000;
+    let (_, p) = notice(day.site, day.cleaning, "消防通道堵塞", vec![], due);
+    phone.record(&s, p);
+    let (photo, sha) = jpeg(7);
+    phone.record(&s, photo_taken(&sha, photo.len(), None, None));
+    let (_, p) = notice(day.site, day.cleaning, "单元门禁损坏", vec![], due);
+    phone.record(&s, p);
+    let pushed = phone.push(&s).await;
+    assert!(pushed["results"].as_array().unwrap().iter().all(|r| r["status"] == "applied"), "{pushed}");
+    s.sequenced().await;
+    let (_, log_key) = get_text(&s.router, "/api/v1/audit/checkpoint-key").await;
+    let (u1, k1) = spawn_witness(s.dir.0.join("w1"), "witness.example/office", &log_key).await;
+    let (u2, k2) = spawn_witness(s.dir.0.join("w2"), "witness.example/committee", &log_key).await;
+    let policy = Policy::new(&[k1.clone(), k2.clone()], Some(2)).unwrap();
+    let one_of_two = Policy::new(&[k1.clone(), k2.clone()], Some(1)).unwrap();
+    let cut = |policy: Policy| {
+        let (store, now) = (s.state.store.clone(), s.clock.now_ms());
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let mut out = Vec::new();
+                archive::write_archive(&store, "JY", "2026-11", now, &policy, &mut out).map(|_| out)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    // Nothing witnessed yet: an anchored archive is refused.
+    assert!(cut(policy.clone()).await.unwrap_err().contains("witness policy"));
+    let both = parse_witnesses(&format!("{u1} {k1}; {u2} {k2}")).unwrap();
+    assert!(submit(&s, &both).await.iter().all(|r| r.is_ok()));
+    let bytes = cut(policy.clone()).await.unwrap();
+    let report = archive::verify_archive(&mut &bytes[..], None, &policy).unwrap();
+    assert!(report.ok(), "{}", report.render());
+    assert_eq!(report.witnessed_by.len(), 2, "{}", report.render());
+    assert_eq!(String::from_utf8_lossy(&bytes).matches("\"bridge\":true").count(), 1);
+    // A policy naming a witness that did not cosign refuses it.
+    let (_, stranger) = spawn_witness(s.dir.0.join("w3"), "witness.example/stranger", &log_key).await;
+    let strict = Policy::new(&[stranger], None).unwrap();
+    let report = archive::verify_archive(&mut &bytes[..], None, &strict).unwrap();
+    assert!(report.findings.iter().any(|f| f.contains("0 of the 1 required")), "{}", report.render());
+
+    // The key holder drops the officer's second record and re-signs the file: the
+    // signature holds, the chain does not.
+    let lines: Vec<String> = String::from_utf8(bytes.clone()).unwrap().lines().map(str::to_string).collect();
+    let officer_records: Vec<usize> = (1..lines.len() - 1)
+        .filter(|&i| {
+            let e: Value = serde_json::from_str(&lines[i]).unwrap();
+            let leaf = e["leaf"].as_str().unwrap();
+            e["record"].is_string()
+                && leaf.contains("\"seq\":2,")
+                && leaf.contains(&format!("\"device_id\":\"{}\"", day.officer_device))
+        })
+        .collect();
+    assert_eq!(officer_records.len(), 1, "one record of seq 2 (the officer's second)");
+    let mut dropped = lines.clone();
+    dropped.remove(officer_records[0]);
+    let key = s.state.store.read(log::signing_key).await.unwrap();
+    let resigned = resign_archive(&dropped, &key);
+    let report = archive::verify_archive(&mut &resigned[..], None, &policy).unwrap();
+    assert!(report.findings.iter().any(|f| f.contains("records are missing from its chain")), "{}", report.render());
+    assert!(!report.findings.iter().any(|f| f.contains("altered")), "the trailer itself holds: {}", report.render());
+    // Re-signed unchanged, it still verifies: the finding is the gap, not the signature.
+    let report = archive::verify_archive(&mut &resign_archive(&lines, &key)[..], None, &policy).unwrap();
+    assert!(report.ok(), "{}", report.render());
+
+    // The log is rewritten (every refusal softened) and re-signed under the key.
+    rebuild_log(&s, soften, false).await;
+    let refused = cut(one_of_two.clone()).await.unwrap_err();
+    assert!(refused.contains("not the witnessed checkpoint"), "{refused}");
+    // An archive of the rewritten log cut without the policy carries an unwitnessed
+    // checkpoint: held to the policy it fails; given the old witnessed checkpoint in
+    // its header it fails too, the roots differ.
+    let forged = cut(Policy::default()).await.unwrap();
+    let report = archive::verify_archive(&mut &forged[..], None, &one_of_two).unwrap();
+    assert!(report.findings.iter().any(|f| f.contains("cosigned by 0 of the 1")), "{}", report.render());
+    let old_checkpoint: Value = serde_json::from_str(&lines[0]).unwrap();
+    let mut forged_lines: Vec<String> = String::from_utf8(forged).unwrap().lines().map(str::to_string).collect();
+    let mut header: Value = serde_json::from_str(&forged_lines[0]).unwrap();
+    header["checkpoint"] = old_checkpoint["checkpoint"].clone();
+    forged_lines[0] = header.to_string();
+    let forged = resign_archive(&forged_lines, &key);
+    let report = archive::verify_archive(&mut &forged[..], None, &one_of_two).unwrap();
+    assert!(report.findings.iter().any(|f| f.contains("not its tree head")), "{}", report.render());
+}
+
 both_backends!(
+    an_archive_is_anchored_to_a_witnessed_checkpoint_and_its_chains_are_whole,
     witnesses_cosign_and_a_split_view_is_caught_and_refused,
     checkpoints_are_c2sp_notes_an_independent_implementation_verifies,
     the_log_key_is_outside_the_database_and_an_insider_cannot_sign,
