@@ -121,6 +121,15 @@ pub struct LogPublicKey {
     pub public_key: String,
 }
 
+/// Leaves `start..start + leaves.len()` exactly as logged (`GET /api/v1/audit/leaves`),
+/// for a monitor to recompute the tree and re-check what they say.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct LeafRange {
+    pub start: u64,
+    pub leaves: Vec<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ConsistencyProof {

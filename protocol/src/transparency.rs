@@ -260,6 +260,19 @@ impl CompactRange {
         self.size
     }
 
+    /// The subtree roots held (level, hash), largest first: with `size`, all a monitor
+    /// keeps between runs.
+    pub fn parts(&self) -> &[(u32, Hash)] {
+        &self.stack
+    }
+
+    /// Rebuilds a range from `parts`; `None` unless their levels are exactly the
+    /// binary decomposition of `size`, largest first.
+    pub fn from_parts(size: u64, parts: Vec<(u32, Hash)>) -> Option<CompactRange> {
+        let levels: Vec<u32> = (0..64u32).rev().filter(|l| size >> l & 1 == 1).collect();
+        (parts.iter().map(|p| p.0).collect::<Vec<_>>() == levels).then_some(CompactRange { stack: parts, size })
+    }
+
     /// The root of all leaves pushed so far.
     pub fn root(&self) -> Hash {
         let mut it = self.stack.iter().rev();

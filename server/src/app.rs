@@ -146,6 +146,7 @@ pub fn routes() -> Vec<ApiRoute> {
         route(M::GET, "/api/v1/audit/checkpoint/witnessed", "audit", Public, "The newest checkpoint cosigned as the witness policy requires", audit::api::witnessed_checkpoint),
         route(M::GET, "/api/v1/audit/checkpoint-key", "audit", Public, "The note verifier key of the checkpoints", audit::api::checkpoint_key),
         route(M::GET, "/api/v1/audit/consistency", "audit", Public, "Consistency proof between tree sizes first and second", audit::api::consistency),
+        route(M::GET, "/api/v1/audit/leaves", "audit", Public, "Leaves as logged, from start (at most 1000), for monitors", audit::api::leaves),
         route(M::GET, "/api/v1/audit/inclusion", "audit", Public, "Inclusion proof of a leaf (index or record_id) in a tree size", audit::api::inclusion),
         route(M::GET, "/api/v1/audit/check-code", "audit", Public, "Check a printed notice's number and verification code", audit::api::check_code_handler),
     ]

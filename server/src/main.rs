@@ -89,6 +89,25 @@ enum AuditCommand {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Monitor a server's log: read every new leaf, recompute the tree, re-check device
+    /// chains and notice numbers, re-prove a few older leaves; exit status 2 on an alarm.
+    Monitor {
+        /// The server, e.g. https://patrol.example.com
+        #[arg(long)]
+        url: String,
+        /// Where the pinned key and the monitor's O(log n) state are kept.
+        #[arg(long)]
+        state_dir: PathBuf,
+        /// Re-read the whole log from its first leaf.
+        #[arg(long)]
+        full: bool,
+        /// Older leaves re-proven at random on each run.
+        #[arg(long, default_value_t = 16)]
+        recheck: usize,
+        /// Alarm when the log has not grown for this many hours.
+        #[arg(long, default_value_t = 26)]
+        stale_hours: u64,
+    },
     /// Write a site's monthly archive (JSON Lines) with proofs against a signed head.
     Archive {
         /// Site code, e.g. JY.
@@ -332,6 +351,22 @@ fn audit(
                 axum::serve(listener, witness_server::router(std::sync::Arc::new(w))).await.map_err(|e| e.to_string())
             });
         }
+        AuditCommand::Monitor { url, state_dir, full, recheck, stale_hours } => {
+            use patrol_server::audit::monitor;
+            let options = monitor::Options {
+                full,
+                recheck,
+                stale_after: std::time::Duration::from_secs(stale_hours * 3600),
+                now_ms: SystemClock.now_ms(),
+            };
+            return match monitor::run(&url, &state_dir, &options)? {
+                monitor::Verdict::Sound { from, to } => {
+                    println!("OK: leaves {from} to {to} read and checked / 日志条目已核对");
+                    Ok(())
+                }
+                monitor::Verdict::Alarm(whys) => alarm(format!("ALARM / 警报:\n  {}", whys.join("\n  "))),
+            };
+        }
         AuditCommand::Compare { state_dirs, url } => {
             if state_dirs.len() < 2 {
                 return Err("give two or more --state-dir".into());
@@ -431,7 +466,9 @@ fn audit(
             }
             Ok(())
         }
-        AuditCommand::WitnessServe { .. } | AuditCommand::Compare { .. } => unreachable!("handled above"),
+        AuditCommand::WitnessServe { .. } | AuditCommand::Compare { .. } | AuditCommand::Monitor { .. } => {
+            unreachable!("handled above")
+        }
     }
 }
 

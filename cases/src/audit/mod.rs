@@ -6,6 +6,7 @@
 pub mod archive;
 pub mod cosign;
 pub mod log;
+pub mod monitor;
 pub mod replay;
 pub mod verify;
 pub mod witness;

@@ -10,7 +10,7 @@ use crate::api::extract::Json;
 use crate::api::extract::Query;
 use axum::extract::State;
 use patrol_protocol::Id;
-use patrol_protocol::audit::{ConsistencyProof, InclusionProof, Leaf, LogPublicKey, SignedTreeHead};
+use patrol_protocol::audit::{ConsistencyProof, InclusionProof, Leaf, LeafRange, LogPublicKey, SignedTreeHead};
 use patrol_protocol::reason::Reason;
 use patrol_protocol::transparency::{self, Hash};
 use serde::{Deserialize, Serialize};
@@ -109,6 +109,50 @@ pub async fn consistency(
         .await?
         .map_err(|size| ApiError::invalid("first", Reason::ConsistencyBounds { size }))?;
     Ok(Json(ConsistencyProof { first, second, proof: hexes(proof) }))
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+pub struct LeavesQuery {
+    start: u64,
+    /// At most 1000; defaults to 1000.
+    count: Option<u64>,
+}
+
+/// The most leaves one answer carries.
+pub const MAX_LEAVES: u64 = 1000;
+
+/// `GET /api/v1/audit/leaves?start=&count=`: leaves as logged, for monitors (hashes,
+/// ids, sizes, notice numbers; no record content, no names).
+pub async fn leaves(State(state): State<AppState>, Query(q): Query<LeavesQuery>) -> ApiResult<Json<LeafRange>> {
+    state.caught_up().await?;
+    let count = q.count.unwrap_or(MAX_LEAVES);
+    if count == 0 || count > MAX_LEAVES {
+        return Err(ApiError::invalid("count", Reason::OutOfRange { min: 1.0, max: MAX_LEAVES as f64 }));
+    }
+    let start = q.start;
+    let leaves = state
+        .store
+        .read(move |c| {
+            let size = log::size(c)?;
+            if start > size {
+                return Ok(Err(size));
+            }
+            let rows = c.query(
+                "SELECT leaf_index, leaf FROM log_leaves WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index",
+                &crate::params![start as i64, (start + count).min(size) as i64],
+            )?;
+            let mut out = Vec::with_capacity(rows.len());
+            for (k, r) in rows.iter().enumerate() {
+                if r.int(0)? as u64 != start + k as u64 {
+                    return Err(DbError::Data(format!("transparency log: leaf {} is missing", start + k as u64)));
+                }
+                out.push(r.text(1)?);
+            }
+            Ok(Ok(out))
+        })
+        .await?
+        .map_err(|size| ApiError::invalid("start", Reason::InclusionBounds { size }))?;
+    Ok(Json(LeafRange { start, leaves }))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]

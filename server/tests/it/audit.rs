@@ -1126,7 +1126,104 @@ async fn an_archive_is_anchored_to_a_witnessed_checkpoint_and_its_chains_are_who
     assert!(report.findings.iter().any(|f| f.contains("not its tree head")), "{}", report.render());
 }
 
+/// Issue 17, hole 4: the witness sees heads only; the monitor reads the leaves. A leaf
+/// edited with its hash while the interior nodes are kept leaves every head as it was:
+/// the witness keeps accepting, the monitor re-reading the leaves finds the root does
+/// not come out. A record's leaf dropped and the log rebuilt and re-signed: a new
+/// outsider's witness has nothing to compare, the monitor finds the device's chain
+/// broken. A log that stops growing is an alarm after the configured time.
+async fn a_monitor_reads_the_leaves_a_witness_never_sees(backend: Backend) {
+    use audit::monitor::{self, Options, Verdict};
+    let Some(s) = TestServer::start(backend).await else { return };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = s.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let day = a_day(&s).await;
+    let run = |dir: std::path::PathBuf, full: bool, now_ms: i64| {
+        let url = url.clone();
+        async move {
+            let options = Options { full, recheck: 8, stale_after: std::time::Duration::from_secs(26 * 3600), now_ms };
+            tokio::task::spawn_blocking(move || monitor::run(&url, &dir, &options)).await.unwrap().unwrap()
+        }
+    };
+    let observe = |dir: std::path::PathBuf| {
+        let url = url.clone();
+        async move { tokio::task::spawn_blocking(move || witness::observe(&url, &dir)).await.unwrap().unwrap() }
+    };
+    let (m, w) = (s.dir.0.join("monitor"), s.dir.0.join("witness"));
+    let t0 = s.clock.now_ms();
+    let Verdict::Sound { from: 0, to: n0 } = run(m.clone(), false, t0).await else { panic!("first run") };
+    assert!(matches!(observe(w.clone()).await, witness::Verdict::Consistent { .. }));
+    // The log grows; the monitor reads only what is new.
+    let mut officer = Phone::sign_in(&s, "patrol").await;
+    let (_, p) = notice(day.site, day.cleaning, "绿化带枯枝", vec![], t0 + 3_600_000);
+    officer.record(&s, p);
+    officer.push(&s).await;
+    s.sequenced().await;
+    let n1 = match run(m.clone(), false, t0 + 60_000).await {
+        Verdict::Sound { from, to } if from == n0 && to > n0 => to,
+        other => panic!("{other:?}"),
+    };
+    assert!(matches!(observe(w.clone()).await, witness::Verdict::Consistent { .. }));
+    // The monitor's state stays small: O(log n) hashes and a counter per device.
+    assert!(std::fs::metadata(m.join("monitor.json")).unwrap().len() < 4096);
+    // A log that stands still for more than a day of patrols is an alarm.
+    let t1 = t0 + 60_000;
+    assert_eq!(run(m.clone(), false, t1 + 25 * 3_600_000).await, Verdict::Sound { from: n1, to: n1 });
+    let Verdict::Alarm(why) = run(m.clone(), false, t1 + 27 * 3_600_000).await else { panic!("a stale log") };
+    assert!(why.iter().any(|w| w.contains("has not grown for 27 hours")), "{why:?}");
+
+    // An insider edits the leaf of the first notice's numbering and its hash, and
+    // keeps every interior node: every stored head is still right.
+    let store = s.state.store.clone();
+    store
+        .write(|c| {
+            let r = c.query_one(
+                "SELECT leaf_index, leaf FROM log_leaves WHERE kind = 'notice_numbered' ORDER BY leaf_index LIMIT 1",
+                &[],
+            )?;
+            let edited = r.text(1)?.replace("JY-2026-000001", "JY-2026-000009");
+            let hash = hex::encode(transparency::leaf_hash(edited.as_bytes()));
+            c.execute(
+                "UPDATE log_leaves SET leaf = $1, leaf_hash = $2 WHERE leaf_index = $3",
+                &patrol_server::params![edited, hash, r.int(0)?],
+            )
+            .map(|_| ())
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(observe(w.clone()).await, witness::Verdict::Consistent { .. }),
+        "the witness cannot see it: the heads are unchanged"
+    );
+    let Verdict::Alarm(why) = run(m.clone(), true, t0 + 120_000).await else {
+        panic!("the monitor missed an edited leaf")
+    };
+    assert!(why.iter().any(|w| w.contains("do not hash to the checkpoint's root")), "{why:?}");
+    assert!(std::fs::read_to_string(m.join("alarms.jsonl")).unwrap().contains("rewritten"));
+
+    // The insider drops the officer's second record from the log, rebuilds and re-signs
+    // it. A witness and a monitor who start watching only now: the witness has nothing to
+    // compare with; the monitor finds the device's chain has a hole.
+    let officer_device = day.officer_device;
+    rebuild_log(
+        &s,
+        move |l: Leaf| match &l {
+            Leaf::Record { device_id, seq: 2, .. } if *device_id == officer_device => None,
+            _ => Some(l),
+        },
+        false,
+    )
+    .await;
+    let (m2, w2) = (s.dir.0.join("monitor2"), s.dir.0.join("witness2"));
+    assert!(matches!(observe(w2).await, witness::Verdict::Consistent { .. }));
+    let Verdict::Alarm(why) = run(m2.clone(), false, t0 + 180_000).await else { panic!("the monitor missed a hole") };
+    assert!(why.iter().any(|w| w.contains(&format!("device {officer_device} logs seq 3 after seq 1"))), "{why:?}");
+}
+
 both_backends!(
+    a_monitor_reads_the_leaves_a_witness_never_sees,
     an_archive_is_anchored_to_a_witnessed_checkpoint_and_its_chains_are_whole,
     witnesses_cosign_and_a_split_view_is_caught_and_refused,
     checkpoints_are_c2sp_notes_an_independent_implementation_verifies,

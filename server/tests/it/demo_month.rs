@@ -133,6 +133,25 @@ async fn a_month_of_demo_history_is_real_work_that_the_audit_accepts(backend: Ba
     let report = verify::verify(&s.state.store, &s.state.photos).await.unwrap();
     assert!(report.ok(), "{}", report.render());
     assert!(report.replayed as i64 >= count(&s, "SELECT COUNT(*) FROM records".into()).await);
+    // And an outside monitor reading every leaf of the month finds every device chain
+    // and every site's numbering whole, and the tree the checkpoint's.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = s.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (dir, now_ms) = (s.dir.0.join("monitor"), START_MS);
+    let options = patrol_server::audit::monitor::Options {
+        full: false,
+        recheck: 32,
+        stale_after: std::time::Duration::from_secs(26 * 3600),
+        now_ms,
+    };
+    let verdict = tokio::task::spawn_blocking(move || patrol_server::audit::monitor::run(&url, &dir, &options))
+        .await
+        .unwrap()
+        .unwrap();
+    let leaves = count(&s, "SELECT COUNT(*) FROM log_leaves".into()).await as u64;
+    assert_eq!(verdict, patrol_server::audit::monitor::Verdict::Sound { from: 0, to: leaves });
 
     // Every head's inbox counts the open notices of their department, and has some.
     for (login, kind) in [
@@ -216,7 +235,7 @@ async fn a_database_of_the_previous_release_migrates_and_passes_the_audit(backen
         .write(|c| {
             c.execute_batch(
                 "DROP TABLE notice_search; DROP TABLE photo_markups; DROP TABLE _sqlx_migrations;
-                 DROP TABLE log_pending; DROP TABLE feed_pending;
+                 DROP TABLE log_pending; DROP TABLE feed_pending; DROP TABLE witness_cosignatures;
                  UPDATE notice_events SET position = (SELECT f.position FROM feed f WHERE f.entry_id = notice_events.position);
                  DROP INDEX feed_entry; ALTER TABLE feed DROP COLUMN entry_id;
                  CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL);",
@@ -233,11 +252,11 @@ async fn a_database_of_the_previous_release_migrates_and_passes_the_audit(backen
         .unwrap();
     let again = store.clone();
     let ran = tokio::task::spawn_blocking(move || store.migrate_blocking()).await.unwrap().unwrap();
-    assert_eq!(ran, 3, "migrations 11 to 13 ran, 1 to 10 were adopted");
+    assert_eq!(ran, 4, "migrations 11 to 14 ran, 1 to 10 were adopted");
     let ran = tokio::task::spawn_blocking(move || again.migrate_blocking()).await.unwrap().unwrap();
     assert_eq!(ran, 0, "adopted once: a second start finds nothing to do");
     assert_eq!(count(&s, "SELECT COUNT(*) FROM _sqlx_migrations WHERE version <= 10".into()).await, 10);
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM _sqlx_migrations WHERE success".into()).await, 13);
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM _sqlx_migrations WHERE success".into()).await, 14);
     assert_eq!(count(&s, "SELECT COUNT(*) FROM notice_search".into()).await, before);
     let states = count(&s, "SELECT COUNT(DISTINCT state) FROM notice_search".into()).await;
     assert!(states >= 3, "the backfill took the notices' states as they stand: {states}");
@@ -301,8 +320,11 @@ async fn a_database_file_of_the_previous_release_migrates_and_serves(backend: Ba
         return;
     };
     let (mut s, ran) = TestServer::on_existing_database(url, dir, START_MS).await;
-    assert_eq!(ran, 1, "schema 12 already: every step adopted, only the sequencer's (13) runs");
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM _sqlx_migrations WHERE success".into()).await, 13);
+    assert_eq!(
+        ran, 2,
+        "schema 12 already: every step adopted, only the sequencer's (13) and the cosignatures' (14) run"
+    );
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM _sqlx_migrations WHERE success".into()).await, 14);
     let old_table = s.state.store.read(|c| c.query("SELECT version FROM schema_migrations", &[]).map(|_| ())).await;
     assert!(old_table.is_err(), "the hand-written runner's table was dropped");
     assert_eq!(count(&s, "SELECT COUNT(*) FROM people".into()).await, 8);
