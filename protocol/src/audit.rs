@@ -42,6 +42,9 @@ pub enum Leaf {
     ForkFlagged { device_id: Id, seq: u64, stored_hash: Option<String>, offered_hash: String, at_ms: i64 },
     /// A photo's bytes arrived, were checked against its SHA-256 and stored.
     PhotoCompleted { sha256: String, size: u64, at_ms: i64 },
+    /// The server made the thumbnail of a photo (once, on first request): its hash binds
+    /// the stored thumbnail to the photo it shows.
+    ThumbnailMade { sha256: String, thumbnail_sha256: String, at_ms: i64 },
     /// A supervisor signed a day's patrol log of a site; `content_hash` is what was signed.
     DailyLogSigned { record_id: Id, site_id: Id, day: String, content_hash: String, at_ms: i64 },
 }
@@ -60,6 +63,7 @@ impl Leaf {
             Leaf::NoticeRouted { .. } => "notice_routed",
             Leaf::ForkFlagged { .. } => "fork_flagged",
             Leaf::PhotoCompleted { .. } => "photo_completed",
+            Leaf::ThumbnailMade { .. } => "thumbnail_made",
             Leaf::DailyLogSigned { .. } => "daily_log_signed",
         }
     }
@@ -73,7 +77,7 @@ impl Leaf {
             | Leaf::NoticeNumbered { record_id, .. }
             | Leaf::NoticeRouted { record_id, .. }
             | Leaf::DailyLogSigned { record_id, .. } => record_id.to_string(),
-            Leaf::PhotoCompleted { sha256, .. } => sha256.clone(),
+            Leaf::PhotoCompleted { sha256, .. } | Leaf::ThumbnailMade { sha256, .. } => sha256.clone(),
             Leaf::ForkFlagged { device_id, seq, .. } => format!("{device_id}/{seq}"),
         }
     }

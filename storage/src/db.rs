@@ -304,7 +304,7 @@ const STEPS: &[Step] = &[
     step!(11, "0011_notice_search"),
     step!(12, "0012_photo_markups"),
     step!(13, "0013_sequencer", per_backend),
-    step!(14, "0014_cosignatures"),
+    step!(14, "0014_witnessing"),
 ];
 
 /// The schema's history for one backend, as a sqlx migrator (each step in its own

@@ -248,7 +248,7 @@ pub fn write_archive(
                             (*s == site_id, None, leaf.kind_str())
                         }
                         Leaf::DailyLogSigned { site_id: s, .. } => (*s == site_id, None, leaf.kind_str()),
-                        Leaf::PhotoCompleted { sha256, .. } => {
+                        Leaf::PhotoCompleted { sha256, .. } | Leaf::ThumbnailMade { sha256, .. } => {
                             let cited = c.query_opt(
                                 "SELECT 1 FROM photo_citations pc LEFT JOIN runs r ON r.id = pc.run_id
                                  LEFT JOIN notices n ON n.id = pc.notice_id

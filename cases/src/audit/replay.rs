@@ -70,7 +70,7 @@ pub const TABLES: &[(&str, Class, &str)] = &[
     (
         "photos",
         Class::Projection,
-        "photo_taken, and the logged photo_completed decisions (upload progress is not compared)",
+        "photo_taken, and the logged photo_completed and thumbnail_made decisions (upload progress is not compared)",
     ),
     ("photo_citations", Class::Projection, "photo_taken, notice_raised, notice_acted"),
     ("photo_markups", Class::Projection, "photo_marked (markup layers over photos)"),
@@ -107,6 +107,11 @@ pub const TABLES: &[(&str, Class, &str)] = &[
     ("devices", Class::Proven, "each chain's acknowledged end; times and clock offsets are push metadata"),
     ("forks", Class::Proven, "refused offers, each logged"),
     ("log_leaves", Class::Proven, "the log"),
+    (
+        "witness_cosignatures",
+        Class::Proven,
+        "each checked against its witness's key when a policy requires it; an insider can delete a row, not forge one",
+    ),
     ("log_pending", Class::Proven, "leaves waiting for the sequencer (at most the merge delay)"),
     ("log_nodes", Class::Proven, "the log"),
     ("tree_heads", Class::Proven, "signed heads"),
@@ -412,6 +417,16 @@ fn replay(c: &mut dyn Conn, s: &ScratchDb, r: &mut Report) -> Result<(), DbError
                             .query_opt("SELECT 1 FROM photos WHERE sha256 = $1 AND complete = 0", &params![&sha256])?
                             .is_some();
                         if waiting { crate::photos::mark_complete(x, &sha256, at_ms) } else { Ok(()) }
+                    })?;
+                }
+                Ok(Leaf::ThumbnailMade { sha256, thumbnail_sha256, at_ms }) => {
+                    refs.advance(c, s, at_ms)?;
+                    s.with(|x| {
+                        x.execute(
+                            "UPDATE photos SET thumb_sha256 = $2 WHERE sha256 = $1",
+                            &params![&sha256, &thumbnail_sha256],
+                        )
+                        .map(|_| ())
                     })?;
                 }
                 _ => {}

@@ -373,6 +373,11 @@ fn check_leaf(c: &mut dyn Conn, r: &mut Report, index: i64, leaf: &Leaf) -> Resu
             .query_opt("SELECT size, complete FROM photos WHERE sha256 = $1", &params![sha256])?
             .map(|row| -> Result<bool, DbError> { Ok(row.int(0)? == *size as i64 && row.bool(1)?) })
             .transpose()?,
+        // The row may hold a newer thumbnail's hash (made again after a swap); the
+        // newest leaf must be the row's, which `photo_bytes` checks.
+        Leaf::ThumbnailMade { sha256, .. } => {
+            c.query_opt("SELECT 1 FROM photos WHERE sha256 = $1", &params![sha256])?.map(|_| true)
+        }
         Leaf::DailyLogSigned { record_id, site_id, day, content_hash, .. } => c
             .query_opt(
                 "SELECT site_id, day, content_hash FROM daily_log_signatures WHERE record_id = $1",
@@ -550,18 +555,22 @@ async fn photo_bytes(store: &Store, photos: &Photos, r: &mut Report) -> Result<(
     let mut after = String::new();
     loop {
         let a = after.clone();
-        let page: Vec<(String, i64)> = store
+        type Row = (String, i64, Option<String>, Option<String>);
+        let page: Vec<Row> = store
             .read(move |c| {
                 c.query(
-                    "SELECT sha256, size FROM photos WHERE complete = 1 AND sha256 > $1 ORDER BY sha256 LIMIT $2",
+                    "SELECT p.sha256, p.size, p.thumb_sha256,
+                            (SELECT l.leaf FROM log_leaves l WHERE l.subject = p.sha256 AND l.kind = 'thumbnail_made'
+                             ORDER BY l.leaf_index DESC LIMIT 1)
+                     FROM photos p WHERE p.complete = 1 AND p.sha256 > $1 ORDER BY p.sha256 LIMIT $2",
                     &params![a, PAGE],
                 )?
                 .iter()
-                .map(|row| Ok((row.text(0)?, row.int(1)?)))
+                .map(|row| Ok((row.text(0)?, row.int(1)?, row.opt_text(2)?, row.opt_text(3)?)))
                 .collect()
             })
             .await?;
-        for (sha, size) in &page {
+        for (sha, size, thumb_sha, thumb_leaf) in &page {
             r.photos += 1;
             let key = object_store::path::Path::from(format!("photos/{}/{sha}.jpg", &sha[..2.min(sha.len())]));
             match photos.get(&key).await {
@@ -575,13 +584,53 @@ async fn photo_bytes(store: &Store, photos: &Photos, r: &mut Report) -> Result<(
                     }
                 },
             }
+            thumbnail(photos, r, sha, thumb_sha.as_deref(), thumb_leaf.as_deref()).await;
         }
         match page.last() {
-            Some((sha, _)) if page.len() as i64 == PAGE => after = sha.clone(),
+            Some((sha, ..)) if page.len() as i64 == PAGE => after = sha.clone(),
             _ => break,
         }
     }
     Ok(())
+}
+
+/// A stored thumbnail must be the one logged for its photo (issue 17, hole 7): its
+/// hash the row's, the row's the newest `thumbnail_made` leaf's. A thumbnail made
+/// before thumbnails were logged (no hash on the row) is made again and compared.
+async fn thumbnail(photos: &Photos, r: &mut Report, sha: &str, bound: Option<&str>, leaf: Option<&str>) {
+    let key = crate::photos::thumb_key(sha);
+    let stored = match photos.get(&key).await {
+        Err(object_store::Error::NotFound { .. }) => return,
+        Err(e) => return r.find(format!("thumbnail of {sha}: cannot be read from the object store ({e})")),
+        Ok(got) => match got.bytes().await {
+            Ok(b) => b,
+            Err(e) => return r.find(format!("thumbnail of {sha}: cannot be read from the object store ({e})")),
+        },
+    };
+    let logged = leaf.and_then(|l| match serde_json::from_str::<Leaf>(l) {
+        Ok(Leaf::ThumbnailMade { thumbnail_sha256, .. }) => Some(thumbnail_sha256),
+        _ => None,
+    });
+    let stored_sha = hex::encode(Sha256::digest(&stored));
+    match (bound, logged) {
+        (Some(b), Some(l)) if b == l && b == stored_sha => {}
+        (Some(b), Some(l)) if b == l => {
+            r.find(format!("thumbnail of {sha}: the stored file is not the thumbnail made of it (swapped)"))
+        }
+        (Some(_), _) => {
+            r.find(format!("thumbnail of {sha}: its hash on the photo's row is not the logged one (edited)"))
+        }
+        (None, _) => {
+            let key = crate::photos::photo_key(sha);
+            let remade = match photos.get(&key).await {
+                Ok(got) => got.bytes().await.ok().and_then(|b| crate::photos::make_thumbnail(&b).ok()),
+                Err(_) => None,
+            };
+            if remade.as_deref() != Some(&stored[..]) {
+                r.find(format!("thumbnail of {sha}: not the thumbnail of the photo (swapped)"));
+            }
+        }
+    }
 }
 
 /// The notice ids a verification might name, for tests.

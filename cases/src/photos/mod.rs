@@ -247,6 +247,34 @@ pub fn mark_complete(c: &mut dyn Conn, sha: &str, now: i64) -> Result<(), DbErro
     Ok(())
 }
 
+/// Binds a thumbnail to its photo: its hash on the photo's row (checked when it is
+/// served) and in the log (checked by `audit verify`). Called when a thumbnail was made
+/// whose hash the row does not already hold.
+pub fn bind_thumbnail(c: &mut dyn Conn, sha: &str, thumb_sha: &str, now: i64) -> Result<(), DbError> {
+    let changed = c.execute(
+        "UPDATE photos SET thumb_sha256 = $2 WHERE sha256 = $1 AND complete = 1
+         AND (thumb_sha256 IS NULL OR thumb_sha256 <> $2)",
+        &crate::params![sha, thumb_sha],
+    )?;
+    if changed == 1 {
+        let leaf = patrol_protocol::audit::Leaf::ThumbnailMade {
+            sha256: sha.to_string(),
+            thumbnail_sha256: thumb_sha.to_string(),
+            at_ms: now,
+        };
+        crate::audit::log::append(c, &leaf, now)?;
+    }
+    Ok(())
+}
+
+/// The thumbnail hash a photo's row holds.
+pub fn bound_thumbnail(c: &mut dyn Conn, sha: &str) -> Result<Option<String>, DbError> {
+    Ok(c.query_opt("SELECT thumb_sha256 FROM photos WHERE sha256 = $1", &crate::params![sha])?
+        .map(|r| r.opt_text(0))
+        .transpose()?
+        .flatten())
+}
+
 pub fn make_thumbnail(jpeg_bytes: &[u8]) -> Result<Vec<u8>, String> {
     let img = image::load_from_memory_with_format(jpeg_bytes, image::ImageFormat::Jpeg).map_err(|e| e.to_string())?;
     let thumb = img.thumbnail(320, 320).to_rgb8();

@@ -419,14 +419,28 @@ pub async fn serve(state: &AppState, actor: &Actor, sha: &str, thumb: bool) -> A
         let bytes = fetch(state, &photo_key(sha)).await?.ok_or_else(|| ApiError::NotFound(Reason::PhotoNotArrived))?;
         return Ok(jpeg(bytes));
     }
-    if let Some(t) = fetch(state, &thumb_key(sha)).await? {
+    // A stored thumbnail is served only if it is the one bound to the photo (its hash on
+    // the row and in the log); anything else is made again from the photo's checked
+    // bytes (issue 17, hole 7).
+    let bound = |state: &AppState| {
+        let (store, sha) = (state.store.clone(), sha.to_string());
+        async move { store.read(move |c| patrol_cases::photos::bound_thumbnail(c, &sha)).await }
+    };
+    let is_bound = |t: &Bytes, b: &Option<String>| b.as_deref() == Some(hex::encode(Sha256::digest(t)).as_str());
+    let held = bound(state).await?;
+    if let Some(t) = fetch(state, &thumb_key(sha)).await?
+        && is_bound(&t, &held)
+    {
         return Ok(jpeg(t));
     }
     // One decode per photo however many ask at once: the first caller makes the
     // thumbnail under the photo's lock, the others wait and read what it stored.
     let lock = thumb_lock(sha);
     let _made = lock.lock().await;
-    if let Some(t) = fetch(state, &thumb_key(sha)).await? {
+    let held = bound(state).await?;
+    if let Some(t) = fetch(state, &thumb_key(sha)).await?
+        && is_bound(&t, &held)
+    {
         forget_thumb_lock(sha);
         return Ok(jpeg(t));
     }
@@ -452,6 +466,13 @@ pub async fn serve(state: &AppState, actor: &Actor, sha: &str, thumb: bool) -> A
         .put(&thumb_key(sha), thumb.clone().into())
         .await
         .map_err(|e| ApiError::Unavailable(Reason::PhotoStoreDown, format!("thumbnail: {e}")))?;
+    let (made_sha, sha_owned, now) = (hex::encode(Sha256::digest(&thumb)), sha.to_string(), state.clock.now_ms());
+    if held.as_deref() != Some(made_sha.as_str()) {
+        if held.is_some() {
+            tracing::warn!(%sha, "a stored thumbnail was not the one bound to its photo; made again");
+        }
+        state.store.write(move |c| patrol_cases::photos::bind_thumbnail(c, &sha_owned, &made_sha, now)).await?;
+    }
     forget_thumb_lock(sha);
     Ok(jpeg(thumb))
 }

@@ -1222,7 +1222,82 @@ async fn a_monitor_reads_the_leaves_a_witness_never_sees(backend: Backend) {
     assert!(why.iter().any(|w| w.contains(&format!("device {officer_device} logs seq 3 after seq 1"))), "{why:?}");
 }
 
+/// Issue 17, hole 7: a thumbnail is bound to its photo when it is made (its hash on the
+/// photo's row and in a `thumbnail_made` leaf). A swapped thumbnail file is found by
+/// `audit verify` and not served: the server makes it again from the photo's checked
+/// bytes. An insider who swaps the file and puts its hash on the row is found too.
+async fn a_swapped_thumbnail_is_neither_served_nor_passes_verify(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let day = a_day(&s).await;
+    let officer = Phone::sign_in(&s, "patrol").await;
+    let sha = day.photo_sha.clone();
+    let thumb = || {
+        let req = axum::http::Request::get(format!("/api/v1/photos/{sha}/thumb"))
+            .header("authorization", format!("Bearer {}", officer.token))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let router = s.router.clone();
+        async move {
+            let resp = tower::ServiceExt::oneshot(router, req).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            axum::body::to_bytes(resp.into_body(), 1 << 22).await.unwrap().to_vec()
+        }
+    };
+    let made = thumb().await;
+    s.sequenced().await;
+    let leaf = s
+        .state
+        .store
+        .read({
+            let sha = sha.clone();
+            move |c| {
+                c.query_one(
+                    "SELECT leaf FROM log_leaves WHERE kind = 'thumbnail_made' AND subject = $1",
+                    &patrol_server::params![sha],
+                )?
+                .text(0)
+            }
+        })
+        .await
+        .unwrap();
+    use sha2::Digest;
+    assert!(leaf.contains(&hex::encode(sha2::Sha256::digest(&made))), "{leaf}");
+    assert!(verify(&s).await.ok());
+
+    let path = s.dir.0.join("objects/thumbs").join(&sha[..2]).join(format!("{sha}.jpg"));
+    assert_eq!(std::fs::read(&path).unwrap(), made);
+    let other = jpeg(99).0;
+    std::fs::write(&path, &other).unwrap();
+    let report = verify(&s).await;
+    assert!(
+        report.mentions(&format!("thumbnail of {sha}: the stored file is not the thumbnail made of it")),
+        "{}",
+        report.render()
+    );
+    assert_eq!(thumb().await, made, "the swapped file is not served");
+    assert_eq!(std::fs::read(&path).unwrap(), made, "the thumbnail was made again");
+    assert!(verify(&s).await.ok());
+
+    // The insider swaps the file and puts its hash on the row as well.
+    std::fs::write(&path, &other).unwrap();
+    sql(
+        &s.state.store,
+        &[format!(
+            "UPDATE photos SET thumb_sha256 = '{}' WHERE sha256 = '{sha}'",
+            hex::encode(sha2::Sha256::digest(&other))
+        )],
+    )
+    .await;
+    let report = verify(&s).await;
+    assert!(
+        report.mentions(&format!("thumbnail of {sha}: its hash on the photo's row is not the logged one")),
+        "{}",
+        report.render()
+    );
+}
+
 both_backends!(
+    a_swapped_thumbnail_is_neither_served_nor_passes_verify,
     a_monitor_reads_the_leaves_a_witness_never_sees,
     an_archive_is_anchored_to_a_witnessed_checkpoint_and_its_chains_are_whole,
     witnesses_cosign_and_a_split_view_is_caught_and_refused,

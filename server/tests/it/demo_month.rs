@@ -236,6 +236,7 @@ async fn a_database_of_the_previous_release_migrates_and_passes_the_audit(backen
             c.execute_batch(
                 "DROP TABLE notice_search; DROP TABLE photo_markups; DROP TABLE _sqlx_migrations;
                  DROP TABLE log_pending; DROP TABLE feed_pending; DROP TABLE witness_cosignatures;
+                 ALTER TABLE photos DROP COLUMN thumb_sha256;
                  UPDATE notice_events SET position = (SELECT f.position FROM feed f WHERE f.entry_id = notice_events.position);
                  DROP INDEX feed_entry; ALTER TABLE feed DROP COLUMN entry_id;
                  CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL);",

@@ -12,3 +12,8 @@ CREATE TABLE witness_cosignatures (
     PRIMARY KEY (witness, tree_size, root)
 );
 CREATE INDEX witness_cosignatures_size ON witness_cosignatures (tree_size);
+
+-- The thumbnail made of each photo, by its SHA-256, as logged by a thumbnail_made leaf
+-- when it was made: a swapped thumbnail object is neither served nor passes
+-- `audit verify` (issue 17, hole 7).
+ALTER TABLE photos ADD COLUMN thumb_sha256 TEXT;
