@@ -45,6 +45,10 @@ pub enum Leaf {
     /// The server made the thumbnail of a photo (once, on first request): its hash binds
     /// the stored thumbnail to the photo it shows.
     ThumbnailMade { sha256: String, thumbnail_sha256: String, at_ms: i64 },
+    /// A month of a site closed: how many of the log's leaves are the site's in it and a
+    /// digest of them (`index:leaf hash` lines), so a monthly archive that leaves one out
+    /// no longer matches what the witnesses saw.
+    MonthIndexed { site_id: Id, month: String, entries: u64, digest: String, at_ms: i64 },
     /// A supervisor signed a day's patrol log of a site; `content_hash` is what was signed.
     DailyLogSigned { record_id: Id, site_id: Id, day: String, content_hash: String, at_ms: i64 },
 }
@@ -64,6 +68,7 @@ impl Leaf {
             Leaf::ForkFlagged { .. } => "fork_flagged",
             Leaf::PhotoCompleted { .. } => "photo_completed",
             Leaf::ThumbnailMade { .. } => "thumbnail_made",
+            Leaf::MonthIndexed { .. } => "month_indexed",
             Leaf::DailyLogSigned { .. } => "daily_log_signed",
         }
     }
@@ -79,6 +84,7 @@ impl Leaf {
             | Leaf::DailyLogSigned { record_id, .. } => record_id.to_string(),
             Leaf::PhotoCompleted { sha256, .. } | Leaf::ThumbnailMade { sha256, .. } => sha256.clone(),
             Leaf::ForkFlagged { device_id, seq, .. } => format!("{device_id}/{seq}"),
+            Leaf::MonthIndexed { site_id, month, .. } => format!("{site_id}/{month}"),
         }
     }
 }

@@ -146,6 +146,177 @@ pub fn month_bounds(month: &str, utc_offset_minutes: i32) -> Option<(i64, i64)> 
 
 use chrono::Datelike;
 
+/// Rows of an archive: the leaves below `upto` logged in `from..to` that belong to the
+/// site, with their record bodies and the year they may be discarded.
+type Row = (u64, String, Option<String>, i32);
+
+fn month_entries(
+    c: &mut dyn Conn,
+    site_id: Id,
+    from: i64,
+    to: i64,
+    upto: u64,
+) -> Result<Result<Vec<Row>, String>, DbError> {
+    let mut reader_rows: Vec<(u64, String, Option<String>, i32)> = Vec::new();
+    let (mut after, mut scanned) = (-1i64, 0usize);
+    loop {
+        let rows = c.query(
+            "SELECT leaf_index, leaf, at_ms FROM log_leaves WHERE at_ms >= $1 AND at_ms < $2
+             AND leaf_index > $3 AND leaf_index < $4 ORDER BY leaf_index LIMIT 1000",
+            &params![from, to, after, upto as i64],
+        )?;
+        for row in &rows {
+            scanned += 1;
+            let (index, text, at) = (row.int(0)?, row.text(1)?, row.int(2)?);
+            after = index;
+            let Ok(leaf) = serde_json::from_str::<Leaf>(&text) else { continue };
+            let year = chrono::DateTime::from_timestamp_millis(at).map_or(0, |d| d.year());
+            let (belongs, record, kind) = match &leaf {
+                Leaf::Record { record_id, .. } => {
+                    let body = c
+                        .query_opt("SELECT body FROM records WHERE id = $1", &params![*record_id])?
+                        .map(|r| r.text(0))
+                        .transpose()?;
+                    let rec = body.as_deref().and_then(|b| serde_json::from_str::<Record>(b).ok());
+                    let site = match &rec {
+                        Some(r) => record_site(c, r, 0)?,
+                        None => None,
+                    };
+                    let kind = rec.as_ref().map_or("", |r| r.payload.kind_str());
+                    (site == Some(site_id), body, kind)
+                }
+                Leaf::NoticeNumbered { site_id: s, .. } | Leaf::NoticeRouted { site_id: s, .. } => {
+                    (*s == site_id, None, leaf.kind_str())
+                }
+                Leaf::DailyLogSigned { site_id: s, .. } => (*s == site_id, None, leaf.kind_str()),
+                Leaf::PhotoCompleted { sha256, .. } | Leaf::ThumbnailMade { sha256, .. } => {
+                    let cited = c.query_opt(
+                        "SELECT 1 FROM photo_citations pc LEFT JOIN runs r ON r.id = pc.run_id
+                         LEFT JOIN notices n ON n.id = pc.notice_id
+                         WHERE pc.sha256 = $1 AND (r.site_id = $2 OR n.site_id = $2)",
+                        &params![sha256, site_id],
+                    )?;
+                    (cited.is_some(), None, leaf.kind_str())
+                }
+                // Forks belong to a device, not a site: `audit verify` reports them.
+                Leaf::ForkFlagged { .. } | Leaf::MonthIndexed { .. } => (false, None, ""),
+            };
+            if belongs {
+                let until = year + retention_years(kind) as i32;
+                reader_rows.push((index as u64, text, record, until));
+            }
+        }
+        if scanned > MAX_SCANNED || reader_rows.len() > MAX_ENTRIES {
+            return Ok(Err(format!("more than {MAX_ENTRIES} entries in one month: archive refused")));
+        }
+        if rows.len() < 1000 {
+            break;
+        }
+    }
+    Ok(Ok(reader_rows))
+}
+
+/// A month's leaves are final once it is over everywhere: two days after its end in
+/// UTC (sites are at most 14 hours off). The writer and the offline check share it.
+const CLOSED_AFTER_MS: i64 = 2 * 86_400_000;
+
+pub fn month_closed(month: &str, at_ms: i64) -> bool {
+    month_bounds(month, 0).is_some_and(|(_, to)| at_ms >= to + CLOSED_AFTER_MS)
+}
+
+fn index_subject(site_id: Id, month: &str) -> String {
+    format!("{site_id}/{month}")
+}
+
+/// The digest a month index commits to: SHA-256 over `index:leaf hash` lines of the
+/// month's own entries (not bridges, not the index), in leaf order.
+fn entries_digest(entries: impl Iterator<Item = (u64, Hash)>) -> (u64, String) {
+    let (mut n, mut d) = (0u64, Sha256::new());
+    for (i, h) in entries {
+        n += 1;
+        d.update(format!("{i}:{}\n", hex::encode(h)).as_bytes());
+    }
+    (n, hex::encode(d.finalize()))
+}
+
+fn rows_digest(rows: &[Row]) -> (u64, String) {
+    entries_digest(rows.iter().map(|(i, text, _, _)| (*i, transparency::leaf_hash(text.as_bytes()))))
+}
+
+fn index_matches(index_leaf: &str, rows: &[Row]) -> bool {
+    let (n, digest) = rows_digest(rows);
+    matches!(serde_json::from_str::<Leaf>(index_leaf),
+        Ok(Leaf::MonthIndexed { entries, digest: d, .. }) if entries == n && d == digest)
+}
+
+/// The month's index leaf, logged (index, text) or still pending (`u64::MAX`).
+fn logged_index(c: &mut dyn Conn, site_id: Id, month: &str) -> Result<Option<(u64, String, bool)>, DbError> {
+    let subject = index_subject(site_id, month);
+    if let Some(r) = c.query_opt(
+        "SELECT leaf_index, leaf FROM log_leaves WHERE subject = $1 AND kind = 'month_indexed' ORDER BY leaf_index LIMIT 1",
+        &params![subject.clone()],
+    )? {
+        return Ok(Some((r.int(0)? as u64, r.text(1)?, true)));
+    }
+    Ok(c.query_opt(
+        "SELECT leaf FROM log_pending WHERE subject = $1 AND kind = 'month_indexed' LIMIT 1",
+        &params![subject],
+    )?
+    .map(|r| r.text(0))
+    .transpose()?
+    .map(|t| (u64::MAX, t, false)))
+}
+
+/// Logs the index of a closed month of a site (once): how many leaves it has and a
+/// digest of them, so an archive that leaves one out no longer matches a leaf the
+/// witnesses saw. Returns whether it was logged now.
+pub fn index_month(c: &mut dyn Conn, site_id: Id, month: &str, now: i64) -> Result<Result<bool, String>, DbError> {
+    if !month_closed(month, now) {
+        return Ok(Err(format!("{month} is not over everywhere yet: its index waits")));
+    }
+    if logged_index(c, site_id, month)?.is_some() {
+        return Ok(Ok(false));
+    }
+    let Some(offset) = c
+        .query_opt("SELECT utc_offset_minutes FROM sites WHERE id = $1", &params![site_id])?
+        .map(|r| r.int(0))
+        .transpose()?
+    else {
+        return Ok(Err("no such site".into()));
+    };
+    let Some((from, to)) = month_bounds(month, offset as i32) else {
+        return Ok(Err(format!("{month} is not a month")));
+    };
+    let size = log::size(c)?;
+    let rows = match month_entries(c, site_id, from, to, size)? {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e)),
+    };
+    let (entries, digest) = rows_digest(&rows);
+    let leaf = Leaf::MonthIndexed { site_id, month: month.into(), entries, digest, at_ms: now };
+    log::append(c, &leaf, now)?;
+    Ok(Ok(true))
+}
+
+/// For `audit verify`: the month's leaves as the database holds them now, below the
+/// index leaf, against what the index logged.
+pub fn index_still_matches(c: &mut dyn Conn, index: u64, leaf: &Leaf) -> Result<bool, DbError> {
+    let Leaf::MonthIndexed { site_id, month, .. } = leaf else { return Ok(true) };
+    let Some(offset) = c
+        .query_opt("SELECT utc_offset_minutes FROM sites WHERE id = $1", &params![*site_id])?
+        .map(|r| r.int(0))
+        .transpose()?
+    else {
+        return Ok(false);
+    };
+    let Some((from, to)) = month_bounds(month, offset as i32) else { return Ok(false) };
+    let text = String::from_utf8(leaf.bytes()).expect("JSON");
+    Ok(match month_entries(c, *site_id, from, to, index)? {
+        Ok(rows) => index_matches(&text, &rows),
+        Err(_) => false,
+    })
+}
+
 /// Writes the archive of `site_code`'s `month` to `out`; returns the entry count.
 pub fn write_archive(
     store: &Store,
@@ -157,6 +328,19 @@ pub fn write_archive(
 ) -> Result<u64, String> {
     let db = |e: DbError| e.to_string();
     crate::sequencer::catch_up_blocking(store, now).map_err(db)?;
+    // A closed month is indexed in the log first (once), so the archive can prove it
+    // left nothing out.
+    if month_closed(month, now) {
+        let site = store
+            .tx_blocking(false, |c| {
+                c.query_opt("SELECT id FROM sites WHERE code = $1", &params![site_code])?.map(|r| r.uuid(0)).transpose()
+            })
+            .map_err(db)?;
+        if let Some(site_id) = site {
+            store.tx_blocking(true, |c| index_month(c, site_id, month, now)).map_err(db)??;
+            crate::sequencer::catch_up_blocking(store, now).map_err(db)?;
+        }
+    }
     // A fresh head covers everything up to now; the month's leaves are all below it.
     // With a witness policy the archive is cut at the newest witnessed checkpoint
     // instead, and refused while the month is not all under it.
@@ -216,66 +400,35 @@ pub fn write_archive(
                 }
             }
             let mut lines = vec![serde_json::to_string(&header).expect("serialises")];
-            let mut reader_rows: Vec<(u64, String, Option<String>, i32)> = Vec::new();
-            let (mut after, mut scanned) = (-1i64, 0usize);
-            loop {
-                let rows = c.query(
-                    "SELECT leaf_index, leaf, at_ms FROM log_leaves WHERE at_ms >= $1 AND at_ms < $2
-                     AND leaf_index > $3 AND leaf_index < $4 ORDER BY leaf_index LIMIT 1000",
-                    &params![from, to, after, head.head.tree_size as i64],
-                )?;
-                for row in &rows {
-                    scanned += 1;
-                    let (index, text, at) = (row.int(0)?, row.text(1)?, row.int(2)?);
-                    after = index;
-                    let Ok(leaf) = serde_json::from_str::<Leaf>(&text) else { continue };
-                    let year = chrono::DateTime::from_timestamp_millis(at).map_or(0, |d| d.year());
-                    let (belongs, record, kind) = match &leaf {
-                        Leaf::Record { record_id, .. } => {
-                            let body = c
-                                .query_opt("SELECT body FROM records WHERE id = $1", &params![*record_id])?
-                                .map(|r| r.text(0))
-                                .transpose()?;
-                            let rec = body.as_deref().and_then(|b| serde_json::from_str::<Record>(b).ok());
-                            let site = match &rec {
-                                Some(r) => record_site(c, r, 0)?,
-                                None => None,
-                            };
-                            let kind = rec.as_ref().map_or("", |r| r.payload.kind_str());
-                            (site == Some(site_id), body, kind)
+            let reader_rows = match month_entries(c, site_id, from, to, head.head.tree_size)? {
+                Ok(rows) => rows,
+                Err(e) => return Ok(Err(e)),
+            };
+            let index_entry = if month_closed(month, now) {
+                match logged_index(c, site_id, month)? {
+                    Some((i, text, _)) if i < head.head.tree_size => {
+                        if !index_matches(&text, &reader_rows) {
+                            return Ok(Err(format!(
+                                "the month's leaves are not those its index logged when it closed (leaf {i}): records were lost or added since"
+                            )));
                         }
-                        Leaf::NoticeNumbered { site_id: s, .. } | Leaf::NoticeRouted { site_id: s, .. } => {
-                            (*s == site_id, None, leaf.kind_str())
-                        }
-                        Leaf::DailyLogSigned { site_id: s, .. } => (*s == site_id, None, leaf.kind_str()),
-                        Leaf::PhotoCompleted { sha256, .. } | Leaf::ThumbnailMade { sha256, .. } => {
-                            let cited = c.query_opt(
-                                "SELECT 1 FROM photo_citations pc LEFT JOIN runs r ON r.id = pc.run_id
-                                 LEFT JOIN notices n ON n.id = pc.notice_id
-                                 WHERE pc.sha256 = $1 AND (r.site_id = $2 OR n.site_id = $2)",
-                                &params![sha256, site_id],
-                            )?;
-                            (cited.is_some(), None, leaf.kind_str())
-                        }
-                        // Forks belong to a device, not a site: `audit verify` reports them.
-                        Leaf::ForkFlagged { .. } => (false, None, ""),
-                    };
-                    if belongs {
-                        let until = year + retention_years(kind) as i32;
-                        reader_rows.push((index as u64, text, record, until));
+                        Some((i, text))
                     }
+                    Some(_) => {
+                        return Ok(Err(
+                            "the month's index is not yet under the witnessed checkpoint: cut it after the witnesses cosign".into(),
+                        ));
+                    }
+                    None => return Ok(Err("the month's index is missing from the log".into())),
                 }
-                if scanned > MAX_SCANNED || reader_rows.len() > MAX_ENTRIES {
-                    return Ok(Err(format!("more than {MAX_ENTRIES} entries in one month: archive refused")));
-                }
-                if rows.len() < 1000 {
-                    break;
-                }
-            }
+            } else {
+                None
+            };
             let bridges = bridges(c, &reader_rows, head.head.tree_size)?;
             let mut rows: Vec<(u64, String, Option<String>, i32, bool)> =
                 reader_rows.into_iter().map(|(i, l, r, u)| (i, l, r, u, false)).collect();
             rows.extend(bridges.into_iter().map(|(i, l)| (i, l, None, 0, true)));
+            rows.extend(index_entry.map(|(i, l)| (i, l, None, 0, false)));
             rows.sort_by_key(|r| r.0);
             if rows.len() > MAX_ENTRIES {
                 return Ok(Err(format!("more than {MAX_ENTRIES} entries in one month: archive refused")));
@@ -368,6 +521,8 @@ pub struct ArchiveReport {
     pub findings: Vec<String>,
     /// The witnesses of the policy whose cosignature of the archive's checkpoint holds.
     pub witnessed_by: Vec<String>,
+    /// Whether the month's index in the log proves nothing was left out.
+    pub complete: bool,
 }
 
 impl ArchiveReport {
@@ -375,11 +530,21 @@ impl ArchiveReport {
         self.findings.is_empty()
     }
 
+    /// Whether a finding is a gap in a device's chain.
+    pub fn mentions_chain_gap(&self) -> bool {
+        self.findings.iter().any(|f| f.contains("records are missing from its chain"))
+    }
+
     pub fn render(&self) -> String {
         let mut s = format!(
             "archive {} {}: {} entries ({} records) proven against the signed head of {} leaves\n  log key {} ({})\n  compare this key with the one your witness pinned / 请与见证方保存的公钥核对\n",
             self.site_code, self.month, self.entries, self.records, self.tree_size, self.key_id, self.public_key
         );
+        s.push_str(if self.complete {
+            "  complete: every leaf of the site's month, as its logged index says / 已按日志索引核对完整\n"
+        } else {
+            "  the month was not over when this was cut: completeness is not proven / 截取时该月未结束，完整性未证明\n"
+        });
         if !self.witnessed_by.is_empty() {
             s.push_str(&format!("  cosigned by / 见证方联署: {}\n", self.witnessed_by.join(", ")));
         }
@@ -455,6 +620,7 @@ pub fn verify_archive(
     let root: Hash = transparency::parse_hash(&head.head.root).unwrap_or_default();
     check_checkpoint(&header, key.as_ref(), &root, v2, policy, &mut r);
     let mut last_of_device: std::collections::HashMap<Id, (u64, String)> = Default::default();
+    let (mut own, mut index_leaf): (Vec<(u64, Hash)>, Option<Leaf>) = (Vec::new(), None);
     let mut line_no = 1u64;
     let mut trailer = None;
     while read_line(input, &mut buf)? {
@@ -483,6 +649,15 @@ pub fn verify_archive(
         let leaf = transparency::leaf_hash(e.leaf.as_bytes());
         if !proof.is_some_and(|p| transparency::verify_inclusion(e.leaf_index, head.head.tree_size, &leaf, &p, &root)) {
             r.findings.push(format!("line {line_no}: leaf {} is not in the signed log", e.leaf_index));
+        }
+        match serde_json::from_str::<Leaf>(&e.leaf) {
+            Ok(l @ Leaf::MonthIndexed { .. }) if !e.bridge => {
+                if index_leaf.replace(l).is_some() {
+                    r.findings.push(format!("line {line_no}: a second month index"));
+                }
+            }
+            _ if !e.bridge => own.push((e.leaf_index, leaf)),
+            _ => {}
         }
         match (serde_json::from_str::<Leaf>(&e.leaf), &e.record) {
             (Ok(Leaf::Record { device_id, seq, record_hash, .. }), None) if e.bridge && v2 => {
@@ -517,6 +692,25 @@ pub fn verify_archive(
             (Ok(_), _) => {}
             (Err(err), _) => r.findings.push(format!("line {line_no}: the leaf is not a leaf ({err})")),
         }
+    }
+    if v2 && month_closed(&header.month, header.created_ms) {
+        let (n, d) = entries_digest(own.into_iter());
+        match index_leaf {
+            Some(Leaf::MonthIndexed { site_id, month, entries, digest, .. })
+                if site_id == header.site_id && month == header.month =>
+            {
+                if entries == n && digest == d {
+                    r.complete = true;
+                } else {
+                    r.findings.push(format!(
+                        "the archive holds {n} of the month's leaves, not the {entries} its logged index names: entries were left out or added"
+                    ));
+                }
+            }
+            _ => r.findings.push("the month was over when this was cut, but its index is not in the archive".into()),
+        }
+    } else if index_leaf.is_some() {
+        r.findings.push("a month index in an archive cut before the month was over".into());
     }
     let digest = digest.finalize();
     match trailer {

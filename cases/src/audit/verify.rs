@@ -378,6 +378,7 @@ fn check_leaf(c: &mut dyn Conn, r: &mut Report, index: i64, leaf: &Leaf) -> Resu
         Leaf::ThumbnailMade { sha256, .. } => {
             c.query_opt("SELECT 1 FROM photos WHERE sha256 = $1", &params![sha256])?.map(|_| true)
         }
+        Leaf::MonthIndexed { .. } => Some(super::archive::index_still_matches(c, index as u64, leaf)?),
         Leaf::DailyLogSigned { record_id, site_id, day, content_hash, .. } => c
             .query_opt(
                 "SELECT site_id, day, content_hash FROM daily_log_signatures WHERE record_id = $1",

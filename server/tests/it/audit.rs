@@ -607,7 +607,8 @@ async fn a_monthly_archive_verifies_offline_and_fails_after_one_flipped_byte(bac
     let (store, now) = (s.state.store.clone(), s.clock.now_ms());
     let empty = tokio::task::spawn_blocking(move || {
         let mut out = Vec::new();
-        assert_eq!(archive::write_archive(&store, "JY", "2026-10", now, &Default::default(), &mut out).unwrap(), 0);
+        // Nothing but its index: October is over.
+        assert_eq!(archive::write_archive(&store, "JY", "2026-10", now, &Default::default(), &mut out).unwrap(), 1);
         assert!(archive::write_archive(&store, "JY", "2026-13", now, &Default::default(), &mut Vec::new()).is_err());
         assert!(archive::write_archive(&store, "NOPE", "2026-10", now, &Default::default(), &mut Vec::new()).is_err());
         out
@@ -1296,7 +1297,94 @@ async fn a_swapped_thumbnail_is_neither_served_nor_passes_verify(backend: Backen
     );
 }
 
+/// Issue 17, hole 1 to the end: once a month is over everywhere its index (how many of
+/// the log's leaves are the site's that month, and their digest) is logged, and every
+/// archive of it carries that leaf. Dropping the last record of a device's month (no
+/// gap in any chain) from a re-signed file, or the index itself, no longer verifies;
+/// `audit verify` holds the database to the index too.
+async fn a_closed_month_is_indexed_and_an_archive_cannot_leave_a_leaf_out(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let day = a_day(&s).await;
+    let cut = || {
+        let (store, now) = (s.state.store.clone(), s.clock.now_ms());
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let mut out = Vec::new();
+                archive::write_archive(&store, "JY", "2026-11", now, &Default::default(), &mut out).map(|_| out)
+            })
+            .await
+            .unwrap()
+            .unwrap()
+        }
+    };
+    // Before the month is over: no index, and the report says completeness is unproven.
+    let early = cut().await;
+    let report = archive::verify_archive(&mut &early[..], None, &Default::default()).unwrap();
+    assert!(report.ok() && !report.complete, "{}", report.render());
+    assert!(report.render().contains("completeness is not proven"));
+
+    s.clock.advance_ms(11 * 86_400_000);
+    let bytes = cut().await;
+    let report = archive::verify_archive(&mut &bytes[..], None, &Default::default()).unwrap();
+    assert!(report.ok() && report.complete, "{}", report.render());
+    let indexed = s
+        .state
+        .store
+        .read(|c| c.query_one("SELECT COUNT(*) FROM log_leaves WHERE kind = 'month_indexed'", &[])?.int(0))
+        .await
+        .unwrap();
+    assert_eq!(indexed, 1);
+    // Cut again: the same index, logged once, and the same entries.
+    let again = cut().await;
+    assert_eq!(String::from_utf8_lossy(&again).lines().count(), String::from_utf8_lossy(&bytes).lines().count());
+    assert!(verify(&s).await.ok());
+
+    // The key holder drops the officer's last record of the month: no chain has a gap.
+    let lines: Vec<String> = String::from_utf8(bytes).unwrap().lines().map(str::to_string).collect();
+    let officer = format!("\"device_id\":\"{}\"", day.officer_device);
+    let last = (1..lines.len() - 1)
+        .filter(|&i| {
+            let e: Value = serde_json::from_str(&lines[i]).unwrap();
+            e["record"].is_string() && e["leaf"].as_str().unwrap().contains(&officer)
+        })
+        .max()
+        .unwrap();
+    let key = s.state.store.read(log::signing_key).await.unwrap();
+    let mut dropped = lines.clone();
+    dropped.remove(last);
+    let report = archive::verify_archive(&mut &resign_archive(&dropped, &key)[..], None, &Default::default()).unwrap();
+    assert!(!report.mentions_chain_gap(), "no gap to see: {}", report.render());
+    assert!(
+        report.findings.iter().any(|f| f.contains("not the") && f.contains("its logged index names")),
+        "{}",
+        report.render()
+    );
+    // Or drops the index itself.
+    let index_line = lines.iter().position(|l| l.contains("month_indexed")).unwrap();
+    let mut unindexed = lines.clone();
+    unindexed.remove(index_line);
+    let report =
+        archive::verify_archive(&mut &resign_archive(&unindexed, &key)[..], None, &Default::default()).unwrap();
+    assert!(report.findings.iter().any(|f| f.contains("its index is not in the archive")), "{}", report.render());
+
+    // An insider deletes a record's log leaf row of the month and the records row:
+    // the archive writer refuses, and `audit verify` names the index.
+    let gone = serde_json::from_str::<Value>(&lines[last]).unwrap()["leaf_index"].as_i64().unwrap();
+    sql(&s.state.store, &[format!("UPDATE log_leaves SET at_ms = at_ms + 3456000000 WHERE leaf_index = {gone}")]).await;
+    let (store, now) = (s.state.store.clone(), s.clock.now_ms());
+    let refused = tokio::task::spawn_blocking(move || {
+        archive::write_archive(&store, "JY", "2026-11", now, &Default::default(), &mut Vec::new())
+    })
+    .await
+    .unwrap()
+    .unwrap_err();
+    assert!(refused.contains("not those its index logged"), "{refused}");
+    let report = verify(&s).await;
+    assert!(report.mentions("(month_indexed"), "{}", report.render());
+}
+
 both_backends!(
+    a_closed_month_is_indexed_and_an_archive_cannot_leave_a_leaf_out,
     a_swapped_thumbnail_is_neither_served_nor_passes_verify,
     a_monitor_reads_the_leaves_a_witness_never_sees,
     an_archive_is_anchored_to_a_witnessed_checkpoint_and_its_chains_are_whole,
