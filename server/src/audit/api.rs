@@ -351,10 +351,77 @@ fn content_differs(
         && n.text(1)? == *location
         && n.text(2)? == *description
         && Some(n.text(3)?) == severity;
-    Ok((!same).then_some((
-        "the notice as stored differs from what was recorded (edited)",
-        "该通知单内容与原始记录不符（已被改动）",
-    )))
+    if !same {
+        return Ok(Some((
+            "the notice as stored differs from what was recorded (edited)",
+            "该通知单内容与原始记录不符（已被改动）",
+        )));
+    }
+    actions_differ(c, number, record.id)
+}
+
+/// The notice's actions as its timeline keeps them, against their records and the log:
+/// each action's record hashes to its row and to its leaf and says what the timeline
+/// says (action, reason, photos by hash); the applied ones walk the state machine from
+/// `issued`, each move one the table allows, to the state the notice shows. A state,
+/// a timeline row or an action record changed in the database no longer checks out.
+fn actions_differ(
+    c: &mut dyn crate::store::Conn,
+    number: &str,
+    raised: Id,
+) -> Result<Option<(&'static str, &'static str)>, DbError> {
+    use patrol_protocol::notice::{NoticeAction, NoticeState, TRANSITIONS};
+    use patrol_protocol::record::{Record, RecordPayload};
+    let n = c.query_one("SELECT id, state FROM notices WHERE number = $1", &crate::params![number])?;
+    let (notice_id, shown) = (n.uuid(0)?, n.text(1)?);
+    let events = c.query(
+        "SELECT e.record_id, e.action, e.reason, e.photos_json, e.from_state, e.to_state, e.applied, r.body, r.hash,
+                (SELECT l.leaf FROM log_leaves l WHERE l.subject = e.record_id AND l.kind = 'record'
+                 ORDER BY l.leaf_index LIMIT 1)
+         FROM notice_events e LEFT JOIN records r ON r.id = e.record_id
+         WHERE e.notice_id = $1 ORDER BY e.position",
+        &crate::params![notice_id],
+    )?;
+    let edited = Some((
+        "the notice's actions or state differ from what was recorded (edited)",
+        "该通知单的处理记录或状态与原始记录不符（已被改动）",
+    ));
+    let mut state = NoticeState::Issued;
+    for e in &events {
+        if e.uuid(0)? == raised {
+            continue;
+        }
+        let (Some(body), Some(hash)) = (e.opt_text(7)?, e.opt_text(8)?) else { return Ok(edited) };
+        let Ok(record) = serde_json::from_str::<Record>(&body) else { return Ok(edited) };
+        let logged = e.opt_text(9)?.and_then(|t| serde_json::from_str::<Leaf>(&t).ok()).and_then(|l| match l {
+            Leaf::Record { record_hash, .. } => Some(record_hash),
+            _ => None,
+        });
+        if record.hash() != hash || logged.as_deref() != Some(hash.as_str()) {
+            return Ok(edited);
+        }
+        let RecordPayload::NoticeActed { notice_id: acted_on, action, reason, photos, .. } = &record.payload else {
+            return Ok(edited);
+        };
+        let photos_json = serde_json::to_string(photos).unwrap_or_default();
+        let said = serde_json::from_str::<serde_json::Value>(&e.text(3)?).ok()
+            == serde_json::from_str::<serde_json::Value>(&photos_json).ok();
+        if *acted_on != notice_id || NoticeAction::parse(&e.text(1)?) != Some(*action) || e.text(2)? != *reason || !said
+        {
+            return Ok(edited);
+        }
+        if e.int(6)? == 1 {
+            let (from, to) = (e.opt_text(4)?, e.opt_text(5)?);
+            let to_state = to.as_deref().and_then(NoticeState::parse);
+            let allowed =
+                to_state.is_some_and(|to| TRANSITIONS.iter().any(|t| t.0 == state && t.1 == *action && t.3 == to));
+            if from.as_deref() != Some(state.as_str()) || !allowed {
+                return Ok(edited);
+            }
+            state = to_state.expect("checked");
+        }
+    }
+    Ok((shown != state.as_str()).then_some(edited).flatten())
 }
 
 /// `GET /api/v1/audit/check-code?number=&code=`

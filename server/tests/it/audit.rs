@@ -1383,7 +1383,61 @@ async fn a_closed_month_is_indexed_and_an_archive_cannot_leave_a_leaf_out(backen
     assert!(report.mentions("(month_indexed"), "{}", report.render());
 }
 
+/// Issue 17, item 5: a printed code commits to the notice's actions and state too. The
+/// first notice of the day was acknowledged (applied) and then refused a close (kept,
+/// not applied). Its state set to closed, its acknowledgement row turned into another
+/// action, or the refused close marked applied with the state to match: each no longer
+/// checks out; put back, it does again.
+async fn a_code_is_bound_to_the_notices_actions_and_state(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    a_day(&s).await;
+    let id = s.state.store.read(|c| verify::notice_id_of(c, "JY-2026-000001")).await.unwrap().unwrap();
+    let code = audit::notice_code(&s.state.store, s.state.clock.now_ms(), id).await.unwrap().unwrap();
+    let check = || async {
+        let (_, c) = s
+            .call(Method::GET, &format!("/api/v1/audit/check-code?number=JY-2026-000001&code={code}"), None, None)
+            .await;
+        c
+    };
+    let first = check().await;
+    assert_eq!(first["valid"], true, "{first}");
+    for (edit, undo) in [
+        (
+            "UPDATE notices SET state = 'closed' WHERE number = 'JY-2026-000001'",
+            "UPDATE notices SET state = 'acknowledged' WHERE number = 'JY-2026-000001'",
+        ),
+        (
+            "UPDATE notice_events SET action = 'dispute' WHERE action = 'acknowledge'",
+            "UPDATE notice_events SET action = 'acknowledge' WHERE action = 'dispute'",
+        ),
+        (
+            "UPDATE notice_events SET reason = '已修好' WHERE action = 'acknowledge'",
+            "UPDATE notice_events SET reason = '' WHERE action = 'acknowledge'",
+        ),
+    ] {
+        sql(&s.state.store, &[edit]).await;
+        let after = check().await;
+        assert_eq!(after["valid"], false, "{edit}: {after}");
+        assert!(after["reason"].as_str().unwrap().contains("actions or state"), "{after}");
+        sql(&s.state.store, &[undo]).await;
+        let back = check().await;
+        assert_eq!(back["valid"], true, "{undo}: {back}");
+    }
+    // The refused close made to look applied, with the notice's state to match.
+    sql(
+        &s.state.store,
+        &[
+            "UPDATE notice_events SET applied = 1, from_state = 'acknowledged', to_state = 'closed' WHERE action = 'verify_pass'",
+            "UPDATE notices SET state = 'closed' WHERE number = 'JY-2026-000001'",
+        ],
+    )
+    .await;
+    let closed = check().await;
+    assert_eq!(closed["valid"], false, "{closed}");
+}
+
 both_backends!(
+    a_code_is_bound_to_the_notices_actions_and_state,
     a_closed_month_is_indexed_and_an_archive_cannot_leave_a_leaf_out,
     a_swapped_thumbnail_is_neither_served_nor_passes_verify,
     a_monitor_reads_the_leaves_a_witness_never_sees,

@@ -239,6 +239,8 @@ fn table() -> Vec<(Method, &'static str, Rule, Option<Value>)> {
         (M::GET, "/api/v1/audit/public-key", Public, None),
         (M::GET, "/api/v1/audit/checkpoint", Public, None),
         (M::GET, "/api/v1/audit/checkpoint-key", Public, None),
+        (M::GET, "/api/v1/audit/checkpoint/witnessed", Public, None),
+        (M::GET, "/api/v1/audit/leaves", Public, None),
         (M::GET, "/api/v1/audit/consistency", Public, None),
         (M::GET, "/api/v1/audit/inclusion", Public, None),
         (M::GET, "/api/v1/audit/check-code", Public, None),

@@ -152,6 +152,31 @@ async fn a_month_of_demo_history_is_real_work_that_the_audit_accepts(backend: Ba
         .unwrap();
     let leaves = count(&s, "SELECT COUNT(*) FROM log_leaves".into()).await as u64;
     assert_eq!(verdict, patrol_server::audit::monitor::Verdict::Sound { from: 0, to: leaves });
+    // Every numbered notice's printed code checks out, whatever its actions and state.
+    let numbered: Vec<(patrol_protocol::Id, String)> = s
+        .state
+        .store
+        .read(|c| {
+            c.query("SELECT id, number FROM notices WHERE number IS NOT NULL ORDER BY number", &[])?
+                .iter()
+                .map(|r| Ok((r.uuid(0)?, r.text(1)?)))
+                .collect()
+        })
+        .await
+        .unwrap();
+    assert!(numbered.len() > 20);
+    for (id, number) in numbered {
+        let code = patrol_server::audit::notice_code(&s.state.store, START_MS, id).await.unwrap().unwrap();
+        let policy = patrol_server::audit::cosign::Policy::default();
+        let checked = s
+            .state
+            .store
+            .read(move |c| patrol_server::audit::api::check_code(c, &number, &code, &policy))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(checked.valid, "{checked:?}");
+    }
 
     // Every head's inbox counts the open notices of their department, and has some.
     for (login, kind) in [
