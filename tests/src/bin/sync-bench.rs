@@ -180,6 +180,40 @@ fn raw_insert_rate(url: &str, n: usize) -> f64 {
     (n.div_ceil(500) * 500) as f64 / started.elapsed().as_secs_f64()
 }
 
+/// The store's raw write rate for photo-sized objects: what the local object store
+/// does for a put (a temporary file written, then renamed into place), from `threads`
+/// threads at once into the server's own objects directory, 400 KB each, 2 s.
+fn raw_put_rate(objects: &std::path::Path, threads: usize) -> f64 {
+    let dir = objects.join("bench-raw");
+    std::fs::create_dir_all(&dir).unwrap();
+    let written = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..threads)
+        .map(|t| {
+            let (dir, written) = (dir.clone(), written.clone());
+            std::thread::spawn(move || {
+                let mut bytes = vec![0u8; PHOTO_BYTES];
+                let mut i = 0u64;
+                while started.elapsed() < Duration::from_secs(2) {
+                    rand::thread_rng().fill_bytes(&mut bytes[..64]);
+                    let name = dir.join(format!("{t}-{i}.jpg"));
+                    let tmp = name.with_extension("tmp");
+                    std::fs::write(&tmp, &bytes).unwrap();
+                    std::fs::rename(&tmp, &name).unwrap();
+                    written.fetch_add(bytes.len(), Ordering::Relaxed);
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let rate = written.load(Ordering::Relaxed) as f64 / 1e6 / started.elapsed().as_secs_f64();
+    std::fs::remove_dir_all(&dir).ok();
+    rate
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let backend = match args.get(1).map(String::as_str) {
@@ -249,10 +283,14 @@ fn main() {
     let queue = Arc::new(Mutex::new(prepared));
     let times = Arc::new(Mutex::new(Vec::new()));
     let errors = Arc::new(AtomicUsize::new(0));
+    // Time the workers spent uploading photos, summed over threads (µs): the photo
+    // rate under this load is the bytes over that time divided by the threads.
+    let photo_us = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let started = Instant::now();
     let workers: Vec<_> = (0..threads)
         .map(|_| {
             let (queue, times, errors, base) = (queue.clone(), times.clone(), errors.clone(), base.clone());
+            let photo_us = photo_us.clone();
             std::thread::spawn(move || {
                 let a = agent();
                 loop {
@@ -271,6 +309,7 @@ fn main() {
                             eprintln!("push: {} {}", r.status(), r.body_mut().read_to_string().unwrap_or_default());
                         }
                     }
+                    let photos_started = Instant::now();
                     for (sha, bytes) in &p.photos {
                         let mut offset = 0;
                         for chunk in chunks(bytes.len()) {
@@ -289,6 +328,7 @@ fn main() {
                             }
                         }
                     }
+                    photo_us.fetch_add(photos_started.elapsed().as_micros() as u64, Ordering::Relaxed);
                     times.lock().unwrap().push(t0.elapsed().as_secs_f64());
                 }
             })
@@ -303,6 +343,12 @@ fn main() {
     let mut t = times.lock().unwrap().clone();
     t.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let raw = raw_insert_rate(&url, 20_000);
+    let photo_rate = if total_photo_bytes > 0 {
+        let busy = photo_us.load(Ordering::Relaxed) as f64 / 1e6 / threads as f64;
+        Some((total_photo_bytes as f64 / 1e6 / busy, raw_put_rate(&dir.0.join("data/objects"), threads)))
+    } else {
+        None
+    };
     let db = match (backend, instances) {
         (Backend::Sqlite, _) => "sqlite".to_string(),
         (_, 1) => "postgres".to_string(),
@@ -319,6 +365,12 @@ fn main() {
         raw,
         (total_records as f64 / wall) / raw,
     );
+    if let Some((up, raw_put)) = photo_rate {
+        println!(
+            "          photos while uploading: {up:.1} MB/s over {threads} connections | raw put into the same store {raw_put:.1} MB/s  ratio {:.2}",
+            up / raw_put
+        );
+    }
     if let Some((polls, p50, p99, errors)) = dashboard {
         println!(
             "          dashboard polled {polls} times during the load: p50 {:.0} ms  p99 {:.0} ms  errors {errors}",
