@@ -677,6 +677,17 @@ pub fn get_checkpoint(c: &mut dyn Conn, id: Id) -> Result<Option<Checkpoint>, Db
         .transpose()
 }
 
+/// A checkpoint that is not retired.
+pub fn get_live_checkpoint(c: &mut dyn Conn, id: Id) -> Result<Option<Checkpoint>, DbError> {
+    c.query_opt(
+        &format!("SELECT {CHECKPOINT_COLUMNS} FROM checkpoints WHERE id = $1 AND retired_ms IS NULL"),
+        &params![id],
+    )?
+    .as_ref()
+    .map(checkpoint)
+    .transpose()
+}
+
 pub fn get_schedule(c: &mut dyn Conn, id: Id) -> Result<Option<Schedule>, DbError> {
     c.query_opt("SELECT id, route_id, days_json, windows_json FROM schedules WHERE id = $1", &params![id])?
         .as_ref()

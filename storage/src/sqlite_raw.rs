@@ -23,10 +23,54 @@ use libsqlite3_sys as ffi;
 
 use crate::db::{DbError, Row, Value};
 
+fn error_of(db: NonNull<ffi::sqlite3>, code: c_int) -> DbError {
+    // SAFETY: the handle is open (`Statements::new`'s contract).
+    let (extended, message) = unsafe {
+        let msg = ffi::sqlite3_errmsg(db.as_ptr());
+        let text = if msg.is_null() { String::new() } else { CStr::from_ptr(msg).to_string_lossy().into_owned() };
+        (ffi::sqlite3_extended_errcode(db.as_ptr()), text)
+    };
+    match extended {
+        ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => DbError::Unique(message),
+        _ => DbError::Backend(format!("{message} (SQLite code {extended}, {code})")),
+    }
+}
+
+/// The `$N` each parameter of a statement names, in SQLite's order (`?` alone: its place).
+fn parameter_numbers(stmt: NonNull<ffi::sqlite3_stmt>) -> Result<Vec<usize>, DbError> {
+    let s = stmt.as_ptr();
+    // SAFETY: `s` is a live statement.
+    unsafe {
+        let n = ffi::sqlite3_bind_parameter_count(s);
+        (1..=n)
+            .map(|i| {
+                let name = ffi::sqlite3_bind_parameter_name(s, i);
+                if name.is_null() {
+                    return Ok(i as usize);
+                }
+                let name = CStr::from_ptr(name).to_string_lossy();
+                name.get(1..)
+                    .and_then(|d| d.parse::<usize>().ok())
+                    .filter(|&d| d >= 1)
+                    .ok_or_else(|| DbError::Data(format!("parameter {name} is not numbered ($1, $2 …)")))
+            })
+            .collect()
+    }
+}
+
 /// The statements one transaction body has prepared on one connection.
 pub struct Statements {
     db: NonNull<ffi::sqlite3>,
-    prepared: HashMap<String, NonNull<ffi::sqlite3_stmt>>,
+    prepared: HashMap<String, Prepared>,
+}
+
+/// A prepared statement and, for each of its parameters in SQLite's order, the `$N`
+/// it names: worked out once when prepared, not at every execution (asking SQLite for
+/// a parameter's name scans its list, and a push executes the same few statements
+/// thousands of times).
+struct Prepared {
+    stmt: NonNull<ffi::sqlite3_stmt>,
+    numbers: Vec<usize>,
 }
 
 // SAFETY: the handle is used by one thread at a time, while sqlx's lock on the connection
@@ -42,21 +86,12 @@ impl Statements {
     }
 
     fn error(&self, code: c_int) -> DbError {
-        // SAFETY: the handle is open (`new`'s contract).
-        let (extended, message) = unsafe {
-            let msg = ffi::sqlite3_errmsg(self.db.as_ptr());
-            let text = if msg.is_null() { String::new() } else { CStr::from_ptr(msg).to_string_lossy().into_owned() };
-            (ffi::sqlite3_extended_errcode(self.db.as_ptr()), text)
-        };
-        match extended {
-            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => DbError::Unique(message),
-            _ => DbError::Backend(format!("{message} (SQLite code {extended}, {code})")),
-        }
+        error_of(self.db, code)
     }
 
     fn statement(&mut self, sql: &str) -> Result<NonNull<ffi::sqlite3_stmt>, DbError> {
-        if let Some(s) = self.prepared.get(sql) {
-            return Ok(*s);
+        if let Some(p) = self.prepared.get(sql) {
+            return Ok(p.stmt);
         }
         let len = c_int::try_from(sql.len()).map_err(|_| DbError::Data("statement too long".into()))?;
         let mut stmt = std::ptr::null_mut();
@@ -98,28 +133,28 @@ impl Statements {
             unsafe { ffi::sqlite3_finalize(stmt.as_ptr()) };
             return Err(DbError::Data(format!("more than one statement in: {sql}")));
         }
-        self.prepared.insert(sql.to_string(), stmt);
+        let numbers = match parameter_numbers(stmt) {
+            Ok(n) => n,
+            Err(e) => {
+                // SAFETY: prepared above, not yet stored.
+                unsafe { ffi::sqlite3_finalize(stmt.as_ptr()) };
+                return Err(e);
+            }
+        };
+        self.prepared.insert(sql.to_string(), Prepared { stmt, numbers });
         Ok(stmt)
     }
 
     /// Binds `params` to `$N` (or `?N`) by number, as PostgreSQL does.
-    fn bind(&self, stmt: NonNull<ffi::sqlite3_stmt>, params: &[Value]) -> Result<(), DbError> {
-        let s = stmt.as_ptr();
+    fn bind(&self, sql: &str, params: &[Value]) -> Result<(), DbError> {
+        let p = &self.prepared[sql];
+        let s = p.stmt.as_ptr();
         // SAFETY: `s` is a live statement of this connection.
         unsafe {
             ffi::sqlite3_reset(s);
             ffi::sqlite3_clear_bindings(s);
-            let n = ffi::sqlite3_bind_parameter_count(s);
-            for i in 1..=n {
-                let name = ffi::sqlite3_bind_parameter_name(s, i);
-                let number = if name.is_null() {
-                    i as usize
-                } else {
-                    let name = CStr::from_ptr(name).to_string_lossy();
-                    name.get(1..)
-                        .and_then(|d| d.parse::<usize>().ok())
-                        .ok_or_else(|| DbError::Data(format!("parameter {name} is not numbered ($1, $2 …)")))?
-                };
+            for (k, &number) in p.numbers.iter().enumerate() {
+                let i = k as c_int + 1;
                 let v = params.get(number - 1).ok_or_else(|| {
                     DbError::Data(format!("the statement takes ${number}, {} parameters were given", params.len()))
                 })?;
@@ -150,7 +185,7 @@ impl Statements {
     /// Runs one statement; its rows if `rows`, and the rows it changed.
     pub fn run(&mut self, sql: &str, params: &[Value], rows: bool) -> Result<(Vec<Row>, u64), DbError> {
         let stmt = self.statement(sql)?;
-        self.bind(stmt, params)?;
+        self.bind(sql, params)?;
         let s = stmt.as_ptr();
         let mut out = Vec::new();
         // SAFETY: `s` is a live, bound statement of this connection; column pointers
@@ -172,7 +207,10 @@ impl Statements {
                                     let p = ffi::sqlite3_column_text(s, c);
                                     let n = ffi::sqlite3_column_bytes(s, c) as usize;
                                     let bytes = if p.is_null() { &[][..] } else { std::slice::from_raw_parts(p, n) };
-                                    Value::Text(String::from_utf8_lossy(bytes).into_owned())
+                                    Value::Text(match std::str::from_utf8(bytes) {
+                                        Ok(t) => t.to_owned(),
+                                        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+                                    })
                                 }
                                 ffi::SQLITE_BLOB => {
                                     let p = ffi::sqlite3_column_blob(s, c).cast::<u8>();
@@ -215,7 +253,7 @@ impl Statements {
 
 impl Drop for Statements {
     fn drop(&mut self) {
-        for (_, s) in self.prepared.drain() {
+        for (_, Prepared { stmt: s, .. }) in self.prepared.drain() {
             // SAFETY: each was prepared on this connection and is finalized once.
             unsafe { ffi::sqlite3_finalize(s.as_ptr()) };
         }

@@ -24,12 +24,15 @@ fn parse(hex_hash: &str, what: &str) -> Result<Hash, DbError> {
 /// other writers (the pending row's id comes from the table's own sequence), so
 /// transactions of different sites never wait on each other for the log.
 pub fn append(c: &mut dyn Conn, leaf: &Leaf, now: i64) -> Result<(), DbError> {
-    let bytes = leaf.bytes();
-    c.execute(
-        "INSERT INTO log_pending (kind, subject, leaf, at_ms) VALUES ($1, $2, $3, $4)",
-        &params![leaf.kind_str(), leaf.subject(), String::from_utf8(bytes).expect("JSON is UTF-8"), now],
-    )?;
+    c.execute("INSERT INTO log_pending (kind, subject, leaf, at_ms) VALUES ($1, $2, $3, $4)", &pending_row(leaf, now))?;
     Ok(())
+}
+
+/// The `log_pending` row of a leaf (kind, subject, leaf, at_ms), for a caller that
+/// writes several at once (`insert_rows`).
+pub fn pending_row(leaf: &Leaf, now: i64) -> Vec<crate::store::Value> {
+    let bytes = leaf.bytes();
+    params![leaf.kind_str(), leaf.subject(), String::from_utf8(bytes).expect("JSON is UTF-8"), now]
 }
 
 /// Integrates pending leaves as leaves `size..`, in the sequencer's transaction (which
@@ -67,7 +70,7 @@ pub fn integrate(c: &mut dyn Conn, size: u64, pending: &[(String, String, String
 
 /// Inserts rows in statements of up to 100 rows (a statement's parameters stay far
 /// below either database's limit).
-fn insert_rows(c: &mut dyn Conn, into: &str, rows: &[Vec<crate::store::Value>]) -> Result<(), DbError> {
+pub fn insert_rows(c: &mut dyn Conn, into: &str, rows: &[Vec<crate::store::Value>]) -> Result<(), DbError> {
     for chunk in rows.chunks(100) {
         let width = chunk[0].len();
         let tuples: Vec<String> = (0..chunk.len())

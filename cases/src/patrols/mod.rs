@@ -115,7 +115,9 @@ pub fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<
                 Ok(r) => r,
                 Err(o) => return Ok(o),
             };
-            let cp = reference::list_checkpoints(c, run.site_id)?.into_iter().find(|cp| cp.id == *checkpoint_id);
+            // The one checkpoint, if it is a live one of the run's site (not the site's
+            // whole list, parsed again for every visit).
+            let cp = reference::get_live_checkpoint(c, *checkpoint_id)?.filter(|cp| cp.site_id == run.site_id);
             let Some(cp) = cp else {
                 return Ok(Outcome::rejected(Reason::CheckpointOfOtherSite));
             };

@@ -103,6 +103,63 @@ fn store_and_apply(
     now: i64,
     clock_offset_ms: Option<i64>,
 ) -> Result<Outcome, DbError> {
+    let mut tail = Tail::default();
+    let outcome = store_and_apply_into(c, actor, rec, hash, now, clock_offset_ms, &mut tail)?;
+    tail.flush(c)?;
+    Ok(outcome)
+}
+
+/// The rows every new record adds besides its projections: the record itself and its
+/// pending log leaf. A push gathers them over a run of records and writes each table
+/// in multi-row statements (`flush`), instead of two statements per record.
+#[derive(Default)]
+struct Tail {
+    records: Vec<Vec<crate::store::Value>>,
+    leaves: Vec<Vec<crate::store::Value>>,
+}
+
+impl Tail {
+    fn flush(&mut self, c: &mut dyn Conn) -> Result<(), DbError> {
+        crate::audit::log::insert_rows(
+            c,
+            "records (id, device_id, seq, author_id, kind, device_time_ms, prev_hash, hash, body, received_ms, status,
+                      reason, reason_zh, clock_offset_ms)",
+            &self.records,
+        )?;
+        crate::audit::log::insert_rows(c, "log_pending (kind, subject, leaf, at_ms)", &self.leaves)?;
+        self.records.clear();
+        self.leaves.clear();
+        Ok(())
+    }
+
+    /// Whether applying `rec` may write or read what the tail holds back: anything
+    /// but the patrol records, whose applies touch only runs, visits, items, tracks
+    /// and the feed. Before such a record the tail is written, so every table keeps the
+    /// order of the push (leaves in particular: their pending ids order the log).
+    fn must_flush_before(rec: &Record) -> bool {
+        !matches!(
+            rec.payload,
+            RecordPayload::RunStarted { .. }
+                | RecordPayload::CheckpointVisited { .. }
+                | RecordPayload::ItemRecorded { .. }
+                | RecordPayload::TrackPoints { .. }
+                | RecordPayload::RunFinished { .. }
+        )
+    }
+}
+
+fn store_and_apply_into(
+    c: &mut dyn Conn,
+    actor: &Actor,
+    rec: &Record,
+    hash: &str,
+    now: i64,
+    clock_offset_ms: Option<i64>,
+    tail: &mut Tail,
+) -> Result<Outcome, DbError> {
+    if Tail::must_flush_before(rec) {
+        tail.flush(c)?;
+    }
     c.execute_batch("SAVEPOINT apply_record")?;
     let outcome = match apply(c, actor, rec, now) {
         Ok(o) => {
@@ -120,27 +177,22 @@ fn store_and_apply(
         RecordStatus::Rejected => "rejected",
         _ => "applied",
     };
-    c.execute(
-        "INSERT INTO records (id, device_id, seq, author_id, kind, device_time_ms, prev_hash, hash, body, received_ms, status,
-                              reason, reason_zh, clock_offset_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        &params![
-            rec.id,
-            rec.device,
-            rec.seq as i64,
-            rec.author,
-            rec.payload.kind_str(),
-            rec.device_time_ms,
-            &rec.prev_hash,
-            hash,
-            String::from_utf8(rec.canonical_bytes()).expect("canonical JSON is UTF-8"),
-            now,
-            status,
-            outcome.reason.clone(),
-            outcome.reason_zh.clone(),
-            clock_offset_ms
-        ],
-    )?;
+    tail.records.push(params![
+        rec.id,
+        rec.device,
+        rec.seq as i64,
+        rec.author,
+        rec.payload.kind_str(),
+        rec.device_time_ms,
+        &rec.prev_hash,
+        hash,
+        String::from_utf8(rec.canonical_bytes()).expect("canonical JSON is UTF-8"),
+        now,
+        status,
+        outcome.reason.clone(),
+        outcome.reason_zh.clone(),
+        clock_offset_ms
+    ]);
     // The record's leaf, in this transaction: a stored record is a logged record.
     let leaf = Leaf::Record {
         record_id: rec.id,
@@ -151,7 +203,7 @@ fn store_and_apply(
         status: status.to_string(),
         reason: outcome.reason.clone(),
     };
-    crate::audit::log::append(c, &leaf, now)?;
+    tail.leaves.push(crate::audit::log::pending_row(&leaf, now));
     if outcome.status == RecordStatus::Rejected && !outcome.in_timeline {
         // A refusal kept in a notice's timeline has its feed entry already.
         let entry = feed::Entry { person_id: Some(rec.author), record_id: Some(rec.id), ..feed::Entry::default() };
@@ -330,6 +382,7 @@ pub fn push(
         Err(refusal) => return Ok(Err(refusal)),
     };
     let mut results = Vec::with_capacity(steps.len());
+    let mut tail = Tail::default();
     // Server time minus the phone's clock, anchored by the push's clock evidence
     // (`anchored_offset`): positive when the phone's clock is behind. Kept on every
     // record the push carries; none when nothing anchors it.
@@ -344,7 +397,7 @@ pub fn push(
                 notice_number: None,
             }),
             Step::New(rec, h) => {
-                let outcome = store_and_apply(c, actor, rec, &h, now, offset)?;
+                let outcome = store_and_apply_into(c, actor, rec, &h, now, offset, &mut tail)?;
                 results.push(RecordOutcome {
                     record_id: rec.id,
                     seq: rec.seq,
@@ -358,6 +411,7 @@ pub fn push(
             }
         }
     }
+    tail.flush(c)?;
     save_device(c, req.device_id, actor.person.id, seq, &hash, now, offset)?;
     Ok(Ok(PushResponse { acked_seq: seq, acked_hash: hash, server_time_ms: now, time_token: String::new(), results }))
 }

@@ -286,6 +286,7 @@ fn main() {
     // Time the workers spent uploading photos, summed over threads (µs): the photo
     // rate under this load is the bytes over that time divided by the threads.
     let photo_us = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    eprintln!("pushing…");
     let started = Instant::now();
     let workers: Vec<_> = (0..threads)
         .map(|_| {

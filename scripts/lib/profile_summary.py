@@ -1,0 +1,90 @@
+"""Summarises a system-wide `perf record` of the sync benchmark: CPU shares by process,
+and the server's own samples by what it was doing, from the leaf frame's symbol and
+library. Used by scripts/profile-push."""
+
+import collections
+import subprocess
+import sys
+
+# The first pattern that matches a sample's leaf (symbol or library) names its work.
+CATEGORIES = [
+    ("SQL engine (SQLite)", ("sqlite3", "libsqlite3")),
+    ("database driver (sqlx, PostgreSQL wire)", ("sqlx", "postgres", "PgConnection", "tokio_postgres")),
+    ("JSON (serde_json)", ("serde_json", "serde::")),
+    ("hashing (SHA-256)", ("sha2", "sha256", "Sha256")),
+    ("signatures (Ed25519, tokens)", ("ed25519", "curve25519", "dalek")),
+    ("HTTP and async runtime (hyper, tokio, axum, tower)", ("hyper", "tokio", "axum", "tower", "h2::", "mio")),
+    ("memory (malloc, copies)", ("malloc", "free", "memcpy", "memmove", "memset", "realloc", "_int_", "cfree")),
+    ("kernel (syscalls, network, scheduling)", ("[kernel", "kernel")),
+]
+
+
+def category(symbol, dso):
+    text = f"{symbol} {dso}"
+    for name, needles in CATEGORIES:
+        if any(n in text for n in needles):
+            return name
+    return "other (the project's code, std)"
+
+
+def main(path):
+    script = subprocess.run(
+        ["perf", "script", "-i", path, "-F", "comm,ip,sym,dso", "--no-inline"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    by_comm = collections.Counter()
+    server = collections.Counter()
+    total = 0
+    comm = None
+    leaf = False
+    for line in script.splitlines():
+        if not line.strip():
+            comm = None
+            continue
+        if not line.startswith((" ", "\t")):
+            comm = line.split()[0]
+            # Threads are named after their pool (tokio-runtime-w, …): the process is
+            # what the first line of the stack's owner says.
+            by_comm[comm] += 1
+            total += 1
+            leaf = True
+            continue
+        if leaf and comm is not None:
+            leaf = False
+            parts = line.strip().split(None, 1)
+            rest = parts[1] if len(parts) > 1 else ""
+            sym, _, dso = rest.rpartition(" (")
+            if is_server(comm):
+                server[category(sym, dso)] += 1
+    print(f"\n{total} samples on 2 CPUs")
+    print("CPU by process:")
+    groups = collections.Counter()
+    for c, n in by_comm.items():
+        groups[group(c)] += n
+    for g, n in groups.most_common():
+        print(f"  {g:<45} {100 * n / total:5.1f} %")
+    s = sum(server.values())
+    if s:
+        print("inside the server:")
+        for name, n in server.most_common():
+            print(f"  {name:<52} {100 * n / s:5.1f} %")
+
+
+def is_server(comm):
+    return comm.startswith(("patrol-server", "tokio-r", "sqlx", "malloc-trim", "patrol"))
+
+
+def group(comm):
+    if is_server(comm):
+        return "server (patrol-server)"
+    if comm.startswith("postgres"):
+        return "database (postgres processes)"
+    if comm.startswith(("sync-bench",)) or comm[:1].isdigit():
+        return "the benchmark's phones (sync-bench)"
+    if comm.startswith(("swapper", "kworker", "ksoftirq", "rcu")):
+        return "idle and kernel threads"
+    return f"other ({comm})"
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
