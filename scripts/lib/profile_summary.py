@@ -19,6 +19,32 @@ CATEGORIES = [
 ]
 
 
+# Phases of a push, by a function anywhere on the sample's stack (inclusive): the
+# first that matches names the sample. Needs frame pointers (scripts/profile-push
+# builds with them) for whole stacks.
+PHASES = [
+    ("sequencer: integrating leaves and entries, signing heads", ("sequencer::integrate", "audit::log::integrate", "sign_head", "sequencer_loop")),
+    ("push: checking the chain before writing (plan)", ("sync::plan",)),
+    ("push: the records' and leaves' rows (Tail::flush)", ("Tail::flush",)),
+    ("push: applying records to projections", ("sync::apply", "patrols::apply", "notices::apply", "photos::apply")),
+    ("push: other work in the transaction (savepoints, device row)", ("sync::push", "store_and_apply")),
+    ("commit and begin", ("commit", "Transaction", "begin")),
+    ("request body: JSON to records", ("serde_json::de", "from_slice", "Json<T>", "extract::json")),
+    ("records' hashes (canonical JSON, SHA-256)", ("Record::hash", "canonical_bytes")),
+    ("sign-in token checks", ("tokens", "verify_strict", "ed25519")),
+    ("answer: records to JSON", ("serde_json::ser",)),
+    ("HTTP and the async runtime", ("hyper", "axum", "tower", "tokio")),
+]
+
+
+def phase(stack):
+    text = " ".join(stack)
+    for name, needles in PHASES:
+        if any(n in text for n in needles):
+            return name
+    return "elsewhere"
+
+
 def category(symbol, dso):
     text = f"{symbol} {dso}"
     for name, needles in CATEGORIES:
@@ -34,14 +60,24 @@ def main(path):
     ).stdout
     by_comm = collections.Counter()
     server = collections.Counter()
+    phases = collections.Counter()
     total = 0
     comm = None
     leaf = False
+    stack = []
+
+    def done():
+        if comm is not None and is_server(comm) and stack:
+            phases[phase(stack)] += 1
     for line in script.splitlines():
         if not line.strip():
+            done()
             comm = None
+            stack = []
             continue
         if not line.startswith((" ", "\t")):
+            done()
+            stack = []
             comm = line.split()[0]
             # Threads are named after their pool (tokio-runtime-w, …): the process is
             # what the first line of the stack's owner says.
@@ -49,6 +85,9 @@ def main(path):
             total += 1
             leaf = True
             continue
+        if comm is not None:
+            parts = line.strip().split(None, 1)
+            stack.append(parts[1] if len(parts) > 1 else "")
         if leaf and comm is not None:
             leaf = False
             parts = line.strip().split(None, 1)
@@ -56,6 +95,7 @@ def main(path):
             sym, _, dso = rest.rpartition(" (")
             if is_server(comm):
                 server[category(sym, dso)] += 1
+    done()
     print(f"\n{total} samples on 2 CPUs")
     print("CPU by process:")
     groups = collections.Counter()
@@ -68,6 +108,10 @@ def main(path):
         print("inside the server:")
         for name, n in server.most_common():
             print(f"  {name:<52} {100 * n / s:5.1f} %")
+        p = sum(phases.values())
+        print("the server's time by phase (whole stacks):")
+        for name, n in phases.most_common():
+            print(f"  {name:<60} {100 * n / p:5.1f} %")
 
 
 def is_server(comm):

@@ -157,16 +157,24 @@ fn store_and_apply_into(
     clock_offset_ms: Option<i64>,
     tail: &mut Tail,
 ) -> Result<Outcome, DbError> {
-    if Tail::must_flush_before(rec) {
+    // Patrol records look their ids up before inserting (runs, visits) or insert under
+    // their own record's id, so only a concurrent push inserting the same id at the same
+    // moment can collide there: that push fails and is retried, and the retry gets the
+    // rejection. They run without a savepoint (two statements each, two round trips on
+    // PostgreSQL); every other kind keeps one.
+    let guarded = Tail::must_flush_before(rec);
+    if guarded {
         tail.flush(c)?;
+        c.execute_batch("SAVEPOINT apply_record")?;
     }
-    c.execute_batch("SAVEPOINT apply_record")?;
     let outcome = match apply(c, actor, rec, now) {
         Ok(o) => {
-            c.execute_batch("RELEASE SAVEPOINT apply_record")?;
+            if guarded {
+                c.execute_batch("RELEASE SAVEPOINT apply_record")?;
+            }
             o
         }
-        Err(DbError::Unique(detail)) => {
+        Err(DbError::Unique(detail)) if guarded => {
             tracing::info!(record = %rec.id, %detail, "record collides with a stored object; kept as rejected");
             c.execute_batch("ROLLBACK TO SAVEPOINT apply_record; RELEASE SAVEPOINT apply_record")?;
             Outcome::rejected(Reason::ObjectExists)
