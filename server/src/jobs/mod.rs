@@ -23,9 +23,12 @@ pub const SWEEP_STAGED: Job = Job { name: "sweep_staged", period_ms: 6 * 3_600_0
 
 /// The newest checkpoint submitted to the configured witnesses for cosigning.
 pub const WITNESS: Job = Job { name: "witness", period_ms: 10_000 };
+/// Each site's last month indexed in the log once it is over everywhere (docs/audit.md,
+/// "Retention and archives"), so the index is witnessed long before anyone archives it.
+pub const INDEX_MONTHS: Job = Job { name: "index_months", period_ms: 3_600_000 };
 
 /// Every job, for the metrics.
-pub const ALL: [&Job; 5] = [&AUDIT_RUNS, &ESCALATE_NOTICES, &DELIVER_OUTBOX, &SWEEP_STAGED, &WITNESS];
+pub const ALL: [&Job; 6] = [&AUDIT_RUNS, &ESCALATE_NOTICES, &DELIVER_OUTBOX, &SWEEP_STAGED, &WITNESS, &INDEX_MONTHS];
 
 /// What one tick of this instance did.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -39,6 +42,8 @@ pub struct TickReport {
     pub staged_swept: u32,
     /// Witnesses that cosigned a new checkpoint.
     pub cosigned: u32,
+    /// Site months indexed in the log.
+    pub months_indexed: u32,
 }
 
 /// Takes `job`'s lease for one period if it has expired. Taken with a conditional
@@ -92,11 +97,32 @@ pub async fn run_due(state: &AppState) -> Result<TickReport, DbError> {
         }
         report.ran.push(SWEEP_STAGED.name);
     }
+    if lease(state, &INDEX_MONTHS).await? {
+        let now = state.clock.now_ms();
+        report.months_indexed = state.store.write(move |c| index_last_months(c, now)).await?;
+        report.ran.push(INDEX_MONTHS.name);
+    }
     if !state.witnesses.is_empty() && lease(state, &WITNESS).await? {
         report.cosigned = submit_to_witnesses(state).await;
         report.ran.push(WITNESS.name);
     }
     Ok(report)
+}
+
+/// Indexes each site's previous month (UTC), once it is over everywhere and not yet
+/// indexed. Returns how many were indexed now.
+pub fn index_last_months(c: &mut dyn Conn, now: i64) -> Result<u32, DbError> {
+    use chrono::Datelike;
+    let Some(today) = chrono::DateTime::from_timestamp_millis(now) else { return Ok(0) };
+    let first = today.date_naive().with_day(1).expect("day 1");
+    let previous = (first - chrono::Duration::days(1)).format("%Y-%m").to_string();
+    let mut n = 0;
+    for site in c.query("SELECT id FROM sites ORDER BY id", &[])? {
+        if let Ok(true) = crate::audit::archive::index_month(c, site.uuid(0)?, &previous, now)? {
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// Submits the newest checkpoint to every configured witness; a witness that is away

@@ -273,7 +273,7 @@ async fn two_instances_on_one_database_run_each_job_once(backend: Backend) {
         s.clock.advance_ms(HOUR);
         let (x, y) = tokio::join!(jobs::run_due(&s.state), jobs::run_due(&other));
         let (x, y) = (x.unwrap(), y.unwrap());
-        for job in ["audit_runs", "escalate_notices", "deliver_outbox"] {
+        for job in ["audit_runs", "escalate_notices", "deliver_outbox", "index_months"] {
             let n = x.ran.iter().chain(y.ran.iter()).filter(|j| **j == job).count();
             assert_eq!(n, 1, "{job} ran once this tick: {x:?} {y:?}");
         }
@@ -281,7 +281,7 @@ async fn two_instances_on_one_database_run_each_job_once(backend: Backend) {
         assert!(sweeps <= 1, "the sweep ran at most once this tick: {x:?} {y:?}");
         ran_total += x.ran.len() + y.ran.len() - sweeps;
     }
-    assert_eq!(ran_total, 30);
+    assert_eq!(ran_total, 40);
     // The notice's steps fired once each, whoever ran them.
     let mut steps: Vec<String> =
         fired(&s, id).await.into_iter().map(|f| f.0.split(':').next().unwrap().to_string()).collect();
