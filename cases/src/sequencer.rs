@@ -45,6 +45,17 @@ impl Integrated {
     pub fn full(&self) -> bool {
         self.entries == BATCH || self.leaves == BATCH
     }
+
+    /// Adds one integration to these totals; whether it was a full batch (more may wait).
+    fn absorb(&mut self, one: Integrated) -> bool {
+        let full = one.full();
+        self.entries += one.entries;
+        self.leaves += one.leaves;
+        if one.head.is_some() {
+            self.head = one.head;
+        }
+        full
+    }
 }
 
 /// The ids as an SQL list: integers read from the database, never input.
@@ -132,13 +143,7 @@ pub async fn catch_up(store: &Store, now: i64) -> Result<Integrated, DbError> {
     }
     loop {
         let one = store.write(move |c| integrate(c, now)).await?;
-        total.entries += one.entries;
-        total.leaves += one.leaves;
-        let full = one.full();
-        if one.head.is_some() {
-            total.head = one.head;
-        }
-        if !full {
+        if !total.absorb(one) {
             return Ok(total);
         }
     }
@@ -149,13 +154,7 @@ pub fn catch_up_blocking(store: &Store, now: i64) -> Result<Integrated, DbError>
     let mut total = Integrated::default();
     loop {
         let one = store.tx_blocking(true, |c| integrate(c, now))?;
-        total.entries += one.entries;
-        total.leaves += one.leaves;
-        let full = one.full();
-        if one.head.is_some() {
-            total.head = one.head;
-        }
-        if !full {
+        if !total.absorb(one) {
             return Ok(total);
         }
     }

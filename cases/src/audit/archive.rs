@@ -277,15 +277,8 @@ pub fn index_month(c: &mut dyn Conn, site_id: Id, month: &str, now: i64) -> Resu
     if logged_index(c, site_id, month)?.is_some() {
         return Ok(Ok(false));
     }
-    let Some(offset) = c
-        .query_opt("SELECT utc_offset_minutes FROM sites WHERE id = $1", &params![site_id])?
-        .map(|r| r.int(0))
-        .transpose()?
-    else {
-        return Ok(Err("no such site".into()));
-    };
-    let Some((from, to)) = month_bounds(month, offset as i32) else {
-        return Ok(Err(format!("{month} is not a month")));
+    let Some((from, to)) = site_month(c, site_id, month)? else {
+        return Ok(Err(format!("no such site, or {month} is not a month")));
     };
     let size = log::size(c)?;
     let rows = match month_entries(c, site_id, from, to, size)? {
@@ -298,18 +291,21 @@ pub fn index_month(c: &mut dyn Conn, site_id: Id, month: &str, now: i64) -> Resu
     Ok(Ok(true))
 }
 
+/// A month's first instant and the next month's in the site's time; `None` for a site
+/// that does not exist or a month that is not one.
+fn site_month(c: &mut dyn Conn, site_id: Id, month: &str) -> Result<Option<(i64, i64)>, DbError> {
+    let offset = c
+        .query_opt("SELECT utc_offset_minutes FROM sites WHERE id = $1", &params![site_id])?
+        .map(|r| r.int(0))
+        .transpose()?;
+    Ok(offset.and_then(|o| month_bounds(month, o as i32)))
+}
+
 /// For `audit verify`: the month's leaves as the database holds them now, below the
 /// index leaf, against what the index logged.
 pub fn index_still_matches(c: &mut dyn Conn, index: u64, leaf: &Leaf) -> Result<bool, DbError> {
     let Leaf::MonthIndexed { site_id, month, .. } = leaf else { return Ok(true) };
-    let Some(offset) = c
-        .query_opt("SELECT utc_offset_minutes FROM sites WHERE id = $1", &params![*site_id])?
-        .map(|r| r.int(0))
-        .transpose()?
-    else {
-        return Ok(false);
-    };
-    let Some((from, to)) = month_bounds(month, offset as i32) else { return Ok(false) };
+    let Some((from, to)) = site_month(c, *site_id, month)? else { return Ok(false) };
     let text = String::from_utf8(leaf.bytes()).expect("JSON");
     Ok(match month_entries(c, *site_id, from, to, index)? {
         Ok(rows) => index_matches(&text, &rows),
@@ -361,7 +357,7 @@ pub fn write_archive(
             })?
     } else {
         let head = log::current_head(store, now).map_err(db)?;
-        let cp = store.tx_blocking(false, |c| super::witnessed::checkpoint_of(c, &head)).map_err(db)?;
+        let cp = store.tx_blocking(false, |c| super::witnessed::checkpoint_of(c, &head.head)).map_err(db)?;
         (head, cp.render())
     };
     store
@@ -650,16 +646,17 @@ pub fn verify_archive(
         if !proof.is_some_and(|p| transparency::verify_inclusion(e.leaf_index, head.head.tree_size, &leaf, &p, &root)) {
             r.findings.push(format!("line {line_no}: leaf {} is not in the signed log", e.leaf_index));
         }
-        match serde_json::from_str::<Leaf>(&e.leaf) {
+        let parsed = serde_json::from_str::<Leaf>(&e.leaf);
+        match &parsed {
             Ok(l @ Leaf::MonthIndexed { .. }) if !e.bridge => {
-                if index_leaf.replace(l).is_some() {
+                if index_leaf.replace(l.clone()).is_some() {
                     r.findings.push(format!("line {line_no}: a second month index"));
                 }
             }
             _ if !e.bridge => own.push((e.leaf_index, leaf)),
             _ => {}
         }
-        match (serde_json::from_str::<Leaf>(&e.leaf), &e.record) {
+        match (parsed, &e.record) {
             (Ok(Leaf::Record { device_id, seq, record_hash, .. }), None) if e.bridge && v2 => {
                 gaps(&mut last_of_device, device_id, seq, line_no, &mut r);
                 last_of_device.insert(device_id, (seq, record_hash));

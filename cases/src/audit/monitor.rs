@@ -20,6 +20,7 @@ use patrol_protocol::transparency::{self, CompactRange, Hash};
 use serde::{Deserialize, Serialize};
 
 use super::cosign::{Checkpoint, NoteKey};
+use super::witness::{agent, get as json, text};
 
 /// How a run is asked to look.
 #[derive(Debug, Clone)]
@@ -105,26 +106,6 @@ impl Reading {
     }
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(60))).build().into()
-}
-
-fn text(agent: &ureq::Agent, url: &str) -> Result<String, String> {
-    agent
-        .get(url)
-        .call()
-        .map_err(|e| format!("GET {url}: {e}"))?
-        .into_body()
-        .with_config()
-        .limit(1 << 20)
-        .read_to_string()
-        .map_err(|e| format!("GET {url}: {e}"))
-}
-
-fn json<T: serde::de::DeserializeOwned>(agent: &ureq::Agent, url: &str) -> Result<T, String> {
-    serde_json::from_str(&text(agent, url)?).map_err(|e| format!("GET {url}: not the expected JSON ({e})"))
-}
-
 struct Files {
     key: PathBuf,
     state: PathBuf,
@@ -189,21 +170,17 @@ pub fn run(base_url: &str, state_dir: &Path, options: &Options) -> Result<Verdic
     if cp.size < stored.size {
         return alarm(vec![format!("the log shrank from {} to {} leaves", stored.size, cp.size)]);
     }
-    let mut reading = if options.full || stored.size == 0 {
-        Reading {
-            range: CompactRange::default(),
-            devices: Default::default(),
-            numbers: Default::default(),
-            alarms: vec![],
-        }
-    } else {
-        Reading {
-            range: stored.range().ok_or("the stored range does not fit the stored size")?,
-            devices: stored.devices.clone(),
-            numbers: stored.numbers.clone(),
-            alarms: vec![],
-        }
+    let mut reading = Reading {
+        range: CompactRange::default(),
+        devices: Default::default(),
+        numbers: Default::default(),
+        alarms: vec![],
     };
+    if !options.full && stored.size > 0 {
+        reading.range = stored.range().ok_or("the stored range does not fit the stored size")?;
+        reading.devices = stored.devices.clone();
+        reading.numbers = stored.numbers.clone();
+    }
     let from = reading.range.size();
     while reading.range.size() < cp.size {
         let at = reading.range.size();

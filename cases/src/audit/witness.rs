@@ -41,7 +41,25 @@ impl Files {
     }
 }
 
-fn get<T: DeserializeOwned>(agent: &ureq::Agent, url: &str) -> Result<T, String> {
+/// The HTTP client of the outside checkers (witness, monitor, compare).
+pub(crate) fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(30))).build().into()
+}
+
+/// A text answer of at most 1 MiB (a checkpoint, a key).
+pub(crate) fn text(agent: &ureq::Agent, url: &str) -> Result<String, String> {
+    agent
+        .get(url)
+        .call()
+        .map_err(|e| format!("GET {url}: {e}"))?
+        .into_body()
+        .with_config()
+        .limit(1 << 20)
+        .read_to_string()
+        .map_err(|e| format!("GET {url}: {e}"))
+}
+
+pub(crate) fn get<T: DeserializeOwned>(agent: &ureq::Agent, url: &str) -> Result<T, String> {
     agent
         .get(url)
         .call()
@@ -82,7 +100,7 @@ fn root(h: &SignedTreeHead) -> Option<Hash> {
 
 /// A consistency proof from the log at `base_url`.
 pub fn fetch_consistency(base_url: &str, first: u64, second: u64) -> Result<Vec<Hash>, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(30))).build().into();
+    let agent = agent();
     let base = base_url.trim_end_matches('/');
     let p: ConsistencyProof = get(&agent, &format!("{base}/api/v1/audit/consistency?first={first}&second={second}"))?;
     if p.first != first || p.second != second {
@@ -97,7 +115,7 @@ pub fn observe(base_url: &str, state_dir: &Path) -> Result<Verdict, String> {
     std::fs::create_dir_all(state_dir).map_err(|e| format!("{}: {e}", state_dir.display()))?;
     let files = Files::new(state_dir);
     let base = base_url.trim_end_matches('/');
-    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(30))).build().into();
+    let agent = agent();
 
     let served: LogPublicKey = get(&agent, &format!("{base}/api/v1/audit/public-key"))?;
     // Trust on first use: the key a witness first saw is the log's key from then on.

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use patrol_protocol::audit::SignedTreeHead;
+use patrol_protocol::audit::{SignedTreeHead, TreeHead};
 
 use super::cosign::{AddCheckpoint, Checkpoint, NoteKey, Policy, SigLine};
 use super::log;
@@ -40,13 +40,16 @@ pub fn parse_witnesses(text: &str) -> Result<Vec<WitnessEndpoint>, String> {
     Ok(out)
 }
 
-/// The stored head `head` as a checkpoint with every cosignature kept for it.
-pub fn checkpoint_of(c: &mut dyn Conn, head: &SignedTreeHead) -> Result<Checkpoint, DbError> {
-    let origin = log::origin(c)?;
-    let mut cp = log::signing_key(c)?.checkpoint(&origin, &head.head)?;
+/// The head as a checkpoint with every cosignature kept for it.
+pub fn checkpoint_of(c: &mut dyn Conn, head: &TreeHead) -> Result<Checkpoint, DbError> {
+    let (origin, key) = (log::origin(c)?, log::signing_key(c)?);
+    with_cosignatures(c, key.checkpoint(&origin, head)?)
+}
+
+fn with_cosignatures(c: &mut dyn Conn, mut cp: Checkpoint) -> Result<Checkpoint, DbError> {
     let lines = c.query(
         "SELECT line FROM witness_cosignatures WHERE tree_size = $1 AND root = $2 ORDER BY witness",
-        &params![head.head.tree_size as i64, head.head.root.clone()],
+        &params![cp.size as i64, hex::encode(cp.root)],
     )?;
     for r in lines {
         if let Ok(l) = SigLine::parse(r.text(0)?.trim_end()) {
@@ -59,16 +62,19 @@ pub fn checkpoint_of(c: &mut dyn Conn, head: &SignedTreeHead) -> Result<Checkpoi
 /// The largest stored checkpoint the policy accepts (cosigned by `quorum` of its
 /// witnesses), among the newest few that were cosigned at all.
 pub fn newest_witnessed(c: &mut dyn Conn, policy: &Policy) -> Result<Option<Checkpoint>, DbError> {
+    if !policy.required() {
+        return Ok(None);
+    }
     let candidates =
         c.query("SELECT DISTINCT tree_size, root FROM witness_cosignatures ORDER BY tree_size DESC LIMIT 32", &[])?;
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    // The log's origin and key once, not for each candidate.
+    let (origin, key) = (log::origin(c)?, log::signing_key(c)?);
     for r in candidates {
-        let (size, root) = (r.int(0)? as u64, r.text(1)?);
-        let head = SignedTreeHead {
-            head: patrol_protocol::audit::TreeHead { tree_size: size, timestamp_ms: 0, root },
-            key_id: String::new(),
-            signature: String::new(),
-        };
-        let cp = checkpoint_of(c, &head)?;
+        let head = TreeHead { tree_size: r.int(0)? as u64, timestamp_ms: 0, root: r.text(1)? };
+        let cp = with_cosignatures(c, key.checkpoint(&origin, &head)?)?;
         if policy.check(&cp).is_ok() {
             return Ok(Some(cp));
         }
@@ -120,8 +126,9 @@ fn submit_one(
 ) -> Result<Submitted, String> {
     let db = |e: DbError| e.to_string();
     let size = head.head.tree_size;
-    let (cp, mut old) =
-        store.tx_blocking(false, |c| Ok((checkpoint_of(c, head)?, last_cosigned(c, &w.key.name)?))).map_err(db)?;
+    let (cp, mut old) = store
+        .tx_blocking(false, |c| Ok((checkpoint_of(c, &head.head)?, last_cosigned(c, &w.key.name)?)))
+        .map_err(db)?;
     if cp.cosigned_by(&w.key).is_some() {
         return Ok(Submitted::UpToDate(size));
     }

@@ -51,7 +51,7 @@ pub async fn checkpoint(State(state): State<AppState>) -> ApiResult<NoteText> {
     state.caught_up().await?;
     let (store, now) = (state.store.clone(), state.clock.now_ms());
     let head = blocking(move || log::current_head(&store, now)).await?;
-    let note = state.store.read(move |c| super::witnessed::checkpoint_of(c, &head)).await?;
+    let note = state.store.read(move |c| super::witnessed::checkpoint_of(c, &head.head)).await?;
     Ok(NoteText(note.render()))
 }
 
@@ -59,10 +59,10 @@ pub async fn checkpoint(State(state): State<AppState>) -> ApiResult<NoteText> {
 /// of the configured witnesses as the policy requires (`PATROL_WITNESS_QUORUM`).
 pub async fn witnessed_checkpoint(State(state): State<AppState>) -> ApiResult<NoteText> {
     let policy = state.witness_policy.clone();
-    let found = state.store.read(move |c| super::witnessed::newest_witnessed(c, &policy)).await?;
-    match found {
-        Some(cp) if state.witness_policy.required() => Ok(NoteText(cp.render())),
-        _ => Err(ApiError::NotFound(Reason::NotWitnessed)),
+    // Nothing without a policy: `newest_witnessed` requires one.
+    match state.store.read(move |c| super::witnessed::newest_witnessed(c, &policy)).await? {
+        Some(cp) => Ok(NoteText(cp.render())),
+        None => Err(ApiError::NotFound(Reason::NotWitnessed)),
     }
 }
 

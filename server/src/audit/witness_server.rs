@@ -66,7 +66,7 @@ impl Witness {
             return Err(format!("the log key of {} is not an Ed25519 note key", k.name));
         }
         let signer = NoteSigner::new(name, COSIGNATURE_V1, ed25519_dalek::SigningKey::from_bytes(&seed));
-        signer.key(); // the name is checked when a key is rendered and parsed
+        // The name checked the way a log will read the key.
         NoteKey::parse(&signer.key().render())?;
         let now_s =
             Box::new(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()));
