@@ -9,6 +9,7 @@ pub mod admin;
 pub mod audit;
 pub mod clock;
 pub mod error;
+pub mod faults;
 pub mod notices;
 pub mod notify;
 pub mod paging;

@@ -36,6 +36,18 @@ pub enum Leaf {
         department_id: Id,
         at_ms: i64,
     },
+    /// The server numbered a staff fault notice (员工过失通知单) issued to `person_id`.
+    FaultNumbered {
+        fault_id: Id,
+        record_id: Id,
+        record_hash: String,
+        site_id: Id,
+        person_id: Id,
+        number: String,
+        year: i64,
+        counter: i64,
+        at_ms: i64,
+    },
     /// A reassignment routed a notice to another department.
     NoticeRouted { notice_id: Id, record_id: Id, site_id: Id, department_id: Id, at_ms: i64 },
     /// A device offered a record that contradicts its accepted chain.
@@ -65,6 +77,7 @@ impl Leaf {
             Leaf::Record { .. } => "record",
             Leaf::NoticeNumbered { .. } => "notice_numbered",
             Leaf::NoticeRouted { .. } => "notice_routed",
+            Leaf::FaultNumbered { .. } => "fault_numbered",
             Leaf::ForkFlagged { .. } => "fork_flagged",
             Leaf::PhotoCompleted { .. } => "photo_completed",
             Leaf::ThumbnailMade { .. } => "thumbnail_made",
@@ -80,6 +93,7 @@ impl Leaf {
         match self {
             Leaf::Record { record_id, .. }
             | Leaf::NoticeNumbered { record_id, .. }
+            | Leaf::FaultNumbered { record_id, .. }
             | Leaf::NoticeRouted { record_id, .. }
             | Leaf::DailyLogSigned { record_id, .. } => record_id.to_string(),
             Leaf::PhotoCompleted { sha256, .. } | Leaf::ThumbnailMade { sha256, .. } => sha256.clone(),

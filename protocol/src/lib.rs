@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod fault;
 #[cfg(feature = "jpeg")]
 pub mod jpeg;
 pub mod model;

@@ -123,6 +123,9 @@ pub enum Role {
     PatrolStaff { site_id: Id },
     /// 部门负责人 of one department at one site.
     DepartmentHead { site_id: Id, department_id: Id },
+    /// 员工 of one department at one site (a technician, a cleaner, a guard): their
+    /// department's head there is their direct superior.
+    DepartmentStaff { site_id: Id, department_id: Id },
     /// 主管 / 经理 of one site.
     SiteSupervisor { site_id: Id },
     /// Supervisor over every site of the organisation (管理处经理 and above).
@@ -135,6 +138,7 @@ impl Role {
     pub fn kind_str(&self) -> &'static str {
         match self {
             Role::PatrolStaff { .. } => "patrol_staff",
+            Role::DepartmentStaff { .. } => "department_staff",
             Role::DepartmentHead { .. } => "department_head",
             Role::SiteSupervisor { .. } => "site_supervisor",
             Role::OrgSupervisor => "org_supervisor",
@@ -144,7 +148,10 @@ impl Role {
 
     pub fn site_id(&self) -> Option<Id> {
         match self {
-            Role::PatrolStaff { site_id } | Role::DepartmentHead { site_id, .. } | Role::SiteSupervisor { site_id } => {
+            Role::PatrolStaff { site_id }
+            | Role::DepartmentHead { site_id, .. }
+            | Role::DepartmentStaff { site_id, .. }
+            | Role::SiteSupervisor { site_id } => {
                 Some(*site_id)
             }
             Role::OrgSupervisor | Role::Administrator => None,

@@ -271,6 +271,8 @@ reasons! {
     ChooseFile => "choose_file", "请选择文件", "choose a file";
     ChooseRoute => "choose_route", "请选择巡检路线", "choose a route";
     ChooseDepartment => "choose_department", "请选择部门", "choose a department";
+    BandsAscending => "bands_ascending", "各档分数须从小到大且大于 0", "bands ascend from more than 0 points";
+    NoScaleYet => "no_scale", "本单位尚未设定考核标准", "the organisation has no assessment scale yet";
 
     // CSV files.
     CsvTooLarge { max_kb: usize } => "csv_too_large", "文件超过 {max_kb} KB", "the file is larger than {max_kb} KB";
@@ -460,6 +462,21 @@ reasons! {
     TooFarAway { distance_m: Metres, radius_m: Metres } => "too_far", "距巡检点 {distance_m} 米，超出 {radius_m} 米范围", "{distance_m} m from the checkpoint, outside its {radius_m} m radius";
     NoticeRefused { refusal: Refusal } => "notice_refused", "{refusal}", "{refusal}";
     NoticeHeadedElsewhere { dept_zh: String, dept_en: String } => "notice_reassigned", "该通知单已改派至{dept_zh}，您的操作未生效", "the notice is now addressed to {dept_en} ({dept_zh}); your action was not applied";
+    FaultUnknown => "unknown_fault", "过失通知单不存在", "unknown fault notice";
+    FaultExists => "fault_exists", "该过失通知单已存在", "a fault notice with this id already exists";
+    FaultRuleUnknown => "unknown_fault_rule", "考核条款不存在或已停用", "the rule is not in the organisation's catalogue, or is retired";
+    NoRoleToIssueFault => "no_role_to_issue_fault", "只有项目主管（对本项目人员）和部门负责人（对本部门员工）可开具过失通知单", "only a site's supervisors (for anyone at the site) and department heads (for their department's staff) issue fault notices";
+    FaultToSelf => "fault_to_self", "不能给自己开具过失通知单", "you cannot issue a fault notice to yourself";
+    PersonNotAtSite => "person_not_at_site", "该人员在此项目没有岗位", "the person has no role at this site";
+    FaultNotYours => "fault_not_yours", "只有被开单人本人可签收、拒签或申诉", "only the person named signs for, refuses or appeals a fault notice";
+    FaultAnswered => "fault_answered", "该过失通知单已签收或拒签", "the fault notice was already signed for or refused";
+    FaultVoided => "fault_voided", "该过失通知单已作废", "the fault notice is void";
+    AppealAlreadyMade => "appeal_made", "该过失通知单已申诉过", "the fault notice was already appealed";
+    NoOpenAppeal => "no_open_appeal", "该过失通知单没有待处理的申诉", "the fault notice has no open appeal";
+    NotTheAppealDecider => "not_appeal_decider", "此申诉应由被申诉人的上一级处理，您不能处理", "this appeal is decided one level up the chain, not by you";
+    OnlySupervisorVoidsFault => "only_supervisor_voids_fault", "只有项目主管可作废过失通知单", "only a supervisor of the site voids a fault notice";
+    ReducedPoints { max: u32 } => "reduced_points", "减轻后的扣分须少于原扣分（1 至 {max} 分）", "reduced points are fewer than before (1 to {max})";
+    RuleOfOtherOrg => "rule_of_other_org", "考核条款不属于本单位", "the rule is not one of this organisation's";
 
     // The phone: checking in, walking, raising notices, photos, its own store and sync.
     QrEmptyOrLong => "qr_empty_or_long", "二维码内容为空或过长", "the scanned code is empty or too long";

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::model::{FieldError, check_text};
+use crate::fault::{AppealDecision, FaultAction, POINTS_MAX, check_points};
 use crate::notice::{NoticeAction, Severity};
 use crate::reason::Reason;
 use crate::{Id, limits};
@@ -242,6 +243,37 @@ pub enum RecordPayload {
         photo: String,
         marks: Vec<Mark>,
     },
+    /// A staff fault notice (员工过失通知单): the person, the rule of the organisation's
+    /// catalogue broken, the points deducted, what was seen, where; numbered by the
+    /// server per site and year. `notice_id` names the rectification notice it closes
+    /// with points deducted (扣分关闭), if any.
+    FaultIssued {
+        fault_id: Id,
+        site_id: Id,
+        person_id: Id,
+        rule_id: Id,
+        points: u32,
+        seen: String,
+        location: String,
+        run_id: Option<Id>,
+        notice_id: Option<Id>,
+        photos: Vec<String>,
+    },
+    /// The person signs for a fault notice, refuses to, or appeals it; a supervisor
+    /// voids it.
+    FaultActed {
+        fault_id: Id,
+        action: FaultAction,
+        reason: String,
+    },
+    /// The decision on a fault notice's appeal, by the one level up. `points` is what
+    /// remains when reduced (0 otherwise).
+    AppealDecided {
+        fault_id: Id,
+        decision: AppealDecision,
+        points: u32,
+        reason: String,
+    },
     /// A correction points at the record it corrects; the original stays.
     Correction {
         corrects: Id,
@@ -265,6 +297,9 @@ impl RecordPayload {
             Self::RunWaived { .. } => "run_waived",
             Self::RunWaiverDecided { .. } => "run_waiver_decided",
             Self::PhotoMarked { .. } => "photo_marked",
+            Self::FaultIssued { .. } => "fault_issued",
+            Self::FaultActed { .. } => "fault_acted",
+            Self::AppealDecided { .. } => "appeal_decided",
         }
     }
 
@@ -356,6 +391,27 @@ impl RecordPayload {
                     return err("marks", Reason::TooMany { max: MARKS_MAX });
                 }
                 marks.iter().try_for_each(Mark::validate)
+            }
+            Self::FaultIssued { points, seen, location, photos, .. } => {
+                check_points(*points)?;
+                check_text("seen", seen, limits::TEXT_MAX, true)?;
+                check_text("location", location, limits::NAME_MAX, false)?;
+                check_photos(photos)
+            }
+            Self::FaultActed { action, reason, .. } => {
+                check_text("reason", reason, limits::TEXT_MAX, action.needs_reason())
+            }
+            Self::AppealDecided { decision, points, reason, .. } => {
+                check_text("reason", reason, limits::TEXT_MAX, true)?;
+                match decision {
+                    AppealDecision::Reduced if *points == 0 || *points > POINTS_MAX => {
+                        err("points", Reason::ReducedPoints { max: POINTS_MAX })
+                    }
+                    AppealDecision::Upheld | AppealDecision::Cancelled if *points != 0 => {
+                        err("points", Reason::ReducedPoints { max: POINTS_MAX })
+                    }
+                    _ => Ok(()),
+                }
             }
             Self::RunStarted { .. } => Ok(()),
         }

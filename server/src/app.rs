@@ -18,7 +18,7 @@ use crate::api::{account, admin, doc, health, versions};
 use crate::auth::{self};
 use crate::error::{ApiError, Reader};
 use crate::state::AppState;
-use crate::{audit, notices, notify, patrols, photos, schedules, sync};
+use crate::{audit, faults, notices, notify, patrols, photos, schedules, sync};
 
 /// Who may call a route, as documented; the handlers enforce it through the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +136,18 @@ pub fn routes() -> Vec<ApiRoute> {
         route(M::GET, "/api/v1/notices", "notices", SignedIn, "Notices the caller may see, open first by due time, a page at a time (Link: rel=next)", notices::api::list),
         route(M::GET, "/api/v1/notices/{notice_id}", "notices", SignedIn, "A notice with its timeline", notices::api::get),
         route(M::POST, "/api/v1/notices/{notice_id}/actions", "notices", SignedIn, "Act on a notice: sign, dispute, fix, verify, reassign, void", notices::api::act),
+        route(M::GET, "/api/v1/faults", "faults", SignedIn, "Staff fault notices the caller may read, newest first (at most 500)", faults::api::list),
+        route(M::POST, "/api/v1/faults", "faults", SignedIn, "Issue a staff fault notice with points deducted", faults::api::issue),
+        route(M::GET, "/api/v1/faults/{fault_id}", "faults", SignedIn, "A fault notice with its timeline", faults::api::get),
+        route(M::POST, "/api/v1/faults/{fault_id}/actions", "faults", SignedIn, "Sign for, refuse, appeal or void a fault notice", faults::api::act),
+        route(M::POST, "/api/v1/faults/{fault_id}/decision", "faults", SignedIn, "Decide a fault notice's appeal (one level up the chain)", faults::api::decide),
+        route(M::GET, "/api/v1/fault-rules", "faults", SignedIn, "The organisation's catalogue of rules with default points", faults::api::rules),
+        route(M::POST, "/api/v1/fault-rules", "faults", Administrator, "Add a rule to the catalogue", faults::api::create_rule),
+        route(M::PUT, "/api/v1/fault-rules/{rule_id}", "faults", Administrator, "Edit or retire a rule (a new version)", faults::api::edit_rule),
+        route(M::GET, "/api/v1/fault-rules/{rule_id}/history", "faults", SignedIn, "Every version of a rule", faults::api::rule_history),
+        route(M::GET, "/api/v1/fault-scale", "faults", SignedIn, "The organisation's scale: fines, bands, publish list, joint liability", faults::api::get_scale),
+        route(M::PUT, "/api/v1/fault-scale", "faults", Administrator, "Set the scale from now on (a new version)", faults::api::put_scale),
+        route(M::GET, "/api/v1/sites/{site_id}/fault-month", "faults", Supervisor, "A site's month of fault notices: points, bands, fines, joint liability, publish list", faults::api::month_sheet),
         route(M::GET, "/api/v1/runs/{run_id}", "patrols", SignedIn, "A patrol run as the server saw it", patrols::api::get_run),
         route(M::GET, "/api/v1/sites/{site_id}/daily-logs/{day}", "patrols", SignedIn, "A site's patrol log of one day (supervisors)", patrols::api::get_daily_log),
         route(M::POST, "/api/v1/sites/{site_id}/daily-logs/{day}/sign", "patrols", SignedIn, "Sign a day's patrol log", patrols::api::sign_daily_log),

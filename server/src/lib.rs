@@ -8,6 +8,7 @@ pub mod auth;
 pub use patrol_cases::clock;
 pub mod demo;
 pub mod error;
+pub mod faults;
 pub mod jobs;
 pub mod metrics;
 pub mod notices;

@@ -150,7 +150,7 @@ enum UserCommand {
         login: String,
         #[arg(long)]
         name: String,
-        /// administrator, org_supervisor, site_supervisor, department_head or patrol_staff
+        /// administrator, org_supervisor, site_supervisor, department_head, department_staff or patrol_staff
         #[arg(long, default_value = "administrator")]
         role: String,
         /// Site code, for site roles.
@@ -290,7 +290,7 @@ fn run(cli: Cli) -> Result<(), String> {
                         "org_supervisor" => Role::OrgSupervisor,
                         "site_supervisor" => Role::SiteSupervisor { site_id: site_id.ok_or_else(need_site)? },
                         "patrol_staff" => Role::PatrolStaff { site_id: site_id.ok_or_else(need_site)? },
-                        "department_head" => {
+                        "department_head" | "department_staff" => {
                             let site_id = site_id.ok_or_else(need_site)?;
                             let kind = department.as_deref().and_then(DepartmentKind::parse).ok_or_else(|| {
                                 patrol_server::store::DbError::Data("department_head needs --department KIND".into())
@@ -301,7 +301,11 @@ fn run(cli: Cli) -> Result<(), String> {
                                 .ok_or_else(|| {
                                     patrol_server::store::DbError::Data("no such department at that site".into())
                                 })?;
-                            Role::DepartmentHead { site_id, department_id: dept.id }
+                            if role == "department_head" {
+                                Role::DepartmentHead { site_id, department_id: dept.id }
+                            } else {
+                                Role::DepartmentStaff { site_id, department_id: dept.id }
+                            }
                         }
                         other => {
                             return Err(patrol_server::store::DbError::Data(format!("unknown role {other}")));

@@ -305,6 +305,7 @@ const STEPS: &[Step] = &[
     step!(12, "0012_photo_markups"),
     step!(13, "0013_sequencer", per_backend),
     step!(14, "0014_witnessing"),
+    step!(15, "0015_faults"),
 ];
 
 /// The schema's history for one backend, as a sqlx migrator (each step in its own

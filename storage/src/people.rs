@@ -53,7 +53,9 @@ pub fn count_people(c: &mut dyn Conn) -> Result<i64, DbError> {
 fn role_columns(role: &Role) -> (&'static str, Option<Id>, Option<Id>) {
     let (site, dept) = match role {
         Role::PatrolStaff { site_id } | Role::SiteSupervisor { site_id } => (Some(*site_id), None),
-        Role::DepartmentHead { site_id, department_id } => (Some(*site_id), Some(*department_id)),
+        Role::DepartmentHead { site_id, department_id } | Role::DepartmentStaff { site_id, department_id } => {
+            (Some(*site_id), Some(*department_id))
+        }
         Role::OrgSupervisor | Role::Administrator => (None, None),
     };
     (role.kind_str(), site, dept)
@@ -84,6 +86,9 @@ pub fn roles_of(c: &mut dyn Conn, person_id: Id) -> Result<Vec<Role>, DbError> {
             "patrol_staff" => Role::PatrolStaff { site_id: site.ok_or_else(bad)? },
             "department_head" => {
                 Role::DepartmentHead { site_id: site.ok_or_else(bad)?, department_id: dept.ok_or_else(bad)? }
+            }
+            "department_staff" => {
+                Role::DepartmentStaff { site_id: site.ok_or_else(bad)?, department_id: dept.ok_or_else(bad)? }
             }
             "site_supervisor" => Role::SiteSupervisor { site_id: site.ok_or_else(bad)? },
             "org_supervisor" => Role::OrgSupervisor,

@@ -93,12 +93,17 @@ fn record_site(c: &mut dyn Conn, rec: &Record, depth: u8) -> Result<Option<Id>, 
         RecordPayload::RunStarted { site_id, .. }
         | RecordPayload::RunWaived { site_id, .. }
         | RecordPayload::NoticeRaised { site_id, .. }
+        | RecordPayload::FaultIssued { site_id, .. }
         | RecordPayload::DailyLogSigned { site_id, .. } => Some(*site_id),
         RecordPayload::CheckpointVisited { run_id, .. }
         | RecordPayload::ItemRecorded { run_id, .. }
         | RecordPayload::TrackPoints { run_id, .. }
         | RecordPayload::RunFinished { run_id, .. } => run_site(c, *run_id)?,
         RecordPayload::NoticeActed { notice_id, .. } => notice_site(c, *notice_id)?,
+        RecordPayload::FaultActed { fault_id, .. } | RecordPayload::AppealDecided { fault_id, .. } => c
+            .query_opt("SELECT site_id FROM faults WHERE id = $1", &params![*fault_id])?
+            .map(|r| r.uuid(0))
+            .transpose()?,
         RecordPayload::PhotoTaken { context, .. } => match (context.run_id, context.notice_id) {
             (Some(r), _) => run_site(c, r)?,
             (_, Some(n)) => notice_site(c, n)?,
@@ -185,7 +190,9 @@ fn month_entries(
                     let kind = rec.as_ref().map_or("", |r| r.payload.kind_str());
                     (site == Some(site_id), body, kind)
                 }
-                Leaf::NoticeNumbered { site_id: s, .. } | Leaf::NoticeRouted { site_id: s, .. } => {
+                Leaf::NoticeNumbered { site_id: s, .. }
+                | Leaf::NoticeRouted { site_id: s, .. }
+                | Leaf::FaultNumbered { site_id: s, .. } => {
                     (*s == site_id, None, leaf.kind_str())
                 }
                 Leaf::DailyLogSigned { site_id: s, .. } => (*s == site_id, None, leaf.kind_str()),

@@ -84,8 +84,12 @@ impl Reading {
                 }
                 self.devices.insert(device_id, seq.max(last));
             }
-            Ok(Leaf::NoticeNumbered { site_id, year, counter, number, .. }) => {
-                let key = format!("{site_id}/{year}");
+            Ok(
+                Leaf::NoticeNumbered { site_id, year, counter, number, .. }
+                | Leaf::FaultNumbered { site_id, year, counter, number, .. },
+            ) => {
+                // Notices and fault notices are numbered apart (the latter SITE-F-…).
+                let key = format!("{site_id}/{year}/{}", number.contains("-F-"));
                 let last = self.numbers.get(&key).copied().unwrap_or(0);
                 if counter != last + 1 {
                     self.alarm(format!(

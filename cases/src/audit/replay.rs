@@ -79,6 +79,16 @@ pub const TABLES: &[(&str, Class, &str)] = &[
     ("notice_search", Class::Projection, "notice_raised, notice_acted (the register's search row of the notice)"),
     ("notice_events", Class::Projection, "notice_raised, notice_acted (positions compared as timeline order)"),
     ("daily_log_signatures", Class::Projection, "daily_log_signed"),
+    ("fault_counters", Class::Projection, "fault_issued (numbering)"),
+    ("faults", Class::Projection, "fault_issued, fault_acted, appeal_decided"),
+    ("fault_events", Class::Projection, "fault_issued, fault_acted, appeal_decided (each, applied or refused)"),
+    (
+        "fault_rules",
+        Class::Reference,
+        "the organisation's rule catalogue, every version kept; a fault notice names the version it cited",
+    ),
+    ("fault_scales", Class::Reference, "the organisation's scale, every version kept"),
+    ("fault_month_notes", Class::Reference, "root-cause notes written at month end; not records"),
     ("run_waivers", Class::Projection, "run_waived, run_waiver_decided"),
     (
         "feed",
@@ -180,6 +190,9 @@ const PROJECTIONS: &[Projection] = &[
     },
     Projection { table: "daily_log_signatures", key: &["record_id"], skip: &[], exprs: &[] },
     Projection { table: "run_waivers", key: &["id"], skip: &[], exprs: &[] },
+    Projection { table: "fault_counters", key: &["site_id", "year"], skip: &[], exprs: &[] },
+    Projection { table: "faults", key: &["id"], skip: &[], exprs: &[] },
+    Projection { table: "fault_events", key: &["record_id"], skip: &[], exprs: &[] },
 ];
 
 /// The feed entries made by applying records and logged decisions, compared in order.
@@ -225,6 +238,8 @@ pub const REFERENCE: &[&str] = &[
     "schedules",
     "holidays",
     "special_periods",
+    "fault_rules",
+    "fault_scales",
 ];
 
 /// Columns never copied into the scratch file: secrets the replay does not read.

@@ -357,6 +357,20 @@ fn check_leaf(c: &mut dyn Conn, r: &mut Report, index: i64, leaf: &Leaf) -> Resu
                     && row.text(4)? == record_id.to_string())
             })
             .transpose()?,
+        Leaf::FaultNumbered { fault_id, record_id, site_id, person_id, number, year, counter, .. } => c
+            .query_opt(
+                "SELECT site_id, number, year, counter, issued_record_id, person_id FROM faults WHERE id = $1",
+                &params![*fault_id],
+            )?
+            .map(|row| -> Result<bool, DbError> {
+                Ok(row.text(0)? == site_id.to_string()
+                    && &row.text(1)? == number
+                    && row.int(2)? == *year
+                    && row.int(3)? == *counter
+                    && row.text(4)? == record_id.to_string()
+                    && row.text(5)? == person_id.to_string())
+            })
+            .transpose()?,
         Leaf::NoticeRouted { notice_id, record_id, .. } => c
             .query_opt(
                 "SELECT 1 FROM notice_events WHERE notice_id = $1 AND record_id = $2 AND applied = 1",
@@ -501,17 +515,36 @@ fn unlogged(c: &mut dyn Conn, r: &mut Report) -> Result<(), DbError> {
 /// Notice numbers per site and year: 1, 2, 3 … up to the counter, none twice, each
 /// written as SITE-YEAR-NNNNNN.
 fn notice_numbers(c: &mut dyn Conn, r: &mut Report) -> Result<(), DbError> {
+    numbers(c, r, "notices", "notice_counters", "notice", |code, year, n| format!("{code}-{year}-{n:06}"))?;
+    numbers(c, r, "faults", "fault_counters", "fault notice", |code, year, n| {
+        crate::faults::fault_number(code, year, n)
+    })
+}
+
+/// One numbering: `table`'s rows per site and year against `counters`.
+fn numbers(
+    c: &mut dyn Conn,
+    r: &mut Report,
+    table: &str,
+    counters: &str,
+    what: &str,
+    written: fn(&str, i64, i64) -> String,
+) -> Result<(), DbError> {
     let orphans = c.query(
-        "SELECT DISTINCT n.site_id, n.year FROM notices n WHERE NOT EXISTS
-           (SELECT 1 FROM notice_counters k WHERE k.site_id = n.site_id AND k.year = n.year)",
+        &format!(
+            "SELECT DISTINCT n.site_id, n.year FROM {table} n WHERE NOT EXISTS
+               (SELECT 1 FROM {counters} k WHERE k.site_id = n.site_id AND k.year = n.year)"
+        ),
         &[],
     )?;
     for o in orphans {
-        r.find(format!("notices of site {} in {} have no counter", o.text(0)?, o.int(1)?));
+        r.find(format!("{what}s of site {} in {} have no counter", o.text(0)?, o.int(1)?));
     }
     let counters = c.query(
-        "SELECT k.site_id, k.year, k.value, s.code FROM notice_counters k JOIN sites s ON s.id = k.site_id
-         ORDER BY k.site_id, k.year",
+        &format!(
+            "SELECT k.site_id, k.year, k.value, s.code FROM {counters} k JOIN sites s ON s.id = k.site_id
+             ORDER BY k.site_id, k.year"
+        ),
         &[],
     )?;
     for k in counters {
@@ -520,21 +553,25 @@ fn notice_numbers(c: &mut dyn Conn, r: &mut Report) -> Result<(), DbError> {
         loop {
             // OFFSET inside one snapshot is stable; a site has thousands a year, not millions.
             let rows = c.query(
-                "SELECT counter, number, id FROM notices WHERE site_id = $1 AND year = $2
-                 ORDER BY counter, id LIMIT $3 OFFSET $4",
+                &format!(
+                    "SELECT counter, number, id FROM {table} WHERE site_id = $1 AND year = $2
+                     ORDER BY counter, id LIMIT $3 OFFSET $4"
+                ),
                 &params![&site, year, PAGE, offset],
             )?;
             for row in &rows {
                 let (counter, number, id) = (row.int(0)?, row.opt_text(1)?, row.text(2)?);
-                r.notices += 1;
-                if counter == last {
-                    r.find(format!("{code} {year}: number {counter} is used twice (notice {id})"));
-                } else if counter > expect {
-                    r.find(format!("{code} {year}: numbers {expect}..{} are missing", counter - 1));
+                if table == "notices" {
+                    r.notices += 1;
                 }
-                let written = format!("{code}-{year}-{counter:06}");
+                if counter == last {
+                    r.find(format!("{code} {year}: {what} number {counter} is used twice ({id})"));
+                } else if counter > expect {
+                    r.find(format!("{code} {year}: {what} numbers {expect}..{} are missing", counter - 1));
+                }
+                let written = written(&code, year, counter);
                 if number.as_deref() != Some(written.as_str()) {
-                    r.find(format!("notice {id}: number {number:?} is not {written} (renumbered?)"));
+                    r.find(format!("{what} {id}: number {number:?} is not {written} (renumbered?)"));
                 }
                 last = counter;
                 expect = counter + 1;
@@ -545,7 +582,7 @@ fn notice_numbers(c: &mut dyn Conn, r: &mut Report) -> Result<(), DbError> {
             }
         }
         if last != value {
-            r.find(format!("{code} {year}: the counter gave out {value} numbers, the last notice kept is {last}"));
+            r.find(format!("{code} {year}: the {what} counter gave out {value} numbers, the last kept is {last}"));
         }
     }
     Ok(())

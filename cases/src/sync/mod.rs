@@ -71,6 +71,9 @@ fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<Outc
         RecordPayload::PhotoMarked { .. } => crate::photos::apply_marked(c, actor, rec, now),
         RecordPayload::NoticeRaised { .. } => crate::notices::apply_raised(c, actor, rec, now),
         RecordPayload::NoticeActed { .. } => crate::notices::apply_acted(c, actor, rec, now),
+        RecordPayload::FaultIssued { .. } => crate::faults::apply_issued(c, actor, rec, now),
+        RecordPayload::FaultActed { .. } => crate::faults::apply_acted(c, actor, rec, now),
+        RecordPayload::AppealDecided { .. } => crate::faults::apply_decided(c, actor, rec, now),
         RecordPayload::RunWaived { .. } | RecordPayload::RunWaiverDecided { .. } => {
             crate::schedules::waivers::apply(c, actor, rec, now)
         }

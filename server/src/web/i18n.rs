@@ -139,7 +139,7 @@ strings! {
     ImportCsv => "从 CSV 批量导入", "Import from CSV";
     CsvFile => "CSV 文件（UTF-8）", "CSV file (UTF-8)";
     CheckpointCsvHint => "表头：code,name_zh,name_en,latitude,longitude,radius_m,qr_token,nfc_tag_id,checklist（检查项以 | 分隔）。全部正确才会导入。", "Header: code,name_zh,name_en,latitude,longitude,radius_m,qr_token,nfc_tag_id,checklist (items separated by |). Nothing is imported unless every row is valid.";
-    PeopleCsvHint => "表头：login,display_name,password,role,site_code,department_kind。角色：administrator、org_supervisor、site_supervisor、department_head、patrol_staff。全部正确才会导入。", "Header: login,display_name,password,role,site_code,department_kind. Roles: administrator, org_supervisor, site_supervisor, department_head, patrol_staff. Nothing is imported unless every row is valid.";
+    PeopleCsvHint => "表头：login,display_name,password,role,site_code,department_kind。角色：administrator、org_supervisor、site_supervisor、department_head、department_staff、patrol_staff。全部正确才会导入。", "Header: login,display_name,password,role,site_code,department_kind. Roles: administrator, org_supervisor, site_supervisor, department_head, department_staff, patrol_staff. Nothing is imported unless every row is valid.";
     ImportFailed => "导入失败，未导入任何数据。请修正以下各行后重试：", "Import failed; nothing was imported. Fix these rows and try again:";
     Row => "行", "Row";
     Problem => "问题", "Problem";
@@ -188,6 +188,7 @@ strings! {
     RoleSiteSupervisor => "项目主管", "Site supervisor";
     RoleDepartmentHead => "部门负责人", "Department head";
     RolePatrolStaff => "巡检人员", "Patrol staff";
+    RoleDepartmentStaff => "部门员工", "Department staff";
     PlanCorners => "平面图边界坐标", "Plan edges (latitude / longitude)";
     North => "北边纬度", "North latitude";
     South => "南边纬度", "South latitude";

@@ -161,6 +161,7 @@ pub fn role_label(lang: Lang, role: &Role) -> &'static str {
         Role::SiteSupervisor { .. } => K::RoleSiteSupervisor,
         Role::DepartmentHead { .. } => K::RoleDepartmentHead,
         Role::PatrolStaff { .. } => K::RolePatrolStaff,
+        Role::DepartmentStaff { .. } => K::RoleDepartmentStaff,
     })
 }
 

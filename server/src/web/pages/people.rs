@@ -34,6 +34,7 @@ const CSV_COLUMNS: &[&str] = &["login", "display_name", "password", "role", "sit
 const ROLE_KINDS: &[(&str, K)] = &[
     ("patrol_staff", K::RolePatrolStaff),
     ("department_head", K::RoleDepartmentHead),
+    ("department_staff", K::RoleDepartmentStaff),
     ("site_supervisor", K::RoleSiteSupervisor),
     ("org_supervisor", K::RoleOrgSupervisor),
     ("administrator", K::RoleAdministrator),
@@ -48,6 +49,10 @@ fn role_from(kind: &str, site: Option<Id>, department: Option<Id>) -> Result<Rol
         "site_supervisor" => Role::SiteSupervisor { site_id: site.ok_or_else(need_site)? },
         "patrol_staff" => Role::PatrolStaff { site_id: site.ok_or_else(need_site)? },
         "department_head" => Role::DepartmentHead {
+            site_id: site.ok_or_else(need_site)?,
+            department_id: department.ok_or_else(|| ApiError::invalid("department", Reason::HeadNeedsDepartment))?,
+        },
+        "department_staff" => Role::DepartmentStaff {
             site_id: site.ok_or_else(need_site)?,
             department_id: department.ok_or_else(|| ApiError::invalid("department", Reason::HeadNeedsDepartment))?,
         },
@@ -71,7 +76,7 @@ fn role_from_form(form: &crate::web::session::FormData) -> Result<Role, ApiError
         }
     };
     let (site, department) = match form.get("department").split_once(':') {
-        Some((s, d)) if kind == "department_head" => (parse(s, "department")?, parse(d, "department")?),
+        Some((s, d)) if kind == "department_head" || kind == "department_staff" => (parse(s, "department")?, parse(d, "department")?),
         _ => (parse(form.get("site_id"), "site_id")?, None),
     };
     role_from(kind, site, department)
@@ -103,7 +108,7 @@ fn describe(lang: Lang, org: &Org, role: &Role) -> String {
         .and_then(|id| org.sites.iter().find(|s| s.id == id))
         .map(|s| lang.pick(&s.name_zh, &s.name_en).to_string());
     let dept = match role {
-        Role::DepartmentHead { department_id, .. } => org
+        Role::DepartmentHead { department_id, .. } | Role::DepartmentStaff { department_id, .. } => org
             .departments
             .iter()
             .find(|d| d.id == *department_id)
