@@ -147,7 +147,7 @@ pub fn routes() -> Vec<ApiRoute> {
         route(M::GET, "/api/v1/fault-rules/{rule_id}/history", "faults", SignedIn, "Every version of a rule", faults::api::rule_history),
         route(M::GET, "/api/v1/fault-scale", "faults", SignedIn, "The organisation's scale: fines, bands, publish list, joint liability", faults::api::get_scale),
         route(M::PUT, "/api/v1/fault-scale", "faults", Administrator, "Set the scale from now on (a new version)", faults::api::put_scale),
-        route(M::GET, "/api/v1/sites/{site_id}/fault-month", "faults", Supervisor, "A site's month of fault notices: points, bands, fines, joint liability, publish list", faults::api::month_sheet),
+        route(M::GET, "/api/v1/sites/{site_id}/fault-months/{month}", "faults", Supervisor, "A site's month of fault notices: points, bands, fines, joint liability, publish list", faults::api::month_sheet),
         route(M::GET, "/api/v1/runs/{run_id}", "patrols", SignedIn, "A patrol run as the server saw it", patrols::api::get_run),
         route(M::GET, "/api/v1/sites/{site_id}/daily-logs/{day}", "patrols", SignedIn, "A site's patrol log of one day (supervisors)", patrols::api::get_daily_log),
         route(M::POST, "/api/v1/sites/{site_id}/daily-logs/{day}/sign", "patrols", SignedIn, "Sign a day's patrol log", patrols::api::sign_daily_log),

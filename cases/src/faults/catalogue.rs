@@ -113,23 +113,42 @@ pub fn save_rule(
     if !new.retired && rules(c, org)?.iter().any(|r| r.id != id && !r.retired && r.code == new.code) {
         return Err(DomainError::invalid("code", Reason::AppearsTwice { what: new.code.clone() }));
     }
+    insert_rule(c, org, &new, Some(actor.person.id))?;
+    Ok(new)
+}
+
+/// Writes one version of a rule (set up by `save_rule`, or by the demo).
+pub fn insert_rule(c: &mut dyn Conn, org: Id, r: &FaultRule, author: Option<Id>) -> Result<(), DbError> {
     c.execute(
         "INSERT INTO fault_rules (id, version, org_id, code, name_zh, name_en, points, retired, created_ms, author_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         &params![
-            id,
-            i64::from(version),
+            r.id,
+            i64::from(r.version),
             org,
-            &new.code,
-            &new.name_zh,
-            &new.name_en,
-            i64::from(new.points),
-            new.retired,
-            now,
-            actor.person.id
+            &r.code,
+            &r.name_zh,
+            &r.name_en,
+            i64::from(r.points),
+            r.retired,
+            r.valid_from_ms,
+            author
         ],
     )?;
-    Ok(new)
+    Ok(())
+}
+
+/// Writes the next version of an organisation's scale (from `save_scale`, or the demo).
+pub fn insert_scale(c: &mut dyn Conn, org: Id, scale: &FaultScale, author: Option<Id>, now: i64) -> Result<u32, DbError> {
+    let version = c
+        .query_one("SELECT COALESCE(MAX(version), 0) FROM fault_scales WHERE org_id = $1", &params![org])?
+        .int(0)?
+        + 1;
+    c.execute(
+        "INSERT INTO fault_scales (org_id, version, body_json, created_ms, author_id) VALUES ($1, $2, $3, $4, $5)",
+        &params![org, version, serde_json::to_string(scale).expect("scale serialises"), now, author],
+    )?;
+    Ok(version as u32)
 }
 
 /// The organisation's scale in force at `at_ms` (the newest if none was yet), with
@@ -173,14 +192,5 @@ pub fn scale_history(c: &mut dyn Conn, org_id: Id) -> Result<Vec<(u32, i64, Faul
 pub fn save_scale(c: &mut dyn Conn, actor: &Actor, scale: &FaultScale, now: i64) -> DomainResult<u32> {
     actor.require(Access::Administer)?;
     scale.validate().map_err(|e| DomainError::invalid(e.field, e.reason))?;
-    let org = actor.person.org_id;
-    let version = c
-        .query_one("SELECT COALESCE(MAX(version), 0) FROM fault_scales WHERE org_id = $1", &params![org])?
-        .int(0)?
-        + 1;
-    c.execute(
-        "INSERT INTO fault_scales (org_id, version, body_json, created_ms, author_id) VALUES ($1, $2, $3, $4, $5)",
-        &params![org, version, serde_json::to_string(scale).expect("scale serialises"), now, actor.person.id],
-    )?;
-    Ok(version as u32)
+    Ok(insert_scale(c, actor.person.org_id, scale, Some(actor.person.id), now)?)
 }

@@ -66,17 +66,16 @@ async fn write(store: &Store, actor: &Actor, payload: RecordPayload, now: i64) -
 pub async fn issue(store: &Store, actor: &Actor, req: IssueFaultRequest, now: i64) -> DomainResult<FaultView> {
     let org = actor.person.org_id;
     let rule_id = req.rule_id;
-    let rule = store.read(move |c| super::catalogue::rule(c, org, rule_id)).await?;
-    let Some(rule) = rule.filter(|r| !r.retired) else {
-        return Err(DomainError::invalid("rule_id", Reason::FaultRuleUnknown));
-    };
+    // The rule's points by default; a rule that is not the organisation's is refused
+    // when the record is applied, after the site and the person are checked.
+    let default = store.read(move |c| super::catalogue::rule(c, org, rule_id)).await?.map_or(1, |r| r.points);
     let fault_id = Id::now_v7();
     let payload = RecordPayload::FaultIssued {
         fault_id,
         site_id: req.site_id,
         person_id: req.person_id,
         rule_id,
-        points: req.points.unwrap_or(rule.points),
+        points: req.points.unwrap_or(default),
         seen: req.seen,
         location: req.location,
         run_id: None,

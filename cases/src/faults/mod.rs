@@ -556,11 +556,16 @@ pub fn apply_decided(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) ->
     if f.voided {
         return refuse(c, rec, &f, name, reason, Reason::FaultVoided, now);
     }
-    if f.appeal.as_deref() != Some("open") {
+    if f.appeal.is_none() {
         return refuse(c, rec, &f, name, reason, Reason::NoOpenAppeal, now);
     }
+    // Who decides was fixed when the appeal was made; nobody else, and never the
+    // appellant, even once it is decided.
     if actor.person.id == f.person_id || !f.deciders.contains(&actor.person.id) {
         return refuse(c, rec, &f, name, reason, Reason::NotTheAppealDecider, now);
+    }
+    if f.appeal.as_deref() != Some("open") {
+        return refuse(c, rec, &f, name, reason, Reason::NoOpenAppeal, now);
     }
     let now_points = match decision {
         AppealDecision::Upheld => f.points_now,

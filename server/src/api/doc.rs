@@ -454,6 +454,9 @@ pub fn path_parameter(name: &str, of_handler: &Value) -> Value {
         "sha256" => {
             json!({"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "The photo's SHA-256, 64 lowercase hex digits"})
         }
+        "month" => {
+            json!({"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$", "description": "A month in the site's time zone, YYYY-MM"})
+        }
         _ => of_handler.clone(),
     }
 }

@@ -77,6 +77,8 @@ const PEOPLE: &[DemoPerson] = &[
     DemoPerson { login: "clean.head", name: "陈芳", role_label: "head of cleaning / 保洁部主管" },
     DemoPerson { login: "security.head", name: "刘洋", role_label: "head of security / 秩序维护部主管" },
     DemoPerson { login: "garden.head", name: "孙丽", role_label: "head of landscaping / 绿化部主管" },
+    DemoPerson { login: "cleaner", name: "周洁", role_label: "cleaning staff / 保洁员" },
+    DemoPerson { login: "guard", name: "吴军", role_label: "security staff / 秩序维护员" },
 ];
 
 fn offset(north_m: f64, east_m: f64) -> (f64, f64) {
@@ -244,6 +246,8 @@ fn load(c: &mut dyn Conn, hashes: &[String], now: i64) -> Result<(), DbError> {
         Role::DepartmentHead { site_id: site.id, department_id: dept(DepartmentKind::Cleaning) },
         Role::DepartmentHead { site_id: site.id, department_id: dept(DepartmentKind::Security) },
         Role::DepartmentHead { site_id: site.id, department_id: dept(DepartmentKind::Landscaping) },
+        Role::DepartmentStaff { site_id: site.id, department_id: dept(DepartmentKind::Cleaning) },
+        Role::DepartmentStaff { site_id: site.id, department_id: dept(DepartmentKind::Security) },
     ];
     for ((p, hash), role) in PEOPLE.iter().zip(hashes).zip(roles) {
         let person = Person {
@@ -256,6 +260,54 @@ fn load(c: &mut dyn Conn, hashes: &[String], now: i64) -> Result<(), DbError> {
         people::insert_person(c, &person, hash, now)?;
         people::insert_role(c, &RoleAssignment { person_id: person.id, role }, now)?;
     }
+    assessment(c, org.id, now)
+}
+
+/// The service-quality assessment's catalogue and scale as the regulations set them
+/// (质量考核): the demo's defaults, which an organisation edits to its own.
+fn assessment(c: &mut dyn Conn, org: Id, now: i64) -> Result<(), DbError> {
+    use patrol_cases::faults::catalogue;
+    use patrol_protocol::fault::{FaultRule, FaultScale, ScaleBand};
+    let rules: [(&str, &str, &str, u32); 7] = [
+        ("FD-01", "前台无人值守", "Front desk left unattended", 2),
+        ("PT-01", "漏巡或未按时巡检", "Patrol skipped or late", 2),
+        ("UN-01", "未按规定着装、仪容仪表不整", "Uniform or grooming not to standard", 1),
+        ("MN-01", "服务态度差、言行不当", "Rude or improper to residents", 3),
+        ("CL-01", "保洁不到位", "Cleaning not done to standard", 1),
+        ("SE-01", "脱岗、睡岗", "Post left or asleep on duty", 3),
+        ("RC-01", "整改不及时、敷衍整改", "Rectification late or perfunctory", 2),
+    ];
+    for (code, zh, en, points) in rules {
+        let rule = FaultRule {
+            id: Id::now_v7(),
+            code: code.into(),
+            name_zh: zh.into(),
+            name_en: en.into(),
+            points,
+            retired: false,
+            version: 1,
+            valid_from_ms: now,
+        };
+        catalogue::insert_rule(c, org, &rule, None)?;
+    }
+    let band = |min_points, zh: &str, en: &str, extra_fine_fen| ScaleBand {
+        min_points,
+        label_zh: zh.into(),
+        label_en: en.into(),
+        extra_fine_fen,
+    };
+    let scale = FaultScale {
+        fine_per_point_fen: 1_000,
+        bands: vec![
+            band(5, "加罚", "Extra fine", 10_000),
+            band(11, "行政处分", "Administrative sanction", 0),
+            band(20, "辞退", "Dismissal", 0),
+        ],
+        publish_points: 5,
+        repeat_count: 3,
+        person_share_pct: 70,
+    };
+    catalogue::insert_scale(c, org, &scale, None, now)?;
     Ok(())
 }
 

@@ -164,12 +164,6 @@ pub async fn put_scale(
     Ok(Json(ScaleAnswer { version: Some(version), scale: Some(req) }))
 }
 
-#[derive(Deserialize, schemars::JsonSchema)]
-pub struct MonthQuery {
-    /// YYYY-MM.
-    month: String,
-}
-
 /// The month sheet of a site the actor supervises (or administers).
 pub async fn sheet_for(state: &AppState, actor: &Actor, site_id: Id, m: &str) -> ApiResult<(patrol_protocol::Site, MonthSheet)> {
     let m = month_param(Some(m))?.ok_or_else(|| ApiError::invalid("month", Reason::MonthFormat))?;
@@ -192,12 +186,11 @@ pub async fn sheet_for(state: &AppState, actor: &Actor, site_id: Id, m: &str) ->
     }
 }
 
-/// `GET /api/v1/sites/{site_id}/fault-month?month=YYYY-MM`
+/// `GET /api/v1/sites/{site_id}/fault-months/{month}`
 pub async fn month_sheet(
     State(state): State<AppState>,
     actor: Actor,
-    Path(site_id): Path<Id>,
-    Query(q): Query<MonthQuery>,
+    Path((site_id, month)): Path<(Id, String)>,
 ) -> ApiResult<Json<MonthSheet>> {
-    Ok(Json(sheet_for(&state, &actor, site_id, &q.month).await?.1))
+    Ok(Json(sheet_for(&state, &actor, site_id, &month).await?.1))
 }

@@ -873,3 +873,321 @@ mod tests {
         assert!(people.contains("<f>SUM(B2:B3)</f><v>10</v>"), "{people}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Service-quality assessment: a fault notice as its paper form, and the month's
+// summary (违规处理情况汇总) for finance as Excel and PDF.
+
+/// A person's receipt of a fault notice, in words.
+pub fn receipt_text(lang: Lang, receipt: &str) -> &'static str {
+    lang.t(match receipt {
+        "signed" => K::ReceiptSigned,
+        "refused" => K::ReceiptRefused,
+        _ => K::ReceiptPending,
+    })
+}
+
+/// A fault notice's appeal, in words.
+pub fn appeal_text(lang: Lang, appeal: Option<&str>) -> String {
+    match appeal {
+        None => lang.t(K::AppealNone).to_string(),
+        Some("open") => lang.t(K::AppealOpen).to_string(),
+        Some(d) => patrol_protocol::fault::AppealDecision::parse(d)
+            .map(|d| lang.pick(d.name_zh(), d.name_en()).to_string())
+            .unwrap_or_else(|| d.to_string()),
+    }
+}
+
+/// Tenths of a point as a number cell.
+fn points(tenths: i64) -> f64 {
+    tenths as f64 / 10.0
+}
+
+/// The month's summary as a workbook: the people (points, band, fine, published), the
+/// notices, joint liability with the notices that caused it, the appeals, and the
+/// repeated problems with their root-cause notes.
+pub fn fault_month_xlsx(lang: Lang, site: &Site, m: &patrol_protocol::fault::MonthSheet) -> Result<Vec<u8>, String> {
+    build_fault_xlsx(lang, site, m).map_err(|e| format!("xlsx: {e}"))
+}
+
+fn build_fault_xlsx(lang: Lang, site: &Site, m: &patrol_protocol::fault::MonthSheet) -> Result<Vec<u8>, XlsxError> {
+    let t = |k| lang.t(k);
+    let yn = |b: bool| if b { t(K::Yes) } else { t(K::No) };
+    let mut book = Workbook::new();
+    let money = Format::new().set_num_format("0.00");
+    let tenth = Format::new().set_num_format("0.0");
+
+    let sheet = book.add_worksheet().set_name(t(K::FaultMonth))?;
+    let mut table = Table::new(
+        sheet,
+        lang,
+        &[K::SerialNo, K::Person, K::FaultCount, K::OwnShare, K::Charged, K::TotalPoints, K::Consequence, K::FineYuan, K::Published, K::Repeats],
+        &[6.0, 14.0, 10.0, 10.0, 10.0, 10.0, 14.0, 12.0, 8.0, 30.0],
+    )?;
+    let (mut sum_total, mut sum_fine) = (0i64, 0i64);
+    for (i, p) in m.people.iter().enumerate() {
+        let r = table.next();
+        table.sheet.write_number(r, 0, (i + 1) as f64)?;
+        table.sheet.write_string(r, 1, &p.name)?;
+        table.sheet.write_number(r, 2, f64::from(p.notices))?;
+        table.sheet.write_number_with_format(r, 3, points(p.own_tenths - p.shared_tenths), &tenth)?;
+        table.sheet.write_number_with_format(r, 4, points(p.charged_tenths), &tenth)?;
+        table.sheet.write_number_with_format(r, 5, points(p.total_tenths), &tenth)?;
+        let band = lang.pick(p.band_zh.as_deref().unwrap_or(""), p.band_en.as_deref().unwrap_or("")).to_string();
+        table.sheet.write_string(r, 6, band)?;
+        table.sheet.write_number_with_format(r, 7, p.fine_fen as f64 / 100.0, &money)?;
+        table.sheet.write_string(r, 8, yn(p.published))?;
+        let repeats: Vec<String> = p
+            .repeats
+            .iter()
+            .map(|x| format!("{} {} ×{}", x.rule_code, lang.pick(&x.rule_name_zh, &x.rule_name_en), x.count))
+            .collect();
+        table.sheet.write_string(r, 9, repeats.join("; "))?;
+        sum_total += p.total_tenths;
+        sum_fine += p.fine_fen;
+    }
+    table.totals(lang, &[(5, points(sum_total)), (7, sum_fine as f64 / 100.0)])?;
+
+    let sheet = book.add_worksheet().set_name(t(K::Faults))?;
+    let mut table = Table::new(
+        sheet,
+        lang,
+        &[K::FaultNumber, K::SeenAt, K::Person, K::FaultRule, K::Points, K::PointsNow, K::Receipt, K::AppealWord, K::Voided, K::Issuer, K::Seen],
+        &[20.0, 17.0, 12.0, 26.0, 8.0, 8.0, 10.0, 12.0, 8.0, 12.0, 40.0],
+    )?;
+    for f in &m.faults {
+        let r = table.next();
+        table.sheet.write_string(r, 0, &f.number)?;
+        table.sheet.write_string(r, 1, local_time(f.seen_ms, site.utc_offset_minutes))?;
+        table.sheet.write_string(r, 2, &f.person_name)?;
+        table.sheet.write_string(r, 3, format!("{} {}", f.rule_code, lang.pick(&f.rule_name_zh, &f.rule_name_en)))?;
+        table.sheet.write_number(r, 4, f64::from(f.points))?;
+        table.sheet.write_number(r, 5, f64::from(f.points_now))?;
+        table.sheet.write_string(r, 6, receipt_text(lang, &f.receipt))?;
+        table.sheet.write_string(r, 7, appeal_text(lang, f.appeal.as_deref()))?;
+        table.sheet.write_string(r, 8, yn(f.voided))?;
+        table.sheet.write_string(r, 9, &f.issuer_name)?;
+        table.sheet.write_string(r, 10, &f.seen)?;
+    }
+
+    let sheet = book.add_worksheet().set_name(t(K::JointLiability))?;
+    let mut table =
+        Table::new(sheet, lang, &[K::Superior, K::Person, K::FaultRule, K::CausedBy, K::Charged], &[12.0, 12.0, 26.0, 50.0, 10.0])?;
+    for ch in &m.charges {
+        let r = table.next();
+        table.sheet.write_string(r, 0, &ch.superior_name)?;
+        table.sheet.write_string(r, 1, &ch.person_name)?;
+        table.sheet.write_string(r, 2, format!("{} {}", ch.rule_code, ch.rule_name_zh))?;
+        table.sheet.write_string(r, 3, ch.numbers.join(", "))?;
+        table.sheet.write_number_with_format(r, 4, points(ch.tenths), &tenth)?;
+    }
+
+    let sheet = book.add_worksheet().set_name(t(K::Appeals))?;
+    let mut table = Table::new(
+        sheet,
+        lang,
+        &[K::FaultNumber, K::Person, K::AppealWord, K::Points, K::PointsNow, K::AppealReason, K::Decision],
+        &[20.0, 12.0, 12.0, 8.0, 8.0, 40.0, 40.0],
+    )?;
+    for f in m.faults.iter().filter(|f| f.appeal.is_some()) {
+        let r = table.next();
+        let said = |action: &str| f.events.iter().rev().find(|e| e.applied && e.action == action).map(|e| e.reason.clone());
+        let decided = f.events.iter().rev().find(|e| e.applied && patrol_protocol::fault::AppealDecision::parse(&e.action).is_some());
+        table.sheet.write_string(r, 0, &f.number)?;
+        table.sheet.write_string(r, 1, &f.person_name)?;
+        table.sheet.write_string(r, 2, appeal_text(lang, f.appeal.as_deref()))?;
+        table.sheet.write_number(r, 3, f64::from(f.points))?;
+        table.sheet.write_number(r, 4, f64::from(f.points_now))?;
+        table.sheet.write_string(r, 5, said("appeal").unwrap_or_default())?;
+        table.sheet.write_string(r, 6, decided.map(|e| format!("{}: {}", e.actor_name, e.reason)).unwrap_or_default())?;
+    }
+
+    let sheet = book.add_worksheet().set_name(t(K::Repeats))?;
+    let mut table =
+        Table::new(sheet, lang, &[K::Person, K::FaultRule, K::Times, K::CausedBy, K::RootCause], &[12.0, 26.0, 8.0, 50.0, 50.0])?;
+    for p in &m.people {
+        for x in &p.repeats {
+            let r = table.next();
+            table.sheet.write_string(r, 0, &p.name)?;
+            table.sheet.write_string(r, 1, format!("{} {}", x.rule_code, lang.pick(&x.rule_name_zh, &x.rule_name_en)))?;
+            table.sheet.write_number(r, 2, f64::from(x.count))?;
+            table.sheet.write_string(r, 3, x.numbers.join(", "))?;
+            table.sheet.write_string(r, 4, x.notes.join("\n"))?;
+        }
+    }
+    let _ = site;
+    book.save_to_buffer()
+}
+
+/// The month's summary on A4 as the office files it: the people with points, band and
+/// fine; the publish list; joint liability; repeated problems with their root causes;
+/// the appeals; lines to sign.
+pub fn fault_month_pdf(
+    font: &CjkFont,
+    lang: Lang,
+    site: &Site,
+    m: &patrol_protocol::fault::MonthSheet,
+) -> Result<Vec<u8>, String> {
+    let t = |k| lang.t(k);
+    let mut doc = Doc::a4(font)?;
+    let mut c = Cursor::new(&mut doc);
+    let title = format!("{} · {}", t(K::FaultMonth), m.month);
+    let site_name = format!("{} {}", site.code, lang.pick(&site.name_zh, &site.name_en));
+    c.centred(16.0, 0.0, &title);
+    c.centred(10.0, 0.35, &site_name);
+    if m.scale.is_none() {
+        c.line(9.0, 0.35, t(K::NoScale));
+    }
+    c.heading(t(K::FaultMonth));
+    let cols = [0.0, 0.07, 0.25, 0.35, 0.46, 0.57, 0.68, 0.84];
+    c.table(8.5, &cols, [K::SerialNo, K::Person, K::FaultCount, K::OwnShare, K::Charged, K::TotalPoints, K::Consequence, K::FineYuan].iter().map(|k| t(*k).to_string()).collect());
+    for (i, p) in m.people.iter().enumerate() {
+        let band = lang.pick(p.band_zh.as_deref().unwrap_or(""), p.band_en.as_deref().unwrap_or("")).to_string();
+        c.row(
+            9.0,
+            0.0,
+            &cols,
+            &[
+                (i + 1).to_string(),
+                p.name.clone(),
+                p.notices.to_string(),
+                patrol_protocol::fault::tenths_text(p.own_tenths - p.shared_tenths),
+                patrol_protocol::fault::tenths_text(p.charged_tenths),
+                patrol_protocol::fault::tenths_text(p.total_tenths),
+                band,
+                format!("{:.2}", p.fine_fen as f64 / 100.0),
+            ],
+            0.0,
+        );
+    }
+    if m.people.is_empty() {
+        c.line(9.0, 0.35, t(K::Nothing));
+    }
+    c.end_table();
+    c.heading(t(K::PublishList));
+    let published: Vec<String> = m
+        .people
+        .iter()
+        .filter(|p| p.published)
+        .map(|p| format!("{}（{}）", p.name, patrol_protocol::fault::tenths_text(p.total_tenths)))
+        .collect();
+    c.paragraph(9.5, 0.0, 0.0, &if published.is_empty() { t(K::Nothing).to_string() } else { published.join("、") });
+    c.heading(t(K::JointLiability));
+    let cols = [0.0, 0.14, 0.28, 0.55, 0.88];
+    c.table(8.5, &cols, [K::Superior, K::Person, K::FaultRule, K::CausedBy, K::Charged].iter().map(|k| t(*k).to_string()).collect());
+    for ch in &m.charges {
+        c.row(
+            9.0,
+            0.0,
+            &cols,
+            &[
+                ch.superior_name.clone(),
+                ch.person_name.clone(),
+                format!("{} {}", ch.rule_code, ch.rule_name_zh),
+                ch.numbers.join(", "),
+                patrol_protocol::fault::tenths_text(ch.tenths),
+            ],
+            0.0,
+        );
+    }
+    c.end_table();
+    c.heading(t(K::Repeats));
+    for p in &m.people {
+        for x in &p.repeats {
+            c.line(9.5, 0.0, &format!("{} · {} {} ×{}", p.name, x.rule_code, lang.pick(&x.rule_name_zh, &x.rule_name_en), x.count));
+            c.paragraph(8.5, 0.35, 12.0, &x.numbers.join(", "));
+            let notes = if x.notes.is_empty() { "—".to_string() } else { x.notes.join("；") };
+            c.paragraph(9.0, 0.0, 12.0, &format!("{}：{notes}", t(K::RootCause)));
+        }
+    }
+    c.heading(t(K::Appeals));
+    let cols = [0.0, 0.25, 0.4, 0.55, 0.65];
+    c.table(8.5, &cols, [K::FaultNumber, K::Person, K::AppealWord, K::PointsNow, K::Decision].iter().map(|k| t(*k).to_string()).collect());
+    for f in m.faults.iter().filter(|f| f.appeal.is_some()) {
+        let decided = f
+            .events
+            .iter()
+            .rev()
+            .find(|e| e.applied && patrol_protocol::fault::AppealDecision::parse(&e.action).is_some())
+            .map(|e| format!("{}：{}", e.actor_name, e.reason))
+            .unwrap_or_default();
+        c.row(
+            9.0,
+            0.0,
+            &cols,
+            &[f.number.clone(), f.person_name.clone(), appeal_text(lang, f.appeal.as_deref()), f.points_now.to_string(), decided],
+            0.0,
+        );
+    }
+    c.end_table();
+    c.room(60.0);
+    c.y -= 30.0;
+    let w = c.width();
+    for (i, k) in [K::PreparedBy, K::ApprovedBy].iter().enumerate() {
+        let x = MARGIN + i as f32 * w / 2.0;
+        c.doc.text(x, c.y, 10.0, 0.0, &format!("{}：", t(*k)));
+        c.doc.line(x + 60.0, c.y - 2.0, x + w / 2.0 - 20.0, c.y - 2.0, 0.3, 0.5);
+    }
+    footers(&mut doc, lang, &format!("{title} · {site_name}"));
+    doc.finish()
+}
+
+/// One fault notice as the paper form (员工过失通知单): who, what rule, how many
+/// points, what was seen where and when, who issued it, the person's receipt and
+/// appeal, the timeline, and the signature lines.
+pub fn fault_pdf(font: &CjkFont, lang: Lang, site: &Site, f: &patrol_protocol::fault::FaultView) -> Result<Vec<u8>, String> {
+    let t = |k| lang.t(k);
+    let mut doc = Doc::a4(font)?;
+    let mut c = Cursor::new(&mut doc);
+    c.centred(17.0, 0.0, t(K::FaultNotice));
+    c.centred(10.0, 0.35, &format!("{} {} · {} {}", site.code, lang.pick(&site.name_zh, &site.name_en), t(K::FaultNumber), f.number));
+    c.y -= 8.0;
+    let labels = [t(K::Person), t(K::Superior), t(K::SeenAt), t(K::Location), t(K::FaultRule), t(K::Points), t(K::Issuer), t(K::Receipt)];
+    let label_w = c.label_width(&labels, 2);
+    let superior = f.superior_name.clone().unwrap_or_else(|| "—".into());
+    c.form_row(label_w, &[(t(K::Person), f.person_name.clone()), (t(K::Superior), superior)]);
+    c.form_row(
+        label_w,
+        &[(t(K::SeenAt), local_time(f.seen_ms, site.utc_offset_minutes)), (t(K::Location), f.location.clone())],
+    );
+    c.form_row(
+        label_w,
+        &[
+            (t(K::FaultRule), format!("{} {}", f.rule_code, lang.pick(&f.rule_name_zh, &f.rule_name_en))),
+            (t(K::Points), if f.points_now == f.points { f.points.to_string() } else { format!("{} → {}", f.points, f.points_now) }),
+        ],
+    );
+    c.form_row(label_w, &[(t(K::Seen), f.seen.clone())]);
+    c.form_row(
+        label_w,
+        &[(t(K::Issuer), f.issuer_name.clone()), (t(K::Receipt), receipt_text(lang, &f.receipt).to_string())],
+    );
+    c.form_row(
+        label_w,
+        &[
+            (t(K::AppealWord), appeal_text(lang, f.appeal.as_deref())),
+            (t(K::Voided), if f.voided { t(K::Yes) } else { t(K::No) }.to_string()),
+        ],
+    );
+    c.heading(t(K::Timeline));
+    let cols = [0.0, 0.22, 0.36, 0.5];
+    c.table(8.5, &cols, [K::ServerTime, K::Person, K::Action, K::Reason].iter().map(|k| t(*k).to_string()).collect());
+    for e in &f.events {
+        let what = match (e.applied, &e.refusal) {
+            (false, Some(r)) => format!("{} ({}: {r})", e.action, t(K::Refused)),
+            _ => e.action.clone(),
+        };
+        c.row(9.0, 0.0, &cols, &[local_time(e.at_ms, site.utc_offset_minutes), e.actor_name.clone(), what, e.reason.clone()], 0.0);
+    }
+    c.end_table();
+    c.room(70.0);
+    c.y -= 40.0;
+    let w = c.width();
+    for (i, k) in [K::PersonSignature, K::IssuerSignature].iter().enumerate() {
+        let x = MARGIN + i as f32 * w / 2.0;
+        c.doc.text(x, c.y, 10.0, 0.0, &format!("{}：", t(*k)));
+        c.doc.line(x + 80.0, c.y - 2.0, x + w / 2.0 - 20.0, c.y - 2.0, 0.3, 0.5);
+    }
+    footers(&mut doc, lang, &format!("{} {}", t(K::FaultNotice), f.number));
+    doc.finish()
+}

@@ -80,6 +80,7 @@ pub fn chrome(page: &Page, title: &str, body: Markup) -> Markup {
                         @if page.actor.supervises_somewhere() {
                             a class=(active("/dashboard")) href="/dashboard" { (t(K::Dashboard)) }
                         }
+                        a class=(active("/faults")) href="/faults" { (t(K::Faults)) }
                         @if admin {
                             a class=(active("/admin/sites")) href="/admin/sites" { (t(K::Sites)) }
                             a class=(active("/admin/people")) href="/admin/people" { (t(K::People)) }

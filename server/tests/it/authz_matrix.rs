@@ -77,6 +77,22 @@ enum Rule {
     Supervisor,
     /// Only the photo's uploader.
     Uploader,
+    /// Members of the organisation (its catalogue).
+    OrgMember,
+    /// A fault notice issued at each site to its patrol officer by its supervisor (by
+    /// the organisation's supervisor at the other site): the person, the issuer, the
+    /// organisation's supervisors and administrators; not a department head.
+    FaultViewer,
+    /// Only the person a fault notice names signs for it.
+    FaultPerson,
+    /// Who decides the appeal the patrol officer made: one level above the issuer
+    /// (the organisation's supervisor over a site supervisor; its administrators over
+    /// the organisation's supervisor), never the appellant, never the issuer.
+    AppealDecider,
+    /// The site's supervisors and the organisation's administrators (month sheets).
+    SupervisorOrAdmin,
+    /// Who may issue fault notices somewhere: supervisors and department heads.
+    Issuer,
 }
 
 fn allowed(rule: Rule, a: Actor, s: Scope) -> bool {
@@ -109,6 +125,24 @@ fn allowed(rule: Rule, a: Actor, s: Scope) -> bool {
             Scope::OtherOrg => false,
         },
         Rule::Uploader => a == Patrol && s == Scope::Own,
+        Rule::OrgMember => a != Anonymous && s != Scope::OtherOrg,
+        Rule::FaultViewer => match s {
+            Scope::Own => matches!(a, Patrol | Supervisor | Manager | Admin),
+            Scope::OtherSite => matches!(a, Manager | Admin),
+            Scope::OtherOrg => false,
+        },
+        Rule::FaultPerson => a == Patrol && s == Scope::Own,
+        Rule::AppealDecider => match s {
+            Scope::Own => a == Manager,
+            Scope::OtherSite => a == Admin,
+            Scope::OtherOrg => false,
+        },
+        Rule::Issuer => matches!(a, Head | Supervisor | Manager),
+        Rule::SupervisorOrAdmin => match s {
+            Scope::Own => matches!(a, Supervisor | Manager | Admin),
+            Scope::OtherSite => matches!(a, Manager | Admin),
+            Scope::OtherOrg => false,
+        },
     }
 }
 
@@ -193,6 +227,39 @@ fn table() -> Vec<(Method, &'static str, Rule, Option<Value>)> {
             Some(json!({"action": "corrective_action", "reason": "试探"})),
         ),
         (M::GET, "/api/v1/runs/{run_id}", RunViewer, None),
+        (M::GET, "/api/v1/faults", SignedIn, None),
+        (
+            M::POST,
+            "/api/v1/faults",
+            Supervisor,
+            Some(json!({"site_id": "{site_id}", "person_id": "{person_id}", "rule_id": "{rule_id}", "seen": "前台无人"})),
+        ),
+        (M::GET, "/api/v1/faults/{fault_id}", FaultViewer, None),
+        (M::POST, "/api/v1/faults/{fault_id}/actions", FaultPerson, Some(json!({"action": "acknowledge"}))),
+        (
+            M::POST,
+            "/api/v1/faults/{fault_id}/decision",
+            AppealDecider,
+            Some(json!({"decision": "upheld", "reason": "维持"})),
+        ),
+        (M::GET, "/api/v1/fault-rules", SignedIn, None),
+        (
+            M::POST,
+            "/api/v1/fault-rules",
+            Admin,
+            Some(json!({"code": "{code}", "name_zh": "条款", "name_en": "Rule", "points": 1})),
+        ),
+        (M::GET, "/api/v1/fault-rules/{rule_id}/history", OrgMember, None),
+        (M::GET, "/api/v1/fault-scale", SignedIn, None),
+        (
+            M::PUT,
+            "/api/v1/fault-scale",
+            Admin,
+            Some(
+                json!({"fine_per_point_fen": 1000, "bands": [{"min_points": 5, "label_zh": "加罚", "label_en": "Extra", "extra_fine_fen": 0}], "publish_points": 5, "repeat_count": 3, "person_share_pct": 70}),
+            ),
+        ),
+        (M::GET, "/api/v1/sites/{site_id}/fault-months/{month}", SupervisorOrAdmin, None),
         (M::GET, "/api/v1/sites/{site_id}/daily-logs/{day}", Supervisor, None),
         (M::POST, "/api/v1/sites/{site_id}/daily-logs/{day}/sign", Supervisor, Some(json!({"comment": "阅"}))),
         (M::GET, "/api/v1/sites/{site_id}/rules", SiteReader, None),
@@ -251,6 +318,12 @@ fn table() -> Vec<(Method, &'static str, Rule, Option<Value>)> {
             Some(json!({"current_password": "not-the-password", "new_password": "Gate-2026-night"})),
         ),
         (M::PUT, "/api/v1/people/{person_id}/active", Admin, Some(json!({"active": true}))),
+        (
+            M::PUT,
+            "/api/v1/fault-rules/{rule_id}",
+            Admin,
+            Some(json!({"code": "{code}", "name_zh": "条款", "name_en": "Rule", "points": 2})),
+        ),
         // Reference objects edited and retired (versions). Late: a retirement changes
         // what the lines above act on (the lines after end sessions).
         (M::GET, "/api/v1/sites/{site_id}/history", SiteReader, None),
@@ -307,6 +380,8 @@ struct Things {
     checkpoint: Id,
     route: Id,
     waiver: Id,
+    fault: Id,
+    rule: Id,
 }
 
 /// 14:00 on the test day in China: a window every test site's schedule has.
@@ -337,6 +412,19 @@ async fn populate(s: &TestServer, officer: &mut Phone, site: Id, engineering: Id
     let (status, _) = officer.upload(s, &sha, &bytes[..10], 0).await;
     assert_eq!(status, StatusCode::OK);
     Things { site, notice: notice_id, run, sha, person: officer.person, waiver, ..Things::default() }
+}
+
+/// A fault notice `issuer` issues to the scope's patrol officer, who appeals it.
+async fn fault_appealed(s: &TestServer, issuer: &str, person: &str, t: &Things) -> Id {
+    let body = json!({"site_id": t.site, "person_id": t.person, "rule_id": t.rule, "seen": "前台无人值守"});
+    let (status, fault) = s.call(Method::POST, "/api/v1/faults", Some(issuer), Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{fault}");
+    let id: Id = fault["id"].as_str().unwrap().parse().unwrap();
+    let appeal = json!({"action": "appeal", "reason": "当时在处理业主报修"});
+    let (status, answer) = s.call(Method::POST, &format!("/api/v1/faults/{id}/actions"), Some(person), Some(appeal)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["appeal"], "open");
+    id
 }
 
 /// The demo site (own), a second site of the same organisation (other), and a site of
@@ -456,10 +544,51 @@ async fn three_scopes(s: &TestServer) -> (Things, Things, Things) {
         })
         .await
         .unwrap();
+    // The other organisation's site supervisor and catalogue, for its fault notice.
+    let c_sup =
+        Person { id: Id::now_v7(), org_id: org.id, login: "c.sup".into(), display_name: "丁".into(), active: true };
+    let c_rule = patrol_protocol::fault::FaultRule {
+        id: Id::now_v7(),
+        code: "X-1".into(),
+        name_zh: "脱岗".into(),
+        name_en: "Post left".into(),
+        points: 2,
+        retired: false,
+        version: 1,
+        valid_from_ms: 1,
+    };
+    let (csup, crule, cs_id, org_id) = (c_sup.clone(), c_rule.clone(), c_site.id, org.id);
+    let sup_hash = patrol_server::auth::password::hash("d-password-123");
+    s.state
+        .store
+        .write(move |c| {
+            people::insert_person(c, &csup, &sup_hash, 1)?;
+            people::insert_role(
+                c,
+                &RoleAssignment { person_id: csup.id, role: Role::SiteSupervisor { site_id: cs_id } },
+                1,
+            )?;
+            patrol_cases::faults::catalogue::insert_rule(c, org_id, &crule, None)
+        })
+        .await
+        .unwrap();
     let mut c_officer = Phone::sign_in_with(s, "c.patrol", "c-password-123").await;
     let mut foreign = populate(s, &mut c_officer, c_site.id, c_dept.id, c_route.id, 3).await;
     foreign.checkpoint = c_cp.id;
     foreign.route = c_route.id;
+    foreign.rule = c_rule.id;
+    let c_sup_token = Phone::sign_in_with(s, "c.sup", "d-password-123").await.token;
+    foreign.fault = fault_appealed(s, &c_sup_token, &c_officer.token, &foreign).await;
+
+    // Our organisation's catalogue; a fault notice at each of our sites, issued to the
+    // site's patrol officer (by the site supervisor at the demo site, by the
+    // organisation's supervisor at the other) and appealed.
+    let (_, rules) = s.call(Method::GET, "/api/v1/fault-rules", Some(&admin), None).await;
+    let rule: Id = rules[0]["id"].as_str().unwrap().parse().unwrap();
+    (own.rule, other.rule) = (rule, rule);
+    let (sup, manager) = (s.token("supervisor").await, s.token("manager").await);
+    own.fault = fault_appealed(s, &sup, &own_officer.token, &own).await;
+    other.fault = fault_appealed(s, &manager, &b_officer.token, &other).await;
 
     // Each scope's engineering department and its route's schedule (edit, retire and
     // history of reference objects).
@@ -543,6 +672,9 @@ async fn every_route_answers_every_role_in_every_scope_as_the_table_says() {
                         .replace("{department_id}", &things.department.to_string())
                         .replace("{schedule_id}", &things.schedule.to_string())
                         .replace("{waiver_id}", &things.waiver.to_string())
+                        .replace("{fault_id}", &things.fault.to_string())
+                        .replace("{rule_id}", &things.rule.to_string())
+                        .replace("{month}", "2026-11")
                         .replace("{channel_id}", &Id::now_v7().to_string())
                         .replace("{day}", "2026-11-23")
                         .replace("{device}", &device)
@@ -557,6 +689,7 @@ async fn every_route_answers_every_role_in_every_scope_as_the_table_says() {
                     path = format!("{path}?offset=10");
                 }
                 let body = body.as_ref().map(|b| serde_json::from_str::<Value>(&fill(&b.to_string())).unwrap());
+                let names_site = body.as_ref().is_some_and(|b| b.get("site_id").is_some());
                 let (status, answer) = if upload {
                     let mut req = axum::http::Request::builder().method(Method::PUT).uri(&path);
                     if let Some((t, _)) = token {
@@ -571,8 +704,9 @@ async fn every_route_answers_every_role_in_every_scope_as_the_table_says() {
                 } else {
                     s.call(method.clone(), &path, token.as_ref().map(|(t, _)| t.as_str()), body).await
                 };
-                // Routes that name no site act in the caller's own organisation.
-                let scope_applies = template.contains('{');
+                // Routes that name no site act in the caller's own organisation (a body
+                // may name one).
+                let scope_applies = template.contains('{') || names_site;
                 let denied = status == StatusCode::UNAUTHORIZED
                     || status == StatusCode::FORBIDDEN
                     || (status == StatusCode::NOT_FOUND
@@ -609,6 +743,8 @@ fn page_path(template: &str, t: &Things) -> String {
         .replace("{day}", "2026-11-23")
         .replace("{month}", "2026-11")
         .replace("{lang}", "en")
+        .replace("{fault_id}", &t.fault.to_string())
+        .replace("{rule_id}", &t.rule.to_string())
 }
 
 /// Rows of the tables a console form could change, and the log and feed counters.
@@ -685,6 +821,20 @@ fn page_table() -> Vec<(Method, &'static str, Option<Rule>)> {
         (M::GET, "/sites/{site_id}/monthly/{month}", Some(Supervisor)),
         (M::GET, "/sites/{site_id}/monthly/{month}/summary.xlsx", Some(Supervisor)),
         (M::GET, "/sites/{site_id}/monthly/{month}/summary.pdf", Some(Supervisor)),
+        (M::GET, "/faults", Some(SignedIn)),
+        (M::POST, "/faults", Some(Issuer)),
+        (M::GET, "/faults/{fault_id}", Some(FaultViewer)),
+        (M::POST, "/faults/{fault_id}/actions", Some(FaultViewer)),
+        (M::POST, "/faults/{fault_id}/decision", Some(FaultViewer)),
+        (M::GET, "/faults/{fault_id}/fault.pdf", Some(FaultViewer)),
+        (M::GET, "/sites/{site_id}/faults/{month}", Some(SupervisorOrAdmin)),
+        (M::POST, "/sites/{site_id}/faults/{month}/notes", Some(Supervisor)),
+        (M::GET, "/sites/{site_id}/faults/{month}/summary.xlsx", Some(SupervisorOrAdmin)),
+        (M::GET, "/sites/{site_id}/faults/{month}/summary.pdf", Some(SupervisorOrAdmin)),
+        (M::GET, "/admin/fault-rules", Some(Admin)),
+        (M::POST, "/admin/fault-rules", Some(Admin)),
+        (M::POST, "/admin/fault-rules/{rule_id}", Some(Admin)),
+        (M::POST, "/admin/fault-scale", Some(Admin)),
         (M::GET, "/account/password", Some(SignedIn)),
         (M::POST, "/account/password", Some(SignedIn)),
         (M::POST, "/admin/people/{person_id}/active", Some(Admin)),

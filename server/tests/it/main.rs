@@ -12,6 +12,7 @@ mod audit_tamper;
 mod auth_stories;
 mod authz_matrix;
 mod demo_month;
+mod faults;
 mod hardening;
 mod long_lists;
 mod markup;

@@ -3,6 +3,7 @@
 
 pub mod checkpoints;
 pub mod departments;
+pub mod faults;
 pub mod home;
 pub mod login;
 pub mod monthly;
