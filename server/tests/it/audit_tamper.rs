@@ -281,6 +281,48 @@ async fn a_day_of_traffic(s: &TestServer) {
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 
+    // 12:30 the supervisor's fault notices: the officer signs for one and appeals the
+    // other, which the manager reduces; the officer's own decision of it is refused.
+    s.clock.advance_ms(30 * MINUTE);
+    let admin = s.token("admin").await;
+    let (_, rules) = s.call(Method::GET, "/api/v1/fault-rules", Some(&admin), None).await;
+    let rule = id(&rules[0]["id"]);
+    let mut sup = Phone::sign_in(s, "supervisor").await;
+    let (f1, f2) = (Id::now_v7(), Id::now_v7());
+    for f in [f1, f2] {
+        sup.record(
+            s,
+            RecordPayload::FaultIssued {
+                fault_id: f,
+                site_id: site,
+                person_id: officer.person,
+                rule_id: rule,
+                points: 2,
+                seen: "前台无人值守".into(),
+                location: "客服中心".into(),
+                run_id: Some(run),
+                notice_id: None,
+                photos: vec![],
+            },
+        );
+    }
+    assert!(statuses(&sup.push(s).await).iter().all(|x| x == "applied"));
+    use patrol_protocol::fault::{AppealDecision, FaultAction};
+    officer.record(s, RecordPayload::FaultActed { fault_id: f1, action: FaultAction::Acknowledge, reason: String::new() });
+    officer.record(s, RecordPayload::FaultActed { fault_id: f2, action: FaultAction::Appeal, reason: "在处理业主报修".into() });
+    officer.record(
+        s,
+        RecordPayload::AppealDecided { fault_id: f2, decision: AppealDecision::Cancelled, points: 0, reason: "自己撤销".into() },
+    );
+    officer.renew(s).await;
+    assert_eq!(statuses(&officer.push(s).await), ["applied", "applied", "rejected"]);
+    let mut manager = Phone::sign_in(s, "manager").await;
+    manager.record(
+        s,
+        RecordPayload::AppealDecided { fault_id: f2, decision: AppealDecision::Reduced, points: 1, reason: "情有可原".into() },
+    );
+    assert!(statuses(&manager.push(s).await).iter().all(|x| x == "applied"));
+
     // 13:00 the administrator shortens the site's limit for general notices; a notice
     // raised after it is capped by the new rules, those before were not.
     s.clock.advance_ms(HOUR);
@@ -439,7 +481,7 @@ async fn tables(store: &Store) -> Vec<String> {
 }
 
 /// Unique columns beside the key: an inserted copy must differ there too.
-const UNIQUE: &[(&str, &str)] = &[("notices", "number"), ("feed", "entry_id")];
+const UNIQUE: &[(&str, &str)] = &[("notices", "number"), ("feed", "entry_id"), ("faults", "number")];
 
 async fn every_edit_deletion_and_insertion_of_a_projection_row_is_found(backend: Backend) {
     let Some(s) = TestServer::start(backend).await else { return };

@@ -261,6 +261,8 @@ async fn a_database_of_the_previous_release_migrates_and_passes_the_audit(backen
             c.execute_batch(
                 "DROP TABLE notice_search; DROP TABLE photo_markups; DROP TABLE _sqlx_migrations;
                  DROP TABLE log_pending; DROP TABLE feed_pending; DROP TABLE witness_cosignatures;
+                 DROP TABLE fault_rules; DROP TABLE fault_scales; DROP TABLE fault_counters; DROP TABLE faults;
+                 DROP TABLE fault_events; DROP TABLE fault_month_notes;
                  ALTER TABLE photos DROP COLUMN thumb_sha256;
                  UPDATE notice_events SET position = (SELECT f.position FROM feed f WHERE f.entry_id = notice_events.position);
                  DROP INDEX feed_entry; ALTER TABLE feed DROP COLUMN entry_id;
@@ -278,11 +280,11 @@ async fn a_database_of_the_previous_release_migrates_and_passes_the_audit(backen
         .unwrap();
     let again = store.clone();
     let ran = tokio::task::spawn_blocking(move || store.migrate_blocking()).await.unwrap().unwrap();
-    assert_eq!(ran, 4, "migrations 11 to 14 ran, 1 to 10 were adopted");
+    assert_eq!(ran, 5, "migrations 11 to 15 ran, 1 to 10 were adopted");
     let ran = tokio::task::spawn_blocking(move || again.migrate_blocking()).await.unwrap().unwrap();
     assert_eq!(ran, 0, "adopted once: a second start finds nothing to do");
     assert_eq!(count(&s, "SELECT COUNT(*) FROM _sqlx_migrations WHERE version <= 10".into()).await, 10);
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM _sqlx_migrations WHERE success".into()).await, 14);
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM _sqlx_migrations WHERE success".into()).await, 15);
     assert_eq!(count(&s, "SELECT COUNT(*) FROM notice_search".into()).await, before);
     let states = count(&s, "SELECT COUNT(DISTINCT state) FROM notice_search".into()).await;
     assert!(states >= 3, "the backfill took the notices' states as they stand: {states}");
@@ -347,10 +349,10 @@ async fn a_database_file_of_the_previous_release_migrates_and_serves(backend: Ba
     };
     let (mut s, ran) = TestServer::on_existing_database(url, dir, START_MS).await;
     assert_eq!(
-        ran, 2,
-        "schema 12 already: every step adopted, only the sequencer's (13) and the cosignatures' (14) run"
+        ran, 3,
+        "schema 12 already: every step adopted, only the sequencer's (13), the cosignatures' (14) and the fault notices' (15) run"
     );
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM _sqlx_migrations WHERE success".into()).await, 14);
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM _sqlx_migrations WHERE success".into()).await, 15);
     let old_table = s.state.store.read(|c| c.query("SELECT version FROM schema_migrations", &[]).map(|_| ())).await;
     assert!(old_table.is_err(), "the hand-written runner's table was dropped");
     assert_eq!(count(&s, "SELECT COUNT(*) FROM people".into()).await, 8);
