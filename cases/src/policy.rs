@@ -125,7 +125,8 @@ impl Actor {
                     any.push(format!("(n.site_id = {s} AND n.department_id = {d})"));
                 }
                 Role::SiteSupervisor { site_id } => any.push(format!("n.site_id = {}", arg((*site_id).into()))),
-                Role::OrgSupervisor | Role::PatrolStaff { .. } | Role::DepartmentStaff { .. } | Role::Administrator => {}
+                Role::OrgSupervisor | Role::PatrolStaff { .. } | Role::DepartmentStaff { .. } | Role::Administrator => {
+                }
             }
         }
         let sql = format!("{in_org} AND ({})", any.join(" OR "));

@@ -9,9 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits;
 use crate::model::{FieldError, check_text};
 use crate::reason::Reason;
-use crate::limits;
 
 /// The most points one fault notice deducts.
 pub const POINTS_MAX: u32 = 100;
@@ -193,7 +193,10 @@ impl FaultScale {
 /// The rule a fault notice cites, from the organisation's catalogue.
 pub fn check_points(points: u32) -> Result<(), FieldError> {
     if points == 0 || points > POINTS_MAX {
-        return Err(FieldError { field: "points", reason: Reason::OutOfRange { min: 1.0, max: f64::from(POINTS_MAX) } });
+        return Err(FieldError {
+            field: "points",
+            reason: Reason::OutOfRange { min: 1.0, max: f64::from(POINTS_MAX) },
+        });
     }
     Ok(())
 }
@@ -371,6 +374,18 @@ pub struct IssueFaultRequest {
     pub notice_id: Option<crate::Id>,
 }
 
+/// The fault notice a rectification notice is closed with (扣分关闭).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ClosingFault {
+    pub person_id: crate::Id,
+    pub rule_id: crate::Id,
+    /// The rule's points unless given.
+    #[serde(default)]
+    pub points: Option<u32>,
+}
+
 /// Sign for, refuse, appeal or void a fault notice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -402,8 +417,15 @@ mod tests {
             fine_per_point_fen: 1000,
             bands: vec![
                 ScaleBand { min_points: 5, label_zh: "罚款".into(), label_en: "Fine".into(), extra_fine_fen: 10000 },
-                ScaleBand { min_points: 11, label_zh: "行政处分".into(), label_en: "Sanction".into(), extra_fine_fen: 0 },
-                ScaleBand { min_points: 20, label_zh: "辞退".into(), label_en: "Dismissal".into(), extra_fine_fen: 0 },
+                ScaleBand {
+                    min_points: 11,
+                    label_zh: "行政处分".into(),
+                    label_en: "Sanction".into(),
+                    extra_fine_fen: 0,
+                },
+                ScaleBand {
+                    min_points: 20, label_zh: "辞退".into(), label_en: "Dismissal".into(), extra_fine_fen: 0
+                },
             ],
             publish_points: 5,
             repeat_count: 3,
@@ -414,7 +436,9 @@ mod tests {
     #[test]
     fn bands_are_reached_at_their_minimum_and_not_a_tenth_before() {
         let s = scale();
-        for (tenths, band) in [(0, None), (49, None), (50, Some(5)), (109, Some(5)), (110, Some(11)), (199, Some(11)), (200, Some(20))] {
+        for (tenths, band) in
+            [(0, None), (49, None), (50, Some(5)), (109, Some(5)), (110, Some(11)), (199, Some(11)), (200, Some(20))]
+        {
             assert_eq!(s.band_of(tenths).map(|b| b.min_points), band, "{tenths}");
         }
         assert_eq!(s.fine_fen(42), 4200);

@@ -151,9 +151,7 @@ impl Role {
             Role::PatrolStaff { site_id }
             | Role::DepartmentHead { site_id, .. }
             | Role::DepartmentStaff { site_id, .. }
-            | Role::SiteSupervisor { site_id } => {
-                Some(*site_id)
-            }
+            | Role::SiteSupervisor { site_id } => Some(*site_id),
             Role::OrgSupervisor | Role::Administrator => None,
         }
     }

@@ -54,6 +54,10 @@ pub enum NoticeAction {
     Void,
     /// 纠正措施报告 for serious non-conformities
     CorrectiveAction,
+    /// 扣分关闭: closed, and the responsible person is issued a fault notice with
+    /// points deducted in the same step (the fault notice names this notice). A
+    /// supervisor's: they are who issue fault notices.
+    CloseWithPoints,
 }
 
 /// The actor's relation to one notice, worked out by the server's policy.
@@ -115,7 +119,7 @@ impl NoticeState {
 }
 
 impl NoticeAction {
-    pub const ALL: [NoticeAction; 8] = [
+    pub const ALL: [NoticeAction; 9] = [
         Self::Acknowledge,
         Self::Dispute,
         Self::ReportFix,
@@ -124,6 +128,7 @@ impl NoticeAction {
         Self::Reassign,
         Self::Void,
         Self::CorrectiveAction,
+        Self::CloseWithPoints,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -135,6 +140,7 @@ impl NoticeAction {
             Self::Reassign => "reassign",
             Self::Void => "void",
             Self::CorrectiveAction => "corrective_action",
+            Self::CloseWithPoints => "close_with_points",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -150,6 +156,7 @@ impl NoticeAction {
             Self::Reassign => "改派",
             Self::Void => "作废",
             Self::CorrectiveAction => "纠正措施报告",
+            Self::CloseWithPoints => "扣分关闭",
         }
     }
     pub fn name_en(self) -> &'static str {
@@ -162,11 +169,20 @@ impl NoticeAction {
             Self::Reassign => "Reassign",
             Self::Void => "Void",
             Self::CorrectiveAction => "Corrective-action report",
+            Self::CloseWithPoints => "Close with points deducted",
         }
     }
     /// Actions whose record must carry a reason people can read later.
     pub fn needs_reason(self) -> bool {
-        matches!(self, Self::Dispute | Self::Void | Self::Reassign | Self::VerifyFail | Self::CorrectiveAction)
+        matches!(
+            self,
+            Self::Dispute
+                | Self::Void
+                | Self::Reassign
+                | Self::VerifyFail
+                | Self::CorrectiveAction
+                | Self::CloseWithPoints
+        )
     }
     /// Actions that must carry at least one photo.
     pub fn needs_photos(self) -> bool {
@@ -205,6 +221,7 @@ pub const TRANSITIONS: &[(NoticeState, NoticeAction, NoticeRole, NoticeState)] =
     (S::Rectified, A::VerifyPass, R::Supervisor, S::Closed),
     (S::Rectified, A::VerifyFail, R::Issuer, S::Acknowledged),
     (S::Rectified, A::VerifyFail, R::Supervisor, S::Acknowledged),
+    (S::Rectified, A::CloseWithPoints, R::Supervisor, S::Closed),
     (S::Issued, A::Reassign, R::Supervisor, S::Issued),
     (S::Acknowledged, A::Reassign, R::Supervisor, S::Issued),
     (S::Disputed, A::Reassign, R::Supervisor, S::Issued),
@@ -272,7 +289,8 @@ pub fn decide(
     for &role in roles {
         match next_state(state, action, role) {
             Ok(next) => {
-                if action == A::VerifyPass && severity == Severity::Serious && !has_corrective_action_report {
+                let closes = matches!(action, A::VerifyPass | A::CloseWithPoints);
+                if closes && severity == Severity::Serious && !has_corrective_action_report {
                     return Err(Refusal::NeedsCorrectiveActionReport);
                 }
                 return Ok(next);
@@ -302,6 +320,7 @@ mod tests {
         rectified    verify_pass       supervisor -> closed
         rectified    verify_fail       issuer     -> acknowledged
         rectified    verify_fail       supervisor -> acknowledged
+        rectified    close_with_points supervisor -> closed
         issued       reassign          supervisor -> issued
         acknowledged reassign          supervisor -> issued
         disputed     reassign          supervisor -> issued
@@ -350,7 +369,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(walked, 6 * 8 * 4);
+        assert_eq!(walked, 6 * 9 * 4);
         assert_eq!(spec.len(), TRANSITIONS.len());
     }
 

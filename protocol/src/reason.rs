@@ -271,6 +271,8 @@ reasons! {
     ChooseFile => "choose_file", "请选择文件", "choose a file";
     ChooseRoute => "choose_route", "请选择巡检路线", "choose a route";
     ChooseDepartment => "choose_department", "请选择部门", "choose a department";
+    CloseNeedsFault => "close_needs_fault", "扣分关闭须先对责任人开具过失通知单", "closing with points deducted needs a fault notice to the responsible person first";
+    OnlySecondRectificationDue => "only_second_rectification_due", "只有“验证不通过（二次整改）”可另定整改期限", "only a failed verification (a second rectification) sets a new due time";
     BandsAscending => "bands_ascending", "各档分数须从小到大且大于 0", "bands ascend from more than 0 points";
     NoScaleYet => "no_scale", "本单位尚未设定考核标准", "the organisation has no assessment scale yet";
 

@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::{FieldError, check_text};
 use crate::fault::{AppealDecision, FaultAction, POINTS_MAX, check_points};
+use crate::model::{FieldError, check_text};
 use crate::notice::{NoticeAction, Severity};
 use crate::reason::Reason;
 use crate::{Id, limits};
@@ -215,6 +215,10 @@ pub enum RecordPayload {
         photos: Vec<String>,
         /// For `Reassign`: the department the notice now goes to.
         reassign_to: Option<Id>,
+        /// For `VerifyFail` (二次整改, a second rectification): the new due time; the
+        /// site's limit still caps it. Absent in records before it existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        new_due_ms: Option<i64>,
     },
     DailyLogSigned {
         site_id: Id,
@@ -356,7 +360,13 @@ impl RecordPayload {
                 check_text("description", description, limits::TEXT_MAX, true)?;
                 check_photos(photos)
             }
-            Self::NoticeActed { action, reason, photos, reassign_to, .. } => {
+            Self::NoticeActed { action, reason, photos, reassign_to, new_due_ms, .. } => {
+                if new_due_ms.is_some() && *action != NoticeAction::VerifyFail {
+                    return err("new_due_ms", Reason::OnlySecondRectificationDue);
+                }
+                if new_due_ms.is_some_and(|d| !(946_684_800_000..7_258_118_400_000).contains(&d)) {
+                    return err("new_due_ms", Reason::TimeYears);
+                }
                 check_text("reason", reason, limits::TEXT_MAX, action.needs_reason())?;
                 check_photos(photos)?;
                 if action.needs_photos() && photos.is_empty() {
@@ -613,6 +623,7 @@ mod tests {
             reason: String::new(),
             photos: vec![],
             reassign_to: None,
+            new_due_ms: None,
         };
         assert_eq!(p.validate().unwrap_err().field, "photos");
     }

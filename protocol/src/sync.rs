@@ -228,6 +228,14 @@ pub struct NoticeActionRequest {
     pub photos: Vec<String>,
     #[serde(default)]
     pub reassign_to: Option<Id>,
+    /// For `verify_fail` (a second rectification): the new due time (capped by the
+    /// site's limit).
+    #[serde(default)]
+    pub new_due_ms: Option<i64>,
+    /// For `close_with_points`: who is issued the fault notice, for which rule; the
+    /// action's reason is what the fault notice says was seen.
+    #[serde(default)]
+    pub fault: Option<crate::fault::ClosingFault>,
 }
 
 /// One checkpoint visit of a run, as the server saw it.

@@ -192,9 +192,7 @@ fn month_entries(
                 }
                 Leaf::NoticeNumbered { site_id: s, .. }
                 | Leaf::NoticeRouted { site_id: s, .. }
-                | Leaf::FaultNumbered { site_id: s, .. } => {
-                    (*s == site_id, None, leaf.kind_str())
-                }
+                | Leaf::FaultNumbered { site_id: s, .. } => (*s == site_id, None, leaf.kind_str()),
                 Leaf::DailyLogSigned { site_id: s, .. } => (*s == site_id, None, leaf.kind_str()),
                 Leaf::PhotoCompleted { sha256, .. } | Leaf::ThumbnailMade { sha256, .. } => {
                     let cited = c.query_opt(

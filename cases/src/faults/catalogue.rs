@@ -54,9 +54,12 @@ pub fn rule(c: &mut dyn Conn, org_id: Id, id: Id) -> Result<Option<FaultRule>, D
 
 /// A rule as it stood at one version (what a fault notice cited).
 pub fn rule_version(c: &mut dyn Conn, id: Id, version: i64) -> Result<Option<FaultRule>, DbError> {
-    c.query_opt(&format!("SELECT {RULE_COLUMNS} FROM fault_rules WHERE id = $1 AND version = $2"), &params![id, version])?
-        .map(|r| rule_row(&r))
-        .transpose()
+    c.query_opt(
+        &format!("SELECT {RULE_COLUMNS} FROM fault_rules WHERE id = $1 AND version = $2"),
+        &params![id, version],
+    )?
+    .map(|r| rule_row(&r))
+    .transpose()
 }
 
 /// Every version of a rule, oldest first.
@@ -139,11 +142,15 @@ pub fn insert_rule(c: &mut dyn Conn, org: Id, r: &FaultRule, author: Option<Id>)
 }
 
 /// Writes the next version of an organisation's scale (from `save_scale`, or the demo).
-pub fn insert_scale(c: &mut dyn Conn, org: Id, scale: &FaultScale, author: Option<Id>, now: i64) -> Result<u32, DbError> {
-    let version = c
-        .query_one("SELECT COALESCE(MAX(version), 0) FROM fault_scales WHERE org_id = $1", &params![org])?
-        .int(0)?
-        + 1;
+pub fn insert_scale(
+    c: &mut dyn Conn,
+    org: Id,
+    scale: &FaultScale,
+    author: Option<Id>,
+    now: i64,
+) -> Result<u32, DbError> {
+    let version =
+        c.query_one("SELECT COALESCE(MAX(version), 0) FROM fault_scales WHERE org_id = $1", &params![org])?.int(0)? + 1;
     c.execute(
         "INSERT INTO fault_scales (org_id, version, body_json, created_ms, author_id) VALUES ($1, $2, $3, $4, $5)",
         &params![org, version, serde_json::to_string(scale).expect("scale serialises"), now, author],

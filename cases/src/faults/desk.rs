@@ -48,7 +48,12 @@ fn refused(why: Reason) -> DomainError {
 }
 
 /// Appends `payload` on the actor's server chain; refused, rolls back.
-pub(crate) fn append(c: &mut dyn Conn, actor: &Actor, payload: RecordPayload, now: i64) -> Result<Result<(), Reason>, DbError> {
+pub(crate) fn append(
+    c: &mut dyn Conn,
+    actor: &Actor,
+    payload: RecordPayload,
+    now: i64,
+) -> Result<Result<(), Reason>, DbError> {
     let (_, outcome) = append_server_record(c, actor, payload, now)?;
     Ok(match (outcome.status, outcome.why) {
         (RecordStatus::Rejected, Some(why)) => Err(why),
@@ -108,4 +113,3 @@ pub async fn decide(
     write(store, actor, payload, now).await?;
     visible_fault(store, actor, id).await
 }
-

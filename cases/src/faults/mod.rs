@@ -481,7 +481,15 @@ pub fn fault_number(site_code: &str, year: i64, counter: i64) -> String {
 }
 
 /// A refusal kept on the notice's own timeline (its author may see the notice).
-fn refuse(c: &mut dyn Conn, rec: &Record, f: &FaultRow, action: &str, reason: &str, why: Reason, now: i64) -> Result<Outcome, DbError> {
+fn refuse(
+    c: &mut dyn Conn,
+    rec: &Record,
+    f: &FaultRow,
+    action: &str,
+    reason: &str,
+    why: Reason,
+    now: i64,
+) -> Result<Outcome, DbError> {
     event(c, rec, f.id, action, reason, None, Some(&why), now)?;
     Ok(Outcome::rejected(why))
 }
@@ -509,10 +517,7 @@ pub fn apply_acted(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> R
                 return refuse(c, rec, &f, name, reason, Reason::FaultAnswered, now);
             }
             let receipt = if *action == FaultAction::Acknowledge { "signed" } else { "refused" };
-            c.execute(
-                "UPDATE faults SET receipt = $2, updated_ms = $3 WHERE id = $1",
-                &params![f.id, receipt, now],
-            )?;
+            c.execute("UPDATE faults SET receipt = $2, updated_ms = $3 WHERE id = $1", &params![f.id, receipt, now])?;
         }
         FaultAction::Appeal => {
             if actor.person.id != f.person_id {

@@ -2,6 +2,7 @@
 //! path both take, checked against the state machine before anything is stored.
 
 use patrol_protocol::Id;
+use patrol_protocol::notice::NoticeAction;
 use patrol_protocol::reason::{Reason, Thing};
 use patrol_protocol::record::{PhotoContext, RecordPayload};
 use patrol_protocol::sync::{NoticeActionRequest, NoticeView, RecordStatus};
@@ -48,12 +49,20 @@ pub async fn act_on(
             req.photos.push(p.sha256.clone());
         }
     }
+    let closing = req.fault.take();
+    match (req.action, &closing) {
+        (NoticeAction::CloseWithPoints, None) => return Err(DomainError::invalid("fault", Reason::Required)),
+        (NoticeAction::CloseWithPoints, Some(_)) | (_, None) => {}
+        (_, Some(_)) => return Err(DomainError::invalid("fault", Reason::NotAChoice)),
+    }
+    let seen = req.reason.clone();
     let payload = RecordPayload::NoticeActed {
         notice_id: id,
         action: req.action,
         reason: req.reason,
         photos: req.photos,
         reassign_to: req.reassign_to,
+        new_due_ms: req.new_due_ms,
     };
     payload.validate()?;
     let a = actor.clone();
@@ -71,6 +80,32 @@ pub async fn act_on(
                 let o = crate::photos::record_prepared(c, &a, p, context.clone(), now)?;
                 if let (RecordStatus::Rejected, Some(why)) = (o.status, o.why) {
                     return Ok(Err(Reason::PhotoRefused { why: Box::new(why) }));
+                }
+            }
+            // Closed with points deducted: the fault notice first, in this transaction,
+            // so the close finds it; refused, neither is kept.
+            if let Some(f) = closing {
+                let points = match f.points {
+                    Some(p) => p,
+                    None => crate::faults::catalogue::rule(c, a.person.org_id, f.rule_id)?.map_or(1, |r| r.points),
+                };
+                let fault = RecordPayload::FaultIssued {
+                    fault_id: Id::now_v7(),
+                    site_id: n.site_id,
+                    person_id: f.person_id,
+                    rule_id: f.rule_id,
+                    points,
+                    seen,
+                    location: n.location.clone(),
+                    run_id: None,
+                    notice_id: Some(id),
+                    photos: Vec::new(),
+                };
+                if let Err(e) = fault.validate() {
+                    return Ok(Err(e.reason));
+                }
+                if let Err(why) = crate::faults::desk::append(c, &a, fault, now)? {
+                    return Ok(Err(why));
                 }
             }
             let (_, outcome) = append_server_record(c, &a, payload, now)?;

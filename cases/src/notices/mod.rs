@@ -802,7 +802,7 @@ fn explain(c: &mut dyn Conn, refusal: &Refusal, n: &NoticeRow, actor: &Actor) ->
 /// Applies a `NoticeActed` record against the state machine; a refused action is
 /// kept in the timeline and reported to its author.
 pub fn apply_acted(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<Outcome, DbError> {
-    let RecordPayload::NoticeActed { notice_id, action, reason, photos, reassign_to } = &rec.payload else {
+    let RecordPayload::NoticeActed { notice_id, action, reason, photos, reassign_to, new_due_ms } = &rec.payload else {
         unreachable!("dispatched by kind")
     };
     // A notice the author was never shown is answered as if it did not exist: its
@@ -822,6 +822,19 @@ pub fn apply_acted(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> R
         }
         if reference::is_retired(c, reference::RefKind::Department, target)? {
             let outcome = Outcome::rejected(Reason::ReassignRetired);
+            record_refusal(c, rec, &n, *action, reason, photos, *reassign_to, outcome.reason.clone(), now)?;
+            return Ok(outcome.in_timeline());
+        }
+    }
+    // Closed with points deducted: the fault notice comes first, from the same person,
+    // naming this notice (the desk writes both in one transaction, a phone in one push).
+    if decision.is_ok() && *action == NoticeAction::CloseWithPoints {
+        let fault = c.query_opt(
+            "SELECT 1 FROM faults WHERE notice_id = $1 AND issuer_id = $2 AND voided = $3",
+            &params![n.id, rec.author, false],
+        )?;
+        if fault.is_none() {
+            let outcome = Outcome::rejected(Reason::CloseNeedsFault);
             record_refusal(c, rec, &n, *action, reason, photos, *reassign_to, outcome.reason.clone(), now)?;
             return Ok(outcome.in_timeline());
         }
@@ -851,6 +864,14 @@ pub fn apply_acted(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> R
                 "UPDATE notice_search SET state = $2, department_id = $3 WHERE id = $1",
                 &params![n.id, next.as_str(), new_dept],
             )?;
+            // A second rectification (二次整改) may set a new due time, capped by the
+            // site's limit from now as a new notice's is.
+            if let (NoticeAction::VerifyFail, Some(due)) = (action, new_due_ms) {
+                let limit = crate::schedules::rules::get(c, n.site_id)?.due_limit_ms(n.severity);
+                let due = (*due).min(now + limit);
+                c.execute("UPDATE notices SET due_ms = $2 WHERE id = $1", &params![n.id, due])?;
+                c.execute("UPDATE notice_search SET due_ms = $2 WHERE id = $1", &params![n.id, due])?;
+            }
             for p in photos {
                 cite_photo(c, p, rec, None, Some(n.id))?;
             }

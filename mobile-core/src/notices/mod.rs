@@ -254,7 +254,7 @@ pub(crate) fn project(tx: &Transaction<'_>, r: &Record) -> Result<()> {
                 ],
             )?;
         }
-        RecordPayload::NoticeActed { notice_id, action, reason, photos, reassign_to } => {
+        RecordPayload::NoticeActed { notice_id, action, reason, photos, reassign_to, .. } => {
             let n = get_notice_row(tx, *notice_id)?;
             // The next state depends only on (state, action), so replaying needs no
             // knowledge of who the author was; the check of who may act was made when
@@ -501,7 +501,11 @@ impl Core {
                 return Err(Error::invalid("reassign_to", Reason::ReassignNotHere));
             }
             notice::decide(n.state, action, &roles_for(&person, &n), n.severity, n.has_corrective_report)?;
-            store::append(tx, by, RecordPayload::NoticeActed { notice_id, action, reason, photos, reassign_to })?;
+            store::append(
+                tx,
+                by,
+                RecordPayload::NoticeActed { notice_id, action, reason, photos, reassign_to, new_due_ms: None },
+            )?;
             Ok(())
         })?;
         self.notice(notice_id)

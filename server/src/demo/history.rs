@@ -589,8 +589,14 @@ impl<'c> Plan<'c> {
                     photos.push(self.photo_taken(phone, at - 40_000, bytes, context, pos));
                 }
                 let to = s.to.map(|k| c.department(k));
-                let payload =
-                    RecordPayload::NoticeActed { notice_id: notice, action: s.action, reason, photos, reassign_to: to };
+                let payload = RecordPayload::NoticeActed {
+                    notice_id: notice,
+                    action: s.action,
+                    reason,
+                    photos,
+                    reassign_to: to,
+                    new_due_ms: None,
+                };
                 self.record(phone, at, payload);
                 let synced = at + self.rng.int(20, 90) * 1000;
                 self.at(synced, Event::Sync { phone });
@@ -883,7 +889,8 @@ impl Seeder {
             prepared.push(p);
             self.summary.photos += 1;
         }
-        let req = NoticeActionRequest { action, reason, photos: Vec::new(), reassign_to: to };
+        let req =
+            NoticeActionRequest { action, reason, photos: Vec::new(), reassign_to: to, new_due_ms: None, fault: None };
         patrol_cases::notices::desk::act_on(
             &self.state.store,
             &actor,

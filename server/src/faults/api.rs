@@ -165,7 +165,12 @@ pub async fn put_scale(
 }
 
 /// The month sheet of a site the actor supervises (or administers).
-pub async fn sheet_for(state: &AppState, actor: &Actor, site_id: Id, m: &str) -> ApiResult<(patrol_protocol::Site, MonthSheet)> {
+pub async fn sheet_for(
+    state: &AppState,
+    actor: &Actor,
+    site_id: Id,
+    m: &str,
+) -> ApiResult<(patrol_protocol::Site, MonthSheet)> {
     let m = month_param(Some(m))?.ok_or_else(|| ApiError::invalid("month", Reason::MonthFormat))?;
     let a = actor.clone();
     let found = state

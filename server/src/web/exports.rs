@@ -772,6 +772,8 @@ mod tests {
             verification_code: Some("7-9-0a1b2c3d".into()),
             refusals_zh: Default::default(),
             overlays: Default::default(),
+            responsible: vec![],
+            rules: vec![],
         }
     }
 
@@ -887,6 +889,21 @@ pub fn receipt_text(lang: Lang, receipt: &str) -> &'static str {
     })
 }
 
+/// What happened to a fault notice, in words.
+pub fn fault_action_name(lang: Lang, action: &str) -> String {
+    use patrol_protocol::fault::{AppealDecision, FaultAction};
+    if action == "issued" {
+        return lang.t(K::IssueFault).to_string();
+    }
+    if let Some(a) = FaultAction::parse(action) {
+        return lang.pick(a.name_zh(), a.name_en()).to_string();
+    }
+    if let Some(d) = AppealDecision::parse(action) {
+        return format!("{} · {}", lang.t(K::DecideAppeal), lang.pick(d.name_zh(), d.name_en()));
+    }
+    action.to_string()
+}
+
 /// A fault notice's appeal, in words.
 pub fn appeal_text(lang: Lang, appeal: Option<&str>) -> String {
     match appeal {
@@ -912,7 +929,7 @@ pub fn fault_month_xlsx(lang: Lang, site: &Site, m: &patrol_protocol::fault::Mon
 
 fn build_fault_xlsx(lang: Lang, site: &Site, m: &patrol_protocol::fault::MonthSheet) -> Result<Vec<u8>, XlsxError> {
     let t = |k| lang.t(k);
-    let yn = |b: bool| if b { t(K::Yes) } else { t(K::No) };
+    let yn = |b: bool| if b { t(K::Aye) } else { t(K::Nay) };
     let mut book = Workbook::new();
     let money = Format::new().set_num_format("0.00");
     let tenth = Format::new().set_num_format("0.0");
@@ -921,7 +938,18 @@ fn build_fault_xlsx(lang: Lang, site: &Site, m: &patrol_protocol::fault::MonthSh
     let mut table = Table::new(
         sheet,
         lang,
-        &[K::SerialNo, K::Person, K::FaultCount, K::OwnShare, K::Charged, K::TotalPoints, K::Consequence, K::FineYuan, K::Published, K::Repeats],
+        &[
+            K::SerialNo,
+            K::Person,
+            K::FaultCount,
+            K::OwnShare,
+            K::Charged,
+            K::TotalPoints,
+            K::Consequence,
+            K::FineYuan,
+            K::Published,
+            K::Repeats,
+        ],
         &[6.0, 14.0, 10.0, 10.0, 10.0, 10.0, 14.0, 12.0, 8.0, 30.0],
     )?;
     let (mut sum_total, mut sum_fine) = (0i64, 0i64);
@@ -952,7 +980,19 @@ fn build_fault_xlsx(lang: Lang, site: &Site, m: &patrol_protocol::fault::MonthSh
     let mut table = Table::new(
         sheet,
         lang,
-        &[K::FaultNumber, K::SeenAt, K::Person, K::FaultRule, K::Points, K::PointsNow, K::Receipt, K::AppealWord, K::Voided, K::Issuer, K::Seen],
+        &[
+            K::FaultNumber,
+            K::SeenAt,
+            K::Person,
+            K::FaultRule,
+            K::Points,
+            K::PointsNow,
+            K::Receipt,
+            K::AppealWord,
+            K::Voided,
+            K::Issuer,
+            K::Seen,
+        ],
         &[20.0, 17.0, 12.0, 26.0, 8.0, 8.0, 10.0, 12.0, 8.0, 12.0, 40.0],
     )?;
     for f in &m.faults {
@@ -971,8 +1011,12 @@ fn build_fault_xlsx(lang: Lang, site: &Site, m: &patrol_protocol::fault::MonthSh
     }
 
     let sheet = book.add_worksheet().set_name(t(K::JointLiability))?;
-    let mut table =
-        Table::new(sheet, lang, &[K::Superior, K::Person, K::FaultRule, K::CausedBy, K::Charged], &[12.0, 12.0, 26.0, 50.0, 10.0])?;
+    let mut table = Table::new(
+        sheet,
+        lang,
+        &[K::Superior, K::Person, K::FaultRule, K::CausedBy, K::Charged],
+        &[12.0, 12.0, 26.0, 50.0, 10.0],
+    )?;
     for ch in &m.charges {
         let r = table.next();
         table.sheet.write_string(r, 0, &ch.superior_name)?;
@@ -991,25 +1035,42 @@ fn build_fault_xlsx(lang: Lang, site: &Site, m: &patrol_protocol::fault::MonthSh
     )?;
     for f in m.faults.iter().filter(|f| f.appeal.is_some()) {
         let r = table.next();
-        let said = |action: &str| f.events.iter().rev().find(|e| e.applied && e.action == action).map(|e| e.reason.clone());
-        let decided = f.events.iter().rev().find(|e| e.applied && patrol_protocol::fault::AppealDecision::parse(&e.action).is_some());
+        let said =
+            |action: &str| f.events.iter().rev().find(|e| e.applied && e.action == action).map(|e| e.reason.clone());
+        let decided = f
+            .events
+            .iter()
+            .rev()
+            .find(|e| e.applied && patrol_protocol::fault::AppealDecision::parse(&e.action).is_some());
         table.sheet.write_string(r, 0, &f.number)?;
         table.sheet.write_string(r, 1, &f.person_name)?;
         table.sheet.write_string(r, 2, appeal_text(lang, f.appeal.as_deref()))?;
         table.sheet.write_number(r, 3, f64::from(f.points))?;
         table.sheet.write_number(r, 4, f64::from(f.points_now))?;
         table.sheet.write_string(r, 5, said("appeal").unwrap_or_default())?;
-        table.sheet.write_string(r, 6, decided.map(|e| format!("{}: {}", e.actor_name, e.reason)).unwrap_or_default())?;
+        table.sheet.write_string(
+            r,
+            6,
+            decided.map(|e| format!("{}: {}", e.actor_name, e.reason)).unwrap_or_default(),
+        )?;
     }
 
     let sheet = book.add_worksheet().set_name(t(K::Repeats))?;
-    let mut table =
-        Table::new(sheet, lang, &[K::Person, K::FaultRule, K::Times, K::CausedBy, K::RootCause], &[12.0, 26.0, 8.0, 50.0, 50.0])?;
+    let mut table = Table::new(
+        sheet,
+        lang,
+        &[K::Person, K::FaultRule, K::Times, K::CausedBy, K::RootCause],
+        &[12.0, 26.0, 8.0, 50.0, 50.0],
+    )?;
     for p in &m.people {
         for x in &p.repeats {
             let r = table.next();
             table.sheet.write_string(r, 0, &p.name)?;
-            table.sheet.write_string(r, 1, format!("{} {}", x.rule_code, lang.pick(&x.rule_name_zh, &x.rule_name_en)))?;
+            table.sheet.write_string(
+                r,
+                1,
+                format!("{} {}", x.rule_code, lang.pick(&x.rule_name_zh, &x.rule_name_en)),
+            )?;
             table.sheet.write_number(r, 2, f64::from(x.count))?;
             table.sheet.write_string(r, 3, x.numbers.join(", "))?;
             table.sheet.write_string(r, 4, x.notes.join("\n"))?;
@@ -1040,7 +1101,14 @@ pub fn fault_month_pdf(
     }
     c.heading(t(K::FaultMonth));
     let cols = [0.0, 0.07, 0.25, 0.35, 0.46, 0.57, 0.68, 0.84];
-    c.table(8.5, &cols, [K::SerialNo, K::Person, K::FaultCount, K::OwnShare, K::Charged, K::TotalPoints, K::Consequence, K::FineYuan].iter().map(|k| t(*k).to_string()).collect());
+    c.table(
+        8.5,
+        &cols,
+        [K::SerialNo, K::Person, K::FaultCount, K::OwnShare, K::Charged, K::TotalPoints, K::Consequence, K::FineYuan]
+            .iter()
+            .map(|k| t(*k).to_string())
+            .collect(),
+    );
     for (i, p) in m.people.iter().enumerate() {
         let band = lang.pick(p.band_zh.as_deref().unwrap_or(""), p.band_en.as_deref().unwrap_or("")).to_string();
         c.row(
@@ -1074,7 +1142,11 @@ pub fn fault_month_pdf(
     c.paragraph(9.5, 0.0, 0.0, &if published.is_empty() { t(K::Nothing).to_string() } else { published.join("、") });
     c.heading(t(K::JointLiability));
     let cols = [0.0, 0.14, 0.28, 0.55, 0.88];
-    c.table(8.5, &cols, [K::Superior, K::Person, K::FaultRule, K::CausedBy, K::Charged].iter().map(|k| t(*k).to_string()).collect());
+    c.table(
+        8.5,
+        &cols,
+        [K::Superior, K::Person, K::FaultRule, K::CausedBy, K::Charged].iter().map(|k| t(*k).to_string()).collect(),
+    );
     for ch in &m.charges {
         c.row(
             9.0,
@@ -1094,7 +1166,11 @@ pub fn fault_month_pdf(
     c.heading(t(K::Repeats));
     for p in &m.people {
         for x in &p.repeats {
-            c.line(9.5, 0.0, &format!("{} · {} {} ×{}", p.name, x.rule_code, lang.pick(&x.rule_name_zh, &x.rule_name_en), x.count));
+            c.line(
+                9.5,
+                0.0,
+                &format!("{} · {} {} ×{}", p.name, x.rule_code, lang.pick(&x.rule_name_zh, &x.rule_name_en), x.count),
+            );
             c.paragraph(8.5, 0.35, 12.0, &x.numbers.join(", "));
             let notes = if x.notes.is_empty() { "—".to_string() } else { x.notes.join("；") };
             c.paragraph(9.0, 0.0, 12.0, &format!("{}：{notes}", t(K::RootCause)));
@@ -1102,7 +1178,14 @@ pub fn fault_month_pdf(
     }
     c.heading(t(K::Appeals));
     let cols = [0.0, 0.25, 0.4, 0.55, 0.65];
-    c.table(8.5, &cols, [K::FaultNumber, K::Person, K::AppealWord, K::PointsNow, K::Decision].iter().map(|k| t(*k).to_string()).collect());
+    c.table(
+        8.5,
+        &cols,
+        [K::FaultNumber, K::Person, K::AppealWord, K::PointsNow, K::Decision]
+            .iter()
+            .map(|k| t(*k).to_string())
+            .collect(),
+    );
     for f in m.faults.iter().filter(|f| f.appeal.is_some()) {
         let decided = f
             .events
@@ -1115,7 +1198,13 @@ pub fn fault_month_pdf(
             9.0,
             0.0,
             &cols,
-            &[f.number.clone(), f.person_name.clone(), appeal_text(lang, f.appeal.as_deref()), f.points_now.to_string(), decided],
+            &[
+                f.number.clone(),
+                f.person_name.clone(),
+                appeal_text(lang, f.appeal.as_deref()),
+                f.points_now.to_string(),
+                decided,
+            ],
             0.0,
         );
     }
@@ -1135,14 +1224,32 @@ pub fn fault_month_pdf(
 /// One fault notice as the paper form (员工过失通知单): who, what rule, how many
 /// points, what was seen where and when, who issued it, the person's receipt and
 /// appeal, the timeline, and the signature lines.
-pub fn fault_pdf(font: &CjkFont, lang: Lang, site: &Site, f: &patrol_protocol::fault::FaultView) -> Result<Vec<u8>, String> {
+pub fn fault_pdf(
+    font: &CjkFont,
+    lang: Lang,
+    site: &Site,
+    f: &patrol_protocol::fault::FaultView,
+) -> Result<Vec<u8>, String> {
     let t = |k| lang.t(k);
     let mut doc = Doc::a4(font)?;
     let mut c = Cursor::new(&mut doc);
     c.centred(17.0, 0.0, t(K::FaultNotice));
-    c.centred(10.0, 0.35, &format!("{} {} · {} {}", site.code, lang.pick(&site.name_zh, &site.name_en), t(K::FaultNumber), f.number));
+    c.centred(
+        10.0,
+        0.35,
+        &format!("{} {} · {} {}", site.code, lang.pick(&site.name_zh, &site.name_en), t(K::FaultNumber), f.number),
+    );
     c.y -= 8.0;
-    let labels = [t(K::Person), t(K::Superior), t(K::SeenAt), t(K::Location), t(K::FaultRule), t(K::Points), t(K::Issuer), t(K::Receipt)];
+    let labels = [
+        t(K::Person),
+        t(K::Superior),
+        t(K::SeenAt),
+        t(K::Location),
+        t(K::FaultRule),
+        t(K::Points),
+        t(K::Issuer),
+        t(K::Receipt),
+    ];
     let label_w = c.label_width(&labels, 2);
     let superior = f.superior_name.clone().unwrap_or_else(|| "—".into());
     c.form_row(label_w, &[(t(K::Person), f.person_name.clone()), (t(K::Superior), superior)]);
@@ -1154,7 +1261,14 @@ pub fn fault_pdf(font: &CjkFont, lang: Lang, site: &Site, f: &patrol_protocol::f
         label_w,
         &[
             (t(K::FaultRule), format!("{} {}", f.rule_code, lang.pick(&f.rule_name_zh, &f.rule_name_en))),
-            (t(K::Points), if f.points_now == f.points { f.points.to_string() } else { format!("{} → {}", f.points, f.points_now) }),
+            (
+                t(K::Points),
+                if f.points_now == f.points {
+                    f.points.to_string()
+                } else {
+                    format!("{} → {}", f.points, f.points_now)
+                },
+            ),
         ],
     );
     c.form_row(label_w, &[(t(K::Seen), f.seen.clone())]);
@@ -1166,7 +1280,7 @@ pub fn fault_pdf(font: &CjkFont, lang: Lang, site: &Site, f: &patrol_protocol::f
         label_w,
         &[
             (t(K::AppealWord), appeal_text(lang, f.appeal.as_deref())),
-            (t(K::Voided), if f.voided { t(K::Yes) } else { t(K::No) }.to_string()),
+            (t(K::Voided), if f.voided { t(K::Aye) } else { t(K::Nay) }.to_string()),
         ],
     );
     c.heading(t(K::Timeline));
@@ -1174,10 +1288,16 @@ pub fn fault_pdf(font: &CjkFont, lang: Lang, site: &Site, f: &patrol_protocol::f
     c.table(8.5, &cols, [K::ServerTime, K::Person, K::Action, K::Reason].iter().map(|k| t(*k).to_string()).collect());
     for e in &f.events {
         let what = match (e.applied, &e.refusal) {
-            (false, Some(r)) => format!("{} ({}: {r})", e.action, t(K::Refused)),
-            _ => e.action.clone(),
+            (false, Some(r)) => format!("{} ({}: {r})", fault_action_name(lang, &e.action), t(K::Refused)),
+            _ => fault_action_name(lang, &e.action),
         };
-        c.row(9.0, 0.0, &cols, &[local_time(e.at_ms, site.utc_offset_minutes), e.actor_name.clone(), what, e.reason.clone()], 0.0);
+        c.row(
+            9.0,
+            0.0,
+            &cols,
+            &[local_time(e.at_ms, site.utc_offset_minutes), e.actor_name.clone(), what, e.reason.clone()],
+            0.0,
+        );
     }
     c.end_table();
     c.room(70.0);

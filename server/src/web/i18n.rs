@@ -135,6 +135,10 @@ strings! {
     ClosesNotice => "关联整改通知单", "Closes rectification notice";
     YourFaults => "我的过失通知单", "My fault notices";
     SerialNo => "序号", "No.";
+    Aye => "是", "Yes";
+    NewDue => "二次整改期限（留空不变）", "New due time for the second rectification (empty: unchanged)";
+    SecondRectifications => "二次整改", "Second rectifications";
+    Nay => "否", "No";
     SwitchLang => "English", "中文";
     SignIn => "登录", "Sign in";
     SignOut => "退出登录", "Sign out";
@@ -448,10 +452,11 @@ pub fn action_name(lang: Lang, action: &str) -> &'static str {
         "dispute" => ("提出异议", "Dispute"),
         "report_fix" => ("报告整改完成", "Report the fix"),
         "verify_pass" => ("验证通过", "Verify: passed"),
-        "verify_fail" => ("验证不通过", "Verify: failed"),
+        "verify_fail" => ("验证不通过，二次整改", "Verify: failed, second rectification"),
         "reassign" => ("改派", "Reassign"),
         "void" => ("作废", "Void"),
         "corrective_action" => ("纠正措施报告", "Corrective-action report"),
+        "close_with_points" => ("扣分关闭", "Closed with points deducted"),
         _ => ("其他", "Other"),
     };
     if lang == Lang::Zh { zh } else { en }

@@ -25,7 +25,9 @@ use axum::routing::{MethodRouter, get, post};
 
 use crate::app::Audience;
 use crate::state::AppState;
-use pages::{checkpoints, departments, faults, home, login, monthly, notices, objects, people, routes, sites, supervise};
+use pages::{
+    checkpoints, departments, faults, home, login, monthly, notices, objects, people, routes, sites, supervise,
+};
 
 /// One console page or form target: who may use it, for the authorization matrix.
 pub struct WebRoute {
@@ -220,20 +222,80 @@ pub fn pages() -> Vec<WebRoute> {
             post(supervise::sign_daily_log),
         ),
         page(M::GET, "/sites/{site_id}/monthly/{month}", Supervisor, "Monthly summary of a site", get(monthly::show)),
-        page(M::GET, "/faults", SignedIn, "Fault notices the reader may read; the form to issue one", get(faults::list)),
+        page(
+            M::GET,
+            "/faults",
+            SignedIn,
+            "Fault notices the reader may read; the form to issue one",
+            get(faults::list),
+        ),
         page(M::POST, "/faults", SignedIn, "Issue a fault notice", post(faults::issue)),
-        page(M::GET, "/faults/{fault_id}", SignedIn, "A fault notice: timeline, sign, appeal, decide, void", get(faults::show)),
-        page(M::POST, "/faults/{fault_id}/actions", SignedIn, "Sign for, refuse, appeal or void a fault notice", post(faults::act)),
+        page(
+            M::GET,
+            "/faults/{fault_id}",
+            SignedIn,
+            "A fault notice: timeline, sign, appeal, decide, void",
+            get(faults::show),
+        ),
+        page(
+            M::POST,
+            "/faults/{fault_id}/actions",
+            SignedIn,
+            "Sign for, refuse, appeal or void a fault notice",
+            post(faults::act),
+        ),
         page(M::POST, "/faults/{fault_id}/decision", SignedIn, "Decide a fault notice's appeal", post(faults::decide)),
-        page(M::GET, "/faults/{fault_id}/fault.pdf", SignedIn, "A fault notice as its paper form (PDF)", get(faults::fault_pdf)),
-        page(M::GET, "/sites/{site_id}/faults/{month}", SignedIn, "A site's month of fault notices (违规处理情况汇总)", get(faults::month_page)),
-        page(M::POST, "/sites/{site_id}/faults/{month}/notes", SignedIn, "A root-cause note on a repeated problem", post(faults::add_note)),
-        page(M::GET, "/sites/{site_id}/faults/{month}/summary.xlsx", SignedIn, "The month's fault summary as Excel", get(faults::month_xlsx)),
-        page(M::GET, "/sites/{site_id}/faults/{month}/summary.pdf", SignedIn, "The month's fault summary as PDF", get(faults::month_pdf)),
+        page(
+            M::GET,
+            "/faults/{fault_id}/fault.pdf",
+            SignedIn,
+            "A fault notice as its paper form (PDF)",
+            get(faults::fault_pdf),
+        ),
+        page(
+            M::GET,
+            "/sites/{site_id}/faults/{month}",
+            SignedIn,
+            "A site's month of fault notices (违规处理情况汇总)",
+            get(faults::month_page),
+        ),
+        page(
+            M::POST,
+            "/sites/{site_id}/faults/{month}/notes",
+            SignedIn,
+            "A root-cause note on a repeated problem",
+            post(faults::add_note),
+        ),
+        page(
+            M::GET,
+            "/sites/{site_id}/faults/{month}/summary.xlsx",
+            SignedIn,
+            "The month's fault summary as Excel",
+            get(faults::month_xlsx),
+        ),
+        page(
+            M::GET,
+            "/sites/{site_id}/faults/{month}/summary.pdf",
+            SignedIn,
+            "The month's fault summary as PDF",
+            get(faults::month_pdf),
+        ),
         page(M::GET, "/admin/fault-rules", Administrator, "The assessment rules and scale", get(faults::rules_page)),
         page(M::POST, "/admin/fault-rules", Administrator, "Add an assessment rule", post(faults::create_rule)),
-        page(M::POST, "/admin/fault-rules/{rule_id}", Administrator, "Edit an assessment rule (a new version)", post(faults::edit_rule)),
-        page(M::POST, "/admin/fault-scale", Administrator, "Set the assessment scale (a new version)", post(faults::save_scale)),
+        page(
+            M::POST,
+            "/admin/fault-rules/{rule_id}",
+            Administrator,
+            "Edit an assessment rule (a new version)",
+            post(faults::edit_rule),
+        ),
+        page(
+            M::POST,
+            "/admin/fault-scale",
+            Administrator,
+            "Set the assessment scale (a new version)",
+            post(faults::save_scale),
+        ),
         page(
             M::GET,
             "/sites/{site_id}/monthly/{month}/summary.xlsx",

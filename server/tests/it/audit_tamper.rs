@@ -233,6 +233,8 @@ async fn a_day_of_traffic(s: &TestServer) {
         reason: "已更换喷头".into(),
         photos: vec![],
         reassign_to: None,
+        new_due_ms: None,
+        fault: None,
     };
     let view = patrol_cases::notices::desk::act_on(
         &s.state.store,
@@ -308,18 +310,32 @@ async fn a_day_of_traffic(s: &TestServer) {
     }
     assert!(statuses(&sup.push(s).await).iter().all(|x| x == "applied"));
     use patrol_protocol::fault::{AppealDecision, FaultAction};
-    officer.record(s, RecordPayload::FaultActed { fault_id: f1, action: FaultAction::Acknowledge, reason: String::new() });
-    officer.record(s, RecordPayload::FaultActed { fault_id: f2, action: FaultAction::Appeal, reason: "在处理业主报修".into() });
+    officer
+        .record(s, RecordPayload::FaultActed { fault_id: f1, action: FaultAction::Acknowledge, reason: String::new() });
     officer.record(
         s,
-        RecordPayload::AppealDecided { fault_id: f2, decision: AppealDecision::Cancelled, points: 0, reason: "自己撤销".into() },
+        RecordPayload::FaultActed { fault_id: f2, action: FaultAction::Appeal, reason: "在处理业主报修".into() },
+    );
+    officer.record(
+        s,
+        RecordPayload::AppealDecided {
+            fault_id: f2,
+            decision: AppealDecision::Cancelled,
+            points: 0,
+            reason: "自己撤销".into(),
+        },
     );
     officer.renew(s).await;
     assert_eq!(statuses(&officer.push(s).await), ["applied", "applied", "rejected"]);
     let mut manager = Phone::sign_in(s, "manager").await;
     manager.record(
         s,
-        RecordPayload::AppealDecided { fault_id: f2, decision: AppealDecision::Reduced, points: 1, reason: "情有可原".into() },
+        RecordPayload::AppealDecided {
+            fault_id: f2,
+            decision: AppealDecision::Reduced,
+            points: 1,
+            reason: "情有可原".into(),
+        },
     );
     assert!(statuses(&manager.push(s).await).iter().all(|x| x == "applied"));
 

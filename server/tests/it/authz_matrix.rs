@@ -232,7 +232,9 @@ fn table() -> Vec<(Method, &'static str, Rule, Option<Value>)> {
             M::POST,
             "/api/v1/faults",
             Supervisor,
-            Some(json!({"site_id": "{site_id}", "person_id": "{person_id}", "rule_id": "{rule_id}", "seen": "前台无人"})),
+            Some(
+                json!({"site_id": "{site_id}", "person_id": "{person_id}", "rule_id": "{rule_id}", "seen": "前台无人"}),
+            ),
         ),
         (M::GET, "/api/v1/faults/{fault_id}", FaultViewer, None),
         (M::POST, "/api/v1/faults/{fault_id}/actions", FaultPerson, Some(json!({"action": "acknowledge"}))),
@@ -421,7 +423,8 @@ async fn fault_appealed(s: &TestServer, issuer: &str, person: &str, t: &Things) 
     assert_eq!(status, StatusCode::OK, "{fault}");
     let id: Id = fault["id"].as_str().unwrap().parse().unwrap();
     let appeal = json!({"action": "appeal", "reason": "当时在处理业主报修"});
-    let (status, answer) = s.call(Method::POST, &format!("/api/v1/faults/{id}/actions"), Some(person), Some(appeal)).await;
+    let (status, answer) =
+        s.call(Method::POST, &format!("/api/v1/faults/{id}/actions"), Some(person), Some(appeal)).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["appeal"], "open");
     id
@@ -1012,6 +1015,7 @@ async fn records_naming_other_scopes_things_reveal_and_change_nothing() {
                         reason: "越权操作".into(),
                         photos: if action == NoticeAction::ReportFix { vec![target.sha.clone()] } else { vec![] },
                         reassign_to: reassign,
+                        new_due_ms: None,
                     },
                 );
             }

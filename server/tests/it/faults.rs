@@ -169,7 +169,11 @@ async fn a_month_of_fault_notices_totals_points_shares_liability_and_follows_an_
     assert_eq!(p["fine_fen"], 6 * 1000 + 10_000);
     assert_eq!(p["published"], true);
     let c = line(&m, cleaner);
-    assert_eq!((c["own_tenths"].as_i64(), c["shared_tenths"].as_i64(), c["total_tenths"].as_i64()), (Some(30), Some(9), Some(21)), "{c}");
+    assert_eq!(
+        (c["own_tenths"].as_i64(), c["shared_tenths"].as_i64(), c["total_tenths"].as_i64()),
+        (Some(30), Some(9), Some(21)),
+        "{c}"
+    );
     assert_eq!(c["published"], true, "the same rule three times publishes the name: {c}");
     assert_eq!(c["repeats"][0]["count"], 3);
     let h = line(&m, clean_head);
@@ -193,7 +197,8 @@ async fn a_month_of_fault_notices_totals_points_shares_liability_and_follows_an_
     // The person answers on their phone: signs for one, refuses another, appeals the first.
     let mut officer = Phone::sign_in(&s, "patrol").await;
     let views = {
-        let (status, v) = s.call(Method::GET, &format!("/api/v1/faults?person_id={patrol}"), Some(&officer.token), None).await;
+        let (status, v) =
+            s.call(Method::GET, &format!("/api/v1/faults?person_id={patrol}"), Some(&officer.token), None).await;
         assert_eq!(status, StatusCode::OK, "{v}");
         v
     };
@@ -203,11 +208,25 @@ async fn a_month_of_fault_notices_totals_points_shares_liability_and_follows_an_
         .unwrap()
         .parse()
         .unwrap();
-    officer.record(&s, RecordPayload::FaultActed { fault_id: first, action: FaultAction::Acknowledge, reason: String::new() });
-    officer.record(&s, RecordPayload::FaultActed { fault_id: second, action: FaultAction::Refuse, reason: "不认可".into() });
-    officer.record(&s, RecordPayload::FaultActed { fault_id: first, action: FaultAction::Appeal, reason: "业主先辱骂，我已克制".into() });
+    officer.record(
+        &s,
+        RecordPayload::FaultActed { fault_id: first, action: FaultAction::Acknowledge, reason: String::new() },
+    );
+    officer.record(
+        &s,
+        RecordPayload::FaultActed { fault_id: second, action: FaultAction::Refuse, reason: "不认可".into() },
+    );
+    officer.record(
+        &s,
+        RecordPayload::FaultActed {
+            fault_id: first,
+            action: FaultAction::Appeal,
+            reason: "业主先辱骂，我已克制".into(),
+        },
+    );
     // Signing twice is refused and kept on the notice's timeline.
-    officer.record(&s, RecordPayload::FaultActed { fault_id: first, action: FaultAction::Refuse, reason: String::new() });
+    officer
+        .record(&s, RecordPayload::FaultActed { fault_id: first, action: FaultAction::Refuse, reason: String::new() });
     let r = officer.push(&s).await;
     let st: Vec<&str> = r["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
     assert_eq!(st, ["applied", "applied", "applied", "rejected"], "{r}");
@@ -223,7 +242,8 @@ async fn a_month_of_fault_notices_totals_points_shares_liability_and_follows_an_
         assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     }
     let manager = s.token("manager").await;
-    let (status, v) = s.call(Method::POST, &format!("/api/v1/faults/{first}/decision"), Some(&manager), Some(decision)).await;
+    let (status, v) =
+        s.call(Method::POST, &format!("/api/v1/faults/{first}/decision"), Some(&manager), Some(decision)).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!((v["appeal"].as_str(), v["points_now"].as_i64()), (Some("reduced"), Some(1)), "{v}");
     // The totals follow: 12 − 3 + 1 = 10, back in the first band.
@@ -254,7 +274,10 @@ async fn a_month_of_fault_notices_totals_points_shares_liability_and_follows_an_
     assert_eq!(a.status, StatusCode::OK);
     let rows = workbook_rows(&a.bytes, 1);
     for person in m["people"].as_array().unwrap() {
-        let row = rows.iter().find(|r| r.get(1) == person["name"].as_str().map(str::to_string).as_ref()).unwrap_or_else(|| panic!("{person} not in {rows:?}"));
+        let row = rows
+            .iter()
+            .find(|r| r.get(1) == person["name"].as_str().map(str::to_string).as_ref())
+            .unwrap_or_else(|| panic!("{person} not in {rows:?}"));
         let total: f64 = row[5].parse().unwrap_or_else(|_| panic!("{row:?} in {rows:?}"));
         assert_eq!((total * 10.0).round() as i64, person["total_tenths"].as_i64().unwrap(), "{row:?}");
         let fine: f64 = row[7].parse().unwrap();
@@ -292,9 +315,7 @@ async fn only_supervisors_and_the_persons_own_head_issue(backend: Backend) {
             let supervisor = matches!(issuer, "supervisor" | "manager");
             // admin holds no role at the site: nobody may issue to them.
             let at_site = person != "admin";
-            let expect = issuer != person
-                && at_site
-                && (supervisor || (issuer == "clean.head" && person == "cleaner"));
+            let expect = issuer != person && at_site && (supervisor || (issuer == "clean.head" && person == "cleaner"));
             assert_eq!(applied, expect, "{issuer} → {person}: {r}");
             checked += 1;
         }
@@ -302,7 +323,97 @@ async fn only_supervisors_and_the_persons_own_head_issue(backend: Backend) {
     assert_eq!(checked, 64);
 }
 
+/// Closing a rectification notice: rectified, a second rectification (back to the
+/// department with a new due time, counted), or closed with points deducted (a fault
+/// notice to the responsible person in the same step, or nothing at all).
+async fn a_notice_closes_rectified_again_or_with_points_deducted(backend: Backend) {
+    use patrol_protocol::notice::NoticeAction;
+    use support::phone::{act, jpeg, notice, photo_taken};
+    let Some(s) = TestServer::start(backend).await else { return };
+    let names = Names::load(&s).await;
+    let mut officer = Phone::sign_in(&s, "patrol").await;
+    let demo = Demo { reference: officer.pull(&s, "").await["reference"].clone() };
+    let due = s.clock_now() + 48 * HOUR;
+    let (n, raise) = notice(demo.site(), demo.dept("cleaning"), "大堂地面湿滑未放警示牌", vec![], due);
+    officer.record(&s, raise);
+    officer.push(&s).await;
+    let mut head = Phone::sign_in(&s, "clean.head").await;
+    let fix = |head: &mut Phone, seed: u8| {
+        let (bytes, sha) = jpeg(seed);
+        head.record(&s, photo_taken(&sha, bytes.len(), None, Some(n)));
+        head.record(&s, act(n, NoticeAction::ReportFix, "已放置警示牌", vec![sha.clone()], None));
+        (bytes, sha)
+    };
+    head.record(&s, act(n, NoticeAction::Acknowledge, "", vec![], None));
+    let (bytes, sha) = fix(&mut head, 61);
+    head.push(&s).await;
+    head.upload(&s, &sha, &bytes, 0).await;
+
+    // Second rectification: back to the department with a new due time, capped by the
+    // site's limit however far the issuer sets it.
+    let far = s.clock_now() + 400 * 24 * HOUR;
+    let body = json!({"action": "verify_fail", "reason": "警示牌位置不对", "new_due_ms": far});
+    let (status, v) =
+        s.call(Method::POST, &format!("/api/v1/notices/{n}/actions"), Some(&officer.token), Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["state"], "acknowledged");
+    let new_due = v["due_ms"].as_i64().unwrap();
+    assert!(new_due > s.clock_now() && new_due < far, "capped by the site's limit: {v}");
+    let rounds =
+        v["events"].as_array().unwrap().iter().filter(|e| e["action"] == "verify_fail" && e["applied"] == true).count();
+    assert_eq!(rounds, 1, "counted");
+    // A new due time on anything but a failed verification is refused, changing nothing.
+    let body = json!({"action": "acknowledge", "new_due_ms": far});
+    let (status, _) =
+        s.call(Method::POST, &format!("/api/v1/notices/{n}/actions"), Some(&head.token), Some(body)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let (bytes, sha) = fix(&mut head, 62);
+    head.push(&s).await;
+    head.upload(&s, &sha, &bytes, 0).await;
+
+    // A phone's close with points deducted without the fault notice first is refused.
+    let mut sup = Phone::sign_in(&s, "supervisor").await;
+    sup.record(&s, act(n, NoticeAction::CloseWithPoints, "整改敷衍", vec![], None));
+    let r = sup.push(&s).await;
+    assert_eq!(r["results"][0]["status"], "rejected", "{r}");
+    // At the desk, a fault notice that cannot be issued (to the administrator, who has
+    // no role at the site) keeps the close from happening too.
+    let sup_token = sup.token.clone();
+    let close = |person: Id| {
+        json!({"action": "close_with_points", "reason": "整改敷衍，二次整改仍不到位",
+               "fault": {"person_id": person, "rule_id": names.rule("RC-01")}})
+    };
+    let before = s.numbers(&["SELECT COUNT(*) FROM faults", "SELECT COUNT(*) FROM notice_events"]).await;
+    let (status, body) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/notices/{n}/actions"),
+            Some(&sup_token),
+            Some(close(names.person("admin"))),
+        )
+        .await;
+    assert!(status.is_client_error(), "{status} {body}");
+    assert_eq!(s.numbers(&["SELECT COUNT(*) FROM faults", "SELECT COUNT(*) FROM notice_events"]).await, before);
+    // To the cleaner: both in one step.
+    let cleaner = names.person("cleaner");
+    let (status, v) =
+        s.call(Method::POST, &format!("/api/v1/notices/{n}/actions"), Some(&sup_token), Some(close(cleaner))).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["state"], "closed");
+    let (_, faults) = s.call(Method::GET, &format!("/api/v1/faults?person_id={cleaner}"), Some(&sup_token), None).await;
+    let f = &faults[0];
+    assert_eq!((f["notice_id"].as_str(), f["points"].as_i64()), (Some(n.to_string().as_str()), Some(2)), "{f}");
+    assert_eq!(f["rule_code"], "RC-01");
+    assert_eq!(f["superior_id"], names.person("clean.head").to_string(), "her head shares a repeat");
+
+    s.sequenced().await;
+    let report = verify::verify(&s.state.store, &s.state.photos).await.unwrap();
+    assert!(report.ok(), "{}", report.render());
+}
+
 both_backends!(
     a_month_of_fault_notices_totals_points_shares_liability_and_follows_an_appeal,
+    a_notice_closes_rectified_again_or_with_points_deducted,
     only_supervisors_and_the_persons_own_head_issue,
 );

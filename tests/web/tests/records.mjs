@@ -36,7 +36,7 @@ export function uuidv7() {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-async function api(method, path, token, body, headers = {}) {
+export async function api(method, path, token, body, headers = {}) {
   const response = await fetch(`${BASE}${path}`, {
     method,
     headers: {

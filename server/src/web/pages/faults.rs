@@ -24,7 +24,7 @@ use crate::state::AppState;
 use crate::store::{people, reference};
 use crate::web::error::WebError;
 use crate::web::exports::{self, appeal_text, receipt_text};
-use crate::web::i18n::{K, Lang};
+use crate::web::i18n::K;
 use crate::web::layout::{self, csrf, local_time};
 use crate::web::session::{Page, Posted};
 use patrol_cases::faults::catalogue::{self, RuleInput};
@@ -192,11 +192,7 @@ pub async fn issue(State(state): State<AppState>, posted: Posted) -> Result<Resp
 }
 
 async fn site_of(state: &AppState, id: Id) -> Result<Site, WebError> {
-    Ok(state
-        .store
-        .read(move |c| reference::get_site(c, id))
-        .await?
-        .ok_or_else(|| ApiError::not_found(Thing::Site))?)
+    Ok(state.store.read(move |c| reference::get_site(c, id)).await?.ok_or_else(|| ApiError::not_found(Thing::Site))?)
 }
 
 /// `GET /faults/{fault_id}`
@@ -227,7 +223,7 @@ pub async fn show(State(state): State<AppState>, page: Page, Path(id): Path<Id>)
                 dt { (t(K::Issuer)) } dd { (f.issuer_name) }
                 dt { (t(K::Receipt)) } dd #fault-receipt { (receipt_text(lang, &f.receipt)) }
                 dt { (t(K::AppealWord)) } dd #fault-appeal { (appeal_text(lang, f.appeal.as_deref())) }
-                @if f.voided { dt { (t(K::Voided)) } dd { (t(K::Yes)) } }
+                @if f.voided { dt { (t(K::Voided)) } dd { (t(K::Aye)) } }
             }
         }
         @if !f.voided {
@@ -293,7 +289,7 @@ pub async fn show(State(state): State<AppState>, page: Page, Path(id): Path<Id>)
                         tr {
                             td { (local_time(e.at_ms, offset)) }
                             td { (e.actor_name) }
-                            td { (action_name(lang, &e.action)) @if let Some(p) = e.points { " · " (p) } }
+                            td { (exports::fault_action_name(lang, &e.action)) @if let Some(p) = e.points { " · " (p) } }
                             td { (e.reason) }
                             td { @if e.applied { (t(K::Applied)) } @else { (t(K::Refused)) ": " (e.refusal.clone().unwrap_or_default()) } }
                         }
@@ -303,20 +299,6 @@ pub async fn show(State(state): State<AppState>, page: Page, Path(id): Path<Id>)
         }
     };
     Ok(layout::chrome(&page, t(K::FaultNotice), body))
-}
-
-/// What happened to a fault notice, in words.
-fn action_name(lang: Lang, action: &str) -> String {
-    if action == "issued" {
-        return lang.t(K::IssueFault).to_string();
-    }
-    if let Some(a) = FaultAction::parse(action) {
-        return lang.pick(a.name_zh(), a.name_en()).to_string();
-    }
-    if let Some(d) = AppealDecision::parse(action) {
-        return format!("{} · {}", lang.t(K::DecideAppeal), lang.pick(d.name_zh(), d.name_en()));
-    }
-    action.to_string()
 }
 
 /// `POST /faults/{fault_id}/actions`
@@ -400,7 +382,7 @@ pub async fn month_page(
                             td.num.total { (tenths_text(p.total_tenths)) }
                             td.band { (lang.pick(p.band_zh.as_deref().unwrap_or(""), p.band_en.as_deref().unwrap_or(""))) }
                             td.num { (format!("{:.2}", p.fine_fen as f64 / 100.0)) }
-                            td { @if p.published { (t(K::Yes)) } }
+                            td { @if p.published { (t(K::Aye)) } }
                         }
                     }
                     @if m.people.is_empty() { tr { td colspan="8" .muted { (t(K::Nothing)) } } }
@@ -520,7 +502,15 @@ pub async fn rules_page(State(state): State<AppState>, page: Page) -> Result<Mar
         .map(|(s, _)| {
             s.bands
                 .iter()
-                .map(|b| format!("{} {} {} {}", b.min_points, b.label_zh, b.label_en.replace(' ', "-"), b.extra_fine_fen / 100))
+                .map(|b| {
+                    format!(
+                        "{} {} {} {}",
+                        b.min_points,
+                        b.label_zh,
+                        b.label_en.replace(' ', "-"),
+                        b.extra_fine_fen / 100
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("\n")
         })
@@ -534,15 +524,19 @@ pub async fn rules_page(State(state): State<AppState>, page: Page) -> Result<Mar
                 thead { tr { th { (t(K::Code)) } th { (t(K::NameZh)) } th { (t(K::NameEn)) } th.num { (t(K::Points)) } th { (t(K::Retired)) } th.num { (t(K::Version)) } th { (t(K::Save)) } } }
                 tbody {
                     @for r in &rules {
+                        @let form = format!("rule-{}", r.id);
                         tr data-rule=(r.code) {
-                            form method="post" action={ "/admin/fault-rules/" (r.id) } {
-                                td { (csrf(&page)) input type="text" name="code" value=(r.code) required; }
-                                td { input type="text" name="name_zh" value=(r.name_zh) required; }
-                                td { input type="text" name="name_en" value=(r.name_en) required; }
-                                td.num { input type="number" name="points" value=(r.points) min="1" max="100" required; }
-                                td { input type="checkbox" name="retired" value="1" checked[r.retired]; }
-                                td.num { (r.version) }
-                                td { button.secondary type="submit" { (t(K::Save)) } }
+                            td { input type="text" name="code" value=(r.code) form=(form) required; }
+                            td { input type="text" name="name_zh" value=(r.name_zh) form=(form) required; }
+                            td { input type="text" name="name_en" value=(r.name_en) form=(form) required; }
+                            td.num { input type="number" name="points" value=(r.points) min="1" max="100" form=(form) required; }
+                            td { input type="checkbox" name="retired" value="1" form=(form) checked[r.retired]; }
+                            td.num { (r.version) }
+                            td {
+                                form id=(form) method="post" action={ "/admin/fault-rules/" (r.id) } {
+                                    (csrf(&page))
+                                    button.secondary type="submit" { (t(K::Save)) }
+                                }
                             }
                         }
                     }
@@ -597,7 +591,11 @@ pub async fn create_rule(State(state): State<AppState>, posted: Posted) -> Resul
 }
 
 /// `POST /admin/fault-rules/{rule_id}`: a new version of the rule.
-pub async fn edit_rule(State(state): State<AppState>, Path(id): Path<Id>, posted: Posted) -> Result<Response, WebError> {
+pub async fn edit_rule(
+    State(state): State<AppState>,
+    Path(id): Path<Id>,
+    posted: Posted,
+) -> Result<Response, WebError> {
     posted.page.actor.require(Access::Administer)?;
     let org = posted.page.actor.person.org_id;
     if state.store.read(move |c| catalogue::rule(c, org, id)).await?.is_none() {
@@ -622,7 +620,8 @@ fn fen(field: &'static str, text: &str) -> Result<u32, ApiError> {
 pub async fn save_scale(State(state): State<AppState>, posted: Posted) -> Result<Response, WebError> {
     posted.page.actor.require(Access::Administer)?;
     let f = &posted.form;
-    let number = |name: &'static str| f.get(name).parse::<u32>().map_err(|_| ApiError::invalid(name, Reason::NotNumber));
+    let number =
+        |name: &'static str| f.get(name).parse::<u32>().map_err(|_| ApiError::invalid(name, Reason::NotNumber));
     let mut bands = Vec::new();
     for line in f.get("bands").lines().map(str::trim).filter(|l| !l.is_empty()) {
         let parts: Vec<&str> = line.split_whitespace().collect();

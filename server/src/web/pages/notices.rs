@@ -276,6 +276,11 @@ pub struct Shown {
     pub refusals_zh: BTreeMap<Id, String>,
     /// The markup layers drawn over the notice's photos, by photo.
     pub overlays: BTreeMap<String, photos::Overlay>,
+    /// Who may be issued the fault notice of a close with points deducted: the
+    /// department's heads at the site first, then everyone else with a role there.
+    pub responsible: Vec<(Id, String)>,
+    /// The organisation's rules in force, for that fault notice.
+    pub rules: Vec<patrol_protocol::fault::FaultRule>,
 }
 
 impl Shown {
@@ -321,6 +326,24 @@ pub async fn load(state: &AppState, page: &Page, id: Id) -> Result<Shown, WebErr
                     .map(|x| format!("{} {}", x.code, lang.pick(&x.name_zh, &x.name_en))),
                 None => None,
             };
+            // The responsible people for a close with points deducted: the notice's
+            // department's heads there first, then the department's staff.
+            let mut responsible = Vec::new();
+            for role in ["department_head", "department_staff"] {
+                for r in c.query(
+                    "SELECT p.id, p.display_name FROM role_assignments ra JOIN people p ON p.id = ra.person_id
+                     WHERE ra.role = $1 AND ra.site_id = $2 AND ra.department_id = $3 AND ra.removed_ms IS NULL
+                       AND p.active = 1 ORDER BY p.display_name",
+                    &crate::params![role, site.id, row.department_id],
+                )? {
+                    let entry = (r.uuid(0)?, r.text(1)?);
+                    if !responsible.contains(&entry) {
+                        responsible.push(entry);
+                    }
+                }
+            }
+            let rules =
+                patrol_cases::faults::catalogue::rules(c, site.org_id)?.into_iter().filter(|r| !r.retired).collect();
             let mut refusals_zh = BTreeMap::new();
             for e in view.events.iter().filter(|e| !e.applied) {
                 let found = c.query_opt("SELECT reason_zh FROM records WHERE id = $1", &crate::params![e.record_id])?;
@@ -336,7 +359,18 @@ pub async fn load(state: &AppState, page: &Page, id: Id) -> Result<Shown, WebErr
                     overlays.insert(sha.clone(), o);
                 }
             }
-            Ok(Shown { row, view, site, departments, checkpoint, verification_code, refusals_zh, overlays })
+            Ok(Shown {
+                row,
+                view,
+                site,
+                departments,
+                checkpoint,
+                verification_code,
+                refusals_zh,
+                overlays,
+                responsible,
+                rules,
+            })
         })
         .await?)
 }
@@ -489,6 +523,25 @@ fn action_form(page: &Page, s: &Shown, action: NoticeAction, possible: bool) -> 
                                 (layout::field_error("reassign_to", echo::error_for("reassign_to")))
                             }
                         }
+                        @if action == NoticeAction::VerifyFail {
+                            label.field { span { (t(K::NewDue)) }
+                                input type="datetime-local" name="new_due";
+                                (layout::field_error("new_due", echo::error_for("new_due")))
+                            }
+                        }
+                        @if action == NoticeAction::CloseWithPoints {
+                            label.field { span { (t(K::Person)) }
+                                select name="fault_person" required {
+                                    @for (id, name) in &s.responsible { option value=(id) { (name) } }
+                                }
+                            }
+                            label.field { span { (t(K::FaultRule)) }
+                                select name="fault_rule" required {
+                                    @for r in &s.rules { option value=(r.id) { (r.code) " " (lang.pick(&r.name_zh, &r.name_en)) " · " (r.points) } }
+                                }
+                            }
+                            (layout::field(t(K::PointsDefault), "fault_points", "", layout::FieldKind::Optional))
+                        }
                         @if multipart {
                             label.field { span { (t(K::AfterPhotosUpload)) }
                                 input type="file" name="photos" accept="image/jpeg,image/png" multiple required;
@@ -507,7 +560,7 @@ fn action_form(page: &Page, s: &Shown, action: NoticeAction, possible: bool) -> 
                             }
                         }
                     }))
-                    button class=(if matches!(action, NoticeAction::Void | NoticeAction::VerifyFail | NoticeAction::Dispute) { "danger" } else { "primary" })
+                    button class=(if matches!(action, NoticeAction::Void | NoticeAction::VerifyFail | NoticeAction::Dispute | NoticeAction::CloseWithPoints) { "danger" } else { "primary" })
                         type="submit" { (action_name(lang, action.as_str())) }
                 }
             }
@@ -560,7 +613,48 @@ pub async fn act(State(state): State<AppState>, Path(id): Path<Id>, posted: Post
             prepared.push(p);
         }
     }
-    let req = NoticeActionRequest { action, reason: f.get("reason").to_string(), photos: Vec::new(), reassign_to };
+    // A second rectification's new due time, typed in the site's wall-clock time.
+    let new_due_ms = match (action, f.get("new_due")) {
+        (NoticeAction::VerifyFail, text) if !text.is_empty() => {
+            let local = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+                .map_err(|_| ApiError::invalid("new_due", Reason::NotATime))?;
+            let site = state
+                .store
+                .read(move |c| {
+                    let n = notices::get(c, id)?;
+                    Ok(match n {
+                        Some(n) => reference::get_site(c, n.site_id)?,
+                        None => None,
+                    })
+                })
+                .await?
+                .ok_or_else(|| ApiError::not_found(Thing::Notice))?;
+            Some(local.and_utc().timestamp_millis() - i64::from(site.utc_offset_minutes) * 60_000)
+        }
+        _ => None,
+    };
+    let fault = match action {
+        NoticeAction::CloseWithPoints => Some(patrol_protocol::fault::ClosingFault {
+            person_id: f
+                .get("fault_person")
+                .parse()
+                .map_err(|_| ApiError::invalid("fault_person", Reason::NotAChoice))?,
+            rule_id: f.get("fault_rule").parse().map_err(|_| ApiError::invalid("fault_rule", Reason::NotAChoice))?,
+            points: match f.get("fault_points") {
+                "" => None,
+                p => Some(p.parse().map_err(|_| ApiError::invalid("fault_points", Reason::NotNumber))?),
+            },
+        }),
+        _ => None,
+    };
+    let req = NoticeActionRequest {
+        action,
+        reason: f.get("reason").to_string(),
+        photos: Vec::new(),
+        reassign_to,
+        new_due_ms,
+        fault,
+    };
     patrol_cases::notices::desk::act_on(&state.store, actor, id, req, prepared, state.clock.now_ms()).await?;
     Ok(saved(&format!("/notices/{id}")))
 }

@@ -76,7 +76,9 @@ fn role_from_form(form: &crate::web::session::FormData) -> Result<Role, ApiError
         }
     };
     let (site, department) = match form.get("department").split_once(':') {
-        Some((s, d)) if kind == "department_head" || kind == "department_staff" => (parse(s, "department")?, parse(d, "department")?),
+        Some((s, d)) if kind == "department_head" || kind == "department_staff" => {
+            (parse(s, "department")?, parse(d, "department")?)
+        }
         _ => (parse(form.get("site_id"), "site_id")?, None),
     };
     role_from(kind, site, department)

@@ -214,5 +214,5 @@ pub fn act(
     photos: Vec<String>,
     reassign_to: Option<Id>,
 ) -> RecordPayload {
-    RecordPayload::NoticeActed { notice_id, action, reason: reason.into(), photos, reassign_to }
+    RecordPayload::NoticeActed { notice_id, action, reason: reason.into(), photos, reassign_to, new_due_ms: None }
 }
