@@ -209,6 +209,7 @@ pub fn tenths_text(tenths: i64) -> String {
 /// A rule of the organisation's catalogue (考核条款), as it stands (its newest version).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FaultRule {
     pub id: crate::Id,
     pub code: String,
@@ -234,6 +235,7 @@ impl FaultRule {
 /// One thing that happened to a fault notice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FaultEvent {
     pub record_id: crate::Id,
     /// `issued`, a `FaultAction` or an `AppealDecision`.
@@ -251,6 +253,7 @@ pub struct FaultEvent {
 /// A fault notice as its readers see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct FaultView {
     pub id: crate::Id,
     pub number: String,

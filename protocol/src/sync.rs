@@ -101,6 +101,9 @@ pub struct ReferenceBundle {
     pub routes: Vec<Route>,
     pub schedules: Vec<Schedule>,
     pub people: Vec<PersonName>,
+    /// The organisation's assessment rules in force (for fault notices issued offline).
+    #[serde(default)]
+    pub fault_rules: Vec<crate::fault::FaultRule>,
 }
 
 /// One entry of a notice's timeline.
@@ -188,6 +191,9 @@ pub struct PullResponse {
     /// In-app messages for the caller (reminders, escalations, missed patrols).
     #[serde(default)]
     pub notifications: Vec<InAppNotification>,
+    /// Fault notices of the caller, and those they issued, that changed in this page.
+    #[serde(default)]
+    pub faults: Vec<crate::fault::FaultView>,
 }
 
 /// A message the server sent one person in the app, in both languages.

@@ -93,7 +93,7 @@ pub const TABLES: &[(&str, Class, &str)] = &[
     (
         "feed",
         Class::Projection,
-        "entries of kinds run, notice, rejection and daily_log, in order; reference and notification entries are signals, not rebuilt",
+        "entries of kinds run, notice, rejection, daily_log and fault, in order; reference and notification entries are signals, not rebuilt",
     ),
     ("organisations", Class::Reference, "set up by administrators"),
     ("sites", Class::Reference, "set up by administrators"),
@@ -196,7 +196,7 @@ const PROJECTIONS: &[Projection] = &[
 ];
 
 /// The feed entries made by applying records and logged decisions, compared in order.
-pub const FEED_FILTER: &str = "kind IN ('run', 'notice', 'rejection', 'daily_log')";
+pub const FEED_FILTER: &str = "kind IN ('run', 'notice', 'rejection', 'daily_log', 'fault')";
 const FEED_COLUMNS: &[&str] = &["at_ms", "kind", "site_id", "department_id", "person_id", "notice_id", "record_id"];
 
 /// A table `audit verify` rebuilds and compares: its key, and which rows count (for

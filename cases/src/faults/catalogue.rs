@@ -117,6 +117,10 @@ pub fn save_rule(
         return Err(DomainError::invalid("code", Reason::AppearsTwice { what: new.code.clone() }));
     }
     insert_rule(c, org, &new, Some(actor.person.id))?;
+    // Phones keep the rules to issue fault notices offline: they pull again.
+    for site in crate::store::reference::list_sites(c, org)? {
+        crate::sync::feed::reference_changed(c, site.id, now)?;
+    }
     Ok(new)
 }
 

@@ -22,6 +22,7 @@ use patrol_protocol::{Id, Role};
 use crate::params;
 use crate::policy::Actor;
 use crate::store::{Conn, DbError, Row, Value, people, reference};
+use crate::sync::feed::{self, Entry, Kind};
 use crate::sync::outcome::{Outcome, local_date};
 
 const COLUMNS: &str = "id, site_id, number, month, person_id, superior_id, rule_id, rule_version, points, points_now,
@@ -345,6 +346,36 @@ fn event(
     Ok(())
 }
 
+/// Tells the pull feed a fault notice of `person` changed (the person's and the
+/// issuer's phones show it).
+fn changed(c: &mut dyn Conn, site: Id, person: Id, rec: &Record, now: i64) -> Result<(), DbError> {
+    let entry = Entry { site_id: Some(site), person_id: Some(person), record_id: Some(rec.id), ..Entry::default() };
+    feed::append(c, Kind::Fault, entry, now).map(|_| ())
+}
+
+/// The fault notices a pull shows its reader among `record_ids` (the records of its
+/// page's fault entries): their own, and those they issued.
+pub fn pulled(c: &mut dyn Conn, me: Id, record_ids: &[Id]) -> Result<Vec<FaultView>, DbError> {
+    let mut ids: Vec<Id> = Vec::new();
+    for r in record_ids {
+        if let Some(row) = c.query_opt("SELECT fault_id FROM fault_events WHERE record_id = $1", &params![*r])? {
+            let id = row.uuid(0)?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    let mut views = Vec::new();
+    for id in ids {
+        if let Some(f) = get(c, id)? {
+            if f.person_id == me || f.issuer_id == me {
+                views.push(view(c, &f)?);
+            }
+        }
+    }
+    Ok(views)
+}
+
 /// The month (YYYY-MM, site time) a fault seen at `ms` counts in.
 pub fn month_of(ms: i64, utc_offset_minutes: i32) -> String {
     local_date(ms, utc_offset_minutes).format("%Y-%m").to_string()
@@ -460,6 +491,7 @@ pub fn apply_issued(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> 
         crate::notices::cite_photo(c, p, rec, *run_id, None)?;
     }
     event(c, rec, *fault_id, "issued", "", Some(i64::from(*points)), None, now)?;
+    changed(c, site.id, *person_id, rec, now)?;
     let leaf = Leaf::FaultNumbered {
         fault_id: *fault_id,
         record_id: rec.id,
@@ -544,6 +576,7 @@ pub fn apply_acted(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> R
         }
     }
     event(c, rec, f.id, name, reason, None, None, now)?;
+    changed(c, f.site_id, f.person_id, rec, now)?;
     Ok(Outcome::applied())
 }
 
@@ -589,6 +622,7 @@ pub fn apply_decided(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) ->
         &params![f.id, name, now_points, now],
     )?;
     event(c, rec, f.id, name, reason, Some(now_points), None, now)?;
+    changed(c, f.site_id, f.person_id, rec, now)?;
     Ok(Outcome::applied())
 }
 

@@ -23,6 +23,8 @@ pub enum Kind {
     DailyLog,
     /// An in-app message for `person_id`; `record_id` names the notification.
     Notification,
+    /// A fault notice of `person_id` changed; `record_id` is the record that changed it.
+    Fault,
 }
 
 impl Kind {
@@ -34,6 +36,7 @@ impl Kind {
             Kind::Run => "run",
             Kind::DailyLog => "daily_log",
             Kind::Notification => "notification",
+            Kind::Fault => "fault",
         }
     }
 }

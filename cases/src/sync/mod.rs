@@ -512,6 +512,8 @@ pub fn reference_for(c: &mut dyn Conn, actor: &Actor) -> Result<ReferenceBundle,
         bundle.schedules.extend(reference::list_schedules(c, site.id)?);
         bundle.sites.push(site);
     }
+    bundle.fault_rules =
+        crate::faults::catalogue::rules(c, actor.person.org_id)?.into_iter().filter(|r| !r.retired).collect();
     bundle.people = people::list_people(c, actor.person.org_id)?
         .into_iter()
         .map(|p| PersonName { id: p.id, display_name: p.display_name })
@@ -617,6 +619,8 @@ pub fn pull(
             notices.push(crate::notices::view(c, n)?);
         }
     }
+    let fault_records: Vec<Id> = rows.iter().filter(|r| r.kind == "fault").filter_map(|r| r.entry.record_id).collect();
+    let faults = crate::faults::pulled(c, me, &fault_records)?;
     let reference = if need_reference { Some(reference_for(c, actor)?) } else { None };
     let notifications = crate::notify::in_app::for_feed_rows(c, me, &rows)?;
     Ok(PullResponse {
@@ -627,5 +631,6 @@ pub fn pull(
         notices,
         rejections,
         notifications,
+        faults,
     })
 }

@@ -203,6 +203,12 @@ async fn a_month_of_fault_notices_totals_points_shares_liability_and_follows_an_
         v
     };
     assert_eq!(views.as_array().unwrap().len(), 4, "a person reads their own: {views}");
+    // Their phone pulls them too (and nobody else's), as the feed changes.
+    s.sequenced().await;
+    let pulled = officer.pull(&s, "").await;
+    let mine = pulled["faults"].as_array().unwrap();
+    assert_eq!(mine.len(), 4, "{pulled}");
+    assert!(mine.iter().all(|f| f["person_id"] == patrol.to_string()));
     let second: Id = views.as_array().unwrap().iter().find(|v| v["rule_code"] == "SE-01").unwrap()["id"]
         .as_str()
         .unwrap()
