@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
+use patrol_protocol::fault::{AppealDecision, FaultAction, FaultRule, FaultView};
 use patrol_protocol::notice::{NoticeAction, NoticeState};
 use patrol_protocol::record::{ItemOutcome, TrackPoint};
 use patrol_protocol::{Checkpoint, Department, Id, Mark, Record, Route, Site};
 
 use crate::core::{Core, CoreConfig, QueueStatus, SignedInPerson};
 use crate::error::PatrolError;
+use crate::faults::{FaultDraft, FaultMonth};
 use crate::notices::{NoticeDraft, NoticeView};
 use crate::patrols::plan::PlannedRun;
 use crate::patrols::{CheckInMethod, RunDetail, RunListItem, RunSummary, Visit};
@@ -128,6 +130,35 @@ impl PatrolCore {
     }
     pub fn list_notices(&self, limit: u32) -> R<Vec<NoticeView>> {
         Ok(self.inner.list_notices(limit)?)
+    }
+
+    /// The organisation's assessment rules in force (from the last sync), by code.
+    pub fn fault_rules(&self) -> R<Vec<FaultRule>> {
+        Ok(self.inner.fault_rules()?)
+    }
+    /// Issues a staff fault notice offline; the server numbers it on the next sync.
+    /// Returns its id.
+    pub fn issue_fault(&self, draft: FaultDraft) -> R<Id> {
+        Ok(self.inner.issue_fault(draft)?)
+    }
+    /// Sign for, refuse or appeal (the person named), or void (a supervisor).
+    pub fn act_on_fault(&self, fault_id: Id, action: FaultAction, reason: String) -> R<()> {
+        Ok(self.inner.act_on_fault(fault_id, action, &reason)?)
+    }
+    /// Decides an appeal; `points` is what remains when reduced (ignored otherwise).
+    pub fn decide_appeal(&self, fault_id: Id, decision: AppealDecision, points: u32, reason: String) -> R<()> {
+        Ok(self.inner.decide_appeal(fault_id, decision, points, &reason)?)
+    }
+    pub fn fault(&self, fault_id: Id) -> R<FaultView> {
+        Ok(self.inner.fault(fault_id)?)
+    }
+    /// Fault notices on this phone, of one month (YYYY-MM) or all, newest first.
+    pub fn list_faults(&self, month: Option<String>, limit: u32) -> R<Vec<FaultView>> {
+        Ok(self.inner.list_faults(month, limit)?)
+    }
+    /// The signed-in person's month: notices counted, points, open appeals.
+    pub fn my_fault_month(&self, month: String) -> R<FaultMonth> {
+        Ok(self.inner.my_fault_month(&month)?)
     }
 
     pub fn queue_status(&self) -> R<QueueStatus> {

@@ -10,6 +10,7 @@ uniffi::use_remote_type!(patrol_protocol::Uuid);
 
 pub mod core;
 pub mod error;
+pub mod faults;
 pub mod ffi;
 pub mod notices;
 pub mod patrols;

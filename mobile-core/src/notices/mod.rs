@@ -203,7 +203,7 @@ fn roles_for(person: &SignedInPerson, n: &NoticeRow) -> Vec<NoticeRole> {
     roles
 }
 
-fn check_photos(conn: &Connection, photos: &[String]) -> Result<()> {
+pub(crate) fn check_photos(conn: &Connection, photos: &[String]) -> Result<()> {
     if photos.len() > limits::PHOTOS_PER_RECORD_MAX {
         return Err(Error::invalid("photos", Reason::TooMany { max: limits::PHOTOS_PER_RECORD_MAX }));
     }

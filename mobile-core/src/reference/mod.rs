@@ -1,6 +1,7 @@
 //! Reference data as the server delivers it (sites, departments, people, checkpoints,
 //! routes, schedules): validated, stored as the server's JSON, and looked up by id.
 
+use patrol_protocol::fault::FaultRule;
 use patrol_protocol::model::{check_site_code, check_text};
 use patrol_protocol::reason::Reason;
 use patrol_protocol::{Checkpoint, Department, Id, Person, Route, Schedule, Site, limits};
@@ -28,6 +29,9 @@ pub struct Bundle {
     pub routes: Vec<Route>,
     pub schedules: Vec<Schedule>,
     pub people: Vec<Person>,
+    /// The organisation's assessment rules in force (fault notices are issued offline
+    /// against them); absent from older servers and bundles.
+    pub fault_rules: Vec<FaultRule>,
 }
 
 /// How many items of each kind a load stored.
@@ -39,6 +43,7 @@ pub struct ReferenceCounts {
     pub routes: u32,
     pub schedules: u32,
     pub people: u32,
+    pub fault_rules: u32,
 }
 
 /// A kind of reference item and the table key it is stored under.
@@ -63,6 +68,7 @@ kind!(Checkpoint, "checkpoint");
 kind!(Route, "route");
 kind!(Schedule, "schedule");
 kind!(Person, "person");
+kind!(FaultRule, "fault_rule");
 
 pub fn parse_bundle(json: &str) -> Result<Bundle> {
     if json.len() > BUNDLE_MAX_BYTES {
@@ -77,6 +83,7 @@ pub fn parse_bundle(json: &str) -> Result<Bundle> {
         bundle.routes.len(),
         bundle.schedules.len(),
         bundle.people.len(),
+        bundle.fault_rules.len(),
     ];
     if lens.iter().any(|&n| n > ITEMS_MAX) {
         return Err(Error::invalid("bundle", Reason::BundleTooMany { max: ITEMS_MAX }));
@@ -145,6 +152,10 @@ pub fn store_bundle(tx: &Transaction<'_>, b: &Bundle) -> Result<ReferenceCounts>
         check_text("display_name", &p.display_name, limits::NAME_MAX, true)?;
         put(tx, p, None)?;
     }
+    for r in &b.fault_rules {
+        r.validate()?;
+        put(tx, r, None)?;
+    }
     let n = |len: usize| len as u32;
     Ok(ReferenceCounts {
         sites: n(b.sites.len()),
@@ -153,6 +164,7 @@ pub fn store_bundle(tx: &Transaction<'_>, b: &Bundle) -> Result<ReferenceCounts>
         routes: n(b.routes.len()),
         schedules: n(b.schedules.len()),
         people: n(b.people.len()),
+        fault_rules: n(b.fault_rules.len()),
     })
 }
 
@@ -176,6 +188,18 @@ pub fn find<T: Kind>(conn: &Connection, id: Id) -> Result<Option<T>> {
 
 pub fn get<T: Kind>(conn: &Connection, id: Id) -> Result<T> {
     find(conn, id)?.ok_or_else(|| Error::not_found(T::KIND, id))
+}
+
+/// An item still in use (not retired), or None.
+pub fn find_in_use<T: Kind>(conn: &Connection, id: Id) -> Result<Option<T>> {
+    let body: Option<String> = conn
+        .query_row(
+            "SELECT body FROM reference WHERE kind = ?1 AND id = ?2 AND retired = 0",
+            params![T::KIND, id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
 }
 
 /// All items of a kind still in use (not retired), optionally only one site's, in a

@@ -25,6 +25,13 @@ pub fn apply(tx: &Transaction<'_>, record: &Record) -> Result<()> {
         | RecordPayload::Correction { .. }
         | RecordPayload::RunWaived { .. }
         | RecordPayload::RunWaiverDecided { .. } => Ok(()),
+        // Fault notices have no local projection: the phone shows the server's views
+        // (the `faults` table the pull fills, see `faults`), with this device's actions
+        // not yet acknowledged laid over them from the log itself when read. A fault
+        // notice issued here shows once the server has numbered it.
+        RecordPayload::FaultIssued { .. } | RecordPayload::FaultActed { .. } | RecordPayload::AppealDecided { .. } => {
+            Ok(())
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 
 /// The schema version this build writes. Raise it with a new arm in `upgrade_from`
 /// and the same change folded into `CURRENT`.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
 /// The schema as first written (v1). Frozen: the upgrade test builds an old file from it.
 pub const V1: &str = "
@@ -174,6 +174,26 @@ CREATE TABLE photo_marks (
 CREATE INDEX photo_marks_photo ON photo_marks (sha256, seq);
 ";
 
+/// v6: staff fault notices as the server shows them (the pull's `faults`: the person's
+/// own and those they issued), one row per notice upserted by id, the view kept whole
+/// as JSON beside the columns the lists filter on. Not a projection of this device's
+/// records: a rebuild leaves it alone.
+const V5_TO_V6: &str = "
+CREATE TABLE faults (
+    fault_id TEXT PRIMARY KEY,
+    number TEXT NOT NULL,
+    site_id TEXT NOT NULL,
+    month TEXT NOT NULL,
+    person_id TEXT NOT NULL,
+    issuer_id TEXT NOT NULL,
+    seen_ms INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    pulled_ms INTEGER NOT NULL
+) STRICT;
+CREATE INDEX faults_month ON faults (month, seen_ms);
+CREATE INDEX faults_seen ON faults (seen_ms);
+";
+
 /// Rows every schema starts with, whichever way it was reached.
 const SEED: &str = "INSERT OR IGNORE INTO sync_state (id, acked_seq) VALUES (1, 0);";
 
@@ -203,6 +223,7 @@ fn init(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(V2_TO_V3)?;
     tx.execute_batch(V3_TO_V4)?;
     tx.execute_batch(V4_TO_V5)?;
+    tx.execute_batch(V5_TO_V6)?;
     Ok(())
 }
 
@@ -214,6 +235,7 @@ fn upgrade_from(tx: &Transaction<'_>, mut version: u32) -> Result<()> {
             2 => tx.execute_batch(V2_TO_V3)?,
             3 => tx.execute_batch(V3_TO_V4)?,
             4 => tx.execute_batch(V4_TO_V5)?,
+            5 => tx.execute_batch(V5_TO_V6)?,
             v => return Err(Error::Corrupt(format!("no upgrade from schema {v}"))),
         }
         version += 1;

@@ -114,6 +114,8 @@ pub struct SyncReport {
     pub photos_sent: u64,
     pub photo_bytes_sent: u64,
     pub notices_received: u64,
+    /// Fault notices (the person's own, and those they issued) new or changed.
+    pub faults_received: u64,
     pub reference_updated: bool,
     pub numbers: Vec<NumberAssigned>,
     pub rejections: Vec<RejectionLine>,
@@ -647,58 +649,69 @@ impl Core {
             if report.clock_offset_ms.is_none() {
                 report.clock_offset_ms = Some(page.server_time_ms - (asked + now) / 2);
             }
-            self.store.write(|tx| {
-                if let Some(bundle) = &page.reference {
-                    let org = bundle.sites.first().map(|s| s.org_id).unwrap_or_default();
-                    let b = crate::reference::Bundle {
-                        sites: bundle.sites.clone(),
-                        departments: bundle.departments.clone(),
-                        checkpoints: bundle.checkpoints.clone(),
-                        routes: bundle.routes.clone(),
-                        schedules: bundle.schedules.clone(),
-                        people: bundle
-                            .people
-                            .iter()
-                            .map(|p| Person {
-                                id: p.id,
-                                org_id: org,
-                                login: String::new(),
-                                display_name: p.display_name.clone(),
-                                active: true,
-                            })
-                            .collect(),
-                    };
-                    crate::reference::store_bundle(tx, &b)?;
-                    report.reference_updated = true;
-                }
-                let acked = acked_seq(tx)?;
-                for n in &page.notices {
-                    apply_server_notice(tx, n, acked)?;
-                }
-                for r in &page.rejections {
-                    let line = RejectionLine {
-                        record_id: r.record_id,
-                        seq: r.seq,
-                        kind: r.kind.clone(),
-                        reason: r.reason.clone(),
-                        reason_zh: r.reason_zh.clone(),
-                        notice_id: r.notice_id,
-                    };
-                    if store_rejection(tx, &line, now)?
-                        && !report.rejections.iter().any(|x| x.record_id == line.record_id)
-                    {
-                        report.rejections.push(line);
-                    }
-                }
-                meta_set(tx, "pull_cursor", &page.cursor)
-            })?;
-            report.notices_received += page.notices.len() as u64;
-            progress.records_received += (page.notices.len() + page.rejections.len()) as u64;
+            self.apply_pull_page(&page, report, now)?;
+            progress.records_received += (page.notices.len() + page.rejections.len() + page.faults.len()) as u64;
             tell(progress);
             if !page.more {
                 return Ok(());
             }
         }
+        Ok(())
+    }
+
+    /// Stores one pull page in one transaction: the reference data, the notices, the
+    /// refusals, the fault notices, and the cursor after it. The sync calls it for each
+    /// page; tests and tools feed it a page of their own (no server needed).
+    #[doc(hidden)]
+    pub fn apply_pull_page(&self, page: &PullResponse, report: &mut SyncReport, now: i64) -> Result<()> {
+        self.store.write(|tx| {
+            if let Some(bundle) = &page.reference {
+                let org = bundle.sites.first().map(|s| s.org_id).unwrap_or_default();
+                let b = crate::reference::Bundle {
+                    sites: bundle.sites.clone(),
+                    departments: bundle.departments.clone(),
+                    checkpoints: bundle.checkpoints.clone(),
+                    routes: bundle.routes.clone(),
+                    schedules: bundle.schedules.clone(),
+                    people: bundle
+                        .people
+                        .iter()
+                        .map(|p| Person {
+                            id: p.id,
+                            org_id: org,
+                            login: String::new(),
+                            display_name: p.display_name.clone(),
+                            active: true,
+                        })
+                        .collect(),
+                    fault_rules: bundle.fault_rules.clone(),
+                };
+                crate::reference::store_bundle(tx, &b)?;
+                report.reference_updated = true;
+            }
+            let acked = acked_seq(tx)?;
+            for n in &page.notices {
+                apply_server_notice(tx, n, acked)?;
+            }
+            for r in &page.rejections {
+                let line = RejectionLine {
+                    record_id: r.record_id,
+                    seq: r.seq,
+                    kind: r.kind.clone(),
+                    reason: r.reason.clone(),
+                    reason_zh: r.reason_zh.clone(),
+                    notice_id: r.notice_id,
+                };
+                if store_rejection(tx, &line, now)? && !report.rejections.iter().any(|x| x.record_id == line.record_id)
+                {
+                    report.rejections.push(line);
+                }
+            }
+            crate::faults::store_views(tx, &page.faults, now)?;
+            meta_set(tx, "pull_cursor", &page.cursor)
+        })?;
+        report.notices_received += page.notices.len() as u64;
+        report.faults_received += page.faults.len() as u64;
         Ok(())
     }
 

@@ -7,6 +7,7 @@ mod common;
 mod crash;
 mod disk_full;
 mod encryption;
+mod faults;
 mod markup;
 mod patrol_walk;
 mod photos;
