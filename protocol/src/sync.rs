@@ -191,7 +191,8 @@ pub struct PullResponse {
     /// In-app messages for the caller (reminders, escalations, missed patrols).
     #[serde(default)]
     pub notifications: Vec<InAppNotification>,
-    /// Fault notices of the caller, and those they issued, that changed in this page.
+    /// Fault notices of the caller, those they issued and those whose appeal they are
+    /// to decide, that changed in this page.
     #[serde(default)]
     pub faults: Vec<crate::fault::FaultView>,
 }

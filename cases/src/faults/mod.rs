@@ -354,7 +354,8 @@ fn changed(c: &mut dyn Conn, site: Id, person: Id, rec: &Record, now: i64) -> Re
 }
 
 /// The fault notices a pull shows its reader among `record_ids` (the records of its
-/// page's fault entries): their own, and those they issued.
+/// page's fault entries): their own, those they issued, and those whose appeal they
+/// are to decide.
 pub fn pulled(c: &mut dyn Conn, me: Id, record_ids: &[Id]) -> Result<Vec<FaultView>, DbError> {
     let mut ids: Vec<Id> = Vec::new();
     for r in record_ids {
@@ -368,7 +369,7 @@ pub fn pulled(c: &mut dyn Conn, me: Id, record_ids: &[Id]) -> Result<Vec<FaultVi
     let mut views = Vec::new();
     for id in ids {
         if let Some(f) = get(c, id)? {
-            if f.person_id == me || f.issuer_id == me {
+            if f.person_id == me || f.issuer_id == me || f.deciders.contains(&me) {
                 views.push(view(c, &f)?);
             }
         }

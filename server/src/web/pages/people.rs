@@ -142,7 +142,7 @@ fn role_fields(lang: Lang, org: &Org) -> Markup {
             }
             (layout::field_error("site_id", echo::error_for("site_id")))
         }
-        label.field { span { (t(K::Department)) " (" (t(K::RoleDepartmentHead)) ")" }
+        label.field { span { (t(K::Department)) " (" (t(K::RoleDepartmentHead)) " / " (t(K::RoleDepartmentStaff)) ")" }
             select name="department" {
                 option value="" { (t(K::NoDepartment)) }
                 @for d in &org.departments {
