@@ -219,6 +219,33 @@ pub fn mark_complete(c: &mut dyn Conn, sha: &str, now: i64) -> Result<(), DbErro
     let before = c.query_opt("SELECT complete, size FROM photos WHERE sha256 = $1", &params![sha])?;
     c.execute("UPDATE photos SET complete = 1, completed_ms = $2 WHERE sha256 = $1", &params![sha, now])?;
     c.execute("DELETE FROM photo_chunks WHERE sha256 = $1", &params![sha])?;
+    let newly = before.filter(|r| !r.bool(0).unwrap_or(true)).map(|r| r.int(1)).transpose()?;
+    completed(c, sha, newly.map(|s| s as u64), now)
+}
+
+/// An upload's last bytes arrived and checked out: the photo is complete, provided the
+/// upload still stands where it did (`received` is `received_before`, not complete).
+/// One statement marks it (an upload of the whole photo in one request writes no
+/// chunk rows, so none are deleted then). Whether this call completed it.
+pub fn complete_upload(c: &mut dyn Conn, sha: &str, received_before: u64, now: i64) -> Result<bool, DbError> {
+    let Some(row) = c.query_opt(
+        "UPDATE photos SET received = size, complete = 1, completed_ms = $3
+         WHERE sha256 = $1 AND received = $2 AND complete = 0 RETURNING size",
+        &params![sha, received_before as i64, now],
+    )?
+    else {
+        return Ok(false);
+    };
+    if received_before > 0 {
+        c.execute("DELETE FROM photo_chunks WHERE sha256 = $1", &params![sha])?;
+    }
+    completed(c, sha, Some(row.int(0)? as u64), now)?;
+    Ok(true)
+}
+
+/// What a photo's completion tells: the notices citing it (their readers' phones), and
+/// the log, once (`newly`: its size when it was not complete before).
+fn completed(c: &mut dyn Conn, sha: &str, newly: Option<u64>, now: i64) -> Result<(), DbError> {
     let cites = c.query(
         "SELECT DISTINCT c.notice_id, n.site_id, n.department_id, n.issuer_id FROM photo_citations c
          JOIN notices n ON n.id = c.notice_id WHERE c.sha256 = $1",
@@ -236,12 +263,8 @@ pub fn mark_complete(c: &mut dyn Conn, sha: &str, now: i64) -> Result<(), DbErro
     }
     // Logged once, when the photo first became complete (a second upload of the same
     // bytes decides nothing new).
-    if let Some(r) = before.filter(|r| !r.bool(0).unwrap_or(true)) {
-        let leaf = patrol_protocol::audit::Leaf::PhotoCompleted {
-            sha256: sha.to_string(),
-            size: r.int(1)? as u64,
-            at_ms: now,
-        };
+    if let Some(size) = newly {
+        let leaf = patrol_protocol::audit::Leaf::PhotoCompleted { sha256: sha.to_string(), size, at_ms: now };
         crate::audit::log::append(c, &leaf, now)?;
     }
     Ok(())

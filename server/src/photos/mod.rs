@@ -360,12 +360,7 @@ async fn complete(state: &AppState, sha: &str, data: Vec<u8>, received_before: u
     state
         .store
         .write_or_refuse(move |c| {
-            let n = c.execute(
-                "UPDATE photos SET received = size WHERE sha256 = $1 AND received = $2 AND complete = 0",
-                &params![sha_owned.clone(), received_before as i64],
-            )?;
-            if n == 1 {
-                mark_complete(c, &sha_owned, now)?;
+            if patrol_cases::photos::complete_upload(c, &sha_owned, received_before, now)? {
                 return Ok(Ok(()));
             }
             // A racing upload of the same last chunk finished first: the same bytes.
@@ -376,7 +371,10 @@ async fn complete(state: &AppState, sha: &str, data: Vec<u8>, received_before: u
         })
         .await??;
     crate::metrics::photo_completed();
-    forget_staged(state, sha).await;
+    // A photo sent whole in one request staged nothing: no listing of the store for it.
+    if received_before > 0 {
+        forget_staged(state, sha).await;
+    }
     Ok(PhotoStatus { sha256: sha.to_string(), size, received: size, complete: true })
 }
 
