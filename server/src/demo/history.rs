@@ -63,6 +63,7 @@ pub struct Summary {
     pub photos: u32,
     pub desk_actions: u32,
     pub logs_signed: u32,
+    pub faults: u32,
     pub elapsed_ms: u128,
 }
 
@@ -70,7 +71,7 @@ impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} days: {} patrol runs, {} records pushed, {} notices, {} photos, {} actions at desks, {} daily logs signed ({} ms)",
+            "{} days: {} patrol runs, {} records pushed, {} notices, {} photos, {} actions at desks, {} daily logs signed, {} fault notices ({} ms)",
             self.days,
             self.runs,
             self.records,
@@ -78,6 +79,7 @@ impl std::fmt::Display for Summary {
             self.photos,
             self.desk_actions,
             self.logs_signed,
+            self.faults,
             self.elapsed_ms
         )
     }
@@ -338,6 +340,30 @@ enum Event {
     Jobs,
     /// The log's tree head, as the running instance signs it.
     TreeHead,
+    /// A fault notice issued at a desk (服务质量考核), the rule's points.
+    Fault {
+        login: &'static str,
+        person: &'static str,
+        rule: &'static str,
+        seen: &'static str,
+        location: &'static str,
+    },
+    /// The person answers the `index`-th fault notice issued so far, or a supervisor
+    /// voids it.
+    FaultAnswer {
+        login: &'static str,
+        index: usize,
+        action: patrol_protocol::fault::FaultAction,
+        reason: &'static str,
+    },
+    /// One level up decides the `index`-th fault notice's appeal.
+    FaultDecision {
+        login: &'static str,
+        index: usize,
+        decision: patrol_protocol::fault::AppealDecision,
+        points: u32,
+        reason: &'static str,
+    },
 }
 
 struct Timed {
@@ -392,6 +418,53 @@ struct Plan<'c> {
 }
 
 impl<'c> Plan<'c> {
+    /// The month's staff fault notices (服务质量考核), in the last days of the current
+    /// month (of the previous one early in a month): the officer's desk left empty and
+    /// a late round, the cleaner's lobby three times (her head shares it), the guard
+    /// asleep; signed, one refused, one appealed and reduced by the manager.
+    fn assessment(&mut self, today: NaiveDate) {
+        use patrol_protocol::fault::{AppealDecision as D, FaultAction as A};
+        let first = today - Duration::days(i64::from(chrono::Datelike::day(&today)) - 1);
+        let base =
+            if chrono::Datelike::day(&today) >= 9 { today - Duration::days(8) } else { first - Duration::days(9) };
+        let at = |d: i64, minute: i64| local_ms(base + Duration::days(d), minute);
+        let issued: [(i64, i64, &'static str, &'static str, &'static str, &'static str, &'static str); 8] = [
+            (0, 9 * 60 + 12, "supervisor", "patrol", "FD-01", "9:10 客服前台无人，业主等候 10 分钟", "客服中心"),
+            (1, 10 * 60 + 40, "supervisor", "cleaner", "CL-01", "1号楼大堂地面有水渍未清理", "1号楼大堂"),
+            (2, 16 * 60 + 5, "clean.head", "cleaner", "CL-01", "3号楼电梯轿厢地面污渍", "3号楼电梯"),
+            (3, 23 * 60 + 40, "supervisor", "guard", "SE-01", "夜巡发现北门岗亭值班员睡岗", "北门岗亭"),
+            (4, 8 * 60 + 50, "supervisor", "patrol", "PT-01", "上午外围巡检晚开始 40 分钟，未报备", "外围巡检线路"),
+            (5, 11 * 60 + 20, "supervisor", "cleaner", "CL-01", "1号楼大堂垃圾桶满溢未清运", "1号楼大堂"),
+            (6, 14 * 60 + 35, "supervisor", "guard", "UN-01", "未按规定着装（未戴工牌）", "南门"),
+            (7, 9 * 60 + 30, "supervisor", "patrol", "MN-01", "接待业主投诉时语气生硬，业主不满", "客服中心"),
+        ];
+        for (d, minute, login, person, rule, seen, location) in issued {
+            self.at(at(d, minute), Event::Fault { login, person, rule, seen, location });
+        }
+        let answers: [(i64, i64, &'static str, usize, A, &'static str); 7] = [
+            (0, 11 * 60, "patrol", 0, A::Acknowledge, ""),
+            (1, 12 * 60, "cleaner", 1, A::Acknowledge, ""),
+            (3, 9 * 60, "cleaner", 2, A::Acknowledge, ""),
+            (4, 8 * 60, "guard", 3, A::Refuse, "当晚身体不适，已向班长请假"),
+            (4, 10 * 60, "patrol", 4, A::Acknowledge, ""),
+            (5, 13 * 60, "cleaner", 5, A::Acknowledge, ""),
+            (7, 10 * 60 + 15, "patrol", 7, A::Appeal, "业主情绪激动在先，本人已耐心解释，请求复核"),
+        ];
+        for (d, minute, login, index, action, reason) in answers {
+            self.at(at(d, minute), Event::FaultAnswer { login, index, action, reason });
+        }
+        self.at(
+            at(7, 16 * 60),
+            Event::FaultDecision {
+                login: "manager",
+                index: 7,
+                decision: D::Reduced,
+                points: 1,
+                reason: "调看录音，员工有解释，减为 1 分",
+            },
+        );
+    }
+
     fn at(&mut self, at: i64, event: Event) {
         let order = self.events.len();
         self.events.push(Timed { at, order, event });
@@ -710,6 +783,8 @@ struct Seeder {
     /// People at desks as their sessions see them, by login (roles do not change).
     desks: std::collections::HashMap<&'static str, Actor>,
     summary: Summary,
+    /// The fault notices issued so far, in order.
+    faults: Vec<Id>,
 }
 
 fn failed(what: &str, e: impl std::fmt::Display) -> String {
@@ -937,6 +1012,48 @@ impl Seeder {
                     .await
                     .map_err(|e| failed("jobs", e))?;
             }
+            Event::Fault { login, person, rule, seen, location } => {
+                let actor = self.desk_actor(login).await?;
+                let org = actor.person.org_id;
+                let (person_id, rule_id) = self
+                    .state
+                    .store
+                    .read(move |c| {
+                        let p = people::credentials(c, person)?.map(|(p, _)| p.id);
+                        let r = patrol_cases::faults::catalogue::rules(c, org)?.into_iter().find(|r| r.code == rule);
+                        Ok((p, r.map(|r| r.id)))
+                    })
+                    .await
+                    .map_err(|e| failed("fault notice", e))?;
+                let req = patrol_protocol::fault::IssueFaultRequest {
+                    site_id: self.site_id,
+                    person_id: person_id.ok_or("no such demo person")?,
+                    rule_id: rule_id.ok_or("no such demo rule")?,
+                    points: None,
+                    seen: seen.into(),
+                    location: location.into(),
+                    notice_id: None,
+                };
+                let view = patrol_cases::faults::desk::issue(&self.state.store, &actor, req, self.now())
+                    .await
+                    .map_err(|e| format!("{login} issuing a fault notice to {person}: {e}"))?;
+                self.faults.push(view.id);
+                self.summary.faults += 1;
+            }
+            Event::FaultAnswer { login, index, action, reason } => {
+                let actor = self.desk_actor(login).await?;
+                let req = patrol_protocol::fault::FaultActionRequest { action, reason: reason.into() };
+                patrol_cases::faults::desk::act(&self.state.store, &actor, self.faults[index], req, self.now())
+                    .await
+                    .map_err(|e| format!("{login} answering fault notice {index}: {e}"))?;
+            }
+            Event::FaultDecision { login, index, decision, points, reason } => {
+                let actor = self.desk_actor(login).await?;
+                let req = patrol_protocol::fault::AppealDecisionRequest { decision, points, reason: reason.into() };
+                patrol_cases::faults::desk::decide(&self.state.store, &actor, self.faults[index], req, self.now())
+                    .await
+                    .map_err(|e| format!("{login} deciding fault notice {index}: {e}"))?;
+            }
             Event::TreeHead => {
                 let (store, now) = (self.state.store.clone(), self.now());
                 tokio::task::spawn_blocking(move || crate::audit::log::current_head(&store, now))
@@ -971,6 +1088,18 @@ async fn load_compound(store: &Store) -> Result<Compound, String> {
 /// `setup_time(now)` and whose logins are `logins`. Call it once: it assumes the
 /// demo's people have done nothing yet.
 pub async fn seed(store: Store, settings: Settings, logins: &[DemoLogin], now: i64) -> Result<Summary, String> {
+    seed_with(store, settings, logins, now, true).await
+}
+
+/// `seed`, with or without the month's staff fault notices (a database of a release
+/// before them has none: the migration tests make one).
+pub async fn seed_with(
+    store: Store,
+    settings: Settings,
+    logins: &[DemoLogin],
+    now: i64,
+    assessment: bool,
+) -> Result<Summary, String> {
     let started = std::time::Instant::now();
     let setup = setup_time(now);
     let clock = ManualClock::at(setup);
@@ -1010,6 +1139,10 @@ pub async fn seed(store: Store, settings: Settings, logins: &[DemoLogin], now: i
     let mut planned =
         Plan { compound: &compound, events: Vec::new(), rng: SplitMix::new(0x4A59_2026_0001), photo_seed: 0 };
     planned.month(today(now));
+    if assessment {
+        planned.assessment(today(now));
+        planned.events.sort_by_key(|e| (e.at, e.order));
+    }
     let password =
         |login: &str| logins.iter().find(|l| l.login == login).map(|l| l.password.clone()).unwrap_or_default();
     let phones: Vec<Phone> = [("patrol", setup + HOUR), ("eng.head", setup + 2 * HOUR)]
@@ -1036,6 +1169,7 @@ pub async fn seed(store: Store, settings: Settings, logins: &[DemoLogin], now: i
         site_id: compound.site.id,
         desks: Default::default(),
         summary: Summary { days: DAYS as u32, ..Summary::default() },
+        faults: Vec::new(),
     };
     // The officer and the head of engineering install the app that evening.
     for (i, at) in [(OFFICER, setup + HOUR), (ENGINEER, setup + 2 * HOUR)] {

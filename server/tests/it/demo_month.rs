@@ -47,6 +47,27 @@ async fn a_month_of_demo_history_is_real_work_that_the_audit_accepts(backend: Ba
     let site = site(&s).await;
     let today = schedules::local_day(&site, START_MS);
 
+    // The month's staff fault notices, issued at desks: numbered 1 … 8, the cleaner's
+    // lobby three times (her head charged 30 % of it on that month's sheet), one
+    // refused, one appealed and reduced by the manager.
+    assert_eq!(summary.faults, 8);
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM faults".into()).await, 8);
+    assert_eq!(count(&s, "SELECT MAX(counter) FROM faults".into()).await, 8);
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM faults WHERE receipt = 'refused'".into()).await, 1);
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM faults WHERE appeal = 'reduced' AND points_now = 1".into()).await, 1);
+    let month: String = s
+        .state
+        .store
+        .read(|c| c.query_one("SELECT month FROM faults WHERE appeal = 'reduced'", &[])?.text(0))
+        .await
+        .unwrap();
+    let sheet = {
+        let (site, m) = (site.clone(), month.clone());
+        s.state.store.read(move |c| patrol_cases::faults::month::sheet(c, &site, &m)).await.unwrap()
+    };
+    assert_eq!(sheet.charges.len(), 1, "{sheet:?}");
+    assert_eq!(sheet.charges[0].numbers.len(), 3);
+
     // Runs on every window of the month, walked along their routes with GPS tracks:
     // 4 windows a day, one missed; today's first round done by 09:00.
     let runs = count(&s, "SELECT COUNT(*) FROM runs".into()).await;
@@ -251,7 +272,7 @@ async fn the_demo_month_is_the_same_for_the_same_date() {
 /// which rebuilds them from the records, finds nothing; and the register's search finds
 /// the old notices.
 async fn a_database_of_the_previous_release_migrates_and_passes_the_audit(backend: Backend) {
-    let Some((s, _)) = TestServer::start_seeded(backend).await else { return };
+    let Some((s, _)) = TestServer::start_seeded_before_assessment(backend).await else { return };
     let store = s.state.store.clone();
     let before = count(&s, "SELECT COUNT(*) FROM notices".into()).await;
     assert!(before > 20, "a month of notices: {before}");

@@ -119,6 +119,15 @@ impl TestServer {
     /// month before, with the month lived since (`demo::history`). Returns how long
     /// the seed took and what it made.
     pub async fn start_seeded(backend: Backend) -> Option<(TestServer, demo::history::Summary)> {
+        Self::start_seeded_with(backend, true).await
+    }
+
+    /// The demo's month as a release before the staff fault notices made it (none).
+    pub async fn start_seeded_before_assessment(backend: Backend) -> Option<(TestServer, demo::history::Summary)> {
+        Self::start_seeded_with(backend, false).await
+    }
+
+    async fn start_seeded_with(backend: Backend, assessment: bool) -> Option<(TestServer, demo::history::Summary)> {
         // Off the async threads: the PostgreSQL driver blocks.
         let (dir, url, store, logins) = tokio::task::spawn_blocking(move || {
             let dir = TempDir::new("demo");
@@ -131,7 +140,8 @@ impl TestServer {
         .await
         .unwrap()?;
         let settings = Settings { database_url: url, data_dir: dir.0.clone(), ..Settings::default() };
-        let summary = demo::history::seed(store.clone(), settings.clone(), &logins, START_MS).await.unwrap();
+        let summary =
+            demo::history::seed_with(store.clone(), settings.clone(), &logins, START_MS, assessment).await.unwrap();
         let clock = ManualClock::at(START_MS);
         let state = {
             let clock = clock.clone();
