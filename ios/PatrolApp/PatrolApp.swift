@@ -111,6 +111,7 @@ final class AppModel: ObservableObject {
     let run: RunModel
     let form: NoticeFormModel
     let inbox: InboxModel
+    let faults: FaultsModel
     let sync: SyncModel
     let history: HistoryModel
     /// A notice a message link asked for; RootView shows it and clears this.
@@ -124,6 +125,7 @@ final class AppModel: ObservableObject {
         run = RunModel(service: service)
         form = NoticeFormModel(service: service)
         inbox = InboxModel(service: service)
+        faults = FaultsModel(service: service)
         sync = SyncModel(service: service)
         history = HistoryModel(service: service)
         session.restore()

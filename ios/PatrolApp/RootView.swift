@@ -1,4 +1,4 @@
-// Sign-in, or the four tabs: today, notices, sync, history.
+// Sign-in, or the five tabs: today, notices, fault notices, sync, history.
 import PatrolKit
 import SwiftUI
 
@@ -24,6 +24,7 @@ struct RootView: View {
                 TabView {
                     NavigationStack { TodayView() }.tabItem { Label("tab.today", systemImage: "calendar") }
                     NavigationStack { InboxView() }.tabItem { Label("tab.notices", systemImage: "bell") }
+                    NavigationStack { FaultsView() }.tabItem { Label("tab.faults", systemImage: "exclamationmark.triangle") }
                     NavigationStack { SyncView() }.tabItem { Label("tab.sync", systemImage: "arrow.triangle.2.circlepath") }
                     NavigationStack { HistoryView() }.tabItem { Label("tab.history", systemImage: "clock") }
                 }

@@ -3,6 +3,7 @@
 package app.patrol.logic
 
 import java.time.Instant
+import java.time.YearMonth
 import java.time.ZoneOffset
 import java.time.format.DateTimeFormatter
 
@@ -15,6 +16,10 @@ object Formats {
 
     fun dayClock(ms: Long, utcOffsetMinutes: Int): String =
         dayHm.format(Instant.ofEpochMilli(ms).atOffset(ZoneOffset.ofTotalSeconds(utcOffsetMinutes * 60)))
+
+    /** The month (YYYY-MM) an instant falls in at a site, as the server counts fault notices. */
+    fun month(ms: Long, utcOffsetMinutes: Int): String =
+        YearMonth.from(Instant.ofEpochMilli(ms).atOffset(ZoneOffset.ofTotalSeconds(utcOffsetMinutes * 60))).toString()
 
     fun window(startMs: Long, endMs: Long, utcOffsetMinutes: Int): String =
         "${clock(startMs, utcOffsetMinutes)}–${clock(endMs, utcOffsetMinutes)}"

@@ -10,6 +10,8 @@ import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.withContext
 import uniffi.patrol_core.CheckInMethod
+import uniffi.patrol_core.FaultDraft
+import uniffi.patrol_core.FaultMonth
 import uniffi.patrol_core.NoticeDraft
 import uniffi.patrol_core.NoticeView
 import uniffi.patrol_core.PatrolCore
@@ -29,6 +31,9 @@ import uniffi.patrol_core.SyncState
 import uniffi.patrol_core.Visit
 import uniffi.patrol_protocol.Checkpoint
 import uniffi.patrol_protocol.Department
+import uniffi.patrol_protocol.FaultAction
+import uniffi.patrol_protocol.FaultRule
+import uniffi.patrol_protocol.FaultView
 import uniffi.patrol_protocol.Id
 import uniffi.patrol_protocol.ItemOutcome
 import uniffi.patrol_protocol.NoticeAction
@@ -106,6 +111,14 @@ class PatrolRepository(
         write { actOnNotice(noticeId, action, reason, photos, reassignTo) }
     suspend fun notice(noticeId: Id): NoticeView = read { notice(noticeId) }
     suspend fun notices(limit: Int = 200): List<NoticeView> = read { listNotices(limit.toUInt()) }
+
+    // Staff fault notices (员工过失通知单)
+    suspend fun faultRules(): List<FaultRule> = read { faultRules() }
+    suspend fun issueFault(draft: FaultDraft): Id = write { issueFault(draft) }
+    suspend fun actOnFault(faultId: Id, action: FaultAction, reason: String = ""): Unit = write { actOnFault(faultId, action, reason) }
+    suspend fun fault(faultId: Id): FaultView = read { fault(faultId) }
+    suspend fun faults(month: String?, limit: Int = 500): List<FaultView> = read { listFaults(month, limit.toUInt()) }
+    suspend fun faultMonth(month: String): FaultMonth = read { myFaultMonth(month) }
 
     // Sync
     suspend fun syncState(): SyncState = read { syncState() }

@@ -13,7 +13,8 @@ import org.junit.jupiter.api.AfterEach
 import uniffi.patrol_core.PatrolCore
 
 abstract class ServerStory {
-    protected val server = DemoServer.shared
+    /** The shared demo server; a story whose records would change another's counts runs its own. */
+    protected open val server: DemoServer get() = DemoServer.shared
     protected val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
     private val cores = mutableListOf<PatrolCore>()
 

@@ -1,6 +1,7 @@
-// Navigation: sign in, then four tabs (today, notices, sync, history) and the pages they
-// open (a run, a new notice, a notice, a photo's markup). The screen models live in one AndroidX
-// ViewModel with its viewModelScope; they are the app-logic classes tested on the JVM.
+// Navigation: sign in, then five tabs (today, notices, fault notices, sync, history) and the
+// pages they open (a run, a new notice, a notice, a fault notice, a new fault notice, a
+// photo's markup). The screen models live in one AndroidX ViewModel with its
+// viewModelScope; they are the app-logic classes tested on the JVM.
 package app.patrol.android.ui
 
 import android.app.Application
@@ -10,6 +11,7 @@ import androidx.compose.material.icons.automirrored.filled.List
 import androidx.compose.material.icons.filled.DateRange
 import androidx.compose.material.icons.filled.Notifications
 import androidx.compose.material.icons.filled.Refresh
+import androidx.compose.material.icons.filled.Warning
 import androidx.compose.material3.Icon
 import androidx.compose.material3.NavigationBar
 import androidx.compose.material3.NavigationBarItem
@@ -32,6 +34,7 @@ import androidx.navigation.compose.rememberNavController
 import app.patrol.android.PatrolApp
 import app.patrol.android.R
 import app.patrol.logic.DeepLink
+import app.patrol.logic.FaultsModel
 import app.patrol.logic.HistoryModel
 import app.patrol.logic.PendingLink
 import app.patrol.logic.Lang
@@ -53,6 +56,7 @@ class PatrolViewModel(app: Application) : AndroidViewModel(app) {
     val run = RunModel(repo, viewModelScope)
     val raise = RaiseNoticeModel(repo, viewModelScope)
     val notices = NoticesModel(repo, viewModelScope)
+    val faults = FaultsModel(repo, viewModelScope)
     val sync = SyncModel(repo, viewModelScope)
     val history = HistoryModel(repo, viewModelScope)
 
@@ -71,6 +75,7 @@ class PatrolViewModel(app: Application) : AndroidViewModel(app) {
 private enum class Tab(val route: String, val label: Int, val icon: ImageVector) {
     TODAY("today", R.string.tab_today, Icons.Filled.DateRange),
     NOTICES("notices", R.string.tab_notices, Icons.Filled.Notifications),
+    FAULTS("faults", R.string.tab_faults, Icons.Filled.Warning),
     SYNC("sync", R.string.tab_sync, Icons.Filled.Refresh),
     HISTORY("history", R.string.tab_history, Icons.AutoMirrored.Filled.List),
 }
@@ -106,6 +111,9 @@ fun PatrolNav(pendingLink: PendingLink, vm: PatrolViewModel = viewModel()) {
             composable("notices") {
                 NoticesScreen(vm, open = { nav.navigate("notice/$it") }, raise = { vm.raise.open(); nav.navigate("notice/new") })
             }
+            composable("faults") {
+                FaultsScreen(vm, open = { nav.navigate("fault/$it") }, issue = { vm.faults.openForm(); nav.navigate("fault/new") })
+            }
             composable("sync") { SyncScreen(vm) }
             composable("history") { HistoryScreen(vm, openRun = { nav.navigate("run/$it") }) }
             composable("run/{runId}") { e ->
@@ -117,6 +125,8 @@ fun PatrolNav(pendingLink: PendingLink, vm: PatrolViewModel = viewModel()) {
             }
             composable("run/{runId}/plan") { e -> PlanScreen(vm, e.arguments?.getString("runId")!!) }
             composable("notice/new") { RaiseNoticeScreen(vm, done = { nav.popBackStack() }, markup = { nav.navigate("photo/$it/markup") }) }
+            composable("fault/new") { IssueFaultScreen(vm, done = { nav.popBackStack() }, markup = { nav.navigate("photo/$it/markup") }) }
+            composable("fault/{id}") { e -> FaultScreen(vm, e.arguments?.getString("id")!!) }
             composable("notice/{id}") { e -> NoticeScreen(vm, e.arguments?.getString("id")!!, markup = { nav.navigate("photo/$it/markup") }) }
             // A photo this phone took, marked up; saving or leaving comes back to where it was opened.
             composable("photo/{sha}/markup") { e -> MarkupScreen(vm, e.arguments?.getString("sha")!!, done = { nav.popBackStack() }) }
