@@ -515,10 +515,8 @@ fn unlogged(c: &mut dyn Conn, r: &mut Report) -> Result<(), DbError> {
 /// Notice numbers per site and year: 1, 2, 3 … up to the counter, none twice, each
 /// written as SITE-YEAR-NNNNNN.
 fn notice_numbers(c: &mut dyn Conn, r: &mut Report) -> Result<(), DbError> {
-    numbers(c, r, "notices", "notice_counters", "notice", |code, year, n| format!("{code}-{year}-{n:06}"))?;
-    numbers(c, r, "faults", "fault_counters", "fault notice", |code, year, n| {
-        crate::faults::fault_number(code, year, n)
-    })
+    numbers(c, r, "notices", "notice_counters", "notice", crate::notices::notice_number)?;
+    numbers(c, r, "faults", "fault_counters", "fault notice", crate::faults::fault_number)
 }
 
 /// One numbering: `table`'s rows per site and year against `counters`.

@@ -424,9 +424,7 @@ pub fn apply_issued(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> 
         return Ok(Outcome::rejected(Reason::FaultRuleUnknown));
     };
     if let Some(run) = run_id {
-        let run_site =
-            c.query_opt("SELECT site_id FROM runs WHERE id = $1", &params![*run])?.map(|r| r.uuid(0)).transpose()?;
-        if run_site != Some(site.id) {
+        if !crate::notices::run_is_of_site(c, *run, site.id)? {
             return Ok(Outcome::rejected(Reason::RunOfOtherSite));
         }
     }
@@ -435,25 +433,13 @@ pub fn apply_issued(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> 
             return Ok(Outcome::rejected(Reason::NoticeUnknown));
         }
     }
-    for p in photos {
-        if !crate::photos::taken_on_device(c, p, rec.device)? {
-            return Ok(Outcome::rejected(Reason::PhotoNotFromDevice { sha: p.to_string() }));
-        }
+    if let Some(o) = crate::notices::uncited_photo(c, rec, photos)? {
+        return Ok(o);
     }
     // Seen when the phone says, never after the server had it.
     let seen_ms = rec.device_time_ms.min(now);
     let month = month_of(seen_ms, site.utc_offset_minutes);
-    let year = i64::from(chrono::Datelike::year(&local_date(now, site.utc_offset_minutes)));
-    c.execute(
-        "INSERT INTO fault_counters (site_id, year, value) VALUES ($1, $2, 0) ON CONFLICT (site_id, year) DO NOTHING",
-        &params![site.id, year],
-    )?;
-    let counter = c
-        .query_one(
-            "UPDATE fault_counters SET value = value + 1 WHERE site_id = $1 AND year = $2 RETURNING value",
-            &params![site.id, year],
-        )?
-        .int(0)?;
+    let (year, counter) = crate::notices::next_number(c, "fault_counters", &site, now)?;
     let number = fault_number(&site.code, year, counter);
     let superior = direct_superior(c, site.org_id, site.id, *person_id)?;
     c.execute(

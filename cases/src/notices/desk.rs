@@ -2,6 +2,7 @@
 //! path both take, checked against the state machine before anything is stored.
 
 use patrol_protocol::Id;
+use patrol_protocol::fault::IssueFaultRequest;
 use patrol_protocol::notice::NoticeAction;
 use patrol_protocol::reason::{Reason, Thing};
 use patrol_protocol::record::{PhotoContext, RecordPayload};
@@ -73,50 +74,38 @@ pub async fn act_on(
         .write_or_refuse(move |c| {
             let n = match crate::notices::check_action(c, &a, id, req.action)?.expect("checked visible") {
                 Ok(n) => n,
-                Err(refusal) => return Ok(Err(Reason::NoticeRefused { refusal })),
+                Err(refusal) => return Ok(Err(DomainError::Conflict(Reason::NoticeRefused { refusal }))),
             };
             let context = PhotoContext { run_id: None, checkpoint_id: n.checkpoint_id, notice_id: Some(id) };
             for p in &uploaded {
                 let o = crate::photos::record_prepared(c, &a, p, context.clone(), now)?;
                 if let (RecordStatus::Rejected, Some(why)) = (o.status, o.why) {
-                    return Ok(Err(Reason::PhotoRefused { why: Box::new(why) }));
+                    return Ok(Err(DomainError::Conflict(Reason::PhotoRefused { why: Box::new(why) })));
                 }
             }
             // Closed with points deducted: the fault notice first, in this transaction,
             // so the close finds it; refused, neither is kept.
             if let Some(f) = closing {
-                let points = match f.points {
-                    Some(p) => p,
-                    None => crate::faults::catalogue::rule(c, a.person.org_id, f.rule_id)?.map_or(1, |r| r.points),
-                };
-                let fault = RecordPayload::FaultIssued {
-                    fault_id: Id::now_v7(),
+                let fault = IssueFaultRequest {
                     site_id: n.site_id,
                     person_id: f.person_id,
                     rule_id: f.rule_id,
-                    points,
+                    points: f.points,
                     seen,
                     location: n.location.clone(),
-                    run_id: None,
                     notice_id: Some(id),
-                    photos: Vec::new(),
                 };
-                if let Err(e) = fault.validate() {
-                    return Ok(Err(e.reason));
-                }
-                if let Err(why) = crate::faults::desk::append(c, &a, fault, now)? {
-                    return Ok(Err(why));
+                if let Err(e) = crate::faults::desk::issue_in(c, &a, fault, now)? {
+                    return Ok(Err(e));
                 }
             }
             let (_, outcome) = append_server_record(c, &a, payload, now)?;
             Ok(match (outcome.status, outcome.why) {
-                (RecordStatus::Rejected, Some(why)) => Err(why),
+                (RecordStatus::Rejected, Some(why)) => Err(DomainError::Conflict(why)),
                 _ => Ok(()),
             })
         })
         .await?;
-    if let Err(why) = outcome {
-        return Err(DomainError::Conflict(why));
-    }
+    outcome?;
     visible_notice(store, actor, id).await
 }

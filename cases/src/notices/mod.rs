@@ -613,28 +613,15 @@ pub fn apply_raised(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> 
         }
     }
     if let Some(run) = run_id {
-        let run_site =
-            c.query_opt("SELECT site_id FROM runs WHERE id = $1", &params![*run])?.map(|r| r.uuid(0)).transpose()?;
-        if run_site != Some(site.id) {
+        if !run_is_of_site(c, *run, site.id)? {
             return Ok(Outcome::rejected(Reason::RunOfOtherSite));
         }
     }
     if let Some(o) = uncited_photo(c, rec, photos)? {
         return Ok(o);
     }
-    // The number: per site and year of receipt in site time, in this transaction.
-    let year = i64::from(chrono::Datelike::year(&local_date(now, site.utc_offset_minutes)));
-    c.execute(
-        "INSERT INTO notice_counters (site_id, year, value) VALUES ($1, $2, 0) ON CONFLICT (site_id, year) DO NOTHING",
-        &params![site.id, year],
-    )?;
-    let counter = c
-        .query_one(
-            "UPDATE notice_counters SET value = value + 1 WHERE site_id = $1 AND year = $2 RETURNING value",
-            &params![site.id, year],
-        )?
-        .int(0)?;
-    let number = format!("{}-{year}-{counter:06}", site.code);
+    let (year, counter) = next_number(c, "notice_counters", &site, now)?;
+    let number = notice_number(&site.code, year, counter);
     // The effective due time: the issuer may shorten the site's limit for the
     // severity, never lengthen it; the limit counts from the server's receipt, so a
     // phone's clock cannot stretch it. The phone's own wish is kept beside it.
@@ -719,9 +706,46 @@ pub fn apply_raised(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> 
     Ok(Outcome { notice_number: Some(number), ..Outcome::applied() })
 }
 
+/// SITE-YEAR-NNNNNN: a rectification notice's number.
+pub fn notice_number(site_code: &str, year: i64, counter: i64) -> String {
+    format!("{site_code}-{year}-{counter:06}")
+}
+
+/// The next number of `site` for the year of receipt (`now`, in site time) from
+/// `counters` (the notices' or the fault notices'), in the caller's transaction: the
+/// counter row is locked until it commits, so numbers have no gaps. Returns the year
+/// and the number.
+pub(crate) fn next_number(
+    c: &mut dyn Conn,
+    counters: &str,
+    site: &patrol_protocol::Site,
+    now: i64,
+) -> Result<(i64, i64), DbError> {
+    let year = i64::from(chrono::Datelike::year(&local_date(now, site.utc_offset_minutes)));
+    c.execute(
+        &format!(
+            "INSERT INTO {counters} (site_id, year, value) VALUES ($1, $2, 0) ON CONFLICT (site_id, year) DO NOTHING"
+        ),
+        &params![site.id, year],
+    )?;
+    let counter = c
+        .query_one(
+            &format!("UPDATE {counters} SET value = value + 1 WHERE site_id = $1 AND year = $2 RETURNING value"),
+            &params![site.id, year],
+        )?
+        .int(0)?;
+    Ok((year, counter))
+}
+
+/// Whether a run (named by a record) is one of `site`'s.
+pub(crate) fn run_is_of_site(c: &mut dyn Conn, run: Id, site: Id) -> Result<bool, DbError> {
+    let found = c.query_opt("SELECT site_id FROM runs WHERE id = $1", &params![run])?.map(|r| r.uuid(0)).transpose()?;
+    Ok(found == Some(site))
+}
+
 /// A record may cite only photos its own device took (a `photo_taken` earlier in the
 /// same chain): knowing a photo's hash gives no claim on it.
-fn uncited_photo(c: &mut dyn Conn, rec: &Record, photos: &[String]) -> Result<Option<Outcome>, DbError> {
+pub(crate) fn uncited_photo(c: &mut dyn Conn, rec: &Record, photos: &[String]) -> Result<Option<Outcome>, DbError> {
     for p in photos {
         if !crate::photos::taken_on_device(c, p, rec.device)? {
             return Ok(Some(Outcome::rejected(Reason::PhotoNotFromDevice { sha: p.to_string() })));
