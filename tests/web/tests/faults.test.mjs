@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync, rmSync, copyFileSync, mkdirSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launch, signIn, screenshot } from "./browser.mjs";
-import { Phone, api, uuidv7 } from "./records.mjs";
+import { Phone, api, uuidv7, walkStart } from "./records.mjs";
 
 const ARTIFACTS = process.env.PATROL_WEB_ARTIFACTS ?? "test-artifacts";
 let browser, context, page, work, site, month, people, appealed, ruleIds;
@@ -42,7 +42,7 @@ before(async () => {
   people = Object.fromEntries(list.map((p) => [p.login, p.id]));
   ruleIds = Object.fromEntries(rules.map((r) => [r.code, r.id]));
   const rule = (code) => ruleIds[code];
-  const start = Date.now() - 20 * 60e3;
+  const start = walkStart(ref.sites[0], 20 * 60e3);
   month = new Date(start + 8 * 3600e3).toISOString().slice(0, 7);
   const issue = (login, code, points, seen, at) => {
     const fault_id = uuidv7();

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PNG } from "pngjs";
 import { launch, signIn, screenshot, demoSiteId } from "./browser.mjs";
-import { Phone, noticeRaised, photoTaken, sha256, uuidv7 } from "./records.mjs";
+import { Phone, noticeRaised, photoTaken, sha256, uuidv7, walkStart } from "./records.mjs";
 
 const ARTIFACTS = process.env.PATROL_WEB_ARTIFACTS ?? "test-artifacts";
 let browser, context, page, work, siteId, engNotice, cleanNotice, runId;
@@ -52,7 +52,7 @@ async function patrolAndFindings() {
   const route = ref.routes[0];
   const cps = route.checkpoint_ids.map((id) => ref.checkpoints.find((c) => c.id === id));
   const labels = await Phone.labels(site);
-  const start = Date.now() - 30 * 60e3;
+  const start = walkStart(ref.sites[0], 30 * 60e3);
   runId = uuidv7();
   officer.record({ kind: "run_started", run_id: runId, route_id: route.id, site_id: site }, start);
   const walked = cps.slice(0, -1);

@@ -17,7 +17,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { launch, signIn, screenshot, BASE } from "./browser.mjs";
-import { Phone, noticeRaised, photoTaken, sha256, uuidv7 } from "./records.mjs";
+import { Phone, noticeRaised, photoTaken, sha256, uuidv7, walkStart } from "./records.mjs";
 
 const WIDTH = 390;
 const HEIGHT = 844;
@@ -45,7 +45,7 @@ async function patrolAndNotice() {
   const site = ref.sites[0].id;
   const route = ref.routes[0];
   const labels = await Phone.labels(site);
-  const start = Date.now() - 40 * 60e3;
+  const start = walkStart(ref.sites[0], 40 * 60e3);
   runId = uuidv7();
   officer.record({ kind: "run_started", run_id: runId, route_id: route.id, site_id: site }, start);
   route.checkpoint_ids.slice(0, -1).forEach((id, i) => {

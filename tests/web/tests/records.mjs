@@ -53,6 +53,16 @@ export async function api(method, path, token, body, headers = {}) {
 }
 
 /** A signed-in device with its own record chain. */
+/** When a walk that began `backMs` ago began, kept within the site's today: just
+ * after local midnight a walk "40 minutes ago" would be yesterday's and missing from
+ * today's pages. Its later events may then fall a little after now (a phone's clock
+ * may run ahead; the server accepts up to a week). */
+export function walkStart(site, backMs, now = Date.now()) {
+  const offset = site.utc_offset_minutes * 60e3;
+  const midnight = now - ((now + offset) % 86400e3);
+  return Math.max(now - backMs, midnight + 1e3);
+}
+
 export class Phone {
   static async signIn(login) {
     const device = randomUUID();
