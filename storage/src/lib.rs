@@ -9,6 +9,7 @@ pub mod postgres;
 pub mod reference;
 pub mod sqlite;
 mod sqlite_raw;
+mod sqlite_writer;
 pub mod web;
 
 use std::sync::Arc;

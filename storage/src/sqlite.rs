@@ -15,13 +15,17 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Connection};
 
 use crate::sqlite_raw::Statements;
+use crate::sqlite_writer::Writer;
 
 use super::db::{
     Conn, Database, DbError, DbRuntime, PoolSettings, Row, Value, execute_outside, from_sqlx, migrate_pool, migrator,
 };
 
 pub struct SqliteDb {
-    // Dropped before the runtime that drives it.
+    // Dropped before the runtime that drives them.
+    /// Every write transaction's connection (`sqlite_writer`).
+    writer: Writer,
+    /// Read transactions' connections.
     pool: SqlitePool,
     rt: Arc<DbRuntime>,
     waiters: crate::db::Waiters,
@@ -55,10 +59,12 @@ impl SqliteDb {
                     .test_before_acquire(false)
                     // One connection now, so a bad path fails at start-up, not on first use.
                     .min_connections(1)
-                    .connect_with(options),
+                    .connect_with(options.clone()),
             )
             .map_err(from_sqlx)?;
-        Ok(SqliteDb { pool, rt, waiters: Default::default() })
+        let conn = rt.block_on(options.connect()).map_err(from_sqlx)?;
+        let writer = Writer::new(&rt, conn)?;
+        Ok(SqliteDb { writer, pool, rt, waiters: Default::default() })
     }
 }
 
@@ -120,6 +126,13 @@ impl Drop for ScratchDb {
     }
 }
 
+impl SqliteDb {
+    /// Write transactions' commits so far (several bodies share one under load).
+    pub fn writer_commits(&self) -> usize {
+        self.writer.commits()
+    }
+}
+
 impl Database for SqliteDb {
     fn kind(&self) -> &'static str {
         "sqlite"
@@ -133,13 +146,15 @@ impl Database for SqliteDb {
     fn transaction(&self, write: bool, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Result<(), DbError> {
         // Everything dropped here, a panicking body's connection included, finds the
         // store's runtime current: sqlx takes the connection back there.
+        if write {
+            return self.writer.transaction(&self.rt, &self.waiters, f);
+        }
         let _entered = self.rt.enter();
         let waiting = self.waiters.enter();
         let conn = self.rt.block_on(self.pool.acquire());
         drop(waiting);
         let mut conn = conn.map_err(from_sqlx)?;
-        let begin = if write { "BEGIN IMMEDIATE" } else { "BEGIN" };
-        with_statements(&self.rt, &mut conn, Some(begin), |c| f(c))
+        with_statements(&self.rt, &mut conn, Some("BEGIN"), |c| f(c))
     }
 
     fn open_and_idle(&self) -> (u32, usize) {
@@ -203,7 +218,7 @@ fn with_statements<T>(
 }
 
 /// A connection for one transaction body (or the scratch database's own).
-struct SqliteConn<'c>(&'c mut Statements);
+pub(crate) struct SqliteConn<'c>(pub(crate) &'c mut Statements);
 
 impl Conn for SqliteConn<'_> {
     fn kind(&self) -> &'static str {

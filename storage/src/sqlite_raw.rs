@@ -240,6 +240,13 @@ impl Statements {
         }
     }
 
+    /// Whether a transaction is open on the connection (SQLite rolls one back by
+    /// itself on some errors).
+    pub fn in_transaction(&self) -> bool {
+        // SAFETY: the handle is open (`new`'s contract).
+        unsafe { ffi::sqlite3_get_autocommit(self.db.as_ptr()) == 0 }
+    }
+
     /// Runs several statements without parameters.
     pub fn batch(&mut self, sql: &str) -> Result<(), DbError> {
         let text = std::ffi::CString::new(sql).map_err(|_| DbError::Data("a NUL in the SQL".into()))?;

@@ -1,0 +1,397 @@
+//! SQLite's one writer, in process, with group commit.
+//!
+//! SQLite lets one connection write at a time. With a pool of connections each taking
+//! `BEGIN IMMEDIATE`, the others wait in SQLite's busy handler, which sleeps (1 ms,
+//! then 2, 5 … up to 100 ms) and does not wake when the lock is free: under load the
+//! machine sits idle while writers sleep, and every commit is its own WAL fsync.
+//!
+//! Here every write transaction goes through one dedicated connection, handed from
+//! thread to thread under a mutex (no busy sleeps: a waiter wakes when the connection
+//! is given back), with its prepared statements kept across transactions. A body runs
+//! on its caller's thread, under a savepoint of a transaction that may be shared: when
+//! other writers are waiting as a body ends, its thread leaves the transaction open
+//! and hands the connection on; the last of the group (nobody waiting, or the group at
+//! its bounds) commits, and every member of the group returns only then, with the
+//! commit's result. So a body that returned `Ok` is durable (the commit is fully
+//! synchronous) exactly as before; a body that failed is rolled back to its savepoint
+//! alone and never waits; a group whose commit fails fails for all its members, who
+//! all see the error, as each would have alone. One fsync serves the whole group.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use sqlx::sqlite::SqliteConnection;
+
+use crate::db::{Conn, DbError, DbRuntime, Waiters, from_sqlx};
+use crate::sqlite::SqliteConn;
+use crate::sqlite_raw::Statements;
+
+/// Bodies one commit may serve at most: bounds how long the first of a group waits
+/// for the others' work.
+const MAX_MEMBERS: usize = 32;
+/// How long a group stays open at most, from its `BEGIN`.
+const MAX_OPEN: Duration = Duration::from_millis(100);
+/// How long a writer waits for the connection before giving up (the busy timeout it
+/// replaces).
+const MAX_WAIT: Duration = Duration::from_secs(15);
+
+pub(crate) struct Writer {
+    slot: Mutex<Slot>,
+    turn: Condvar,
+    /// Commits made (for the tests and the benchmarks' reading).
+    commits: std::sync::atomic::AtomicUsize,
+}
+
+struct Slot {
+    /// The connection, when no body is running on it.
+    line: Option<Line>,
+    /// Threads waiting for it.
+    waiting: usize,
+}
+
+struct Line {
+    // Finalized before the connection closes (field order).
+    statements: Statements,
+    conn: SqliteConnection,
+    open: Option<Open>,
+}
+
+/// The transaction left open on the connection, and who joined it.
+struct Open {
+    group: Arc<Group>,
+    members: usize,
+    since: Instant,
+}
+
+#[derive(Default)]
+struct Group {
+    result: Mutex<Option<Result<(), String>>>,
+    done: Condvar,
+}
+
+impl Group {
+    fn finish(&self, result: Result<(), String>) {
+        *lock(&self.result) = Some(result);
+        self.done.notify_all();
+    }
+
+    fn wait(&self) -> Result<(), DbError> {
+        let mut result = lock(&self.result);
+        loop {
+            if let Some(r) = result.as_ref() {
+                return r.clone().map_err(DbError::Backend);
+            }
+            result = self.done.wait(result).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking body never holds these locks: poisoning carries nothing here.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Writer {
+    pub(crate) fn new(rt: &DbRuntime, mut conn: SqliteConnection) -> Result<Writer, DbError> {
+        let raw = {
+            let _entered = rt.enter();
+            let mut locked = rt.block_on(conn.lock_handle()).map_err(from_sqlx)?;
+            locked.as_raw_handle()
+        };
+        // SAFETY: the connection is this line's alone (never in the pool, never used by
+        // sqlx again but to take its lock and to close it), and the statements are
+        // finalized before it closes (`Line`'s field order).
+        let statements = unsafe { Statements::new(raw) };
+        Ok(Writer { slot: Mutex::new(Slot { line: Some(Line { statements, conn, open: None }), waiting: 0 }), turn: Condvar::new(), commits: Default::default() })
+    }
+
+    /// Runs `f` as a write transaction (see the module's text).
+    pub(crate) fn transaction(
+        &self,
+        rt: &DbRuntime,
+        waiters: &Waiters,
+        f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
+        let _entered = rt.enter();
+        let line = {
+            let _waiting = waiters.enter();
+            self.take()?
+        };
+        // Gives the line back however this ends (a panicking body included: its group
+        // is then rolled back and fails).
+        let mut holder = Holder { writer: self, line: Some(line), clean: false };
+        let outcome = holder.run(rt, f);
+        holder.clean = true;
+        drop(holder);
+        match outcome {
+            Outcome::Failed(e) => Err(e),
+            Outcome::Joined(group) => group.wait(),
+            Outcome::Committed(r) => r,
+        }
+    }
+
+    fn take(&self) -> Result<Line, DbError> {
+        let mut slot = lock(&self.slot);
+        let deadline = Instant::now() + MAX_WAIT;
+        slot.waiting += 1;
+        loop {
+            if let Some(line) = slot.line.take() {
+                slot.waiting -= 1;
+                return Ok(line);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                slot.waiting -= 1;
+                return Err(DbError::Backend("database is locked: no write finished within 15 s".into()));
+            }
+            slot = self.turn.wait_timeout(slot, left).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+
+    fn give_back(&self, line: Line) {
+        lock(&self.slot).line = Some(line);
+        self.turn.notify_one();
+    }
+
+    pub(crate) fn commits(&self) -> usize {
+        self.commits.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn others_waiting(&self) -> bool {
+        lock(&self.slot).waiting > 0
+    }
+}
+
+enum Outcome {
+    /// The body failed; its writes were rolled back to its savepoint.
+    Failed(DbError),
+    /// The body's writes wait in an open group; its commit decides.
+    Joined(Arc<Group>),
+    /// This thread ended the group: the commit's result.
+    Committed(Result<(), DbError>),
+}
+
+struct Holder<'w> {
+    writer: &'w Writer,
+    line: Option<Line>,
+    clean: bool,
+}
+
+impl Holder<'_> {
+    fn run(&mut self, rt: &DbRuntime, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Outcome {
+        let writer = self.writer;
+        let Line { statements, conn, open } = self.line.as_mut().expect("held");
+        let locked = match rt.block_on(conn.lock_handle()) {
+            Ok(l) => l,
+            Err(e) => return Outcome::Failed(from_sqlx(e)),
+        };
+        if open.is_none() {
+            if let Err(e) = statements.batch("BEGIN IMMEDIATE") {
+                return Outcome::Failed(e);
+            }
+            *open = Some(Open { group: Arc::default(), members: 0, since: Instant::now() });
+        }
+        let body = statements.batch("SAVEPOINT body").and_then(|()| f(&mut SqliteConn(statements)));
+        let failed = match body {
+            Ok(()) => statements.batch("RELEASE SAVEPOINT body").err(),
+            Err(e) => Some(e),
+        };
+        if let Some(e) = failed {
+            let undone = statements.in_transaction()
+                && statements.batch("ROLLBACK TO SAVEPOINT body; RELEASE SAVEPOINT body").is_ok();
+            if !undone {
+                // The transaction itself is gone (SQLite rolls back on some errors):
+                // the whole group with it.
+                abandon(statements, open, &format!("rolled back with another write in its commit: {e}"));
+            } else if !writer.others_waiting() {
+                // Nobody to hand the group to: end it now.
+                let _ = finish(statements, open);
+            }
+            drop(locked);
+            return Outcome::Failed(e);
+        }
+        let group = {
+            let o = open.as_mut().expect("opened above");
+            o.members += 1;
+            o.group.clone()
+        };
+        let o = open.as_ref().expect("opened above");
+        if o.members < MAX_MEMBERS && o.since.elapsed() < MAX_OPEN && writer.others_waiting() {
+            drop(locked);
+            return Outcome::Joined(group);
+        }
+        let committed = finish(statements, open);
+        writer.commits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        drop(locked);
+        Outcome::Committed(committed)
+    }
+}
+
+/// Commits the open group (rolls it back when nobody joined it) and tells its
+/// members.
+fn finish(statements: &mut Statements, open: &mut Option<Open>) -> Result<(), DbError> {
+    let Some(o) = open.take() else { return Ok(()) };
+    let end = if o.members > 0 { "COMMIT" } else { "ROLLBACK" };
+    let result = statements.batch(end);
+    if result.is_err() && statements.in_transaction() {
+        let _ = statements.batch("ROLLBACK");
+    }
+    o.group.finish(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+    result
+}
+
+/// Rolls back the open group, whatever it holds, and fails its members.
+fn abandon(statements: &mut Statements, open: &mut Option<Open>, why: &str) {
+    if let Some(o) = open.take() {
+        if statements.in_transaction() {
+            let _ = statements.batch("ROLLBACK");
+        }
+        o.group.finish(Err(why.to_string()));
+    }
+}
+
+impl Drop for Holder<'_> {
+    fn drop(&mut self) {
+        let Some(mut line) = self.line.take() else { return };
+        if !self.clean {
+            // The body panicked: its group cannot know what it left behind. (sqlx's
+            // lock on the connection went with the body's frame; nothing else uses
+            // this connection.)
+            abandon(&mut line.statements, &mut line.open, "rolled back: another write in its commit failed");
+        }
+        self.writer.give_back(line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use crate::db::{Database, DbError, PoolSettings};
+    use crate::params;
+    use crate::sqlite::SqliteDb;
+
+    fn scratch() -> (SqliteDb, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("patrol-writer-{}", uuid::Uuid::now_v7().simple()));
+        let db = SqliteDb::open(dir.join("w.db"), &PoolSettings::sized(4)).unwrap();
+        db.execute_outside_transaction("CREATE TABLE t (id INTEGER PRIMARY KEY, who INTEGER NOT NULL)").unwrap();
+        (db, dir)
+    }
+
+    fn stored(db: &SqliteDb) -> BTreeSet<i64> {
+        let mut ids = BTreeSet::new();
+        db.transaction(false, &mut |c| {
+            for r in c.query("SELECT id FROM t", &[])? {
+                ids.insert(r.int(0)?);
+            }
+            Ok(())
+        })
+        .unwrap();
+        ids
+    }
+
+    /// What a body does, chosen from its number: most commit; some fail after writing
+    /// (refused, or a unique violation part-way), some panic after writing.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Fate {
+        Commit,
+        Refuse,
+        Collide,
+        Panic,
+    }
+
+    fn fate(n: u64) -> Fate {
+        // A small generator: the fates interleave differently in each thread.
+        let x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17);
+        match x % 23 {
+            0..=1 => Fate::Refuse,
+            2..=3 => Fate::Collide,
+            4 => Fate::Panic,
+            _ => Fate::Commit,
+        }
+    }
+
+    /// Many writers at once, bodies that commit, fail and panic mixed: what is stored
+    /// is exactly the rows of the bodies that returned `Ok` (none of a failed or
+    /// panicking body, none of a body whose group failed), and bodies did share
+    /// commits.
+    #[test]
+    fn what_returned_ok_is_stored_and_nothing_else() {
+        let (db, dir) = scratch();
+        let db = Arc::new(db);
+        db.transaction(true, &mut |c| c.execute("INSERT INTO t VALUES (0, 0)", &[]).map(drop)).unwrap();
+        let threads = 8u64;
+        let per = 60u64;
+        let ok = Arc::new(std::sync::Mutex::new(BTreeSet::from([0i64])));
+        let fates = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (db, ok, fates) = (db.clone(), ok.clone(), fates.clone());
+                std::thread::spawn(move || {
+                    for i in 0..per {
+                        let id = (t * 1000 + i + 1) as i64;
+                        let f = fate(t * 7919 + i);
+                        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            db.transaction(true, &mut |c| {
+                                c.execute("INSERT INTO t VALUES ($1, $2)", &params![id, t as i64])?;
+                                c.execute("INSERT INTO t VALUES ($1, $2)", &params![id + 500, t as i64])?;
+                                // Long enough that others queue behind it.
+                                std::thread::sleep(std::time::Duration::from_micros(300));
+                                match f {
+                                    Fate::Commit => Ok(()),
+                                    Fate::Refuse => Err(DbError::Refused),
+                                    Fate::Collide => c.execute("INSERT INTO t VALUES (0, 0)", &[]).map(drop),
+                                    Fate::Panic => panic!("a body panics after writing"),
+                                }
+                            })
+                        }));
+                        fates.lock().unwrap().push(f);
+                        if let Ok(Ok(())) = result {
+                            assert_eq!(f, Fate::Commit, "only committing bodies return Ok");
+                            ok.lock().unwrap().extend([id, id + 500]);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let fates = fates.lock().unwrap();
+        for f in [Fate::Commit, Fate::Refuse, Fate::Collide, Fate::Panic] {
+            assert!(fates.contains(&f), "the matrix exercises {f:?}");
+        }
+        let ok = ok.lock().unwrap().clone();
+        assert_eq!(stored(&db), ok, "exactly the rows of the bodies that returned Ok");
+        let oks = (ok.len() - 1) / 2;
+        let commits = db.writer_commits();
+        assert!(oks > (threads * per / 2) as usize, "most bodies committed ({oks})");
+        assert!(commits < oks, "{oks} bodies shared {commits} commits");
+        // The writer goes on after all that.
+        db.transaction(true, &mut |c| c.execute("INSERT INTO t VALUES (99999, 1)", &[]).map(drop)).unwrap();
+        assert!(stored(&db).contains(&99999));
+        drop(db);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A body alone (nobody waiting) commits at once, and a failing one alone leaves
+    /// nothing open: a read from another connection sees the first and not the second.
+    #[test]
+    fn a_lone_body_commits_before_it_returns() {
+        let (db, dir) = scratch();
+        let seen = AtomicUsize::new(0);
+        db.transaction(true, &mut |c| c.execute("INSERT INTO t VALUES (1, 1)", &[]).map(drop)).unwrap();
+        let refused = db.transaction(true, &mut |c| {
+            c.execute("INSERT INTO t VALUES (2, 1)", &[])?;
+            Err(DbError::Refused)
+        });
+        assert!(matches!(refused, Err(DbError::Refused)));
+        seen.store(stored(&db).len(), Ordering::Relaxed);
+        assert_eq!(stored(&db), BTreeSet::from([1]));
+        assert_eq!(seen.load(Ordering::Relaxed), 1);
+        drop(db);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
