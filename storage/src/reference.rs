@@ -688,6 +688,25 @@ pub fn get_live_checkpoint(c: &mut dyn Conn, id: Id) -> Result<Option<Checkpoint
     .transpose()
 }
 
+/// The live checkpoints among `ids` (at most a few hundred: one statement).
+pub fn live_checkpoints(c: &mut dyn Conn, ids: &[Id]) -> Result<Vec<Checkpoint>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|k| format!("${k}")).collect();
+    let values: Vec<Value> = ids.iter().map(|id| Value::from(*id)).collect();
+    c.query(
+        &format!(
+            "SELECT {CHECKPOINT_COLUMNS} FROM checkpoints WHERE id IN ({}) AND retired_ms IS NULL",
+            marks.join(", ")
+        ),
+        &values,
+    )?
+    .iter()
+    .map(checkpoint)
+    .collect()
+}
+
 pub fn get_schedule(c: &mut dyn Conn, id: Id) -> Result<Option<Schedule>, DbError> {
     c.query_opt("SELECT id, route_id, days_json, windows_json FROM schedules WHERE id = $1", &params![id])?
         .as_ref()

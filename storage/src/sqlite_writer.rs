@@ -102,7 +102,11 @@ impl Writer {
         // sqlx again but to take its lock and to close it), and the statements are
         // finalized before it closes (`Line`'s field order).
         let statements = unsafe { Statements::new(raw) };
-        Ok(Writer { slot: Mutex::new(Slot { line: Some(Line { statements, conn, open: None }), waiting: 0 }), turn: Condvar::new(), commits: Default::default() })
+        Ok(Writer {
+            slot: Mutex::new(Slot { line: Some(Line { statements, conn, open: None }), waiting: 0 }),
+            turn: Condvar::new(),
+            commits: Default::default(),
+        })
     }
 
     /// Runs `f` as a write transaction (see the module's text).

@@ -82,8 +82,10 @@ pub fn insert_rows(c: &mut dyn Conn, into: &str, rows: &[Vec<crate::store::Value
         }
         return Ok(());
     }
-    for chunk in rows.chunks(100) {
-        let width = chunk[0].len();
+    // As many rows a statement as keep it under ~20 000 parameters (PostgreSQL takes
+    // 65 535): a push's table in one or two round trips.
+    let Some(width) = rows.first().map(Vec::len) else { return Ok(()) };
+    for chunk in rows.chunks((20_000 / width.max(1)).clamp(1, 1000)) {
         let tuples: Vec<String> = (0..chunk.len())
             .map(|r| {
                 let marks: Vec<String> = (1..=width).map(|k| format!("${}", r * width + k)).collect();

@@ -13,35 +13,16 @@ use sha2::{Digest, Sha256};
 use crate::params;
 use crate::policy::Actor;
 use crate::store::{Conn, DbError, reference};
+use crate::sync::batch::{Batch, RunRow};
 use crate::sync::feed::{self, Entry, Kind};
 use crate::sync::outcome::{Outcome, local_date};
 
 /// GPS fixes worse than this prove nothing about which checkpoint someone stood at.
 pub const GPS_ACCURACY_LIMIT_M: f64 = 100.0;
 
-struct RunRow {
-    site_id: Id,
-    route_id: Id,
-    person_id: Id,
-    finished: bool,
-}
-
-fn run_row(c: &mut dyn Conn, run_id: Id) -> Result<Option<RunRow>, DbError> {
-    c.query_opt("SELECT site_id, route_id, person_id, finished_device_ms FROM runs WHERE id = $1", &params![run_id])?
-        .map(|r| {
-            Ok(RunRow {
-                site_id: r.uuid(0)?,
-                route_id: r.uuid(1)?,
-                person_id: r.uuid(2)?,
-                finished: r.opt_int(3)?.is_some(),
-            })
-        })
-        .transpose()
-}
-
 /// The author's own, unfinished run, or the reason it is not.
-fn own_open_run(c: &mut dyn Conn, rec: &Record, run_id: Id) -> Result<Result<RunRow, Outcome>, DbError> {
-    Ok(match run_row(c, run_id)? {
+fn own_open_run(c: &mut dyn Conn, b: &mut Batch, rec: &Record, run_id: Id) -> Result<Result<RunRow, Outcome>, DbError> {
+    Ok(match b.run(c, run_id)? {
         None => Err(Outcome::rejected(Reason::RunUnknown)),
         Some(r) if r.person_id != rec.author => Err(Outcome::rejected(Reason::RunNotYours)),
         Some(r) if r.finished => Err(Outcome::rejected(Reason::RunFinished)),
@@ -49,14 +30,14 @@ fn own_open_run(c: &mut dyn Conn, rec: &Record, run_id: Id) -> Result<Result<Run
     })
 }
 
-fn run_changed(c: &mut dyn Conn, run: &RunRow, rec: &Record, now: i64) -> Result<(), DbError> {
+fn run_changed(b: &mut Batch, run: &RunRow, rec: &Record, now: i64) {
     let entry = Entry {
         site_id: Some(run.site_id),
         person_id: Some(run.person_id),
         record_id: Some(rec.id),
         ..Entry::default()
     };
-    feed::append(c, Kind::Run, entry, now).map(|_| ())
+    b.add_feed(Kind::Run, entry, now);
 }
 
 /// Does the check-in prove presence at the checkpoint? `Err` names why not.
@@ -84,7 +65,15 @@ pub fn verify_check_in(cp: &patrol_protocol::Checkpoint, check_in: &CheckIn) -> 
     }
 }
 
-pub fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<Outcome, DbError> {
+/// Applies a patrol record. The rows it adds (visits, results, tracks, feed entries)
+/// wait in the push's batch; runs are written at once (visits refer to them).
+pub(crate) fn apply(
+    c: &mut dyn Conn,
+    actor: &Actor,
+    rec: &Record,
+    now: i64,
+    b: &mut Batch,
+) -> Result<Outcome, DbError> {
     match &rec.payload {
         RecordPayload::RunStarted { run_id, route_id, site_id } => {
             let Some(site) = reference::get_site(c, *site_id)?.filter(|s| s.org_id == actor.person.org_id) else {
@@ -96,7 +85,7 @@ pub fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<
             if !(actor.is_org_wide() || actor.roles.iter().any(|r| r.site_id() == Some(site.id))) {
                 return Ok(Outcome::rejected(Reason::NoRoleAtSite));
             }
-            if run_row(c, *run_id)?.is_some() {
+            if b.run(c, *run_id)?.is_some() {
                 return Ok(Outcome::rejected(Reason::RunStarted));
             }
             let day = local_date(rec.device_time_ms, site.utc_offset_minutes).to_string();
@@ -107,66 +96,78 @@ pub fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<
                 &params![*run_id, site.id, *route_id, rec.author, rec.device, day, rec.device_time_ms, now, rec.id],
             )?;
             let run = RunRow { site_id: site.id, route_id: *route_id, person_id: rec.author, finished: false };
-            run_changed(c, &run, rec, now)?;
+            b.run_written(*run_id, run);
+            run_changed(b, &run, rec, now);
             Ok(Outcome::applied())
         }
         RecordPayload::CheckpointVisited { run_id, visit_id, checkpoint_id, check_in, out_of_order } => {
-            let run = match own_open_run(c, rec, *run_id)? {
+            let run = match own_open_run(c, b, rec, *run_id)? {
                 Ok(r) => r,
                 Err(o) => return Ok(o),
             };
             // The one checkpoint, if it is a live one of the run's site (not the site's
             // whole list, parsed again for every visit).
-            let cp = reference::get_live_checkpoint(c, *checkpoint_id)?.filter(|cp| cp.site_id == run.site_id);
+            let cp = b.live_checkpoint(c, *checkpoint_id)?.filter(|cp| cp.site_id == run.site_id);
             let Some(cp) = cp else {
                 return Ok(Outcome::rejected(Reason::CheckpointOfOtherSite));
             };
             if let Err(why) = verify_check_in(&cp, check_in) {
                 return Ok(Outcome::rejected(why));
             }
-            if c.query_opt("SELECT 1 FROM visits WHERE id = $1", &params![*visit_id])?.is_some() {
+            if b.visit_exists(c, *visit_id)? {
                 return Ok(Outcome::rejected(Reason::VisitRecorded));
             }
-            c.execute(
-                "INSERT INTO visits (id, run_id, checkpoint_id, method, device_time_ms, received_ms, out_of_order, record_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                &params![*visit_id, *run_id, cp.id, check_in.method_str(), rec.device_time_ms, now, *out_of_order, rec.id],
-            )?;
-            run_changed(c, &run, rec, now)?;
+            b.add_visit(
+                *visit_id,
+                *run_id,
+                cp.id,
+                params![
+                    *visit_id,
+                    *run_id,
+                    cp.id,
+                    check_in.method_str(),
+                    rec.device_time_ms,
+                    now,
+                    *out_of_order,
+                    rec.id
+                ],
+            );
+            run_changed(b, &run, rec, now);
             Ok(Outcome::applied())
         }
         RecordPayload::ItemRecorded { run_id, visit_id, checkpoint_id, item_id, outcome, note } => {
-            let run = match own_open_run(c, rec, *run_id)? {
+            let run = match own_open_run(c, b, rec, *run_id)? {
                 Ok(r) => r,
                 Err(o) => return Ok(o),
             };
             let outcome = serde_json::to_value(outcome).expect("outcome serialises");
-            c.execute(
-                "INSERT INTO item_results (record_id, run_id, visit_id, checkpoint_id, item_id, outcome, note)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &params![rec.id, *run_id, *visit_id, *checkpoint_id, *item_id, outcome.as_str().unwrap_or("ok"), note],
-            )?;
-            run_changed(c, &run, rec, now)?;
+            b.add_item(params![
+                rec.id,
+                *run_id,
+                *visit_id,
+                *checkpoint_id,
+                *item_id,
+                outcome.as_str().unwrap_or("ok"),
+                note
+            ]);
+            run_changed(b, &run, rec, now);
             Ok(Outcome::applied())
         }
         RecordPayload::TrackPoints { run_id, points } => {
             // Track points may trail the run's end: the phone batches them.
-            match run_row(c, *run_id)? {
+            match b.run(c, *run_id)? {
                 Some(r) if r.person_id == rec.author => {}
                 _ => return Ok(Outcome::rejected(Reason::RunUnknown)),
             }
-            c.execute(
-                "INSERT INTO track_batches (record_id, run_id, points) VALUES ($1, $2, $3)",
-                &params![rec.id, *run_id, points.len() as i64],
-            )?;
+            b.add_track(params![rec.id, *run_id, points.len() as i64]);
             Ok(Outcome::applied())
         }
         RecordPayload::RunFinished { run_id, missed_reason } => {
-            let run = match own_open_run(c, rec, *run_id)? {
+            let run = match own_open_run(c, b, rec, *run_id)? {
                 Ok(r) => r,
                 Err(o) => return Ok(o),
             };
-            let missed = missed_checkpoints(c, *run_id, run.route_id)?;
+            let missed = missed_checkpoints(c, b, *run_id, run.route_id)?;
             if !missed.is_empty() && missed_reason.is_none() {
                 return Ok(Outcome::rejected(Reason::MissedWithoutReason { missed: missed.len() }));
             }
@@ -175,7 +176,8 @@ pub fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<
                  WHERE id = $1",
                 &params![*run_id, rec.device_time_ms, missed_reason.clone(), rec.id, now],
             )?;
-            run_changed(c, &run, rec, now)?;
+            b.run_written(*run_id, RunRow { finished: true, ..run });
+            run_changed(b, &run, rec, now);
             Ok(Outcome::applied())
         }
         RecordPayload::DailyLogSigned { site_id, day, comment } => {
@@ -211,13 +213,15 @@ pub fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<
     }
 }
 
-fn missed_checkpoints(c: &mut dyn Conn, run_id: Id, route_id: Id) -> Result<Vec<Id>, DbError> {
+/// The route's checkpoints the run has no visit to, stored or held back in the push.
+fn missed_checkpoints(c: &mut dyn Conn, b: &Batch, run_id: Id, route_id: Id) -> Result<Vec<Id>, DbError> {
     let route = reference::get_route(c, route_id)?.map(|r| r.checkpoint_ids).unwrap_or_default();
-    let visited: Vec<Id> = c
+    let mut visited: Vec<Id> = c
         .query("SELECT checkpoint_id FROM visits WHERE run_id = $1", &params![run_id])?
         .iter()
         .map(|r| r.uuid(0))
         .collect::<Result<_, _>>()?;
+    visited.extend(b.held_visits_of(run_id));
     Ok(route.into_iter().filter(|cp| !visited.contains(cp)).collect())
 }
 
@@ -284,7 +288,7 @@ pub fn run_view(c: &mut dyn Conn, run_id: Id) -> Result<Option<RunView>, DbError
         received_ms: r.int(6)?,
         missed_reason: r.opt_text(7)?,
         out_of_order: visits.iter().filter(|v| v.out_of_order).count() as u32,
-        missed_checkpoints: missed_checkpoints(c, run_id, route_id)?,
+        missed_checkpoints: missed_checkpoints(c, &Batch::default(), run_id, route_id)?,
         visits,
         track_points: track_points as u32,
         photos: photos.into_iter().map(|p| p.0).collect(),

@@ -53,6 +53,12 @@ pub struct Entry {
 /// Adds an entry, pending; returns its entry id (what a notice event names as its
 /// entry: ids grow in the order writers add them, and the entries of one notice are
 /// added under its row's lock, so in the order they happened).
+/// An entry's `feed_pending` row (`at_ms, kind, site_id, department_id, person_id,
+/// notice_id, record_id`), for a push that writes its entries together.
+pub fn pending_row(kind: Kind, e: &Entry, now: i64) -> Vec<crate::store::Value> {
+    params![now, kind.as_str(), e.site_id, e.department_id, e.person_id, e.notice_id, e.record_id]
+}
+
 pub fn append(c: &mut dyn Conn, kind: Kind, e: Entry, now: i64) -> Result<i64, DbError> {
     c.query_one(
         "INSERT INTO feed_pending (at_ms, kind, site_id, department_id, person_id, notice_id, record_id)

@@ -1,6 +1,7 @@
 //! Sync: devices push their record chains, the server applies each record to the
 //! projections in the same transaction, and people pull what changed for them.
 
+pub(crate) mod batch;
 pub mod feed;
 pub mod outcome;
 
@@ -16,6 +17,7 @@ use crate::error::DomainError;
 use crate::params;
 use crate::policy::{Access, Actor};
 use crate::store::{Conn, DbError, people, reference};
+use batch::Batch;
 use outcome::Outcome;
 
 /// 2020-01-01T00:00:00Z: no patrol record is older than the product.
@@ -59,14 +61,14 @@ pub fn device(c: &mut dyn Conn, device_id: Id) -> Result<Option<Device>, DbError
 }
 
 /// Applies one new record to the projections.
-fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64) -> Result<Outcome, DbError> {
+fn apply(c: &mut dyn Conn, actor: &Actor, rec: &Record, now: i64, batch: &mut Batch) -> Result<Outcome, DbError> {
     match &rec.payload {
         RecordPayload::RunStarted { .. }
         | RecordPayload::CheckpointVisited { .. }
         | RecordPayload::ItemRecorded { .. }
         | RecordPayload::TrackPoints { .. }
         | RecordPayload::RunFinished { .. }
-        | RecordPayload::DailyLogSigned { .. } => crate::patrols::apply(c, actor, rec, now),
+        | RecordPayload::DailyLogSigned { .. } => crate::patrols::apply(c, actor, rec, now, batch),
         RecordPayload::PhotoTaken { .. } => crate::photos::apply_taken(c, rec, now),
         RecordPayload::PhotoMarked { .. } => crate::photos::apply_marked(c, actor, rec, now),
         RecordPayload::NoticeRaised { .. } => crate::notices::apply_raised(c, actor, rec, now),
@@ -106,49 +108,25 @@ fn store_and_apply(
     now: i64,
     clock_offset_ms: Option<i64>,
 ) -> Result<Outcome, DbError> {
-    let mut tail = Tail::default();
-    let outcome = store_and_apply_into(c, actor, rec, hash, now, clock_offset_ms, &mut tail)?;
-    tail.flush(c)?;
+    let mut batch = Batch::default();
+    let outcome = store_and_apply_into(c, actor, rec, hash, now, clock_offset_ms, &mut batch)?;
+    batch.flush(c)?;
     Ok(outcome)
 }
 
-/// The rows every new record adds besides its projections: the record itself and its
-/// pending log leaf. A push gathers them over a run of records and writes each table
-/// in multi-row statements (`flush`), instead of two statements per record.
-#[derive(Default)]
-struct Tail {
-    records: Vec<Vec<crate::store::Value>>,
-    leaves: Vec<Vec<crate::store::Value>>,
-}
-
-impl Tail {
-    fn flush(&mut self, c: &mut dyn Conn) -> Result<(), DbError> {
-        crate::audit::log::insert_rows(
-            c,
-            "records (id, device_id, seq, author_id, kind, device_time_ms, prev_hash, hash, body, received_ms, status,
-                      reason, reason_zh, clock_offset_ms)",
-            &self.records,
-        )?;
-        crate::audit::log::insert_rows(c, "log_pending (kind, subject, leaf, at_ms)", &self.leaves)?;
-        self.records.clear();
-        self.leaves.clear();
-        Ok(())
-    }
-
-    /// Whether applying `rec` may write or read what the tail holds back: anything
-    /// but the patrol records, whose applies touch only runs, visits, items, tracks
-    /// and the feed. Before such a record the tail is written, so every table keeps the
-    /// order of the push (leaves in particular: their pending ids order the log).
-    fn must_flush_before(rec: &Record) -> bool {
-        !matches!(
-            rec.payload,
-            RecordPayload::RunStarted { .. }
-                | RecordPayload::CheckpointVisited { .. }
-                | RecordPayload::ItemRecorded { .. }
-                | RecordPayload::TrackPoints { .. }
-                | RecordPayload::RunFinished { .. }
-        )
-    }
+/// Whether applying `rec` may read or write more than the patrol tables a push holds
+/// back (`Batch`): anything but the patrol records. Before such a record what is held
+/// back is written, so every table keeps the order of the push (leaves in particular:
+/// their pending ids order the log), and it is applied under its own savepoint.
+fn guarded(rec: &Record) -> bool {
+    !matches!(
+        rec.payload,
+        RecordPayload::RunStarted { .. }
+            | RecordPayload::CheckpointVisited { .. }
+            | RecordPayload::ItemRecorded { .. }
+            | RecordPayload::TrackPoints { .. }
+            | RecordPayload::RunFinished { .. }
+    )
 }
 
 fn store_and_apply_into(
@@ -158,19 +136,19 @@ fn store_and_apply_into(
     hash: &str,
     now: i64,
     clock_offset_ms: Option<i64>,
-    tail: &mut Tail,
+    batch: &mut Batch,
 ) -> Result<Outcome, DbError> {
     // Patrol records look their ids up before inserting (runs, visits) or insert under
     // their own record's id, so only a concurrent push inserting the same id at the same
     // moment can collide there: that push fails and is retried, and the retry gets the
     // rejection. They run without a savepoint (two statements each, two round trips on
     // PostgreSQL); every other kind keeps one.
-    let guarded = Tail::must_flush_before(rec);
+    let guarded = guarded(rec);
     if guarded {
-        tail.flush(c)?;
+        batch.flush_and_forget(c)?;
         c.execute_batch("SAVEPOINT apply_record")?;
     }
-    let outcome = match apply(c, actor, rec, now) {
+    let outcome = match apply(c, actor, rec, now, batch) {
         Ok(o) => {
             if guarded {
                 c.execute_batch("RELEASE SAVEPOINT apply_record")?;
@@ -188,7 +166,7 @@ fn store_and_apply_into(
         RecordStatus::Rejected => "rejected",
         _ => "applied",
     };
-    tail.records.push(params![
+    let row = params![
         rec.id,
         rec.device,
         rec.seq as i64,
@@ -203,7 +181,7 @@ fn store_and_apply_into(
         outcome.reason.clone(),
         outcome.reason_zh.clone(),
         clock_offset_ms
-    ]);
+    ];
     // The record's leaf, in this transaction: a stored record is a logged record.
     let leaf = Leaf::Record {
         record_id: rec.id,
@@ -214,11 +192,11 @@ fn store_and_apply_into(
         status: status.to_string(),
         reason: outcome.reason.clone(),
     };
-    tail.leaves.push(crate::audit::log::pending_row(&leaf, now));
+    batch.add_record(row, crate::audit::log::pending_row(&leaf, now));
     if outcome.status == RecordStatus::Rejected && !outcome.in_timeline {
         // A refusal kept in a notice's timeline has its feed entry already.
         let entry = feed::Entry { person_id: Some(rec.author), record_id: Some(rec.id), ..feed::Entry::default() };
-        feed::append(c, feed::Kind::Rejection, entry, now)?;
+        batch.add_feed(feed::Kind::Rejection, entry, now);
     }
     Ok(outcome)
 }
@@ -393,7 +371,14 @@ pub fn push(
         Err(refusal) => return Ok(Err(refusal)),
     };
     let mut results = Vec::with_capacity(steps.len());
-    let mut tail = Tail::default();
+    let mut batch = Batch::default();
+    batch.prefetch(
+        c,
+        steps.iter().filter_map(|s| match s {
+            Step::New(rec, _) => Some(*rec),
+            Step::Duplicate(_) => None,
+        }),
+    )?;
     // Server time minus the phone's clock, anchored by the push's clock evidence
     // (`anchored_offset`): positive when the phone's clock is behind. Kept on every
     // record the push carries; none when nothing anchors it.
@@ -408,7 +393,7 @@ pub fn push(
                 notice_number: None,
             }),
             Step::New(rec, h) => {
-                let outcome = store_and_apply_into(c, actor, rec, &h, now, offset, &mut tail)?;
+                let outcome = store_and_apply_into(c, actor, rec, &h, now, offset, &mut batch)?;
                 results.push(RecordOutcome {
                     record_id: rec.id,
                     seq: rec.seq,
@@ -422,7 +407,7 @@ pub fn push(
             }
         }
     }
-    tail.flush(c)?;
+    batch.flush(c)?;
     save_device(c, req.device_id, actor.person.id, seq, &hash, now, offset)?;
     Ok(Ok(PushResponse { acked_seq: seq, acked_hash: hash, server_time_ms: now, time_token: String::new(), results }))
 }

@@ -21,6 +21,7 @@ mod openapi;
 mod people_lifecycle;
 mod printouts;
 mod push_atomicity;
+mod push_batching;
 mod reference_history;
 mod refusals;
 mod register;
