@@ -455,9 +455,15 @@ impl Record {
 
     /// Hex SHA-256 of the domain tag and the canonical encoding.
     pub fn hash(&self) -> String {
+        Self::hash_of_canonical(&self.canonical_bytes())
+    }
+
+    /// The hash of a record whose canonical encoding is `bytes` (`hash` without
+    /// encoding again, for a caller that keeps the encoding too).
+    pub fn hash_of_canonical(bytes: &[u8]) -> String {
         let mut h = Sha256::new();
         h.update(HASH_DOMAIN);
-        h.update(self.canonical_bytes());
+        h.update(bytes);
         hex::encode(h.finalize())
     }
 

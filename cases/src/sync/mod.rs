@@ -109,7 +109,9 @@ fn store_and_apply(
     clock_offset_ms: Option<i64>,
 ) -> Result<Outcome, DbError> {
     let mut batch = Batch::default();
-    let outcome = store_and_apply_into(c, actor, rec, hash, now, clock_offset_ms, &mut batch)?;
+    let body = String::from_utf8(rec.canonical_bytes()).expect("canonical JSON is UTF-8");
+    let canon = Canonical { hash: hash.to_string(), body };
+    let outcome = store_and_apply_into(c, actor, rec, &canon, now, clock_offset_ms, &mut batch)?;
     batch.flush(c)?;
     Ok(outcome)
 }
@@ -133,11 +135,12 @@ fn store_and_apply_into(
     c: &mut dyn Conn,
     actor: &Actor,
     rec: &Record,
-    hash: &str,
+    canon: &Canonical,
     now: i64,
     clock_offset_ms: Option<i64>,
     batch: &mut Batch,
 ) -> Result<Outcome, DbError> {
+    let hash = canon.hash.as_str();
     // Patrol records look their ids up before inserting (runs, visits) or insert under
     // their own record's id, so only a concurrent push inserting the same id at the same
     // moment can collide there: that push fails and is retried, and the retry gets the
@@ -175,7 +178,7 @@ fn store_and_apply_into(
         rec.device_time_ms,
         &rec.prev_hash,
         hash,
-        String::from_utf8(rec.canonical_bytes()).expect("canonical JSON is UTF-8"),
+        canon.body.clone(),
         now,
         status,
         outcome.reason.clone(),
@@ -248,7 +251,7 @@ enum Step<'r> {
     /// Already stored with the same hash: answered `duplicate`, nothing written.
     Duplicate(&'r Record),
     /// Extends the chain: stored and applied.
-    New(&'r Record, String),
+    New(&'r Record, &'r Canonical),
 }
 
 /// Checks the whole push against the device's chain, reading only: who sent it,
@@ -259,6 +262,7 @@ fn plan<'r>(
     c: &mut dyn Conn,
     actor: &Actor,
     req: &'r PushRequest,
+    canon: &'r [Canonical],
     acked: (u64, String),
     now: i64,
 ) -> Result<Result<Vec<Step<'r>>, PushRefusal>, DbError> {
@@ -267,7 +271,7 @@ fn plan<'r>(
     // The hashes of this push's new records, by seq, for a resend inside one push.
     let mut fresh: std::collections::HashMap<u64, String> = std::collections::HashMap::new();
     let mut steps = Vec::with_capacity(req.records.len());
-    for rec in &req.records {
+    for (rec, canon) in req.records.iter().zip(canon) {
         if rec.device != req.device_id || rec.author != actor.person.id {
             return Ok(Err(PushRefusal::Forbidden(Reason::RecordsNotYours)));
         }
@@ -287,7 +291,7 @@ fn plan<'r>(
                 reason: Reason::DeviceClockWrong,
             }));
         }
-        let h = rec.hash();
+        let h = &canon.hash;
         if rec.seq <= seq {
             let known = if rec.seq > acked_seq {
                 fresh.get(&rec.seq).cloned()
@@ -314,7 +318,7 @@ fn plan<'r>(
         fresh.insert(rec.seq, h.clone());
         seq = rec.seq;
         hash = h.clone();
-        steps.push(Step::New(rec, h));
+        steps.push(Step::New(rec, canon));
     }
     Ok(Ok(steps))
 }
@@ -354,19 +358,23 @@ pub fn anchored_offset(keys: &crate::tokens::Keys, req: &PushRequest, now: i64) 
     Ok(Some(given + ev.elapsed_ms - req.sent_at_ms))
 }
 
+///
+/// `canon` is `canonicalize(req)`, worked out before the transaction.
 pub fn push(
     c: &mut dyn Conn,
     actor: &Actor,
     req: &PushRequest,
+    canon: &[Canonical],
     now: i64,
     offset: Option<i64>,
 ) -> Result<Result<PushResponse, PushRefusal>, DbError> {
+    assert_eq!(canon.len(), req.records.len(), "one canonical form per record");
     let dev = device(c, req.device_id)?;
     if dev.as_ref().is_some_and(|d| d.person_id != actor.person.id) {
         return Ok(Err(PushRefusal::Forbidden(Reason::ChainOfOtherPerson)));
     }
     let (mut seq, mut hash) = dev.map_or((0, GENESIS_HASH.to_string()), |d| (d.acked_seq, d.acked_hash));
-    let steps = match plan(c, actor, req, (seq, hash.clone()), now)? {
+    let steps = match plan(c, actor, req, canon, (seq, hash.clone()), now)? {
         Ok(steps) => steps,
         Err(refusal) => return Ok(Err(refusal)),
     };
@@ -392,8 +400,8 @@ pub fn push(
                 reason_zh: None,
                 notice_number: None,
             }),
-            Step::New(rec, h) => {
-                let outcome = store_and_apply_into(c, actor, rec, &h, now, offset, &mut batch)?;
+            Step::New(rec, canon) => {
+                let outcome = store_and_apply_into(c, actor, rec, canon, now, offset, &mut batch)?;
                 results.push(RecordOutcome {
                     record_id: rec.id,
                     seq: rec.seq,
@@ -403,13 +411,34 @@ pub fn push(
                     notice_number: outcome.notice_number,
                 });
                 seq = rec.seq;
-                hash = h;
+                hash = canon.hash.clone();
             }
         }
     }
     batch.flush(c)?;
     save_device(c, req.device_id, actor.person.id, seq, &hash, now, offset)?;
     Ok(Ok(PushResponse { acked_seq: seq, acked_hash: hash, server_time_ms: now, time_token: String::new(), results }))
+}
+
+/// A record's canonical encoding and hash, worked out before the push's transaction
+/// (encoding is the costliest part of checking a record, and needs nothing stored):
+/// what the record row keeps and what the chain is checked with.
+pub struct Canonical {
+    pub hash: String,
+    pub body: String,
+}
+
+impl Canonical {
+    pub fn of(rec: &Record) -> Canonical {
+        let bytes = rec.canonical_bytes();
+        let hash = Record::hash_of_canonical(&bytes);
+        Canonical { hash, body: String::from_utf8(bytes).expect("canonical JSON is UTF-8") }
+    }
+}
+
+/// Every record's canonical form, in the push's order (`push` takes them).
+pub fn canonicalize(req: &PushRequest) -> Vec<Canonical> {
+    req.records.iter().map(Canonical::of).collect()
 }
 
 /// Forks kept per device: enough for the auditor to see what a device offered, never

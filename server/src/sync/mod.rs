@@ -52,7 +52,9 @@ async fn push_answer(state: AppState, actor: Actor, body: axum::body::Bytes) -> 
     let device_id = req.device_id;
     let offset = anchored_offset(&state.keys.read().expect("keys lock"), &req, now).map_err(DomainError::from)?;
     let a = actor.clone();
-    let result = state.store.write_or_refuse(move |c| push(c, &a, &req, now, offset)).await?;
+    // Encoded and hashed here, in parallel with other pushes, not in the one writer's turn.
+    let canon = canonicalize(&req);
+    let result = state.store.write_or_refuse(move |c| push(c, &a, &req, &canon, now, offset)).await?;
     match result {
         Ok(mut resp) => {
             resp.time_token = state.keys.read().expect("keys lock").time_token(device_id, resp.server_time_ms);
