@@ -263,7 +263,7 @@ async fn a_push_stores_the_same_whole_or_in_pieces(backend: Backend) {
     println!("BATCH_SEED={seed}");
     let mut rng = StdRng::seed_from_u64(seed);
     let cases: usize = std::env::var("BATCH_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
-    let mut reader = Phone::sign_in(&s, "patrol").await;
+    let reader = Phone::sign_in(&s, "patrol").await;
     let demo = Demo { reference: reader.pull(&s, "").await["reference"].clone() };
     let checkpoints = demo.route(0)["checkpoint_ids"].as_array().unwrap().len();
     assert!(checkpoints <= VISITS - 14);

@@ -90,7 +90,8 @@ async fn two_pushes_of_different_sites_do_not_wait_on_each_other(backend: Backen
     let (store, now) = (s.state.store.clone(), s.clock.now_ms());
     let held = tokio::task::spawn_blocking(move || {
         store.tx_blocking_or_refuse(true, |c| {
-            let answer = patrol_cases::sync::push(c, &actor_a, &req_a, &patrol_cases::sync::canonicalize(&req_a), now, None)?;
+            let answer =
+                patrol_cases::sync::push(c, &actor_a, &req_a, &patrol_cases::sync::canonicalize(&req_a), now, None)?;
             written_tx.send(()).unwrap();
             // Held open until the other push has committed (or the test gave up).
             let _ = commit_rx.recv_timeout(Duration::from_secs(60));

@@ -180,6 +180,50 @@ fn raw_insert_rate(url: &str, n: usize) -> f64 {
     (n.div_ceil(500) * 500) as f64 / started.elapsed().as_secs_f64()
 }
 
+/// The database's raw rate for the rows a patrol record adds in its push: the record,
+/// its pending log leaf, its pending feed entry and one projection row (a checklist
+/// result), 500 records to a transaction, one statement a row. Not the yardstick the
+/// issue sets (that is `raw_insert_rate`), but what says how close the push's own
+/// machinery is to the cost of the rows it must write; the sequencer's later move of
+/// leaves and entries into the log and the feed is not in it.
+fn raw_record_rows_rate(url: &str, n: usize) -> f64 {
+    let store = patrol_server::store::Store::open(url, 2).unwrap();
+    let body = "x".repeat(600);
+    let leaf = "y".repeat(300);
+    let started = Instant::now();
+    let device = Id::now_v7().to_string();
+    for chunk in 0..n.div_ceil(500) {
+        store
+            .tx_blocking(true, |c| {
+                for i in 0..500 {
+                    let seq = (chunk * 500 + i) as i64 + 1;
+                    let id = Id::now_v7();
+                    c.execute(
+                        "INSERT INTO records (id, device_id, seq, author_id, kind, device_time_ms, prev_hash, hash, body, received_ms, status)
+                         VALUES ($1, $2, $3, $4, 'bench', 0, $5, $6, $7, 0, 'applied')",
+                        &patrol_server::params![id, device.clone(), seq, device.clone(), GENESIS_HASH, GENESIS_HASH, body.clone()],
+                    )?;
+                    c.execute(
+                        "INSERT INTO log_pending (kind, subject, leaf, at_ms) VALUES ('record', $1, $2, 0)",
+                        &patrol_server::params![id, leaf.clone()],
+                    )?;
+                    c.execute(
+                        "INSERT INTO feed_pending (at_ms, kind, site_id, person_id, record_id) VALUES (0, 'bench', $1, $1, $2)",
+                        &patrol_server::params![device.clone(), id],
+                    )?;
+                    c.execute(
+                        "INSERT INTO item_results (record_id, run_id, visit_id, checkpoint_id, item_id, outcome, note)
+                         VALUES ($1, $2, $2, $2, $2, 'ok', '')",
+                        &patrol_server::params![id, device.clone()],
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+    (n.div_ceil(500) * 500) as f64 / started.elapsed().as_secs_f64()
+}
+
 /// The store's raw write rate for photo-sized objects: what the local object store
 /// does for a put (a temporary file written, then renamed into place), from `threads`
 /// threads at once into the server's own objects directory, 400 KB each, 2 s.
@@ -452,6 +496,7 @@ fn main() {
         raw,
         (total_records as f64 / wall) / raw,
     );
+
     if let Some((up, loopback, raw_put)) = photo_rate {
         println!(
             "          photos alone: {up:.1} MB/s over {threads} connections | raw loopback PUT into the same store {loopback:.1} MB/s  ratio {:.2} | file writes alone {raw_put:.1} MB/s  ratio {:.2}",
@@ -468,6 +513,12 @@ fn main() {
     }
     drop(second);
     drop(server);
+    // With the server stopped: its sequencer would take these pending rows meanwhile.
+    let raw_rows = raw_record_rows_rate(&url, 10_000);
+    println!(
+        "          raw rate of the rows a patrol record adds (record, pending leaf and entry, result) {raw_rows:>8.0} rec/s  ratio {:.2}",
+        (total_records as f64 / wall) / raw_rows
+    );
 }
 
 /// Signs in at the console and reloads the dashboard until told to stop; returns
