@@ -25,12 +25,14 @@ CATEGORIES = [
 PHASES = [
     ("sequencer: integrating leaves and entries, signing heads", ("sequencer::integrate", "audit::log::integrate", "sign_head", "sequencer_loop")),
     ("push: checking the chain before writing (plan)", ("sync::plan",)),
-    ("push: the records' and leaves' rows (Tail::flush)", ("Tail::flush",)),
+    ("push: reading what the records name (Batch::prefetch)", ("Batch::prefetch",)),
+    ("push: the held-back rows, per table (Batch::flush)", ("Batch::flush",)),
     ("push: applying records to projections", ("sync::apply", "patrols::apply", "notices::apply", "photos::apply")),
     ("push: other work in the transaction (savepoints, device row)", ("sync::push", "store_and_apply")),
-    ("commit and begin", ("commit", "Transaction", "begin")),
+    # Precise names only: every thread's stack starts in __rust_begin_short_backtrace.
+    ("commit (WAL write and fsync) and begin", ("sqlite_writer::finish", "sqlite3VdbeCommit", "TransactionManager")),
     ("request body: JSON to records", ("serde_json::de", "from_slice", "Json<T>", "extract::json")),
-    ("records' hashes (canonical JSON, SHA-256)", ("Record::hash", "canonical_bytes")),
+    ("records' hashes (canonical JSON, SHA-256)", ("Record::hash", "canonical_bytes", "Canonical::of")),
     ("sign-in token checks", ("tokens", "verify_strict", "ed25519")),
     ("answer: records to JSON", ("serde_json::ser",)),
     ("HTTP and the async runtime", ("hyper", "axum", "tower", "tokio")),

@@ -79,6 +79,18 @@ fn describe() {
     );
     describe_gauge!("patrol_db_connections", "Database connections of this instance, by state (open, idle, in_use).");
     describe_gauge!("patrol_db_waiting", "Transactions of this instance waiting for a database connection now.");
+    describe_counter!(
+        "patrol_db_writer_bodies_total",
+        "SQLite: write transactions run through the one writer connection."
+    );
+    describe_counter!(
+        "patrol_db_writer_commits_total",
+        "SQLite: commits of the one writer (several write transactions share one under load)."
+    );
+    describe_gauge!(
+        "patrol_db_writer_busy_seconds_total",
+        "SQLite: seconds the one writer connection was held (bodies, commits, fsyncs) since the start."
+    );
     describe_gauge!("patrol_process_resident_bytes", Unit::Bytes, "Resident memory of the process.");
     describe_gauge!("patrol_build_info", "The running version and database kind.");
 }
@@ -119,6 +131,11 @@ impl Metrics {
         gauge!("patrol_db_connections", "state" => "idle").set(idle as f64);
         gauge!("patrol_db_connections", "state" => "in_use").set(open.saturating_sub(idle as u32) as f64);
         gauge!("patrol_db_waiting").set(store.waiting() as f64);
+        if let Some(w) = store.writer_stats() {
+            counter!("patrol_db_writer_bodies_total").absolute(w.bodies);
+            counter!("patrol_db_writer_commits_total").absolute(w.commits);
+            gauge!("patrol_db_writer_busy_seconds_total").set(w.busy_seconds);
+        }
         if let Some(rss) = resident_bytes() {
             gauge!("patrol_process_resident_bytes").set(rss as f64);
         }

@@ -188,6 +188,10 @@ pub trait Database: Send + Sync + 'static {
     fn open_and_idle(&self) -> (u32, usize);
     /// Transactions waiting for a connection of the pool now.
     fn waiting(&self) -> usize;
+    /// The one writer's figures, for a database that has one (SQLite).
+    fn writer_stats(&self) -> Option<crate::sqlite_writer::WriterStats> {
+        None
+    }
 }
 
 /// Counts those waiting for a connection: entered before the pool is asked, left

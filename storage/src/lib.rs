@@ -10,6 +10,7 @@ pub mod reference;
 pub mod sqlite;
 mod sqlite_raw;
 mod sqlite_writer;
+pub use sqlite_writer::WriterStats;
 pub mod web;
 
 use std::sync::Arc;
@@ -155,6 +156,11 @@ impl Store {
     /// Transactions waiting for a connection now (a pool too small for the load).
     pub fn waiting(&self) -> usize {
         self.db.waiting()
+    }
+
+    /// The one writer's figures (SQLite): bodies, commits, time held.
+    pub fn writer_stats(&self) -> Option<WriterStats> {
+        self.db.writer_stats()
     }
 
     /// For the readiness probe.

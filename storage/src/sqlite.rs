@@ -165,6 +165,10 @@ impl Database for SqliteDb {
         self.waiters.now()
     }
 
+    fn writer_stats(&self) -> Option<crate::sqlite_writer::WriterStats> {
+        Some(self.writer.stats())
+    }
+
     fn execute_outside_transaction(&self, sql: &str) -> Result<(), DbError> {
         execute_outside(&self.rt, &self.pool, sql)
     }

@@ -40,6 +40,18 @@ pub(crate) struct Writer {
     turn: Condvar,
     /// Commits made (for the tests and the benchmarks' reading).
     commits: std::sync::atomic::AtomicUsize,
+    /// Bodies run, and nanoseconds the connection was held (bodies, commits, fsyncs):
+    /// how busy the one writer is (`/metrics`).
+    bodies: std::sync::atomic::AtomicU64,
+    busy_ns: std::sync::atomic::AtomicU64,
+}
+
+/// What the one writer has done since the server started.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriterStats {
+    pub bodies: u64,
+    pub commits: u64,
+    pub busy_seconds: f64,
 }
 
 struct Slot {
@@ -106,6 +118,8 @@ impl Writer {
             slot: Mutex::new(Slot { line: Some(Line { statements, conn, open: None }), waiting: 0 }),
             turn: Condvar::new(),
             commits: Default::default(),
+            bodies: Default::default(),
+            busy_ns: Default::default(),
         })
     }
 
@@ -123,7 +137,7 @@ impl Writer {
         };
         // Gives the line back however this ends (a panicking body included: its group
         // is then rolled back and fails).
-        let mut holder = Holder { writer: self, line: Some(line), clean: false };
+        let mut holder = Holder { writer: self, line: Some(line), clean: false, since: Instant::now() };
         let outcome = holder.run(rt, f);
         holder.clean = true;
         drop(holder);
@@ -161,6 +175,15 @@ impl Writer {
         self.commits.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    pub(crate) fn stats(&self) -> WriterStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        WriterStats {
+            bodies: self.bodies.load(Relaxed),
+            commits: self.commits.load(Relaxed) as u64,
+            busy_seconds: self.busy_ns.load(Relaxed) as f64 / 1e9,
+        }
+    }
+
     fn others_waiting(&self) -> bool {
         lock(&self.slot).waiting > 0
     }
@@ -179,6 +202,7 @@ struct Holder<'w> {
     writer: &'w Writer,
     line: Option<Line>,
     clean: bool,
+    since: Instant,
 }
 
 impl Holder<'_> {
@@ -263,6 +287,9 @@ impl Drop for Holder<'_> {
             // this connection.)
             abandon(&mut line.statements, &mut line.open, "rolled back: another write in its commit failed");
         }
+        use std::sync::atomic::Ordering::Relaxed;
+        self.writer.bodies.fetch_add(1, Relaxed);
+        self.writer.busy_ns.fetch_add(self.since.elapsed().as_nanos() as u64, Relaxed);
         self.writer.give_back(line);
     }
 }

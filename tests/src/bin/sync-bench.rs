@@ -149,6 +149,25 @@ fn day_of_work(
     (out, photo_bytes)
 }
 
+/// The one writer's figures from the server's /metrics (SQLite only): bodies, commits,
+/// seconds held.
+fn writer_figures(a: &ureq::Agent, base: &str) -> Option<(f64, f64, f64)> {
+    let text = a.get(format!("{base}/metrics")).call().ok()?.body_mut().read_to_string().ok()?;
+    let value = |name: &str| -> Option<f64> {
+        text.lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    Some((
+        value("patrol_db_writer_bodies_total")?,
+        value("patrol_db_writer_commits_total")?,
+        value("patrol_db_writer_busy_seconds_total")?,
+    ))
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -397,6 +416,7 @@ fn main() {
     // rate is measured alone, as the raw put it is compared with.
     let photo_queue: Arc<Mutex<Vec<(String, Vec<(String, Vec<u8>)>)>>> = Arc::new(Mutex::new(Vec::new()));
     eprintln!("pushing…");
+    let writer_before = writer_figures(&a, &base);
     let started = Instant::now();
     let workers: Vec<_> = (0..threads)
         .map(|_| {
@@ -430,6 +450,7 @@ fn main() {
         w.join().unwrap();
     }
     let wall = started.elapsed().as_secs_f64();
+    let writer_after = writer_figures(&a, &base);
     // The photos alone, from the same number of connections, by the wall clock.
     let photos_started = Instant::now();
     let uploaders: Vec<_> = (0..threads)
@@ -497,6 +518,15 @@ fn main() {
         (total_records as f64 / wall) / raw,
     );
 
+    if let (Some(b), Some(e)) = (writer_before, writer_after) {
+        let (bodies, commits, busy) = (e.0 - b.0, e.1 - b.1, e.2 - b.2);
+        println!(
+            "          SQLite's one writer while pushing: held {:.0} % of the time, {bodies:.0} write transactions in {commits:.0} commits ({:.1} a commit), {:.2} ms held a transaction",
+            100.0 * busy / wall,
+            bodies / commits.max(1.0),
+            1e3 * busy / bodies.max(1.0)
+        );
+    }
     if let Some((up, loopback, raw_put)) = photo_rate {
         println!(
             "          photos alone: {up:.1} MB/s over {threads} connections | raw loopback PUT into the same store {loopback:.1} MB/s  ratio {:.2} | file writes alone {raw_put:.1} MB/s  ratio {:.2}",
