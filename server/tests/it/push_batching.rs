@@ -316,4 +316,111 @@ async fn a_push_stores_the_same_whole_or_in_pieces(backend: Backend) {
     assert!(kinds_seen.iter().any(|o| o.starts_with("\"applied\"")), "{kinds_seen:?}");
 }
 
-crate::both_backends!(a_push_stores_the_same_whole_or_in_pieces);
+/// Pushes at once share the database's writer (on SQLite one commit serves the writes
+/// that queued behind each other): what each stores is still its own, all or nothing.
+/// Twelve devices push together: six a valid round, three a round starting the same run
+/// (one of them wins; the others fail on the collision, or are rejected when they come
+/// after the winner, and a resend is answered with rejections), three a chain with a
+/// gap (refused). Every answered push is exactly stored, nothing of a refused or failed
+/// one is, and every stored record has its log leaf and its answer survives a resend.
+async fn pushes_at_once_store_exactly_what_each_was_answered(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else { return };
+    let reader = Phone::sign_in(&s, "patrol").await;
+    let demo = Demo { reference: reader.pull(&s, "").await["reference"].clone() };
+    let checkpoints = demo.route(0)["checkpoint_ids"].as_array().unwrap().len();
+    let shared_run = Id::now_v7();
+    let mut devices = Vec::new();
+    let mut days = Vec::new();
+    for i in 0..12 {
+        let mut d = Device {
+            phone: Phone::sign_in(&s, "patrol").await,
+            runs: (0..RUNS).map(|_| Id::now_v7()).collect(),
+            visits: (0..VISITS).map(|_| Id::now_v7()).collect(),
+        };
+        if (6..9).contains(&i) {
+            d.runs[0] = shared_run;
+        }
+        let mut steps = vec![Step::Start { run: 0 }];
+        steps.extend((0..checkpoints).map(|cp| Step::Visit { run: 0, visit: cp, cp, far: false }));
+        steps.push(Step::Finish { run: 0, reason: false });
+        let mut recs = records(&mut d, &s, &demo, &steps);
+        if i >= 9 {
+            // A hole in the chain: the whole push is refused before anything is written.
+            recs.remove(2);
+        }
+        devices.push(d);
+        days.push(recs);
+    }
+    let at_once: Vec<_> = devices.iter().zip(&days).map(|(d, recs)| d.phone.push_records(&s, recs)).collect();
+    let answers = futures_util::future::join_all(at_once).await;
+    let count = |device: Id| {
+        let store = s.state.store.clone();
+        async move {
+            store
+                .read(move |c| {
+                    Ok((
+                        c.query_one(
+                            "SELECT COUNT(*) FROM records WHERE device_id = $1",
+                            &patrol_server::params![device],
+                        )?
+                        .int(0)?,
+                        c.query_one(
+                            "SELECT COUNT(*) FROM devices WHERE device_id = $1",
+                            &patrol_server::params![device],
+                        )?
+                        .int(0)?,
+                    ))
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let mut winners = 0;
+    for (i, ((status, body), d)) in answers.iter().zip(&devices).enumerate() {
+        let (stored, device_rows) = count(d.phone.device).await;
+        let n = days[i].len() as i64;
+        if i >= 9 {
+            assert_eq!(*status, StatusCode::CONFLICT, "device {i}: {body}");
+            assert_eq!((stored, device_rows), (0, 0), "device {i}: a refused push stores nothing");
+            continue;
+        }
+        if *status != StatusCode::OK {
+            // Only a collision on the shared run may fail, and then nothing of it stays.
+            assert!((6..9).contains(&i), "device {i}: {status} {body}");
+            assert_eq!((stored, device_rows), (0, 0), "device {i}: a failed push stores nothing");
+            let (status, again) = d.phone.push_records(&s, &days[i]).await;
+            assert_eq!(status, StatusCode::OK, "device {i} resends: {again}");
+            assert_eq!(again["results"][0]["status"], "rejected", "device {i}: the run was another's: {again}");
+            assert_eq!(count(d.phone.device).await.0, n, "device {i}: the resend is stored whole");
+            continue;
+        }
+        assert_eq!(body["acked_seq"], n, "device {i}: {body}");
+        assert_eq!((stored, device_rows), (n, 1), "device {i}: an answered push is stored whole");
+        let statuses: Vec<&str> =
+            body["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+        if statuses.iter().all(|s| *s == "applied") {
+            if (6..9).contains(&i) {
+                winners += 1;
+            }
+        } else {
+            assert!((6..9).contains(&i), "device {i}: only the shared run's losers see rejections: {body}");
+            assert_eq!(statuses[0], "rejected", "device {i}: {body}");
+        }
+        // The answer survives a resend unchanged: every record a duplicate now.
+        let (status, again) = d.phone.push_records(&s, &days[i]).await;
+        assert_eq!(status, StatusCode::OK, "{again}");
+        assert!(again["results"].as_array().unwrap().iter().all(|r| r["status"] == "duplicate"), "{again}");
+    }
+    assert_eq!(winners, 1, "exactly one device started the shared run");
+    let firsts: Vec<u16> = answers.iter().map(|(status, _)| status.as_u16()).collect();
+    println!("first answers: {firsts:?}; SQLite writer: {:?}", s.state.store.writer_stats());
+    let logged = s
+        .numbers(&[
+            "SELECT COUNT(*) FROM records",
+            "SELECT (SELECT COUNT(*) FROM log_leaves WHERE kind = 'record') + (SELECT COUNT(*) FROM log_pending WHERE kind = 'record')",
+        ])
+        .await;
+    assert_eq!(logged[0], logged[1], "every stored record has its leaf");
+}
+
+crate::both_backends!(a_push_stores_the_same_whole_or_in_pieces, pushes_at_once_store_exactly_what_each_was_answered);
