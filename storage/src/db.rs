@@ -80,6 +80,18 @@ macro_rules! params {
     ($($v:expr),* $(,)?) => { vec![$($crate::db::Value::from($v)),*] };
 }
 
+/// The parameter marks and values of an `IN (…)` list of ids, padded (by repeating the
+/// last id, which changes nothing an `IN` matches) to a power of two: a statement text
+/// for each size class, not one for every length, so prepared statements are reused and
+/// a connection's cache of them stays small. `ids` must not be empty.
+pub fn in_list(ids: &[patrol_protocol::Id]) -> (String, Vec<Value>) {
+    let n = ids.len().max(1).next_power_of_two();
+    let marks = (1..=n).map(|k| format!("${k}")).collect::<Vec<_>>().join(", ");
+    let last = ids.last().copied().unwrap_or_default();
+    let values = ids.iter().copied().chain(std::iter::repeat(last)).take(n).map(Value::from).collect();
+    (marks, values)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("database: {0}")]

@@ -693,13 +693,9 @@ pub fn live_checkpoints(c: &mut dyn Conn, ids: &[Id]) -> Result<Vec<Checkpoint>,
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let marks: Vec<String> = (1..=ids.len()).map(|k| format!("${k}")).collect();
-    let values: Vec<Value> = ids.iter().map(|id| Value::from(*id)).collect();
+    let (marks, values) = super::db::in_list(ids);
     c.query(
-        &format!(
-            "SELECT {CHECKPOINT_COLUMNS} FROM checkpoints WHERE id IN ({}) AND retired_ms IS NULL",
-            marks.join(", ")
-        ),
+        &format!("SELECT {CHECKPOINT_COLUMNS} FROM checkpoints WHERE id IN ({marks}) AND retired_ms IS NULL"),
         &values,
     )?
     .iter()

@@ -58,6 +58,9 @@ fn parameter_numbers(stmt: NonNull<ffi::sqlite3_stmt>) -> Result<Vec<usize>, DbE
     }
 }
 
+/// Prepared statements one connection keeps at most (`Statements::statement`).
+const MAX_PREPARED: usize = 1024;
+
 /// The statements one transaction body has prepared on one connection.
 pub struct Statements {
     db: NonNull<ffi::sqlite3>,
@@ -141,6 +144,12 @@ impl Statements {
                 return Err(e);
             }
         };
+        if self.prepared.len() >= MAX_PREPARED {
+            // A bound on what a long-lived connection (the writer's) keeps: the server has
+            // a few hundred statements; beyond that, start over. No statement is in use
+            // here (each call prepares, runs and resets its own before the next).
+            self.finalize_all();
+        }
         self.prepared.insert(sql.to_string(), Prepared { stmt, numbers });
         Ok(stmt)
     }
@@ -258,11 +267,17 @@ impl Statements {
     }
 }
 
-impl Drop for Statements {
-    fn drop(&mut self) {
+impl Statements {
+    fn finalize_all(&mut self) {
         for (_, Prepared { stmt: s, .. }) in self.prepared.drain() {
             // SAFETY: each was prepared on this connection and is finalized once.
             unsafe { ffi::sqlite3_finalize(s.as_ptr()) };
         }
+    }
+}
+
+impl Drop for Statements {
+    fn drop(&mut self) {
+        self.finalize_all();
     }
 }

@@ -426,3 +426,47 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+#[cfg(test)]
+mod statement_cache {
+    use crate::db::{Database, PoolSettings, in_list};
+    use crate::sqlite::SqliteDb;
+
+    /// The writer keeps its prepared statements across transactions, bounded: more
+    /// distinct statements than the bound all still run, and earlier ones run again
+    /// (prepared anew) with their right answers.
+    #[test]
+    fn more_statements_than_the_cache_holds_all_run() {
+        let dir = std::env::temp_dir().join(format!("patrol-cache-{}", uuid::Uuid::now_v7().simple()));
+        let db = SqliteDb::open(dir.join("c.db"), &PoolSettings::sized(2)).unwrap();
+        for round in 0..2 {
+            db.transaction(true, &mut |c| {
+                for i in 0..1500i64 {
+                    let got = c.query_one(&format!("SELECT {i} + $1"), &crate::params![round as i64])?.int(0)?;
+                    assert_eq!(got, i + round as i64);
+                }
+                Ok(())
+            })
+            .unwrap();
+        }
+        drop(db);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// An `IN` list is padded to a power of two with its last id: every id is there,
+    /// nothing else is, and lengths share a few statement texts.
+    #[test]
+    fn an_in_list_pads_with_its_last_id() {
+        for n in 1..=70usize {
+            let ids: Vec<patrol_protocol::Id> = (0..n).map(|_| uuid::Uuid::now_v7()).collect();
+            let (marks, values) = in_list(&ids);
+            let width = n.next_power_of_two();
+            assert_eq!(values.len(), width);
+            assert_eq!(marks.split(", ").count(), width);
+            assert_eq!(marks.split(", ").last().unwrap(), format!("${width}"));
+            let given: Vec<crate::db::Value> = ids.iter().map(|id| crate::db::Value::from(*id)).collect();
+            assert_eq!(&values[..n], &given[..]);
+            assert!(values[n..].iter().all(|v| *v == given[n - 1]), "n = {n}");
+        }
+    }
+}

@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 use patrol_protocol::record::{Record, RecordPayload};
 use patrol_protocol::{Checkpoint, Id};
 
+use crate::store::db::in_list;
 use crate::store::{Conn, DbError, Value, reference};
 use crate::sync::feed;
 
@@ -28,7 +29,7 @@ pub(crate) struct RunRow {
 }
 
 /// Ids a statement names at most (bounds each `IN (…)` list).
-const IDS_PER_STATEMENT: usize = 500;
+const IDS_PER_STATEMENT: usize = 512;
 
 #[derive(Default)]
 pub(crate) struct Batch {
@@ -76,12 +77,10 @@ impl Batch {
         }
         let runs: Vec<Id> = runs.into_iter().filter(|id| !self.runs.contains_key(id)).collect();
         for chunk in runs.chunks(IDS_PER_STATEMENT) {
+            let (marks, values) = in_list(chunk);
             let rows = c.query(
-                &format!(
-                    "SELECT id, site_id, route_id, person_id, finished_device_ms FROM runs WHERE id IN ({})",
-                    marks(chunk.len())
-                ),
-                &ids(chunk),
+                &format!("SELECT id, site_id, route_id, person_id, finished_device_ms FROM runs WHERE id IN ({marks})"),
+                &values,
             )?;
             for id in chunk {
                 self.runs.insert(*id, None);
@@ -110,8 +109,9 @@ impl Batch {
             .filter(|id| !self.visits_stored.contains(id) && !self.visits_absent.contains(id))
             .collect();
         for chunk in visits.chunks(IDS_PER_STATEMENT) {
+            let (marks, values) = in_list(chunk);
             let stored: HashSet<Id> = c
-                .query(&format!("SELECT id FROM visits WHERE id IN ({})", marks(chunk.len())), &ids(chunk))?
+                .query(&format!("SELECT id FROM visits WHERE id IN ({marks})"), &values)?
                 .iter()
                 .map(|r| r.uuid(0))
                 .collect::<Result<_, _>>()?;
@@ -256,12 +256,4 @@ impl Batch {
         self.visits_absent.clear();
         Ok(())
     }
-}
-
-fn marks(n: usize) -> String {
-    (1..=n).map(|k| format!("${k}")).collect::<Vec<_>>().join(", ")
-}
-
-fn ids(chunk: &[Id]) -> Vec<Value> {
-    chunk.iter().map(|id| Value::from(*id)).collect()
 }
