@@ -126,13 +126,6 @@ impl Drop for ScratchDb {
     }
 }
 
-impl SqliteDb {
-    /// Write transactions' commits so far (several bodies share one under load).
-    pub fn writer_commits(&self) -> usize {
-        self.writer.commits()
-    }
-}
-
 impl Database for SqliteDb {
     fn kind(&self) -> &'static str {
         "sqlite"

@@ -28,6 +28,12 @@ pub(crate) struct RunRow {
     pub finished: bool,
 }
 
+const RUN_COLUMNS: &str = "id, site_id, route_id, person_id, finished_device_ms";
+
+fn run_row(r: &crate::store::Row) -> Result<RunRow, DbError> {
+    Ok(RunRow { site_id: r.uuid(1)?, route_id: r.uuid(2)?, person_id: r.uuid(3)?, finished: r.opt_int(4)?.is_some() })
+}
+
 /// Ids a statement names at most (bounds each `IN (…)` list).
 const IDS_PER_STATEMENT: usize = 512;
 
@@ -78,21 +84,12 @@ impl Batch {
         let runs: Vec<Id> = runs.into_iter().filter(|id| !self.runs.contains_key(id)).collect();
         for chunk in runs.chunks(IDS_PER_STATEMENT) {
             let (marks, values) = in_list(chunk);
-            let rows = c.query(
-                &format!("SELECT id, site_id, route_id, person_id, finished_device_ms FROM runs WHERE id IN ({marks})"),
-                &values,
-            )?;
+            let rows = c.query(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id IN ({marks})"), &values)?;
             for id in chunk {
                 self.runs.insert(*id, None);
             }
             for r in rows {
-                let row = RunRow {
-                    site_id: r.uuid(1)?,
-                    route_id: r.uuid(2)?,
-                    person_id: r.uuid(3)?,
-                    finished: r.opt_int(4)?.is_some(),
-                };
-                self.runs.insert(r.uuid(0)?, Some(row));
+                self.runs.insert(r.uuid(0)?, Some(run_row(&r)?));
             }
         }
         let checkpoints: Vec<Id> = checkpoints.into_iter().filter(|id| !self.checkpoints.contains_key(id)).collect();
@@ -132,18 +129,8 @@ impl Batch {
             return Ok(*known);
         }
         let row = c
-            .query_opt(
-                "SELECT site_id, route_id, person_id, finished_device_ms FROM runs WHERE id = $1",
-                &[Value::from(run_id)],
-            )?
-            .map(|r| {
-                Ok::<_, DbError>(RunRow {
-                    site_id: r.uuid(0)?,
-                    route_id: r.uuid(1)?,
-                    person_id: r.uuid(2)?,
-                    finished: r.opt_int(3)?.is_some(),
-                })
-            })
+            .query_opt(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1"), &[Value::from(run_id)])?
+            .map(|r| run_row(&r))
             .transpose()?;
         self.runs.insert(run_id, row);
         Ok(row)

@@ -104,14 +104,12 @@ fn store_and_apply(
     c: &mut dyn Conn,
     actor: &Actor,
     rec: &Record,
-    hash: &str,
+    canon: &Canonical,
     now: i64,
     clock_offset_ms: Option<i64>,
 ) -> Result<Outcome, DbError> {
     let mut batch = Batch::default();
-    let body = String::from_utf8(rec.canonical_bytes()).expect("canonical JSON is UTF-8");
-    let canon = Canonical { hash: hash.to_string(), body };
-    let outcome = store_and_apply_into(c, actor, rec, &canon, now, clock_offset_ms, &mut batch)?;
+    let outcome = store_and_apply_into(c, actor, rec, canon, now, clock_offset_ms, &mut batch)?;
     batch.flush(c)?;
     Ok(outcome)
 }
@@ -217,7 +215,9 @@ pub(crate) fn reapply(
     now: i64,
     clock_offset_ms: Option<i64>,
 ) -> Result<Outcome, DbError> {
-    let outcome = store_and_apply(c, actor, rec, hash, now, clock_offset_ms)?;
+    // The stored hash, as the record was logged; the body encoded again.
+    let body = String::from_utf8(rec.canonical_bytes()).expect("canonical JSON is UTF-8");
+    let outcome = store_and_apply(c, actor, rec, &Canonical { hash: hash.to_string(), body }, now, clock_offset_ms)?;
     if let RecordPayload::PhotoTaken { sha256, .. } = &rec.payload
         && outcome.status == RecordStatus::Applied
         && rec.device == api_device(rec.author)
@@ -456,7 +456,7 @@ pub fn flag_fork(
     offered: &Record,
     now: i64,
 ) -> Result<bool, DbError> {
-    let offered_hash = offered.hash();
+    let Canonical { hash: offered_hash, body: offered_body } = Canonical::of(offered);
     let known = c.query_one(
         "SELECT COUNT(*), COALESCE(SUM(CASE WHEN seq = $2 AND offered_hash = $3 THEN 1 ELSE 0 END), 0)
          FROM forks WHERE device_id = $1",
@@ -472,7 +472,7 @@ pub fn flag_fork(
             seq as i64,
             stored.clone(),
             &offered_hash,
-            String::from_utf8(offered.canonical_bytes()).expect("canonical JSON is UTF-8"),
+            offered_body,
             now
         ],
     )?;
@@ -507,9 +507,9 @@ pub fn append_server_record(
         prev_hash,
         payload,
     };
-    let hash = rec.hash();
-    let outcome = store_and_apply(c, actor, &rec, &hash, now, None)?;
-    save_device(c, device_id, actor.person.id, rec.seq, &hash, now, None)?;
+    let canon = Canonical::of(&rec);
+    let outcome = store_and_apply(c, actor, &rec, &canon, now, None)?;
+    save_device(c, device_id, actor.person.id, rec.seq, &canon.hash, now, None)?;
     Ok((rec, outcome))
 }
 

@@ -175,28 +175,52 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// The database's raw rate for the same rows: records inserted in 500-row transactions.
-fn raw_insert_rate(url: &str, n: usize) -> f64 {
+/// Rows inserted 500 to a transaction, one statement each, `n` records in all, through
+/// the server's own store; `insert` adds one record's rows given its sequence number.
+/// Returns records a second.
+fn raw_rate(
+    url: &str,
+    n: usize,
+    mut insert: impl FnMut(&mut dyn patrol_server::store::Conn, i64) -> Result<(), patrol_server::store::DbError>,
+) -> f64 {
+    const PER: usize = 500;
     let store = patrol_server::store::Store::open(url, 2).unwrap();
-    let body = "x".repeat(600);
     let started = Instant::now();
-    let device = Id::now_v7().to_string();
-    for chunk in 0..n.div_ceil(500) {
+    for chunk in 0..n.div_ceil(PER) {
         store
             .tx_blocking(true, |c| {
-                for i in 0..500 {
-                    let seq = (chunk * 500 + i) as i64 + 1;
-                    c.execute(
-                        "INSERT INTO records (id, device_id, seq, author_id, kind, device_time_ms, prev_hash, hash, body, received_ms, status)
-                         VALUES ($1, $2, $3, $4, 'bench', 0, $5, $6, $7, 0, 'applied')",
-                        &patrol_server::params![Id::now_v7(), device.clone(), seq, device.clone(), GENESIS_HASH, GENESIS_HASH, body.clone()],
-                    )?;
+                for i in 0..PER {
+                    insert(c, (chunk * PER + i) as i64 + 1)?;
                 }
                 Ok(())
             })
             .unwrap();
     }
-    (n.div_ceil(500) * 500) as f64 / started.elapsed().as_secs_f64()
+    (n.div_ceil(PER) * PER) as f64 / started.elapsed().as_secs_f64()
+}
+
+const RAW_RECORD: &str = "INSERT INTO records (id, device_id, seq, author_id, kind, device_time_ms, prev_hash, hash, body, received_ms, status)
+                          VALUES ($1, $2, $3, $4, 'bench', 0, $5, $6, $7, 0, 'applied')";
+
+/// The database's raw rate for the same rows: records inserted in 500-row transactions.
+fn raw_insert_rate(url: &str, n: usize) -> f64 {
+    let body = "x".repeat(600);
+    let device = Id::now_v7().to_string();
+    raw_rate(url, n, |c, seq| {
+        c.execute(
+            RAW_RECORD,
+            &patrol_server::params![
+                Id::now_v7(),
+                device.clone(),
+                seq,
+                device.clone(),
+                GENESIS_HASH,
+                GENESIS_HASH,
+                body.clone()
+            ],
+        )
+        .map(drop)
+    })
 }
 
 /// The database's raw rate for the rows a patrol record adds in its push: the record,
@@ -206,63 +230,47 @@ fn raw_insert_rate(url: &str, n: usize) -> f64 {
 /// machinery is to the cost of the rows it must write; the sequencer's later move of
 /// leaves and entries into the log and the feed is not in it.
 fn raw_record_rows_rate(url: &str, n: usize) -> f64 {
-    let store = patrol_server::store::Store::open(url, 2).unwrap();
     let body = "x".repeat(600);
     let leaf = "y".repeat(300);
-    let started = Instant::now();
     let device = Id::now_v7().to_string();
-    for chunk in 0..n.div_ceil(500) {
-        store
-            .tx_blocking(true, |c| {
-                for i in 0..500 {
-                    let seq = (chunk * 500 + i) as i64 + 1;
-                    let id = Id::now_v7();
-                    c.execute(
-                        "INSERT INTO records (id, device_id, seq, author_id, kind, device_time_ms, prev_hash, hash, body, received_ms, status)
-                         VALUES ($1, $2, $3, $4, 'bench', 0, $5, $6, $7, 0, 'applied')",
-                        &patrol_server::params![id, device.clone(), seq, device.clone(), GENESIS_HASH, GENESIS_HASH, body.clone()],
-                    )?;
-                    c.execute(
-                        "INSERT INTO log_pending (kind, subject, leaf, at_ms) VALUES ('record', $1, $2, 0)",
-                        &patrol_server::params![id, leaf.clone()],
-                    )?;
-                    c.execute(
-                        "INSERT INTO feed_pending (at_ms, kind, site_id, person_id, record_id) VALUES (0, 'bench', $1, $1, $2)",
-                        &patrol_server::params![device.clone(), id],
-                    )?;
-                    c.execute(
-                        "INSERT INTO item_results (record_id, run_id, visit_id, checkpoint_id, item_id, outcome, note)
-                         VALUES ($1, $2, $2, $2, $2, 'ok', '')",
-                        &patrol_server::params![id, device.clone()],
-                    )?;
-                }
-                Ok(())
-            })
-            .unwrap();
-    }
-    (n.div_ceil(500) * 500) as f64 / started.elapsed().as_secs_f64()
+    raw_rate(url, n, |c, seq| {
+        let id = Id::now_v7();
+        c.execute(
+            RAW_RECORD,
+            &patrol_server::params![id, device.clone(), seq, device.clone(), GENESIS_HASH, GENESIS_HASH, body.clone()],
+        )?;
+        c.execute(
+            "INSERT INTO log_pending (kind, subject, leaf, at_ms) VALUES ('record', $1, $2, 0)",
+            &patrol_server::params![id, leaf.clone()],
+        )?;
+        c.execute(
+            "INSERT INTO feed_pending (at_ms, kind, site_id, person_id, record_id) VALUES (0, 'bench', $1, $1, $2)",
+            &patrol_server::params![device.clone(), id],
+        )?;
+        c.execute(
+            "INSERT INTO item_results (record_id, run_id, visit_id, checkpoint_id, item_id, outcome, note)
+             VALUES ($1, $2, $2, $2, $2, 'ok', '')",
+            &patrol_server::params![id, device.clone()],
+        )
+        .map(drop)
+    })
 }
 
-/// The store's raw write rate for photo-sized objects: what the local object store
-/// does for a put (a temporary file written, then renamed into place), from `threads`
-/// threads at once into the server's own objects directory, 400 KB each, 2 s.
-fn raw_put_rate(objects: &std::path::Path, threads: usize) -> f64 {
-    let dir = objects.join("bench-raw");
-    std::fs::create_dir_all(&dir).unwrap();
+/// `threads` threads each calling `put(thread, i, bytes)` with fresh 400 KB bodies for
+/// 2 s; returns MB/s.
+fn for_two_seconds(threads: usize, put: impl Fn(usize, u64, &[u8]) + Send + Sync + 'static) -> f64 {
+    let put = Arc::new(put);
     let written = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let workers: Vec<_> = (0..threads)
         .map(|t| {
-            let (dir, written) = (dir.clone(), written.clone());
+            let (written, put) = (written.clone(), put.clone());
             std::thread::spawn(move || {
                 let mut bytes = vec![0u8; PHOTO_BYTES];
                 let mut i = 0u64;
                 while started.elapsed() < Duration::from_secs(2) {
                     rand::thread_rng().fill_bytes(&mut bytes[..64]);
-                    let name = dir.join(format!("{t}-{i}.jpg"));
-                    let tmp = name.with_extension("tmp");
-                    std::fs::write(&tmp, &bytes).unwrap();
-                    std::fs::rename(&tmp, &name).unwrap();
+                    put(t, i, &bytes);
                     written.fetch_add(bytes.len(), Ordering::Relaxed);
                     i += 1;
                 }
@@ -272,7 +280,22 @@ fn raw_put_rate(objects: &std::path::Path, threads: usize) -> f64 {
     for w in workers {
         w.join().unwrap();
     }
-    let rate = written.load(Ordering::Relaxed) as f64 / 1e6 / started.elapsed().as_secs_f64();
+    written.load(Ordering::Relaxed) as f64 / 1e6 / started.elapsed().as_secs_f64()
+}
+
+/// The store's raw write rate for photo-sized objects: what the local object store
+/// does for a put (a temporary file written, then renamed into place), from `threads`
+/// threads at once into the server's own objects directory, 400 KB each, 2 s.
+fn raw_put_rate(objects: &std::path::Path, threads: usize) -> f64 {
+    let dir = objects.join("bench-raw");
+    std::fs::create_dir_all(&dir).unwrap();
+    let into = dir.clone();
+    let rate = for_two_seconds(threads, move |t, i, bytes| {
+        let name = into.join(format!("{t}-{i}.jpg"));
+        let tmp = name.with_extension("tmp");
+        std::fs::write(&tmp, bytes).unwrap();
+        std::fs::rename(&tmp, &name).unwrap();
+    });
     std::fs::remove_dir_all(&dir).ok();
     rate
 }
@@ -315,29 +338,14 @@ fn raw_loopback_put_rate(objects: &std::path::Path, threads: usize) -> f64 {
         });
     });
     let addr = rx.recv().unwrap();
-    let written = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..threads)
-        .map(|t| {
-            let written = written.clone();
-            std::thread::spawn(move || {
-                let a = agent();
-                let mut bytes = vec![0u8; PHOTO_BYTES];
-                let mut i = 0u64;
-                while started.elapsed() < Duration::from_secs(2) {
-                    rand::thread_rng().fill_bytes(&mut bytes[..64]);
-                    let r = a.put(format!("http://{addr}/raw/{t}-{i}.jpg")).send(&bytes[..]).unwrap();
-                    assert_eq!(r.status().as_u16(), 200);
-                    written.fetch_add(bytes.len(), Ordering::Relaxed);
-                    i += 1;
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        w.join().unwrap();
+    thread_local! {
+        // One connection per thread, kept, as the uploads' clients do.
+        static AGENT: ureq::Agent = agent();
     }
-    let rate = written.load(Ordering::Relaxed) as f64 / 1e6 / started.elapsed().as_secs_f64();
+    let rate = for_two_seconds(threads, move |t, i, bytes| {
+        let r = AGENT.with(|a| a.put(format!("http://{addr}/raw/{t}-{i}.jpg")).send(bytes).unwrap());
+        assert_eq!(r.status().as_u16(), 200);
+    });
     std::fs::remove_dir_all(&dir).ok();
     drop(server); // the runtime's thread ends with the process
     rate
