@@ -194,6 +194,13 @@ pub trait Database: Send + Sync + 'static {
     /// Runs `f` in one transaction: committed if it returns `Ok`, rolled back otherwise.
     /// `write` tells SQLite to take the write lock up front.
     fn transaction(&self, write: bool, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Result<(), DbError>;
+    /// Runs `f`'s reads on a pooled connection outside any transaction: each statement
+    /// sees what had committed when it ran, and the body shares no snapshot. For reads of
+    /// one statement, or of several each valid alone (a request's sign-in check): on
+    /// PostgreSQL it saves the `BEGIN` and `COMMIT` round trips. Never for writes.
+    fn statements(&self, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Result<(), DbError> {
+        self.transaction(false, f)
+    }
     /// Runs statements that cannot run in a transaction (`VACUUM`, `CREATE DATABASE`).
     fn execute_outside_transaction(&self, sql: &str) -> Result<(), DbError>;
     /// Open connections and idle ones, as the pool counts them.

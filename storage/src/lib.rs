@@ -97,6 +97,26 @@ impl Store {
             .map_err(|e| DbError::Backend(format!("database task failed: {e}")))?
     }
 
+    /// Runs reads outside any transaction on the blocking pool (`Database::statements`):
+    /// for one statement, or several each valid alone; never for writes.
+    pub async fn read_each<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Conn) -> Result<T, DbError> + Send + 'static,
+    ) -> Result<T, DbError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut f = Some(f);
+            let mut out = None;
+            store.db.statements(&mut |c| {
+                out = Some((f.take().expect("a body runs once"))(c)?);
+                Ok(())
+            })?;
+            Ok(out.expect("set by a body that returned"))
+        })
+        .await
+        .map_err(|e| DbError::Backend(format!("database task failed: {e}")))?
+    }
+
     /// Runs a writing transaction on the blocking pool.
     pub async fn write<T: Send + 'static>(
         &self,

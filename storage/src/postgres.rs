@@ -188,6 +188,15 @@ impl Database for PostgresDb {
         }
     }
 
+    fn statements(&self, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Result<(), DbError> {
+        let _entered = self.rt.enter();
+        let waiting = self.waiters.enter();
+        let conn = self.rt.block_on(self.pool.acquire());
+        drop(waiting);
+        let mut conn = conn.map_err(from_sqlx)?;
+        f(&mut PgConn { conn: &mut conn, rt: &self.rt })
+    }
+
     fn open_and_idle(&self) -> (u32, usize) {
         (self.pool.size(), self.pool.num_idle())
     }

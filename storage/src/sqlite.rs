@@ -150,6 +150,15 @@ impl Database for SqliteDb {
         with_statements(&self.rt, &mut conn, Some("BEGIN"), |c| f(c))
     }
 
+    fn statements(&self, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Result<(), DbError> {
+        let _entered = self.rt.enter();
+        let waiting = self.waiters.enter();
+        let conn = self.rt.block_on(self.pool.acquire());
+        drop(waiting);
+        let mut conn = conn.map_err(from_sqlx)?;
+        with_statements(&self.rt, &mut conn, None, |c| f(c))
+    }
+
     fn open_and_idle(&self) -> (u32, usize) {
         (self.pool.size(), self.pool.num_idle())
     }

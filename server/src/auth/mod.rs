@@ -397,9 +397,11 @@ impl FromRequestParts<AppState> for Actor {
         // Tokens from before families were named carry none: refused, the phone
         // refreshes (at most one access-token lifetime after an upgrade).
         let family = claims.fam.clone().ok_or_else(|| unauthorized("invalid_token", Reason::TokenInvalid))?;
+        // Each answer is checked alone (none needs the others' snapshot), so the reads run
+        // outside a transaction: on PostgreSQL two round trips fewer on every request.
         let (person, roles, org_sites, revoked, must_change) = state
             .store
-            .read(move |c| {
+            .read_each(move |c| {
                 let person = people::get_person(c, person_id)?;
                 let sites = match &person {
                     Some(p) => crate::store::reference::org_site_ids(c, p.org_id)?,
