@@ -21,10 +21,13 @@ use crate::sync::outcome::Outcome;
 /// The object store holding finished photos and thumbnails.
 pub type Photos = Arc<dyn ObjectStore>;
 
-/// A local directory through `object_store` (the embedded default).
+/// A local directory through `object_store` (the embedded default). Every put is
+/// flushed to disk (the file, then its directory) before it returns: a photo is marked
+/// complete, and the phone may let its copy go, only after its bytes are stored, and
+/// "stored" must outlive a power cut as the database's commit does (`synchronous = FULL`).
 pub fn local_store(dir: &std::path::Path) -> Result<Photos, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let fs = object_store::local::LocalFileSystem::new_with_prefix(dir).map_err(|e| e.to_string())?;
+    let fs = object_store::local::LocalFileSystem::new_with_prefix(dir).map_err(|e| e.to_string())?.with_fsync(true);
     Ok(Arc::new(fs))
 }
 
