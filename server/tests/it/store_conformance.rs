@@ -426,6 +426,55 @@ fn concurrent_writers_all_land(backend: Backend) {
     assert_eq!(store.tx_blocking(false, |c| reference::list_sites(c, org.id)).unwrap().len(), 81);
 }
 
+/// Reads outside a transaction (`Store::read_each`, the sign-in check of every request):
+/// each statement sees what committed before it, even a commit made between two
+/// statements of one body (inside a transaction SQLite would keep the first one's
+/// snapshot); a body that fails or panics leaves no transaction open on its connection,
+/// so afterwards every connection of the pool (4) reads, at once, what was committed.
+fn reads_outside_a_transaction_see_each_commit_and_leave_nothing_open(backend: Backend) {
+    let Some((store, _dir)) = setup(backend) else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let count = |c: &mut dyn patrol_server::store::Conn| c.query_one("SELECT COUNT(*) FROM organisations", &[])?.int(0);
+    for round in 0..3i64 {
+        let writer = store.clone();
+        let (before, after) = rt
+            .block_on(store.read_each(move |c| {
+                let before = count(c)?;
+                writer.tx_blocking(true, |w| {
+                    reference::insert_organisation(w, &Organisation { id: Id::now_v7(), name: "中途".into() }, 1)
+                })?;
+                Ok((before, count(c)?))
+            }))
+            .unwrap();
+        assert_eq!((before, after), (round, round + 1), "round {round}: the second statement sees the commit");
+        let failed = rt.block_on(store.read_each(|c| c.query_one("SELECT nothing FROM no_such_table", &[]).map(drop)));
+        assert!(matches!(failed, Err(DbError::Backend(_))), "{failed:?}");
+        let panicked = rt.block_on(store.read_each(move |c| -> Result<(), DbError> {
+            count(c)?;
+            panic!("a bug in round {round}")
+        }));
+        assert!(panicked.is_err());
+    }
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+    let reads: Vec<_> = (0..4)
+        .map(|_| {
+            let (s, b) = (store.clone(), barrier.clone());
+            rt.spawn(async move {
+                s.read_each(move |c| {
+                    b.wait();
+                    count(c)
+                })
+                .await
+            })
+        })
+        .collect();
+    for r in reads {
+        assert_eq!(rt.block_on(r).unwrap().unwrap(), 3, "every pooled connection reads the three commits");
+    }
+}
+
 both_backends_sync!(
     migrations_run_once,
     sites_round_trip_and_codes_are_unique_per_organisation,
@@ -440,6 +489,7 @@ both_backends_sync!(
     a_refresh_token_can_be_used_only_once,
     login_budgets_are_taken_atomically_and_refill,
     concurrent_writers_all_land,
+    reads_outside_a_transaction_see_each_commit_and_leave_nothing_open,
 );
 
 /// TLS to PostgreSQL is what the URL asks for (`sslmode=`, `sslrootcert=`): the test
