@@ -219,6 +219,12 @@ pub trait Database: Send + Sync + 'static {
 pub struct Waiters(std::sync::atomic::AtomicUsize);
 
 impl Waiters {
+    /// Runs `get` (asking the pool for a connection) counted as waiting.
+    pub fn wait_for<T>(&self, get: impl FnOnce() -> T) -> T {
+        let _waiting = self.enter();
+        get()
+    }
+
     pub fn enter(&self) -> Waiting<'_> {
         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Waiting(self)

@@ -166,18 +166,14 @@ impl Database for PostgresDb {
         migrate_pool(self, &self.rt, &self.pool, previous_runner, true)
     }
 
-    fn transaction(
-        &self,
-        _write: bool,
-        f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>,
-    ) -> Result<(), DbError> {
+    fn transaction(&self, write: bool, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Result<(), DbError> {
         // Everything dropped here, a panicking body's transaction included, finds the
         // store's runtime current: sqlx rolls it back and gives the connection back.
         let _entered = self.rt.enter();
-        let waiting = self.waiters.enter();
-        let tx = self.rt.block_on(self.pool.begin());
-        drop(waiting);
-        let mut tx = tx.map_err(from_sqlx)?;
+        // A read transaction refuses writes (PostgreSQL checks `READ ONLY` itself), so a
+        // body asked for as a read cannot change anything, on either database.
+        let begin = if write { "BEGIN" } else { "BEGIN READ ONLY" };
+        let mut tx = self.waiters.wait_for(|| self.rt.block_on(self.pool.begin_with(begin))).map_err(from_sqlx)?;
         let result = f(&mut PgConn { conn: &mut tx, rt: &self.rt });
         match result {
             Ok(()) => self.rt.block_on(tx.commit()).map_err(from_sqlx),
@@ -190,10 +186,7 @@ impl Database for PostgresDb {
 
     fn statements(&self, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Result<(), DbError> {
         let _entered = self.rt.enter();
-        let waiting = self.waiters.enter();
-        let conn = self.rt.block_on(self.pool.acquire());
-        drop(waiting);
-        let mut conn = conn.map_err(from_sqlx)?;
+        let mut conn = self.waiters.wait_for(|| self.rt.block_on(self.pool.acquire())).map_err(from_sqlx)?;
         f(&mut PgConn { conn: &mut conn, rt: &self.rt })
     }
 

@@ -113,7 +113,7 @@ impl ScratchDb {
     pub fn with<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, DbError>) -> Result<T, DbError> {
         let mut conn = self.conn.borrow_mut();
         let _entered = self.rt.enter();
-        with_statements(&self.rt, conn.as_mut().expect("open until dropped"), None, f)
+        with_statements(&self.rt, conn.as_mut().expect("open until dropped"), Reads::Scratch, f)
     }
 }
 
@@ -143,20 +143,12 @@ impl Database for SqliteDb {
             return self.writer.transaction(&self.rt, &self.waiters, f);
         }
         let _entered = self.rt.enter();
-        let waiting = self.waiters.enter();
-        let conn = self.rt.block_on(self.pool.acquire());
-        drop(waiting);
-        let mut conn = conn.map_err(from_sqlx)?;
-        with_statements(&self.rt, &mut conn, Some("BEGIN"), |c| f(c))
+        with_statements(&self.rt, &mut *self.reader()?, Reads::InTransaction, |c| f(c))
     }
 
     fn statements(&self, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Result<(), DbError> {
         let _entered = self.rt.enter();
-        let waiting = self.waiters.enter();
-        let conn = self.rt.block_on(self.pool.acquire());
-        drop(waiting);
-        let mut conn = conn.map_err(from_sqlx)?;
-        with_statements(&self.rt, &mut conn, None, |c| f(c))
+        with_statements(&self.rt, &mut *self.reader()?, Reads::Each, |c| f(c))
     }
 
     fn open_and_idle(&self) -> (u32, usize) {
@@ -176,15 +168,36 @@ impl Database for SqliteDb {
     }
 }
 
+/// How a body runs on a connection other than the one writer's.
+#[derive(Clone, Copy, PartialEq)]
+enum Reads {
+    /// A pooled connection's read transaction: reads only, one snapshot.
+    InTransaction,
+    /// A pooled connection's statements outside a transaction (`Database::statements`):
+    /// reads only, each its own snapshot.
+    Each,
+    /// The scratch database's own connection: anything, transactions the caller's.
+    Scratch,
+}
+
+impl SqliteDb {
+    /// A pooled connection for reading, counted as waiting until the pool gives it.
+    fn reader(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, DbError> {
+        self.waiters.wait_for(|| self.rt.block_on(self.pool.acquire())).map_err(from_sqlx)
+    }
+}
+
 /// Runs `f` with the connection's statements on this thread, under sqlx's lock on the
-/// connection (`sqlite_raw`), in a transaction opened with `begin` if given (committed
-/// when `f` returns `Ok`, rolled back when it fails or unwinds). The statements are
-/// finalized and the lock given back before this returns or unwinds. One hand-over to
-/// sqlx's worker thread per transaction (the lock), none per statement.
+/// connection (`sqlite_raw`); for `Reads::InTransaction` in a transaction (committed
+/// when `f` returns `Ok`, rolled back when it fails or unwinds). On pooled connections
+/// a statement that would write is refused before it runs: every write goes through the
+/// one writer (`sqlite_writer`), never around it. The statements are finalized and the
+/// lock given back before this returns or unwinds. One hand-over to sqlx's worker
+/// thread per transaction (the lock), none per statement.
 fn with_statements<T>(
     rt: &DbRuntime,
     conn: &mut SqliteConnection,
-    begin: Option<&str>,
+    reads: Reads,
     f: impl FnOnce(&mut dyn Conn) -> Result<T, DbError>,
 ) -> Result<T, DbError> {
     /// Rolls back on drop unless committed.
@@ -202,10 +215,13 @@ fn with_statements<T>(
     let mut locked = rt.block_on(conn.lock_handle()).map_err(from_sqlx)?;
     // SAFETY: the handle stays open and ours while `locked` lives, which outlives it.
     let mut statements = unsafe { Statements::new(locked.as_raw_handle()) };
-    let result = match begin {
-        None => f(&mut SqliteConn(&mut statements)),
-        Some(begin) => {
-            statements.batch(begin)?;
+    if reads != Reads::Scratch {
+        statements = statements.reads_only();
+    }
+    let result = match reads {
+        Reads::Each | Reads::Scratch => f(&mut SqliteConn(&mut statements)),
+        Reads::InTransaction => {
+            statements.batch("BEGIN")?;
             let mut open = Open { statements: &mut statements, committed: false };
             let result = f(&mut SqliteConn(open.statements));
             match result {

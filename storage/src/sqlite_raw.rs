@@ -65,6 +65,8 @@ const MAX_PREPARED: usize = 1024;
 pub struct Statements {
     db: NonNull<ffi::sqlite3>,
     prepared: HashMap<String, Prepared>,
+    /// Refuse statements that would write (`reads_only`).
+    reads_only: bool,
 }
 
 /// A prepared statement and, for each of its parameters in SQLite's order, the `$N`
@@ -85,7 +87,14 @@ impl Statements {
     /// # Safety
     /// `db` must stay open, and be used by nothing else, until this value is dropped.
     pub unsafe fn new(db: NonNull<ffi::sqlite3>) -> Statements {
-        Statements { db, prepared: HashMap::new() }
+        Statements { db, prepared: HashMap::new(), reads_only: false }
+    }
+
+    /// Refuses, before it runs, any statement SQLite says may write (a pooled read
+    /// connection's: writes go through the one writer).
+    pub fn reads_only(mut self) -> Statements {
+        self.reads_only = true;
+        self
     }
 
     fn error(&self, code: c_int) -> DbError {
@@ -135,6 +144,12 @@ impl Statements {
             // SAFETY: prepared above, not yet stored.
             unsafe { ffi::sqlite3_finalize(stmt.as_ptr()) };
             return Err(DbError::Data(format!("more than one statement in: {sql}")));
+        }
+        // SAFETY: `stmt` is prepared and ours.
+        if self.reads_only && unsafe { ffi::sqlite3_stmt_readonly(stmt.as_ptr()) } == 0 {
+            // SAFETY: prepared above, not yet stored.
+            unsafe { ffi::sqlite3_finalize(stmt.as_ptr()) };
+            return Err(DbError::Data(format!("a write on a connection for reading: {sql}")));
         }
         let numbers = match parameter_numbers(stmt) {
             Ok(n) => n,

@@ -157,16 +157,29 @@ pub fn overlay(c: &mut dyn Conn, sha: &str) -> Result<Option<Overlay>, DbError> 
 }
 
 pub fn status_of(c: &mut dyn Conn, sha: &str) -> Result<Option<PhotoStatus>, DbError> {
-    c.query_opt("SELECT size, received, complete FROM photos WHERE sha256 = $1", &params![sha])?
-        .map(|r| {
-            Ok(PhotoStatus {
-                sha256: sha.to_string(),
-                size: r.int(0)? as u64,
-                received: r.int(1)? as u64,
-                complete: r.bool(2)?,
-            })
-        })
-        .transpose()
+    let row = c.query_opt("SELECT size, received, complete FROM photos WHERE sha256 = $1", &params![sha])?;
+    row.map(|r| status_row(sha, &r)).transpose()
+}
+
+/// The upload's state for someone who cited the photo in a record; `None` for anyone
+/// else (who learns nothing of it). One statement: it is asked before every chunk.
+pub fn cited_status(c: &mut dyn Conn, sha: &str, person: patrol_protocol::Id) -> Result<Option<PhotoStatus>, DbError> {
+    let row = c.query_opt(
+        "SELECT p.size, p.received, p.complete FROM photos p WHERE p.sha256 = $1
+           AND EXISTS (SELECT 1 FROM photo_citations c WHERE c.sha256 = $1 AND c.author_id = $2)",
+        &params![sha, person],
+    )?;
+    row.map(|r| status_row(sha, &r)).transpose()
+}
+
+/// A `(size, received, complete)` row of `photos`.
+fn status_row(sha: &str, r: &crate::store::Row) -> Result<PhotoStatus, DbError> {
+    Ok(PhotoStatus {
+        sha256: sha.to_string(),
+        size: r.int(0)? as u64,
+        received: r.int(1)? as u64,
+        complete: r.bool(2)?,
+    })
 }
 
 /// Did `device` record taking this photo (an applied `photo_taken` in its chain)?

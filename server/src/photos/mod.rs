@@ -14,7 +14,6 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use object_store::ObjectStoreExt;
 use object_store::path::Path as ObjectPath;
-use patrol_protocol::Id;
 use patrol_protocol::reason::Reason;
 use patrol_protocol::sync::{PHOTO_CHUNK_MAX, PhotoStatus};
 use serde::Deserialize;
@@ -24,7 +23,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::params;
 use crate::policy::Actor;
 use crate::state::AppState;
-use crate::store::{Conn, DbError};
+use crate::store::DbError;
 
 /// The photo store the settings name: S3-compatible for `s3://…`, else the local
 /// directory `<data_dir>/objects`.
@@ -61,26 +60,6 @@ pub fn open_store(settings: &crate::settings::Settings) -> Result<Photos, String
         Arc::new(object_store::prefix::PrefixStore::new(s3, prefix.trim_matches('/')))
     };
     Ok(store)
-}
-
-/// The upload's state, for someone who cited the photo in a record; `None` for
-/// anyone else (who learns nothing of it).
-fn cited_status(c: &mut dyn Conn, sha: &str, person: Id) -> Result<Option<PhotoStatus>, DbError> {
-    // One statement: this is asked before every chunk.
-    c.query_opt(
-        "SELECT p.size, p.received, p.complete FROM photos p WHERE p.sha256 = $1
-           AND EXISTS (SELECT 1 FROM photo_citations c WHERE c.sha256 = $1 AND c.author_id = $2)",
-        &params![sha, person],
-    )?
-    .map(|r| {
-        Ok(PhotoStatus {
-            sha256: sha.to_string(),
-            size: r.int(0)? as u64,
-            received: r.int(1)? as u64,
-            complete: r.bool(2)?,
-        })
-    })
-    .transpose()
 }
 
 /// `GET /api/v1/photos/{sha256}/upload`

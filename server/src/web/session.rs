@@ -140,9 +140,10 @@ impl FromRequestParts<AppState> for Page {
         };
         let hash = hash_token(token);
         let now = state.clock.now_ms();
+        // As the API's sign-in check: each answer valid alone, so no transaction.
         let found = state
             .store
-            .read(move |c| {
+            .read_each(move |c| {
                 let Some(s) = store::get_session(c, &hash)? else {
                     return Ok(None);
                 };

@@ -475,6 +475,38 @@ fn reads_outside_a_transaction_see_each_commit_and_leave_nothing_open(backend: B
     }
 }
 
+/// A body asked for as a read cannot write, whatever it tries: every statement that
+/// would change something (insert, update, delete, schema) is refused inside a read
+/// transaction on both databases, and outside one (`read_each`) on SQLite, where a
+/// pooled connection's write would go around the one writer; nothing of it is kept.
+fn a_read_cannot_write(backend: Backend) {
+    let Some((store, _dir)) = setup(backend) else {
+        return;
+    };
+    let (_org, site) = org_and_site(&store, "RO");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let writes = [
+        "INSERT INTO organisations (id, name, created_ms) VALUES ('00000000-0000-7000-8000-000000000001', 'x', 1)",
+        "UPDATE sites SET name_zh = '改过' WHERE code = 'RO'",
+        "DELETE FROM sites WHERE code = 'RO'",
+        "CREATE TABLE sneaky (a INTEGER)",
+    ];
+    let count = |c: &mut dyn patrol_server::store::Conn| c.query_one("SELECT COUNT(*) FROM organisations", &[])?.int(0);
+    for sql in writes {
+        let in_tx = store.tx_blocking(false, |c| c.execute(sql, &[]));
+        assert!(in_tx.is_err(), "a read transaction ran {sql}: {in_tx:?}");
+        if matches!(backend, Backend::Sqlite) {
+            let each = rt.block_on(store.read_each(move |c| c.execute(sql, &[])));
+            assert!(matches!(each, Err(DbError::Data(_))), "read_each ran {sql}: {each:?}");
+        }
+        // The connections stay usable for reads.
+        assert_eq!(store.tx_blocking(false, count).unwrap(), 1);
+        assert_eq!(rt.block_on(store.read_each(count)).unwrap(), 1);
+    }
+    let sites = store.tx_blocking(false, |c| reference::list_sites(c, site.org_id)).unwrap();
+    assert_eq!(sites, vec![site], "nothing a read tried was kept");
+}
+
 both_backends_sync!(
     migrations_run_once,
     sites_round_trip_and_codes_are_unique_per_organisation,
@@ -490,6 +522,7 @@ both_backends_sync!(
     login_budgets_are_taken_atomically_and_refill,
     concurrent_writers_all_land,
     reads_outside_a_transaction_see_each_commit_and_leave_nothing_open,
+    a_read_cannot_write,
 );
 
 /// TLS to PostgreSQL is what the URL asks for (`sslmode=`, `sslrootcert=`): the test
