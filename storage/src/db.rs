@@ -164,6 +164,9 @@ impl Row {
     pub fn bool(&self, i: usize) -> Result<bool, DbError> {
         Ok(self.int(i)? != 0)
     }
+    pub fn is_null(&self, i: usize) -> bool {
+        matches!(self.get(i), Value::Null)
+    }
 }
 
 /// A connection, or a transaction on one. SQL uses `$1, $2 …` placeholders in both

@@ -9,6 +9,7 @@ pub mod postgres;
 pub mod reference;
 pub mod sqlite;
 mod sqlite_raw;
+mod sqlite_readers;
 mod sqlite_writer;
 pub use sqlite_writer::WriterStats;
 pub mod web;

@@ -77,26 +77,64 @@ pub fn roles_of(c: &mut dyn Conn, person_id: Id) -> Result<Vec<Role>, DbError> {
         &params![person_id],
     )?
     .iter()
-    .map(|r| {
-        let kind = r.text(0)?;
-        let site = r.opt_uuid(1)?;
-        let dept = r.opt_uuid(2)?;
-        let bad = || DbError::Data(format!("role {kind:?} stored without its site or department"));
-        Ok(match kind.as_str() {
-            "patrol_staff" => Role::PatrolStaff { site_id: site.ok_or_else(bad)? },
-            "department_head" => {
-                Role::DepartmentHead { site_id: site.ok_or_else(bad)?, department_id: dept.ok_or_else(bad)? }
-            }
-            "department_staff" => {
-                Role::DepartmentStaff { site_id: site.ok_or_else(bad)?, department_id: dept.ok_or_else(bad)? }
-            }
-            "site_supervisor" => Role::SiteSupervisor { site_id: site.ok_or_else(bad)? },
-            "org_supervisor" => Role::OrgSupervisor,
-            "administrator" => Role::Administrator,
-            _ => return Err(DbError::Data(format!("unknown role {kind:?} in database"))),
-        })
-    })
+    .map(|r| role_at(r, 0))
     .collect()
+}
+
+/// The role stored in columns `at` (kind), `at + 1` (site) and `at + 2` (department).
+fn role_at(r: &Row, at: usize) -> Result<Role, DbError> {
+    let kind = r.text(at)?;
+    let site = r.opt_uuid(at + 1)?;
+    let dept = r.opt_uuid(at + 2)?;
+    let bad = || DbError::Data(format!("role {kind:?} stored without its site or department"));
+    Ok(match kind.as_str() {
+        "patrol_staff" => Role::PatrolStaff { site_id: site.ok_or_else(bad)? },
+        "department_head" => {
+            Role::DepartmentHead { site_id: site.ok_or_else(bad)?, department_id: dept.ok_or_else(bad)? }
+        }
+        "department_staff" => {
+            Role::DepartmentStaff { site_id: site.ok_or_else(bad)?, department_id: dept.ok_or_else(bad)? }
+        }
+        "site_supervisor" => Role::SiteSupervisor { site_id: site.ok_or_else(bad)? },
+        "org_supervisor" => Role::OrgSupervisor,
+        "administrator" => Role::Administrator,
+        _ => return Err(DbError::Data(format!("unknown role {kind:?} in database"))),
+    })
+}
+
+/// What a request's sign-in check needs of a person, in one statement (one snapshot,
+/// one round trip): the person, their live roles in assignment order, whether they
+/// must change a one-time password first, and whether the login family `family` was
+/// ended (`None`: no family to check, a console session). `None` when no such person.
+pub struct SignedIn {
+    pub person: Person,
+    pub roles: Vec<Role>,
+    pub must_change_password: bool,
+    pub family_revoked: bool,
+}
+
+pub fn signed_in(c: &mut dyn Conn, person_id: Id, family: Option<&str>) -> Result<Option<SignedIn>, DbError> {
+    let rows = c.query(
+        "SELECT p.id, p.org_id, p.login, p.display_name, p.active, p.must_change_password,
+                EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = $2 AND t.revoked_ms IS NOT NULL),
+                r.role, r.site_id, r.department_id
+         FROM people p LEFT JOIN role_assignments r ON r.person_id = p.id AND r.removed_ms IS NULL
+         WHERE p.id = $1 ORDER BY r.created_ms, r.role",
+        &params![person_id, family.unwrap_or("")],
+    )?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    let mut roles = Vec::with_capacity(rows.len());
+    for r in &rows {
+        if !r.is_null(7) {
+            roles.push(role_at(r, 7)?);
+        }
+    }
+    Ok(Some(SignedIn {
+        person: person(first)?,
+        roles,
+        must_change_password: first.int(5)? != 0,
+        family_revoked: family.is_some() && first.bool(6)?,
+    }))
 }
 
 /// The signing keys: `(kid, secret seed hex)`, newest first; the first one signs.

@@ -15,6 +15,7 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Connection};
 
 use crate::sqlite_raw::Statements;
+use crate::sqlite_readers::{ReadLine, Readers};
 use crate::sqlite_writer::Writer;
 
 use super::db::{
@@ -25,7 +26,9 @@ pub struct SqliteDb {
     // Dropped before the runtime that drives them.
     /// Every write transaction's connection (`sqlite_writer`).
     writer: Writer,
-    /// Read transactions' connections.
+    /// Reads' connections (`sqlite_readers`).
+    readers: Readers,
+    /// Migrations' and `execute_outside_transaction`'s connections.
     pool: SqlitePool,
     rt: Arc<DbRuntime>,
     waiters: crate::db::Waiters,
@@ -35,7 +38,7 @@ pub struct SqliteDb {
 const STATEMENT_CACHE: usize = 1024;
 
 impl SqliteDb {
-    pub fn open(path: PathBuf, pool: &PoolSettings) -> Result<Self, DbError> {
+    pub fn open(path: PathBuf, settings: &PoolSettings) -> Result<Self, DbError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| DbError::Backend(format!("cannot create {}: {e}", dir.display())))?;
@@ -52,19 +55,18 @@ impl SqliteDb {
         let pool = rt
             .block_on(
                 SqlitePoolOptions::new()
-                    .max_connections(pool.max_connections)
-                    .acquire_timeout(pool.acquire_timeout)
-                    .idle_timeout(pool.idle_timeout)
+                    .max_connections(2)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .idle_timeout(settings.idle_timeout)
                     // A file on this machine: nothing to test before each use.
                     .test_before_acquire(false)
-                    // One connection now, so a bad path fails at start-up, not on first use.
-                    .min_connections(1)
                     .connect_with(options.clone()),
             )
             .map_err(from_sqlx)?;
         let conn = rt.block_on(options.connect()).map_err(from_sqlx)?;
         let writer = Writer::new(&rt, conn)?;
-        Ok(SqliteDb { writer, pool, rt, waiters: Default::default() })
+        let readers = Readers::open(&rt, options, settings)?;
+        Ok(SqliteDb { writer, readers, pool, rt, waiters: Default::default() })
     }
 }
 
@@ -142,17 +144,15 @@ impl Database for SqliteDb {
         if write {
             return self.writer.transaction(&self.rt, &self.waiters, f);
         }
-        let _entered = self.rt.enter();
-        with_statements(&self.rt, &mut *self.reader()?, Reads::InTransaction, |c| f(c))
+        self.reading(Reads::InTransaction, f)
     }
 
     fn statements(&self, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Result<(), DbError> {
-        let _entered = self.rt.enter();
-        with_statements(&self.rt, &mut *self.reader()?, Reads::Each, |c| f(c))
+        self.reading(Reads::Each, f)
     }
 
     fn open_and_idle(&self) -> (u32, usize) {
-        (self.pool.size(), self.pool.num_idle())
+        self.readers.open_and_idle()
     }
 
     fn waiting(&self) -> usize {
@@ -181,22 +181,61 @@ enum Reads {
 }
 
 impl SqliteDb {
-    /// A pooled connection for reading, counted as waiting until the pool gives it.
-    fn reader(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, DbError> {
-        self.waiters.wait_for(|| self.rt.block_on(self.pool.acquire())).map_err(from_sqlx)
+    /// Runs `f` on a reading connection (`sqlite_readers`), on this thread.
+    fn reading(&self, reads: Reads, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Result<(), DbError> {
+        /// Gives the connection back however the body ends (a panicking one included;
+        /// its transaction is rolled back first), or closes it after a backend error.
+        struct Held<'d> {
+            db: &'d SqliteDb,
+            line: Option<ReadLine>,
+            broken: bool,
+        }
+        impl Drop for Held<'_> {
+            fn drop(&mut self) {
+                if let Some(line) = self.line.take() {
+                    if self.broken {
+                        self.db.readers.close(&self.db.rt, line);
+                    } else {
+                        self.db.readers.give_back(&self.db.rt, line);
+                    }
+                }
+            }
+        }
+        let line = self.readers.take(&self.rt, &self.waiters)?;
+        let mut held = Held { db: self, line: Some(line), broken: false };
+        let statements = &mut held.line.as_mut().expect("held").statements;
+        let result = run_body(statements, reads, |c| f(c));
+        held.broken = matches!(result, Err(DbError::Backend(_)));
+        result
     }
 }
 
 /// Runs `f` with the connection's statements on this thread, under sqlx's lock on the
-/// connection (`sqlite_raw`); for `Reads::InTransaction` in a transaction (committed
-/// when `f` returns `Ok`, rolled back when it fails or unwinds). On pooled connections
-/// a statement that would write is refused before it runs: every write goes through the
-/// one writer (`sqlite_writer`), never around it. The statements are finalized and the
-/// lock given back before this returns or unwinds. One hand-over to sqlx's worker
-/// thread per transaction (the lock), none per statement.
+/// connection (`sqlite_raw`), as `run_body` says. Unless `Reads::Scratch`, a statement
+/// that would write is refused before it runs. The statements are finalized and the
+/// lock given back before this returns or unwinds.
 fn with_statements<T>(
     rt: &DbRuntime,
     conn: &mut SqliteConnection,
+    reads: Reads,
+    f: impl FnOnce(&mut dyn Conn) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    let mut locked = rt.block_on(conn.lock_handle()).map_err(from_sqlx)?;
+    // SAFETY: the handle stays open and ours while `locked` lives, which outlives it.
+    let mut statements = unsafe { Statements::new(locked.as_raw_handle()) };
+    if reads != Reads::Scratch {
+        statements = statements.reads_only();
+    }
+    let result = run_body(&mut statements, reads, f);
+    drop(statements);
+    drop(locked);
+    result
+}
+
+/// Runs `f` on `statements`: for `Reads::InTransaction` in a transaction, committed
+/// when `f` returns `Ok`, rolled back when it fails or unwinds.
+fn run_body<T>(
+    statements: &mut Statements,
     reads: Reads,
     f: impl FnOnce(&mut dyn Conn) -> Result<T, DbError>,
 ) -> Result<T, DbError> {
@@ -212,17 +251,11 @@ fn with_statements<T>(
             }
         }
     }
-    let mut locked = rt.block_on(conn.lock_handle()).map_err(from_sqlx)?;
-    // SAFETY: the handle stays open and ours while `locked` lives, which outlives it.
-    let mut statements = unsafe { Statements::new(locked.as_raw_handle()) };
-    if reads != Reads::Scratch {
-        statements = statements.reads_only();
-    }
-    let result = match reads {
-        Reads::Each | Reads::Scratch => f(&mut SqliteConn(&mut statements)),
+    match reads {
+        Reads::Each | Reads::Scratch => f(&mut SqliteConn(statements)),
         Reads::InTransaction => {
             statements.batch("BEGIN")?;
-            let mut open = Open { statements: &mut statements, committed: false };
+            let mut open = Open { statements, committed: false };
             let result = f(&mut SqliteConn(open.statements));
             match result {
                 Ok(v) => {
@@ -233,10 +266,7 @@ fn with_statements<T>(
                 Err(e) => Err(e),
             }
         }
-    };
-    drop(statements);
-    drop(locked);
-    result
+    }
 }
 
 /// A connection for one transaction body (or the scratch database's own).

@@ -397,39 +397,35 @@ impl FromRequestParts<AppState> for Actor {
         // Tokens from before families were named carry none: refused, the phone
         // refreshes (at most one access-token lifetime after an upgrade).
         let family = claims.fam.clone().ok_or_else(|| unauthorized("invalid_token", Reason::TokenInvalid))?;
-        // Each answer is checked alone (none needs the others' snapshot), so the reads run
-        // outside a transaction: on PostgreSQL two round trips fewer on every request.
-        let (person, roles, org_sites, revoked, must_change) = state
+        // Two statements outside a transaction (each its own snapshot, and none needs the
+        // other's): the person with roles, password state and the family's revocation in
+        // one, the organisation's sites in the other.
+        let found = state
             .store
             .read_each(move |c| {
-                let person = people::get_person(c, person_id)?;
-                let sites = match &person {
-                    Some(p) => crate::store::reference::org_site_ids(c, p.org_id)?,
-                    None => vec![],
+                let Some(found) = people::signed_in(c, person_id, Some(&family))? else { return Ok(None) };
+                let sites = if found.person.active {
+                    crate::store::reference::org_site_ids(c, found.person.org_id)?
+                } else {
+                    vec![]
                 };
-                Ok((
-                    person,
-                    people::roles_of(c, person_id)?,
-                    sites,
-                    people::family_revoked(c, &family)?,
-                    people::must_change_password(c, person_id)?,
-                ))
+                Ok(Some((found, sites)))
             })
             .await?;
-        if person.as_ref().is_some_and(|p| !p.active) {
+        let Some((people::SignedIn { person, roles, must_change_password, family_revoked }, org_sites)) = found else {
+            return Err(unauthorized("account_disabled", Reason::AccountDisabled));
+        };
+        if !person.active {
             return Err(unauthorized("account_disabled", Reason::AccountDisabled));
         }
-        if revoked {
+        if family_revoked {
             return Err(unauthorized("signed_out", Reason::SignedOut));
         }
         // A one-time password opens only the way to changing it.
-        if must_change && !matches!(parts.uri.path(), "/api/v1/me/password" | "/api/v1/me") {
+        if must_change_password && !matches!(parts.uri.path(), "/api/v1/me/password" | "/api/v1/me") {
             return Err(ApiError::PasswordChangeRequired);
         }
-        match person {
-            Some(person) if person.active => Ok(Actor { person, roles, device_id: claims.dev, org_sites }),
-            _ => Err(unauthorized("account_disabled", Reason::AccountDisabled)),
-        }
+        Ok(Actor { person, roles, device_id: claims.dev, org_sites })
     }
 }
 

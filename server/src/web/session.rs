@@ -150,14 +150,11 @@ impl FromRequestParts<AppState> for Page {
                 if !is_live(&s, now) {
                     return Ok(None);
                 }
-                let person = people::get_person(c, s.person_id)?;
-                let roles = people::roles_of(c, s.person_id)?;
-                let org_sites = match &person {
-                    Some(p) => crate::store::reference::org_site_ids(c, p.org_id)?,
-                    None => vec![],
+                let Some(found) = people::signed_in(c, s.person_id, None)?.filter(|f| f.person.active) else {
+                    return Ok(None);
                 };
-                let must_change = people::must_change_password(c, s.person_id)?;
-                Ok(person.filter(|p| p.active).map(|p| (s, p, roles, org_sites, must_change)))
+                let org_sites = crate::store::reference::org_site_ids(c, found.person.org_id)?;
+                Ok(Some((s, found.person, found.roles, org_sites, found.must_change_password)))
             })
             .await
             .map_err(|e| WebError::from(e).into_response())?;

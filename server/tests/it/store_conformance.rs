@@ -507,6 +507,111 @@ fn a_read_cannot_write(backend: Backend) {
     assert_eq!(sites, vec![site], "nothing a read tried was kept");
 }
 
+/// The sign-in read (`people::signed_in`, one statement on every request) says what
+/// its parts say read one by one, over a generated matrix of people: no role, one,
+/// several (some removed since), active or not, with or without a one-time password,
+/// their family ended or not (or another family ended), and no such person at all.
+fn the_sign_in_read_says_what_its_parts_say(backend: Backend) {
+    let Some((store, _dir)) = setup(backend) else {
+        return;
+    };
+    let (org, site) = org_and_site(&store, "SI");
+    let dept = Department {
+        id: Id::now_v7(),
+        site_id: site.id,
+        kind: DepartmentKind::Engineering,
+        name_zh: "工程部".into(),
+        name_en: "Engineering".into(),
+    };
+    let d = dept.clone();
+    store.tx_blocking(true, move |c| reference::insert_department(c, &d, 1)).unwrap();
+    let pool = [
+        Role::PatrolStaff { site_id: site.id },
+        Role::DepartmentHead { site_id: site.id, department_id: dept.id },
+        Role::SiteSupervisor { site_id: site.id },
+        Role::Administrator,
+        Role::DepartmentStaff { site_id: site.id, department_id: dept.id },
+        Role::OrgSupervisor,
+    ];
+    let mut checked = 0;
+    for case in 0..48u32 {
+        // Bits of the case pick the person's state; the role count and which are
+        // removed follow from it too, so every combination of the flags meets several.
+        let (active, must_change, revoked, other_revoked) =
+            (case & 1 == 0, case & 2 != 0, case & 4 != 0, case & 8 != 0);
+        let n_roles = (case / 16) as usize * 2 + (case as usize % 3); // 0..=6
+        let person = Person {
+            id: Id::now_v7(),
+            org_id: org.id,
+            login: format!("p{case}"),
+            display_name: format!("人{case}"),
+            active: true,
+        };
+        let family = format!("fam-{case}");
+        let (p, f, roles) = (person.clone(), family.clone(), pool[..n_roles.min(pool.len())].to_vec());
+        store
+            .tx_blocking(true, move |c| {
+                people::insert_person(c, &p, "h", 1)?;
+                for (i, role) in roles.iter().enumerate() {
+                    people::insert_role(c, &RoleAssignment { person_id: p.id, role: role.clone() }, 10 + i as i64)?;
+                }
+                // Every other role removed again (kept in the history, not live).
+                for role in roles.iter().skip(1).step_by(2) {
+                    people::remove_role(c, p.id, role, 50)?;
+                }
+                people::insert_refresh(c, &format!("{f}-a"), &f, p.id, Id::nil(), 1, 100)?;
+                people::insert_refresh(c, &format!("{f}-x"), &format!("{f}-other"), p.id, Id::nil(), 1, 100)?;
+                if revoked {
+                    people::revoke_family(c, &f, 60)?;
+                }
+                if other_revoked {
+                    people::revoke_family(c, &format!("{f}-other"), 60)?;
+                }
+                if must_change {
+                    people::set_password(c, p.id, "h2", true)?;
+                }
+                if !active {
+                    people::set_active(c, p.id, false, 70)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        for fam in [Some(family.as_str()), None] {
+            let fam_owned = fam.map(str::to_string);
+            let id = person.id;
+            let (one, parts) = store
+                .tx_blocking(false, move |c| {
+                    let one = people::signed_in(c, id, fam_owned.as_deref())?;
+                    let parts = (
+                        people::get_person(c, id)?,
+                        people::roles_of(c, id)?,
+                        people::must_change_password(c, id)?,
+                        match &fam_owned {
+                            Some(f) => people::family_revoked(c, f)?,
+                            None => false,
+                        },
+                    );
+                    Ok((one, parts))
+                })
+                .unwrap();
+            let one = one.expect("the person exists");
+            assert_eq!(Some(&one.person), parts.0.as_ref(), "case {case}");
+            assert_eq!(one.person.active, active, "case {case}");
+            assert_eq!(one.roles, parts.1, "case {case}: roles in assignment order, removed ones left out");
+            assert_eq!(one.roles.len(), n_roles.min(pool.len()).div_ceil(2), "case {case}");
+            assert_eq!(one.must_change_password, parts.2, "case {case}");
+            assert_eq!(one.must_change_password, must_change, "case {case}");
+            assert_eq!(one.family_revoked, parts.3, "case {case}");
+            // Deactivating a person ends every login of theirs.
+            assert_eq!(one.family_revoked, (revoked || !active) && fam.is_some(), "case {case}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 96);
+    let nobody = store.tx_blocking(false, |c| people::signed_in(c, Id::now_v7(), Some("fam-1"))).unwrap();
+    assert!(nobody.is_none());
+}
+
 both_backends_sync!(
     migrations_run_once,
     sites_round_trip_and_codes_are_unique_per_organisation,
@@ -523,6 +628,7 @@ both_backends_sync!(
     concurrent_writers_all_land,
     reads_outside_a_transaction_see_each_commit_and_leave_nothing_open,
     a_read_cannot_write,
+    the_sign_in_read_says_what_its_parts_say,
 );
 
 /// TLS to PostgreSQL is what the URL asks for (`sslmode=`, `sslrootcert=`): the test
