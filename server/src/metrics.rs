@@ -87,6 +87,10 @@ fn describe() {
         "patrol_db_writer_commits_total",
         "SQLite: commits of the one writer (several write transactions share one under load)."
     );
+    describe_counter!(
+        "patrol_db_writer_delayed_commits_total",
+        "SQLite: groups whose last write waited a moment under load for others to share its commit."
+    );
     describe_gauge!(
         "patrol_db_writer_busy_seconds_total",
         "SQLite: seconds the one writer connection was held (bodies, commits, fsyncs) since the start."
@@ -134,6 +138,7 @@ impl Metrics {
         if let Some(w) = store.writer_stats() {
             counter!("patrol_db_writer_bodies_total").absolute(w.bodies);
             counter!("patrol_db_writer_commits_total").absolute(w.commits);
+            counter!("patrol_db_writer_delayed_commits_total").absolute(w.delayed);
             gauge!("patrol_db_writer_busy_seconds_total").set(w.busy_seconds);
         }
         if let Some(rss) = resident_bytes() {

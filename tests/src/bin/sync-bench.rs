@@ -315,7 +315,9 @@ fn raw_put_rate(objects: &std::path::Path, threads: usize) -> f64 {
 /// store under a photo-shaped key and nothing else; `threads` connections PUT 400 KB
 /// bodies for 2 s. What a photo upload is compared with: the same bytes over the same
 /// kind of connection into the same store, without the checks and the bookkeeping.
-fn raw_loopback_put_rate(objects: &std::path::Path, threads: usize, tag: &'static str) -> f64 {
+/// With `hashed`, the handler also takes the body's SHA-256 before the put, as any
+/// upload checked against its hash must: the floor of a hash-checked upload.
+fn raw_loopback_put_rate(objects: &std::path::Path, threads: usize, tag: &'static str, hashed: bool) -> f64 {
     use object_store::ObjectStoreExt;
     let store = patrol_server::photos::local_store(objects).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -328,6 +330,9 @@ fn raw_loopback_put_rate(objects: &std::path::Path, threads: usize, tag: &'stati
                     move |axum::extract::Path((t, i)): axum::extract::Path<(usize, u64)>, body: axum::body::Bytes| {
                         let store = store.clone();
                         async move {
+                            if hashed {
+                                std::hint::black_box(Sha256::digest(&body));
+                            }
                             store.put(&raw_key(tag, t, i), body.into()).await.unwrap();
                             "ok"
                         }
@@ -465,7 +470,10 @@ fn main() {
     // pages being written back) moves a 2-second rate by 1.5× between runs, so the
     // photos are compared with the mean of the two that bracket them.
     let objects = dir.0.join("data/objects");
-    let loopback_before = (total_photo_bytes > 0).then(|| raw_loopback_put_rate(&objects, threads, "before"));
+    let loopback_before = (total_photo_bytes > 0).then(|| {
+        let raw = raw_loopback_put_rate(&objects, threads, "before", false);
+        (raw, raw_loopback_put_rate(&objects, threads, "hashed-before", true))
+    });
     eprintln!("uploading photos…");
     let photos_started = Instant::now();
     let uploaders: Vec<_> = (0..threads)
@@ -507,10 +515,11 @@ fn main() {
     t.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let raw = raw_insert_rate(&url, 20_000);
     let photo_rate = if total_photo_bytes > 0 {
+        let hashed_after = raw_loopback_put_rate(&objects, threads, "hashed-after", true);
         Some((
             total_photo_bytes as f64 / 1e6 / photo_wall,
             loopback_before.unwrap_or_default(),
-            raw_loopback_put_rate(&objects, threads, "after"),
+            (raw_loopback_put_rate(&objects, threads, "after", false), hashed_after),
             raw_put_rate(&objects, threads),
         ))
     } else {
@@ -542,12 +551,18 @@ fn main() {
             1e3 * busy / bodies.max(1.0)
         );
     }
-    if let Some((up, before, after, raw_put)) = photo_rate {
+    if let Some((up, (before, hashed_before), (after, hashed_after), raw_put)) = photo_rate {
         let loopback = (before + after) / 2.0;
+        let hashed = (hashed_before + hashed_after) / 2.0;
         println!(
             "          photos alone: {up:.1} MB/s over {threads} connections | raw loopback PUT into the same store {loopback:.1} MB/s (before {before:.1}, after {after:.1})  ratio {:.2} | file writes alone {raw_put:.1} MB/s  ratio {:.2}",
             up / loopback,
             up / raw_put
+        );
+        println!(
+            "          raw loopback PUT with the body's SHA-256 taken {hashed:.1} MB/s (before {hashed_before:.1}, after {hashed_after:.1}), {:.2} of the raw PUT  | photos against it: ratio {:.2}",
+            hashed / loopback,
+            up / hashed
         );
     }
     if let Some((polls, p50, p99, errors)) = dashboard {
@@ -565,6 +580,15 @@ fn main() {
         "          raw rate of the rows a patrol record adds (record, pending leaf and entry, result) {raw_rows:>8.0} rec/s  ratio {:.2}",
         (total_records as f64 / wall) / raw_rows
     );
+    // PATROL_BENCH_KEEP: the run's files stay for the caller to delete after the last
+    // run (scripts/bench-sync does). Deleting a run's ~2 GB of files just before the next
+    // run starts skews it: on an ext4 without a journal (this build machine's disk)
+    // every new file's inode allocation then steps over each inode freed in the last
+    // minutes (`recently_deleted`, a buffer lookup apiece): 15 % of the server's time in
+    // a photo phase, which a server that never deletes photos does not pay.
+    if std::env::var_os("PATROL_BENCH_KEEP").is_some() {
+        std::mem::forget(dir);
+    }
 }
 
 /// Signs in at the console and reloads the dashboard until told to stop; returns
