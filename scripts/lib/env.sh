@@ -62,7 +62,8 @@ make_test_tls() {
 # here (PATROL_TEST_POSTGRES_CA names the CA's certificate); the URL asks for no TLS,
 # so the suites run as before and the TLS test asks for it itself.
 # PG_FSYNC=on makes commits durable as in production (the benchmarks set it); the test
-# suites run without fsync, which changes no answer and saves minutes.
+# suites run without fsync, which changes no answer and saves minutes. PG_OPTIONS adds
+# settings of the caller's (`-c name=value …`).
 start_postgres() {
   ensure_apt postgresql openssl
   local bin
@@ -82,7 +83,7 @@ start_postgres() {
   chmod 600 "$tls/server.key"
   [ "$(id -u)" -eq 0 ] && chown -R postgres "$tls"
   "${run[@]}" "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-    -o "-h 127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=${PG_FSYNC:-off} -c max_connections=300 -c random_page_cost=1.1 -c ssl=on -c ssl_cert_file=$tls/server.pem -c ssl_key_file=$tls/server.key" start >/dev/null \
+    -o "-h 127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=${PG_FSYNC:-off} ${PG_OPTIONS:-} -c max_connections=300 -c random_page_cost=1.1 -c ssl=on -c ssl_cert_file=$tls/server.pem -c ssl_key_file=$tls/server.key" start >/dev/null \
     || { cat "$PG_DIR/server.log"; return 1; }
   export PATROL_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
   export PATROL_TEST_POSTGRES_CA="$tls/ca.pem"
