@@ -612,6 +612,58 @@ fn the_sign_in_read_says_what_its_parts_say(backend: Backend) {
     assert!(nobody.is_none());
 }
 
+/// A read that finds every connection busy for the acquire timeout fails with
+/// `PoolTimeout` (a 503 to the caller), and the connections it waited for are whole
+/// afterwards: none lost, none opened past the bound, reads go on.
+fn a_read_finding_every_connection_busy_gives_up_at_the_timeout(backend: Backend) {
+    let dir = TempDir::new("store");
+    let Some(url) = support::fresh_database(backend, &dir) else {
+        return;
+    };
+    let settings = patrol_server::store::PoolSettings {
+        max_connections: 2,
+        acquire_timeout: std::time::Duration::from_millis(300),
+        idle_timeout: std::time::Duration::from_secs(60),
+    };
+    let store = Store::open_with(&url, &settings).unwrap();
+    store.migrate_blocking().unwrap();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let release_rx = std::sync::Arc::new(std::sync::Mutex::new(release_rx));
+    let all_held = std::sync::Arc::new(std::sync::Barrier::new(3));
+    let holders: Vec<_> = (0..2)
+        .map(|_| {
+            let (s, rx, b) = (store.clone(), release_rx.clone(), all_held.clone());
+            std::thread::spawn(move || {
+                s.tx_blocking(false, |c| {
+                    c.query_one("SELECT 1", &[])?;
+                    b.wait();
+                    let _ = rx.lock().unwrap().recv();
+                    Ok(())
+                })
+            })
+        })
+        .collect();
+    all_held.wait();
+    let started = std::time::Instant::now();
+    let third = store.tx_blocking(false, |c| c.query_one("SELECT 1", &[])?.int(0));
+    let waited = started.elapsed();
+    assert!(matches!(third, Err(DbError::PoolTimeout)), "{third:?}");
+    assert!(waited >= std::time::Duration::from_millis(250), "gave up after {waited:?}, not at the timeout");
+    assert!(waited < std::time::Duration::from_secs(10), "waited {waited:?}");
+    assert_eq!(store.waiting(), 0, "the one that gave up no longer counts as waiting");
+    for _ in 0..2 {
+        release_tx.send(()).unwrap();
+    }
+    for h in holders {
+        h.join().unwrap().unwrap();
+    }
+    for _ in 0..5 {
+        assert_eq!(store.tx_blocking(false, |c| c.query_one("SELECT 1", &[])?.int(0)).unwrap(), 1);
+    }
+    let (open, _idle) = store.open_and_idle();
+    assert!(open <= 2, "{open} connections open for a pool of 2");
+}
+
 both_backends_sync!(
     migrations_run_once,
     sites_round_trip_and_codes_are_unique_per_organisation,
@@ -629,6 +681,7 @@ both_backends_sync!(
     reads_outside_a_transaction_see_each_commit_and_leave_nothing_open,
     a_read_cannot_write,
     the_sign_in_read_says_what_its_parts_say,
+    a_read_finding_every_connection_busy_gives_up_at_the_timeout,
 );
 
 /// TLS to PostgreSQL is what the URL asks for (`sslmode=`, `sslrootcert=`): the test
