@@ -4,7 +4,12 @@
 //! the limit. Prints records/s, photo MB/s and p50/p99 sync time per phone.
 //!
 //! Usage: sync-bench <sqlite|postgres> <phones> [photos per phone] [threads] [instances]
-//! (`CHUNKS=phone` uploads photos in the phone core's chunk sizes, not whole)
+//! (`CHUNKS=phone` uploads photos in the phone core's chunk sizes, not whole;
+//! `PATROL_BENCH_KEEP=1` leaves the run's files for the caller to delete)
+//!
+//! Photos go up after every phone has pushed, in four slices, with a raw loopback PUT
+//! into the same store measured before, between and after them (the ratio is against
+//! their mean), and a raw PUT that also takes the SHA-256 before and after.
 //!
 //! With 2 instances (PostgreSQL only) the phones go through a balancer to two server
 //! processes sharing the database and the photo volume, while a supervisor's web
@@ -465,25 +470,43 @@ fn main() {
     }
     let wall = started.elapsed().as_secs_f64();
     let writer_after = writer_figures(&a, &base);
-    // The photos alone, from the same number of connections, by the wall clock, with the
-    // raw loopback PUT measured just before and just after them: the disk's state (dirty
-    // pages being written back) moves a 2-second rate by 1.5× between runs, so the
-    // photos are compared with the mean of the two that bracket them.
+    // The photos alone, from the same number of connections, by the wall clock, against
+    // the raw loopback PUT measured before them, between their slices and after them:
+    // the disk's state (dirty pages being written back) moves a 2-second rate by 1.5×
+    // within a run, so the photos go up in four slices with a raw measurement between
+    // each two, and are compared with the mean of all of them. Each connection takes the
+    // next photo of any phone (each request with its phone's token), so all 16 stay busy
+    // to the end: taking a phone's 20 photos at a time left the last phones' uploads on a
+    // few connections while the others idled, a tail the baseline never has.
     let objects = dir.0.join("data/objects");
     let loopback_before = (total_photo_bytes > 0).then(|| {
         let raw = raw_loopback_put_rate(&objects, threads, "before", false);
         (raw, raw_loopback_put_rate(&objects, threads, "hashed-before", true))
     });
     eprintln!("uploading photos…");
-    let photos_started = Instant::now();
-    let uploaders: Vec<_> = (0..threads)
-        .map(|_| {
-            let (photo_queue, errors, base) = (photo_queue.clone(), errors.clone(), base.clone());
-            std::thread::spawn(move || {
-                let a = agent();
-                loop {
-                    let Some((token, photos)) = photo_queue.lock().unwrap().pop() else { return };
-                    for (sha, bytes) in &photos {
+    let mut queued: Vec<(Arc<str>, String, Vec<u8>)> = std::mem::take(&mut *photo_queue.lock().unwrap())
+        .into_iter()
+        .flat_map(|(token, photos)| {
+            let token: Arc<str> = token.into();
+            photos.into_iter().map(move |(sha, bytes)| (token.clone(), sha, bytes))
+        })
+        .collect();
+    let per_slice = queued.len().div_ceil(4).max(1);
+    let (mut photo_wall, mut between) = (0.0, Vec::new());
+    while !queued.is_empty() {
+        if photo_wall > 0.0 {
+            let tag: &'static str = Box::leak(format!("between-{}", between.len()).into_boxed_str());
+            between.push(raw_loopback_put_rate(&objects, threads, tag, false));
+        }
+        let slice = Arc::new(Mutex::new(queued.split_off(queued.len().saturating_sub(per_slice))));
+        let slice_started = Instant::now();
+        let uploaders: Vec<_> = (0..threads)
+            .map(|_| {
+                let (slice, errors, base) = (slice.clone(), errors.clone(), base.clone());
+                std::thread::spawn(move || {
+                    let a = agent();
+                    loop {
+                        let Some((token, sha, bytes)) = slice.lock().unwrap().pop() else { return };
                         let mut offset = 0;
                         for chunk in chunks(bytes.len()) {
                             let mut r = a
@@ -501,14 +524,14 @@ fn main() {
                             }
                         }
                     }
-                }
+                })
             })
-        })
-        .collect();
-    for u in uploaders {
-        u.join().unwrap();
+            .collect();
+        for u in uploaders {
+            u.join().unwrap();
+        }
+        photo_wall += slice_started.elapsed().as_secs_f64();
     }
-    let photo_wall = photos_started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let dashboard = poller.map(|p| p.join().unwrap());
     let mut t = times.lock().unwrap().clone();
@@ -521,6 +544,7 @@ fn main() {
             loopback_before.unwrap_or_default(),
             (raw_loopback_put_rate(&objects, threads, "after", false), hashed_after),
             raw_put_rate(&objects, threads),
+            between,
         ))
     } else {
         None
@@ -551,11 +575,14 @@ fn main() {
             1e3 * busy / bodies.max(1.0)
         );
     }
-    if let Some((up, (before, hashed_before), (after, hashed_after), raw_put)) = photo_rate {
-        let loopback = (before + after) / 2.0;
+    if let Some((up, (before, hashed_before), (after, hashed_after), raw_put, between)) = photo_rate {
+        let raws: Vec<f64> = std::iter::once(before).chain(between.iter().copied()).chain([after]).collect();
+        let loopback = raws.iter().sum::<f64>() / raws.len() as f64;
+        let between: Vec<String> = between.iter().map(|r| format!("{r:.1}")).collect();
+        let between = between.join(", ");
         let hashed = (hashed_before + hashed_after) / 2.0;
         println!(
-            "          photos alone: {up:.1} MB/s over {threads} connections | raw loopback PUT into the same store {loopback:.1} MB/s (before {before:.1}, after {after:.1})  ratio {:.2} | file writes alone {raw_put:.1} MB/s  ratio {:.2}",
+            "          photos alone: {up:.1} MB/s over {threads} connections | raw loopback PUT into the same store {loopback:.1} MB/s (before {before:.1}, between slices {between}, after {after:.1})  ratio {:.2} | file writes alone {raw_put:.1} MB/s  ratio {:.2}",
             up / loopback,
             up / raw_put
         );
