@@ -45,6 +45,21 @@ pub(crate) struct ReadLine {
     conn: SqliteConnection,
 }
 
+/// The statements of a connection the store keeps for its whole life (a reader's, the
+/// one writer's): its raw handle, taken once under sqlx's lock. sqlx's worker thread
+/// then waits for a command that comes only when the connection closes, so it never
+/// touches the handle.
+///
+/// # Safety
+/// `conn` must be used by nothing else (never pooled, no sqlx call but `close`), by one
+/// thread at a time, and the statements dropped before it closes.
+pub(crate) unsafe fn kept(rt: &DbRuntime, conn: &mut SqliteConnection) -> Result<Statements, DbError> {
+    let _entered = rt.enter();
+    let raw = rt.block_on(conn.lock_handle()).map_err(from_sqlx)?.as_raw_handle();
+    // SAFETY: the caller's contract.
+    Ok(unsafe { Statements::new(raw) })
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Nothing runs under these locks that could panic half-way.
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -71,16 +86,10 @@ impl Readers {
     fn connect(&self, rt: &DbRuntime) -> Result<ReadLine, DbError> {
         let _entered = rt.enter();
         let mut conn = rt.block_on(self.options.connect()).map_err(from_sqlx)?;
-        let raw = {
-            let mut locked = rt.block_on(conn.lock_handle()).map_err(from_sqlx)?;
-            locked.as_raw_handle()
-        };
-        // SAFETY: the connection is this line's alone: never pooled, never given a
-        // statement by sqlx (its worker thread waits for a command that comes only when
-        // the line closes), used by one thread at a time (the line is taken out of
-        // `Idle` to be used), and its statements are finalized before it closes
-        // (`ReadLine`'s field order).
-        let statements = unsafe { Statements::new(raw) }.reads_only();
+        // SAFETY: the connection is this line's alone, used by one thread at a time (the
+        // line is taken out of `Idle` to be used), and the statements are finalized
+        // before it closes (`ReadLine`'s field order).
+        let statements = unsafe { kept(rt, &mut conn)? }.reads_only();
         Ok(ReadLine { statements, conn })
     }
 
@@ -88,22 +97,9 @@ impl Readers {
     /// for one to be given back (counted in `waiters`), up to the acquire timeout.
     pub(crate) fn take(&self, rt: &DbRuntime, waiters: &Waiters) -> Result<ReadLine, DbError> {
         let mut idle = lock(&self.idle);
-        if let Some(line) = idle.lines.pop() {
-            return Ok(line);
-        }
-        if idle.open < self.max {
-            idle.open += 1;
-            drop(idle);
-            return self.connect(rt).inspect_err(|_| self.closed());
-        }
-        let _waiting = waiters.enter();
-        let deadline = Instant::now() + self.acquire_timeout;
+        // Entered (and the deadline set) only once a read has to wait.
+        let mut waiting = None;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(DbError::PoolTimeout);
-            }
-            idle = self.turn.wait_timeout(idle, left).unwrap_or_else(|e| e.into_inner()).0;
             if let Some(line) = idle.lines.pop() {
                 return Ok(line);
             }
@@ -112,6 +108,12 @@ impl Readers {
                 drop(idle);
                 return self.connect(rt).inspect_err(|_| self.closed());
             }
+            let (_, deadline) = waiting.get_or_insert_with(|| (waiters.enter(), Instant::now() + self.acquire_timeout));
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(DbError::PoolTimeout);
+            }
+            idle = self.turn.wait_timeout(idle, left).unwrap_or_else(|e| e.into_inner()).0;
         }
     }
 

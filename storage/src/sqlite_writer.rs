@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::sqlite::SqliteConnection;
 
-use crate::db::{Conn, DbError, DbRuntime, Waiters, from_sqlx};
+use crate::db::{Conn, DbError, DbRuntime, Waiters};
 use crate::sqlite::SqliteConn;
 use crate::sqlite_raw::Statements;
 
@@ -121,16 +121,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Writer {
     pub(crate) fn new(rt: &DbRuntime, mut conn: SqliteConnection) -> Result<Writer, DbError> {
-        let raw = {
-            let _entered = rt.enter();
-            let mut locked = rt.block_on(conn.lock_handle()).map_err(from_sqlx)?;
-            locked.as_raw_handle()
-        };
-        // SAFETY: the connection is this line's alone (never in the pool, never given a
-        // command by sqlx again until it closes, so its worker thread leaves the handle
-        // alone), used by one thread at a time (whoever took the line), and the
-        // statements are finalized before it closes (`Line`'s field order).
-        let statements = unsafe { Statements::new(raw) };
+        // SAFETY: the connection is this line's alone (never in the pool), used by
+        // whoever took the line alone, and the statements are finalized before it
+        // closes (`Line`'s field order).
+        let statements = unsafe { crate::sqlite_readers::kept(rt, &mut conn)? };
         Ok(Writer {
             slot: Mutex::new(Slot { line: Some(Line { statements, _conn: conn, open: None }), waiting: 0 }),
             turn: Condvar::new(),

@@ -243,6 +243,46 @@ fn every_way_a_transaction_ends_gives_the_connection_back(backend: Backend) {
     assert_eq!(orgs, 1, "the refused organisation was rolled back");
 }
 
+/// `n` read transactions, each holding its connection until `release`.
+struct HeldReads {
+    release: std::sync::mpsc::Sender<()>,
+    holders: Vec<std::thread::JoinHandle<Result<(), DbError>>>,
+}
+
+impl HeldReads {
+    /// Returns once all `n` hold a connection.
+    fn new(store: &Store, n: usize) -> HeldReads {
+        let (release, rx) = std::sync::mpsc::channel::<()>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        let all_held = std::sync::Arc::new(std::sync::Barrier::new(n + 1));
+        let holders = (0..n)
+            .map(|_| {
+                let (s, rx, b) = (store.clone(), rx.clone(), all_held.clone());
+                std::thread::spawn(move || {
+                    s.tx_blocking(false, |c| {
+                        c.query_one("SELECT 1", &[])?;
+                        b.wait();
+                        let _ = rx.lock().unwrap().recv();
+                        Ok(())
+                    })
+                })
+            })
+            .collect();
+        all_held.wait();
+        HeldReads { release, holders }
+    }
+
+    /// Lets every holder end its transaction, and checks each ended well.
+    fn release(self) {
+        for _ in &self.holders {
+            self.release.send(()).unwrap();
+        }
+        for h in self.holders {
+            h.join().unwrap().unwrap();
+        }
+    }
+}
+
 /// Those waiting for a connection are counted (`/metrics`' `patrol_db_waiting`): with
 /// every connection of the pool (4) held, a fifth transaction waits and is counted
 /// until one is given back, and then nobody waits.
@@ -251,23 +291,7 @@ fn transactions_waiting_for_a_connection_are_counted(backend: Backend) {
         return;
     };
     assert_eq!(store.waiting(), 0);
-    let (hold_tx, hold_rx) = std::sync::mpsc::channel::<()>();
-    let hold_rx = std::sync::Arc::new(std::sync::Mutex::new(hold_rx));
-    let all_held = std::sync::Arc::new(std::sync::Barrier::new(5));
-    let holders: Vec<_> = (0..4)
-        .map(|_| {
-            let (s, rx, b) = (store.clone(), hold_rx.clone(), all_held.clone());
-            std::thread::spawn(move || {
-                s.tx_blocking(false, |c| {
-                    c.query_one("SELECT 1", &[])?;
-                    b.wait();
-                    let _ = rx.lock().unwrap().recv();
-                    Ok(())
-                })
-            })
-        })
-        .collect();
-    all_held.wait();
+    let held = HeldReads::new(&store, 4);
     let s = store.clone();
     let fifth = std::thread::spawn(move || s.tx_blocking(false, |c| c.query_one("SELECT 1", &[])?.int(0)));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -276,12 +300,7 @@ fn transactions_waiting_for_a_connection_are_counted(backend: Backend) {
     }
     assert_eq!(store.waiting(), 1, "the fifth transaction waits for a connection");
     assert!(!fifth.is_finished());
-    for _ in 0..4 {
-        hold_tx.send(()).unwrap();
-    }
-    for h in holders {
-        h.join().unwrap().unwrap();
-    }
+    held.release();
     assert_eq!(fifth.join().unwrap().unwrap(), 1);
     assert_eq!(store.waiting(), 0);
 }
@@ -627,23 +646,7 @@ fn a_read_finding_every_connection_busy_gives_up_at_the_timeout(backend: Backend
     };
     let store = Store::open_with(&url, &settings).unwrap();
     store.migrate_blocking().unwrap();
-    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-    let release_rx = std::sync::Arc::new(std::sync::Mutex::new(release_rx));
-    let all_held = std::sync::Arc::new(std::sync::Barrier::new(3));
-    let holders: Vec<_> = (0..2)
-        .map(|_| {
-            let (s, rx, b) = (store.clone(), release_rx.clone(), all_held.clone());
-            std::thread::spawn(move || {
-                s.tx_blocking(false, |c| {
-                    c.query_one("SELECT 1", &[])?;
-                    b.wait();
-                    let _ = rx.lock().unwrap().recv();
-                    Ok(())
-                })
-            })
-        })
-        .collect();
-    all_held.wait();
+    let held = HeldReads::new(&store, 2);
     let started = std::time::Instant::now();
     let third = store.tx_blocking(false, |c| c.query_one("SELECT 1", &[])?.int(0));
     let waited = started.elapsed();
@@ -651,12 +654,7 @@ fn a_read_finding_every_connection_busy_gives_up_at_the_timeout(backend: Backend
     assert!(waited >= std::time::Duration::from_millis(250), "gave up after {waited:?}, not at the timeout");
     assert!(waited < std::time::Duration::from_secs(10), "waited {waited:?}");
     assert_eq!(store.waiting(), 0, "the one that gave up no longer counts as waiting");
-    for _ in 0..2 {
-        release_tx.send(()).unwrap();
-    }
-    for h in holders {
-        h.join().unwrap().unwrap();
-    }
+    held.release();
     for _ in 0..5 {
         assert_eq!(store.tx_blocking(false, |c| c.query_one("SELECT 1", &[])?.int(0)).unwrap(), 1);
     }
