@@ -35,7 +35,15 @@ pub struct Keys {
     signing_kid: String,
     signing: EncodingKey,
     verifying: HashMap<String, DecodingKey>,
+    /// Tokens verified lately, by their SHA-256: a phone's requests in a row (a day's
+    /// photos, one after another) pay the signature check once, since the same bytes
+    /// under the same keys verify the same way. Expiry is checked on every use; only
+    /// genuine tokens are kept; emptied when `VERIFIED_KEPT` are held.
+    verified: std::sync::Mutex<HashMap<[u8; 32], Claims>>,
 }
+
+/// Verified tokens kept at most (a few hundred bytes each).
+pub const VERIFIED_KEPT: usize = 4096;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum TokenError {
@@ -71,7 +79,7 @@ impl Keys {
         }
         let (signing_kid, signing) = signing.ok_or("no signing key in the database")?;
         let successor_key = successor_key.ok_or("no signing key in the database")?;
-        Ok(Keys { successor_key, signing_kid, signing, verifying })
+        Ok(Keys { successor_key, signing_kid, signing, verifying, verified: Default::default() })
     }
 
     /// A fresh random seed, hex, for a new key.
@@ -128,6 +136,33 @@ impl Keys {
 
     /// Verifies signature, algorithm, issuer and expiry against `now_ms`.
     pub fn verify(&self, token: &str, now_ms: i64) -> Result<Claims, TokenError> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let kept = self.verified.lock().unwrap_or_else(|p| p.into_inner()).get(&digest).cloned();
+        let claims = match kept {
+            Some(claims) => claims,
+            None => {
+                let claims = self.verify_signed(token)?;
+                let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+                if verified.len() >= VERIFIED_KEPT {
+                    verified.clear();
+                }
+                verified.insert(digest, claims.clone());
+                claims
+            }
+        };
+        if claims.exp * 1000 <= now_ms {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+
+    /// Tokens verified and kept now (for tests and metrics).
+    pub fn verified_kept(&self) -> usize {
+        self.verified.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Signature, algorithm and issuer, without the expiry.
+    fn verify_signed(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::Invalid);
@@ -140,9 +175,6 @@ impl Keys {
         validation.validate_exp = false;
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|_| TokenError::Invalid)?;
-        if data.claims.exp * 1000 <= now_ms {
-            return Err(TokenError::Expired);
-        }
         Ok(data.claims)
     }
 
@@ -172,6 +204,58 @@ mod tests {
         let t = k.sign(&claims(1000));
         assert!(k.verify(&t, 999_000).is_ok());
         assert_eq!(k.verify(&t, 1_000_000).unwrap_err(), TokenError::Expired);
+    }
+
+    /// The kept verifications never change a verdict: tokens genuine, expired, signed
+    /// by another key, unknown key ids and every one-character change of a genuine one,
+    /// asked in a shuffled order, twice, at times before and after their expiry, get
+    /// from one key set (keeping what it verified) what a fresh key set of the same
+    /// keys (keeping nothing yet) answers. And what is kept stays within its bound.
+    #[test]
+    fn kept_verifications_answer_as_a_fresh_check_does() {
+        use rand::seq::SliceRandom;
+        use rand::{Rng, SeedableRng};
+        let seed = Keys::new_seed_hex();
+        let stored = [("k1".to_string(), seed.clone()), ("k0".to_string(), Keys::new_seed_hex())];
+        let k = Keys::from_stored(&stored).unwrap();
+        let old_key = Keys::from_stored(&[("k0".into(), stored[1].1.clone())]).unwrap();
+        let stranger = Keys::from_stored(&[("k1".into(), Keys::new_seed_hex())]).unwrap();
+        let unknown = Keys::from_stored(&[("k9".into(), Keys::new_seed_hex())]).unwrap();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut tokens = Vec::new();
+        for exp in [10, 1_000, 5_000] {
+            let genuine = k.sign(&claims(exp));
+            for _ in 0..12 {
+                let mut bytes = genuine.clone().into_bytes();
+                let at = rng.gen_range(0..bytes.len());
+                bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+                tokens.push(String::from_utf8(bytes).unwrap());
+            }
+            tokens.extend([
+                genuine,
+                old_key.sign(&claims(exp)),
+                stranger.sign(&claims(exp)),
+                unknown.sign(&claims(exp)),
+            ]);
+        }
+        let mut asked: Vec<(String, i64)> = tokens
+            .iter()
+            .flat_map(|t| [0, 9_999, 10_000, 999_999, 4_999_999, 5_000_000].map(|now| (t.clone(), now)))
+            .collect();
+        asked.extend(asked.clone());
+        asked.shuffle(&mut rng);
+        let mut genuine_seen = 0;
+        for (token, now) in &asked {
+            let fresh = Keys::from_stored(&stored).unwrap().verify(token, *now).map(|c| (c.sub, c.exp));
+            let kept = k.verify(token, *now).map(|c| (c.sub, c.exp));
+            assert_eq!(kept, fresh, "{token} at {now}");
+            genuine_seen += usize::from(kept.is_ok());
+        }
+        assert!(genuine_seen > 0 && genuine_seen < asked.len(), "the matrix holds both verdicts");
+        for _ in 0..VERIFIED_KEPT + 10 {
+            k.verify(&k.sign(&claims(1_000)), 0).unwrap();
+            assert!(k.verified_kept() <= VERIFIED_KEPT);
+        }
     }
 
     #[test]
