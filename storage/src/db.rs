@@ -204,6 +204,17 @@ pub trait Database: Send + Sync + 'static {
     fn statements(&self, f: &mut dyn FnMut(&mut dyn Conn) -> Result<(), DbError>) -> Result<(), DbError> {
         self.transaction(false, f)
     }
+    /// Runs one statement that writes and is atomic by itself, and returns its rows. On
+    /// PostgreSQL outside `BEGIN`/`COMMIT` (autocommit: one round trip where a
+    /// transaction takes three); here, a write transaction of the one statement.
+    fn write_statement(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        let mut rows = Vec::new();
+        self.transaction(true, &mut |c| {
+            rows = c.query(sql, params)?;
+            Ok(())
+        })?;
+        Ok(rows)
+    }
     /// Runs statements that cannot run in a transaction (`VACUUM`, `CREATE DATABASE`).
     fn execute_outside_transaction(&self, sql: &str) -> Result<(), DbError>;
     /// Open connections and idle ones, as the pool counts them.

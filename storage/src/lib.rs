@@ -129,6 +129,15 @@ impl Store {
             .map_err(|e| DbError::Backend(format!("database task failed: {e}")))?
     }
 
+    /// Runs one statement that writes and is atomic by itself (`Database::write_statement`:
+    /// on PostgreSQL in autocommit, one round trip) on the blocking pool.
+    pub async fn write_statement(&self, sql: String, params: Vec<Value>) -> Result<Vec<Row>, DbError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.db.write_statement(&sql, &params))
+            .await
+            .map_err(|e| DbError::Backend(format!("database task failed: {e}")))?
+    }
+
     /// Runs a writing transaction whose body may refuse: `Ok(Ok(t))` commits,
     /// `Ok(Err(refusal))` rolls back everything the body wrote (a refused request
     /// changes nothing, however far it got), `Err` rolls back and reports the failure.

@@ -190,6 +190,12 @@ impl Database for PostgresDb {
         f(&mut PgConn { conn: &mut conn, rt: &self.rt })
     }
 
+    fn write_statement(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        let _entered = self.rt.enter();
+        let mut conn = self.waiters.wait_for(|| self.rt.block_on(self.pool.acquire())).map_err(from_sqlx)?;
+        PgConn { conn: &mut conn, rt: &self.rt }.query(sql, params)
+    }
+
     fn open_and_idle(&self) -> (u32, usize) {
         (self.pool.size(), self.pool.num_idle())
     }

@@ -351,20 +351,16 @@ async fn complete(state: &AppState, sha: &str, data: Bytes, received_before: u64
         keep_last_chunk(state, sha, received_before, data.slice(received_before as usize..)).await?;
         return Err(down);
     }
-    let (sha_owned, now) = (sha.to_string(), state.clock.now_ms());
-    state
-        .store
-        .write_or_refuse(move |c| {
-            if patrol_cases::photos::complete_upload(c, &sha_owned, received_before, now)? {
-                return Ok(Ok(()));
-            }
-            // A racing upload of the same last chunk finished first: the same bytes.
-            match status_of(c, &sha_owned)? {
-                Some(s) if s.complete => Ok(Ok(())),
-                _ => Ok(Err(ApiError::Conflict(Reason::UploadMovedOn))),
-            }
-        })
-        .await??;
+    let now = state.clock.now_ms();
+    if !patrol_cases::photos::complete_upload_at_once(&state.store, sha, received_before, size, now).await? {
+        // A racing upload of the same last chunk finished first (the same bytes), or
+        // the upload moved on meanwhile.
+        let sha_owned = sha.to_string();
+        match state.store.read_each(move |c| status_of(c, &sha_owned)).await? {
+            Some(s) if s.complete => {}
+            _ => return Err(ApiError::Conflict(Reason::UploadMovedOn)),
+        }
+    }
     crate::metrics::photo_completed();
     // A photo sent whole in one request staged nothing: no listing of the store for it.
     if received_before > 0 {

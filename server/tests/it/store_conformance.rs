@@ -662,6 +662,160 @@ fn a_read_finding_every_connection_busy_gives_up_at_the_timeout(backend: Backend
     assert!(open <= 2, "{open} connections open for a pool of 2");
 }
 
+/// A photo's completion at once (`photos::complete_upload_at_once`: one data-modifying
+/// statement in autocommit on PostgreSQL) leaves exactly the rows the transaction
+/// (`photos::complete_upload`) leaves, in a generated matrix of uploads: where the
+/// upload stands against where the caller saw it, complete or not, the size checked
+/// or another, chunk rows kept or none, cited by no notice, by one, by one twice (one
+/// feed entry per notice) or by several, and by a run. Each situation is made twice,
+/// under two hashes: one completed each way; then the photo's row, its chunk rows, the
+/// feed entries and the leaves are compared, and the outcome against what it must be.
+fn a_photo_completes_alike_at_once_or_in_a_transaction(backend: Backend) {
+    use patrol_server::params;
+    use rand::{Rng, SeedableRng};
+    let Some((store, _dir)) = setup(backend) else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(16);
+    let hex =
+        |rng: &mut rand::rngs::StdRng| -> String { (0..32).map(|_| format!("{:02x}", rng.r#gen::<u8>())).collect() };
+    let notice_columns = "id, site_id, year, counter, department_id, location, description, severity, due_ms, state,
+                          issuer_id, raised_record_id, raised_device_ms, received_ms, updated_ms, has_car, photos_json";
+    for case in 0..48 {
+        let size: i64 = rng.gen_range(1..5_000);
+        let received: i64 = match rng.gen_range(0..3) {
+            0 => 0,
+            1 => rng.gen_range(0..size),
+            _ => size,
+        };
+        let complete = rng.gen_bool(0.2);
+        let received_before = if rng.gen_bool(0.7) { received } else { rng.gen_range(0..=size) };
+        let size_checked = if rng.gen_bool(0.85) { size } else { size + 1 };
+        let chunk_rows = rng.gen_range(0..3);
+        // (notice index, times cited) and whether a run cites it too.
+        let notices: Vec<usize> = (0..rng.gen_range(0..4)).map(|_| rng.gen_range(1..3)).collect();
+        let run_cites = rng.gen_bool(0.5);
+        let (site, dept, issuer) = (Id::now_v7(), Id::now_v7(), Id::now_v7());
+        let now = 1_000_000 + case;
+        let shas = [hex(&mut rng), hex(&mut rng)];
+        let mut notice_ids = [Vec::new(), Vec::new()];
+        for (copy, sha) in shas.iter().enumerate() {
+            let ids: Vec<Id> = notices.iter().map(|_| Id::now_v7()).collect();
+            notice_ids[copy] = ids.clone();
+            let (sha, notices) = (sha.clone(), notices.clone());
+            store
+                .tx_blocking(true, move |c| {
+                    c.execute(
+                        "INSERT INTO photos (sha256, size, received, complete, first_cited_ms) VALUES ($1, $2, $3, $4, 0)",
+                        &params![sha.clone(), size, received, i64::from(complete)],
+                    )?;
+                    for k in 0..chunk_rows {
+                        c.execute(
+                            "INSERT INTO photo_chunks (sha256, start_offset, data) VALUES ($1, $2, $3)",
+                            &params![sha.clone(), k, vec![7u8; 3]],
+                        )?;
+                    }
+                    for (k, (id, times)) in ids.iter().zip(&notices).enumerate() {
+                        c.execute(
+                            &format!("INSERT INTO notices ({notice_columns}) VALUES ($1, $2, 2026, $3, $4, '北门', '漏水', 'normal', 0, 'open', $5, $6, 0, 0, 0, 0, '[]')"),
+                            &params![*id, site, case * 100 + copy as i64 * 10 + k as i64, dept, issuer, Id::now_v7()],
+                        )?;
+                        for _ in 0..*times {
+                            c.execute(
+                                "INSERT INTO photo_citations (sha256, record_id, author_id, notice_id) VALUES ($1, $2, $3, $4)",
+                                &params![sha.clone(), Id::now_v7(), issuer, *id],
+                            )?;
+                        }
+                    }
+                    if run_cites {
+                        c.execute(
+                            "INSERT INTO photo_citations (sha256, record_id, author_id, run_id) VALUES ($1, $2, $3, $4)",
+                            &params![sha.clone(), Id::now_v7(), issuer, Id::now_v7()],
+                        )?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+        }
+        let (a, b) = (shas[0].clone(), shas[1].clone());
+        let in_tx = store
+            .tx_blocking(true, |c| {
+                patrol_server::photos::complete_upload(c, &a, received_before as u64, size_checked as u64, now)
+            })
+            .unwrap();
+        let at_once = rt
+            .block_on(patrol_server::photos::complete_upload_at_once(
+                &store,
+                &b,
+                received_before as u64,
+                size_checked as u64,
+                now,
+            ))
+            .unwrap();
+        let must = received_before == received && !complete && size_checked == size;
+        let what = format!(
+            "case {case}: size {size} received {received}/{received_before} complete {complete} size checked {size_checked} chunks {chunk_rows} notices {notices:?} run {run_cites}"
+        );
+        assert_eq!((in_tx, at_once), (must, must), "{what}");
+        // What each left, the hash and the notice ids written as the copy's own.
+        let left = |copy: usize| {
+            let (sha, ids) = (shas[copy].clone(), notice_ids[copy].clone());
+            store
+                .tx_blocking(false, move |c| {
+                    let p = c.query_one(
+                        "SELECT size, received, complete, completed_ms FROM photos WHERE sha256 = $1",
+                        &params![sha.clone()],
+                    )?;
+                    let photo = (p.int(0)?, p.int(1)?, p.bool(2)?, p.opt_int(3)?);
+                    let chunks = c
+                        .query_one("SELECT COUNT(*) FROM photo_chunks WHERE sha256 = $1", &params![sha.clone()])?
+                        .int(0)?;
+                    let mut entries = Vec::new();
+                    for (i, id) in ids.iter().enumerate() {
+                        for r in c.query(
+                            "SELECT at_ms, kind, site_id, department_id, person_id, record_id FROM feed_pending
+                             WHERE notice_id = $1",
+                            &params![*id],
+                        )? {
+                            entries.push((
+                                i,
+                                r.int(0)?,
+                                r.text(1)?,
+                                r.opt_uuid(2)?,
+                                r.opt_uuid(3)?,
+                                r.opt_uuid(4)?,
+                                r.opt_uuid(5)?,
+                            ));
+                        }
+                    }
+                    entries.sort();
+                    let leaves: Vec<(String, String, i64)> = c
+                        .query("SELECT kind, leaf, at_ms FROM log_pending WHERE subject = $1", &params![sha.clone()])?
+                        .iter()
+                        .map(|r| Ok((r.text(0)?, r.text(1)?.replace(&sha, "<sha>"), r.int(2)?)))
+                        .collect::<Result<_, DbError>>()?;
+                    Ok((photo, chunks, entries, leaves))
+                })
+                .unwrap()
+        };
+        let (one, other) = (left(0), left(1));
+        assert_eq!(one, other, "{what}");
+        let (photo, chunks, entries, leaves) = one;
+        if must {
+            assert_eq!(photo, (size, size, true, Some(now)), "{what}");
+            assert_eq!(chunks, if received_before > 0 { 0 } else { chunk_rows }, "{what}");
+            assert_eq!(entries.len(), notices.len(), "one entry per citing notice: {what}");
+            assert!(entries.iter().all(|e| e.2 == "notice" && e.3 == Some(site) && e.5 == Some(issuer)), "{what}");
+            assert_eq!(leaves.len(), 1, "{what}");
+            assert!(leaves[0].1.contains(&format!("\"size\":{size}")), "{what}: {leaves:?}");
+        } else {
+            assert_eq!(photo, (size, received, complete, None), "{what}");
+            assert_eq!((chunks, entries.len(), leaves.len()), (chunk_rows, 0, 0), "{what}");
+        }
+    }
+}
+
 both_backends_sync!(
     migrations_run_once,
     sites_round_trip_and_codes_are_unique_per_organisation,
@@ -680,6 +834,7 @@ both_backends_sync!(
     a_read_cannot_write,
     the_sign_in_read_says_what_its_parts_say,
     a_read_finding_every_connection_busy_gives_up_at_the_timeout,
+    a_photo_completes_alike_at_once_or_in_a_transaction,
 );
 
 /// TLS to PostgreSQL is what the URL asks for (`sslmode=`, `sslrootcert=`): the test
