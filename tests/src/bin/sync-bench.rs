@@ -173,6 +173,29 @@ fn writer_figures(a: &ureq::Agent, base: &str) -> Option<(f64, f64, f64)> {
     ))
 }
 
+/// CPU seconds a process's threads have run so far (the scheduler's own count, in
+/// nanoseconds, from each thread's `/proc/PID/task/TID/schedstat`; 0 off Linux).
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0.0 };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .sum::<f64>()
+        / 1e9
+}
+
+/// CPU seconds this process has used, its ended threads included (`/proc/self/stat`'s
+/// user and system ticks, a hundred a second; 0 off Linux).
+fn own_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    // Fields after the command's closing parenthesis; utime and stime are the 14th and 15th.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -436,6 +459,8 @@ fn main() {
     let photo_queue: Arc<Mutex<Vec<(String, Vec<(String, Vec<u8>)>)>>> = Arc::new(Mutex::new(Vec::new()));
     eprintln!("pushing…");
     let writer_before = writer_figures(&a, &base);
+    let server_pid = server.pid().unwrap_or(0);
+    let cpu_before = (cpu_seconds(server_pid), own_cpu_seconds());
     let started = Instant::now();
     let workers: Vec<_> = (0..threads)
         .map(|_| {
@@ -469,6 +494,7 @@ fn main() {
         w.join().unwrap();
     }
     let wall = started.elapsed().as_secs_f64();
+    let cpu_used = (cpu_seconds(server_pid) - cpu_before.0, own_cpu_seconds() - cpu_before.1);
     let writer_after = writer_figures(&a, &base);
     // The photos alone, from the same number of connections, by the wall clock, against
     // the raw loopback PUT measured before them, between their slices and after them:
@@ -566,8 +592,29 @@ fn main() {
         (total_records as f64 / wall) / raw,
     );
 
+    // Where the machine's time went while pushing: what the server and the phones (this
+    // process) used, a record apiece, against all the cores for the wall time.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let per_record = |s: f64| 1e6 * s / total_records as f64;
+    println!(
+        "          CPU while pushing: server {:.2} s ({:.1} µs a record), phones {:.2} s ({:.1} µs a record), of {:.2} s ({cores:.0} cores × wall)",
+        cpu_used.0,
+        per_record(cpu_used.0),
+        cpu_used.1,
+        per_record(cpu_used.1),
+        cores * wall
+    );
     if let (Some(b), Some(e)) = (writer_before, writer_after) {
         let (bodies, commits, busy) = (e.0 - b.0, e.1 - b.1, e.2 - b.2);
+        // A bound on what a writer costing nothing could reach on this machine: the
+        // cores' time spent on everything but the writer's turns, a record apiece.
+        let outside = (cpu_used.0 - busy).max(0.0) + cpu_used.1;
+        println!(
+            "          outside the writer's turns: {:.1} µs of CPU a record (server and phones), so at most {:.0} rec/s on {cores:.0} cores if the writer cost nothing ({:.2} of the raw insert rate)",
+            per_record(outside),
+            cores * total_records as f64 / outside.max(1e-9),
+            cores * total_records as f64 / outside.max(1e-9) / raw
+        );
         println!(
             "          SQLite's one writer while pushing: held {:.0} % of the time, {bodies:.0} write transactions in {commits:.0} commits ({:.1} a commit), {:.2} ms held a transaction",
             100.0 * busy / wall,
