@@ -75,7 +75,7 @@ pub struct Statements {
 /// thousands of times).
 struct Prepared {
     stmt: NonNull<ffi::sqlite3_stmt>,
-    numbers: Vec<usize>,
+    numbers: std::sync::Arc<[usize]>,
 }
 
 // SAFETY: the handle is used by one thread at a time, while sqlx's lock on the connection
@@ -101,9 +101,11 @@ impl Statements {
         error_of(self.db, code)
     }
 
-    fn statement(&mut self, sql: &str) -> Result<NonNull<ffi::sqlite3_stmt>, DbError> {
+    /// The statement prepared (once) for `sql`, and the parameter each of its
+    /// placeholders takes, from one lookup.
+    fn statement(&mut self, sql: &str) -> Result<(NonNull<ffi::sqlite3_stmt>, std::sync::Arc<[usize]>), DbError> {
         if let Some(p) = self.prepared.get(sql) {
-            return Ok(p.stmt);
+            return Ok((p.stmt, p.numbers.clone()));
         }
         let len = c_int::try_from(sql.len()).map_err(|_| DbError::Data("statement too long".into()))?;
         let mut stmt = std::ptr::null_mut();
@@ -165,19 +167,22 @@ impl Statements {
             // here (each call prepares, runs and resets its own before the next).
             self.finalize_all();
         }
-        self.prepared.insert(sql.to_string(), Prepared { stmt, numbers });
-        Ok(stmt)
+        let numbers: std::sync::Arc<[usize]> = numbers.into();
+        self.prepared.insert(sql.to_string(), Prepared { stmt, numbers: numbers.clone() });
+        Ok((stmt, numbers))
     }
 
-    /// Binds `params` to `$N` (or `?N`) by number, as PostgreSQL does.
-    fn bind(&self, sql: &str, params: &[Value]) -> Result<(), DbError> {
-        let p = &self.prepared[sql];
-        let s = p.stmt.as_ptr();
-        // SAFETY: `s` is a live statement of this connection.
+    /// Binds `params` to `$N` (or `?N`) by number, as PostgreSQL does. Text and bytes
+    /// are bound where they are (`SQLITE_STATIC`, no copy): the caller steps the
+    /// statement while `params` lives and clears the bindings before it returns
+    /// (`run`), so SQLite never reads them after.
+    fn bind(&self, s: *mut ffi::sqlite3_stmt, numbers: &[usize], params: &[Value]) -> Result<(), DbError> {
+        // SAFETY: `s` is a live statement of this connection; what is bound outlives
+        // every step of it (above).
         unsafe {
             ffi::sqlite3_reset(s);
             ffi::sqlite3_clear_bindings(s);
-            for (k, &number) in p.numbers.iter().enumerate() {
+            for (k, &number) in numbers.iter().enumerate() {
                 let i = k as c_int + 1;
                 let v = params.get(number - 1).ok_or_else(|| {
                     DbError::Data(format!("the statement takes ${number}, {} parameters were given", params.len()))
@@ -191,11 +196,11 @@ impl Statements {
                         i,
                         t.as_ptr().cast(),
                         t.len() as u64,
-                        ffi::SQLITE_TRANSIENT(),
+                        ffi::SQLITE_STATIC(),
                         ffi::SQLITE_UTF8 as u8,
                     ),
                     Value::Blob(b) => {
-                        ffi::sqlite3_bind_blob64(s, i, b.as_ptr().cast(), b.len() as u64, ffi::SQLITE_TRANSIENT())
+                        ffi::sqlite3_bind_blob64(s, i, b.as_ptr().cast(), b.len() as u64, ffi::SQLITE_STATIC())
                     }
                 };
                 if rc != ffi::SQLITE_OK {
@@ -208,9 +213,12 @@ impl Statements {
 
     /// Runs one statement; its rows if `rows`, and the rows it changed.
     pub fn run(&mut self, sql: &str, params: &[Value], rows: bool) -> Result<(Vec<Row>, u64), DbError> {
-        let stmt = self.statement(sql)?;
-        self.bind(sql, params)?;
+        let (stmt, numbers) = self.statement(sql)?;
         let s = stmt.as_ptr();
+        let bound = self.bind(s, &numbers, params);
+        // Whatever happens from here, the bindings go before `params` may (`bind`).
+        let _unbind = Unbind(s);
+        bound?;
         let mut out = Vec::new();
         // SAFETY: `s` is a live, bound statement of this connection; column pointers
         // are read before the next step.
@@ -279,6 +287,21 @@ impl Statements {
             ffi::sqlite3_exec(self.db.as_ptr(), text.as_ptr(), None, std::ptr::null_mut(), std::ptr::null_mut())
         };
         if rc == ffi::SQLITE_OK { Ok(()) } else { Err(self.error(rc)) }
+    }
+}
+
+/// Resets a statement and clears what was bound to it when dropped: the bound text and
+/// bytes are the caller's, bound without a copy.
+struct Unbind(*mut ffi::sqlite3_stmt);
+
+impl Drop for Unbind {
+    fn drop(&mut self) {
+        // SAFETY: a live statement of the connection (finalized only by `Statements`,
+        // never while a call runs it).
+        unsafe {
+            ffi::sqlite3_reset(self.0);
+            ffi::sqlite3_clear_bindings(self.0);
+        }
     }
 }
 
