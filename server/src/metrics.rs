@@ -91,6 +91,14 @@ fn describe() {
         "patrol_db_writer_delayed_commits_total",
         "SQLite: groups whose last write waited a moment under load for others to share its commit."
     );
+    describe_counter!(
+        "patrol_db_wal_checkpoints_total",
+        "SQLite: WAL checkpoints, by who ran them (checkpointer: its own thread; writer: the WAL had grown past its bound)."
+    );
+    describe_counter!(
+        "patrol_db_wal_checkpoint_failures_total",
+        "SQLite: WAL checkpoints of the checkpointer's thread that failed (each tried again at its next wake)."
+    );
     describe_gauge!(
         "patrol_db_writer_busy_seconds_total",
         "SQLite: seconds the one writer connection was held (bodies, commits, fsyncs) since the start."
@@ -139,6 +147,9 @@ impl Metrics {
             counter!("patrol_db_writer_bodies_total").absolute(w.bodies);
             counter!("patrol_db_writer_commits_total").absolute(w.commits);
             counter!("patrol_db_writer_delayed_commits_total").absolute(w.delayed);
+            counter!("patrol_db_wal_checkpoints_total", "by" => "checkpointer").absolute(w.checkpoints);
+            counter!("patrol_db_wal_checkpoints_total", "by" => "writer").absolute(w.writer_checkpoints);
+            counter!("patrol_db_wal_checkpoint_failures_total").absolute(w.failed_checkpoints);
             gauge!("patrol_db_writer_busy_seconds_total").set(w.busy_seconds);
         }
         if let Some(rss) = resident_bytes() {

@@ -8,6 +8,7 @@ pub mod people;
 pub mod postgres;
 pub mod reference;
 pub mod sqlite;
+mod sqlite_checkpoint;
 mod sqlite_raw;
 mod sqlite_readers;
 mod sqlite_writer;

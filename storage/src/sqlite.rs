@@ -14,6 +14,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Connection};
 
+use crate::sqlite_checkpoint::{Checkpointer, Wal};
 use crate::sqlite_raw::Statements;
 use crate::sqlite_readers::{ReadLine, Readers};
 use crate::sqlite_writer::Writer;
@@ -24,6 +25,9 @@ use super::db::{
 
 pub struct SqliteDb {
     // Dropped before the runtime that drives them.
+    /// WAL checkpoints, off the writer's turn (`sqlite_checkpoint`).
+    _checkpointer: Checkpointer,
+    wal: Arc<Wal>,
     /// Every write transaction's connection (`sqlite_writer`).
     writer: Writer,
     /// Reads' connections (`sqlite_readers`).
@@ -68,9 +72,11 @@ impl SqliteDb {
         // it dropped is read back from the file in the writer's turn, which all writes
         // wait for. 32 MB, at most, on the machine's memory.
         let conn = rt.block_on(options.clone().pragma("cache_size", "-32768").connect()).map_err(from_sqlx)?;
-        let writer = Writer::new(&rt, conn)?;
+        let wal = Arc::new(Wal::default());
+        let writer = Writer::new(&rt, conn, wal.clone())?;
+        let checkpointer = Checkpointer::start(&rt, &options, wal.clone())?;
         let readers = Readers::open(&rt, options, settings)?;
-        Ok(SqliteDb { writer, readers, pool, rt, waiters: Default::default() })
+        Ok(SqliteDb { _checkpointer: checkpointer, wal, writer, readers, pool, rt, waiters: Default::default() })
     }
 }
 
@@ -164,7 +170,13 @@ impl Database for SqliteDb {
     }
 
     fn writer_stats(&self) -> Option<crate::sqlite_writer::WriterStats> {
-        Some(self.writer.stats())
+        use std::sync::atomic::Ordering::Relaxed;
+        Some(crate::sqlite_writer::WriterStats {
+            checkpoints: self.wal.by_checkpointer.load(Relaxed),
+            writer_checkpoints: self.wal.by_writer.load(Relaxed),
+            failed_checkpoints: self.wal.failed.load(Relaxed),
+            ..self.writer.stats()
+        })
     }
 
     fn execute_outside_transaction(&self, sql: &str) -> Result<(), DbError> {

@@ -97,6 +97,12 @@ impl Statements {
         self
     }
 
+    /// The connection's handle, for what only the raw API does (WAL hooks and
+    /// checkpoints, `sqlite_checkpoint`).
+    pub(crate) fn raw(&self) -> *mut ffi::sqlite3 {
+        self.db.as_ptr()
+    }
+
     fn error(&self, code: c_int) -> DbError {
         error_of(self.db, code)
     }

@@ -67,6 +67,12 @@ pub struct WriterStats {
     pub busy_seconds: f64,
     /// Groups whose last body waited `COMMIT_DELAY` for others before committing.
     pub delayed: u64,
+    /// WAL checkpoints by the checkpointer's thread, and by the writer itself when the
+    /// WAL had grown past its bound (`sqlite_checkpoint`).
+    pub checkpoints: u64,
+    pub writer_checkpoints: u64,
+    /// The checkpointer's checkpoints that failed (each tried again at its next wake).
+    pub failed_checkpoints: u64,
 }
 
 struct Slot {
@@ -82,6 +88,8 @@ struct Line {
     /// Held open for the statements' handle; closed when the line drops.
     _conn: SqliteConnection,
     open: Option<Open>,
+    /// What the connection's WAL hook counts into (after `_conn`: outlives it).
+    _wal: Arc<crate::sqlite_checkpoint::Wal>,
 }
 
 /// The transaction left open on the connection, and who joined it.
@@ -120,13 +128,20 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Writer {
-    pub(crate) fn new(rt: &DbRuntime, mut conn: SqliteConnection) -> Result<Writer, DbError> {
+    pub(crate) fn new(
+        rt: &DbRuntime,
+        mut conn: SqliteConnection,
+        wal: Arc<crate::sqlite_checkpoint::Wal>,
+    ) -> Result<Writer, DbError> {
         // SAFETY: the connection is this line's alone (never in the pool), used by
         // whoever took the line alone, and the statements are finalized before it
         // closes (`Line`'s field order).
         let statements = unsafe { crate::sqlite_readers::kept(rt, &mut conn)? };
+        // SAFETY: the writer's connection, and `wal` is kept in its line past it.
+        unsafe { crate::sqlite_checkpoint::watch(&statements, &wal) };
+        let line = Line { statements, _conn: conn, open: None, _wal: wal };
         Ok(Writer {
-            slot: Mutex::new(Slot { line: Some(Line { statements, _conn: conn, open: None }), waiting: 0 }),
+            slot: Mutex::new(Slot { line: Some(line), waiting: 0 }),
             turn: Condvar::new(),
             commits: Default::default(),
             bodies: Default::default(),
@@ -221,6 +236,7 @@ impl Writer {
             commits: self.commits.load(Relaxed) as u64,
             busy_seconds: self.busy_ns.load(Relaxed) as f64 / 1e9,
             delayed: self.delayed.load(Relaxed),
+            ..WriterStats::default()
         }
     }
 
