@@ -78,26 +78,68 @@ pub struct Row {
     pub entry: Entry,
 }
 
-/// Up to `limit` entries after `after`, in order.
+/// The kinds a phone's pull acts on. The others (`run`: one per patrol record, and
+/// `daily_log`) exist to move the feed's head for the console's live pages and the
+/// audit; a pull steps over them without sending them.
+pub const PULLED_KINDS: [Kind; 5] = [Kind::Reference, Kind::Notice, Kind::Rejection, Kind::Notification, Kind::Fault];
+
+/// Positions one pull looks through at most, entries sent or stepped over: bounds a
+/// pull's work however many entries of other kinds lie ahead (a compound's day of
+/// patrols is ~100 `run` entries a phone, all sites' in one feed).
+pub const PULL_SCAN: i64 = 20_000;
+
+/// A page of the feed for a pull: up to `limit` entries of the pulled kinds after
+/// `after`, looking at most `PULL_SCAN` positions ahead, and the position the reader
+/// has now seen everything up to (the last entry's when the page is full, else the end
+/// of the window or the feed's head, whichever comes first), and whether more lies
+/// beyond it. Every position up to the head was integrated when the head was read (the
+/// sequencer commits both together), so nothing at or below the returned position can
+/// appear later.
+pub fn page_for_pull(c: &mut dyn Conn, after: i64, limit: u32) -> Result<(Vec<Row>, i64, bool), DbError> {
+    let head = c.query_one("SELECT value FROM counters WHERE name = 'feed'", &[])?.int(0)?;
+    let end = head.min(after.saturating_add(PULL_SCAN));
+    let kinds: Vec<String> = PULLED_KINDS.iter().map(|k| format!("'{}'", k.as_str())).collect();
+    let rows = read_rows(
+        c,
+        &format!(
+            "SELECT position, kind, site_id, department_id, person_id, notice_id, record_id FROM feed
+             WHERE position > $1 AND position <= $2 AND kind IN ({}) ORDER BY position LIMIT $3",
+            kinds.join(", ")
+        ),
+        &params![after, end, i64::from(limit)],
+    )?;
+    if rows.len() as u32 == limit {
+        let last = rows.last().map_or(after, |r| r.position);
+        return Ok((rows, last, true));
+    }
+    Ok((rows, end.max(after), end < head))
+}
+
+fn read_rows(c: &mut dyn Conn, sql: &str, values: &[crate::store::Value]) -> Result<Vec<Row>, DbError> {
+    c.query(sql, values)?
+        .iter()
+        .map(|r| {
+            Ok(Row {
+                position: r.int(0)?,
+                kind: r.text(1)?,
+                entry: Entry {
+                    site_id: r.opt_uuid(2)?,
+                    department_id: r.opt_uuid(3)?,
+                    person_id: r.opt_uuid(4)?,
+                    notice_id: r.opt_uuid(5)?,
+                    record_id: r.opt_uuid(6)?,
+                },
+            })
+        })
+        .collect()
+}
+
+/// Up to `limit` entries after `after`, in order, of every kind.
 pub fn after(c: &mut dyn Conn, after: i64, limit: u32) -> Result<Vec<Row>, DbError> {
-    c.query(
+    read_rows(
+        c,
         "SELECT position, kind, site_id, department_id, person_id, notice_id, record_id FROM feed
          WHERE position > $1 ORDER BY position LIMIT $2",
         &params![after, i64::from(limit)],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(Row {
-            position: r.int(0)?,
-            kind: r.text(1)?,
-            entry: Entry {
-                site_id: r.opt_uuid(2)?,
-                department_id: r.opt_uuid(3)?,
-                person_id: r.opt_uuid(4)?,
-                notice_id: r.opt_uuid(5)?,
-                record_id: r.opt_uuid(6)?,
-            },
-        })
-    })
-    .collect()
+    )
 }

@@ -544,9 +544,7 @@ pub fn pull(
     limit: u32,
     now: i64,
 ) -> Result<PullResponse, DbError> {
-    let rows = feed::after(c, after, limit)?;
-    let more = rows.len() as u32 == limit;
-    let cursor = rows.last().map_or(after, |r| r.position);
+    let (rows, cursor, more) = feed::page_for_pull(c, after, limit)?;
     let mut need_reference = initial;
     let mut notice_ids: Vec<Id> = Vec::new();
     let mut visible_cache: std::collections::HashMap<Id, bool> = std::collections::HashMap::new();

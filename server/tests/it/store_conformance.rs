@@ -816,6 +816,75 @@ fn a_photo_completes_alike_at_once_or_in_a_transaction(backend: Backend) {
     }
 }
 
+/// A pull's page of the feed (`feed::page_for_pull`): walking a generated feed from the
+/// start with pages of random sizes yields exactly the entries of the kinds a pull acts
+/// on, in order, each once, and none past the feed's head, though long stretches of
+/// other kinds (a day of patrol records' `run` entries) lie between them; each page
+/// looks through at most `PULL_SCAN` positions, and the walk ends.
+fn a_pull_steps_over_what_it_does_not_send_and_never_past_the_head(backend: Backend) {
+    use patrol_cases::sync::feed::{Kind, PULL_SCAN, PULLED_KINDS, page_for_pull};
+    use rand::{Rng, SeedableRng};
+    let Some((store, _dir)) = setup(backend) else {
+        return;
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20_000);
+    let all =
+        [Kind::Reference, Kind::Notice, Kind::Rejection, Kind::Run, Kind::DailyLog, Kind::Notification, Kind::Fault];
+    // Stretches of one kind: mostly `run`, some long enough to fill a window.
+    let mut kinds: Vec<Kind> = Vec::new();
+    while kinds.len() < 3 * PULL_SCAN as usize {
+        let kind = if rng.gen_bool(0.6) { Kind::Run } else { all[rng.gen_range(0..all.len())] };
+        let stretch = if kind == Kind::Run && rng.gen_bool(0.1) {
+            rng.gen_range(PULL_SCAN as usize / 2..PULL_SCAN as usize * 3 / 2)
+        } else {
+            rng.gen_range(1..40)
+        };
+        kinds.extend(std::iter::repeat_n(kind, stretch));
+    }
+    // Rows above the head stand for what no reader may see yet.
+    let head = kinds.len() as i64 - 25;
+    let rows: Vec<Vec<patrol_server::store::Value>> = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, k)| patrol_server::params![i as i64 + 1, i as i64 + 1, 0, k.as_str()])
+        .collect();
+    store
+        .tx_blocking(true, |c| {
+            for chunk in rows.chunks(5_000) {
+                patrol_cases::audit::log::insert_rows(c, "feed (position, entry_id, at_ms, kind)", chunk)?;
+            }
+            c.execute("UPDATE counters SET value = $1 WHERE name = 'feed'", &patrol_server::params![head])?;
+            Ok(())
+        })
+        .unwrap();
+    let pulled = |k: &str| PULLED_KINDS.iter().any(|p| p.as_str() == k);
+    let expected: Vec<i64> = (1..=head).filter(|p| pulled(kinds[*p as usize - 1].as_str())).collect();
+    let (mut after, mut got, mut pages) = (0i64, Vec::new(), 0);
+    loop {
+        let limit = rng.gen_range(1..=500u32);
+        let (rows, cursor, more) = store.tx_blocking(false, |c| page_for_pull(c, after, limit)).unwrap();
+        pages += 1;
+        assert!(rows.len() as u32 <= limit);
+        assert!(cursor >= after && cursor <= head, "cursor {cursor} after {after}, head {head}");
+        assert!(cursor - after <= PULL_SCAN, "a page looked through {} positions", cursor - after);
+        for r in &rows {
+            assert!(r.position > after && r.position <= cursor, "{} outside ({after}, {cursor}]", r.position);
+            assert!(pulled(&r.kind), "{} sent", r.kind);
+            got.push(r.position);
+        }
+        after = cursor;
+        if !more {
+            break;
+        }
+        assert!(pages < 10_000, "the walk does not end");
+    }
+    assert_eq!(after, head, "the walk ends at the head");
+    assert_eq!(got, expected, "{} of {} entries sent", got.len(), expected.len());
+    // A cursor from beyond the head (a restored database) stays where it is.
+    let (rows, cursor, more) = store.tx_blocking(false, |c| page_for_pull(c, head + 1_000, 10)).unwrap();
+    assert_eq!((rows.len(), cursor, more), (0, head + 1_000, false));
+}
+
 both_backends_sync!(
     migrations_run_once,
     sites_round_trip_and_codes_are_unique_per_organisation,
@@ -835,6 +904,7 @@ both_backends_sync!(
     the_sign_in_read_says_what_its_parts_say,
     a_read_finding_every_connection_busy_gives_up_at_the_timeout,
     a_photo_completes_alike_at_once_or_in_a_transaction,
+    a_pull_steps_over_what_it_does_not_send_and_never_past_the_head,
 );
 
 /// TLS to PostgreSQL is what the URL asks for (`sslmode=`, `sslrootcert=`): the test
