@@ -451,6 +451,29 @@ fn main() {
         let (stop, base, password) = (stop.clone(), base.clone(), server.password("supervisor"));
         std::thread::spawn(move || poll_dashboard(&base, &password, &stop))
     });
+    // One phone pulls before the day's pushes, as at the start of a shift; after them
+    // it pulls again until it is caught up (below): how many pages a day of everyone's
+    // patrols costs a phone's next sync.
+    let puller = prepared.first().map(|p| p.token.clone());
+    let pull_page = |token: &str, cursor: &str| -> (String, bool) {
+        let mut r = a
+            .get(format!("{base}/api/v1/sync/pull?cursor={cursor}&limit=200"))
+            .header("authorization", format!("Bearer {token}"))
+            .call()
+            .unwrap();
+        let v: Value = r.body_mut().read_json().unwrap();
+        (v["cursor"].as_str().unwrap_or_default().to_string(), v["more"].as_bool().unwrap_or(false))
+    };
+    let mut morning_cursor = String::new();
+    if let Some(token) = &puller {
+        loop {
+            let (cursor, more) = pull_page(token, &morning_cursor);
+            morning_cursor = cursor;
+            if !more {
+                break;
+            }
+        }
+    }
     let queue = Arc::new(Mutex::new(prepared));
     let times = Arc::new(Mutex::new(Vec::new()));
     let errors = Arc::new(AtomicUsize::new(0));
@@ -496,6 +519,17 @@ fn main() {
     let wall = started.elapsed().as_secs_f64();
     let cpu_used = (cpu_seconds(server_pid) - cpu_before.0, own_cpu_seconds() - cpu_before.1);
     let writer_after = writer_figures(&a, &base);
+    let next_pull = puller.as_ref().map(|token| {
+        let (started, mut cursor, mut pages) = (Instant::now(), morning_cursor.clone(), 0);
+        loop {
+            let (next, more) = pull_page(token, &cursor);
+            (cursor, pages) = (next, pages + 1);
+            if !more {
+                break;
+            }
+        }
+        (pages, started.elapsed().as_secs_f64())
+    });
     // The photos alone, from the same number of connections, by the wall clock, against
     // the raw loopback PUT measured before them, between their slices and after them:
     // the disk's state (dirty pages being written back) moves a 2-second rate by 1.5×
@@ -592,6 +626,12 @@ fn main() {
         (total_records as f64 / wall) / raw,
     );
 
+    if let Some((pages, seconds)) = next_pull {
+        println!(
+            "          a phone's next pull after the day: {pages} pages of 200 to catch up, {:.0} ms",
+            seconds * 1e3
+        );
+    }
     // Where the machine's time went while pushing: what the server and the phones (this
     // process) used, a record apiece, against all the cores for the wall time.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
