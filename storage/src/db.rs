@@ -349,7 +349,6 @@ const STEPS: &[Step] = &[
     step!(13, "0013_sequencer", per_backend),
     step!(14, "0014_witnessing"),
     step!(15, "0015_faults"),
-    step!(16, "0016_feed_pulled"),
 ];
 
 /// The schema's history for one backend, as a sqlx migrator (each step in its own

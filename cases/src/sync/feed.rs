@@ -98,23 +98,21 @@ pub const PULL_SCAN: i64 = 20_000;
 pub fn page_for_pull(c: &mut dyn Conn, after: i64, limit: u32) -> Result<(Vec<Row>, i64, bool), DbError> {
     let head = c.query_one("SELECT value FROM counters WHERE name = 'feed'", &[])?.int(0)?;
     let end = head.min(after.saturating_add(PULL_SCAN));
-    let rows = read_rows(c, &pulled_page_sql(), &params![after, end, i64::from(limit)])?;
+    let kinds: Vec<String> = PULLED_KINDS.iter().map(|k| format!("'{}'", k.as_str())).collect();
+    let rows = read_rows(
+        c,
+        &format!(
+            "SELECT position, kind, site_id, department_id, person_id, notice_id, record_id FROM feed
+             WHERE position > $1 AND position <= $2 AND kind IN ({}) ORDER BY position LIMIT $3",
+            kinds.join(", ")
+        ),
+        &params![after, end, i64::from(limit)],
+    )?;
     if rows.len() as u32 == limit {
         let last = rows.last().map_or(after, |r| r.position);
         return Ok((rows, last, true));
     }
     Ok((rows, end.max(after), end < head))
-}
-
-/// The pull's page query: its `kind IN (…)` is the predicate of the partial index
-/// `feed_pulled` (migration 0016), so the page reads through that index.
-pub fn pulled_page_sql() -> String {
-    let kinds: Vec<String> = PULLED_KINDS.iter().map(|k| format!("'{}'", k.as_str())).collect();
-    format!(
-        "SELECT position, kind, site_id, department_id, person_id, notice_id, record_id FROM feed
-         WHERE position > $1 AND position <= $2 AND kind IN ({}) ORDER BY position LIMIT $3",
-        kinds.join(", ")
-    )
 }
 
 fn read_rows(c: &mut dyn Conn, sql: &str, values: &[crate::store::Value]) -> Result<Vec<Row>, DbError> {
