@@ -72,22 +72,32 @@ unsafe extern "C" fn after_commit(
     if frames >= WRITER_FINISHES {
         // SAFETY: called by SQLite on the writer's connection, after its commit, where
         // its own automatic checkpoint would have run.
-        let rc = unsafe {
-            ffi::sqlite3_wal_checkpoint_v2(
-                db,
-                name,
-                ffi::SQLITE_CHECKPOINT_PASSIVE,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-            )
-        };
-        if rc == ffi::SQLITE_OK {
+        if unsafe { passive_checkpoint(db, name) } == ffi::SQLITE_OK {
             wal.by_writer.fetch_add(1, Relaxed);
         }
     } else if frames >= WAKE_AT {
         wal.want();
     }
     ffi::SQLITE_OK
+}
+
+/// A `PASSIVE` checkpoint of database `name` on connection `db`: copies what it can
+/// without waiting for, or blocking, any reader or writer.
+///
+/// # Safety
+/// `db` is an open connection used by the calling thread alone for the call; `name` is
+/// a NUL-terminated database name.
+unsafe fn passive_checkpoint(db: *mut ffi::sqlite3, name: *const c_char) -> c_int {
+    // SAFETY: the caller's contract.
+    unsafe {
+        ffi::sqlite3_wal_checkpoint_v2(
+            db,
+            name,
+            ffi::SQLITE_CHECKPOINT_PASSIVE,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    }
 }
 
 /// Puts the writer's connection under `wal`'s watch (its hook replaces SQLite's
@@ -148,16 +158,7 @@ fn run(wal: &Wal, statements: &Statements) {
             continue;
         }
         // SAFETY: this thread's own connection.
-        let rc = unsafe {
-            ffi::sqlite3_wal_checkpoint_v2(
-                statements.raw(),
-                c"main".as_ptr(),
-                ffi::SQLITE_CHECKPOINT_PASSIVE,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-            )
-        };
-        if rc == ffi::SQLITE_OK {
+        if unsafe { passive_checkpoint(statements.raw(), c"main".as_ptr()) } == ffi::SQLITE_OK {
             wal.by_checkpointer.fetch_add(1, Relaxed);
         } else {
             // The next wake tries again; counted for /metrics.

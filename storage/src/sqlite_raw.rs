@@ -181,13 +181,12 @@ impl Statements {
     /// Binds `params` to `$N` (or `?N`) by number, as PostgreSQL does. Text and bytes
     /// are bound where they are (`SQLITE_STATIC`, no copy): the caller steps the
     /// statement while `params` lives and clears the bindings before it returns
-    /// (`run`), so SQLite never reads them after.
+    /// (`run`), so SQLite never reads them after. Every run ends with the statement reset
+    /// and its bindings cleared (`Unbind`), so it starts clean.
     fn bind(&self, s: *mut ffi::sqlite3_stmt, numbers: &[usize], params: &[Value]) -> Result<(), DbError> {
         // SAFETY: `s` is a live statement of this connection; what is bound outlives
         // every step of it (above).
         unsafe {
-            ffi::sqlite3_reset(s);
-            ffi::sqlite3_clear_bindings(s);
             for (k, &number) in numbers.iter().enumerate() {
                 let i = k as c_int + 1;
                 let v = params.get(number - 1).ok_or_else(|| {
@@ -265,16 +264,10 @@ impl Statements {
                         out.push(Row(values));
                     }
                     ffi::SQLITE_DONE => break,
-                    rc => {
-                        let e = self.error(rc);
-                        ffi::sqlite3_reset(s);
-                        return Err(e);
-                    }
+                    rc => return Err(self.error(rc)),
                 }
             }
-            let changed = ffi::sqlite3_changes64(self.db.as_ptr()) as u64;
-            ffi::sqlite3_reset(s);
-            Ok((out, changed))
+            Ok((out, ffi::sqlite3_changes64(self.db.as_ptr()) as u64))
         }
     }
 

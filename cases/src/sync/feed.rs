@@ -88,6 +88,16 @@ pub const PULLED_KINDS: [Kind; 5] = [Kind::Reference, Kind::Notice, Kind::Reject
 /// patrols is ~100 `run` entries a phone, all sites' in one feed).
 pub const PULL_SCAN: i64 = 20_000;
 
+/// The pull's page query, made once from `PULLED_KINDS`.
+static PULL_PAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let kinds: Vec<String> = PULLED_KINDS.iter().map(|k| format!("'{}'", k.as_str())).collect();
+    format!(
+        "SELECT position, kind, site_id, department_id, person_id, notice_id, record_id FROM feed
+         WHERE position > $1 AND position <= $2 AND kind IN ({}) ORDER BY position LIMIT $3",
+        kinds.join(", ")
+    )
+});
+
 /// A page of the feed for a pull: up to `limit` entries of the pulled kinds after
 /// `after`, looking at most `PULL_SCAN` positions ahead, and the position the reader
 /// has now seen everything up to (the last entry's when the page is full, else the end
@@ -98,16 +108,7 @@ pub const PULL_SCAN: i64 = 20_000;
 pub fn page_for_pull(c: &mut dyn Conn, after: i64, limit: u32) -> Result<(Vec<Row>, i64, bool), DbError> {
     let head = c.query_one("SELECT value FROM counters WHERE name = 'feed'", &[])?.int(0)?;
     let end = head.min(after.saturating_add(PULL_SCAN));
-    let kinds: Vec<String> = PULLED_KINDS.iter().map(|k| format!("'{}'", k.as_str())).collect();
-    let rows = read_rows(
-        c,
-        &format!(
-            "SELECT position, kind, site_id, department_id, person_id, notice_id, record_id FROM feed
-             WHERE position > $1 AND position <= $2 AND kind IN ({}) ORDER BY position LIMIT $3",
-            kinds.join(", ")
-        ),
-        &params![after, end, i64::from(limit)],
-    )?;
+    let rows = read_rows(c, &PULL_PAGE, &params![after, end, i64::from(limit)])?;
     if rows.len() as u32 == limit {
         let last = rows.last().map_or(after, |r| r.position);
         return Ok((rows, last, true));
